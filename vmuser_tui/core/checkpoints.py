@@ -1,0 +1,310 @@
+"""Checkpoints: create (capture), list, show, tag, diff, restore and undo.
+
+A checkpoint's parent is the project's head: the last checkpoint taken or restored. A
+restore takes a ``pre-restore`` checkpoint first, so every restore can be undone; a
+restore of a whole checkpoint moves the head to it, so new work branches the timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.context import Context
+from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError
+from vmuser_tui.core.ids import new_short_id
+from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.pathcheck import normalize
+from vmuser_tui.core.projects import validate_tag
+from vmuser_tui.core.store import capture as cap
+from vmuser_tui.core.store import diff as df
+from vmuser_tui.core.store import restore as rs
+from vmuser_tui.core.store.trees import FILE, Entry
+
+KINDS = ("manual", "auto", "pre-restore")
+
+
+@dataclass
+class CreateOutcome:
+    """``created`` is False when nothing changed since the head; ``checkpoint`` is then
+    the head (or None for a project with no checkpoint and an unchanged... never)."""
+
+    checkpoint: Checkpoint
+    created: bool
+    new_bytes: int = 0
+    hashed_files: int = 0
+    skipped: list = field(default_factory=list)
+
+
+@dataclass
+class DiffResult:
+    """Changes from checkpoint ``from_id`` to ``to_id`` (None: the live workspace)."""
+
+    project_id: str
+    from_id: str
+    to_id: str | None
+    changes: list[df.Change]
+    content_a: object
+    content_b: object
+
+    def to_json(self) -> dict:
+        return {"from": self.from_id, "to": self.to_id or "workspace",
+                "changes": [c.to_json() for c in self.changes]}
+
+    def stat(self) -> dict:
+        """Totals: files changed, lines added and deleted."""
+        return {"files": len(self.changes), "additions": sum(c.additions for c in self.changes),
+                "deletions": sum(c.deletions for c in self.changes)}
+
+
+@dataclass
+class RestoreOutcome:
+    """What a restore did; ``pre_restore`` is the checkpoint that undoes it."""
+
+    checkpoint: Checkpoint
+    pre_restore: Checkpoint
+    result: rs.RestoreResult
+    paths: list[str]
+
+
+class Checkpoints:
+    """Checkpoint operations; capture and restore run here, storage in :mod:`.store`."""
+
+    def __init__(self, ctx: Context, projects, sessions):
+        self.ctx = ctx
+        self.projects = projects
+        self.sessions = sessions
+
+    @property
+    def db(self):
+        return self.ctx.db
+
+    def resolve(self, ref: str) -> str:
+        """A checkpoint id from a full id or unique prefix."""
+        return self.db.resolve("checkpoints", ref, what="checkpoint")
+
+    def get(self, ref: str) -> Checkpoint:
+        """The checkpoint ``ref`` names. Raises NotFoundError / AmbiguousError."""
+        return Checkpoint.from_row(self.db.query_one("SELECT * FROM checkpoints WHERE id = ?", (self.resolve(ref),)))
+
+    def _target(self, ref: str) -> tuple[str, str | None]:
+        """``(project id, session id or None)`` for a SESSION|PROJECT argument."""
+        try:
+            session = self.sessions.get(ref)
+            return session.project_id, session.id
+        except NotFoundError:
+            pass
+        try:
+            return self.projects.resolve(ref), None
+        except NotFoundError:
+            raise NotFoundError(f"no session or project matches {ref!r}; list them with: vmuser project list") from None
+
+    def list(self, ref: str, *, tag: str | None = None, limit: int | None = None) -> list[Checkpoint]:
+        """Checkpoints of a project or a session, newest first, optionally with ``tag``."""
+        project_id, session_id = self._target(ref)
+        where, params = ["project_id = ?"], [project_id]
+        if session_id:
+            where.append("session_id = ?")
+            params.append(session_id)
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(checkpoints.tags) WHERE value = ?)")
+            params.append(tag)
+        sql = f"SELECT * FROM checkpoints WHERE {' AND '.join(where)} ORDER BY created_at DESC, rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Checkpoint.from_row(r) for r in self.db.query(sql, tuple(params))]
+
+    def create(
+        self,
+        ref: str,
+        *,
+        description: str = "",
+        tags: list[str] | tuple[str, ...] = (),
+        kind: str = "manual",
+        progress=None,
+        parent_override: str | None = None,
+    ) -> CreateOutcome:
+        """Capture the workspace of a project (or of a session's project) as a checkpoint.
+
+        Nothing changed since the head: no new checkpoint, ``created=False`` and the head
+        returned (tags given are added to it). Raises StoreError for unreadable files,
+        UsageError for bad tags or kinds.
+        """
+        if kind not in KINDS:
+            raise UsageError(f"unknown checkpoint kind {kind!r}")
+        tags = sorted({validate_tag(t) for t in tags})
+        project_id, session_id = self._target(ref)
+        project = self.projects.get(project_id)
+        head = self.get(project.head_checkpoint_id) if project.head_checkpoint_id else None
+        cid = new_short_id()
+        created = {}
+
+        def finalize(conn, result: cap.CaptureResult) -> None:
+            if head and head.root_tree == result.root:
+                return
+            now = clock.now_iso()
+            conn.execute(
+                "INSERT INTO checkpoints(id, project_id, session_id, parent_id, root_tree, kind, description, tags, "
+                "file_count, total_size, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (cid, project_id, session_id, parent_override or (head.id if head else None), result.root, kind,
+                 description, json.dumps(tags), result.file_count, result.total_size, now),
+            )
+            conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?", (cid, now, project_id))
+            if session_id:
+                conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (now, session_id))
+            oplog.record(conn, "checkpoint.create", project_id=project_id, session_id=session_id, checkpoint=cid,
+                         kind=kind, description=description, tags=tags, files=result.file_count,
+                         bytes=result.total_size, skipped=len(result.skipped))
+            created["yes"] = True
+
+        result = cap.capture(
+            self.db, self.ctx.store, project_id, Path(project.workspace),
+            workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
+        )
+        if not created:
+            if tags:
+                self.tag(head.id, tags)
+            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped)
+        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped)
+
+    def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
+        """Add (and remove) tags on a checkpoint."""
+        cp = self.get(ref)
+        tags = sorted((set(cp.tags) | {validate_tag(t) for t in add}) - set(remove))
+        with self.db.write() as conn:
+            conn.execute("UPDATE checkpoints SET tags = ? WHERE id = ?", (json.dumps(tags), cp.id))
+            oplog.record(conn, "checkpoint.tag", project_id=cp.project_id, session_id=cp.session_id,
+                         checkpoint=cp.id, add=list(add), remove=list(remove))
+        return self.get(cp.id)
+
+    def annotate(self, ref: str, label: str, note: str = "") -> Checkpoint:
+        """Attach an annotation ``{label, note, at, actor}`` to a checkpoint."""
+        cp = self.get(ref)
+        label = label.strip()
+        if not label or len(label) > 80:
+            raise UsageError("an annotation label needs 1-80 characters")
+        notes = cp.annotations + [{"label": label, "note": note, "at": clock.now_iso(), "actor": oplog.actor()}]
+        with self.db.write() as conn:
+            conn.execute("UPDATE checkpoints SET annotations = ? WHERE id = ?", (json.dumps(notes), cp.id))
+            oplog.record(conn, "checkpoint.annotate", project_id=cp.project_id, checkpoint=cp.id, label=label)
+        return self.get(cp.id)
+
+    # -- diff ------------------------------------------------------------------
+    def _store_content(self, path: str, entry: Entry) -> bytes:
+        return self.ctx.store.read_blob(entry.hash)
+
+    def diff(
+        self, from_ref: str, to_ref: str | None = None, *, paths: list[str] | None = None, counts: bool = True
+    ) -> DiffResult:
+        """Diff checkpoint ``from_ref`` against ``to_ref`` or, when None, the live workspace
+        of its project. ``paths`` limits it to those paths. With ``counts``, every file
+        change gets line counts (reads both sides)."""
+        a = self.get(from_ref)
+        norm = [normalize(p) for p in paths] if paths else None
+        store = self.ctx.store
+        if to_ref is not None:
+            b = self.get(to_ref)
+            if b.project_id != a.project_id:
+                raise UsageError(f"checkpoints {a.id} and {b.id} belong to different projects")
+            changes = df.diff_trees(store.get_tree, a.root_tree, store.get_tree, b.root_tree, paths=norm)
+            content_b = self._store_content
+            to_id = b.id
+        else:
+            project = self.projects.get(a.project_id)
+            workspace = Path(project.workspace)
+            root, trees, _ = cap.live_tree(self.db, a.project_id, workspace)
+
+            def get_live(digest: str) -> list[Entry]:
+                return trees[digest] if digest in trees else store.get_tree(digest)
+
+            changes = df.diff_trees(store.get_tree, a.root_tree, get_live, root, paths=norm)
+
+            def content_b(path: str, entry: Entry) -> bytes:
+                fd = os.open(os.path.join(workspace, path), os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as fh:
+                    return fh.read()
+
+            to_id = None
+        result = DiffResult(a.project_id, a.id, to_id, changes, self._store_content, content_b)
+        if counts:
+            for change in changes:
+                try:
+                    df.count_lines(change, result.content_a, result.content_b)
+                except OSError:
+                    change.binary = True  # vanished or unreadable since the scan
+        return result
+
+    def file_diff(self, result: DiffResult, change: df.Change, *, context: int = 3) -> str:
+        """The unified text diff of one change of ``result``."""
+        try:
+            return df.unified(change, result.content_a, result.content_b, context=context)
+        except OSError as exc:
+            return f"cannot read {change.path}: {exc.strerror}\n"
+
+    # -- restore ---------------------------------------------------------------
+    def restore_preview(self, ref: str, paths: list[str] | None = None) -> DiffResult:
+        """What restoring ``ref`` would change: the diff from the live workspace to it."""
+        return self.diff(ref, None, paths=paths)
+
+    def restore(self, ref: str, *, paths: list[str] | None = None, progress=None) -> RestoreOutcome:
+        """Restore a checkpoint (or only ``paths`` of it) onto the live workspace.
+
+        A ``pre-restore`` checkpoint of the workspace is taken first (or the head reused
+        when nothing changed), so ``undo`` can bring it back. Only differing files are
+        written. Raises UsageError for a path that is in neither the checkpoint nor the
+        workspace.
+        """
+        cp = self.get(ref)
+        project = self.projects.get(cp.project_id)
+        workspace = Path(project.workspace)
+        scope = [normalize(p) for p in paths] if paths else None
+        pre = self.create(project.id, description=f"before restoring {cp.id}", kind="pre-restore")
+        store = self.ctx.store
+        target = dict(store.walk(cp.root_tree))
+        live = dict(store.walk(pre.checkpoint.root_tree))
+        if scope:
+            for p in scope:
+                if p not in target and p not in live:
+                    raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
+        # the live tree equals the pre-restore checkpoint right now (just captured)
+        plan = rs.plan(target, live, scope)
+        result = rs.apply(store, workspace, plan, progress=progress)
+        with self.db.write() as conn:
+            now = clock.now_iso()
+            if not scope:
+                conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?", (cp.id, now, project.id))
+            else:
+                conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))
+            oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
+                         pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
+                         deleted=result.deleted, refused=[p for p, _ in result.refused])
+        return RestoreOutcome(cp, pre.checkpoint, result, scope or [])
+
+    def last_restore(self, project_ref: str) -> dict | None:
+        """The newest ``checkpoint.restore`` log entry of a project (for undo), or None."""
+        pid = self.projects.resolve(project_ref)
+        rows = oplog.entries(self.db, project_id=pid, operation="checkpoint.restore", limit=1)
+        return rows[0] if rows else None
+
+    def undo_restore(self, project_ref: str, progress=None) -> RestoreOutcome:
+        """Undo the project's last restore by restoring its pre-restore checkpoint."""
+        last = self.last_restore(project_ref)
+        if last is None:
+            raise NotFoundError("this project has no restore to undo")
+        pre = last["details"]["pre_restore"]
+        try:
+            return self.restore(pre, paths=last["details"].get("paths") or None, progress=progress)
+        except NotFoundError:
+            raise StoreError(f"the pre-restore checkpoint {pre} no longer exists; nothing to undo") from None
+
+    # -- reading checkpoint trees (used by the VFS) -------------------------------
+    def entry(self, ref: str, path: str) -> Entry | None:
+        """The stored entry at ``path`` in checkpoint ``ref``, or None."""
+        cp = self.get(ref)
+        return self.ctx.store.lookup(cp.root_tree, path)
+
+
+__all__ = ["Checkpoints", "CreateOutcome", "DiffResult", "RestoreOutcome", "FILE"]

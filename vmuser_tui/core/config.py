@@ -1,0 +1,307 @@
+"""Settings: TOML in (tomllib), TOML out (tomli-w), ``VMUSER_*`` overrides, validation.
+
+Layering, lowest first: built-in defaults (:data:`SCHEMA`) < the config file <
+environment variables ``VMUSER_<SECTION>_<KEY>`` (e.g. ``VMUSER_DOCKER_IMAGE``,
+``VMUSER_DATA_DIR``) < explicit overrides from the command line (``--data-dir``).
+The file path is ``--config`` / ``VMUSER_CONFIG`` / the platformdirs config dir.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from vmuser_tui.core.errors import ConfigError
+
+APP_NAME = "vmuser"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its type (``int``, ``float``, ``bool``, ``str``, ``size``, ``list``),
+    default, one-line documentation and optional bounds or choices."""
+
+    kind: str
+    default: Any
+    doc: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+# Section -> key -> Setting. `vmuser config init` and config.example.toml are generated
+# from this table, so a setting documented there always exists here and vice versa.
+SCHEMA: dict[str, dict[str, Setting]] = {
+    "data": {
+        "dir": Setting("str", "", "Data directory (database, managed workspaces). Empty: the platform default."),
+    },
+    "docker": {
+        "base_url": Setting("str", "", "Docker engine URL, e.g. 'unix:///var/run/docker.sock'. Empty: DOCKER_HOST or the default socket."),
+        "image": Setting("str", "debian:bookworm-slim", "Default image for new sessions. If it cannot be pulled, vmuser builds 'vmuser-busybox:local' from busybox-static."),
+        "memory": Setting("size", "1g", "Memory limit per container (bytes, or with k/m/g suffix).", minimum=4 * 1024 * 1024),
+        "cpus": Setting("float", 1.0, "CPU limit per container, in cores.", minimum=0.01, maximum=1024),
+        "pids_limit": Setting("int", 512, "Maximum number of processes per container.", minimum=16, maximum=1_000_000),
+        "timeout": Setting("int", 30, "Seconds to wait for the Docker engine to answer.", minimum=1, maximum=3600),
+    },
+    "limits": {
+        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes (bytes, or k/m/g).", minimum=1),
+        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written through vmuser.", minimum=1),
+        "max_projects": Setting("int", 10_000, "Most projects this data directory may hold.", minimum=1),
+    },
+    "store": {
+        "compression_level": Setting("int", 3, "zstd level for stored blobs (1 fastest .. 19 smallest).", minimum=1, maximum=19),
+        "workers": Setting("int", 0, "Threads that hash and compress during capture. 0: number of CPUs.", minimum=0, maximum=256),
+    },
+    "snapshots": {
+        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session (if anything changed).", minimum=5),
+        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint.", minimum=0.1),
+        "ignore": Setting("list", [], "Extra ignore patterns (gitignore syntax) for capture, diff and watch."),
+    },
+    "cleanup": {
+        "enabled": Setting("bool", True, "Delete projects idle for longer than after_days (pinned ones never)."),
+        "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1),
+        "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0),
+    },
+    "ui": {
+        "theme": Setting("str", "textual-dark", "Textual theme name (e.g. textual-dark, textual-light, nord, gruvbox)."),
+        "read_only": Setting("bool", False, "Start the TUI read-only: browse, diff and view only."),
+    },
+}
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(value: Any) -> int:
+    """Parse ``'512m'``, ``'1g'``, ``'2.5G'``, ``1048576`` into bytes. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("a size, not true/false")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m:
+            return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+    raise ValueError("a size in bytes or with a k/m/g/t suffix, e.g. '512m'")
+
+
+def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: bool) -> Any:
+    """Check ``value`` against ``setting``; text from env vars is converted first."""
+    where = f"[{section}] {key}"
+    try:
+        if setting.kind == "size":
+            out = parse_size(value)
+        elif setting.kind == "bool":
+            if from_text and isinstance(value, str):
+                low = value.strip().lower()
+                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError
+                value = low in ("1", "true", "yes", "on")
+            if not isinstance(value, bool):
+                raise ValueError
+            out = value
+        elif setting.kind == "int":
+            if from_text and isinstance(value, str):
+                value = int(value.strip())
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError
+            out = value
+        elif setting.kind == "float":
+            if from_text and isinstance(value, str):
+                value = float(value.strip())
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError
+            out = float(value)
+        elif setting.kind == "list":
+            if from_text and isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            out = list(value)
+        else:
+            if not isinstance(value, str):
+                raise ValueError
+            out = value
+    except ValueError as exc:
+        expected = {
+            "size": "a size such as 1048576 or '512m'",
+            "bool": "true or false",
+            "int": "a whole number",
+            "float": "a number",
+            "list": "a list of strings, e.g. [\"*.log\"]",
+            "str": "a string in quotes",
+        }[setting.kind]
+        detail = f" ({exc})" if str(exc) and setting.kind == "size" else ""
+        raise ConfigError(f"{where}: expected {expected}, got {value!r}{detail}") from None
+    if setting.minimum is not None and out < setting.minimum:
+        raise ConfigError(f"{where}: {value!r} is below the minimum {setting.minimum:g}")
+    if setting.maximum is not None and out > setting.maximum:
+        raise ConfigError(f"{where}: {value!r} is above the maximum {setting.maximum:g}")
+    if setting.choices and out not in setting.choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+    return out
+
+
+def default_config_path() -> Path:
+    """``~/.config/vmuser/config.toml`` on Linux (platformdirs)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """``~/.local/share/vmuser`` on Linux (platformdirs)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass
+class Config:
+    """Effective settings. ``values[section][key]`` holds validated values (sizes in bytes).
+
+    ``path`` is the file the settings were read from (it may not exist);
+    ``sources[(section, key)]`` says where each value came from: default, file or env.
+    """
+
+    path: Path
+    values: dict[str, dict[str, Any]]
+    sources: dict[tuple[str, str], str]
+    keymap: dict[str, str]
+
+    def get(self, section: str, key: str) -> Any:
+        """The value of ``[section] key``."""
+        return self.values[section][key]
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory: ``[data] dir`` or the platform default."""
+        configured = self.values["data"]["dir"]
+        return Path(configured).expanduser() if configured else default_data_dir()
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The effective settings as a TOML-ready dict (sizes in bytes)."""
+        out: dict[str, Any] = {s: dict(v) for s, v in self.values.items()}
+        if self.keymap:
+            out["keymap"] = dict(self.keymap)
+        return out
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``explicit`` (``--config``), else ``$VMUSER_CONFIG``, else the platform default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("VMUSER_CONFIG")
+    return Path(env).expanduser() if env else default_config_path()
+
+
+def load(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: dict[tuple[str, str], Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read, layer and validate the settings.
+
+    ``overrides`` maps ``(section, key)`` to values that win over everything (from CLI
+    flags). A missing file means defaults. Raises :class:`ConfigError` naming the file and
+    line for TOML syntax errors, and the ``[section] key`` and expected type for bad values.
+    """
+    cfg_path = resolve_config_path(path)
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if cfg_path.exists():
+        try:
+            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_path}: cannot read config file: {exc}") from None
+    values: dict[str, dict[str, Any]] = {}
+    sources: dict[tuple[str, str], str] = {}
+    for section, settings in SCHEMA.items():
+        values[section] = {}
+        for key, setting in settings.items():
+            values[section][key] = _coerce(section, key, setting, setting.default, from_text=False)
+            sources[(section, key)] = "default"
+    keymap: dict[str, str] = {}
+    for section, table in raw.items():
+        if section == "keymap":
+            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+                raise ConfigError(f"{cfg_path}: [keymap] must map binding ids to key strings")
+            keymap = dict(table)
+            continue
+        if section not in SCHEMA:
+            raise ConfigError(
+                f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{cfg_path}: '{section}' must be a table ([{section}])")
+        for key, value in table.items():
+            if key not in SCHEMA[section]:
+                known = ", ".join(SCHEMA[section])
+                raise ConfigError(f"{cfg_path}: unknown key [{section}] {key}; known: {known}")
+            try:
+                values[section][key] = _coerce(section, key, SCHEMA[section][key], value, from_text=False)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg_path}: {exc}") from None
+            sources[(section, key)] = "file"
+    for name, text in environ.items():
+        if not name.startswith("VMUSER_") or name == "VMUSER_CONFIG":
+            continue
+        rest = name[len("VMUSER_"):].lower()
+        section, _, key = rest.partition("_")
+        if section in SCHEMA and key in SCHEMA[section]:
+            try:
+                values[section][key] = _coerce(section, key, SCHEMA[section][key], text, from_text=True)
+            except ConfigError as exc:
+                raise ConfigError(f"environment variable {name}: {exc}") from None
+            sources[(section, key)] = "env"
+    for (section, key), value in (overrides or {}).items():
+        if value is None:
+            continue
+        values[section][key] = _coerce(section, key, SCHEMA[section][key], value, from_text=True)
+        sources[(section, key)] = "option"
+    if values["cleanup"]["warning_days"] >= values["cleanup"]["after_days"]:
+        raise ConfigError(
+            f"[cleanup] warning_days ({values['cleanup']['warning_days']}) must be less than "
+            f"after_days ({values['cleanup']['after_days']})"
+        )
+    return Config(path=cfg_path, values=values, sources=sources, keymap=keymap)
+
+
+def _toml_value(value: Any) -> str:
+    """One value in TOML syntax (tomli-w formats it exactly as a file would hold it)."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def commented_default() -> str:
+    """The text of a default config file: every setting, documented, commented out.
+
+    ``vmuser config init`` writes it; ``config.example.toml`` in the repository is the same text.
+    """
+    lines = [
+        "# vmuser configuration. Every setting is shown with its default, commented out.",
+        "# Uncomment and change what you need. Environment variables override the file:",
+        "# VMUSER_<SECTION>_<KEY>, e.g. VMUSER_DOCKER_IMAGE=alpine:3.20 or VMUSER_DATA_DIR=/srv/vmuser.",
+        "",
+    ]
+    for section, settings in SCHEMA.items():
+        lines.append(f"[{section}]")
+        for key, setting in settings.items():
+            lines.append(f"# {setting.doc}")
+            lines.append(f"# {key} = {_toml_value(setting.default)}")
+        lines.append("")
+    lines += [
+        "[keymap]",
+        "# Remap any key binding by its id (see the help screen, '?'), e.g.:",
+        '# "projects.filter" = "slash"',
+        "",
+    ]
+    return "\n".join(lines)

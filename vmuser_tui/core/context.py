@@ -1,0 +1,48 @@
+"""What every part of the service layer shares: settings, database, object store, runtimes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmuser_tui.core.config import Config
+from vmuser_tui.core.db import DB_NAME, Database
+from vmuser_tui.core.store.objects import ObjectStore
+
+
+@dataclass
+class Context:
+    """Shared state of one :class:`~vmuser_tui.core.service.Vmuser`. Runtimes are created
+    lazily, so commands that never touch Docker never import the docker SDK."""
+
+    config: Config
+    data_dir: Path
+    db: Database
+    store: ObjectStore
+    _runtimes: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, config: Config) -> "Context":
+        data_dir = config.data_dir
+        fresh = not data_dir.exists()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            os.chmod(data_dir, 0o700)
+        db = Database(data_dir / DB_NAME)
+        store = ObjectStore(db, level=config.get("store", "compression_level"))
+        return cls(config=config, data_dir=data_dir, db=db, store=store)
+
+    @property
+    def workspaces_dir(self) -> Path:
+        """Where managed workspaces live: ``<data dir>/workspaces/<project id>``."""
+        return self.data_dir / "workspaces"
+
+    def runtime(self, name: str):
+        """The container runtime ``docker`` or ``none`` (created on first use)."""
+        if name not in self._runtimes:
+            from vmuser_tui.core.runtime import get_runtime
+
+            docker = self.config.values["docker"]
+            self._runtimes[name] = get_runtime(name, base_url=docker["base_url"], timeout=docker["timeout"])
+        return self._runtimes[name]

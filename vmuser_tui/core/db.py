@@ -1,0 +1,174 @@
+"""Open the SQLite database: file modes, pragmas, migrations, transactions, id prefixes.
+
+Many processes share one database file (CLI, TUIs, headless worker), so: WAL journal,
+a ``busy_timeout``, and every write transaction starts with ``BEGIN IMMEDIATE`` (a
+deferred transaction that later upgrades to a write can fail with SQLITE_BUSY whatever
+the timeout).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from vmuser_tui.core import schema
+from vmuser_tui.core.errors import AmbiguousError, NotFoundError, StoreError, VmuserError
+
+DB_NAME = "vmuser.db"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """One connection to the vmuser database, wrapped by sqlite-utils.
+
+    ``conn`` is in autocommit mode: reads see the latest commit; writes go through
+    :meth:`write`, which holds ``BEGIN IMMEDIATE`` for the block. A ``Database`` may be
+    used from several threads, one at a time (a lock serializes :meth:`write`).
+    """
+
+    def __init__(self, path: Path, *, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise NotFoundError(f"no database at {self.path}")
+        self._lock = threading.RLock()
+        fresh = not self.path.exists()
+        if fresh:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Create with 0600 before SQLite writes anything into it.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self.conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir"
+            ) from None
+        self.db = sqlite_utils.Database(self.conn)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir") from None
+        if version > schema.LATEST:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this vmuser knows "
+                f"({schema.LATEST}); upgrade vmuser"
+            )
+        while version < schema.LATEST:
+            with self.write() as conn:
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if current != version:  # another process migrated meanwhile
+                    version = current
+                    continue
+                for statement in _split_sql(schema.MIGRATIONS[version]):
+                    conn.execute(statement)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error).
+
+        Re-entrant within one thread: an inner block joins the outer transaction.
+        Raises :class:`StoreError` for disk-full, read-only or corrupt databases.
+        """
+        with self._lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _translate(exc, self.path) from None
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise _translate(exc, self.path) from None
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """Run a read query and return rows as dicts."""
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description or ()]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        """The first row of a read query, or None."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def data_version(self) -> int:
+        """``PRAGMA data_version``: changes when another connection commits (cheap to poll)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def resolve(self, table: str, text: str, *, what: str, extra_where: str = "", params: tuple = ()) -> str:
+        """Resolve a full id or a unique id prefix (as git does) to the full id.
+
+        Raises :class:`NotFoundError` when nothing matches and :class:`AmbiguousError`
+        listing up to five candidates when the prefix matches several.
+        """
+        text = text.strip()
+        if not text:
+            raise NotFoundError(f"empty {what} id")
+        where = f" AND {extra_where}" if extra_where else ""
+        exact = self.conn.execute(f"SELECT id FROM {table} WHERE id = ?{where}", (text, *params)).fetchone()
+        if exact:
+            return exact[0]
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.conn.execute(
+            f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\'{where} ORDER BY id LIMIT 6",
+            (escaped + "%", *params),
+        ).fetchall()
+        if not rows:
+            raise NotFoundError(f"no {what} matches {text!r}; list them with: vmuser {what} list")
+        if len(rows) > 1:
+            names = ", ".join(r[0] for r in rows[:5])
+            raise AmbiguousError(f"{what} id {text!r} is ambiguous ({names}...); give more characters")
+        return rows[0][0]
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL when this is the last one)."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our literals)."""
+    out = []
+    for chunk in script.split(";"):
+        lines = [ln for ln in chunk.splitlines() if not ln.strip().startswith("--")]
+        stmt = "\n".join(lines).strip()
+        if stmt:
+            out.append(stmt)
+    return out
+
+
+def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:
+    msg = str(exc)
+    if "full" in msg:
+        return StoreError(f"disk full while writing {path}; free space and try again (nothing was changed)")
+    if "readonly" in msg or "read-only" in msg:
+        return StoreError(f"{path} is read-only; fix its permissions or pass --data-dir (nothing was changed)")
+    if "locked" in msg or "busy" in msg:
+        return StoreError(f"{path} stayed locked by another vmuser process for {BUSY_TIMEOUT_MS // 1000}s; try again")
+    return StoreError(f"database error on {path}: {msg}")

@@ -1,0 +1,55 @@
+"""One error family for the service layer.
+
+Every error carries a one-line message that names the fix. Adapters show ``str(err)``:
+the CLI as one stderr line with exit code :attr:`VmuserError.exit_code`, the TUI as a
+notification. Tracebacks appear only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class VmuserError(Exception):
+    """Base of every error the service layer raises on purpose.
+
+    ``exit_code`` is what the CLI exits with: 1 for errors, 2 for usage errors.
+    """
+
+    exit_code = 1
+
+
+class UsageError(VmuserError):
+    """The caller's arguments are malformed (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(VmuserError):
+    """The config file is unreadable or a value has the wrong type or range."""
+
+
+class NotFoundError(VmuserError):
+    """No object matches the given id, id prefix or name."""
+
+
+class AmbiguousError(VmuserError):
+    """An id prefix matches more than one object; the message lists candidates."""
+
+
+class InvalidPathError(VmuserError):
+    """A virtual-filesystem path failed validation (see :mod:`vmuser_tui.core.pathcheck`)."""
+
+
+class LimitError(VmuserError):
+    """A configured limit (file size, entries per directory, projects) would be exceeded."""
+
+
+class StateError(VmuserError):
+    """The object is in a state that does not allow the action (e.g. stopping a stopped session)."""
+
+
+class RuntimeUnavailableError(VmuserError):
+    """The container runtime (Docker engine) cannot be reached or refused the request."""
+
+
+class StoreError(VmuserError):
+    """The checkpoint store is damaged or inconsistent (missing blob, hash mismatch)."""

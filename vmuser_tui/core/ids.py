@@ -1,0 +1,53 @@
+"""Identifiers: project ids ``<prefix>-<8 hex>``, short random session/checkpoint ids.
+
+Prefix resolution works as git's abbreviated object names: any unique prefix of an id
+is accepted; an ambiguous prefix lists the candidates.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+from vmuser_tui.core.errors import UsageError
+
+PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}-[0-9a-f]{8}$")
+MAX_PREFIX = 32
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it is a valid project-id prefix.
+
+    Valid: lowercase, starts with a letter, then letters, digits and hyphens, at most
+    32 characters, not ending in a hyphen. Raises :class:`UsageError` otherwise.
+    """
+    if not PREFIX_RE.match(prefix) or prefix.endswith("-"):
+        raise UsageError(
+            f"invalid project prefix {prefix!r}: use 1-32 lowercase letters, digits and "
+            "hyphens, starting with a letter (e.g. 'web-app')"
+        )
+    return prefix
+
+
+def prefix_from_name(name: str) -> str:
+    """Derive a valid prefix from a free-form project name.
+
+    ``'My Web App!'`` -> ``'my-web-app'``; a name with no usable letters gives ``'project'``.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    slug = re.sub(r"^[^a-z]+", "", slug)  # must start with a letter
+    slug = slug[:MAX_PREFIX].rstrip("-")
+    return slug or "project"
+
+
+def new_project_id(prefix: str) -> str:
+    """A new project id: ``<prefix>-<8 random hex digits>``."""
+    return f"{validate_prefix(prefix)}-{secrets.token_hex(4)}"
+
+
+def new_short_id(length: int = 10) -> str:
+    """A new session or checkpoint id: ``length`` random lowercase hex digits (40 bits at 10)."""
+    return secrets.token_hex((length + 1) // 2)[:length]

@@ -1,0 +1,146 @@
+"""Plain records the service layer returns to adapters (no behaviour, JSON-ready).
+
+Timestamps are UTC ISO 8601 strings (see :mod:`vmuser_tui.core.clock`); sizes are bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+def _tags(text: str | None) -> list[str]:
+    return json.loads(text) if text else []
+
+
+@dataclass
+class Project:
+    """A body of work with a workspace directory.
+
+    ``status`` is derived: ``running`` (a session runs), ``idle`` otherwise.
+    ``cleanup_due_at`` is when idle cleanup would delete it (None when pinned).
+    """
+
+    id: str
+    name: str
+    description: str
+    workspace: str
+    managed: bool
+    image: str | None
+    pinned: bool
+    tags: list[str]
+    head_checkpoint_id: str | None
+    created_at: str
+    updated_at: str
+    last_active_at: str
+    keep_until: str | None = None
+    status: str = "idle"
+    sessions: int = 0
+    running_sessions: int = 0
+    checkpoints: int = 0
+    cleanup_due_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Project":
+        return cls(
+            id=row["id"], name=row["name"], description=row["description"], workspace=row["workspace"],
+            managed=bool(row["managed"]), image=row["image"], pinned=bool(row["pinned"]),
+            tags=_tags(row["tags"]), head_checkpoint_id=row["head_checkpoint_id"],
+            created_at=row["created_at"], updated_at=row["updated_at"],
+            last_active_at=row["last_active_at"], keep_until=row.get("keep_until"),
+            sessions=row.get("n_sessions") or 0, running_sessions=row.get("n_running") or 0,
+            checkpoints=row.get("n_checkpoints") or 0,
+            status="running" if row.get("n_running") else "idle",
+        )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Session:
+    """A period of work on a project: a container (runtime ``docker``) or none (``none``).
+
+    ``status``: created -> running <-> paused -> stopped; failed from anywhere.
+    """
+
+    id: str
+    project_id: str
+    runtime: str
+    image: str | None
+    container_id: str | None
+    container_name: str | None
+    status: str
+    status_reason: str
+    created_at: str
+    started_at: str | None
+    stopped_at: str | None
+    last_active_at: str
+    checkpoints: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Session":
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row and k != "checkpoints"},
+                   checkpoints=row.get("n_checkpoints") or 0)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Checkpoint:
+    """An immutable snapshot of a project's workspace: root tree hash plus metadata.
+
+    ``kind`` is ``manual``, ``auto`` or ``pre-restore``; ``parent_id`` links the
+    timeline (a restore followed by new work branches it).
+    """
+
+    id: str
+    project_id: str
+    session_id: str | None
+    parent_id: str | None
+    root_tree: str
+    kind: str
+    description: str
+    tags: list[str]
+    annotations: list[dict]
+    file_count: int
+    total_size: int
+    image_id: str | None
+    created_at: str
+    state: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Checkpoint":
+        return cls(
+            id=row["id"], project_id=row["project_id"], session_id=row["session_id"],
+            parent_id=row["parent_id"], root_tree=row["root_tree"], kind=row["kind"],
+            description=row["description"], tags=_tags(row["tags"]),
+            annotations=json.loads(row["annotations"] or "[]"), file_count=row["file_count"],
+            total_size=row["total_size"], image_id=row["image_id"], created_at=row["created_at"],
+            state=json.loads(row["state"] or "{}"),
+        )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FileInfo:
+    """One entry of the virtual filesystem: ``kind`` file/dir/symlink, ``size`` bytes,
+    ``mode`` permission bits, ``hash`` (stored entries; live files: None), ``mtime``
+    (live entries; stored entries: None), ``target`` for symlinks."""
+
+    path: str
+    name: str
+    kind: str
+    size: int
+    mode: int
+    hash: str | None = None
+    mtime: str | None = None
+    target: str | None = None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["mode"] = f"{self.mode:o}"
+        return d

@@ -1,0 +1,203 @@
+"""Projects: create (managed, in place, or imported), list, show, pin, extend, delete."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.context import Context
+from vmuser_tui.core.errors import LimitError, NotFoundError, UsageError
+from vmuser_tui.core.ids import new_project_id, prefix_from_name, validate_prefix
+from vmuser_tui.core.models import Project
+
+_LIST_SQL = """
+SELECT p.*,
+  (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id) AS n_sessions,
+  (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status IN ('running','paused')) AS n_running,
+  (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
+FROM projects p
+"""
+
+TAG_MAX = 64
+
+
+def validate_tag(tag: str) -> str:
+    """A tag is 1-64 printable characters without spaces or commas. Raises UsageError."""
+    tag = tag.strip()
+    if not tag or len(tag) > TAG_MAX or any(c.isspace() or c == "," or not c.isprintable() for c in tag):
+        raise UsageError(f"invalid tag {tag!r}: use 1-{TAG_MAX} characters without spaces or commas")
+    return tag
+
+
+class Projects:
+    """Project operations. Every change writes its operation-log entry in the same transaction."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @property
+    def db(self):
+        return self.ctx.db
+
+    def _decorate(self, project: Project) -> Project:
+        cleanup = self.ctx.config.values["cleanup"]
+        if not project.pinned and cleanup["enabled"]:
+            due = clock.parse(project.last_active_at) + timedelta(days=cleanup["after_days"])
+            if project.keep_until:
+                due = max(due, clock.parse(project.keep_until))
+            project.cleanup_due_at = clock.iso(due)
+        return project
+
+    def resolve(self, ref: str) -> str:
+        """A project id from a full id, a unique id prefix, or a unique exact name."""
+        try:
+            return self.db.resolve("projects", ref, what="project")
+        except NotFoundError:
+            rows = self.db.query("SELECT id FROM projects WHERE name = ? LIMIT 2", (ref,))
+            if len(rows) == 1:
+                return rows[0]["id"]
+            raise
+
+    def get(self, ref: str) -> Project:
+        """The project ``ref`` names. Raises NotFoundError / AmbiguousError."""
+        pid = self.resolve(ref)
+        row = self.db.query_one(_LIST_SQL + " WHERE p.id = ?", (pid,))
+        if row is None:
+            raise NotFoundError(f"project {ref!r} was deleted")
+        return self._decorate(Project.from_row(row))
+
+    def list(self, *, tag: str | None = None, prefix: str | None = None) -> list[Project]:
+        """All projects, most recently active first, optionally those with ``tag`` or whose id starts with ``prefix``."""
+        where, params = [], []
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
+            params.append(tag)
+        if prefix:
+            where.append("p.id LIKE ? ESCAPE '\\'")
+            params.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        sql = _LIST_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.last_active_at DESC"
+        return [self._decorate(Project.from_row(r)) for r in self.db.query(sql, tuple(params))]
+
+    def create(
+        self,
+        name: str,
+        *,
+        prefix: str | None = None,
+        workspace: str | Path | None = None,
+        import_dir: str | Path | None = None,
+        image: str | None = None,
+        description: str = "",
+        tags: list[str] | tuple[str, ...] = (),
+    ) -> Project:
+        """Create a project and its workspace.
+
+        Workspace: ``workspace`` uses an existing directory in place; ``import_dir`` copies
+        a directory into a managed workspace; neither makes an empty managed one under
+        ``<data dir>/workspaces/<id>``. Raises UsageError for bad names, prefixes, tags
+        or directories and LimitError past ``[limits] max_projects``.
+        """
+        name = name.strip()
+        if not name or len(name) > 200 or not name.isprintable():
+            raise UsageError("a project name needs 1-200 printable characters")
+        if workspace and import_dir:
+            raise UsageError("give either --workspace (use a directory in place) or --import (copy it), not both")
+        prefix = validate_prefix(prefix) if prefix else prefix_from_name(name)
+        tags = sorted({validate_tag(t) for t in tags})
+        limit = self.ctx.config.get("limits", "max_projects")
+        count = self.db.conn.execute("SELECT COUNT(*) FROM projects").fetchone()[0]
+        if count >= limit:
+            raise LimitError(f"this data directory holds {count} projects, the limit ([limits] max_projects); delete some first")
+        pid = new_project_id(prefix)
+        while self.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)):
+            pid = new_project_id(prefix)
+        managed = workspace is None
+        if workspace is not None:
+            ws = Path(workspace).expanduser().resolve()
+            if not ws.is_dir():
+                raise UsageError(f"--workspace {workspace}: not a directory; create it first or use --import")
+        else:
+            ws = self.ctx.workspaces_dir / pid
+            if import_dir is not None:
+                src = Path(import_dir).expanduser()
+                if not src.is_dir():
+                    raise UsageError(f"--import {import_dir}: not a directory")
+                try:
+                    shutil.copytree(src, ws, symlinks=True)
+                except (OSError, shutil.Error) as exc:
+                    shutil.rmtree(ws, ignore_errors=True)
+                    raise UsageError(f"--import {import_dir}: cannot copy ({exc}); check permissions") from None
+            else:
+                ws.mkdir(parents=True, exist_ok=False)
+        now = clock.now_iso()
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    "INSERT INTO projects(id, name, description, workspace, managed, image, tags, created_at, updated_at, last_active_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (pid, name, description, str(ws), int(managed), image, json.dumps(tags), now, now, now),
+                )
+                oplog.record(conn, "project.create", project_id=pid, name=name, workspace=str(ws),
+                             managed=managed, imported_from=str(import_dir) if import_dir else None, tags=tags)
+        except BaseException:
+            if managed:
+                shutil.rmtree(ws, ignore_errors=True)
+            raise
+        return self.get(pid)
+
+    def _update(self, ref: str, operation: str, sql_set: str, params: tuple, **details) -> Project:
+        pid = self.resolve(ref)
+        with self.db.write() as conn:
+            conn.execute(f"UPDATE projects SET {sql_set}, updated_at = ? WHERE id = ?", (*params, clock.now_iso(), pid))
+            oplog.record(conn, operation, project_id=pid, **details)
+        return self.get(pid)
+
+    def pin(self, ref: str, pinned: bool = True) -> Project:
+        """Pin (never cleaned up) or unpin a project."""
+        return self._update(ref, "project.pin" if pinned else "project.unpin", "pinned = ?", (int(pinned),))
+
+    def extend(self, ref: str, days: int | None = None) -> Project:
+        """Reset the idle-cleanup clock; with ``days``, also keep it at least that many days from now."""
+        now = clock.now()
+        if days is not None:
+            if days < 1 or days > 3650:
+                raise UsageError("--days must be between 1 and 3650")
+            keep = clock.iso(now + timedelta(days=days))
+            return self._update(ref, "project.extend", "last_active_at = ?, keep_until = ?", (clock.iso(now), keep), days=days)
+        return self._update(ref, "project.extend", "last_active_at = ?", (clock.iso(now),))
+
+    def tag(self, ref: str, add: list[str] = (), remove: list[str] = ()) -> Project:
+        """Add and remove project tags."""
+        project = self.get(ref)
+        tags = (set(project.tags) | {validate_tag(t) for t in add}) - set(remove)
+        return self._update(ref, "project.tag", "tags = ?", (json.dumps(sorted(tags)),), add=list(add), remove=list(remove))
+
+    def touch(self, conn, project_id: str) -> None:
+        """Mark activity (inside a caller's transaction); resets the cleanup clock."""
+        conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (clock.now_iso(), project_id))
+
+    def delete(self, ref: str, *, sessions=None) -> dict:
+        """Delete a project: stop and remove its containers, its managed workspace, its rows,
+        then unreachable objects. Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
+        project = self.get(ref)
+        removed = 0
+        if sessions is not None:
+            removed = sessions.remove_containers(project.id)
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM stat_cache WHERE project_id = ?", (project.id,))
+            conn.execute("DELETE FROM checkpoints WHERE project_id = ?", (project.id,))
+            conn.execute("DELETE FROM sessions WHERE project_id = ?", (project.id,))
+            conn.execute("DELETE FROM projects WHERE id = ?", (project.id,))
+            oplog.record(conn, "project.delete", project_id=project.id, name=project.name,
+                         workspace=project.workspace, managed=project.managed, containers=removed)
+        workspace_removed = False
+        if project.managed:
+            shutil.rmtree(project.workspace, ignore_errors=True)
+            workspace_removed = True
+        from vmuser_tui.core.store.gc import collect
+
+        result = collect(self.db, self.ctx.store)
+        return {"id": project.id, "containers": removed, "workspace_removed": workspace_removed,
+                "gc": {"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes}}

@@ -1,0 +1,424 @@
+"""The Docker runtime, on the ``docker`` SDK.
+
+``docker`` (and with it ``requests``) is imported on first use, not at module import,
+so commands that never touch the engine start fast. Every docker/requests/socket
+exception is translated into a one-line :class:`VmuserError` that names the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import shutil
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from vmuser_tui.core.errors import NotFoundError, RuntimeUnavailableError, StateError, UsageError, VmuserError
+from vmuser_tui.core.runtime.base import LABEL_SESSION, WORKSPACE_MOUNT, ContainerInfo, ContainerSpec, ExecResult, ImageChoice
+from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
+
+DEFAULT_URL = "unix:///var/run/docker.sock"
+# The first contact (API version handshake) gets at most this many seconds, so an
+# unreachable or wedged engine is reported quickly rather than after the full timeout.
+CONNECT_TIMEOUT = 5
+# PID 1 of every session container: idles, and exits at once on SIGTERM so `stop` takes
+# milliseconds instead of the kill timeout (a shell as PID 1 ignores TERM without a trap).
+KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
+# Interactive shells prefer bash when the image has it (busybox has only sh).
+SHELL = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
+START_HINT = "start the session first: vmuser session start <session>"
+
+
+def _short(container_id: str) -> str:
+    """Docker's 12-character short id (names pass through unchanged)."""
+    return container_id[:12] if re.fullmatch(r"[0-9a-f]{64}", container_id) else container_id
+
+
+def _hostname(name: str) -> str:
+    """A valid hostname (RFC 1123 label, at most 63 characters) derived from ``name``."""
+    label = re.sub(r"[^a-z0-9-]+", "-", name.lower())[:63].strip("-")
+    return label or "vmuser"
+
+
+def _info(attrs: dict) -> ContainerInfo:
+    """``ContainerInfo`` from an ``inspect_container`` result."""
+    config, state = attrs.get("Config") or {}, attrs.get("State") or {}
+    return ContainerInfo(
+        id=attrs["Id"], name=attrs.get("Name", "").lstrip("/"), image=config.get("Image", ""),
+        status=state.get("Status", "unknown"), labels=dict(config.get("Labels") or {}),
+    )
+
+
+def _read_all(sock: Any, deadline: float | None) -> bytes | None:
+    """Read ``sock`` until EOF; None when ``deadline`` (monotonic seconds) passes first.
+
+    select() before each read, so the socket's own timeout never fires on a command that
+    is merely quiet, and the deadline holds however the output is paced.
+    """
+    chunks = []
+    while True:
+        pending = getattr(sock, "pending", None)  # TLS sockets buffer data select() cannot see
+        if not (pending and pending()):
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select([sock], [], [], wait)
+            if not readable:
+                return None
+        data = sock.recv(65536) if hasattr(sock, "recv") else sock.read(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)
+
+
+def _demux(raw: bytes) -> bytes:
+    """Concatenate the payloads of Docker's multiplexed stream (8-byte frame headers).
+
+    Frames arrive in the order the process wrote them, so stdout and stderr stay interleaved.
+    """
+    out, i = [], 0
+    while i + 8 <= len(raw):
+        _, length = struct.unpack_from(">BxxxL", raw, i)
+        out.append(raw[i + 8 : i + 8 + length])
+        i += 8 + length
+    return b"".join(out)
+
+
+def _cpu_percent(stats: dict) -> float:
+    """CPU use as `docker stats` computes it: cpu_delta / system_delta * online_cpus * 100."""
+    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+    if cpu_delta <= 0 or system_delta <= 0:
+        return 0.0
+    return cpu_delta / system_delta * online * 100.0
+
+
+def _memory_bytes(stats: dict) -> int:
+    """Memory in use minus page cache, as `docker stats` shows it (cgroup v1 and v2)."""
+    mem = stats.get("memory_stats") or {}
+    detail = mem.get("stats") or {}
+    cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
+    usage = mem.get("usage", 0)
+    return usage - cache if 0 <= cache <= usage else usage
+
+
+class DockerRuntime:
+    """Session containers on a Docker engine.
+
+    ``base_url`` e.g. ``unix:///var/run/docker.sock`` or ``tcp://host:2375``; empty means
+    ``DOCKER_HOST`` or the default socket. ``timeout`` is the seconds to wait for each
+    engine answer; ``pull_timeout`` the seconds of silence after which a pull is given up.
+    Connects on first use. Raises only :class:`VmuserError` subclasses.
+    """
+
+    name = "docker"
+
+    def __init__(self, base_url: str = "", timeout: int = 30, *, pull_timeout: float = PULL_TIMEOUT) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.pull_timeout = pull_timeout
+        self._client: Any = None
+        self._lock = threading.Lock()  # TUI thread workers share one runtime
+        self._user = f"{os.getuid()}:{os.getgid()}"  # files in /workspace stay the host user's
+
+    # -- connection and error translation ---------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The engine address used, for messages."""
+        return self.base_url or os.environ.get("DOCKER_HOST") or DEFAULT_URL
+
+    def _docker(self) -> Any:
+        """The connected ``docker.DockerClient``, created on first use."""
+        with self._lock:
+            if self._client is None:
+                import docker
+
+                kwargs = {"timeout": min(CONNECT_TIMEOUT, self.timeout)}
+                try:
+                    if self.base_url:
+                        client = docker.DockerClient(base_url=self.base_url, **kwargs)
+                    else:
+                        client = docker.from_env(**kwargs)
+                except Exception as err:  # DockerException wrapping requests/socket errors
+                    raise RuntimeUnavailableError(self._unreachable(err)) from err
+                client.api.timeout = self.timeout  # later calls may take longer than the handshake
+                self._client = client
+            return self._client
+
+    def _unreachable(self, err: BaseException) -> str:
+        """One line explaining why the engine cannot be reached, with the fix."""
+        text = str(err)
+        where = f"cannot reach the Docker engine at {self.url}"
+        if "Permission denied" in text or "PermissionError" in text:
+            return f"{where}: permission denied; add your user to the docker group (sudo usermod -aG docker $USER, then log in again)"
+        if "Invalid bind address" in text or "Invalid URL" in text or "No connection adapters" in text:
+            return f"{where}: not a valid engine address; fix docker.base_url (e.g. unix:///var/run/docker.sock or tcp://host:2375)"
+        if "FileNotFoundError" in text or "No such file" in text:
+            why = "no such socket"
+        elif "timed out" in text.lower() or "timeout" in type(err).__name__.lower():
+            why = f"no answer within {min(CONNECT_TIMEOUT, self.timeout)} s"
+        elif "refused" in text.lower():
+            why = "connection refused"
+        else:
+            why = one_line(text, 120)
+        return f"{where}: {why}; is dockerd running? (try: sudo systemctl start docker)"
+
+    @contextlib.contextmanager
+    def _errors(
+        self,
+        action: str,
+        *,
+        missing: str | None = None,
+        conflict: str | Callable[[str], str] | None = None,
+        rejected: str | Callable[[str], str] | None = None,
+    ) -> Iterator[None]:
+        """Translate docker/requests/socket exceptions raised inside the block.
+
+        ``missing`` is the message for 404, ``conflict`` for 409 (StateError), ``rejected``
+        for 400 (UsageError); callables receive the engine's one-line explanation.
+        """
+        import docker.errors
+        import requests.exceptions
+
+        try:
+            yield
+        except VmuserError:
+            raise
+        except docker.errors.APIError as err:
+            why = one_line(err.explanation or err)
+            status = err.status_code
+            if status == 404:
+                raise NotFoundError(missing or f"cannot {action}: {why}") from err
+            for code, handler, cls in ((409, conflict, StateError), (400, rejected, UsageError)):
+                if status == code:
+                    message = handler(why) if callable(handler) else handler
+                    raise cls(message or f"cannot {action}: {why}") from err
+            raise RuntimeUnavailableError(
+                f"the Docker engine failed to {action}: {why}; check its log (journalctl -u docker)"
+            ) from err
+        except (requests.exceptions.Timeout, TimeoutError) as err:
+            raise RuntimeUnavailableError(
+                f"the Docker engine did not answer within {self.timeout} s while trying to {action}: "
+                "retry, or raise docker.timeout (VMUSER_DOCKER_TIMEOUT)"
+            ) from err
+        except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as err:
+            raise RuntimeUnavailableError(self._unreachable(err)) from err
+        except Exception as err:  # urllib3 errors raised while streaming, and anything else
+            if "timeout" in type(err).__name__.lower():
+                raise RuntimeUnavailableError(
+                    f"the Docker engine did not answer within {self.timeout} s while trying to {action}: "
+                    "retry, or raise docker.timeout (VMUSER_DOCKER_TIMEOUT)"
+                ) from err
+            raise RuntimeUnavailableError(self._unreachable(err)) from err
+
+    def _missing(self, container_id: str) -> str:
+        return f"container {_short(container_id)} no longer exists: it was removed outside vmuser; start the session again"
+
+    # -- ContainerRuntime -------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise :class:`RuntimeUnavailableError` unless the engine answers."""
+        with self._errors("answer a ping"):
+            self._docker().api.ping()
+
+    def ensure_image(self, image: str) -> ImageChoice:
+        """Use ``image`` if local, else pull it, else build/reuse ``vmuser-busybox:local``.
+
+        See :func:`vmuser_tui.core.runtime.images.ensure_image`. Raises ``UsageError``
+        (bad name) or ``RuntimeUnavailableError`` (engine down, no fallback possible).
+        """
+        from vmuser_tui.core.runtime import images
+
+        with self._errors(f"prepare image '{image}'"):
+            return images.ensure_image(self._docker(), image, pull_timeout=self.pull_timeout)
+
+    def start(self, spec: ContainerSpec) -> ContainerInfo:
+        """Create and start the session container; return its state.
+
+        Runs as the host uid:gid with ``no-new-privileges``, the workspace bind-mounted at
+        /workspace (nothing else mounted), HOME=/tmp unless ``spec.environment`` sets it,
+        limits from ``spec`` (0 = unlimited). Raises ``UsageError`` (bad spec or limits),
+        ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
+        """
+        if not os.path.isabs(spec.workspace):
+            raise UsageError(f"workspace must be an absolute path, got '{spec.workspace}'")
+        if not os.path.isdir(spec.workspace):
+            # Docker would create a missing bind source as an empty root-owned directory.
+            raise NotFoundError(f"workspace {spec.workspace} does not exist: create it or restore the project's checkpoint into it")
+        if spec.memory < 0 or spec.cpus < 0 or spec.pids_limit < 0:
+            raise UsageError("memory, cpus and pids_limit must be >= 0 (0 = unlimited): fix docker.memory, docker.cpus, docker.pids_limit")
+        api = self._docker().api
+        with self._errors(
+            f"create container {spec.name}",
+            missing=(
+                f"image '{spec.image}' is not available locally: docker pull/load it, or prepare it with ensure_image "
+                f"so vmuser falls back to '{FALLBACK_IMAGE}' built from busybox-static"
+            ),
+            conflict=f"a container named {spec.name} already exists: remove it (docker rm -f {spec.name}) and start again",
+            rejected=lambda why: f"Docker rejected container {spec.name}: {why}; check docker.memory, docker.cpus and docker.pids_limit",
+        ):
+            host_config = api.create_host_config(
+                binds={spec.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
+                mem_limit=spec.memory or None,
+                nano_cpus=int(round(spec.cpus * 1e9)) or None,
+                pids_limit=spec.pids_limit or None,
+                security_opt=["no-new-privileges"],
+            )
+            created = api.create_container(
+                spec.image, command=KEEPALIVE, name=spec.name, hostname=_hostname(spec.name),
+                user=self._user, environment={"HOME": "/tmp", **spec.environment},
+                working_dir=WORKSPACE_MOUNT, labels=dict(spec.labels), host_config=host_config,
+                detach=True, stdin_open=False, tty=False,
+            )
+        container_id = created["Id"]
+        try:
+            with self._errors(
+                f"start container {spec.name}",
+                rejected=lambda why: f"container {spec.name} did not start: {why}; the image needs /bin/sh (try '{FALLBACK_IMAGE}')",
+            ):
+                api.start(container_id)
+        except VmuserError:
+            self.remove(container_id)  # don't leave a created-but-dead container behind
+            raise
+        return self.inspect(container_id) or ContainerInfo(container_id, spec.name, spec.image, "removing", dict(spec.labels))
+
+    def stop(self, container_id: str, timeout: int = 5) -> None:
+        """Stop: SIGTERM, then SIGKILL after ``timeout`` seconds. Stopping a stopped one is fine."""
+        with self._errors(f"stop container {_short(container_id)}", missing=self._missing(container_id)):
+            self._docker().api.stop(container_id, timeout=timeout)
+
+    def pause(self, container_id: str) -> None:
+        """Freeze the container. Raises ``StateError`` unless it is running."""
+        with self._errors(
+            f"pause container {_short(container_id)}", missing=self._missing(container_id),
+            conflict=lambda why: f"cannot pause: {why}; only a running session can be paused",
+        ):
+            self._docker().api.pause(container_id)
+
+    def unpause(self, container_id: str) -> None:
+        """Thaw the container. Raises ``StateError`` unless it is paused."""
+        with self._errors(
+            f"unpause container {_short(container_id)}", missing=self._missing(container_id),
+            conflict=lambda why: f"cannot unpause: {why}; only a paused session can be resumed",
+        ):
+            self._docker().api.unpause(container_id)
+
+    def remove(self, container_id: str) -> None:
+        """Force-remove the container and its anonymous volumes; gone already is fine."""
+        import docker.errors
+
+        with self._errors(f"remove container {_short(container_id)}"):
+            try:
+                self._docker().api.remove_container(container_id, force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as err:
+                if err.status_code != 409 or "in progress" not in str(err.explanation):
+                    raise  # 409 "removal already in progress" means it is going away anyway
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        """Current state of the container, or None when it no longer exists."""
+        import docker.errors
+
+        with self._errors(f"inspect container {_short(container_id)}"):
+            try:
+                return _info(self._docker().api.inspect_container(container_id))
+            except docker.errors.NotFound:
+                return None
+
+    def list_managed(self) -> list[ContainerInfo]:
+        """Every container (any state) that carries the ``vmuser.session`` label."""
+        with self._errors("list containers"):
+            rows = self._docker().api.containers(all=True, filters={"label": LABEL_SESSION})
+        return [
+            ContainerInfo(
+                id=row["Id"], name=(row.get("Names") or ["/"])[0].lstrip("/"), image=row.get("Image", ""),
+                status=row.get("State", "unknown"), labels=dict(row.get("Labels") or {}),
+            )
+            for row in rows
+        ]
+
+    def exec(
+        self,
+        container_id: str,
+        argv: list[str],
+        *,
+        workdir: str = WORKSPACE_MOUNT,
+        environment: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run ``argv`` (no shell) as the host uid:gid and wait for it to end.
+
+        Returns exit code, stdout+stderr interleaved and wall time in seconds. ``timeout``
+        (seconds, None = wait as long as it runs) bounds the wait; the command keeps
+        running in the container afterwards. Raises ``StateError`` when the container is
+        not running or the timeout passes, ``NotFoundError`` when it is gone.
+        """
+        if not argv:
+            raise UsageError("empty command: give the program to run, e.g. ['sh', '-c', 'make']")
+        api = self._docker().api
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+
+        def not_running(why: str) -> str:
+            if "paused" in why:
+                return f"session container {_short(container_id)} is paused: resume it first: vmuser session resume <session>"
+            return f"session container {_short(container_id)} is not running: {START_HINT}"
+
+        with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id), conflict=not_running):
+            exec_id = api.exec_create(
+                container_id, argv, stdout=True, stderr=True, stdin=False, tty=False,
+                environment=environment, workdir=workdir, user=self._user,
+            )["Id"]
+            sock = api.exec_start(exec_id, socket=True)
+            try:
+                raw = _read_all(sock, deadline)
+            finally:
+                sock.close()
+            if raw is None:
+                raise StateError(
+                    f"command {one_line(' '.join(argv), 60)!r} still running after {timeout:g} s; "
+                    "it goes on in the container: wait longer, or stop the session to end it"
+                )
+            # The stream can close a moment before the engine records the exit code.
+            for _ in range(250):
+                result = api.exec_inspect(exec_id)
+                if not result.get("Running") and result.get("ExitCode") is not None:
+                    break
+                time.sleep(0.02)
+        exit_code = result.get("ExitCode")
+        return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw), duration=time.monotonic() - started)
+
+    def logs(self, container_id: str, tail: int = 200) -> str:
+        """The container's last ``tail`` lines of output (stdout and stderr), UTF-8 decoded."""
+        with self._errors(f"read logs of container {_short(container_id)}", missing=self._missing(container_id)):
+            data = self._docker().api.logs(container_id, stdout=True, stderr=True, tail=max(0, int(tail)), timestamps=False)
+        return data.decode("utf-8", errors="replace")
+
+    def stats(self, container_id: str) -> dict:
+        """One sample: ``{"cpu_percent": float, "memory_bytes": int, "memory_limit": int}``.
+
+        ``cpu_percent`` is relative to one core (200.0 = two cores busy), as in `docker
+        stats`; memory in bytes, page cache excluded. A stopped container reports zeros.
+        Takes about a second: the engine waits for a second CPU reading to compute a delta.
+        """
+        with self._errors(f"read stats of container {_short(container_id)}", missing=self._missing(container_id)):
+            sample = self._docker().api.stats(container_id, stream=False)
+        mem = sample.get("memory_stats") or {}
+        return {"cpu_percent": _cpu_percent(sample), "memory_bytes": _memory_bytes(sample), "memory_limit": int(mem.get("limit", 0))}
+
+    def shell_argv(self, container_id: str) -> list[str]:
+        """argv for an interactive shell (bash if present, else sh) in /workspace.
+
+        Needs the ``docker`` CLI; raises ``RuntimeUnavailableError`` when it is missing.
+        """
+        if shutil.which("docker") is None:
+            raise RuntimeUnavailableError("the docker CLI is needed to open a shell: install it (apt-get install docker.io or docker-ce-cli)")
+        host = ["-H", self.base_url] if self.base_url else []
+        return ["docker", *host, "exec", "-it", "-u", self._user, "-w", WORKSPACE_MOUNT, container_id, *SHELL]

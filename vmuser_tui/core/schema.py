@@ -1,0 +1,115 @@
+"""The database schema, as numbered migrations recorded in ``PRAGMA user_version``.
+
+Each migration runs once, in its own ``BEGIN IMMEDIATE`` transaction, in order. A
+database whose version is newer than :data:`LATEST` was written by a newer vmuser and
+is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE system_config (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        workspace TEXT NOT NULL,
+        managed INTEGER NOT NULL DEFAULT 1,
+        image TEXT,
+        status TEXT NOT NULL DEFAULT 'active',
+        pinned INTEGER NOT NULL DEFAULT 0,
+        tags TEXT NOT NULL DEFAULT '[]',
+        head_checkpoint_id TEXT,
+        keep_until TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_active_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        runtime TEXT NOT NULL,
+        image TEXT,
+        container_id TEXT,
+        container_name TEXT,
+        status TEXT NOT NULL,
+        status_reason TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        stopped_at TEXT,
+        last_active_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_project ON sessions(project_id, created_at);
+    CREATE TABLE checkpoints (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+        parent_id TEXT,
+        root_tree TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        annotations TEXT NOT NULL DEFAULT '[]',
+        file_count INTEGER NOT NULL DEFAULT 0,
+        total_size INTEGER NOT NULL DEFAULT 0,
+        image_id TEXT,
+        state TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX checkpoints_project ON checkpoints(project_id, created_at);
+    CREATE INDEX checkpoints_session ON checkpoints(session_id, created_at);
+    -- Content-addressed objects. hash: sha256 hex. codec: raw | zstd | chunks (data is
+    -- the concatenated 32-byte digests of the chunk blobs). size: raw bytes.
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        stored_size INTEGER NOT NULL,
+        codec TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE trees (
+        hash TEXT PRIMARY KEY,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- git's index: what a file looked like when it was last hashed.
+    CREATE TABLE stat_cache (
+        project_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        mode INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (project_id, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE operation_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        project_id TEXT,
+        session_id TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    -- One row per capture in progress: gc spares blobs written since the oldest started.
+    CREATE TABLE capture_locks (
+        id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+    );
+    CREATE INDEX operation_log_project ON operation_log(project_id, id);
+    """,
+]
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,86 @@
+"""The facade adapters call: one :class:`Vmuser` wires settings, database and services.
+
+``Vmuser.open()`` reads the config, opens (and migrates) the database and reconciles
+sessions with Docker, so every process starts from the same truth.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vmuser_tui.core import config as cfg
+from vmuser_tui.core import oplog
+from vmuser_tui.core.checkpoints import Checkpoints
+from vmuser_tui.core.context import Context
+from vmuser_tui.core.errors import RuntimeUnavailableError
+from vmuser_tui.core.projects import Projects
+from vmuser_tui.core.sessions import Sessions
+from vmuser_tui.core.vfs import VirtualFS
+
+
+class Vmuser:
+    """The service layer. Attributes: ``projects``, ``sessions``, ``checkpoints``, ``fs``
+    (see their modules); ``config``; ``data_dir``; ``notes`` (lines for the user from
+    start-up, e.g. sessions reconciled)."""
+
+    def __init__(self, config: cfg.Config, *, reconcile: bool = True):
+        self.config = config
+        self.ctx = Context.open(config)
+        self.data_dir: Path = self.ctx.data_dir
+        self.projects = Projects(self.ctx)
+        self.sessions = Sessions(self.ctx, self.projects)
+        self.checkpoints = Checkpoints(self.ctx, self.projects, self.sessions)
+        self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
+        self.notes: list[str] = []
+        if reconcile:
+            self.notes.extend(self.sessions.reconcile())
+
+    @classmethod
+    def open(
+        cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None, reconcile: bool = True
+    ) -> "Vmuser":
+        """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
+        and open the service. Raises ConfigError / StoreError with one-line messages."""
+        overrides = {("data", "dir"): data_dir} if data_dir else None
+        return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile)
+
+    @property
+    def db(self):
+        return self.ctx.db
+
+    def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100) -> list[dict]:
+        """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`)."""
+        project_id = self.projects.resolve(project) if project else None
+        return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit)
+
+    def gc(self, *, dry_run: bool = False):
+        """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
+        from vmuser_tui.core.store.gc import collect
+
+        result = collect(self.db, self.ctx.store, dry_run=dry_run)
+        if not dry_run:
+            with self.db.write() as conn:
+                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes)
+        return result
+
+    def docker_status(self) -> tuple[bool, str]:
+        """``(reachable, one-line description)`` of the Docker engine; never raises."""
+        try:
+            self.ctx.runtime("docker").ping()
+        except RuntimeUnavailableError as exc:
+            return False, str(exc)
+        except Exception as exc:  # the status line must never crash an adapter
+            return False, f"Docker status unknown: {exc}"
+        return True, "Docker reachable"
+
+    def storage_stats(self) -> dict:
+        """Bytes stored: ``{"blobs", "blob_bytes", "raw_bytes", "trees", "tree_bytes", "db_file"}``."""
+        row = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r FROM blobs WHERE codec != 'chunks'")
+        trow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")
+        return {"blobs": row["n"], "blob_bytes": row["s"], "raw_bytes": row["r"], "trees": trow["n"],
+                "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
+
+    def close(self) -> None:
+        """Release the database connection."""
+        self.db.close()

@@ -1,0 +1,251 @@
+"""Sessions: start (a container, or none), stop, exec, reconcile with Docker.
+
+Status machine: ``created -> running <-> paused -> stopped``, and ``failed`` from any
+state; other transitions are refused. Runtime state lives in Docker (containers carry
+``vmuser.project`` / ``vmuser.session`` labels), so any process can reconcile the
+``sessions`` table with what the engine reports when it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.context import Context
+from vmuser_tui.core.errors import RuntimeUnavailableError, StateError, UsageError, VmuserError
+from vmuser_tui.core.models import Session
+
+RUNTIMES = ("docker", "none")
+TRANSITIONS = {
+    "created": {"running", "failed", "stopped"},
+    "running": {"paused", "stopped", "failed"},
+    "paused": {"running", "stopped", "failed"},
+    "stopped": set(),
+    "failed": {"stopped"},
+}
+ACTIVE = ("created", "running", "paused")
+STALE_START_SECONDS = 300
+
+_LIST_SQL = """
+SELECT s.*, (SELECT COUNT(*) FROM checkpoints c WHERE c.session_id = s.id) AS n_checkpoints
+FROM sessions s
+"""
+
+
+@dataclass
+class StartOutcome:
+    """A started session plus notes for the user (e.g. which image was chosen and why)."""
+
+    session: Session
+    notes: list[str]
+
+
+class Sessions:
+    """Session operations over the configured container runtimes."""
+
+    def __init__(self, ctx: Context, projects):
+        self.ctx = ctx
+        self.projects = projects
+
+    @property
+    def db(self):
+        return self.ctx.db
+
+    def resolve(self, ref: str) -> str:
+        """A session id from a full id or unique prefix."""
+        return self.db.resolve("sessions", ref, what="session")
+
+    def get(self, ref: str) -> Session:
+        """The session ``ref`` names. Raises NotFoundError / AmbiguousError."""
+        sid = self.resolve(ref)
+        return Session.from_row(self.db.query_one(_LIST_SQL + " WHERE s.id = ?", (sid,)))
+
+    def list(self, project_ref: str | None = None) -> list[Session]:
+        """Sessions, newest first; of one project when ``project_ref`` is given."""
+        if project_ref:
+            pid = self.projects.resolve(project_ref)
+            rows = self.db.query(_LIST_SQL + " WHERE s.project_id = ? ORDER BY s.created_at DESC", (pid,))
+        else:
+            rows = self.db.query(_LIST_SQL + " ORDER BY s.created_at DESC")
+        return [Session.from_row(r) for r in rows]
+
+    def _set_status(self, conn, session: Session, status: str, reason: str = "", **fields) -> None:
+        if status not in TRANSITIONS[session.status] and status != session.status:
+            raise StateError(
+                f"session {session.id} is {session.status}; it cannot become {status}"
+                + (" (start a new session instead)" if session.status in ("stopped", "failed") else "")
+            )
+        sets = ["status = ?", "status_reason = ?", "last_active_at = ?"]
+        params: list = [status, reason, clock.now_iso()]
+        for key, value in fields.items():
+            sets.append(f"{key} = ?")
+            params.append(value)
+        conn.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*params, session.id))
+
+    def start(self, project_ref: str, *, runtime: str = "docker", image: str | None = None) -> StartOutcome:
+        """Start a new session on a project: with runtime ``docker`` a container from the
+        project's (or configured) image with the workspace at /workspace; with ``none``,
+        the workspace only. Raises RuntimeUnavailableError when Docker cannot be reached
+        (the message suggests ``--runtime none``)."""
+        if runtime not in RUNTIMES:
+            raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
+        project = self.projects.get(project_ref)
+        from vmuser_tui.core.ids import new_short_id
+
+        sid = new_short_id()
+        now = clock.now_iso()
+        notes: list[str] = []
+        wanted = image or project.image or self.ctx.config.get("docker", "image")
+        rt = self.ctx.runtime(runtime)
+        choice_image = None
+        if runtime == "docker":
+            try:
+                rt.ping()
+            except RuntimeUnavailableError as exc:
+                raise RuntimeUnavailableError(f"{exc} — or start a workspace-only session: --runtime none") from None
+            choice = rt.ensure_image(wanted)
+            if choice.fallback:
+                notes.append(choice.message)
+            choice_image = choice.image
+        name = f"vmuser-{project.id}-{sid}"
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO sessions(id, project_id, runtime, image, container_name, status, created_at, last_active_at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (sid, project.id, runtime, choice_image, name if runtime == "docker" else None, "created", now, now),
+            )
+            self.projects.touch(conn, project.id)
+            oplog.record(conn, "session.create", project_id=project.id, session_id=sid, runtime=runtime, image=choice_image)
+        session = self.get(sid)
+        if runtime == "docker":
+            from vmuser_tui.core.runtime.base import ContainerSpec
+
+            docker_cfg = self.ctx.config.values["docker"]
+            spec = ContainerSpec(
+                image=choice_image, name=name, workspace=project.workspace,
+                labels={"vmuser.project": project.id, "vmuser.session": sid},
+                memory=docker_cfg["memory"], cpus=docker_cfg["cpus"], pids_limit=docker_cfg["pids_limit"],
+            )
+            try:
+                info = rt.start(spec)
+            except VmuserError as exc:
+                with self.db.write() as conn:
+                    self._set_status(conn, session, "failed", str(exc))
+                    oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc))
+                raise
+            container_id = info.id
+        else:
+            container_id = None
+        with self.db.write() as conn:
+            self._set_status(conn, session, "running", "", container_id=container_id, started_at=clock.now_iso())
+            oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
+                         runtime=runtime, image=choice_image, container_id=container_id)
+        return StartOutcome(self.get(sid), notes)
+
+    def stop(self, ref: str) -> Session:
+        """Stop a session: its container is stopped and removed (the workspace stays)."""
+        session = self.get(ref)
+        if session.status in ("stopped",):
+            raise StateError(f"session {session.id} is already stopped")
+        if session.runtime == "docker" and session.container_id:
+            rt = self.ctx.runtime("docker")
+            rt.stop(session.container_id)
+            rt.remove(session.container_id)
+        with self.db.write() as conn:
+            self._set_status(conn, session, "stopped", "stopped by user", stopped_at=clock.now_iso())
+            self.projects.touch(conn, session.project_id)
+            oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id)
+        return self.get(session.id)
+
+    def require_running(self, ref: str) -> Session:
+        """The session, which must be running with a container. Raises StateError otherwise."""
+        session = self.get(ref)
+        if session.runtime != "docker":
+            raise StateError(f"session {session.id} has no container (runtime 'none'); start one with: vmuser session start {session.project_id}")
+        if session.status != "running":
+            raise StateError(f"session {session.id} is {session.status}; start a new one with: vmuser session start {session.project_id}")
+        return session
+
+    def exec(self, ref: str, argv: list[str]):
+        """Run ``argv`` in the session's container at /workspace; returns the runtime's
+        ExecResult (exit_code, output bytes, duration seconds) and logs it."""
+        if not argv:
+            raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
+        session = self.require_running(ref)
+        result = self.ctx.runtime("docker").exec(session.container_id, argv)
+        with self.db.write() as conn:
+            conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
+            self.projects.touch(conn, session.project_id)
+            oplog.record(conn, "session.exec", project_id=session.project_id, session_id=session.id,
+                         command=argv, exit_code=result.exit_code, duration_ms=round(result.duration * 1000))
+        return result
+
+    def shell_argv(self, ref: str) -> list[str]:
+        """argv for an interactive shell in the session's container (``docker exec -it``)."""
+        session = self.require_running(ref)
+        return self.ctx.runtime("docker").shell_argv(session.container_id)
+
+    def logs(self, ref: str, tail: int = 200) -> str:
+        """The last ``tail`` lines of the container's output."""
+        session = self.get(ref)
+        if not session.container_id:
+            raise StateError(f"session {session.id} has no container")
+        return self.ctx.runtime("docker").logs(session.container_id, tail=tail)
+
+    def remove_containers(self, project_id: str) -> int:
+        """Stop and remove every container of a project's sessions; marks them stopped.
+        Docker being unreachable is an error only if a session still has a container."""
+        count = 0
+        for session in self.list(project_id):
+            if session.runtime == "docker" and session.container_id and session.status in ACTIVE + ("failed",):
+                rt = self.ctx.runtime("docker")
+                rt.remove(session.container_id)
+                count += 1
+                with self.db.write() as conn:
+                    if session.status != "stopped":
+                        self._set_status(conn, session, "stopped", "project deleted", stopped_at=clock.now_iso())
+        return count
+
+    def reconcile(self) -> list[str]:
+        """Bring active sessions in line with what Docker reports; returns one line per
+        change. Docker is only contacted when a docker session is active; an unreachable
+        engine changes nothing (the status is unknown, not failed)."""
+        active = self.db.query(
+            "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused')"
+        )
+        if not active:
+            return []
+        try:
+            rt = self.ctx.runtime("docker")
+            rt.ping()
+        except RuntimeUnavailableError:
+            return []
+        changes = []
+        for row in active:
+            session = Session.from_row(row)
+            if session.status == "created":
+                # Another process may be starting it right now; only a stale start is failed.
+                age = (clock.now() - clock.parse(session.created_at)).total_seconds()
+                if age < STALE_START_SECONDS:
+                    continue
+            info = rt.inspect(session.container_id) if session.container_id else None
+            if info is None:
+                new, reason = "failed", "container vanished"
+            elif info.status == "running":
+                new, reason = "running", ""
+            elif info.status == "paused":
+                new, reason = "paused", ""
+            elif info.status in ("exited", "dead"):
+                new, reason = "stopped", f"container {info.status}"
+            else:
+                continue
+            if new == session.status:
+                continue
+            if session.status == "created" and not session.container_id:
+                new, reason = "failed", "start did not finish"
+            with self.db.write() as conn:
+                self._set_status(conn, session, new, reason, **({"stopped_at": clock.now_iso()} if new in ("stopped", "failed") else {}))
+                oplog.record(conn, "session.reconcile", project_id=session.project_id, session_id=session.id,
+                             old=session.status, new=new, reason=reason)
+            changes.append(f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + info.status})")
+        return changes

@@ -1,0 +1,296 @@
+"""Capture a workspace into the store: scan, hash and compress in threads, write objects.
+
+Pipeline (restic's order: data first, then index, then snapshot): new blobs are written
+in batches, each batch its own short ``BEGIN IMMEDIATE`` transaction, so the database
+lock is never held across file reads; the trees, the stat cache and the caller's
+checkpoint row go in one final transaction. A crash before that leaves only unreachable
+blobs, which ``gc`` removes. A row in ``capture_locks`` tells a concurrent ``gc`` which
+fresh blobs it must not touch. hashlib and zstandard release the GIL, so threads scale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.ids import new_short_id
+from vmuser_tui.core.store import objects as obj
+from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, cache_rows, scan
+from vmuser_tui.core.store.trees import Entry, build, encode
+
+BATCH_BYTES = 32 * 1024 * 1024
+Progress = Callable[[int, int, int, int], None]
+"""``progress(files_done, files_total, bytes_done, bytes_total)``."""
+
+
+@dataclass
+class CaptureResult:
+    """Outcome of :func:`capture`. Sizes in bytes. ``new_bytes`` is what was stored
+    (compressed) for new blobs; ``skipped`` lists ``(path, reason)``."""
+
+    root: str
+    file_count: int
+    total_size: int
+    new_blobs: int = 0
+    new_bytes: int = 0
+    hashed_files: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    scan: ScanResult | None = None
+
+
+def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
+    """The project's stat cache as ``{path: (size, mtime_ns, ctime_ns, inode, mode, hash)}``."""
+    rows = database.conn.execute(
+        "SELECT path, size, mtime_ns, ctime_ns, inode, mode, hash FROM stat_cache WHERE project_id = ?",
+        (project_id,),
+    )
+    return {r[0]: r[1:] for r in rows}
+
+
+def _read_piece(path: str, offset: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        if offset:
+            fh.seek(offset)
+        return fh.read(length)
+
+
+def _hash_task(path: str, offset: int, length: int, level: int | None) -> tuple[bytes, int, str, bytes]:
+    """Read one file or chunk: ``(digest, raw length, codec, stored bytes)``; no packing when level is None."""
+    raw = _read_piece(path, offset, length)
+    digest = hashlib.sha256(raw).digest()
+    if level is None:
+        return digest, len(raw), "", b""
+    codec, data = obj.pack(raw, level)
+    return digest, len(raw), codec, data
+
+
+def hash_pending(
+    workspace: Path,
+    result: ScanResult,
+    *,
+    store: obj.ObjectStore | None,
+    workers: int = 0,
+    progress: Progress | None = None,
+    on_batch: Callable[[list[tuple]], None] | None = None,
+) -> dict[str, str]:
+    """Hash the files in ``result.pending`` (and, with ``store``, pack their blobs).
+
+    Returns ``{path: hash}``; the hashes are also written
+    into ``result.flat``. With a store, ``on_batch(rows)`` receives packed blob rows
+    ``(hash, size, codec, data)`` to write, about :data:`BATCH_BYTES` at a time.
+    Memory stays bounded: at most ``4 x workers`` pieces are in flight.
+    """
+    level = store.level if store is not None else None
+    workers = workers or os.cpu_count() or 2
+    base = os.fspath(workspace)
+    files_total = len(result.pending)
+    bytes_total = sum(result.stats[p].size for p in result.pending)
+    files_done = bytes_done = 0
+    hashes: dict[str, str] = {}
+    chunk_digests: dict[str, list[bytes]] = {}
+    batch: list[tuple] = []
+    batch_bytes = 0
+
+    def tasks():
+        for path in result.pending:
+            size = result.stats[path].size
+            full = os.path.join(base, path)
+            if size > obj.CHUNK_THRESHOLD:
+                offsets = range(0, size, obj.CHUNK_SIZE)
+                for i, off in enumerate(offsets):
+                    yield path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True
+            else:
+                yield path, full, 0, -1, True, False  # -1: read the whole file as it is now
+
+    def flush():
+        nonlocal batch, batch_bytes
+        if batch and on_batch:
+            on_batch(batch)
+        batch, batch_bytes = [], 0
+
+    inflight: deque[tuple[tuple, Future]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash") as pool:
+        it = tasks()
+
+        def fill():
+            while len(inflight) < workers * 4:
+                task = next(it, None)
+                if task is None:
+                    return
+                _, full, off, length, _, _ = task
+                inflight.append((task, pool.submit(_hash_task, full, off, length, level)))
+
+        fill()
+        while inflight:
+            task, fut = inflight.popleft()
+            path, _, _, _, last, chunked = task
+            try:
+                digest, raw_len, codec, data = fut.result()
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {exc.strerror}; fix its permissions or add it to .vmuserignore") from None
+            hexd = digest.hex()
+            bytes_done += raw_len
+            if store is not None:
+                batch.append((hexd, raw_len, codec, data))
+                batch_bytes += len(data)
+            if chunked:
+                chunk_digests.setdefault(path, []).append(digest)
+                if last:
+                    digests = chunk_digests.pop(path)
+                    file_hash = obj.chunked_hash(digests)
+                    if store is not None:
+                        joined = b"".join(digests)
+                        size = result.stats[path].size
+                        batch.append((file_hash, size, obj.CHUNKS, joined))
+                        batch_bytes += len(joined)
+            else:
+                file_hash = hexd
+            if last:
+                hashes[path] = file_hash
+                e = result.flat[path]
+                size = e.size if chunked else raw_len  # a small file may have changed since stat
+                result.flat[path] = Entry(e.name, e.kind, e.mode, size, file_hash)
+                files_done += 1
+                if progress:
+                    progress(files_done, files_total, bytes_done, bytes_total)
+            if batch_bytes >= BATCH_BYTES:
+                flush()
+            fill()
+        flush()
+    return hashes
+
+
+def _existing(conn, table: str, digests: list[str]) -> set[str]:
+    """Which of ``digests`` are already stored in ``table`` (blobs or trees)."""
+    found: set[str] = set()
+    for i in range(0, len(digests), 500):
+        part = digests[i : i + 500]
+        marks = ",".join("?" * len(part))
+        found.update(r[0] for r in conn.execute(f"SELECT hash FROM {table} WHERE hash IN ({marks})", part))
+    return found
+
+
+class _CaptureLock:
+    """A row in ``capture_locks`` while a capture runs, so ``gc`` spares its fresh blobs."""
+
+    def __init__(self, database):
+        self.database = database
+        self.id = new_short_id(12)
+
+    def __enter__(self):
+        with self.database.write() as conn:
+            conn.execute(
+                "INSERT INTO capture_locks(id, pid, host, started_at) VALUES (?,?,?,?)",
+                (self.id, os.getpid(), socket.gethostname(), int(time.time())),
+            )
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            with self.database.write() as conn:
+                conn.execute("DELETE FROM capture_locks WHERE id = ?", (self.id,))
+        except StoreError:
+            pass  # a stale lock row is expired by gc; never mask the real error
+
+
+def capture(
+    database,
+    store: obj.ObjectStore,
+    project_id: str,
+    workspace: Path,
+    *,
+    ignore: IgnoreFn | None = None,
+    workers: int = 0,
+    progress: Progress | None = None,
+    finalize: Callable[[object, CaptureResult], None] | None = None,
+) -> CaptureResult:
+    """Capture ``workspace`` into ``store`` and return its root tree.
+
+    ``finalize(conn, result)`` runs inside the final write transaction, after the trees
+    and the stat cache are written, so a checkpoint row the caller inserts there commits
+    atomically with them. Raises :class:`StoreError` for unreadable files and database
+    errors; OSError (e.g. workspace missing) is turned into StoreError too.
+    """
+    with _CaptureLock(database):
+        cache = load_stat_cache(database, project_id)
+        try:
+            found = scan(workspace, cache, ignore=ignore)
+        except OSError as exc:
+            raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
+        counters = {"blobs": 0, "bytes": 0}
+
+        def write_batch(rows: list[tuple]) -> None:
+            now = int(time.time())
+            with database.write() as conn:
+                have = _existing(conn, "blobs", [r[0] for r in rows])
+                fresh = {}
+                for h, size, codec, data in rows:
+                    if h not in have and h not in fresh:
+                        fresh[h] = (h, size, len(data), codec, data, now)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) VALUES (?,?,?,?,?,?)",
+                    list(fresh.values()),
+                )
+            counters["blobs"] += len(fresh)
+            counters["bytes"] += sum(r[2] for r in fresh.values())
+
+        hashes = hash_pending(
+            workspace, found, store=store, workers=workers, progress=progress, on_batch=write_batch
+        )
+        # symlink targets are blobs too (git stores them the same way)
+        link_rows = [
+            (found.flat[p].hash, len(t), obj.RAW, t) for p, t in found.symlinks.items()
+        ]
+        root, trees = build(found.flat)
+        result = CaptureResult(
+            root=root,
+            file_count=len(found.stats),
+            total_size=found.total_size,
+            hashed_files=len(hashes),
+            skipped=found.skipped,
+            scan=found,
+        )
+        now_ns = time.time_ns()
+        with database.write() as conn:
+            if link_rows:
+                write_batch(link_rows)
+            existing = _existing(conn, "trees", list(trees))
+            for digest, entries in trees.items():
+                if digest not in existing:
+                    store.put_tree_encoded(digest, encode(entries))
+            conn.executemany(
+                "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, hash) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                [(project_id, *row) for row in cache_rows(found, hashes, now_ns)],
+            )
+            gone = [p for p in cache if p not in found.stats]
+            conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND path = ?", [(project_id, p) for p in gone])
+            if finalize:
+                finalize(conn, result)
+        result.new_blobs = counters["blobs"]
+        result.new_bytes = counters["bytes"]
+        return result
+
+
+def live_tree(database, project_id: str, workspace: Path, *, ignore: IgnoreFn | None = None, workers: int = 0):
+    """Hash the live workspace without storing anything (for diffs against it).
+
+    Returns ``(root hash, {tree hash: entries}, ScanResult)``. The stat cache is read but
+    not updated: its entries promise that the blob is stored, which is not true here.
+    """
+    cache = load_stat_cache(database, project_id)
+    try:
+        found = scan(workspace, cache, ignore=ignore)
+    except OSError as exc:
+        raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
+    hash_pending(workspace, found, store=None, workers=workers)
+    root, trees = build(found.flat)
+    return root, trees, found

@@ -1,0 +1,209 @@
+"""Compare two trees: added, deleted, modified, renamed, type- and mode-changed entries.
+
+The walk descends only into subtrees whose hashes differ (Merkle), so the cost follows
+the size of the change, not of the tree. Exact renames (a deleted and an added file with
+the same blob) are paired, as git's rename detection does for 100% similarity.
+Line counts and unified diffs come from :mod:`difflib`; a file with a NUL byte in its
+first 8000 bytes, or that is not UTF-8, is binary (git's heuristic).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vmuser_tui.core.store.trees import DIR, FILE, Entry
+
+ADDED, DELETED, MODIFIED, RENAMED, TYPE_CHANGED = "A", "D", "M", "R", "T"
+TEXT_DIFF_LIMIT = 2 * 1024 * 1024  # bytes per side; larger files get counts of 0 and 'large'
+
+TreeGetter = Callable[[str], list[Entry]]
+ContentGetter = Callable[[str, Entry], bytes]
+"""``content(path, entry) -> bytes`` for one side of a diff."""
+
+
+@dataclass
+class Change:
+    """One changed path. ``status`` is A/D/M/R/T; ``old_path`` is set for renames.
+    ``additions``/``deletions`` count lines (0 for binary or large files)."""
+
+    path: str
+    status: str
+    old: Entry | None
+    new: Entry | None
+    old_path: str | None = None
+    additions: int = 0
+    deletions: int = 0
+    binary: bool = False
+    large: bool = False
+
+    @property
+    def mode_changed(self) -> bool:
+        return bool(self.old and self.new and self.old.mode != self.new.mode)
+
+    def to_json(self) -> dict:
+        """The shape of ``checkpoint diff --json``'s ``changes`` items."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "old_path": self.old_path,
+            "additions": self.additions,
+            "deletions": self.deletions,
+            "binary": self.binary,
+            "old_mode": f"{self.old.mode:o}" if self.old else None,
+            "new_mode": f"{self.new.mode:o}" if self.new else None,
+            "kind": (self.new or self.old).kind,
+        }
+
+
+def _in_scope(path: str, paths: list[str] | None) -> bool:
+    if not paths:
+        return True
+    return any(path == p or path.startswith(p + "/") or p.startswith(path + "/") for p in paths)
+
+
+def _leaves(get_tree: TreeGetter, entry: Entry, path: str):
+    """Yield ``(path, entry)`` for a whole subtree (dirs included, parents first)."""
+    yield path, entry
+    if entry.kind == DIR:
+        for child in get_tree(entry.hash):
+            yield from _leaves(get_tree, child, f"{path}/{child.name}")
+
+
+def diff_trees(
+    get_a: TreeGetter, root_a: str, get_b: TreeGetter, root_b: str, *, paths: list[str] | None = None
+) -> list[Change]:
+    """Entry-level changes from tree ``root_a`` to ``root_b``, sorted by path.
+
+    Directories appear only when added or deleted empty, or when they replace a
+    non-directory; otherwise their contents speak. ``paths`` limits the result to those
+    paths and what is below them.
+    """
+    changes: list[Change] = []
+
+    def walk(ha: str | None, hb: str | None, prefix: str) -> None:
+        if ha == hb:
+            return
+        a = {e.name: e for e in get_a(ha)} if ha else {}
+        b = {e.name: e for e in get_b(hb)} if hb else {}
+        for name in sorted(a.keys() | b.keys()):
+            path = f"{prefix}/{name}" if prefix else name
+            if not _in_scope(path, paths):
+                continue
+            ea, eb = a.get(name), b.get(name)
+            if ea == eb:
+                continue
+            if ea and eb and ea.kind == DIR and eb.kind == DIR:
+                walk(ea.hash, eb.hash, path)
+            elif ea and eb and ea.kind == eb.kind:
+                changes.append(Change(path, MODIFIED, ea, eb))
+            elif ea and eb:  # kind changed: file <-> dir <-> symlink
+                if ea.kind == DIR:
+                    _subtree(get_a, ea, path, DELETED)
+                    changes.append(Change(path, TYPE_CHANGED, None, eb))
+                elif eb.kind == DIR:
+                    changes.append(Change(path, TYPE_CHANGED, ea, None))
+                    _subtree(get_b, eb, path, ADDED)
+                else:
+                    changes.append(Change(path, TYPE_CHANGED, ea, eb))
+            elif ea:
+                _subtree(get_a, ea, path, DELETED)
+            else:
+                _subtree(get_b, eb, path, ADDED)
+
+    def _subtree(get: TreeGetter, entry: Entry, path: str, status: str) -> None:
+        for p, e in _leaves(get, entry, path):
+            if not _in_scope(p, paths):
+                continue
+            if e.kind == DIR:
+                if get(e.hash):
+                    continue  # its contents speak for it
+            pair = (None, e) if status == ADDED else (e, None)
+            changes.append(Change(p, status, *pair))
+
+    walk(root_a, root_b, "")
+    changes = _pair_renames(changes)
+    changes.sort(key=lambda c: c.path)
+    return changes
+
+
+def _pair_renames(changes: list[Change]) -> list[Change]:
+    """Turn a deleted and an added file with the same blob into one rename."""
+    deleted = {}
+    for c in changes:
+        if c.status == DELETED and c.old and c.old.kind == FILE:
+            deleted.setdefault(c.old.hash, []).append(c)
+    out, used = [], set()
+    for c in changes:
+        if c.status == ADDED and c.new and c.new.kind == FILE and deleted.get(c.new.hash):
+            gone = deleted[c.new.hash].pop(0)
+            used.add(id(gone))
+            out.append(Change(c.path, RENAMED, gone.old, c.new, old_path=gone.path))
+        else:
+            out.append(c)
+    return [c for c in out if id(c) not in used]
+
+
+def is_binary(data: bytes) -> bool:
+    """git's heuristic: a NUL in the first 8000 bytes; also anything that is not UTF-8."""
+    if b"\0" in data[:8000]:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _lines(data: bytes) -> list[str]:
+    return data.decode("utf-8").splitlines(keepends=True)
+
+
+def count_lines(change: Change, content_a: ContentGetter, content_b: ContentGetter) -> None:
+    """Fill ``additions``, ``deletions``, ``binary`` and ``large`` of a file change in place."""
+    old = change.old if change.old and change.old.kind == FILE else None
+    new = change.new if change.new and change.new.kind == FILE else None
+    if old is None and new is None:
+        return
+    if (old and old.size > TEXT_DIFF_LIMIT) or (new and new.size > TEXT_DIFF_LIMIT):
+        change.large = True
+        return
+    a = content_a(change.old_path or change.path, old) if old else b""
+    b = content_b(change.path, new) if new else b""
+    if is_binary(a) or is_binary(b):
+        change.binary = True
+        return
+    if change.status == RENAMED and a == b:
+        return
+    for line in difflib.unified_diff(_lines(a), _lines(b), n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            change.additions += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            change.deletions += 1
+
+
+def unified(change: Change, content_a: ContentGetter, content_b: ContentGetter, *, context: int = 3) -> str:
+    """The unified text diff of one change (git-style headers); a one-line note for
+    binary, large, symlink-only or mode-only changes."""
+    old = change.old if change.old and change.old.kind == FILE else None
+    new = change.new if change.new and change.new.kind == FILE else None
+    a_path = change.old_path or change.path
+    header = (f"--- a/{a_path}\n" if old else "--- /dev/null\n") + (f"+++ b/{change.path}\n" if new else "+++ /dev/null\n")
+    if change.mode_changed and old and new and old.hash == new.hash:
+        return f"mode changed {change.old.mode:o} -> {change.new.mode:o}\n"
+    if old is None and new is None:
+        return f"{change.status} {change.path} ({(change.new or change.old).kind})\n"
+    if (old and old.size > TEXT_DIFF_LIMIT) or (new and new.size > TEXT_DIFF_LIMIT):
+        return f"large file ({max(e.size for e in (old, new) if e):,} bytes): not shown\n"
+    a = content_a(a_path, old) if old else b""
+    b = content_b(change.path, new) if new else b""
+    if is_binary(a) or is_binary(b):
+        return f"Binary files differ ({len(a):,} -> {len(b):,} bytes)\n"
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in list(difflib.unified_diff(_lines(a), _lines(b), n=context))[2:]
+    )
+    if not body:
+        return "renamed, content unchanged\n" if change.status == RENAMED else "no content change\n"
+    return header + body

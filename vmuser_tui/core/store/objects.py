@@ -1,0 +1,193 @@
+"""The object tables: blobs (file content) and trees, addressed by sha256.
+
+Blobs are stored once however many checkpoints use them, zstd-compressed when that
+saves space (``codec`` zstd, else raw). Files larger than :data:`CHUNK_THRESHOLD` are
+split into fixed :data:`CHUNK_SIZE` chunks, each its own blob, and the file's blob has
+codec ``chunks`` and holds the concatenated 32-byte chunk digests, so appending to a big
+file stores only the chunks that changed (restic stores a file as a list of blobs too).
+A chunked file's hash is ``sha256(b"chunks\\0" + digests)``; a plain file's is the
+sha256 of its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+
+import zstandard
+
+from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store.trees import Entry, decode, encode, tree_hash
+
+CHUNK_SIZE = 1024 * 1024
+CHUNK_THRESHOLD = 4 * CHUNK_SIZE
+RAW, ZSTD, CHUNKS = "raw", "zstd", "chunks"
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    """One compressor per thread and level (ZstdCompressor is not thread-safe)."""
+    cache = getattr(_local, "compressors", None)
+    if cache is None:
+        cache = _local.compressors = {}
+    if level not in cache:
+        cache[level] = zstandard.ZstdCompressor(level=level)
+    return cache[level]
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    d = getattr(_local, "decompressor", None)
+    if d is None:
+        d = _local.decompressor = zstandard.ZstdDecompressor()
+    return d
+
+
+def pack(raw: bytes, level: int) -> tuple[str, bytes]:
+    """Compress ``raw`` for storage: ``(codec, stored bytes)``; raw when zstd does not help."""
+    if len(raw) < 64:
+        return RAW, raw
+    packed = _compressor(level).compress(raw)
+    if len(packed) >= len(raw):
+        return RAW, raw
+    return ZSTD, packed
+
+
+def unpack(codec: str, data: bytes, size: int) -> bytes:
+    """Inverse of :func:`pack`. Raises :class:`StoreError` for an unknown codec."""
+    if codec == RAW:
+        return bytes(data)
+    if codec == ZSTD:
+        return _decompressor().decompress(data, max_output_size=size)
+    raise StoreError(f"unknown blob codec {codec!r}; the database may be from a newer vmuser")
+
+
+def chunked_hash(digests: list[bytes]) -> str:
+    """The content hash of a chunked file from its chunk digests (raw 32 bytes each)."""
+    return hashlib.sha256(b"chunks\0" + b"".join(digests)).hexdigest()
+
+
+class ObjectStore:
+    """Read and write blobs and trees through a :class:`vmuser_tui.core.db.Database`.
+
+    Writers call the ``put_*`` methods inside ``db.write()`` transactions; ``INSERT OR
+    IGNORE`` makes writing an object that exists a no-op (content addressing).
+    """
+
+    def __init__(self, database, level: int = 3):
+        self.database = database
+        self.level = level
+
+    @property
+    def conn(self):
+        return self.database.conn
+
+    # -- blobs ---------------------------------------------------------------
+    def put_blob_packed(self, digest: str, size: int, codec: str, data: bytes) -> None:
+        """Store an already packed blob (from :func:`pack`) unless it exists."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) VALUES (?,?,?,?,?,?)",
+            (digest, size, len(data), codec, data, int(time.time())),
+        )
+
+    def put_blob(self, raw: bytes) -> str:
+        """Store ``raw`` as one blob (no chunking); returns its sha256 hex."""
+        digest = hashlib.sha256(raw).hexdigest()
+        codec, data = pack(raw, self.level)
+        self.put_blob_packed(digest, len(raw), codec, data)
+        return digest
+
+    def has_blob(self, digest: str) -> bool:
+        """True when a blob with this hash is stored."""
+        return self.conn.execute("SELECT 1 FROM blobs WHERE hash = ?", (digest,)).fetchone() is not None
+
+    def _row(self, digest: str) -> tuple[str, int, bytes]:
+        row = self.conn.execute("SELECT codec, size, data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise StoreError(f"blob {digest[:12]} is missing from the store; run 'vmuser check'")
+        return row[0], row[1], row[2]
+
+    def iter_blob(self, digest: str) -> Iterator[bytes]:
+        """Yield the content of a blob in pieces (a chunked file chunk by chunk, so memory stays bounded)."""
+        codec, size, data = self._row(digest)
+        if codec == CHUNKS:
+            for i in range(0, len(data), 32):
+                chunk = data[i : i + 32].hex()
+                c_codec, c_size, c_data = self._row(chunk)
+                yield unpack(c_codec, c_data, c_size)
+        else:
+            yield unpack(codec, data, size)
+
+    def read_blob(self, digest: str, limit: int | None = None) -> bytes:
+        """The content of a blob; with ``limit``, at most that many bytes (for previews)."""
+        out = bytearray()
+        for piece in self.iter_blob(digest):
+            out += piece
+            if limit is not None and len(out) >= limit:
+                return bytes(out[:limit])
+        return bytes(out)
+
+    def blob_size(self, digest: str) -> int:
+        """Raw size in bytes of a stored blob."""
+        row = self.conn.execute("SELECT size FROM blobs WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise StoreError(f"blob {digest[:12]} is missing from the store; run 'vmuser check'")
+        return row[0]
+
+    # -- trees ---------------------------------------------------------------
+    def put_tree(self, entries: list[Entry]) -> str:
+        """Store a tree (entries sorted by name) unless it exists; returns its hash."""
+        digest, data = tree_hash(entries)
+        self.put_tree_encoded(digest, data)
+        return digest
+
+    def put_tree_encoded(self, digest: str, data: bytes) -> None:
+        """Store a tree's canonical bytes under ``digest`` (zstd-compressed)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO trees(hash, data, created_at) VALUES (?,?,?)",
+            (digest, _compressor(self.level).compress(data), int(time.time())),
+        )
+
+    def has_tree(self, digest: str) -> bool:
+        """True when a tree with this hash is stored."""
+        return self.conn.execute("SELECT 1 FROM trees WHERE hash = ?", (digest,)).fetchone() is not None
+
+    def get_tree(self, digest: str) -> list[Entry]:
+        """The sorted entries of a stored tree. Raises :class:`StoreError` when missing or damaged."""
+        row = self.conn.execute("SELECT data FROM trees WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise StoreError(f"tree {digest[:12]} is missing from the store; run 'vmuser check'")
+        try:
+            return decode(_decompressor().decompress(row[0]))
+        except (zstandard.ZstdError, ValueError, UnicodeDecodeError) as exc:
+            raise StoreError(f"tree {digest[:12]} is damaged ({exc}); run 'vmuser check'") from None
+
+    def walk(self, root: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
+        """Yield ``(path, entry)`` for every entry below tree ``root``, parents before children."""
+        for entry in self.get_tree(root):
+            path = f"{prefix}/{entry.name}" if prefix else entry.name
+            yield path, entry
+            if entry.kind == "dir":
+                yield from self.walk(entry.hash, path)
+
+    def lookup(self, root: str, path: str) -> Entry | None:
+        """The entry at ``path`` (normalized, ``''`` for the root) in tree ``root``, or None."""
+        if path == "":
+            return Entry("", "dir", 0o755, 0, root)
+        current = root
+        parts = path.split("/")
+        for i, name in enumerate(parts):
+            found = next((e for e in self.get_tree(current) if e.name == name), None)
+            if found is None:
+                return None
+            if i == len(parts) - 1:
+                return found
+            if found.kind != "dir":
+                return None
+            current = found.hash
+        return None
+
+
+__all__ = ["ObjectStore", "pack", "unpack", "chunked_hash", "CHUNK_SIZE", "CHUNK_THRESHOLD", "encode"]

@@ -1,0 +1,168 @@
+"""Walk a workspace and decide which files must be (re)hashed, using a stat cache.
+
+The stat cache is git's index: per file ``(size, mtime_ns, ctime_ns, inode, mode,
+hash)``. A file whose stat matches its cached entry is not read again. To stay correct
+when a file changes within the timestamp granularity of the moment its entry was written
+("racy git", git's Documentation/technical/racy-git.txt), entries for files modified
+within :data:`RACY_WINDOW_NS` of that moment are stored *smudged* (size -1), so the next
+scan re-hashes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as statmod
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmuser_tui.core.pathcheck import RESERVED_NAMES
+from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
+
+RACY_WINDOW_NS = 2_000_000_000
+
+IgnoreFn = Callable[[str, bool], bool]
+"""``ignore(path, is_dir) -> bool``: True to leave the path (and, for a dir, everything below) out."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatInfo:
+    """What the stat cache compares: sizes in bytes, times in ns since the epoch."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    mode: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> "StatInfo":
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode & 0o777)
+
+
+@dataclass
+class ScanResult:
+    """A workspace as found on disk.
+
+    ``flat`` maps every path to its :class:`Entry`; files listed in ``pending`` still have
+    an empty hash and must be hashed. ``stats`` holds each file's :class:`StatInfo`;
+    ``cached`` the paths whose hash came from the stat cache; ``symlinks`` the raw link
+    targets; ``skipped`` ``(path, reason)`` for what could not be captured.
+    """
+
+    flat: dict[str, Entry] = field(default_factory=dict)
+    stats: dict[str, StatInfo] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    cached: set[str] = field(default_factory=set)
+    symlinks: dict[str, bytes] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total_size(self) -> int:
+        """Sum of file sizes in bytes."""
+        return sum(s.size for s in self.stats.values())
+
+
+def _bad_name(name: str) -> str | None:
+    """Why ``name`` (one path component found on disk) cannot be captured, or None."""
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8"
+    if len(encoded) > 255:
+        return "name longer than 255 bytes"
+    if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "name contains a backslash or control character"
+    if not unicodedata.is_normalized("NFC", name):
+        return "name is not NFC-normalized"
+    return None
+
+
+def scan(
+    workspace: Path,
+    cache: dict[str, tuple],
+    *,
+    ignore: IgnoreFn | None = None,
+    root: str = "",
+) -> ScanResult:
+    """Walk ``workspace`` (or the sub-folder ``root`` of it) without following symlinks.
+
+    ``cache`` maps path -> ``(size, mtime_ns, ctime_ns, inode, mode, hash)`` from the
+    stat cache. Regular files, symlinks and directories are recorded; sockets, fifos and
+    devices are skipped, as are names that are not valid portable paths. Raises OSError
+    only when ``workspace`` itself cannot be listed.
+    """
+    result = ScanResult()
+    base = os.fspath(workspace)
+    start = os.path.join(base, root) if root else base
+    stack: list[tuple[str, str]] = [(start, root)]
+    while stack:
+        abs_dir, rel_dir = stack.pop()
+        try:
+            it = os.scandir(abs_dir)
+        except OSError as exc:
+            if rel_dir == root:
+                raise
+            result.skipped.append((rel_dir, f"cannot list: {exc.strerror}"))
+            continue
+        with it:
+            for de in it:
+                name = de.name
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                if not rel_dir and name.lower() in RESERVED_NAMES:
+                    continue
+                why = _bad_name(name)
+                if why:
+                    result.skipped.append((rel, why))
+                    continue
+                try:
+                    st = de.stat(follow_symlinks=False)
+                except OSError as exc:
+                    result.skipped.append((rel, f"cannot stat: {exc.strerror}"))
+                    continue
+                mode = st.st_mode
+                if statmod.S_ISDIR(mode):
+                    if ignore and ignore(rel, True):
+                        continue
+                    result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
+                    stack.append((de.path, rel))
+                elif statmod.S_ISREG(mode):
+                    if ignore and ignore(rel, False):
+                        continue
+                    info = StatInfo.of(st)
+                    result.stats[rel] = info
+                    hit = cache.get(rel)
+                    if hit is not None and hit[:5] == (info.size, info.mtime_ns, info.ctime_ns, info.inode, info.mode):
+                        result.flat[rel] = Entry(name, FILE, info.mode, info.size, hit[5])
+                        result.cached.add(rel)
+                    else:
+                        result.flat[rel] = Entry(name, FILE, info.mode, info.size, "")
+                        result.pending.append(rel)
+                elif statmod.S_ISLNK(mode):
+                    if ignore and ignore(rel, False):
+                        continue
+                    try:
+                        target = os.readlink(os.fsencode(de.path))
+                    except OSError as exc:
+                        result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
+                        continue
+                    result.symlinks[rel] = target
+                    digest = hashlib.sha256(target).hexdigest()
+                    result.flat[rel] = Entry(name, SYMLINK, 0o777, len(target), digest)
+                else:
+                    result.skipped.append((rel, "not a regular file, directory or symlink"))
+    result.pending.sort()
+    return result
+
+
+def cache_rows(result: ScanResult, hashes: dict[str, str], now_ns: int) -> list[tuple]:
+    """Stat-cache rows ``(path, size, mtime_ns, ctime_ns, inode, mode, hash)`` for files
+    hashed in this scan; racily-clean ones are smudged (size -1) so they are re-read."""
+    rows = []
+    for path, digest in hashes.items():
+        info = result.stats[path]
+        size = info.size if now_ns - info.mtime_ns > RACY_WINDOW_NS else -1
+        rows.append((path, size, info.mtime_ns, info.ctime_ns, info.inode, info.mode, digest))
+    return rows

@@ -1,0 +1,253 @@
+"""The virtual filesystem: one validated API over any checkpoint's tree and the live workspace.
+
+Reads (``ls``, ``stat``, ``read``) work on a checkpoint (``at=...``) or the live
+workspace; changes (``write``, ``mkdir``, ``mv``, ``rm``) only on the live workspace.
+Every path goes through :func:`vmuser_tui.core.pathcheck.normalize` first; writes never
+follow a symlink (each parent is checked with ``lstat``), so nothing escapes the
+workspace. Size and entry limits come from ``[limits]``; each change is logged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat as statmod
+from datetime import datetime, timezone
+from pathlib import Path
+
+from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.context import Context
+from vmuser_tui.core.errors import InvalidPathError, LimitError, NotFoundError, StateError, UsageError
+from vmuser_tui.core.models import FileInfo
+from vmuser_tui.core.pathcheck import join, normalize
+from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
+
+_KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
+
+
+class VirtualFS:
+    """Filesystem operations on projects' checkpoints and live workspaces."""
+
+    def __init__(self, ctx: Context, projects, checkpoints):
+        self.ctx = ctx
+        self.projects = projects
+        self.checkpoints = checkpoints
+
+    # -- helpers -----------------------------------------------------------------
+    def _workspace(self, project_ref: str) -> tuple[str, Path]:
+        project = self.projects.get(project_ref)
+        ws = Path(project.workspace)
+        if not ws.is_dir():
+            raise NotFoundError(f"workspace {ws} of project {project.id} is missing; restore a checkpoint or re-create it")
+        return project.id, ws
+
+    def _checkpoint_root(self, project_id: str, at: str) -> str:
+        cp = self.checkpoints.get(at)
+        if cp.project_id != project_id:
+            raise UsageError(f"checkpoint {cp.id} belongs to project {cp.project_id}, not {project_id}")
+        return cp.root_tree
+
+    def _safe(self, ws: Path, rel: str, *, parents_must_exist: bool = True) -> str:
+        """Absolute path of ``rel`` after checking no parent is a symlink or non-directory."""
+        current = os.fspath(ws)
+        parts = rel.split("/") if rel else []
+        for i, part in enumerate(parts[:-1]):
+            current = os.path.join(current, part)
+            try:
+                st = os.lstat(current)
+            except FileNotFoundError:
+                if parents_must_exist:
+                    raise NotFoundError(f"{'/'.join(parts[: i + 1])}: no such directory; create it with fs mkdir") from None
+                return os.path.join(ws, rel)
+            if statmod.S_ISLNK(st.st_mode):
+                raise InvalidPathError(f"{'/'.join(parts[: i + 1])} is a symlink; vmuser does not write through symlinks")
+            if not statmod.S_ISDIR(st.st_mode):
+                raise InvalidPathError(f"{'/'.join(parts[: i + 1])} is not a directory")
+        return os.path.join(ws, rel) if rel else os.fspath(ws)
+
+    @staticmethod
+    def _info_live(rel: str, full: str) -> FileInfo:
+        st = os.lstat(full)
+        kind = _KIND.get(statmod.S_IFMT(st.st_mode), "other")
+        mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+        target = os.readlink(full) if kind == SYMLINK else None
+        size = st.st_size if kind != DIR else 0
+        return FileInfo(rel, rel.rsplit("/", 1)[-1] if rel else "", kind, size, st.st_mode & 0o777, None, mtime, target)
+
+    def _info_stored(self, rel: str, entry) -> FileInfo:
+        target = None
+        if entry.kind == SYMLINK:
+            target = os.fsdecode(self.ctx.store.read_blob(entry.hash))
+        return FileInfo(rel, entry.name, entry.kind, entry.size, entry.mode, entry.hash, None, target)
+
+    def _log(self, operation: str, project_id: str, **details) -> None:
+        with self.ctx.db.write() as conn:
+            self.projects.touch(conn, project_id)
+            oplog.record(conn, operation, project_id=project_id, **details)
+
+    # -- reads -------------------------------------------------------------------
+    def ls(self, project_ref: str, path: str = "", *, at: str | None = None) -> list[FileInfo]:
+        """Entries of a directory, sorted (directories first, then by name).
+        Raises NotFoundError when it does not exist, UsageError when it is a file."""
+        rel = normalize(path, allow_root=True)
+        if at:
+            project_id = self.projects.resolve(project_ref)
+            root = self._checkpoint_root(project_id, at)
+            entry = self.ctx.store.lookup(root, rel)
+            if entry is None:
+                raise NotFoundError(f"{rel or '/'}: not in checkpoint {at}")
+            if entry.kind != DIR:
+                raise UsageError(f"{rel}: not a directory (use fs cat to read a file)")
+            out = [self._info_stored(join(rel, e.name), e) for e in self.ctx.store.get_tree(entry.hash)]
+        else:
+            _, ws = self._workspace(project_ref)
+            full = self._safe(ws, rel)
+            if not os.path.lexists(full):
+                raise NotFoundError(f"{rel or '/'}: no such file or directory in the workspace")
+            if rel and not statmod.S_ISDIR(os.lstat(full).st_mode):
+                raise UsageError(f"{rel}: not a directory (use fs cat to read a file)")
+            out = []
+            with os.scandir(full) as it:
+                for de in it:
+                    if not rel and de.name == ".vmuser":
+                        continue
+                    out.append(self._info_live(join(rel, de.name), de.path))
+        out.sort(key=lambda f: (f.kind != DIR, f.name))
+        return out
+
+    def stat(self, project_ref: str, path: str, *, at: str | None = None) -> FileInfo:
+        """Metadata of one path. Raises NotFoundError."""
+        rel = normalize(path, allow_root=True)
+        if at:
+            project_id = self.projects.resolve(project_ref)
+            entry = self.ctx.store.lookup(self._checkpoint_root(project_id, at), rel)
+            if entry is None:
+                raise NotFoundError(f"{rel}: not in checkpoint {at}")
+            return self._info_stored(rel, entry)
+        _, ws = self._workspace(project_ref)
+        full = self._safe(ws, rel)
+        if not os.path.lexists(full):
+            raise NotFoundError(f"{rel}: no such file or directory in the workspace")
+        return self._info_live(rel, full)
+
+    def read(self, project_ref: str, path: str, *, at: str | None = None, limit: int | None = None) -> bytes:
+        """The bytes of a file (at most ``limit``). Raises NotFoundError, UsageError for directories."""
+        rel = normalize(path)
+        if at:
+            project_id = self.projects.resolve(project_ref)
+            entry = self.ctx.store.lookup(self._checkpoint_root(project_id, at), rel)
+            if entry is None:
+                raise NotFoundError(f"{rel}: not in checkpoint {at}")
+            if entry.kind != FILE:
+                raise UsageError(f"{rel}: is a {entry.kind}, not a file")
+            return self.ctx.store.read_blob(entry.hash, limit=limit)
+        _, ws = self._workspace(project_ref)
+        full = self._safe(ws, rel)
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise NotFoundError(f"{rel}: no such file in the workspace") from None
+        except OSError as exc:
+            raise UsageError(f"{rel}: cannot read ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as fh:
+            if statmod.S_ISDIR(os.fstat(fh.fileno()).st_mode):
+                raise UsageError(f"{rel}: is a directory (use fs ls)")
+            return fh.read(limit if limit is not None else -1)
+
+    # -- changes (live workspace only) ----------------------------------------------
+    def _check_entries(self, parent_full: str, parent_rel: str) -> None:
+        limit = self.ctx.config.get("limits", "max_entries_per_dir")
+        with os.scandir(parent_full) as it:
+            count = sum(1 for _ in it)
+        if count >= limit:
+            raise LimitError(f"{parent_rel or '/'} already holds {count} entries ([limits] max_entries_per_dir = {limit})")
+
+    def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None) -> FileInfo:
+        """Create or replace a file atomically (temp file + rename). Raises LimitError past
+        ``[limits] max_file_size`` before anything is written."""
+        rel = normalize(path)
+        project_id, ws = self._workspace(project_ref)
+        limit = self.ctx.config.get("limits", "max_file_size")
+        if len(data) > limit:
+            raise LimitError(f"{rel}: {len(data):,} bytes is over [limits] max_file_size ({limit:,} bytes)")
+        full = self._safe(ws, rel)
+        existed = os.path.lexists(full)
+        if existed and statmod.S_ISDIR(os.lstat(full).st_mode):
+            raise UsageError(f"{rel}: is a directory")
+        if not existed:
+            self._check_entries(os.path.dirname(full), rel.rpartition("/")[0])
+        tmp = f"{full}.vmuser-tmp-{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                os.fchmod(fh.fileno(), (mode if mode is not None else 0o644) & 0o777)
+            os.replace(tmp, full)
+        except BaseException:
+            with_suppress_unlink(tmp)
+            raise
+        self._log("fs.write", project_id, path=rel, bytes=len(data), created=not existed)
+        return self._info_live(rel, full)
+
+    def mkdir(self, project_ref: str, path: str, *, parents: bool = True) -> FileInfo:
+        """Create a directory (and its parents with ``parents``)."""
+        rel = normalize(path)
+        project_id, ws = self._workspace(project_ref)
+        full = self._safe(ws, rel, parents_must_exist=not parents)
+        if os.path.lexists(full):
+            if os.path.isdir(full) and not os.path.islink(full):
+                return self._info_live(rel, full)
+            raise UsageError(f"{rel}: exists and is not a directory")
+        current, done = os.fspath(ws), []
+        for part in rel.split("/"):
+            current = os.path.join(current, part)
+            done.append(part)
+            if os.path.islink(current):
+                raise InvalidPathError(f"{'/'.join(done)} is a symlink; vmuser does not write through symlinks")
+            if not os.path.isdir(current):
+                self._check_entries(os.path.dirname(current), "/".join(done[:-1]))
+                os.mkdir(current, 0o755)
+        self._log("fs.mkdir", project_id, path=rel)
+        return self._info_live(rel, full)
+
+    def mv(self, project_ref: str, src: str, dst: str) -> FileInfo:
+        """Rename a file or directory inside the workspace; refuses to overwrite."""
+        a, b = normalize(src), normalize(dst)
+        if b == a or b.startswith(a + "/"):
+            raise UsageError(f"cannot move {a} into itself")
+        project_id, ws = self._workspace(project_ref)
+        fa, fb = self._safe(ws, a), self._safe(ws, b)
+        if not os.path.lexists(fa):
+            raise NotFoundError(f"{a}: no such file or directory in the workspace")
+        if os.path.lexists(fb):
+            raise UsageError(f"{b}: already exists; remove it first or choose another name")
+        os.rename(fa, fb)
+        self._log("fs.mv", project_id, src=a, dst=b)
+        return self._info_live(b, fb)
+
+    def rm(self, project_ref: str, path: str, *, recursive: bool = False) -> None:
+        """Remove a file, symlink or empty directory; a non-empty one needs ``recursive``."""
+        rel = normalize(path)
+        project_id, ws = self._workspace(project_ref)
+        full = self._safe(ws, rel)
+        if not os.path.lexists(full):
+            raise NotFoundError(f"{rel}: no such file or directory in the workspace")
+        if statmod.S_ISDIR(os.lstat(full).st_mode):
+            if recursive:
+                shutil.rmtree(full)
+            else:
+                try:
+                    os.rmdir(full)
+                except OSError:
+                    raise StateError(f"{rel}: directory is not empty; use -r to remove it and its contents") from None
+        else:
+            os.unlink(full)
+        self._log("fs.rm", project_id, path=rel, recursive=recursive)
+
+
+def with_suppress_unlink(path: str) -> None:
+    """Remove a temp file, ignoring that it may already be gone."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
