@@ -1,0 +1,1 @@
+"""The scriptable command-line adapter: ``vmuser ...`` (argparse). No command opens the TUI."""

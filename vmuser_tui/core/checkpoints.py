@@ -41,17 +41,17 @@ class CreateOutcome:
 
 @dataclass
 class DiffResult:
-    """Changes from checkpoint ``from_id`` to ``to_id`` (None: the live workspace)."""
+    """Changes from ``from_id`` to ``to_id``; None on either side means the live workspace."""
 
     project_id: str
-    from_id: str
+    from_id: str | None
     to_id: str | None
     changes: list[df.Change]
     content_a: object
     content_b: object
 
     def to_json(self) -> dict:
-        return {"from": self.from_id, "to": self.to_id or "workspace",
+        return {"from": self.from_id or "workspace", "to": self.to_id or "workspace",
                 "changes": [c.to_json() for c in self.changes]}
 
     def stat(self) -> dict:
@@ -246,8 +246,12 @@ class Checkpoints:
 
     # -- restore ---------------------------------------------------------------
     def restore_preview(self, ref: str, paths: list[str] | None = None) -> DiffResult:
-        """What restoring ``ref`` would change: the diff from the live workspace to it."""
-        return self.diff(ref, None, paths=paths)
+        """What restoring ``ref`` would do to the live workspace, as a diff from the
+        workspace to the checkpoint: ``D`` = will be deleted, ``A`` = will be re-created,
+        ``M`` = will be overwritten. ``from_id`` is None (the workspace), ``to_id`` the checkpoint."""
+        forward = self.diff(ref, None, paths=paths)
+        changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
+        return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a)
 
     def restore(self, ref: str, *, paths: list[str] | None = None, progress=None) -> RestoreOutcome:
         """Restore a checkpoint (or only ``paths`` of it) onto the live workspace.

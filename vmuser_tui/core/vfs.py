@@ -162,14 +162,18 @@ class VirtualFS:
         if count >= limit:
             raise LimitError(f"{parent_rel or '/'} already holds {count} entries ([limits] max_entries_per_dir = {limit})")
 
-    def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None) -> FileInfo:
-        """Create or replace a file atomically (temp file + rename). Raises LimitError past
-        ``[limits] max_file_size`` before anything is written."""
+    def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None, parents: bool = True) -> FileInfo:
+        """Create or replace a file atomically (temp file + rename), creating missing parent
+        folders with ``parents``. Raises LimitError past ``[limits] max_file_size`` before
+        anything is written."""
         rel = normalize(path)
         project_id, ws = self._workspace(project_ref)
         limit = self.ctx.config.get("limits", "max_file_size")
         if len(data) > limit:
             raise LimitError(f"{rel}: {len(data):,} bytes is over [limits] max_file_size ({limit:,} bytes)")
+        parent = rel.rpartition("/")[0]
+        if parents and parent and not os.path.isdir(self._safe(ws, parent, parents_must_exist=False)):
+            self.mkdir(project_id, parent, parents=True)
         full = self._safe(ws, rel)
         existed = os.path.lexists(full)
         if existed and statmod.S_ISDIR(os.lstat(full).st_mode):

@@ -107,9 +107,11 @@ def _build(client: Any, busybox: str, tag: str) -> str | None:
     The ``RUN`` step executes busybox inside the image, so a successful build proves the
     binary runs there (static, right architecture).
     """
+    # nocache: a build never depends on intermediate images another process may be
+    # deleting at that moment (seen with concurrent builds); it takes under a second.
     stream = client.api.build(
         fileobj=_context(busybox), custom_context=True, tag=tag, rm=True, forcerm=True,
-        decode=True, timeout=BUILD_TIMEOUT,
+        nocache=True, decode=True, timeout=BUILD_TIMEOUT,
     )
     for chunk in stream:
         if "error" in chunk:
@@ -126,7 +128,8 @@ def build_busybox_image(client: Any, tag: str = FALLBACK_IMAGE) -> str:
     reasons = []
     for busybox in find_busybox():
         reason = _build(client, busybox, tag)
-        if reason is None:
+        # Another process building the same tag at the same time counts as success.
+        if reason is None or _has_image(client, tag):
             return tag
         reasons.append(f"{busybox}: {reason}")
     detail = "; ".join(reasons) if reasons else "no static busybox found in /bin, /usr/bin or PATH"

@@ -128,6 +128,18 @@ def diff_trees(
     return changes
 
 
+_INVERSE = {ADDED: DELETED, DELETED: ADDED, MODIFIED: MODIFIED, RENAMED: RENAMED, TYPE_CHANGED: TYPE_CHANGED}
+
+
+def invert(change: Change) -> Change:
+    """The same change seen from the other side (B -> A): A<->D, renames reversed."""
+    if change.status == RENAMED:
+        return Change(change.old_path, RENAMED, change.new, change.old, change.path,
+                      change.deletions, change.additions, change.binary, change.large)
+    return Change(change.path, _INVERSE[change.status], change.new, change.old, None,
+                  change.deletions, change.additions, change.binary, change.large)
+
+
 def _pair_renames(changes: list[Change]) -> list[Change]:
     """Turn a deleted and an added file with the same blob into one rename."""
     deleted = {}

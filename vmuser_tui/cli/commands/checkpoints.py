@@ -1,0 +1,125 @@
+"""``vmuser checkpoint ...``."""
+
+from __future__ import annotations
+
+import sys
+
+from vmuser_tui.cli.output import confirm, details, emit_json, human_size, progress, table
+from vmuser_tui.core import clock
+from vmuser_tui.core.errors import UsageError
+
+
+def cmd_create(args, vm) -> int:
+    with progress("capturing") as cb:
+        outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb)
+    cp = outcome.checkpoint
+    for path, why in outcome.skipped[:10]:
+        print(f"vmuser: skipped {path}: {why}", file=sys.stderr)
+    if not outcome.created:
+        print(f"vmuser: nothing changed since checkpoint {cp.id}; no new checkpoint", file=sys.stderr)
+    else:
+        print(f"vmuser: {cp.file_count} files, {human_size(cp.total_size)}; {human_size(outcome.new_bytes)} new data stored",
+              file=sys.stderr)
+    print(cp.id)
+    return 0
+
+
+def cmd_list(args, vm) -> int:
+    cps = vm.checkpoints.list(args.target, tag=args.tag)
+    if args.json:
+        emit_json([c.to_json() for c in cps])
+        return 0
+    table(
+        ["ID", "CREATED", "KIND", "SESSION", "FILES", "SIZE", "TAGS", "DESCRIPTION"],
+        [[c.id, c.created_at[:19].replace("T", " "), c.kind, c.session_id or "-", c.file_count,
+          human_size(c.total_size), ",".join(c.tags), c.description] for c in cps],
+        empty="no checkpoints: vmuser checkpoint create PROJECT -m 'first'",
+    )
+    return 0
+
+
+def cmd_show(args, vm) -> int:
+    c = vm.checkpoints.get(args.checkpoint)
+    if args.json:
+        emit_json(c.to_json())
+        return 0
+    details([
+        ("id", c.id), ("project", c.project_id), ("session", c.session_id or "-"), ("parent", c.parent_id or "-"),
+        ("kind", c.kind), ("created", f"{c.created_at} ({clock.ago(c.created_at)})"),
+        ("description", c.description or "-"), ("tags", ", ".join(c.tags) or "-"),
+        ("files", c.file_count), ("size", human_size(c.total_size)), ("tree", c.root_tree),
+        ("annotations", "; ".join(f"{a['label']}: {a.get('note', '')}" for a in c.annotations) or "-"),
+    ])
+    return 0
+
+
+def _stat_line(change) -> str:
+    if change.binary:
+        return "binary"
+    if change.large:
+        return "large"
+    return f"+{change.additions} -{change.deletions}"
+
+
+def cmd_diff(args, vm) -> int:
+    result = vm.checkpoints.diff(args.from_ref, args.to_ref, paths=args.paths or None)
+    if args.json:
+        emit_json(result.to_json())
+        return 0
+    if not result.changes:
+        print(f"no changes between {result.from_id} and {result.to_id or 'the workspace'}", file=sys.stderr)
+        return 0
+    if args.stat:
+        width = max(len(_name(c)) for c in result.changes)
+        for c in result.changes:
+            print(f" {c.status} {_name(c):<{width}} | {_stat_line(c)}")
+        s = result.stat()
+        print(f" {s['files']} file(s) changed, {s['additions']} insertion(s)(+), {s['deletions']} deletion(s)(-)")
+        return 0
+    for c in result.changes:
+        print(f"{c.status} {_name(c)}")
+        sys.stdout.write(vm.checkpoints.file_diff(result, c))
+    return 0
+
+
+def _name(change) -> str:
+    return f"{change.old_path} -> {change.path}" if change.old_path else change.path
+
+
+def cmd_restore(args, vm) -> int:
+    cp = vm.checkpoints.get(args.checkpoint)
+    if not args.yes:
+        preview = vm.checkpoints.restore_preview(cp.id, paths=args.path or None)
+        if not preview.changes:
+            print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
+            return 0
+        counts = {}
+        for c in preview.changes:
+            counts[c.status] = counts.get(c.status, 0) + 1
+        # restore goes the other way: files the checkpoint lacks are deleted
+        print(f"Restoring {cp.id} ({cp.description or cp.kind}) changes {len(preview.changes)} path(s) in the workspace:",
+              file=sys.stderr)
+        for c in preview.changes[:15]:
+            print(f"  {c.status} {_name(c)}", file=sys.stderr)
+        if len(preview.changes) > 15:
+            print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
+        print("A pre-restore checkpoint is taken first, so this can be undone.", file=sys.stderr)
+        if not confirm("Restore?"):
+            raise UsageError("not restored (confirm at the prompt, or pass --yes)")
+    with progress("restoring") as cb:
+        outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
+    r = outcome.result
+    for path, why in r.refused:
+        print(f"vmuser: refused {path}: {why}", file=sys.stderr)
+    print(f"restored {cp.id}: {r.written} written, {r.deleted} deleted, {r.dirs} dirs, {r.chmods} modes; "
+          f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    return 0
+
+
+def cmd_tag(args, vm) -> int:
+    if args.remove:
+        cp = vm.checkpoints.tag(args.checkpoint, [], args.tags)
+    else:
+        cp = vm.checkpoints.tag(args.checkpoint, args.tags)
+    print(f"{cp.id}: {', '.join(cp.tags) or '(no tags)'}")
+    return 0

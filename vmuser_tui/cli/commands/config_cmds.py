@@ -1,0 +1,49 @@
+"""``vmuser config init|show|path|validate``."""
+
+from __future__ import annotations
+
+import sys
+
+from vmuser_tui.cli.output import emit_json
+from vmuser_tui.core import config as cfg
+from vmuser_tui.core.errors import UsageError
+
+
+def _load(args):
+    overrides = {("data", "dir"): args.data_dir} if args.data_dir else None
+    return cfg.load(args.config, overrides=overrides)
+
+
+def cmd_init(args) -> int:
+    path = cfg.resolve_config_path(args.config)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cfg.commented_default(), encoding="utf-8")
+    print(path)
+    return 0
+
+
+def cmd_show(args) -> int:
+    conf = _load(args)
+    if args.json:
+        emit_json({"path": str(conf.path), "data_dir": str(conf.data_dir), "settings": conf.to_toml_dict()})
+        return 0
+    import tomli_w
+
+    print(f"# effective settings (file: {conf.path}{'' if conf.path.exists() else ', not present: defaults'})")
+    sys.stdout.write(tomli_w.dumps(conf.to_toml_dict()))
+    return 0
+
+
+def cmd_path(args) -> int:
+    conf = _load(args)
+    print(f"config: {conf.path}{'' if conf.path.exists() else ' (not present: defaults apply)'}")
+    print(f"data:   {conf.data_dir}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    conf = _load(args)
+    print(f"{conf.path}: ok" if conf.path.exists() else f"{conf.path}: not present; defaults are valid")
+    return 0

@@ -1,0 +1,61 @@
+"""``vmuser fs ...``: the virtual filesystem from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from vmuser_tui.cli.output import emit_json, human_size, table
+from vmuser_tui.core.errors import UsageError
+
+
+def cmd_ls(args, vm) -> int:
+    entries = vm.fs.ls(args.project, args.path, at=args.at)
+    if args.json:
+        emit_json([e.to_json() for e in entries])
+        return 0
+    table(
+        ["MODE", "SIZE", "MODIFIED", "NAME"],
+        [[f"{'d' if e.kind == 'dir' else 'l' if e.kind == 'symlink' else '-'}{e.mode:03o}",
+          "-" if e.kind == "dir" else human_size(e.size), (e.mtime or "")[:19].replace("T", " ") or "-",
+          e.name + ("/" if e.kind == "dir" else f" -> {e.target}" if e.target else "")] for e in entries],
+        empty="(empty directory)",
+    )
+    return 0
+
+
+def cmd_cat(args, vm) -> int:
+    sys.stdout.buffer.write(vm.fs.read(args.project, args.path, at=args.at))
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_put(args, vm) -> int:
+    if args.source == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        src = Path(args.source)
+        if not src.is_file():
+            raise UsageError(f"{args.source}: no such file to put")
+        limit = vm.config.get("limits", "max_file_size")
+        if src.stat().st_size > limit:
+            raise UsageError(f"{args.source}: {src.stat().st_size:,} bytes is over [limits] max_file_size ({limit:,})")
+        data = src.read_bytes()
+    info = vm.fs.write(args.project, args.path, data)
+    print(f"{info.path}: {human_size(info.size)} written", file=sys.stderr)
+    return 0
+
+
+def cmd_mkdir(args, vm) -> int:
+    vm.fs.mkdir(args.project, args.path)
+    return 0
+
+
+def cmd_rm(args, vm) -> int:
+    vm.fs.rm(args.project, args.path, recursive=args.recursive)
+    return 0
+
+
+def cmd_mv(args, vm) -> int:
+    vm.fs.mv(args.project, args.src, args.dst)
+    return 0

@@ -1,0 +1,59 @@
+"""``vmuser`` (TUI), ``demo``, ``log`` and ``gc``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from vmuser_tui.cli.output import emit_json, human_size, table
+from vmuser_tui.core.errors import UsageError
+
+
+def cmd_tui(args, vm) -> int:
+    if not sys.stdout.isatty():
+        raise UsageError("the TUI needs a terminal; for scripts use the commands (vmuser --help)")
+    from vmuser_tui.tui.app import run_tui
+
+    run_tui(vm, read_only=args.read_only)
+    return 0
+
+
+def cmd_demo(args, vm) -> int:
+    from vmuser_tui.core.demo import ensure_demo
+
+    outcome = ensure_demo(vm, say=lambda line: print(f"vmuser: {line}", file=sys.stderr))
+    for note in outcome.notes:
+        print(f"vmuser: {note}", file=sys.stderr)
+    if args.no_tui or not sys.stdout.isatty():
+        print(outcome.project_id)
+        return 0
+    from vmuser_tui.tui.app import run_tui
+
+    run_tui(vm, read_only=False, open_project=outcome.project_id)
+    return 0
+
+
+def cmd_log(args, vm) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    rows = vm.log(project=args.project, operation=args.operation, limit=args.limit)
+    if args.json:
+        emit_json(rows)
+        return 0
+    table(
+        ["ID", "AT", "OPERATION", "ACTOR", "PROJECT", "DETAILS"],
+        [[r["id"], r["at"][:19].replace("T", " "), r["operation"], r["actor"], r["project_id"] or "-",
+          json.dumps(r["details"], sort_keys=True)[:80]] for r in rows],
+        empty="the operation log is empty",
+    )
+    return 0
+
+
+def cmd_gc(args, vm) -> int:
+    result = vm.gc(dry_run=args.dry_run)
+    if args.json:
+        emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run})
+        return 0
+    verb = "would remove" if result.dry_run else "removed"
+    print(f"{verb} {result.blobs} blob(s) and {result.trees} tree(s), {human_size(result.bytes)}")
+    return 0

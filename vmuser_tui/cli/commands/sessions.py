@@ -1,0 +1,83 @@
+"""``vmuser session ...``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from vmuser_tui.cli.output import details, emit_json, table
+from vmuser_tui.core import clock
+from vmuser_tui.core.errors import UsageError
+
+
+def cmd_start(args, vm) -> int:
+    if sys.stderr.isatty() and args.runtime == "docker":
+        print("starting container...", file=sys.stderr)
+    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image)
+    for note in outcome.notes:
+        print(f"vmuser: {note}", file=sys.stderr)
+    print(outcome.session.id)
+    return 0
+
+
+def _show(session, as_json: bool) -> None:
+    if as_json:
+        emit_json(session.to_json())
+        return
+    details([
+        ("id", session.id), ("project", session.project_id), ("status", session.status),
+        ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("image", session.image or "-"),
+        ("container", f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
+        ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
+        ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints),
+    ])
+
+
+def cmd_stop(args, vm) -> int:
+    _show(vm.sessions.stop(args.session), args.json)
+    return 0
+
+
+def cmd_show(args, vm) -> int:
+    _show(vm.sessions.get(args.session), args.json)
+    return 0
+
+
+def cmd_list(args, vm) -> int:
+    sessions = vm.sessions.list(args.project)
+    if args.json:
+        emit_json([s.to_json() for s in sessions])
+        return 0
+    table(
+        ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS"],
+        [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints]
+         for s in sessions],
+        empty="no sessions: vmuser session start PROJECT",
+    )
+    return 0
+
+
+def cmd_exec(args, vm) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError("give the command after --, e.g.: vmuser session exec SESSION -- ls -la")
+    result = vm.sessions.exec(args.session, argv)
+    sys.stdout.buffer.write(result.output)
+    sys.stdout.flush()
+    return result.exit_code
+
+
+def cmd_shell(args, vm) -> int:
+    argv = vm.sessions.shell_argv(args.session)
+    if not sys.stdin.isatty():
+        raise UsageError("session shell needs a terminal; use session exec for scripts")
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+    return 0  # not reached
+
+
+def cmd_logs(args, vm) -> int:
+    sys.stdout.write(vm.sessions.logs(args.session, tail=args.tail))
+    return 0

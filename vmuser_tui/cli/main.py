@@ -1,0 +1,57 @@
+"""``vmuser`` entry point: parse, open the service, dispatch, turn errors into one line.
+
+Exit codes: 0 success; 1 an error (one line on stderr, no traceback unless --debug);
+2 a usage error; ``session exec`` exits with the command's own code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _split_paths(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``checkpoint diff A B -- p q``: argparse cannot tell TO from PATH, so split at ``--``."""
+    if "--" in argv and "diff" in argv[: argv.index("--")]:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from vmuser_tui.cli import parser as parser_mod
+
+    head, diff_paths = _split_paths(argv)
+    parser = parser_mod.build()
+    args = parser.parse_args(head)
+    if diff_paths:
+        args.paths = list(getattr(args, "paths", []) or []) + diff_paths
+    if args.func.endswith(".help"):
+        args._parser.print_help()
+        return 2
+    from vmuser_tui.core.errors import VmuserError
+
+    try:
+        from vmuser_tui.cli import commands
+
+        return commands.dispatch(args) or 0
+    except VmuserError as exc:
+        if args.debug:
+            raise
+        print(f"vmuser: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vmuser: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: still one line unless --debug
+        if args.debug:
+            raise
+        print(f"vmuser: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""The argparse definition of every ``vmuser`` command. Names are a public interface:
+scripts depend on them, so they change only with a CHANGELOG entry."""
+
+from __future__ import annotations
+
+import argparse
+
+from vmuser_tui import __version__
+
+EPILOG = """\
+examples:
+  vmuser demo                               build (once) and open the demo project
+  vmuser project create web --import ~/src/web --tag client
+  vmuser session start web                  start a container for project 'web'
+  vmuser session exec 3fa2 -- make test     run a command in session 3fa2...
+  vmuser checkpoint create web -m "tests pass" --tag green
+  vmuser checkpoint diff 1c0e 77ab --stat   what changed between two checkpoints
+  vmuser checkpoint restore 1c0e            put the workspace back (undo: restore the pre-restore one)
+
+Ids can be shortened to any unique prefix, as in git. Lists take --json.
+Settings: vmuser config init; data lives in the data dir (vmuser config path).
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=34)
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
+
+def build() -> argparse.ArgumentParser:
+    """The full parser. Each leaf sets ``func`` to ``'group.command'`` for dispatch."""
+    root = argparse.ArgumentParser(
+        prog="vmuser",
+        description="Container-backed development sessions with checkpoints you can diff and restore.\n"
+        "With no command, opens the terminal UI.",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    root.add_argument("--data-dir", metavar="DIR", help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
+    root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
+    root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    root.add_argument("--version", action="version", version=f"vmuser {__version__}")
+    root.set_defaults(func="tui", read_only=False)
+    sub = root.add_subparsers(title="commands", metavar="COMMAND")
+
+    def group(name: str, help_text: str) -> argparse._SubParsersAction:
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
+        p.set_defaults(func=f"{name}.help", _parser=p)
+        return p.add_subparsers(title="commands", metavar="COMMAND")
+
+    # The global options are accepted after the command too (`vmuser project list --data-dir X`);
+    # SUPPRESS keeps a value given before the command from being reset by the subparser.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    def leaf(group_sub, name: str, func: str, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        p = group_sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
+                                 formatter_class=_Formatter, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = sub.add_parser("tui", help="open the terminal UI (the default)", formatter_class=_Formatter, parents=[common])
+    p.add_argument("--read-only", action="store_true", help="browse, diff and view only; refuse changes")
+    p.set_defaults(func="tui")
+    p = sub.add_parser("demo", help="build (once) a demo project from real files and open the TUI on it",
+                       formatter_class=_Formatter, parents=[common],
+                       description="Build, once per data dir, a demo project from vmuser's own source with a real "
+                       "container (where Docker is reachable) and three checkpoints, then open the TUI.")
+    p.add_argument("--no-tui", action="store_true", help="build the demo and print its id; do not open the TUI")
+    p.set_defaults(func="demo")
+
+    g = group("config", "show and write settings")
+    leaf(g, "init", "config.init", "write a commented default config file").add_argument(
+        "--force", action="store_true", help="overwrite an existing file")
+    _json(leaf(g, "show", "config.show", "print the effective settings (file, env and defaults merged)"))
+    leaf(g, "path", "config.path", "print the config file path and the data dir")
+    leaf(g, "validate", "config.validate", "check the config file; exit 1 with the problem if invalid")
+
+    g = group("project", "create, list and manage projects")
+    p = leaf(g, "create", "project.create", "create a project and print its id")
+    p.add_argument("name", help="display name (the id prefix is derived from it unless --prefix)")
+    p.add_argument("--prefix", help="id prefix: lowercase letters, digits, hyphens; starts with a letter")
+    ws = p.add_mutually_exclusive_group()
+    ws.add_argument("--workspace", metavar="DIR", help="use this existing directory in place as the workspace")
+    ws.add_argument("--import", dest="import_dir", metavar="DIR", help="copy this directory into a managed workspace")
+    p.add_argument("--image", help="container image for its sessions (default: [docker] image)")
+    p.add_argument("--description", default="", help="free text")
+    p.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    p = leaf(g, "list", "project.list", "list projects, most recently active first")
+    p.add_argument("--tag", help="only projects with this tag")
+    p.add_argument("--prefix", help="only projects whose id starts with this")
+    _json(p)
+    for name, text in (("show", "show one project"), ("pin", "pin: never clean it up"), ("unpin", "unpin")):
+        p = leaf(g, name, f"project.{name}", text)
+        p.add_argument("project", help="project id, unique id prefix or name")
+        _json(p)
+    p = leaf(g, "extend", "project.extend", "reset the idle-cleanup clock (and keep it at least --days)")
+    p.add_argument("project")
+    p.add_argument("--days", type=int, help="keep for at least this many days from now")
+    p = leaf(g, "delete", "project.delete", "delete a project: containers, managed workspace, history")
+    p.add_argument("project")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    g = group("session", "start, stop and use sessions (containers)")
+    p = leaf(g, "start", "session.start", "start a session on a project and print its id")
+    p.add_argument("project")
+    p.add_argument("--runtime", choices=["docker", "none"], default="docker",
+                   help="docker: a container with the workspace at /workspace; none: workspace only")
+    p.add_argument("--image", help="image for this session (default: the project's, then [docker] image)")
+    for name, text in (("stop", "stop a session (its container is removed; the workspace stays)"),
+                       ("show", "show one session")):
+        p = leaf(g, name, f"session.{name}", text)
+        p.add_argument("session", help="session id or unique prefix")
+        _json(p)
+    p = leaf(g, "list", "session.list", "list sessions, newest first")
+    p.add_argument("project", nargs="?", help="only this project's sessions")
+    _json(p)
+    p = leaf(g, "exec", "session.exec", "run a command in the session's container; exits with its code",
+             epilog="example: vmuser session exec 3fa2 -- sh -c 'make && make test'")
+    p.add_argument("session")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARG]...")
+    p = leaf(g, "shell", "session.shell", "open an interactive shell in the session's container")
+    p.add_argument("session")
+    p = leaf(g, "logs", "session.logs", "print the container's output")
+    p.add_argument("session")
+    p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")
+
+    g = group("checkpoint", "create, list, diff and restore checkpoints")
+    p = leaf(g, "create", "checkpoint.create", "snapshot the workspace and print the checkpoint id")
+    p.add_argument("target", metavar="SESSION|PROJECT")
+    p.add_argument("-m", "--message", default="", help="description")
+    p.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    p = leaf(g, "list", "checkpoint.list", "list checkpoints, newest first")
+    p.add_argument("target", metavar="PROJECT|SESSION")
+    p.add_argument("--tag", help="only checkpoints with this tag")
+    _json(p)
+    p = leaf(g, "show", "checkpoint.show", "show one checkpoint")
+    p.add_argument("checkpoint")
+    _json(p)
+    p = leaf(g, "diff", "checkpoint.diff", "what changed from FROM to TO (default: the live workspace)",
+             epilog="examples:\n  vmuser checkpoint diff 1c0e            changes since checkpoint 1c0e\n"
+             "  vmuser checkpoint diff 1c0e 77ab --stat\n  vmuser checkpoint diff 1c0e -- src/app.py")
+    p.add_argument("from_ref", metavar="FROM")
+    p.add_argument("to_ref", metavar="TO", nargs="?")
+    p.add_argument("--stat", action="store_true", help="only the list of files with +/- line counts")
+    _json(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="after --: limit to these paths")
+    p = leaf(g, "restore", "checkpoint.restore", "put the workspace (or --path) back to a checkpoint",
+             epilog="A pre-restore checkpoint is taken first; restore it to undo.")
+    p.add_argument("checkpoint")
+    p.add_argument("--path", action="append", default=[], help="restore only this path (repeatable)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p = leaf(g, "tag", "checkpoint.tag", "add tags to a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("tags", nargs="+", metavar="TAG")
+    p.add_argument("--remove", action="store_true", help="remove these tags instead")
+
+    g = group("fs", "read checkpoints' files and change the live workspace")
+    p = leaf(g, "ls", "fs.ls", "list a directory of the workspace or of a checkpoint (--at)")
+    p.add_argument("project")
+    p.add_argument("path", nargs="?", default="")
+    p.add_argument("--at", metavar="CHECKPOINT", help="read from this checkpoint instead of the live workspace")
+    _json(p)
+    p = leaf(g, "cat", "fs.cat", "print a file of the workspace or of a checkpoint (--at)")
+    p.add_argument("project")
+    p.add_argument("path")
+    p.add_argument("--at", metavar="CHECKPOINT")
+    p = leaf(g, "put", "fs.put", "write a file into the live workspace from FILE or stdin (-)")
+    p.add_argument("project")
+    p.add_argument("path")
+    p.add_argument("source", nargs="?", default="-", metavar="FILE|-")
+    p = leaf(g, "mkdir", "fs.mkdir", "create a directory (with parents) in the live workspace")
+    p.add_argument("project")
+    p.add_argument("path")
+    p = leaf(g, "rm", "fs.rm", "remove a file or (with -r) a directory from the live workspace")
+    p.add_argument("project")
+    p.add_argument("path")
+    p.add_argument("-r", "--recursive", action="store_true")
+    p = leaf(g, "mv", "fs.mv", "rename a file or directory in the live workspace")
+    p.add_argument("project")
+    p.add_argument("src")
+    p.add_argument("dst")
+
+    p = sub.add_parser("log", help="the operation log, newest first", formatter_class=_Formatter, parents=[common])
+    p.add_argument("--project", help="only this project's entries")
+    p.add_argument("--operation", help="only operations starting with this, e.g. checkpoint.")
+    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    _json(p)
+    p.set_defaults(func="log")
+    p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common])
+    p.add_argument("--dry-run", action="store_true", help="only report what would be freed")
+    _json(p)
+    p.set_defaults(func="gc")
+    return root
