@@ -23,6 +23,10 @@ class UsageError(VmuserError):
     exit_code = 2
 
 
+class Aborted(VmuserError):
+    """The user declined a confirmation; nothing was changed (CLI exit code 1)."""
+
+
 class ConfigError(VmuserError):
     """The config file is unreadable or a value has the wrong type or range."""
 

@@ -6,7 +6,7 @@ import sys
 
 from vmuser_tui.cli.output import confirm, details, emit_json, human_size, progress, table
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.errors import Aborted, UsageError
 
 
 def cmd_create(args, vm) -> int:
@@ -105,7 +105,7 @@ def cmd_restore(args, vm) -> int:
             print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
         print("A pre-restore checkpoint is taken first, so this can be undone.", file=sys.stderr)
         if not confirm("Restore?"):
-            raise UsageError("not restored (confirm at the prompt, or pass --yes)")
+            raise Aborted("not restored (confirm at the prompt, or pass --yes)")
     with progress("restoring") as cb:
         outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
     r = outcome.result

@@ -6,7 +6,7 @@ import sys
 
 from vmuser_tui.cli.output import confirm, details, emit_json, table
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.errors import Aborted, UsageError
 
 
 def _due(project) -> str:
@@ -86,7 +86,7 @@ def cmd_delete(args, vm) -> int:
             lost.append(f"the workspace {project.workspace}")
         print(f"Deleting {project.id} ({project.name}) removes: " + ", ".join(lost) + ".", file=sys.stderr)
         if not confirm("Delete it?"):
-            raise UsageError("not deleted (confirm at the prompt, or pass --yes)")
+            raise Aborted("not deleted (confirm at the prompt, or pass --yes)")
     result = vm.projects.delete(project.id, sessions=vm.sessions)
     print(f"deleted {result['id']}: {result['containers']} container(s) removed, "
           f"{'workspace removed, ' if result['workspace_removed'] else ''}"

@@ -419,6 +419,8 @@ class DockerRuntime:
         Needs the ``docker`` CLI; raises ``RuntimeUnavailableError`` when it is missing.
         """
         if shutil.which("docker") is None:
-            raise RuntimeUnavailableError("the docker CLI is needed to open a shell: install it (apt-get install docker.io or docker-ce-cli)")
+            raise RuntimeUnavailableError(
+                "the docker CLI is needed to open a shell: install it (apt-get install docker.io or docker-ce-cli)"
+            )
         host = ["-H", self.base_url] if self.base_url else []
         return ["docker", *host, "exec", "-it", "-u", self._user, "-w", WORKSPACE_MOUNT, container_id, *SHELL]

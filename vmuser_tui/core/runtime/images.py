@@ -34,7 +34,7 @@ BUILD_TIMEOUT = 120.0
 DOCKERFILE = """\
 FROM scratch
 COPY busybox /bin/busybox
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && /bin/busybox mkdir -p /tmp /workspace /etc && /bin/busybox chmod 1777 /tmp"]
+RUN ["/bin/busybox", "sh", "-c", "busybox --install -s /bin && mkdir -p /tmp /workspace /etc && chmod 1777 /tmp"]
 LABEL vmuser.fallback="busybox"
 WORKDIR /workspace
 CMD ["sh"]
