@@ -6,7 +6,7 @@ import sys
 
 from vmuser_tui.cli.output import confirm, details, emit_json, human_size, progress, table
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import Aborted, UsageError
+from vmuser_tui.core.errors import Aborted
 
 
 def cmd_create(args, vm) -> int:
