@@ -15,8 +15,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import sqlite_utils
-
 from vmuser_tui.core import schema
 from vmuser_tui.core.errors import AmbiguousError, NotFoundError, StoreError, VmuserError
 
@@ -25,7 +23,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class Database:
-    """One connection to the vmuser database, wrapped by sqlite-utils.
+    """One connection to the vmuser database (sqlite-utils on it via :attr:`utils`).
 
     ``conn`` is in autocommit mode: reads see the latest commit; writes go through
     :meth:`write`, which holds ``BEGIN IMMEDIATE`` for the block. A ``Database`` may be
@@ -55,8 +53,18 @@ class Database:
             raise StoreError(
                 f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir"
             ) from None
-        self.db = sqlite_utils.Database(self.conn)
+        self._utils = None
         self._migrate()
+
+    @property
+    def utils(self):
+        """A sqlite-utils ``Database`` on this connection (imported on first use: it costs
+        ~30 ms of start-up that list commands should not pay)."""
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn)
+        return self._utils
 
     def _migrate(self) -> None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat as statmod
 import unicodedata
 from collections.abc import Callable
@@ -65,16 +66,25 @@ class ScanResult:
         return sum(s.size for s in self.stats.values())
 
 
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def _bad_name(name: str) -> str | None:
-    """Why ``name`` (one path component found on disk) cannot be captured, or None."""
+    """Why ``name`` (one path component found on disk) cannot be captured, or None.
+
+    Runs once per file on every scan, so the common case (ASCII, which is always NFC and
+    one byte a character) is decided by one C-level regex search.
+    """
+    if _BAD_CHARS.search(name):
+        return "name contains a backslash or control character"
+    if name.isascii():
+        return "name longer than 255 bytes" if len(name) > 255 else None
     try:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
         return "name is not valid UTF-8"
     if len(encoded) > 255:
         return "name longer than 255 bytes"
-    if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "name contains a backslash or control character"
     if not unicodedata.is_normalized("NFC", name):
         return "name is not NFC-normalized"
     return None
