@@ -33,6 +33,9 @@ def normalize(path: str, *, allow_root: bool = False) -> str:
         return ""
     if path == "":
         raise InvalidPathError("empty path: give a path relative to the workspace, e.g. 'src/main.py'")
+    # Normalize first, so every check below sees the text that is returned (a Kelvin
+    # sign NFC-folds to 'K', which would otherwise slip past the drive-letter check).
+    path = unicodedata.normalize("NFC", path)
     if "\x00" in path:
         raise InvalidPathError(f"path {path!r} contains a NUL byte")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
@@ -45,7 +48,7 @@ def normalize(path: str, *, allow_root: bool = False) -> str:
         raise InvalidPathError(f"path {path!r} has a drive prefix: give it relative to the workspace")
     if path.endswith("/"):
         path = path[:-1]
-    nfc = unicodedata.normalize("NFC", path)
+    nfc = path
     parts = nfc.split("/")
     for part in parts:
         if part == "":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import RuntimeUnavailableError, StateError, UsageError, VmuserError
+from vmuser_tui.core.errors import NotFoundError, RuntimeUnavailableError, StateError, UsageError, VmuserError
 from vmuser_tui.core.models import Session
 
 RUNTIMES = ("docker", "none")
@@ -149,7 +149,10 @@ class Sessions:
             raise StateError(f"session {session.id} is already stopped")
         if session.runtime == "docker" and session.container_id:
             rt = self.ctx.runtime("docker")
-            rt.stop(session.container_id)
+            try:
+                rt.stop(session.container_id)
+            except NotFoundError:
+                pass  # the container is already gone (removed behind vmuser's back)
             rt.remove(session.container_id)
         with self.db.write() as conn:
             self._set_status(conn, session, "stopped", "stopped by user", stopped_at=clock.now_iso())

@@ -10,6 +10,7 @@ workspace. Size and entry limits come from ``[limits]``; each change is logged.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat as statmod
 from datetime import datetime, timezone
@@ -149,9 +150,10 @@ class VirtualFS:
             raise NotFoundError(f"{rel}: no such file in the workspace") from None
         except OSError as exc:
             raise UsageError(f"{rel}: cannot read ({exc.strerror})") from None
+        if statmod.S_ISDIR(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(f"{rel}: is a directory (use fs ls)")
         with os.fdopen(fd, "rb") as fh:
-            if statmod.S_ISDIR(os.fstat(fh.fileno()).st_mode):
-                raise UsageError(f"{rel}: is a directory (use fs ls)")
             return fh.read(limit if limit is not None else -1)
 
     # -- changes (live workspace only) ----------------------------------------------
@@ -180,8 +182,9 @@ class VirtualFS:
             raise UsageError(f"{rel}: is a directory")
         if not existed:
             self._check_entries(os.path.dirname(full), rel.rpartition("/")[0])
-        tmp = f"{full}.vmuser-tmp-{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        # short fixed-length temp name: a 255-byte file name must still work
+        tmp = os.path.join(os.path.dirname(full), f".vmuser-tmp-{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -95,16 +95,18 @@ def diff_trees(
             if ea == eb:
                 continue
             if ea and eb and ea.kind == DIR and eb.kind == DIR:
+                if ea.mode != eb.mode:
+                    changes.append(Change(path, MODIFIED, ea, eb))
                 walk(ea.hash, eb.hash, path)
             elif ea and eb and ea.kind == eb.kind:
                 changes.append(Change(path, MODIFIED, ea, eb))
             elif ea and eb:  # kind changed: file <-> dir <-> symlink
                 if ea.kind == DIR:
-                    _subtree(get_a, ea, path, DELETED)
+                    _subtree(get_a, ea, path, DELETED, include_self=False)
                     changes.append(Change(path, TYPE_CHANGED, None, eb))
                 elif eb.kind == DIR:
                     changes.append(Change(path, TYPE_CHANGED, ea, None))
-                    _subtree(get_b, eb, path, ADDED)
+                    _subtree(get_b, eb, path, ADDED, include_self=False)
                 else:
                     changes.append(Change(path, TYPE_CHANGED, ea, eb))
             elif ea:
@@ -112,9 +114,9 @@ def diff_trees(
             else:
                 _subtree(get_b, eb, path, ADDED)
 
-    def _subtree(get: TreeGetter, entry: Entry, path: str, status: str) -> None:
+    def _subtree(get: TreeGetter, entry: Entry, path: str, status: str, include_self: bool = True) -> None:
         for p, e in _leaves(get, entry, path):
-            if not _in_scope(p, paths):
+            if not _in_scope(p, paths) or (p == path and not include_self):
                 continue
             if e.kind == DIR:
                 if get(e.hash):

@@ -11,6 +11,7 @@ dropped; nothing but regular files, directories and symlinks is created.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat as statmod
 from collections.abc import Callable
@@ -115,6 +116,21 @@ def _ensure_parents(base: str, rel: str) -> None:
             os.mkdir(current, 0o755)
 
 
+def validate(the_plan: RestorePlan) -> None:
+    """Refuse a plan with any invalid stored path *before* anything is touched.
+
+    Raises :class:`StoreError`; the workspace is unchanged when it does.
+    """
+    paths = [*the_plan.delete, *(p for p, _ in the_plan.mkdir), *(p for p, _ in the_plan.write),
+             *(p for p, _ in the_plan.chmod), *(p for p, _ in the_plan.symlink)]
+    for rel in paths:
+        try:
+            if normalize(rel) != rel:
+                raise InvalidPathError(f"{rel!r} is not in canonical form")
+        except InvalidPathError as exc:
+            raise StoreError(f"refusing to restore: the checkpoint holds an invalid path ({exc}); nothing was changed") from None
+
+
 def apply(
     store: ObjectStore,
     workspace: Path,
@@ -122,9 +138,14 @@ def apply(
     *,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """Carry out ``the_plan`` on ``workspace``. Raises :class:`StoreError` on I/O errors
-    (naming the path); what was done before the error stays done and is reported by the
-    caller's next diff."""
+    """Carry out ``the_plan`` on ``workspace``.
+
+    The plan is validated first (:func:`validate`), so a hostile tree changes nothing.
+    Directories are created owner-writable and get their stored modes last (as tar
+    does), so a read-only directory can still be filled. Raises :class:`StoreError` on
+    I/O errors, naming the path.
+    """
+    validate(the_plan)
     base = os.fspath(workspace)
     result = RestoreResult()
     total_files = len(the_plan.write)
@@ -134,16 +155,13 @@ def apply(
         for rel in the_plan.delete:
             _remove(os.path.join(base, rel))
             result.deleted += 1
-        for rel, e in the_plan.mkdir:
-            normalize(rel)
+        for rel, _ in the_plan.mkdir:
             _ensure_parents(base, rel)
             full = os.path.join(base, rel)
             _remove(full)
             os.mkdir(full, 0o700)
-            os.chmod(full, e.mode & 0o777, follow_symlinks=False)
             result.dirs += 1
         for i, (rel, e) in enumerate(the_plan.write):
-            normalize(rel)
             _ensure_parents(base, rel)
             result.bytes_written += _write_file(store, base, rel, e)
             result.written += 1
@@ -152,11 +170,11 @@ def apply(
                 progress(i + 1, total_files, done_bytes, total_bytes)
         for rel, e in the_plan.chmod:
             full = os.path.join(base, rel)
-            if not os.path.islink(full):
+            if not os.path.islink(full) and e.kind != DIR:
                 os.chmod(full, e.mode & 0o777, follow_symlinks=False)
                 result.chmods += 1
+        created = []
         for rel, e in the_plan.symlink:
-            normalize(rel)
             target = store.read_blob(e.hash)
             text = os.fsdecode(target)
             if not symlink_stays_inside(rel, text):
@@ -166,20 +184,53 @@ def apply(
             full = os.path.join(base, rel)
             _remove(full)
             os.symlink(target, os.fsencode(full))
+            created.append(rel)
             result.symlinks += 1
-    except InvalidPathError as exc:
-        raise StoreError(f"refusing to restore an invalid stored path: {exc}") from None
+        result.symlinks -= _drop_escaping_links(base, created, result)
+        # directory modes last, deepest first, so read-only folders could be filled above
+        dirs = [(rel, e) for rel, e in the_plan.mkdir] + [(rel, e) for rel, e in the_plan.chmod if e.kind == DIR]
+        for rel, e in sorted(dirs, key=lambda x: -x[0].count("/")):
+            full = os.path.join(base, rel)
+            if not os.path.islink(full):
+                os.chmod(full, e.mode & 0o777, follow_symlinks=False)
+                result.chmods += rel in {r for r, _ in the_plan.chmod}
     except OSError as exc:
         raise StoreError(f"restore failed at {exc.filename or base}: {exc.strerror}") from None
     return result
 
 
+def _drop_escaping_links(base: str, created: list[str], result: RestoreResult) -> int:
+    """Remove created symlinks that resolve outside the workspace once all exist.
+
+    Each link was checked lexically, but links can chain (``d/q -> ..`` then
+    ``r -> d/q/..``), so resolve them for real, and repeat until nothing changes.
+    Returns how many were removed.
+    """
+    root = os.path.realpath(base)
+    removed = 0
+    remaining = list(created)
+    changed = True
+    while changed:
+        changed = False
+        for rel in list(remaining):
+            full = os.path.join(base, rel)
+            resolved = os.path.realpath(full)
+            if resolved != root and not resolved.startswith(root + os.sep):
+                os.unlink(full)
+                remaining.remove(rel)
+                result.refused.append((rel, "symlink resolves outside the workspace through other links"))
+                removed += 1
+                changed = True
+    return removed
+
+
 def _write_file(store: ObjectStore, base: str, rel: str, e: Entry) -> int:
-    """Write one file via a temp file and rename; returns bytes written."""
+    """Write one file via a temp file and rename; returns bytes written. The temp name is
+    short and fixed-length, so even a 255-byte file name can be restored."""
     full = os.path.join(base, rel)
-    directory, name = os.path.split(full)
-    tmp = os.path.join(directory, f".{name}.vmuser-tmp-{os.getpid()}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    directory = os.path.dirname(full)
+    tmp = os.path.join(directory, f".vmuser-tmp-{secrets.token_hex(6)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = os.open(tmp, flags, 0o600)
     written = 0
     try:

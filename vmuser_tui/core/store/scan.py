@@ -23,6 +23,7 @@ from vmuser_tui.core.pathcheck import RESERVED_NAMES
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 
 RACY_WINDOW_NS = 2_000_000_000
+TMP_PREFIX = ".vmuser-tmp-"
 
 IgnoreFn = Callable[[str, bool], bool]
 """``ignore(path, is_dir) -> bool``: True to leave the path (and, for a dir, everything below) out."""
@@ -121,8 +122,8 @@ def scan(
             for de in it:
                 name = de.name
                 rel = f"{rel_dir}/{name}" if rel_dir else name
-                if not rel_dir and name.lower() in RESERVED_NAMES:
-                    continue
+                if (not rel_dir and name.lower() in RESERVED_NAMES) or name.startswith(TMP_PREFIX):
+                    continue  # vmuser's own folder, and temp files of an interrupted write
                 why = _bad_name(name)
                 if why:
                     result.skipped.append((rel, why))

@@ -77,12 +77,10 @@ def build(flat: dict[str, Entry]) -> tuple[str, dict[str, list[Entry]]]:
             children.setdefault(path, {})
         else:
             children.setdefault(parent, {})[name] = entry
-        # make every ancestor known
-        while parent and parent not in children:
-            children[parent] = {}
+        # make every ancestor known (an ancestor may be known while its own parent is not)
+        while parent:
+            children.setdefault(parent, {})
             parent = parent.rpartition("/")[0]
-        if parent and parent not in children:
-            children[parent] = {}
     trees: dict[str, list[Entry]] = {}
     hashes: dict[str, str] = {}
     # deepest directories first, so children are hashed before parents
