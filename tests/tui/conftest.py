@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from vmuser_tui.tui.app import VmuserApp
 from .world import build_world
 
 SIZE = (80, 24)
+# A fixed path (not tmp_path, not $TMPDIR): the workspace path shows in the snapshots.
+SNAPSHOT_DATA_DIR = Path("/tmp/vmuser-tui-snapshots")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -56,7 +57,7 @@ def world(make_vm, monkeypatch):
 @pytest.fixture
 def snap_world(clean_env, monkeypatch):
     """The deterministic world at a fixed path, so workspace paths in snapshots are stable."""
-    data = Path(tempfile.gettempdir()) / "vmuser-tui-snapshots"
+    data = SNAPSHOT_DATA_DIR
     shutil.rmtree(data, ignore_errors=True)
     vm = Vmuser.open(data_dir=str(data), config_path=data / "no-config.toml")
     try:

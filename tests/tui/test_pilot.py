@@ -24,6 +24,11 @@ def messages(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+def patch_text(diff: DiffScreen) -> str:
+    log = diff.query_one("#patch")
+    return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
+
+
 def row_keys(table: DataTable) -> list[str]:
     return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
 
@@ -87,11 +92,19 @@ async def test_mark_and_diff_lists_changed_files(world):
         assert (diff.from_id, diff.to_id) == (world.checkpoints[0], world.checkpoints[2])
         paths = {(c.status, c.path) for c in diff.changes}
         assert paths == {("A", "NOTES.md"), ("M", "README.md"), ("D", "docs/guide.md"), ("R", "src/helpers.py"),
-                         ("M", "src/app.py"), ("A", "build/STATUS")}
-        assert diff.query_one("#changes", DataTable).row_count == 6
+                         ("M", "src/app.py"), ("A", "build/STATUS"), ("M", "data.bin")}
+        assert diff.query_one("#changes", DataTable).row_count == 7
+        assert "A sample workspace" not in patch_text(diff) and "+# Notes" in patch_text(diff)
         await pilot.press("n")
         await settle(pilot)
         assert diff.query_one("#changes", DataTable).cursor_row == 1
+        assert "+Edited in the second checkpoint." in patch_text(diff)
+        await pilot.press("n", "n")  # data.bin: binary, summarized
+        await settle(pilot)
+        assert "Binary file" in patch_text(diff) and "1.0 KiB → 1.0 KiB" in patch_text(diff)
+        await pilot.press("p", "p", "p")
+        await settle(pilot)
+        assert diff.query_one("#changes", DataTable).cursor_row == 0
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen
@@ -393,8 +406,19 @@ async def test_every_binding_has_a_unique_id():
     from textual.binding import Binding
 
     from vmuser_tui.tui.app import VmuserApp, all_binding_ids
-    from vmuser_tui.tui.screens import (confirm, diff, files, help, log, new_project, output, project, projects,
-                                        prompt, restore_confirm)
+    from vmuser_tui.tui.screens import (
+        confirm,
+        diff,
+        files,
+        help,
+        log,
+        new_project,
+        output,
+        project,
+        projects,
+        prompt,
+        restore_confirm,
+    )
 
     seen: dict[str, str] = {}
     for cls in (VmuserApp, projects.ProjectsScreen, project.ProjectScreen, diff.DiffScreen, files.FilesScreen,
@@ -412,7 +436,7 @@ def test_package_import_does_not_import_textual():
     import sys
 
     code = "import sys, vmuser_tui.tui; print('textual' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.stdout.strip() == "False", out.stderr
 
 
@@ -448,3 +472,100 @@ async def test_docker_session_start_and_exec(world):
         for s in world.vm.sessions.list(world.web):
             if s.status == "running":
                 world.vm.sessions.stop(s.id)
+
+
+async def test_command_palette_lists_allowed_actions(world):
+    from vmuser_tui.tui.commands import VmuserCommands
+
+    for read_only in (False, True):
+        app = make_app(world.vm, read_only=read_only)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_demo(pilot)
+            texts = [text for text, _help, _cmd in VmuserCommands(screen)._commands()]
+            assert "Project: Diff" in texts and "Project: Files" in texts
+            assert ("Project: Restore" in texts) is not read_only
+            assert "vmuser: Go to projects (home)" in texts
+            # running a palette command runs the screen's action
+            command = next(cmd for text, _h, cmd in VmuserCommands(screen)._commands() if text == "Project: Files")
+            await command()
+            await settle(pilot)
+            assert isinstance(app.screen, FilesScreen)
+
+
+async def test_operation_log_screen(world):
+    from vmuser_tui.tui.screens.log import LogScreen
+
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LogScreen)
+        ops = [e["operation"] for e in app.screen.entries]
+        assert "checkpoint.create" in ops and "project.create" in ops
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+async def test_another_process_commit_reloads_the_screen(world, data_dir, config_path):
+    from vmuser_tui.core.service import Vmuser
+
+    app = make_app(world.vm, watch_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#projects", DataTable)
+        assert table.row_count == 3
+        other = Vmuser.open(data_dir=str(data_dir), config_path=config_path)  # "another process"
+        try:
+            other.projects.create("from-the-cli")
+        finally:
+            other.close()
+        for _ in range(20):
+            await pilot.pause(0.1)
+            await settle(pilot, rounds=1)
+            if table.row_count == 4:
+                break
+        assert table.row_count == 4
+
+
+async def test_open_project_at_start(world):
+    app = make_app(world.vm, open_project=world.demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectScreen) and app.screen.project_id == world.demo
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+async def test_scope_toggle_and_stop_session(world):
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        assert len(screen.checkpoints) == 3
+        await pilot.press("t")  # only the selected session's checkpoints
+        await settle(pilot)
+        assert screen.scope == "session" and [c.id for c in screen.checkpoints] == [world.checkpoints[2]]
+        await pilot.press("t")
+        await settle(pilot)
+        assert screen.scope == "project" and len(screen.checkpoints) == 3
+        await pilot.press("S")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert [s.status for s in screen.sessions] == ["stopped"]
+    assert world.vm.sessions.get(world.session).status == "stopped"
+
+
+async def test_theme_from_config(world):
+    world.vm.config.values["ui"]["theme"] = "nord"
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+    world.vm.config.values["ui"]["theme"] = "no-such-theme"
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "textual-dark"
+        assert any("unknown theme 'no-such-theme'" in m for m in messages(app))

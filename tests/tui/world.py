@@ -35,6 +35,7 @@ FILES_3 = {
     **FILES_2,
     "src/app.py": FILES_1["src/app.py"] + b'\n\nif __name__ == "__main__":\n    print(main())\n',
     "build/STATUS": b"ok\n",
+    "data.bin": bytes(range(255, -1, -1)) * 4,  # a binary change
 }
 
 

@@ -29,8 +29,10 @@ KINDS = ("manual", "auto", "pre-restore")
 
 @dataclass
 class CreateOutcome:
-    """``created`` is False when nothing changed since the head; ``checkpoint`` is then
-    the head (or None for a project with no checkpoint and an unchanged... never)."""
+    """Outcome of :meth:`Checkpoints.create`. ``created`` is False when nothing changed
+    since the project's head; ``checkpoint`` is then that head. ``new_bytes``: stored
+    (compressed) bytes of new blobs; ``hashed_files``: files read because their stat
+    changed; ``skipped``: ``(path, reason)`` for what could not be captured."""
 
     checkpoint: Checkpoint
     created: bool

@@ -23,43 +23,61 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class Database:
-    """One connection to the vmuser database (sqlite-utils on it via :attr:`utils`).
+    """The vmuser database: one SQLite connection per thread (sqlite-utils via :attr:`utils`).
 
-    ``conn`` is in autocommit mode: reads see the latest commit; writes go through
-    :meth:`write`, which holds ``BEGIN IMMEDIATE`` for the block. A ``Database`` may be
-    used from several threads, one at a time (a lock serializes :meth:`write`).
+    Each thread gets its own connection (autocommit mode), so a thread never sees another
+    thread's uncommitted writes, and SQLite's own locking (``BEGIN IMMEDIATE`` plus
+    ``busy_timeout``) serializes writers across threads and processes alike.
     """
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
         if not self.path.exists() and not create:
             raise NotFoundError(f"no database at {self.path}")
-        self._lock = threading.RLock()
         fresh = not self.path.exists()
         if fresh:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Create with 0600 before SQLite writes anything into it.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        self._utils = None
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
         try:
-            self.conn = sqlite3.connect(
+            conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
-            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir"
             ) from None
-        self._utils = None
-        self._migrate()
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise StoreError(f"the database {self.path} was closed")
+            conn = self._local.conn = self._connect()
+        return conn
 
     @property
     def utils(self):
-        """A sqlite-utils ``Database`` on this connection (imported on first use: it costs
-        ~30 ms of start-up that list commands should not pay)."""
+        """A sqlite-utils ``Database`` on the opening thread's connection (imported on first
+        use: it costs ~30 ms of start-up that list commands should not pay)."""
         if self._utils is None:
             import sqlite_utils
 
@@ -89,30 +107,32 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error).
+        """A write transaction on this thread's connection: ``BEGIN IMMEDIATE`` ... ``COMMIT``
+        (``ROLLBACK`` on error).
 
         Re-entrant within one thread: an inner block joins the outer transaction.
-        Raises :class:`StoreError` for disk-full, read-only or corrupt databases.
+        Raises :class:`StoreError` for disk-full, read-only, locked or corrupt databases.
         """
-        with self._lock:
-            if self.conn.in_transaction:
-                yield self.conn
-                return
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise _translate(exc, self.path) from None
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                raise _translate(exc, self.path) from None
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _translate(exc, self.path) from None
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise _translate(exc, self.path) from None
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         """Run a read query and return rows as dicts."""
@@ -155,9 +175,14 @@ class Database:
         return rows[0][0]
 
     def close(self) -> None:
-        """Close the connection (checkpointing the WAL when this is the last one)."""
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
+        """Close every thread's connection (the last one out checkpoints the WAL)."""
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
 
 
 def _split_sql(script: str) -> list[str]:

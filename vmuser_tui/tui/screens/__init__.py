@@ -1,0 +1,1 @@
+"""One screen per module; :mod:`.base` holds what they share."""

@@ -1,0 +1,249 @@
+"""What every vmuser screen shares: thread workers with error reporting, read-only
+guards, progress messages and the binding table that the help screen shows.
+
+Blocking service calls (SQLite, Docker, capture, restore, diff) never run on the event
+loop: :meth:`WorkerMixin.run_blocking` runs them in a thread worker and calls back on
+the UI thread. A :class:`~vmuser_tui.core.errors.VmuserError` becomes an error
+notification with its one-line message; anything else is reported, never raised.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual import events
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from vmuser_tui.core.errors import VmuserError
+from vmuser_tui.tui.widgets.taskbar import TaskBar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.service import Vmuser
+
+
+class TaskProgress(Message):
+    """Posted (thread-safely) by a progress callback running in a worker thread."""
+
+    def __init__(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.bytes_done = bytes_done
+        self.bytes_total = bytes_total
+
+
+class WorkerMixin:
+    """Thread workers for Screens and ModalScreens (mixed into both)."""
+
+    #: Actions that change something; hidden and refused in read-only mode.
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+
+    busy: str | None = None
+
+    @property
+    def vm(self) -> Vmuser:
+        return self.app.vm  # type: ignore[attr-defined]
+
+    # -- read-only ------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a changing action in read-only mode: hidden from the footer and not run
+        return not (action in self.WRITE_ACTIONS and getattr(self.app, "read_only", False))
+
+    def key(self, binding_id: str, default: str) -> str:
+        """The key shown in hints for ``binding_id`` (remapped keys included)."""
+        key = getattr(self.app, "key", None)
+        return key(binding_id, default) if key else default
+
+    def refuse_read_only(self, what: str) -> bool:
+        """True (and a notification) when the app is read-only."""
+        if getattr(self.app, "read_only", False):
+            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")
+            return True
+        return False
+
+    def can_write(self, what: str) -> bool:
+        """Guard for a changing action: not read-only, and no other task running here."""
+        if self.refuse_read_only(what):
+            return False
+        if self.busy:
+            self.notify(f"wait: {self.busy} is still running", severity="warning")
+            return False
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """In read-only mode a key bound to a changing action says why nothing happens
+        (check_action hides such bindings, so they would otherwise do nothing silently)."""
+        if not getattr(self.app, "read_only", False):
+            return
+        for namespace, bindings in self.screen._modal_binding_chain:  # type: ignore[attr-defined]
+            if namespace is not self:
+                continue
+            for binding in bindings.key_to_bindings.get(event.key, ()):
+                if binding.action in self.WRITE_ACTIONS:
+                    event.stop()
+                    event.prevent_default()
+                    self.refuse_read_only((binding.description or binding.action).lower())
+                    return
+
+    # -- workers --------------------------------------------------------------------
+    def run_blocking(
+        self,
+        fn: Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        *,
+        group: str = "load",
+        failed: Callable[[VmuserError], None] | None = None,
+        task: str | None = None,
+        total: float | None = None,
+    ) -> None:
+        """Run ``fn()`` in a thread worker, then ``done(result)`` on the UI thread.
+
+        A newer call in the same ``group`` makes an older one's result stale (dropped).
+        ``task`` labels the screen's TaskBar while it runs and marks the screen busy.
+        A VmuserError goes to ``failed`` (default: an error notification).
+        """
+        generations: dict[str, int] = self.__dict__.setdefault("_generations", {})
+        generation = generations[group] = generations.get(group, 0) + 1
+        if task:
+            self._task_begin(task, total)
+
+        def finish(kind: str, value: Any) -> None:
+            if task:
+                self._task_end()
+            if generations.get(group) != generation:
+                return
+            if not self._alive():  # the user left the screen: still say how it ended
+                if kind == "error":
+                    self.app.notify(str(value), severity="error", timeout=8)
+                elif kind == "crash":
+                    self.app.notify(f"unexpected {type(value).__name__}: {value}", severity="error", timeout=10)
+                elif task:
+                    self.app.notify(f"{task}: done")
+                return
+            try:
+                if kind == "ok":
+                    if done is not None:
+                        done(value)
+                elif kind == "error":
+                    (failed or self.show_error)(value)
+                else:
+                    self.show_crash(value)
+            except VmuserError as err:
+                self.show_error(err)
+
+        def job() -> None:
+            try:
+                value, kind = fn(), "ok"
+            except VmuserError as err:
+                value, kind = err, "error"
+            except Exception as err:  # noqa: BLE001 - never let a worker take the app down
+                value, kind = err, "crash"
+                self.log.error("".join(traceback.format_exception(err)))
+            try:
+                self.app.call_from_thread(finish, kind, value)
+            except RuntimeError:  # the app is shutting down
+                pass
+
+        self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)  # type: ignore[attr-defined]
+
+    def _alive(self) -> bool:
+        try:
+            return self in self.app.screen_stack  # type: ignore[operator]
+        except Exception:  # noqa: BLE001 - not attached any more
+            return False
+
+    def show_error(self, err: VmuserError) -> None:
+        self.notify(str(err), severity="error", timeout=8)
+
+    def show_crash(self, err: BaseException) -> None:
+        self.notify(f"unexpected {type(err).__name__}: {err}", title="Internal error", severity="error", timeout=10)
+
+    def _taskbar(self) -> TaskBar | None:
+        try:
+            return self.query_one(TaskBar)  # type: ignore[attr-defined]
+        except NoMatches:  # dialogs have none
+            return None
+
+    def _task_begin(self, label: str, total: float | None) -> None:
+        self.busy = label
+        bar = self._taskbar()
+        if bar is not None:
+            bar.start(label, total)
+
+    def _task_end(self) -> None:
+        self.busy = None
+        bar = self._taskbar()
+        if bar is not None:
+            bar.finish()
+
+    def progress_callback(self, min_interval: float = 0.1) -> Callable[[int, int, int, int], None]:
+        """A ``progress(files_done, files_total, bytes_done, bytes_total)`` for the core that
+        posts :class:`TaskProgress` messages from the worker thread, at most every 0.1 s."""
+        last = [0.0]
+
+        def progress(done: int, total: int, bytes_done: int = 0, bytes_total: int = 0) -> None:
+            now = time.monotonic()
+            if now - last[0] < min_interval and done < total:
+                return
+            last[0] = now
+            self.post_message(TaskProgress(done, total, bytes_done, bytes_total))  # type: ignore[attr-defined]
+
+        return progress
+
+    def on_task_progress(self, message: TaskProgress) -> None:
+        bar = self._taskbar()
+        if bar is None or not bar.active:
+            return
+        from vmuser_tui.tui.widgets.cells import human_size
+
+        label = f"{self.busy or 'working'}: {message.done}/{message.total} files"
+        if message.bytes_total:
+            label += f", {human_size(message.bytes_done)}/{human_size(message.bytes_total)}"
+        if message.bytes_total:
+            bar.progress(message.bytes_done, message.bytes_total, label)
+        else:
+            bar.progress(message.done, message.total or None, label)
+
+
+class VmuserScreen(WorkerMixin, Screen):
+    """Base of the full screens. Subclasses implement :meth:`reload`."""
+
+    def reload(self) -> None:
+        """Reload the screen's data (in a worker)."""
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+
+ResultType = TypeVar("ResultType")
+
+
+class VmuserModal(WorkerMixin, ModalScreen[ResultType]):
+    """Base of the dialogs."""
+
+
+def describe_bindings(node, app) -> list[tuple[str, str, str, bool]]:
+    """``(keys, description, binding id, allowed)`` for the Binding objects declared on
+    ``node``'s class, with keys as remapped by the app's keymap (one row per id)."""
+    keymap: dict[str, str] = getattr(app, "keymap", {}) or {}
+    rows: dict[str, list] = {}
+    for binding in Binding.make_bindings(type(node).BINDINGS):
+        ident = binding.id or f"<{binding.action}>"
+        if ident in rows:
+            if not (binding.id and binding.id in keymap):
+                rows[ident][0].append(app.get_key_display(binding))
+            continue
+        if binding.id and binding.id in keymap:
+            keys = [app.get_key_display(binding.with_key(k.strip(), key_display=None))
+                    for k in keymap[binding.id].split(",") if k.strip()]
+        else:
+            keys = [app.get_key_display(binding)]
+        allowed = bool(node.check_action(binding.action, ()))
+        rows[ident] = [keys, binding.description or binding.action, binding.id or "", allowed]
+    return [(" ".join(keys), desc, ident, allowed) for keys, desc, ident, allowed in rows.values()]
