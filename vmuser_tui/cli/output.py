@@ -10,23 +10,13 @@ import json
 import sys
 from contextlib import contextmanager
 
+from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for commands)
+
 
 def emit_json(doc) -> None:
     """Print one JSON document (lists are arrays of objects keyed like the table columns)."""
     json.dump(doc, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
-
-
-def human_size(n: int | None) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show") -> None:
@@ -71,7 +61,13 @@ def progress(label: str):
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+    )
 
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
                   console=Console(stderr=True), transient=True) as bar:

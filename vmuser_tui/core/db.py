@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vmuser_tui.core import schema
-from vmuser_tui.core.errors import AmbiguousError, NotFoundError, StoreError, VmuserError
+from vmuser_tui.core.errors import (
+    AmbiguousError,
+    NotFoundError,
+    StoreError,
+    VmuserError,
+)
 
 DB_NAME = "vmuser.db"
 BUSY_TIMEOUT_MS = 30_000

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import NotFoundError, RuntimeUnavailableError, StateError, UsageError, VmuserError
+from vmuser_tui.core.errors import (
+    NotFoundError,
+    RuntimeUnavailableError,
+    StateError,
+    UsageError,
+    VmuserError,
+)
 from vmuser_tui.core.models import Session
 
 RUNTIMES = ("docker", "none")

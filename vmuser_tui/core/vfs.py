@@ -18,7 +18,13 @@ from pathlib import Path
 
 from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import InvalidPathError, LimitError, NotFoundError, StateError, UsageError
+from vmuser_tui.core.errors import (
+    InvalidPathError,
+    LimitError,
+    NotFoundError,
+    StateError,
+    UsageError,
+)
 from vmuser_tui.core.models import FileInfo
 from vmuser_tui.core.pathcheck import join, normalize
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from vmuser_tui.cli.output import confirm, details, emit_json, human_size, progress, table
+from vmuser_tui.cli.output import (
+    confirm,
+    details,
+    emit_json,
+    human_size,
+    progress,
+    table,
+)
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted
 

@@ -18,8 +18,21 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from vmuser_tui.core.errors import NotFoundError, RuntimeUnavailableError, StateError, UsageError, VmuserError
-from vmuser_tui.core.runtime.base import LABEL_SESSION, WORKSPACE_MOUNT, ContainerInfo, ContainerSpec, ExecResult, ImageChoice
+from vmuser_tui.core.errors import (
+    NotFoundError,
+    RuntimeUnavailableError,
+    StateError,
+    UsageError,
+    VmuserError,
+)
+from vmuser_tui.core.runtime.base import (
+    LABEL_SESSION,
+    WORKSPACE_MOUNT,
+    ContainerInfo,
+    ContainerSpec,
+    ExecResult,
+    ImageChoice,
+)
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 
 DEFAULT_URL = "unix:///var/run/docker.sock"

@@ -8,7 +8,13 @@ silently drop the isolation users asked for.
 from __future__ import annotations
 
 from vmuser_tui.core.errors import StateError
-from vmuser_tui.core.runtime.base import ContainerInfo, ContainerSpec, ExecResult, ImageChoice, WORKSPACE_MOUNT
+from vmuser_tui.core.runtime.base import (
+    WORKSPACE_MOUNT,
+    ContainerInfo,
+    ContainerSpec,
+    ExecResult,
+    ImageChoice,
+)
 
 NO_CONTAINER = "session has no container (runtime 'none'); start one with --runtime docker"
 

@@ -11,8 +11,8 @@ import os
 import time
 from dataclasses import dataclass
 
-from vmuser_tui.core.store.objects import CHUNKS, ObjectStore
 from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store.objects import CHUNKS, ObjectStore
 from vmuser_tui.core.store.trees import DIR
 
 STALE_LOCK_SECONDS = 6 * 3600

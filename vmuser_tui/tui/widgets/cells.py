@@ -5,21 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 
 from vmuser_tui.core import clock
+from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for screens)
 
 STATUS_STYLE = {"A": "green", "D": "red", "M": "yellow", "R": "cyan", "T": "magenta"}
 STATUS_WORD = {"A": "added", "D": "deleted", "M": "modified", "R": "renamed", "T": "type changed"}
-
-
-def human_size(n: int | None) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 def ago(ts: str | None) -> str:
