@@ -21,6 +21,7 @@ from vmuser_tui.tui.widgets.cells import (
     human_size,
 )
 from vmuser_tui.tui.widgets.status import StatusLine
+from vmuser_tui.tui.widgets.tables import refill
 
 MAX_PATCH_LINES = 5000
 
@@ -114,13 +115,12 @@ class DiffScreen(VmuserScreen):
         self.result = result
         self.changes = list(result.changes)
         table = self.query_one("#changes", DataTable)
-        table.clear()
         counts = [counts_cell(c.additions, c.deletions, binary=c.binary, large=c.large) for c in self.changes]
         widest = max((c.cell_len for c in counts), default=1)
         # what is left for the path: status (1) and counts columns, 2 cells of padding each, scrollbar
         width = max(12, (table.size.width or 32) - 1 - widest - 6 - 1)
-        for change, count in zip(self.changes, counts):
-            table.add_row(change_status(change.status), Text(clip_left(change.path, width)), count)
+        refill(table, (([change_status(change.status), Text(clip_left(change.path, width)), count], None)
+                       for change, count in zip(self.changes, counts)))
         adds = sum(c.additions for c in self.changes)
         dels = sum(c.deletions for c in self.changes)
         summary = Text(no_wrap=True, overflow="ellipsis")

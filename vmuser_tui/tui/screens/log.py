@@ -14,6 +14,7 @@ from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import ago, clip
 from vmuser_tui.tui.widgets.status import StatusLine
+from vmuser_tui.tui.widgets.tables import refill
 
 LIMIT = 500
 
@@ -65,10 +66,8 @@ class LogScreen(VmuserScreen):
     def _loaded(self, entries: list[dict]) -> None:
         self.entries = entries
         table = self.query_one("#log", DataTable)
-        table.clear()
-        for e in entries:
-            table.add_row(ago(e.get("at")), Text(e.get("operation", ""), style="bold"), Text(e.get("project_id") or "-"),
-                          Text(clip(detail_text(e.get("details") or {}), 60)))
+        refill(table, (([ago(e.get("at")), Text(e.get("operation", ""), style="bold"), Text(e.get("project_id") or "-"),
+                         Text(clip(detail_text(e.get("details") or {}), 60))], None) for e in entries))
         self.query_one(StatusLine).message = f"{len(entries)} newest entries"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -23,6 +23,7 @@ from vmuser_tui.tui.widgets.cells import (
     status_cell,
 )
 from vmuser_tui.tui.widgets.status import StatusLine
+from vmuser_tui.tui.widgets.tables import refill
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 KIND_STYLE = {"manual": "bold", "auto": "dim", "pre-restore": "yellow"}
@@ -162,10 +163,9 @@ class ProjectScreen(VmuserScreen):
 
     def _show_sessions(self, keep: str | None) -> None:
         table = self.query_one("#sessions", DataTable)
-        table.clear()
-        for s in self.sessions:
-            table.add_row(s.id, status_cell(s.status), s.runtime, Text(s.container_name or "-"),
-                          ago(s.started_at or s.created_at), str(s.checkpoints), Text(s.image or "-"), key=s.id)
+        refill(table, (([s.id, status_cell(s.status), s.runtime, Text(s.container_name or "-"),
+                         ago(s.started_at or s.created_at), str(s.checkpoints), Text(s.image or "-")], s.id)
+                       for s in self.sessions))
         if keep and any(s.id == keep for s in self.sessions):
             table.move_cursor(row=[s.id for s in self.sessions].index(keep), animate=False)
         running = sum(1 for s in self.sessions if s.status == "running")
@@ -175,13 +175,11 @@ class ProjectScreen(VmuserScreen):
 
     def _show_timeline(self, keep: str | None) -> None:
         table = self.query_one("#checkpoints", DataTable)
-        table.clear()
         head = self.project.head_checkpoint_id if self.project else None
         width = max(24, self.app.size.width - 44)  # what is left after marks, id, when, kind, files
-        for cp in self.checkpoints:
-            table.add_row(self._marks(cp, head), Text(cp.id, style="bold" if cp.id == head else ""),
-                          ago(cp.created_at), Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
-                          describe(cp, width), key=cp.id)
+        refill(table, (([self._marks(cp, head), Text(cp.id, style="bold" if cp.id == head else ""),
+                         ago(cp.created_at), Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
+                         describe(cp, width)], cp.id) for cp in self.checkpoints))
         ids = [cp.id for cp in self.checkpoints]
         if keep and keep in ids:
             table.move_cursor(row=ids.index(keep), animate=False)

@@ -21,6 +21,7 @@ from vmuser_tui.tui.widgets.cells import (
     tags_text,
 )
 from vmuser_tui.tui.widgets.status import StatusLine
+from vmuser_tui.tui.widgets.tables import refill
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 
@@ -119,13 +120,14 @@ class ProjectsScreen(VmuserScreen):
         needle = self._applied = self.needle
         matched = [p for p in self.projects if matches(p, needle)] if needle else list(self.projects)
         self.shown = matched[:MAX_ROWS]
-        table.clear()
+        rows = []
         for p in self.shown:
             sessions = f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
-            table.add_row(
+            rows.append(([
                 Text(clip(p.name, 24), style="bold"), status_cell(p.status), sessions,
-                ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, 16), style="cyan"), p.id, key=p.id,
-            )
+                ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, 16), style="cyan"), p.id,
+            ], p.id))
+        refill(table, rows)
         if current and any(p.id == current for p in self.shown):
             table.move_cursor(row=next(i for i, p in enumerate(self.shown) if p.id == current), animate=False)
         empty = self.query_one("#projects-empty", Static)
