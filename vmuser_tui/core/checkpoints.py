@@ -269,13 +269,13 @@ class Checkpoints:
         scope = [normalize(p) for p in paths] if paths else None
         pre = self.create(project.id, description=f"before restoring {cp.id}", kind="pre-restore")
         store = self.ctx.store
-        target = dict(store.walk(cp.root_tree))
-        live = dict(store.walk(pre.checkpoint.root_tree))
         if scope:
             for p in scope:
-                if p not in target and p not in live:
+                if store.lookup(cp.root_tree, p) is None and store.lookup(pre.checkpoint.root_tree, p) is None:
                     raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
-        # the live tree equals the pre-restore checkpoint right now (just captured)
+        # The live tree equals the pre-restore checkpoint right now (just captured), so
+        # only the subtrees whose hashes differ between the two need looking at.
+        live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
         plan = rs.plan(target, live, scope)
         result = rs.apply(store, workspace, plan, progress=progress)
         with self.db.write() as conn:

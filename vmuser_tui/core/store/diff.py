@@ -142,6 +142,40 @@ def invert(change: Change) -> Change:
                   change.deletions, change.additions, change.binary, change.large)
 
 
+def differing_flats(
+    get_a: TreeGetter, root_a: str, get_b: TreeGetter, root_b: str
+) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """Flat ``{path: Entry}`` maps of both trees, limited to where they differ.
+
+    Subtrees with equal hashes on both sides are skipped whole (Merkle), so the cost
+    follows the size of the change. Every entry inside a differing subtree is listed,
+    directories included, which is what :func:`vmuser_tui.core.store.restore.plan` needs.
+    """
+    flat_a: dict[str, Entry] = {}
+    flat_b: dict[str, Entry] = {}
+
+    def walk(ha: str | None, hb: str | None, prefix: str) -> None:
+        a = {e.name: e for e in get_a(ha)} if ha else {}
+        b = {e.name: e for e in get_b(hb)} if hb else {}
+        for name in a.keys() | b.keys():
+            ea, eb = a.get(name), b.get(name)
+            if ea == eb:
+                continue
+            path = f"{prefix}/{name}" if prefix else name
+            if ea is not None:
+                flat_a[path] = ea
+            if eb is not None:
+                flat_b[path] = eb
+            da = ea.hash if ea is not None and ea.kind == DIR else None
+            db = eb.hash if eb is not None and eb.kind == DIR else None
+            if da != db and (da or db):
+                walk(da, db, path)
+
+    if root_a != root_b:
+        walk(root_a, root_b, "")
+    return flat_a, flat_b
+
+
 def _pair_renames(changes: list[Change]) -> list[Change]:
     """Turn a deleted and an added file with the same blob into one rename."""
     deleted = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 import time
 from collections.abc import Iterator
 
@@ -76,9 +77,12 @@ class ObjectStore:
     IGNORE`` makes writing an object that exists a no-op (content addressing).
     """
 
+    TREE_CACHE = 8192  # decoded trees kept in memory (they are immutable: caching is always safe)
+
     def __init__(self, database, level: int = 3):
         self.database = database
         self.level = level
+        self._trees: OrderedDict[str, list[Entry]] = OrderedDict()
 
     @property
     def conn(self):
@@ -156,13 +160,20 @@ class ObjectStore:
 
     def get_tree(self, digest: str) -> list[Entry]:
         """The sorted entries of a stored tree. Raises :class:`StoreError` when missing or damaged."""
+        cached = self._trees.get(digest)
+        if cached is not None:
+            return cached
         row = self.conn.execute("SELECT data FROM trees WHERE hash = ?", (digest,)).fetchone()
         if row is None:
             raise StoreError(f"tree {digest[:12]} is missing from the store; run 'vmuser check'")
         try:
-            return decode(_decompressor().decompress(row[0]))
+            entries = decode(_decompressor().decompress(row[0]))
         except (zstandard.ZstdError, ValueError, UnicodeDecodeError) as exc:
             raise StoreError(f"tree {digest[:12]} is damaged ({exc}); run 'vmuser check'") from None
+        self._trees[digest] = entries
+        if len(self._trees) > self.TREE_CACHE:
+            self._trees.popitem(last=False)
+        return entries
 
     def walk(self, root: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
         """Yield ``(path, entry)`` for every entry below tree ``root``, parents before children."""
