@@ -162,9 +162,11 @@ class Checkpoints:
                          bytes=result.total_size, skipped=len(result.skipped))
             created["yes"] = True
 
+        workspace = Path(project.workspace)
         result = cap.capture(
-            self.db, self.ctx.store, project_id, Path(project.workspace),
+            self.db, self.ctx.store, project_id, workspace,
             workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
+            state=self.ctx.live_state(project_id, workspace),
         )
         if not created:
             if tags:

@@ -21,6 +21,8 @@ class Context:
     db: Database
     store: ObjectStore
     _runtimes: dict = field(default_factory=dict)
+    _live: dict = field(default_factory=dict)
+    _hub: object = None
 
     @classmethod
     def open(cls, config: Config) -> "Context":
@@ -37,6 +39,44 @@ class Context:
     def workspaces_dir(self) -> Path:
         """Where managed workspaces live: ``<data dir>/workspaces/<project id>``."""
         return self.data_dir / "workspaces"
+
+    def live_state(self, project_id: str, workspace: Path):
+        """The in-memory state of a project's workspace (see :mod:`.store.live`), kept for
+        this process's lifetime so captures after the first touch only what changed."""
+        from vmuser_tui.core.store.live import LiveState
+
+        state = self._live.get(project_id)
+        if state is None or state.workspace != Path(workspace):
+            if state is not None:
+                state.close()
+            state = self._live[project_id] = LiveState(Path(workspace), self._monitor_hub())
+        return state
+
+    def _monitor_hub(self):
+        """The process's shared inotify instance, or None where there is none (not Linux)."""
+        if self._hub is None:
+            from vmuser_tui.core.store.live import MonitorHub
+
+            try:
+                self._hub = MonitorHub()
+            except (ImportError, OSError):
+                self._hub = False
+        return self._hub or None
+
+    def forget_live(self, project_id: str) -> None:
+        """Drop a project's in-memory workspace state and its watches (project deleted)."""
+        state = self._live.pop(project_id, None)
+        if state is not None:
+            state.close()
+
+    def close(self) -> None:
+        """Stop change monitors and close the database."""
+        for state in self._live.values():
+            state.close()
+        self._live.clear()
+        if self._hub:
+            self._hub.close()
+        self.db.close()
 
     def runtime(self, name: str):
         """The container runtime ``docker`` or ``none`` (created on first use)."""

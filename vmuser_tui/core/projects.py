@@ -192,6 +192,7 @@ class Projects:
             conn.execute("DELETE FROM projects WHERE id = ?", (project.id,))
             oplog.record(conn, "project.delete", project_id=project.id, name=project.name,
                          workspace=project.workspace, managed=project.managed, containers=removed)
+        self.ctx.forget_live(project.id)
         workspace_removed = False
         if project.managed:
             shutil.rmtree(project.workspace, ignore_errors=True)

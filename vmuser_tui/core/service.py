@@ -82,5 +82,5 @@ class Vmuser:
                 "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
 
     def close(self) -> None:
-        """Release the database connection."""
-        self.db.close()
+        """Stop change monitors and release the database connections."""
+        self.ctx.close()

@@ -24,7 +24,8 @@ from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, cache_rows, scan
-from vmuser_tui.core.store.trees import Entry, build, encode
+from vmuser_tui.core.store.live import LiveState
+from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 
 BATCH_BYTES = 32 * 1024 * 1024
 Progress = Callable[[int, int, int, int], None]
@@ -211,20 +212,30 @@ def capture(
     workers: int = 0,
     progress: Progress | None = None,
     finalize: Callable[[object, CaptureResult], None] | None = None,
+    state: LiveState | None = None,
 ) -> CaptureResult:
     """Capture ``workspace`` into ``store`` and return its root tree.
 
-    ``finalize(conn, result)`` runs inside the final write transaction, after the trees
-    and the stat cache are written, so a checkpoint row the caller inserts there commits
-    atomically with them. Raises :class:`StoreError` for unreadable files and database
-    errors; OSError (e.g. workspace missing) is turned into StoreError too.
+    With ``state`` (a :class:`~vmuser_tui.core.store.live.LiveState` kept by the caller
+    across captures), only what the change monitor reports is stat'ed and hashed; without
+    it, or when the state cannot vouch, the whole workspace is scanned (with the stat
+    cache). ``finalize(conn, result)`` runs inside the final write transaction, after the
+    trees and the stat cache are written, so a checkpoint row the caller inserts there
+    commits atomically with them. Raises :class:`StoreError` for unreadable files and
+    database errors; OSError (e.g. workspace missing) is turned into StoreError too.
     """
-    with _CaptureLock(database):
-        cache = load_stat_cache(database, project_id)
+    if state is None:
+        return _capture(database, store, project_id, workspace, None, ignore, workers, progress, finalize)
+    with state.lock:
         try:
-            found = scan(workspace, cache, ignore=ignore)
-        except OSError as exc:
-            raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
+            return _capture(database, store, project_id, workspace, state, ignore, workers, progress, finalize)
+        except BaseException:
+            state.invalidate()  # half-applied changes: rebuild from a full scan next time
+            raise
+
+
+def _capture(database, store, project_id, workspace, state, ignore, workers, progress, finalize) -> CaptureResult:
+    with _CaptureLock(database):
         counters = {"blobs": 0, "bytes": 0}
 
         def write_batch(rows: list[tuple]) -> None:
@@ -242,42 +253,78 @@ def capture(
             counters["blobs"] += len(fresh)
             counters["bytes"] += sum(r[2] for r in fresh.values())
 
-        hashes = hash_pending(
-            workspace, found, store=store, workers=workers, progress=progress, on_batch=write_batch
-        )
+        changed = state.changed() if state is not None else None
+        removed: list[str] = []
+        if changed is None:
+            cache = load_stat_cache(database, project_id)
+            on_dir = state.start_full_scan() if state is not None else None
+            try:
+                found = scan(workspace, cache, ignore=ignore, on_dir=on_dir)
+            except OSError as exc:
+                raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
+            hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress, on_batch=write_batch)
+            index, trees = TreeIndex.from_flat(found.flat)
+            if state is not None:
+                state.adopt(found, index)
+            removed = [p for p in cache if p not in found.stats]
+            delta, stats = found, found.stats
+        else:
+            delta, dirty, removed = state.apply(changed, ignore)
+            hashes = hash_pending(workspace, delta, store=store, workers=workers, progress=progress, on_batch=write_batch)
+            trees = state.finish(delta, hashes, dirty)
+            index, found, stats = state.index, None, state.stats
         # symlink targets are blobs too (git stores them the same way)
-        link_rows = [
-            (found.flat[p].hash, len(t), obj.RAW, t) for p, t in found.symlinks.items()
-        ]
-        root, trees = build(found.flat)
+        link_rows = [(delta.flat[p].hash if p in delta.flat else hashlib.sha256(t).hexdigest(), len(t), obj.RAW, t)
+                     for p, t in delta.symlinks.items()]
         result = CaptureResult(
-            root=root,
-            file_count=len(found.stats),
-            total_size=found.total_size,
+            root=index.root,
+            file_count=len(stats),
+            total_size=sum(s.size for s in stats.values()),
             hashed_files=len(hashes),
-            skipped=found.skipped,
+            skipped=delta.skipped,
             scan=found,
         )
         now_ns = time.time_ns()
         with database.write() as conn:
             if link_rows:
                 write_batch(link_rows)
+            if state is not None and changed is not None:
+                # Unchanged directories' trees were stored by earlier captures, unless gc
+                # has since pruned them: make sure every tree of the index is present.
+                for path, digest in index.hashes.items():
+                    trees.setdefault(digest, None)
             existing = _existing(conn, "trees", list(trees))
             for digest, entries in trees.items():
                 if digest not in existing:
+                    if entries is None:
+                        entries = _entries_for(index, digest)
                     store.put_tree_encoded(digest, encode(entries))
             conn.executemany(
                 "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, hash) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                [(project_id, *row) for row in cache_rows(found, hashes, now_ns)],
+                [(project_id, *row) for row in cache_rows(delta, hashes, now_ns)],
             )
-            gone = [p for p in cache if p not in found.stats]
-            conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND path = ?", [(project_id, p) for p in gone])
+            if removed:
+                conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
+                                 [(project_id, p, _like_prefix(p)) for p in removed])
             if finalize:
                 finalize(conn, result)
         result.new_blobs = counters["blobs"]
         result.new_bytes = counters["bytes"]
         return result
+
+
+def _like_prefix(path: str) -> str:
+    """A LIKE pattern for everything below ``path``."""
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+
+
+def _entries_for(index: TreeIndex, digest: str) -> list[Entry]:
+    """The sorted entries of the indexed directory whose tree hash is ``digest``."""
+    for path, h in index.hashes.items():
+        if h == digest:
+            return sorted(index.children[path].values(), key=lambda e: sort_key(e.name))
+    raise StoreError(f"tree {digest[:12]} is not in the workspace index")
 
 
 def live_tree(database, project_id: str, workspace: Path, *, ignore: IgnoreFn | None = None, workers: int = 0):

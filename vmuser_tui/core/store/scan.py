@@ -60,6 +60,7 @@ class ScanResult:
     cached: set[str] = field(default_factory=set)
     symlinks: dict[str, bytes] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    dir_inodes: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_size(self) -> int:
@@ -97,12 +98,15 @@ def scan(
     *,
     ignore: IgnoreFn | None = None,
     root: str = "",
+    on_dir: Callable[[str, str], None] | None = None,
 ) -> ScanResult:
     """Walk ``workspace`` (or the sub-folder ``root`` of it) without following symlinks.
 
     ``cache`` maps path -> ``(size, mtime_ns, ctime_ns, inode, mode, hash)`` from the
     stat cache. Regular files, symlinks and directories are recorded; sockets, fifos and
-    devices are skipped, as are names that are not valid portable paths. Raises OSError
+    devices are skipped, as are names that are not valid portable paths. ``on_dir(rel,
+    abs)`` is called for each directory *before* it is listed (a change monitor adds its
+    watch there, so nothing that changes during the scan goes unseen). Raises OSError
     only when ``workspace`` itself cannot be listed.
     """
     result = ScanResult()
@@ -111,6 +115,8 @@ def scan(
     stack: list[tuple[str, str]] = [(start, root)]
     while stack:
         abs_dir, rel_dir = stack.pop()
+        if on_dir is not None:
+            on_dir(rel_dir, abs_dir)
         try:
             it = os.scandir(abs_dir)
         except OSError as exc:
@@ -138,6 +144,7 @@ def scan(
                     if ignore and ignore(rel, True):
                         continue
                     result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
+                    result.dir_inodes[rel] = st.st_ino
                     stack.append((de.path, rel))
                 elif statmod.S_ISREG(mode):
                     if ignore and ignore(rel, False):

@@ -61,6 +61,92 @@ def sort_key(name: str) -> bytes:
 EMPTY_TREE_HASH, _ = tree_hash([])
 
 
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _depth(path: str) -> int:
+    return path.count("/") + 1 if path else 0
+
+
+class TreeIndex:
+    """Every directory of a workspace with its entries and Merkle hash, kept in memory so
+    that after a change only the touched directories and their ancestors are re-hashed.
+
+    ``children[dir][name]`` holds the entries (a sub-directory's entry carries its tree
+    hash); ``hashes[dir]`` each directory's tree hash (``hashes[""]`` is the root);
+    ``modes[dir]`` each directory's permission bits.
+    """
+
+    def __init__(self) -> None:
+        self.children: dict[str, dict[str, Entry]] = {"": {}}
+        self.modes: dict[str, int] = {}
+        self.hashes: dict[str, str] = {}
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Entry]) -> tuple["TreeIndex", dict[str, list[Entry]]]:
+        """Index a flat ``{path: Entry}`` map (parents implied); returns it and every tree."""
+        index = cls()
+        for path, entry in flat.items():
+            if entry.kind == DIR:
+                index.add_dir(path, entry.mode)
+            else:
+                index.set(path, entry)
+        return index, index.rehash(list(index.children))
+
+    @property
+    def root(self) -> str:
+        return self.hashes[""]
+
+    def add_dir(self, path: str, mode: int) -> None:
+        """Make ``path`` (and every missing ancestor) a directory."""
+        self.modes[path] = mode
+        while path and path not in self.children:
+            self.children[path] = {}
+            path = _parent(path)
+        self.children.setdefault(path, {})
+
+    def set(self, path: str, entry: Entry) -> None:
+        """Put a file or symlink entry at ``path`` (its parent directories are implied)."""
+        parent = _parent(path)
+        if parent not in self.children:
+            self.add_dir(parent, self.modes.get(parent, 0o755))
+        self.children[parent][entry.name] = entry
+
+    def remove(self, path: str) -> None:
+        """Remove ``path`` and, for a directory, everything below it."""
+        self.children.get(_parent(path), {}).pop(path.rpartition("/")[2], None)
+        if path in self.children:
+            prefix = path + "/"
+            for d in [d for d in self.children if d == path or d.startswith(prefix)]:
+                del self.children[d]
+                self.modes.pop(d, None)
+                self.hashes.pop(d, None)
+
+    def rehash(self, dirty) -> dict[str, list[Entry]]:
+        """Re-hash the directories in ``dirty`` and all their ancestors, deepest first;
+        returns ``{tree hash: sorted entries}`` of the trees computed."""
+        todo: set[str] = set()
+        for d in dirty:
+            while d not in todo:
+                todo.add(d)
+                if not d:
+                    break
+                d = _parent(d)
+        trees: dict[str, list[Entry]] = {}
+        for path in sorted(todo, key=lambda p: (-_depth(p), p)):
+            if path not in self.children:
+                continue  # removed meanwhile
+            entries = sorted(self.children[path].values(), key=lambda e: sort_key(e.name))
+            digest, _ = tree_hash(entries)
+            trees[digest] = entries
+            self.hashes[path] = digest
+            if path:
+                name = path.rpartition("/")[2]
+                self.children[_parent(path)][name] = Entry(name, DIR, self.modes.get(path, 0o755), 0, digest)
+        return trees
+
+
 def build(flat: dict[str, Entry]) -> tuple[str, dict[str, list[Entry]]]:
     """Build Merkle trees from a flat ``{path: Entry}`` map of files, symlinks and dirs.
 
@@ -68,28 +154,5 @@ def build(flat: dict[str, Entry]) -> tuple[str, dict[str, list[Entry]]]:
     children is an empty directory (its mode kept). Returns ``(root hash, {tree hash:
     sorted entries})`` for every tree, the root included.
     """
-    children: dict[str, dict[str, Entry]] = {"": {}}
-    dir_modes: dict[str, int] = {}
-    for path, entry in flat.items():
-        parent, _, name = path.rpartition("/")
-        if entry.kind == DIR:
-            dir_modes[path] = entry.mode
-            children.setdefault(path, {})
-        else:
-            children.setdefault(parent, {})[name] = entry
-        # make every ancestor known (an ancestor may be known while its own parent is not)
-        while parent:
-            children.setdefault(parent, {})
-            parent = parent.rpartition("/")[0]
-    trees: dict[str, list[Entry]] = {}
-    hashes: dict[str, str] = {}
-    # deepest directories first, so children are hashed before parents
-    for path in sorted(children, key=lambda p: (-(p.count("/") + (1 if p else 0)), p)):
-        entries = sorted(children[path].values(), key=lambda e: sort_key(e.name))
-        digest, _ = tree_hash(entries)
-        trees[digest] = entries
-        hashes[path] = digest
-        if path:
-            parent, _, name = path.rpartition("/")
-            children.setdefault(parent, {})[name] = Entry(name, DIR, dir_modes.get(path, 0o755), 0, digest)
-    return hashes[""], trees
+    index, trees = TreeIndex.from_flat(flat)
+    return index.root, trees
