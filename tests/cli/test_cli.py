@@ -93,7 +93,8 @@ def test_nothing_changed_is_reported_not_stored(env):
     "args, code, message",
     [
         (("project", "show", "nope"), 1, "no project matches 'nope'"),
-        (("checkpoint", "show", "zz"), 1, "no checkpoint matches 'zz'"),
+        (("checkpoint", "show", "zz"), 1, "an id prefix needs at least 4 characters"),
+        (("checkpoint", "show", "zzzz"), 1, "no checkpoint matches 'zzzz'"),
         (("project", "create", "x", "--prefix", "9bad"), 2, "invalid project prefix"),
         (("project", "create", "x", "--workspace", "/nonexistent/dir"), 2, "not a directory"),
         (("session", "start", "nope"), 1, "no project matches"),
@@ -115,6 +116,14 @@ def test_ambiguous_prefix_lists_candidates(env):
     r = run(env, "project", "show", "dup-")
     assert r.returncode == 1
     assert "ambiguous" in r.stderr.decode() and a in r.stderr.decode() and b in r.stderr.decode()
+
+
+def test_exact_name_wins_over_id_prefix(env):
+    """`web` means the project named web, even when another project's id starts with web."""
+    shop = ok(env, "project", "create", "webshop").strip()  # id webshop-...
+    web = ok(env, "project", "create", "web", "--prefix", "site").strip()
+    assert json.loads(ok(env, "project", "show", "web", "--json"))["id"] == web
+    assert json.loads(ok(env, "project", "show", "webs", "--json"))["id"] == shop  # an id prefix still works
 
 
 def test_invalid_config_names_key_and_type(env, tmp_path):

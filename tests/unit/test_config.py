@@ -33,7 +33,7 @@ def test_defaults_when_file_missing(tmp_path):
     assert c.get("limits", "max_file_size") == 100 * MiB
     assert c.get("store", "compression_level") == 3
     assert c.get("snapshots", "ignore") == []
-    assert c.get("cleanup", "enabled") is True
+    assert c.get("cleanup", "enabled") is False  # until the cleanup worker exists
     assert c.get("ui", "read_only") is False
     assert c.data_dir == cfg.default_data_dir()
     assert set(c.sources.values()) == {"default"}

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
 
     head, diff_paths = _split_paths(argv)
     parser = parser_mod.build()
-    args = parser.parse_args(head)
+    args, extra = parser.parse_known_args(head)
+    if extra:  # report with the command's own usage line, not vmuser's
+        (getattr(args, "_leaf", None) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if diff_paths:
         args.paths = list(getattr(args, "paths", []) or []) + diff_paths
     if args.func.endswith(".help"):

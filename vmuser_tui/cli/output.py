@@ -7,6 +7,8 @@ stays fast.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from contextlib import contextmanager
 
@@ -20,19 +22,26 @@ def emit_json(doc) -> None:
 
 
 def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show") -> None:
-    """Print rows under column headings, no box, as docker ps does; ``empty`` when no rows."""
+    """Print rows under column headings, docker-ps style: every column at its natural
+    width, one line per row. On a terminal each line is cut at its right edge with "…"
+    (as ``less -S`` does), so ids on the left are always whole; piped output is never cut.
+    ``empty`` goes to stderr when there are no rows.
+    """
     if not rows:
         print(empty, file=sys.stderr)
         return
-    from rich.console import Console
-    from rich.table import Table
+    from rich.cells import cell_len, set_cell_size
 
-    t = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(t)
+    cells = [[("" if v is None else str(v)) for v in r] for r in [columns, *rows]]
+    widths = [max(cell_len(r[i]) for r in cells) for i in range(len(columns))]
+    tty = sys.stdout.isatty()
+    limit = shutil.get_terminal_size((10_000, 24)).columns if tty else None
+    bold = tty and not os.environ.get("NO_COLOR")
+    for n, r in enumerate(cells):
+        line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths)).rstrip()
+        if limit is not None and cell_len(line) > limit:
+            line = set_cell_size(line, limit - 1) + "…"
+        print(f"\x1b[1m{line}\x1b[0m" if bold and n == 0 else line)
 
 
 def details(pairs: list[tuple[str, object]]) -> None:
@@ -43,9 +52,12 @@ def details(pairs: list[tuple[str, object]]) -> None:
 
 
 def confirm(question: str) -> bool:
-    """Ask yes/no on the terminal. Without a terminal, refuses (scripts pass --yes)."""
+    """Ask yes/no on the terminal. Without one (piped, cron), raises :class:`Aborted`
+    saying to pass ``--yes``: a piped "y" is too easy to send by accident."""
     if not sys.stdin.isatty():
-        return False
+        from vmuser_tui.core.errors import Aborted
+
+        raise Aborted("not confirmed: standard input is not a terminal; pass --yes to go ahead")
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:

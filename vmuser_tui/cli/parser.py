@@ -62,7 +62,7 @@ def build() -> argparse.ArgumentParser:
     def leaf(group_sub, name: str, func: str, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
         p = group_sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
                                  formatter_class=_Formatter, parents=[common])
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, _leaf=p)
         return p
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)", formatter_class=_Formatter, parents=[common])
@@ -144,13 +144,14 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     _json(p)
     p = leaf(g, "diff", "checkpoint.diff", "what changed from FROM to TO (default: the live workspace)",
-             epilog="examples:\n  vmuser checkpoint diff 1c0e            changes since checkpoint 1c0e\n"
+             epilog="limit it to paths after --: vmuser checkpoint diff FROM [TO] -- PATH...\n\n"
+             "examples:\n  vmuser checkpoint diff 1c0e            changes since checkpoint 1c0e\n"
              "  vmuser checkpoint diff 1c0e 77ab --stat\n  vmuser checkpoint diff 1c0e -- src/app.py")
     p.add_argument("from_ref", metavar="FROM")
     p.add_argument("to_ref", metavar="TO", nargs="?")
     p.add_argument("--stat", action="store_true", help="only the list of files with +/- line counts")
     _json(p)
-    p.add_argument("paths", nargs="*", metavar="PATH", help="after --: limit to these paths")
+    p.set_defaults(paths=[])  # PATHs come after `--` (see cli.main): TO and PATH look alike
     p = leaf(g, "restore", "checkpoint.restore", "put the workspace (or --path) back to a checkpoint",
              epilog="A pre-restore checkpoint is taken first; restore it to undo.")
     p.add_argument("checkpoint")
@@ -187,14 +188,18 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("src")
     p.add_argument("dst")
 
-    p = sub.add_parser("log", help="the operation log, newest first", formatter_class=_Formatter, parents=[common])
+    p = sub.add_parser("log", help="the operation log, newest first", formatter_class=_Formatter, parents=[common],
+                       description="Print the operation log, newest first: every change vmuser made, with who "
+                       "(user@host, pid), when (UTC) and the details as JSON.")
     p.add_argument("--project", help="only this project's entries")
     p.add_argument("--operation", help="only operations starting with this, e.g. checkpoint.")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     _json(p)
-    p.set_defaults(func="log")
-    p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common])
+    p.set_defaults(func="log", _leaf=p)
+    p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common],
+                       description="Remove blobs and trees that no checkpoint (and no workspace's stat cache) "
+                       "reaches, as restic's prune does; safe while another process is capturing.")
     p.add_argument("--dry-run", action="store_true", help="only report what would be freed")
     _json(p)
-    p.set_defaults(func="gc")
+    p.set_defaults(func="gc", _leaf=p)
     return root

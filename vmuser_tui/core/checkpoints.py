@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import clock, ignore, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError
 from vmuser_tui.core.ids import new_short_id
@@ -64,12 +64,36 @@ class DiffResult:
 
 @dataclass
 class RestoreOutcome:
-    """What a restore did; ``pre_restore`` is the checkpoint that undoes it."""
+    """What a restore did; ``pre_restore`` is the checkpoint that undoes it. ``changes``
+    are the paths it changed, seen from the workspace (D: deleted, A: re-created,
+    M: overwritten, R: renamed back, T: type changed), as the confirmation showed them."""
 
     checkpoint: Checkpoint
     pre_restore: Checkpoint
     result: rs.RestoreResult
     paths: list[str]
+    changes: list[df.Change] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: ``'7 paths changed: 1 overwritten, 1 re-created, 4 deleted, 1 renamed back'``."""
+        return restore_summary(self.changes)
+
+
+_RESTORE_WORDS = (("M", "overwritten"), ("A", "re-created"), ("D", "deleted"), ("R", "renamed back"),
+                  ("T", "changed type"))
+
+
+def restore_summary(changes: list[df.Change]) -> str:
+    """Describe what restoring changes (or changed) in the workspace, counted by kind, for
+    the confirmation before and the report after, so the two always agree."""
+    if not changes:
+        return "no paths change"
+    counts = {}
+    for c in changes:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    parts = [f"{counts[k]} {word}" for k, word in _RESTORE_WORDS if counts.get(k)]
+    n = len(changes)
+    return f"{n} path{'s' if n != 1 else ''} changed: " + ", ".join(parts)
 
 
 class Checkpoints:
@@ -139,6 +163,11 @@ class Checkpoints:
             raise UsageError(f"unknown checkpoint kind {kind!r}")
         tags = sorted({validate_tag(t) for t in tags})
         project_id, session_id = self._target(ref)
+        if session_id is None:  # a project named: credit its session when exactly one runs
+            running = self.db.query(
+                "SELECT id FROM sessions WHERE project_id = ? AND status = 'running' LIMIT 2", (project_id,))
+            if len(running) == 1:
+                session_id = running[0]["id"]
         project = self.projects.get(project_id)
         head = self.get(project.head_checkpoint_id) if project.head_checkpoint_id else None
         cid = new_short_id()
@@ -163,10 +192,15 @@ class Checkpoints:
             created["yes"] = True
 
         workspace = Path(project.workspace)
+        rules = self.ignore_rules(workspace)
+        state = self.ctx.live_state(project_id, workspace)
+        if state.rules_key != rules.key:  # what the state holds was scanned under other rules
+            state.invalidate()
+            state.rules_key = rules.key
         result = cap.capture(
-            self.db, self.ctx.store, project_id, workspace,
+            self.db, self.ctx.store, project_id, workspace, ignore=rules.match,
             workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
-            state=self.ctx.live_state(project_id, workspace),
+            state=state,
         )
         if not created:
             if tags:
@@ -196,6 +230,10 @@ class Checkpoints:
             oplog.record(conn, "checkpoint.annotate", project_id=cp.project_id, checkpoint=cp.id, label=label)
         return self.get(cp.id)
 
+    def ignore_rules(self, workspace: Path) -> ignore.IgnoreRules:
+        """The workspace's ignore rules: ``.vmuserignore`` plus ``[snapshots] ignore``."""
+        return ignore.load(workspace, self.ctx.config.get("snapshots", "ignore"))
+
     # -- diff ------------------------------------------------------------------
     def _store_content(self, path: str, entry: Entry) -> bytes:
         return self.ctx.store.read_blob(entry.hash)
@@ -219,7 +257,8 @@ class Checkpoints:
         else:
             project = self.projects.get(a.project_id)
             workspace = Path(project.workspace)
-            root, trees, _ = cap.live_tree(self.db, a.project_id, workspace)
+            root, trees, _ = cap.live_tree(self.db, a.project_id, workspace,
+                                           ignore=self.ignore_rules(workspace).match)
 
             def get_live(digest: str) -> list[Entry]:
                 return trees[digest] if digest in trees else store.get_tree(digest)
@@ -279,6 +318,7 @@ class Checkpoints:
         # only the subtrees whose hashes differ between the two need looking at.
         live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
         plan = rs.plan(target, live, scope)
+        changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
         result = rs.apply(store, workspace, plan, progress=progress)
         with self.db.write() as conn:
             now = clock.now_iso()
@@ -289,7 +329,7 @@ class Checkpoints:
             oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
                          deleted=result.deleted, refused=[p for p, _ in result.refused])
-        return RestoreOutcome(cp, pre.checkpoint, result, scope or [])
+        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes)
 
     def last_restore(self, project_ref: str) -> dict | None:
         """The newest ``checkpoint.restore`` log entry of a project (for undo), or None."""

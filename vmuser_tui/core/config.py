@@ -59,12 +59,12 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "workers": Setting("int", 0, "Threads that hash and compress during capture. 0: number of CPUs.", minimum=0, maximum=256),
     },
     "snapshots": {
-        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session (if anything changed).", minimum=5),
-        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint.", minimum=0.1),
-        "ignore": Setting("list", [], "Extra ignore patterns (gitignore syntax) for capture, diff and watch."),
+        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed. (Used by the snapshot worker, which is not in this release yet.)", minimum=5),
+        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint. (Snapshot worker: not in this release yet.)", minimum=0.1),
+        "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
     },
     "cleanup": {
-        "enabled": Setting("bool", True, "Delete projects idle for longer than after_days (pinned ones never)."),
+        "enabled": Setting("bool", False, "Delete projects idle for longer than after_days (pinned ones never). Off until the cleanup worker arrives (not in this release yet); the TUI then shows each project's countdown."),
         "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1),
         "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0),
     },

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vmuser_tui.core.config import Config
 from vmuser_tui.core.db import DB_NAME, Database
+from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.objects import ObjectStore
 
 
@@ -28,9 +29,14 @@ class Context:
     def open(cls, config: Config) -> "Context":
         data_dir = config.data_dir
         fresh = not data_dir.exists()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        if fresh:
-            os.chmod(data_dir, 0o700)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                os.chmod(data_dir, 0o700)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StoreError(f"cannot use {data_dir} as the data directory ({reason}); "
+                             "pass --data-dir DIR or set VMUSER_DATA_DIR") from None
         db = Database(data_dir / DB_NAME)
         store = ObjectStore(db, level=config.get("store", "compression_level"))
         return cls(config=config, data_dir=data_dir, db=db, store=store)

@@ -25,6 +25,7 @@ from vmuser_tui.core.errors import (
 
 DB_NAME = "vmuser.db"
 BUSY_TIMEOUT_MS = 30_000
+MIN_PREFIX = 4
 
 
 class Database:
@@ -154,11 +155,16 @@ class Database:
         """``PRAGMA data_version``: changes when another connection commits (cheap to poll)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
-    def resolve(self, table: str, text: str, *, what: str, extra_where: str = "", params: tuple = ()) -> str:
+    def resolve(
+        self, table: str, text: str, *, what: str, extra_where: str = "", params: tuple = (),
+        exact_only: bool = False,
+    ) -> str:
         """Resolve a full id or a unique id prefix (as git does) to the full id.
 
-        Raises :class:`NotFoundError` when nothing matches and :class:`AmbiguousError`
-        listing up to five candidates when the prefix matches several.
+        A prefix needs at least :data:`MIN_PREFIX` characters, as git's abbreviated
+        object names do, so a stray ``2`` never selects something to restore or delete.
+        ``exact_only`` skips prefix matching. Raises :class:`NotFoundError` when nothing
+        matches and :class:`AmbiguousError` listing the candidates when several do.
         """
         text = text.strip()
         if not text:
@@ -167,6 +173,12 @@ class Database:
         exact = self.conn.execute(f"SELECT id FROM {table} WHERE id = ?{where}", (text, *params)).fetchone()
         if exact:
             return exact[0]
+        if exact_only:
+            raise NotFoundError(f"no {what} matches {text!r}; list them with: vmuser {what} list")
+        if len(text) < MIN_PREFIX:
+            raise NotFoundError(
+                f"no {what} has the id {text!r}; an id prefix needs at least {MIN_PREFIX} characters"
+            )
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self.conn.execute(
             f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\'{where} ORDER BY id LIMIT 6",
@@ -175,8 +187,8 @@ class Database:
         if not rows:
             raise NotFoundError(f"no {what} matches {text!r}; list them with: vmuser {what} list")
         if len(rows) > 1:
-            names = ", ".join(r[0] for r in rows[:5])
-            raise AmbiguousError(f"{what} id {text!r} is ambiguous ({names}...); give more characters")
+            names = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise AmbiguousError(f"{what} id {text!r} is ambiguous ({names}); give more characters")
         return rows[0][0]
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import LimitError, NotFoundError, UsageError
+from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError
 from vmuser_tui.core.ids import new_project_id, prefix_from_name, validate_prefix
 from vmuser_tui.core.models import Project
 
@@ -52,14 +52,24 @@ class Projects:
         return project
 
     def resolve(self, ref: str) -> str:
-        """A project id from a full id, a unique id prefix, or a unique exact name."""
+        """A project id from, in this order: the full id, an exact name, a unique id prefix.
+
+        An exact name wins over an id prefix, so ``web`` means the project named "web" even
+        when another project's id starts with ``web``. Two projects with the name: an
+        :class:`AmbiguousError` naming their ids.
+        """
         try:
-            return self.db.resolve("projects", ref, what="project")
+            return self.db.resolve("projects", ref, what="project", exact_only=True)
         except NotFoundError:
-            rows = self.db.query("SELECT id FROM projects WHERE name = ? LIMIT 2", (ref,))
-            if len(rows) == 1:
-                return rows[0]["id"]
-            raise
+            pass
+        rows = self.db.query("SELECT id FROM projects WHERE name = ? ORDER BY id LIMIT 6", (ref.strip(),))
+        if len(rows) == 1:
+            return rows[0]["id"]
+        if len(rows) > 1:
+            raise AmbiguousError(
+                f"{len(rows)} projects are named {ref!r} ({', '.join(r['id'] for r in rows)}); use an id"
+            )
+        return self.db.resolve("projects", ref, what="project")
 
     def get(self, ref: str) -> Project:
         """The project ``ref`` names. Raises NotFoundError / AmbiguousError."""
@@ -103,7 +113,7 @@ class Projects:
         if not name or len(name) > 200 or not name.isprintable():
             raise UsageError("a project name needs 1-200 printable characters")
         if workspace and import_dir:
-            raise UsageError("give either --workspace (use a directory in place) or --import (copy it), not both")
+            raise UsageError("give either a workspace to use in place or a directory to import (copy), not both")
         prefix = validate_prefix(prefix) if prefix else prefix_from_name(name)
         tags = sorted({validate_tag(t) for t in tags})
         limit = self.ctx.config.get("limits", "max_projects")
@@ -117,18 +127,18 @@ class Projects:
         if workspace is not None:
             ws = Path(workspace).expanduser().resolve()
             if not ws.is_dir():
-                raise UsageError(f"--workspace {workspace}: not a directory; create it first or use --import")
+                raise UsageError(f"workspace {workspace} is not a directory; create it first, or import a copy instead")
         else:
             ws = self.ctx.workspaces_dir / pid
             if import_dir is not None:
                 src = Path(import_dir).expanduser()
                 if not src.is_dir():
-                    raise UsageError(f"--import {import_dir}: not a directory")
+                    raise UsageError(f"import directory {import_dir} is not a directory")
                 try:
                     shutil.copytree(src, ws, symlinks=True)
                 except (OSError, shutil.Error) as exc:
                     shutil.rmtree(ws, ignore_errors=True)
-                    raise UsageError(f"--import {import_dir}: cannot copy ({exc}); check permissions") from None
+                    raise UsageError(f"cannot copy {import_dir} into the workspace ({exc}); check permissions") from None
             else:
                 ws.mkdir(parents=True, exist_ok=False)
         now = clock.now_iso()

@@ -13,7 +13,8 @@ from vmuser_tui.cli.output import (
     table,
 )
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import Aborted
+from vmuser_tui.core.checkpoints import restore_summary
+from vmuser_tui.core.errors import Aborted, NotFoundError
 
 
 def cmd_create(args, vm) -> int:
@@ -69,7 +70,13 @@ def _stat_line(change) -> str:
 
 
 def cmd_diff(args, vm) -> int:
-    result = vm.checkpoints.diff(args.from_ref, args.to_ref, paths=args.paths or None)
+    try:
+        result = vm.checkpoints.diff(args.from_ref, args.to_ref, paths=args.paths or None)
+    except NotFoundError as exc:
+        if args.to_ref and repr(args.to_ref) in str(exc):  # TO was not a checkpoint: maybe a path
+            raise NotFoundError(f"{exc} (to limit the diff to a path, put it after --: "
+                                f"vmuser checkpoint diff {args.from_ref} -- {args.to_ref})") from None
+        raise
     if args.json:
         emit_json(result.to_json())
         return 0
@@ -100,11 +107,7 @@ def cmd_restore(args, vm) -> int:
         if not preview.changes:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
-        counts = {}
-        for c in preview.changes:
-            counts[c.status] = counts.get(c.status, 0) + 1
-        # restore goes the other way: files the checkpoint lacks are deleted
-        print(f"Restoring {cp.id} ({cp.description or cp.kind}) changes {len(preview.changes)} path(s) in the workspace:",
+        print(f"Restoring {cp.id} ({cp.description or cp.kind}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:
             print(f"  {c.status} {_name(c)}", file=sys.stderr)
@@ -118,7 +121,7 @@ def cmd_restore(args, vm) -> int:
     r = outcome.result
     for path, why in r.refused:
         print(f"vmuser: refused {path}: {why}", file=sys.stderr)
-    print(f"restored {cp.id}: {r.written} written, {r.deleted} deleted, {r.dirs} dirs, {r.chmods} modes; "
+    print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
     return 0
 

@@ -32,6 +32,9 @@ def cmd_cat(args, vm) -> int:
 
 def cmd_put(args, vm) -> int:
     if args.source == "-":
+        if sys.stdin.isatty():
+            print("vmuser: reading the file from standard input; end it with Ctrl-D "
+                  "(or give a FILE: vmuser fs put PROJECT PATH FILE)", file=sys.stderr)
         data = sys.stdin.buffer.read()
     else:
         src = Path(args.source)

@@ -47,6 +47,22 @@ def one_line(text: Any, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def short_reason(reason: str) -> str:
+    """The gist of a failed pull, for a one-line notice: engines answer with long
+    transport errors (``Get "https://...": dial tcp: lookup ...: no such host``)."""
+    low = reason.lower()
+    if any(s in low for s in ("no such host", "dial tcp", "network is unreachable", "connection refused",
+                              "server misbehaving", "temporary failure in name resolution")):
+        return "no registry reachable"
+    if "timeout" in low or "timed out" in low or "did not answer" in low:
+        return "the registry did not answer in time"
+    if "not found" in low or "manifest unknown" in low or "does not exist" in low:
+        return "no such image in the registry"
+    if "unauthorized" in low or "denied" in low:
+        return "the registry refused access: docker login first"
+    return one_line(reason, 80)
+
+
 def is_static_elf(path: str) -> bool:
     """True when ``path`` is an ELF executable without a program interpreter (PT_INTERP).
 
@@ -207,7 +223,7 @@ def ensure_image(client: Any, image: str, *, pull_timeout: float = PULL_TIMEOUT)
     reason = pull_image(client, image, pull_timeout)
     if reason is None:
         return ImageChoice(image, False, f"pulled image '{image}'")
-    prefix = f"image '{image}' cannot be pulled ({reason})"
+    prefix = f"image '{image}' cannot be pulled ({short_reason(reason)})"
     if _has_image(client, FALLBACK_IMAGE):
         return ImageChoice(FALLBACK_IMAGE, True, f"{prefix}; using locally built '{FALLBACK_IMAGE}'")
     try:

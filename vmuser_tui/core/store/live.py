@@ -181,6 +181,7 @@ class LiveState:
         self.stats: dict[str, StatInfo] = {}
         self.symlinks: dict[str, bytes] = {}
         self.dir_inodes: dict[str, int] = {}  # a folder removed and re-created is a new one
+        self.rules_key = ""  # the ignore rules the state was built under
         self.index = TreeIndex()
         self.scanned_at = 0.0
 

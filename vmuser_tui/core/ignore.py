@@ -1,0 +1,57 @@
+"""Ignore rules: ``.vmuserignore`` at the workspace root plus ``[snapshots] ignore``.
+
+Both use gitignore syntax (via pathspec's ``GitIgnoreSpec``): ``*.log``, ``build/``,
+``!keep.log``. An ignored path is left out of checkpoints and of diffs against the live
+workspace, and a restore never touches it (it is in neither side of the plan).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from vmuser_tui.core.errors import ConfigError
+
+IGNORE_FILE = ".vmuserignore"
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """Compiled rules; ``key`` changes whenever the rules do (a cache key)."""
+
+    match: object  # IgnoreFn or None
+    key: str
+    patterns: tuple[str, ...]
+
+
+def load(workspace: Path, extra: list[str]) -> IgnoreRules:
+    """Read ``.vmuserignore`` (if any) and add ``extra`` patterns from the config.
+
+    Returns rules whose ``match(path, is_dir)`` says whether to leave a path out, or
+    ``match=None`` when there are no rules (no per-file cost at all). Raises
+    :class:`ConfigError` naming the file for an unreadable or malformed rule file.
+    """
+    lines = [p for p in extra if p.strip()]
+    path = Path(workspace) / IGNORE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ignore rules ({exc}); fix or remove the file") from None
+    lines += [ln.rstrip("\n") for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return IgnoreRules(None, "", ())
+    import pathspec
+
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception as exc:  # pathspec raises plain errors for malformed patterns
+        raise ConfigError(f"ignore rules ({IGNORE_FILE} or [snapshots] ignore): {exc}") from None
+
+    def match(rel: str, is_dir: bool) -> bool:
+        return spec.match_file(rel + "/" if is_dir else rel)
+
+    key = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return IgnoreRules(match, key, tuple(lines))
