@@ -258,7 +258,7 @@ class Checkpoints:
             project = self.projects.get(a.project_id)
             workspace = Path(project.workspace)
             root, trees, _ = cap.live_tree(self.db, a.project_id, workspace,
-                                           ignore=self.ignore_rules(workspace).match)
+                                           ignore=self.ignore_rules(workspace).match, pool=store.pool())
 
             def get_live(digest: str) -> list[Entry]:
                 return trees[digest] if digest in trees else store.get_tree(digest)

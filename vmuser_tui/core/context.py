@@ -38,7 +38,7 @@ class Context:
             raise StoreError(f"cannot use {data_dir} as the data directory ({reason}); "
                              "pass --data-dir DIR or set VMUSER_DATA_DIR") from None
         db = Database(data_dir / DB_NAME)
-        store = ObjectStore(db, level=config.get("store", "compression_level"))
+        store = ObjectStore(db, level=config.get("store", "compression_level"), workers=config.get("store", "workers"))
         return cls(config=config, data_dir=data_dir, db=db, store=store)
 
     @property
@@ -82,6 +82,7 @@ class Context:
         self._live.clear()
         if self._hub:
             self._hub.close()
+        self.store.close()
         self.db.close()
 
     def runtime(self, name: str):

@@ -203,14 +203,10 @@ class Database:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our literals)."""
-    out = []
-    for chunk in script.split(";"):
-        lines = [ln for ln in chunk.splitlines() if not ln.strip().startswith("--")]
-        stmt = "\n".join(lines).strip()
-        if stmt:
-            out.append(stmt)
-    return out
+    """Split a migration script into statements: comment lines go first (they may hold
+    semicolons), then split at ``;`` (our migrations have none inside literals)."""
+    code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
+    return [stmt.strip() for stmt in code.split(";") if stmt.strip()]
 
 
 def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:

@@ -65,7 +65,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX checkpoints_project ON checkpoints(project_id, created_at);
     CREATE INDEX checkpoints_session ON checkpoints(session_id, created_at);
     -- Content-addressed objects. hash: sha256 hex. codec: raw | zstd | chunks (data is
-    -- the concatenated 32-byte digests of the chunk blobs). size: raw bytes.
+    -- the concatenated 32-byte digests of the chunk blobs) | packed (the bytes are at
+    -- pack_offset in pack pack_id; data is empty). size: raw bytes.
     -- Rowid tables on purpose: WITHOUT ROWID stores big rows in the index b-tree and
     -- measured 2x slower for megabyte blobs (SQLite advises it only for small rows).
     CREATE TABLE blobs (
@@ -73,6 +74,18 @@ MIGRATIONS: list[str] = [
         size INTEGER NOT NULL,
         stored_size INTEGER NOT NULL,
         codec TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        pack_id INTEGER,
+        pack_offset INTEGER
+    );
+    CREATE INDEX blobs_pack ON blobs(pack_id) WHERE pack_id IS NOT NULL;
+    -- Small files compressed together (restic's and git's packs): one zstd frame of the
+    -- concatenated contents; compresses far better than file by file and costs one call.
+    CREATE TABLE packs (
+        id INTEGER PRIMARY KEY,
+        codec TEXT NOT NULL,
+        size INTEGER NOT NULL,
         data BLOB NOT NULL,
         created_at INTEGER NOT NULL
     );

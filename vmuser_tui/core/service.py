@@ -75,11 +75,14 @@ class Vmuser:
         return True, "Docker reachable"
 
     def storage_stats(self) -> dict:
-        """Bytes stored: ``{"blobs", "blob_bytes", "raw_bytes", "trees", "tree_bytes", "db_file"}``."""
-        row = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r FROM blobs WHERE codec != 'chunks'")
+        """Bytes stored: ``{"blobs", "blob_bytes", "raw_bytes", "packs", "trees", "tree_bytes", "db_file"}``
+        (``blob_bytes`` counts packed content at its compressed size in packs)."""
+        row = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
+                                "FROM blobs WHERE codec != 'chunks'")
+        prow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")
         trow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")
-        return {"blobs": row["n"], "blob_bytes": row["s"], "raw_bytes": row["r"], "trees": trow["n"],
-                "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
+        return {"blobs": row["n"], "blob_bytes": row["s"] + prow["s"], "raw_bytes": row["r"], "packs": prow["n"],
+                "trees": trow["n"], "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
 
     def close(self) -> None:
         """Stop change monitors and release the database connections."""

@@ -57,30 +57,62 @@ def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
 
 
 def _read_piece(path: str, offset: int, length: int) -> bytes:
-    with open(path, "rb") as fh:
-        if offset:
-            fh.seek(offset)
-        return fh.read(length)
+    """``length`` bytes at ``offset`` of a file (``length`` -1: all of it, as it is now).
+    Never follows a symlink: a file swapped for a link since the scan is an error."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        if length < 0:
+            parts = []
+            while True:
+                part = os.read(fd, 1 << 20)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
+        return os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
 
 
-def _hash_group(pieces: list[tuple], level: int | None) -> list[tuple[bytes, int, str, bytes]]:
-    """Read, hash and (unless ``level`` is None) pack a group of files or chunks:
-    ``[(digest, raw length, codec, stored bytes)]`` in order. Small files travel in
-    groups so that 50,000 of them are not 50,000 thread hand-offs."""
-    out = []
+def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[tuple], tuple | None]:
+    """Read and hash a group of pieces; with ``level``, also pack what is new.
+
+    A group is either one chunk of a big file, packed on its own, or up to
+    :data:`GROUP_FILES` small files, whose new contents (this thread's own connection says
+    which are new) are compressed together into one pack. Returns ``([(digest, raw length,
+    codec, stored bytes)] per piece, pack or None)``; a pack is ``(codec, raw size, stored
+    bytes, [(hash, offset, size)])``. Small files travel in groups so that 50,000 of them
+    are 200 thread hand-offs and 200 compressor calls, not 50,000.
+    """
     sha256 = hashlib.sha256
-    for _, full, offset, length, _, _ in pieces:
+    if pieces[0][5]:  # a chunk of a big file
+        _, full, offset, length, _, _ = pieces[0]
         raw = _read_piece(full, offset, length)
         if level is None:
-            out.append((sha256(raw).digest(), len(raw), "", b""))
-        else:
-            codec, data = obj.pack(raw, level)
-            out.append((sha256(raw).digest(), len(raw), codec, data))
-    return out
+            return [(sha256(raw).digest(), len(raw), "", b"")], None
+        codec, data = obj.pack(raw, level)
+        return [(sha256(raw).digest(), len(raw), codec, data)], None
+    raws = [_read_piece(full, 0, -1) for _, full, _, _, _, _ in pieces]
+    out = [(sha256(raw).digest(), len(raw), "", b"") for raw in raws]
+    if level is None:
+        return out, None
+    hexes = [d.hex() for d, _, _, _ in out]
+    have = _existing(database.conn, "blobs", hexes)
+    members, parts, offset = [], [], 0
+    for h, raw in zip(hexes, raws):
+        if h in have:
+            continue
+        have.add(h)
+        members.append((h, offset, len(raw)))
+        parts.append(raw)
+        offset += len(raw)
+    if not members:
+        return out, None
+    codec, data = obj.pack(b"".join(parts), level)
+    return out, (codec, offset, data, members)
 
 
 GROUP_FILES = 256
-GROUP_BYTES = 1024 * 1024
+GROUP_BYTES = 256 * 1024  # raw bytes of small files a group (and so a pack) holds at most
 
 
 def hash_pending(
@@ -90,24 +122,29 @@ def hash_pending(
     store: obj.ObjectStore | None,
     workers: int = 0,
     progress: Progress | None = None,
-    on_batch: Callable[[list[tuple]], None] | None = None,
+    on_batch: Callable[[list[tuple], list[tuple]], None] | None = None,
+    pool=None,
 ) -> dict[str, str]:
     """Hash the files in ``result.pending`` (and, with ``store``, pack their blobs).
 
-    Returns ``{path: hash}``; the hashes are also written
-    into ``result.flat``. With a store, ``on_batch(rows)`` receives packed blob rows
-    ``(hash, size, codec, data)`` to write, about :data:`BATCH_BYTES` at a time.
-    Memory stays bounded: at most ``4 x workers`` pieces are in flight.
+    Returns ``{path: hash}``; the hashes are also written into ``result.flat``. With a
+    store, ``on_batch(blobs, packs)`` receives blob rows ``(hash, size, codec, data)`` and
+    packs ``(codec, size, data, members)`` to write, about :data:`BATCH_BYTES` at a time.
+    Memory stays bounded: at most ``3 x workers`` groups are in flight.
     """
     level = store.level if store is not None else None
-    workers = workers or os.cpu_count() or 2
+    database = store.database if store is not None else None
+    if pool is None and store is not None:
+        pool = store.pool()
+    workers = (store.workers if store is not None else 0) or workers or os.cpu_count() or 2
     base = os.fspath(workspace)
     files_total = len(result.pending)
     bytes_total = sum(result.stats[p].size for p in result.pending)
     files_done = bytes_done = 0
     hashes: dict[str, str] = {}
     chunk_digests: dict[str, list[bytes]] = {}
-    batch: list[tuple] = []
+    blobs: list[tuple] = []
+    packs: list[tuple] = []
     batch_bytes = 0
 
     def tasks():
@@ -120,7 +157,7 @@ def hash_pending(
                 for i, off in enumerate(offsets):
                     yield [(path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True)]
             else:
-                group.append((path, full, 0, -1, True, False))  # -1: read the whole file as it is now
+                group.append((path, full, 0, -1, True, False))
                 group_bytes += size
                 if len(group) >= GROUP_FILES or group_bytes >= GROUP_BYTES:
                     yield group
@@ -129,55 +166,59 @@ def hash_pending(
             yield group
 
     def flush():
-        nonlocal batch, batch_bytes
-        if batch and on_batch:
-            on_batch(batch)
-        batch, batch_bytes = [], 0
+        nonlocal blobs, packs, batch_bytes
+        if (blobs or packs) and on_batch:
+            on_batch(blobs, packs)
+        blobs, packs, batch_bytes = [], [], 0
 
+    own_pool = None
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = own_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash")
     inflight: deque[tuple[list, Future]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash") as pool:
-        it = tasks()
+    it = tasks()
 
-        def fill():
-            while len(inflight) < workers * 3:
-                group = next(it, None)
-                if group is None:
-                    return
-                inflight.append((group, pool.submit(_hash_group, group, level)))
+    def fill():
+        while len(inflight) < workers * 3:
+            group = next(it, None)
+            if group is None:
+                return
+            inflight.append((group, pool.submit(_hash_group, group, level, database)))
 
-        def results():
-            while inflight:
-                group, fut = inflight.popleft()
-                try:
-                    done = fut.result()
-                except OSError as exc:
-                    where = exc.filename or group[0][1]
-                    raise StoreError(f"cannot read {where}: {exc.strerror}; fix its permissions or add it "
-                                     "to .vmuserignore") from None
-                fill()
-                yield from zip(group, done)
-
+    try:
         fill()
-        for task, (digest, raw_len, codec, data) in results():
-            path, _, _, _, last, chunked = task
-            hexd = digest.hex()
-            bytes_done += raw_len
-            if store is not None:
-                batch.append((hexd, raw_len, codec, data))
-                batch_bytes += len(data)
-            if chunked:
-                chunk_digests.setdefault(path, []).append(digest)
-                if last:
+        while inflight:
+            group, fut = inflight.popleft()
+            try:
+                done, pack = fut.result()
+            except OSError as exc:
+                where = exc.filename or group[0][1]
+                raise StoreError(f"cannot read {where}: {exc.strerror}; fix its permissions or add it "
+                                 "to .vmuserignore") from None
+            fill()
+            if pack is not None:
+                packs.append(pack)
+                batch_bytes += len(pack[2])
+            for task, (digest, raw_len, codec, data) in zip(group, done):
+                path, _, _, _, last, chunked = task
+                hexd = digest.hex()
+                bytes_done += raw_len
+                if chunked:
+                    if store is not None:
+                        blobs.append((hexd, raw_len, codec, data))
+                        batch_bytes += len(data)
+                    chunk_digests.setdefault(path, []).append(digest)
+                    if not last:
+                        continue
                     digests = chunk_digests.pop(path)
                     file_hash = obj.chunked_hash(digests)
                     if store is not None:
                         joined = b"".join(digests)
-                        size = result.stats[path].size
-                        batch.append((file_hash, size, obj.CHUNKS, joined))
+                        blobs.append((file_hash, result.stats[path].size, obj.CHUNKS, joined))
                         batch_bytes += len(joined)
-            else:
-                file_hash = hexd
-            if last:
+                else:
+                    file_hash = hexd
                 hashes[path] = file_hash
                 e = result.flat[path]
                 size = e.size if chunked else raw_len  # a small file may have changed since stat
@@ -188,6 +229,11 @@ def hash_pending(
             if batch_bytes >= BATCH_BYTES:
                 flush()
         flush()
+    finally:
+        for _, fut in inflight:
+            fut.cancel()
+        if own_pool is not None:
+            own_pool.shutdown(wait=True)
     return hashes
 
 
@@ -260,10 +306,10 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
     with _CaptureLock(database):
         counters = {"blobs": 0, "bytes": 0}
 
-        def write_batch(rows: list[tuple]) -> None:
+        def write_batch(rows: list[tuple], packs: list[tuple] = ()) -> None:
             now = int(time.time())
             with database.write() as conn:
-                have = _existing(conn, "blobs", [r[0] for r in rows])
+                have = _existing(conn, "blobs", [r[0] for r in rows] + [m[0] for p in packs for m in p[3]])
                 fresh = {}
                 for h, size, codec, data in rows:
                     if h not in have and h not in fresh:
@@ -272,8 +318,16 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                     "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) VALUES (?,?,?,?,?,?)",
                     list(fresh.values()),
                 )
-            counters["blobs"] += len(fresh)
-            counters["bytes"] += sum(r[2] for r in fresh.values())
+                counters["blobs"] += len(fresh)
+                counters["bytes"] += sum(r[2] for r in fresh.values())
+                for codec, size, data, members in packs:
+                    new = [m for m in members if m[0] not in have]
+                    if not new:
+                        continue  # another capture stored all of them meanwhile
+                    store.put_pack(conn, codec, size, data, members, now)
+                    have.update(m[0] for m in members)
+                    counters["blobs"] += len(new)
+                    counters["bytes"] += len(data)
 
         changed = state.changed() if state is not None else None
         removed: list[str] = []
@@ -349,7 +403,8 @@ def _entries_for(index: TreeIndex, digest: str) -> list[Entry]:
     raise StoreError(f"tree {digest[:12]} is not in the workspace index")
 
 
-def live_tree(database, project_id: str, workspace: Path, *, ignore: IgnoreFn | None = None, workers: int = 0):
+def live_tree(database, project_id: str, workspace: Path, *, ignore: IgnoreFn | None = None, workers: int = 0,
+              pool=None):
     """Hash the live workspace without storing anything (for diffs against it).
 
     Returns ``(root hash, {tree hash: entries}, ScanResult)``. The stat cache is read but
@@ -360,6 +415,6 @@ def live_tree(database, project_id: str, workspace: Path, *, ignore: IgnoreFn | 
         found = scan(workspace, cache, ignore=ignore)
     except OSError as exc:
         raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
-    hash_pending(workspace, found, store=None, workers=workers)
+    hash_pending(workspace, found, store=None, workers=workers, pool=pool)
     root, trees = build(found.flat)
     return root, trees, found

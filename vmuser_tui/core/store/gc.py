@@ -85,7 +85,17 @@ def collect(database, store: ObjectStore, *, dry_run: bool = False) -> GcResult:
             if h not in trees
         ]
         freed = sum(n for _, n in dead_blobs) + sum(n for _, n in dead_trees)
+        dead = {h for h, _ in dead_blobs}
+        # A pack goes when none of its blobs is left (a partly used pack stays whole).
+        live_packs = {pid for h, pid in conn.execute("SELECT hash, pack_id FROM blobs WHERE pack_id IS NOT NULL")
+                      if h not in dead}
+        dead_packs = [(pid, n) for pid, n in conn.execute("SELECT id, length(data) FROM packs WHERE created_at < ?",
+                                                         (cutoff,)) if pid not in live_packs]
+        freed += sum(n for _, n in dead_packs)
         if not dry_run:
             conn.executemany("DELETE FROM blobs WHERE hash = ?", [(h,) for h, _ in dead_blobs])
             conn.executemany("DELETE FROM trees WHERE hash = ?", [(h,) for h, _ in dead_trees])
+            conn.executemany("DELETE FROM packs WHERE id = ?", [(pid,) for pid, _ in dead_packs])
+    if not dry_run and (dead_blobs or dead_packs):
+        store.forget_cached_packs()
     return GcResult(len(dead_blobs), len(dead_trees), freed, dry_run)

@@ -6,12 +6,15 @@ split into fixed :data:`CHUNK_SIZE` chunks, each its own blob, and the file's bl
 codec ``chunks`` and holds the concatenated 32-byte chunk digests, so appending to a big
 file stores only the chunks that changed (restic stores a file as a list of blobs too).
 A chunked file's hash is ``sha256(b"chunks\\0" + digests)``; a plain file's is the
-sha256 of its bytes.
+sha256 of its bytes. Small files are stored in packs: several files' bytes compressed
+together as one zstd frame (a ``packs`` row), each blob row pointing at its offset
+(codec ``packed``), as restic and git do; reading one decompresses its pack once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 import time
@@ -24,7 +27,8 @@ from vmuser_tui.core.store.trees import Entry, decode, encode, tree_hash
 
 CHUNK_SIZE = 1024 * 1024
 CHUNK_THRESHOLD = 4 * CHUNK_SIZE
-RAW, ZSTD, CHUNKS = "raw", "zstd", "chunks"
+RAW, ZSTD, CHUNKS, PACKED = "raw", "zstd", "chunks", "packed"
+PACK_CACHE = 16  # decompressed packs kept (each at most PACK_BYTES)
 
 _local = threading.local()
 
@@ -79,10 +83,31 @@ class ObjectStore:
 
     TREE_CACHE = 8192  # decoded trees kept in memory (they are immutable: caching is always safe)
 
-    def __init__(self, database, level: int = 3):
+    def __init__(self, database, level: int = 3, workers: int = 0):
         self.database = database
         self.level = level
+        self.workers = workers or os.cpu_count() or 2
         self._trees: OrderedDict[str, list[Entry]] = OrderedDict()
+        self._packs: OrderedDict[int, bytes] = OrderedDict()
+        self._pool = None
+        self._pool_lock = threading.Lock()
+
+    def pool(self):
+        """The hashing thread pool, kept for the store's life so that its threads (and the
+        SQLite connection each one opens) are reused, not made anew per capture."""
+        with self._pool_lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vmuser-hash")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the hashing threads."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     @property
     def conn(self):
@@ -108,10 +133,49 @@ class ObjectStore:
         return self.conn.execute("SELECT 1 FROM blobs WHERE hash = ?", (digest,)).fetchone() is not None
 
     def _row(self, digest: str) -> tuple[str, int, bytes]:
-        row = self.conn.execute("SELECT codec, size, data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+        row = self.conn.execute(
+            "SELECT codec, size, data, pack_id, pack_offset FROM blobs WHERE hash = ?", (digest,)
+        ).fetchone()
         if row is None:
             raise StoreError(f"blob {digest[:12]} is missing from the store; run 'vmuser check'")
+        if row[0] == PACKED:
+            data = self._pack(row[3])
+            return RAW, row[1], data[row[4] : row[4] + row[1]]
         return row[0], row[1], row[2]
+
+    def _pack(self, pack_id: int) -> bytes:
+        """The decompressed bytes of a pack (cached: neighbours are often read together)."""
+        data = self._packs.get(pack_id)
+        if data is not None:
+            self._packs.move_to_end(pack_id)
+            return data
+        row = self.conn.execute("SELECT codec, size, data FROM packs WHERE id = ?", (pack_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"pack {pack_id} is missing from the store; run 'vmuser check'")
+        try:
+            data = unpack(row[0], row[2], row[1])
+        except zstandard.ZstdError as exc:
+            raise StoreError(f"pack {pack_id} is damaged ({exc}); run 'vmuser check'") from None
+        self._packs[pack_id] = data
+        if len(self._packs) > PACK_CACHE:
+            self._packs.popitem(last=False)
+        return data
+
+    def forget_cached_packs(self) -> None:
+        """Drop decompressed packs from memory (gc removed some; ids may be reused)."""
+        self._packs.clear()
+
+    def put_pack(self, conn, codec: str, size: int, data: bytes, members: list[tuple[str, int, int]], now: int) -> int:
+        """Store a pack and its member blobs ``[(hash, offset, size)]`` (inside the caller's
+        write transaction); returns the pack id. Members already stored are left as they are."""
+        cur = conn.execute("INSERT INTO packs(codec, size, data, created_at) VALUES (?,?,?,?)", (codec, size, data, now))
+        pack_id = cur.lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at, pack_id, pack_offset) "
+            "VALUES (?,?,0,?,x'',?,?,?)",
+            [(h, n, PACKED, now, pack_id, off) for h, off, n in members],
+        )
+        return pack_id
 
     def iter_blob(self, digest: str) -> Iterator[bytes]:
         """Yield the content of a blob in pieces (a chunked file chunk by chunk, so memory stays bounded)."""
