@@ -194,7 +194,7 @@ class Checkpoints:
         workspace = Path(project.workspace)
         rules = self.ignore_rules(workspace)
         state = self.ctx.live_state(project_id, workspace)
-        if state.rules_key != rules.key:  # what the state holds was scanned under other rules
+        if state is not None and state.rules_key != rules.key:  # scanned under other rules
             state.invalidate()
             state.rules_key = rules.key
         result = cap.capture(

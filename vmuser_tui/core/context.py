@@ -24,6 +24,7 @@ class Context:
     _runtimes: dict = field(default_factory=dict)
     _live: dict = field(default_factory=dict)
     _hub: object = None
+    live_enabled: bool = True
 
     @classmethod
     def open(cls, config: Config) -> "Context":
@@ -47,10 +48,12 @@ class Context:
         return self.data_dir / "workspaces"
 
     def live_state(self, project_id: str, workspace: Path):
-        """The in-memory state of a project's workspace (see :mod:`.store.live`), kept for
+        """None when this process keeps no monitors (``live_enabled`` False); else the in-memory state of a project's workspace (see :mod:`.store.live`), kept for
         this process's lifetime so captures after the first touch only what changed."""
         from vmuser_tui.core.store.live import LiveState
 
+        if not self.live_enabled:
+            return None
         state = self._live.get(project_id)
         if state is None or state.workspace != Path(workspace):
             if state is not None:

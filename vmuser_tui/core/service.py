@@ -24,9 +24,10 @@ class Vmuser:
     (see their modules); ``config``; ``data_dir``; ``notes`` (lines for the user from
     start-up, e.g. sessions reconciled)."""
 
-    def __init__(self, config: cfg.Config, *, reconcile: bool = True):
+    def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True):
         self.config = config
         self.ctx = Context.open(config)
+        self.ctx.live_enabled = live
         self.data_dir: Path = self.ctx.data_dir
         self.projects = Projects(self.ctx)
         self.sessions = Sessions(self.ctx, self.projects)
@@ -38,12 +39,15 @@ class Vmuser:
 
     @classmethod
     def open(
-        cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None, reconcile: bool = True
+        cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
+        reconcile: bool = True, live: bool = True,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
-        and open the service. Raises ConfigError / StoreError with one-line messages."""
+        and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
+        it pays off only across several captures in one process. Raises ConfigError /
+        StoreError with one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
-        return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile)
+        return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live)
 
     @property
     def db(self):

@@ -13,10 +13,12 @@ _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoi
 
 
 def open_service(args, *, reconcile: bool = True):
-    """The service for this invocation (``--config``, ``--data-dir`` honoured)."""
+    """The service for this invocation (``--config``, ``--data-dir`` honoured). Only the
+    long-lived TUI keeps change monitors; a one-shot command would only pay for them."""
     from vmuser_tui.core.service import Vmuser
 
-    return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile)
+    live = args.func in ("tui", "demo")
+    return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live)
 
 
 def dispatch(args) -> int | None:

@@ -198,11 +198,12 @@ class LiveState:
         return self.monitor.watch
 
     def adopt(self, found: ScanResult, index: TreeIndex) -> None:
-        """Take over a completed full scan (hashes filled in) as the known state."""
-        self.flat = dict(found.flat)
-        self.stats = dict(found.stats)
-        self.symlinks = dict(found.symlinks)
-        self.dir_inodes = dict(found.dir_inodes)
+        """Take over a completed full scan (hashes filled in) as the known state; the
+        scan's dicts are taken, not copied (it is not used after this)."""
+        self.flat = found.flat
+        self.stats = found.stats
+        self.symlinks = found.symlinks
+        self.dir_inodes = found.dir_inodes
         self.index = index
         self.scanned_at = time.monotonic()
         self.valid = self.monitor is not None and not self.monitor.broken

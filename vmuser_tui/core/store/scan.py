@@ -17,6 +17,7 @@ import stat as statmod
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
@@ -29,9 +30,9 @@ IgnoreFn = Callable[[str, bool], bool]
 """``ignore(path, is_dir) -> bool``: True to leave the path (and, for a dir, everything below) out."""
 
 
-@dataclass(frozen=True, slots=True)
-class StatInfo:
-    """What the stat cache compares: sizes in bytes, times in ns since the epoch."""
+class StatInfo(NamedTuple):
+    """What the stat cache compares: sizes in bytes, times in ns since the epoch. A tuple
+    (not a dataclass): a scan makes one per file, and it compares with a cache row as is."""
 
     size: int
     mtime_ns: int
@@ -130,10 +131,12 @@ def scan(
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 if (not rel_dir and name.lower() in RESERVED_NAMES) or name.startswith(TMP_PREFIX):
                     continue  # vmuser's own folder, and temp files of an interrupted write
-                why = _bad_name(name)
-                if why:
-                    result.skipped.append((rel, why))
-                    continue
+                hit = cache.get(rel)
+                if hit is None:  # a cached path was checked when it was captured
+                    why = _bad_name(name)
+                    if why:
+                        result.skipped.append((rel, why))
+                        continue
                 try:
                     st = de.stat(follow_symlinks=False)
                 except OSError as exc:
@@ -149,10 +152,9 @@ def scan(
                 elif statmod.S_ISREG(mode):
                     if ignore and ignore(rel, False):
                         continue
-                    info = StatInfo.of(st)
+                    info = StatInfo(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode & 0o777)
                     result.stats[rel] = info
-                    hit = cache.get(rel)
-                    if hit is not None and hit[:5] == (info.size, info.mtime_ns, info.ctime_ns, info.inode, info.mode):
+                    if hit is not None and hit[:5] == info:
                         result.flat[rel] = Entry(name, FILE, info.mode, info.size, hit[5])
                         result.cached.add(rel)
                     else:
