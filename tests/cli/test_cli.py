@@ -189,3 +189,18 @@ def test_session_exec_exit_code_and_output(env, docker_engine):
     finally:
         ok(env, "session", "stop", sid)
     assert json.loads(ok(env, "session", "show", sid, "--json"))["status"] == "stopped"
+
+
+def test_config_validate_checks_keymap_and_theme(env):
+    Path(env["VMUSER_CONFIG"]).write_text(
+        '[ui]\ntheme = "nonexistent"\n[keymap]\n"project.nope" = "z"\n"project.restore" = "c"\n'
+    )
+    r = run(env, "config", "validate")
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert "unknown binding id 'project.nope'" in err
+    assert "c is already project.checkpoint's key" in err
+    assert "unknown theme 'nonexistent'" in err
+    assert "Traceback" not in err
+    Path(env["VMUSER_CONFIG"]).write_text('[keymap]\n"project.restore" = "R"\n')
+    assert run(env, "config", "validate").returncode == 0

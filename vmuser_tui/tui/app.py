@@ -8,7 +8,9 @@ another process's commits (``PRAGMA data_version``) make the current screen relo
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
@@ -16,8 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from vmuser_tui.tui.commands import VmuserCommands
+from vmuser_tui.tui.keymap_check import resolve, theme_problem, theme_suggestion, unknown_ids
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.styles import css
+from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.service import Vmuser
@@ -25,28 +29,34 @@ if TYPE_CHECKING:  # pragma: no cover
 DockerStatus = Callable[[], "tuple[bool, str]"]
 
 
+def clock_now() -> str:
+    """Local wall-clock time for the messages view."""
+    import time
+
+    return time.strftime("%H:%M:%S")
+
+
 def all_binding_ids() -> set[str]:
     """Every binding id of every screen, for validating ``[keymap]``."""
-    from textual.binding import Binding as B
+    from vmuser_tui.tui.keymap_check import known_ids
 
-    from vmuser_tui.tui.screens import (
-        confirm,
-        diff,
-        files,
-        help,
-        log,
-        new_project,
-        output,
-        project,
-        projects,
-        prompt,
-        restore_confirm,
-    )
+    return {ident for ids in known_ids().values() for ident in ids}
 
-    classes = [VmuserApp, projects.ProjectsScreen, project.ProjectScreen, diff.DiffScreen, files.FilesScreen,
-               help.HelpScreen, log.LogScreen, confirm.ConfirmScreen, prompt.PromptScreen, output.OutputScreen,
-               new_project.NewProjectScreen, restore_confirm.RestoreConfirmScreen]
-    return {b.id for cls in classes for b in B.make_bindings(cls.BINDINGS) if b.id}
+
+#: How long a notification stays, by severity (Textual's default is 5 s): errors longer.
+NOTIFY_TIMEOUT = {"information": 4.0, "warning": 6.0, "error": 8.0}
+#: Notifications kept for the messages view (m).
+HISTORY = 200
+
+
+@dataclass
+class Note:
+    """One notification as it was sent, in full (the toast shows one line of it)."""
+
+    at: str
+    severity: str
+    title: str
+    text: str
 
 
 class VmuserApp(App):
@@ -61,7 +71,10 @@ class VmuserApp(App):
     COMMANDS = App.COMMANDS | {VmuserCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "quit", "Quit", show=False, id="app.quit"),
+        Binding("q", "back_or_quit", "Back (quit on the project list)", show=False, id="app.quit"),
+        Binding("j", "cursor_down", "Down in a list (like ↓)", show=False, id="app.down"),
+        Binding("k", "cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
+        Binding("m", "messages", "Messages: notifications in full", show=False, id="app.messages"),
     ]
     ENABLE_COMMAND_PALETTE = True
     MODES: ClassVar[dict] = {"projects": ProjectsScreen}
@@ -89,25 +102,33 @@ class VmuserApp(App):
         self._watch_interval = watch_interval
         self._data_version: int | None = None
         self._open_project = open_project
-        self.keymap: dict[str, str] = dict(getattr(vm.config, "keymap", {}) or {})
+        self.history: deque[Note] = deque(maxlen=HISTORY)
+        configured: dict[str, str] = dict(getattr(vm.config, "keymap", {}) or {})
+        # a remapping that would take a key away from another binding is refused (warned)
+        self.keymap, self._keymap_notes = resolve(configured)
         theme = ui.get("theme")
         self._theme_note = None
         if theme and theme in self.available_themes:
             self.theme = theme
         elif theme:
-            self._theme_note = f"unknown theme {theme!r} in [ui] theme; known: {', '.join(sorted(self.available_themes))}"
+            close = theme_suggestion(theme)
+            self._theme_note = (f"unknown theme {theme!r}" + (f": did you mean {close!r}?" if close else ""),
+                                theme_problem(theme) or "")
         if self.keymap:
             self.set_keymap(self.keymap)
 
     def on_mount(self) -> None:
         for note in getattr(self.vm, "notes", []) or []:
-            self.notify(note, title="On start", timeout=8)
+            self.notify(note, title="On start")
         if self._theme_note:
-            self.notify(self._theme_note, severity="warning")
+            short, full = self._theme_note
+            self.notify(short, severity="warning", details=full)
+        for short, full in self._keymap_notes:
+            self.notify(short, severity="warning", details=full)
         unknown = sorted(set(self.keymap) - all_binding_ids())
         if unknown:
-            self.notify(f"[keymap] has unknown binding ids: {', '.join(unknown)} (see ? for the ids)",
-                        severity="warning", timeout=10)
+            self.notify(f"[keymap]: unknown id{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (? lists ids)",
+                        severity="warning", details="\n".join(unknown_ids(self.keymap)))
         self.check_docker()
         if self._open_project:
             from vmuser_tui.tui.screens.project import ProjectScreen
@@ -119,10 +140,35 @@ class VmuserApp(App):
             self.set_interval(self._watch_interval, self.check_data_version)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
-               markup: bool = False) -> None:
-        """Notifications carry service messages verbatim: never parsed as markup
-        (a message such as "[limits] max_projects" must show as written)."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+               markup: bool = False, details: str | None = None) -> None:
+        """Show a one-line toast; the full text (``message``, ``details``) is kept for the
+        messages view (``m``).
+
+        Service messages are shown verbatim, never parsed as markup (a message such as
+        "[limits] max_projects" must show as written). A message with more lines, or too
+        long for the toast, is cut to one line that ends with a hint to ``m``. Info toasts
+        go after 4 s (Textual's default is 5), warnings after 6, errors after 8.
+        """
+        text = str(message)
+        full = text if not details else f"{text}\n{details}"
+        self.history.append(Note(clock_now(), str(severity), title, full))
+        lines = [line.strip() for line in text.splitlines() if line.strip()] or [""]
+        line = " ".join(lines[0].split())
+        width = self.toast_width()
+        hint = f" ({self.key('app.messages', 'm')}: more)"
+        if len(line) > width:
+            line = clip(line, max(8, width - len(hint))) + hint
+        elif (len(lines) > 1 or details) and len(line) + len(hint) <= width:
+            line += hint  # else the line as it is: the rest is in the messages view all the same
+        if timeout is None:
+            timeout = NOTIFY_TIMEOUT.get(str(severity), 5.0)
+        super().notify(line, title="", severity=severity, timeout=timeout, markup=False)
+
+    def toast_width(self) -> int:
+        """Characters a one-line toast shows at the current size (see Toast in app.tcss:
+        at most 80% of the toast rack, which keeps 2 columns for a scrollbar, less the
+        toast's padding and coloured edge, and a column to spare)."""
+        return max(20, int(((self.size.width or 80) - 2) * 0.8) - 4)
 
     def key(self, binding_id: str, default: str) -> str:
         """How to show the key of ``binding_id`` in hints, after the keymap (``'D'``, ``'^d'``)."""
@@ -160,6 +206,50 @@ class VmuserApp(App):
                 reload()
 
     # -- actions ----------------------------------------------------------------------
+    async def action_back_or_quit(self) -> None:
+        """``q``: quit on the project list (home); on another full screen do what escape
+        does there (back). Dialogs never see it (a modal screen ends the binding chain);
+        help and output close on q themselves. ctrl+q quits from anywhere."""
+        screen = self.screen
+        if isinstance(screen, ProjectsScreen) or len(self.screen_stack) <= 1:
+            await self.action_quit()
+            return
+        for binding in Binding.make_bindings(type(screen).BINDINGS):
+            if binding.key == "escape":
+                await screen.run_action(binding.action)
+                return
+        self.pop_screen()
+
+    def _move_focused(self, direction: str) -> None:
+        """j/k: move the cursor of the focused list, table or tree (or scroll a log)."""
+        widget = self.focused
+        if widget is None:
+            return
+        for name in (f"action_cursor_{direction}", f"action_scroll_{direction}"):
+            action = getattr(widget, name, None)
+            if callable(action):
+                action()
+                return
+
+    def action_cursor_down(self) -> None:
+        self._move_focused("down")
+
+    def action_cursor_up(self) -> None:
+        self._move_focused("up")
+
+    def action_messages(self) -> None:
+        """The notifications of this run in full, newest last."""
+        from vmuser_tui.tui.screens.output import OutputScreen
+
+        blocks = []
+        for note in self.history:
+            head = f"{note.at}  {note.severity}" + (f"  {note.title}" if note.title else "")
+            blocks.append(head + "\n" + "\n".join("  " + line for line in note.text.splitlines()))
+        count = len(self.history)
+        screen = OutputScreen("Messages (newest last)", "\n".join(blocks), empty="no messages yet", at_end=True, wrap=True,
+                              summary=f"{count} message{'s' if count != 1 else ''} since vmuser started")
+        self.push_screen(screen)
+
     async def action_quit(self) -> None:
         """Quit; while a change (checkpoint, restore...) is still running, ask first."""
         busy = [s.busy for s in self.screen_stack if getattr(s, "busy", None)]
@@ -190,6 +280,6 @@ class VmuserApp(App):
 
 
 def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None) -> None:
-    """Run the TUI until the user quits (``q`` or ctrl+q); ``open_project`` (an id)
+    """Run the TUI until the user quits (``q`` on the project list, or ctrl+q); ``open_project`` (an id)
     opens that project's screen over the project list."""
     VmuserApp(vm, read_only=read_only, open_project=open_project).run()

@@ -25,11 +25,15 @@ class VmuserCommands(Provider):
                 binding = bindings.get(ident)
                 if not allowed or binding is None or ident in seen:
                     continue
-                if binding.action in ("back", "close", "cancel", "clear_filter") or ident.endswith((".back", ".close")):
+                if binding.action in ("back", "close", "cancel", "clear_filter", "cursor_down", "cursor_up") \
+                        or ident.endswith((".back", ".close")):
                     continue
                 seen.add(ident)
                 prefix = name.capitalize() if node is screen and name else "vmuser"
-                out.append((f"{prefix}: {desc}", f"key {keys} · {ident}", partial(node.run_action, binding.action)))
+                action = binding.action
+                if action == "back_or_quit":  # from the palette: quit (asks while work runs)
+                    action, desc, keys = "quit", "Quit", "^q"
+                out.append((f"{prefix}: {desc}", f"key {keys} · {ident}", partial(node.run_action, action)))
         if screen.__class__.__name__ != "ProjectsScreen":
             out.append(("vmuser: Go to projects (home)", "back to the project list", self._home))
         return out

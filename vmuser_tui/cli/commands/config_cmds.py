@@ -44,6 +44,15 @@ def cmd_path(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    """Types and ranges (core), then what only the TUI knows: binding ids, key
+    collisions within a screen, theme names. Exit 1 with one line per problem."""
     conf = _load(args)
+    from vmuser_tui.tui.keymap_check import problems
+
+    found = problems(conf.keymap, conf.get("ui", "theme"))
+    if found:
+        for line in found:
+            print(f"vmuser: {conf.path}: {line}", file=sys.stderr)
+        return 1
     print(f"{conf.path}: ok" if conf.path.exists() else f"{conf.path}: not present; defaults are valid")
     return 0

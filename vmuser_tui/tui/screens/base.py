@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -108,7 +108,7 @@ class WorkerMixin:
         ``task`` labels the screen's TaskBar while it runs and marks the screen busy.
         A VmuserError goes to ``failed`` (default: an error notification).
         """
-        generations: dict[str, int] = self.__dict__.setdefault("_generations", {})
+        generations = self._generation_table()
         generation = generations[group] = generations.get(group, 0) + 1
         if task:
             self._task_begin(task, total)
@@ -120,9 +120,9 @@ class WorkerMixin:
                 return
             if not self._alive():  # the user left the screen: still say how it ended
                 if kind == "error":
-                    self.app.notify(str(value), severity="error", timeout=8)
+                    self.app.notify(str(value), severity="error")
                 elif kind == "crash":
-                    self.app.notify(f"unexpected {type(value).__name__}: {value}", severity="error", timeout=10)
+                    self.app.notify(f"unexpected {type(value).__name__}: {value}", severity="error")
                 elif task:
                     self.app.notify(f"{task}: done")
                 return
@@ -152,6 +152,16 @@ class WorkerMixin:
 
         self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)  # type: ignore[attr-defined]
 
+    def _generation_table(self) -> dict[str, int]:
+        return self.__dict__.setdefault("_generations", {})
+
+    def invalidate(self, group: str) -> None:
+        """Make every result still on its way in ``group`` stale (dropped when it lands):
+        for when the screen shows something else without starting a new load, e.g. the
+        files preview when a folder is highlighted after a file."""
+        generations = self._generation_table()
+        generations[group] = generations.get(group, 0) + 1
+
     def _alive(self) -> bool:
         try:
             return self in self.app.screen_stack  # type: ignore[operator]
@@ -159,10 +169,10 @@ class WorkerMixin:
             return False
 
     def show_error(self, err: VmuserError) -> None:
-        self.notify(str(err), severity="error", timeout=8)
+        self.notify(str(err), severity="error")
 
     def show_crash(self, err: BaseException) -> None:
-        self.notify(f"unexpected {type(err).__name__}: {err}", title="Internal error", severity="error", timeout=10)
+        self.notify(f"unexpected {type(err).__name__}: {err}", title="Internal error", severity="error")
 
     def _taskbar(self) -> TaskBar | None:
         try:
@@ -211,21 +221,59 @@ class WorkerMixin:
             bar.progress(message.done, message.total or None, label)
 
 
+#: Seconds between refreshes of the relative times ("34s ago") shown on a screen.
+TIME_REFRESH = 15.0
+
+
 class VmuserScreen(WorkerMixin, Screen):
-    """Base of the full screens. Subclasses implement :meth:`reload`."""
+    """Base of the full screens. Subclasses implement :meth:`reload`, and
+    :meth:`refresh_times` when they show relative times."""
 
     def reload(self) -> None:
         """Reload the screen's data (in a worker)."""
 
+    def refresh_times(self) -> None:
+        """Redraw the relative times ("6s ago") from the data already loaded: no database
+        access, the cursor stays where it is."""
+
+    def on_mount(self) -> None:
+        # Textual calls this as well as a subclass's own on_mount (handlers run along the MRO)
+        if type(self).refresh_times is not VmuserScreen.refresh_times and TIME_REFRESH:
+            self.set_interval(TIME_REFRESH, self._tick_times, name="relative times")
+
+    def _tick_times(self) -> None:
+        from textual.widgets.data_table import CellDoesNotExist
+
+        if self.is_current:
+            try:
+                self.refresh_times()
+            except CellDoesNotExist:  # a reload is refilling the table: it brings fresh times anyway
+                pass
+
+    #: Reload whenever the screen comes back (from a dialog, help, a sub-screen). A
+    #: subclass's own on_screen_resume runs as well as this one (Textual calls handlers
+    #: along the MRO), so one that loads once says False here.
+    RELOAD_ON_RESUME: ClassVar[bool] = True
+
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self.RELOAD_ON_RESUME:
+            self.reload()
 
 
 ResultType = TypeVar("ResultType")
 
 
 class VmuserModal(WorkerMixin, ModalScreen[ResultType]):
-    """Base of the dialogs."""
+    """Base of the dialogs.
+
+    A dialog cuts off the app's bindings (Textual stops the binding chain at a modal
+    screen), so j/k are bound here again, with the app's ids: one ``[keymap]`` entry
+    remaps them everywhere."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "app.cursor_down", "Down in a list (like ↓)", show=False, id="app.down"),
+        Binding("k", "app.cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
+    ]
 
 
 def describe_bindings(node, app) -> list[tuple[str, str, str, bool]]:

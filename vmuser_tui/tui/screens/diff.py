@@ -92,6 +92,8 @@ class DiffScreen(VmuserScreen):
                                                               "computing…", style="dim"))
         table.focus()
 
+    RELOAD_ON_RESUME = False  # loaded once: back from help or a dialog, the view stays as it was
+
     def on_screen_resume(self) -> None:
         if not self.loaded:
             self.reload()

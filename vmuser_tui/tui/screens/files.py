@@ -22,6 +22,7 @@ from vmuser_tui.tui.widgets.status import StatusLine
 PREVIEW_LIMIT = 256 * 1024
 MAX_PREVIEW_LINES = 4000
 MAX_CHILDREN = 5000
+PREVIEW_GROUP = "preview"  # the worker group of the preview loads: the newest highlight wins
 
 
 @dataclass
@@ -133,18 +134,21 @@ class FilesScreen(VmuserScreen):
         tree.guide_depth = 2
         tree.focus()
 
+    RELOAD_ON_RESUME = False  # loaded once: back from help or a dialog, the view stays as it was
+
     def on_screen_resume(self) -> None:
         if not self.loaded:
             self.reload()
 
     def reload(self) -> None:
         self.loaded = True
+        self.invalidate(PREVIEW_GROUP)
         where = f"checkpoint {self.at}" if self.at else "live workspace"
         self.sub_title = f"files · {where}"
         self.query_one("#files-where", Static).update(Text.assemble(
             ("Browsing ", "dim"), (where, "bold"), ("  (w: ", "dim"),
             ("live workspace" if self.at else "checkpoint", "dim"), (")", "dim")))
-        self.query_one("#meta", Static).update("")
+        self.show_meta(None)  # the root is highlighted again (no event when it already was)
         self.query_one("#preview", RichLog).clear()
         tree = self.query_one("#tree", Tree)
         tree.clear()
@@ -207,6 +211,9 @@ class FilesScreen(VmuserScreen):
         data: NodeData | None = event.node.data
         if data is None:
             return
+        # Every highlight starts a new preview generation, folders and links included: a
+        # file read still running for an earlier highlight must never land afterwards.
+        self.invalidate(PREVIEW_GROUP)
         self.show_meta(data.info)
         preview = self.query_one("#preview", RichLog)
         if data.info is None or data.info.kind != "file":
@@ -228,7 +235,13 @@ class FilesScreen(VmuserScreen):
             code = raw.decode("utf-8", errors="replace")
             return Preview(info, highlight(info.name, code, dark), False, b"", truncated)
 
-        self.run_blocking(read, self.show_preview, group="preview")
+        preview.clear()
+        preview.write(Text("loading…", style="dim italic"))
+        def failed(err) -> None:
+            preview.clear()
+            preview.write(Text(f"cannot read {info.path}: {err}", style="red"))
+
+        self.run_blocking(read, self.show_preview, group=PREVIEW_GROUP, failed=failed)
 
     def show_meta(self, info: FileInfo | None) -> None:
         meta = self.query_one("#meta", Static)

@@ -12,9 +12,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.tui.widgets.cells import ago, clip
+from vmuser_tui.tui.widgets.cells import ago
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.tables import refill
+from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, refill
 
 LIMIT = 500
 
@@ -66,9 +66,22 @@ class LogScreen(VmuserScreen):
     def _loaded(self, entries: list[dict]) -> None:
         self.entries = entries
         table = self.query_one("#log", DataTable)
+        row = table.cursor_row
         refill(table, (([ago(e.get("at")), Text(e.get("operation", ""), style="bold"), Text(e.get("project_id") or "-"),
-                         Text(clip(detail_text(e.get("details") or {}), 60))], None) for e in entries))
+                         Fit.text(detail_text(e.get("details") or {}), cap=60)], str(i))
+                       for i, e in enumerate(entries)), width=self.size.width or None, minimum={"when": TIME_WIDTH})
+        if row and row < len(entries):
+            table.move_cursor(row=row, animate=False)
         self.query_one(StatusLine).message = f"{len(entries)} newest entries"
+
+    def refresh_times(self) -> None:
+        table = self.query_one("#log", DataTable)
+        for i, e in enumerate(self.entries):
+            table.update_cell(str(i), "when", ago(e.get("at")))
+
+    def on_resize(self) -> None:
+        if self.entries:
+            self._loaded(self.entries)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self.entries):

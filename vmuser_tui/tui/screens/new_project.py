@@ -29,6 +29,43 @@ def split_tags(text: str) -> list[str]:
     return [t for t in re.split(r"[,\s]+", text) if t]
 
 
+NAME_RULE = "a project name needs 1-200 printable characters"
+
+
+def field_problems(values: dict[str, str]) -> list[tuple[str, str]]:
+    """``(field, message)`` for what can be checked without touching anything (the core's
+    own validators); directories and limits are checked by the core on Create."""
+    from vmuser_tui.core.ids import validate_prefix
+    from vmuser_tui.core.projects import validate_tag
+
+    out: list[tuple[str, str]] = []
+    name = values.get("name", "")
+    if not name or len(name) > 200 or not name.isprintable():
+        out.append(("name", NAME_RULE))
+    checks = [("prefix", validate_prefix, [values["prefix"]] if values.get("prefix") else []),
+              ("tags", validate_tag, split_tags(values.get("tags", "")))]
+    for field, check, items in checks:
+        for item in items:
+            try:
+                check(item)
+            except VmuserError as err:
+                out.append((field, str(err)))
+                break
+    if values.get("import_dir") and values.get("workspace"):
+        out.append(("workspace", "give either a workspace to use in place or a directory to import (copy), not both"))
+    return out
+
+
+def field_of(message: str) -> str | None:
+    """Which field a core error is about, from its wording (None: the form as a whole)."""
+    text = message.lower()
+    for word, field in (("prefix", "prefix"), ("tag", "tags"), ("import", "import_dir"), ("workspace", "workspace"),
+                        ("name", "name")):
+        if word in text:
+            return field
+    return None
+
+
 class NewProjectScreen(VmuserModal["object | None"]):
     """Creates the project itself (in a worker: an import copies files) and dismisses
     with it; a VmuserError (bad name, prefix, tag, directory) is shown in the form."""
@@ -51,8 +88,33 @@ class NewProjectScreen(VmuserModal["object | None"]):
                 yield Button("Create (Enter)", id="create", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
 
+    #: the field the shown message is about ("" : the form as a whole), None: no message
+    error_field: str | None = None
+    #: Create was tried once: from then on the fields are checked as they change
+    attempted = False
+
     def on_mount(self) -> None:
         self.query_one("#field-name", Input).focus()
+
+    def values(self) -> dict[str, str]:
+        return {key: self.value(key) for key, _label, _placeholder in FIELDS}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """After a first Create, the message follows the edits: it says what is still
+        wrong, and goes once the field it was about is edited (or now passes)."""
+        if not self.attempted or self.busy:
+            return
+        edited = (event.input.id or "").removeprefix("field-")
+        problems = field_problems(self.values())
+        if problems:
+            self.show_form_error(problems[0][1], problems[0][0])
+        elif self.error_field is not None and (edited == self.error_field or not self.error_field
+                                               or self._locally_checked()):
+            self.show_form_error("")
+
+    def _locally_checked(self) -> bool:
+        """True when the shown message is one field_problems can tell is fixed."""
+        return self.error_field in ("name", "prefix", "tags") or self.error_text.startswith("give either")
 
     def value(self, key: str) -> str:
         return self.query_one(f"#field-{key}", Input).value.strip()
@@ -74,10 +136,13 @@ class NewProjectScreen(VmuserModal["object | None"]):
     def action_create(self) -> None:
         if self.busy or self.refuse_read_only("new project"):
             return
+        self.attempted = True
         name = self.value("name")
-        if not name:
-            self.show_form_error("a project name needs 1-200 printable characters")
-            self.query_one("#field-name", Input).focus()
+        problems = field_problems(self.values())
+        if problems:
+            field, message = problems[0]
+            self.show_form_error(message, field)
+            self.query_one(f"#field-{field}", Input).focus()
             return
         kwargs = {
             "prefix": self.value("prefix") or None,
@@ -88,11 +153,19 @@ class NewProjectScreen(VmuserModal["object | None"]):
         }
         self.show_form_error("")
         self.query_one("#form-error", Static).update("creating…")
+        self.error_field = None
         self.run_blocking(lambda: self.vm.projects.create(name, **kwargs), self.dismiss,
                           group="create", failed=self._failed, task="creating project")
 
     def _failed(self, err: VmuserError) -> None:
-        self.show_form_error(str(err))
+        self.show_form_error(str(err), field_of(str(err)) or "")
 
-    def show_form_error(self, text: str) -> None:
+    error_text: str = ""
+
+    def show_form_error(self, text: str, field: str = "") -> None:
+        """Show ``text`` under the form (empty: clear it), marking ``field``'s input."""
+        self.error_text = text
+        self.error_field = field if text else None
         self.query_one("#form-error", Static).update(Text(text))
+        for key, _label, _placeholder in FIELDS:
+            self.query_one(f"#field-{key}", Input).set_class(bool(text) and key == field, "-invalid")

@@ -17,30 +17,52 @@ from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
     ago,
     clip,
+    clip_middle,
     human_size,
     lines,
     short_time,
     status_cell,
 )
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.tables import refill
+from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, cell_width, refill, set_columns, table_width
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 KIND_STYLE = {"manual": "bold", "auto": "dim", "pre-restore": "yellow"}
 HEAD = "●"
 MAX_CHECKPOINTS = 1000  # newest shown in the timeline (the CLI lists them all)
 MARK = "✓"
+DESC_MIN = 16  # characters of a description kept before its tags are cut
+#: The sessions table's columns; Image only where it fits whole (else: the status line).
+SESSION_COLUMNS = (("Id", "id"), ("Status", "status"), ("Runtime", "runtime"), ("Container", "container"),
+                   ("Started", "started"), ("Cps", "cps"))
+IMAGE_COLUMN = ("Image", "image")
 
 
 def describe(cp: Checkpoint, width: int = 38) -> Text:
-    """Description and tags in one cell: ``Add notes [edit]``."""
-    tags = f"[{','.join(cp.tags)}]" if cp.tags else ""
-    desc = clip(cp.description or "-", max(12, width - len(tags) - 1))
-    text = Text(desc)
-    if tags and width - len(desc) - 1 > 2:
-        text.append(" ")
-        text.append(clip(tags, width - len(desc) - 1), style="cyan")
-    return text
+    """Description and tags in one cell of at most ``width`` characters: ``Add notes [edit]``.
+
+    Tags keep both brackets (``[bu…]``), cut before the description is cut below
+    ``DESC_MIN`` characters; when even that does not fit, the tags go."""
+    desc = " ".join((cp.description or "-").split())
+    if not cp.tags:
+        return Text(clip(desc, width))
+    inner = ",".join(cp.tags)
+    tags = f"[{inner}]"
+    if len(desc) + 1 + len(tags) <= width:
+        return Text.assemble(desc, " ", (tags, "cyan"))
+    room = width - 1 - min(len(desc), DESC_MIN)  # what the tags may have
+    if room >= len(tags):
+        shown = tags
+    elif room >= 4:  # "[b…]"
+        shown = f"[{clip(inner, room - 2)}]"
+    else:
+        return Text(clip(desc, width))
+    return Text.assemble(clip(desc, width - 1 - len(shown)), " ", (shown, "cyan"))
+
+
+def shell_banner(container: str) -> str:
+    """What the terminal shows before ``!``'s shell starts: a cleared screen and one line."""
+    return f"\x1b[H\x1b[2Jvmuser: shell in {container} — exit to return\n"
 
 
 class ProjectScreen(VmuserScreen):
@@ -98,10 +120,7 @@ class ProjectScreen(VmuserScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.project_id
-        sessions = self.query_one("#sessions", DataTable)
-        for label, key in (("Id", "id"), ("Status", "status"), ("Runtime", "runtime"), ("Container", "container"),
-                           ("Started", "started"), ("Cps", "cps"), ("Image", "image")):
-            sessions.add_column(label, key=key)
+        set_columns(self.query_one("#sessions", DataTable), SESSION_COLUMNS)
         timeline = self.query_one("#checkpoints", DataTable)
         for label, key in (("", "marks"), ("Id", "id"), ("When", "when"), ("Kind", "kind"), ("Files", "files"),
                            (Text("Description [tags]"), "description")):
@@ -163,9 +182,27 @@ class ProjectScreen(VmuserScreen):
 
     def _show_sessions(self, keep: str | None) -> None:
         table = self.query_one("#sessions", DataTable)
-        refill(table, (([s.id, status_cell(s.status), s.runtime, Text(s.container_name or "-"),
-                         ago(s.started_at or s.created_at), str(s.checkpoints), Text(s.image or "-")], s.id)
-                       for s in self.sessions))
+        if keep is None:
+            session = self.selected_session()
+            keep = session.id if session else None
+        width = self.size.width or self.app.size.width
+
+        def row(s: Session, image: bool) -> list:
+            cells = [s.id, status_cell(s.status), s.runtime,
+                     Fit.text(s.container_name or "-", cut=clip_middle),
+                     ago(s.started_at or s.created_at), str(s.checkpoints)]
+            return cells + [Text(s.image or "-")] if image else cells
+
+        # the Image column only when every column fits whole; else the status line shows it
+        columns = (*SESSION_COLUMNS, IMAGE_COLUMN)
+        full = [row(s, True) for s in self.sessions]
+        natural = [max([cell_width(label), TIME_WIDTH if key == "started" else 0, *(cell_width(r[i]) for r in full)])
+                   for i, (label, key) in enumerate(columns)]
+        needed = sum(natural) + 2 * table.cell_padding * len(natural)
+        self.image_column = bool(full) and needed <= table_width(table, width, len(full))
+        set_columns(table, (*SESSION_COLUMNS, IMAGE_COLUMN) if self.image_column else SESSION_COLUMNS)
+        refill(table, ((row(s, self.image_column), s.id) for s in self.sessions), width=width,
+               minimum={"started": TIME_WIDTH})
         if keep and any(s.id == keep for s in self.sessions):
             table.move_cursor(row=[s.id for s in self.sessions].index(keep), animate=False)
         running = sum(1 for s in self.sessions if s.status == "running")
@@ -175,11 +212,15 @@ class ProjectScreen(VmuserScreen):
 
     def _show_timeline(self, keep: str | None) -> None:
         table = self.query_one("#checkpoints", DataTable)
+        if keep is None:
+            cp = self.selected_checkpoint()
+            keep = cp.id if cp else None
         head = self.project.head_checkpoint_id if self.project else None
-        width = max(24, self.app.size.width - 44)  # what is left after marks, id, when, kind, files
+        # the description column gets what the other columns leave (refill measures them)
         refill(table, (([self._marks(cp, head), Text(cp.id, style="bold" if cp.id == head else ""),
                          ago(cp.created_at), Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
-                         describe(cp, width)], cp.id) for cp in self.checkpoints))
+                         Fit(lambda w, cp=cp: describe(cp, w))], cp.id) for cp in self.checkpoints),
+               width=self.size.width or self.app.size.width, minimum={"when": TIME_WIDTH}, flex_minimum=12)
         ids = [cp.id for cp in self.checkpoints]
         if keep and keep in ids:
             table.move_cursor(row=ids.index(keep), animate=False)
@@ -208,8 +249,39 @@ class ProjectScreen(VmuserScreen):
         self.query_one("#timeline-title", Label).update(title)
         self._status()
 
+    def refresh_times(self) -> None:
+        sessions = self.query_one("#sessions", DataTable)
+        for s in self.sessions:
+            sessions.update_cell(s.id, "started", ago(s.started_at or s.created_at))
+        timeline = self.query_one("#checkpoints", DataTable)
+        for cp in self.checkpoints:
+            timeline.update_cell(cp.id, "when", ago(cp.created_at))
+
+    def on_resize(self) -> None:
+        if self.project is not None:  # columns are fitted to the width: fit them again
+            self._show_sessions(None)
+            self._show_timeline(None)
+
+    def on_descendant_focus(self) -> None:
+        self._status()
+
+    def _session_status(self, session: Session) -> str:
+        msg = f"session {session.id} · {session.status} · {session.runtime}"
+        if session.image:
+            msg += f" · image {session.image}"
+        if session.container_name:
+            msg += f" · {session.container_name}"
+        return msg + f" · started {short_time(session.started_at or session.created_at)} UTC"
+
     def _status(self) -> None:
-        """The status line: the selected checkpoint's details, else how marking works."""
+        """The status line: the selected session's details while the sessions table has
+        the focus (its image among them), else the selected checkpoint's, else how
+        marking works."""
+        sessions = self.query_one("#sessions", DataTable)
+        session = self.selected_session()
+        if sessions.has_focus and session is not None:
+            self.query_one(StatusLine).message = self._session_status(session)
+            return
         cp = self.selected_checkpoint()
         if cp is None:
             mark, diff = self.key("project.mark", "space"), self.key("project.diff", "D")
@@ -241,7 +313,7 @@ class ProjectScreen(VmuserScreen):
         return cp
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "checkpoints":
+        if event.data_table.id == "checkpoints" or event.data_table.has_focus:
             self._status()
         if event.data_table.id == "sessions" and self.scope == "session":
             session = self.selected_session()
@@ -371,11 +443,14 @@ class ProjectScreen(VmuserScreen):
         pre = outcome.pre_restore
         saved = (f"workspace saved first as {pre.id}" if pre.kind == "pre-restore"
                  else f"workspace was unchanged since {pre.id}")
-        notes = [f"restored {outcome.checkpoint.id}: {r.written} written, {r.deleted} deleted",
-                 f"{saved}; {self.key('project.undo', 'u')} undoes"]
+        undo = self.key("project.undo", "u")
+        short = f"restored {outcome.checkpoint.id}: {r.written} written, {r.deleted} deleted; {undo} undoes"
+        notes = [f"{saved}; {undo} undoes"]
         if r.refused:
-            notes.append(f"{len(r.refused)} path(s) refused: " + ", ".join(p for p, _ in r.refused[:3]))
-        self.notify("\n".join(notes), title="Restore", severity="warning" if r.refused else "information", timeout=8)
+            short = f"restored {outcome.checkpoint.id}; {len(r.refused)} path(s) refused"
+            notes.append(f"{len(r.refused)} path(s) refused: " + ", ".join(p for p, _ in r.refused[:20]))
+        self.app.notify(short, title="Restore", severity="warning" if r.refused else "information",
+                        details="\n".join(notes))
         self.reload()
 
     def action_undo(self) -> None:
@@ -479,13 +554,18 @@ class ProjectScreen(VmuserScreen):
         session = self._exec_session()
         if session is None:
             return
-        self.run_blocking(lambda: self.vm.sessions.shell_argv(session.id), self._run_shell, group="write")
+        self.run_blocking(lambda: self.vm.sessions.shell_argv(session.id),
+                          lambda argv: self._run_shell(argv, session), group="write")
 
-    def _run_shell(self, argv: list[str]) -> None:
+    def _run_shell(self, argv: list[str], session: Session) -> None:
         import subprocess
+        import sys
 
         try:
             with self.app.suspend():
+                # the real terminal now: start the shell on a clean screen that says where it is
+                sys.stdout.write(shell_banner(session.container_name or session.id))
+                sys.stdout.flush()
                 subprocess.call(argv)
         except Exception as exc:  # noqa: BLE001 - SuspendNotSupported (served over the web), no docker CLI
             self.notify(f"cannot open a shell here: {exc}", severity="error")

@@ -14,14 +14,13 @@ from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
     ago,
-    clip,
     lines,
     short_time,
     status_cell,
     tags_text,
 )
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.tables import refill
+from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, refill
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 
@@ -124,10 +123,11 @@ class ProjectsScreen(VmuserScreen):
         for p in self.shown:
             sessions = f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
             rows.append(([
-                Text(clip(p.name, 24), style="bold"), status_cell(p.status), sessions,
-                ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, 16), style="cyan"), p.id,
+                Fit.text(p.name, style="bold", cap=24), status_cell(p.status),
+                sessions, ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, 16), style="cyan"),
+                p.id,
             ], p.id))
-        refill(table, rows)
+        refill(table, rows, width=self.size.width or None, minimum={"active": TIME_WIDTH})
         if current and any(p.id == current for p in self.shown):
             table.move_cursor(row=next(i for i, p in enumerate(self.shown) if p.id == current), animate=False)
         empty = self.query_one("#projects-empty", Static)
@@ -145,6 +145,15 @@ class ProjectsScreen(VmuserScreen):
         if len(matched) > len(self.shown):
             msg += f" · showing the first {len(self.shown)}: / narrows"
         self.query_one(StatusLine).message = msg
+
+    def refresh_times(self) -> None:
+        table = self.query_one("#projects", DataTable)
+        for p in self.shown:
+            table.update_cell(p.id, "active", ago(p.last_active_at))
+
+    def on_resize(self) -> None:
+        if self.loaded:  # the Name column gets what the others leave
+            self.apply_filter()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -234,7 +243,8 @@ class ProjectsScreen(VmuserScreen):
 
         def created(project) -> None:
             if project is not None:
-                self.notify(f"created project {project.name} ({project.id})\nworkspace: {project.workspace}")
+                self.app.notify(f"created project {project.id}", details=f"name: {project.name}\n"
+                                f"workspace: {project.workspace}")
                 self.action_clear_filter()
                 self.reload(select=project.id)
 
@@ -336,14 +346,19 @@ def start_session(screen: VmuserScreen, project_id: str, name: str, *, after=Non
     def run(runtime: str) -> None:
         def done(outcome) -> None:
             s = outcome.session
-            where = f"container {s.container_name} ({s.image})" if s.runtime == "docker" else "workspace only (runtime none)"
-            lines = [f"session {s.id} started on {name}: {where}", *outcome.notes]
-            self_notify("\n".join(lines))
+            if s.runtime == "docker":
+                short = f"session {s.id} started in a container"
+                where = f"container {s.container_name}, image {s.image}"
+            else:
+                short = f"session {s.id} started: workspace only"
+                where = "workspace only (runtime none): no container"
+            notes = [note for note in outcome.notes if note.strip()]
+            # one line; the notes (e.g. why this image: a registry lookup that failed) go
+            # to the messages view in full
+            screen.app.notify(short, title="Session started",
+                              details="\n".join([f"on {name}: {where}", *notes]) if notes else None)
             if after:
                 after()
-
-        def self_notify(text: str) -> None:
-            screen.notify(text, title="Session started", timeout=8)
 
         label = "starting a Docker session" if runtime == "docker" else "starting a workspace-only session"
         screen.run_blocking(lambda: screen.vm.sessions.start(project_id, runtime=runtime), done,

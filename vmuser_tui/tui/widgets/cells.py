@@ -32,6 +32,17 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def clip_middle(text: str, width: int) -> str:
+    """Cut the middle out, keeping both ends: ``'vmuser-demo…09bbf31fa3'`` (container names
+    differ at their end)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")
+
+
 def clip_left(text: str, width: int) -> str:
     """Cut a path from the left, keeping its end: ``'…core/clock.py'``."""
     return text if len(text) <= width else "…" + text[-(width - 1):]

@@ -1,0 +1,65 @@
+"""``keymap_check.problems``: what ``vmuser config validate`` reports about [keymap] and the theme."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from vmuser_tui.tui.keymap_check import problems, resolve
+
+
+def test_no_problems_in_a_good_keymap():
+    assert problems({}, None) == []
+    assert problems({"projects.filter": "f", "project.mark": "m", "project.diff": "ctrl+d"}, "nord") == []
+    # a swap is fine: neither key is taken from a binding that keeps it
+    assert problems({"project.checkpoint": "r", "project.restore": "c"}, "textual-dark") == []
+
+
+def test_unknown_binding_id_lists_the_screens_ids():
+    [line] = problems({"project.nope": "z"}, None)
+    assert "unknown binding id 'project.nope'" in line and "help screen (?)" in line
+    assert "project.checkpoint" in line and "project.restore" in line
+    [line] = problems({"nowhere.x": "z"}, None)
+    assert "nowhere.x" in line and "projects" in line
+
+
+def test_a_key_taken_from_another_binding_of_the_screen():
+    [line] = problems({"project.restore": "c"}, None)
+    assert "project.restore" in line and "project.checkpoint" in line and "project screen" in line
+    # single characters are normalized as Textual does ("!" is exclamation_mark)
+    [line] = problems({"project.copy": "!"}, None)
+    assert "project.shell" in line
+    # two remappings onto one key: the later one is blamed
+    [line] = problems({"diff.next": "x", "diff.prev": "x"}, None)
+    assert line.startswith('[keymap] "diff.prev"') and "diff.next" in line
+    # an app-wide binding remapped onto a screen's key would not work on that screen
+    [line] = problems({"app.help": "D"}, None)
+    assert "app.help" in line and "project.diff" in line
+    # reserved keys
+    [line] = problems({"project.diff": "ctrl+p"}, None)
+    assert "reserved" in line and "command palette" in line
+
+
+def test_unknown_theme_lists_valid_ones():
+    [line] = problems({}, "nordd")
+    assert "'nordd'" in line and "'nord'" in line and "textual-dark" in line
+
+
+def test_resolve_refuses_only_the_colliding_keys():
+    keymap, notes = resolve({"project.restore": "c,R", "project.mark": "m"})
+    assert keymap == {"project.restore": "R", "project.mark": "m"}
+    [(short, full)] = notes
+    assert "project.restore" in short and "project.checkpoint" in short
+    assert "keeps its key" in full
+    # dropping a remapping gives the binding its default back, which may collide in turn
+    keymap, notes = resolve({"project.restore": "c", "project.undo": "r"})
+    assert keymap == {} and len(notes) == 2
+
+
+def test_importable_without_an_app():
+    code = ("import sys; from vmuser_tui.tui.keymap_check import problems; "
+            "print(len(problems({'project.restore': 'c'}, 'x'))); print('textual.app' in sys.modules and "
+            "any(type(o).__name__ == 'VmuserApp' for o in []))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "False"]

@@ -1,0 +1,277 @@
+"""Check a ``[keymap]`` table and a ``[ui] theme`` before the TUI uses them.
+
+:func:`problems` returns one human line per problem, for ``vmuser config validate``;
+:func:`resolve` is what the TUI applies at start: the keymap less every remapping that
+would take a key away from another binding of the same screen, plus the warnings.
+
+Importing this module is cheap; Textual and the screens are imported when a function
+runs (no app is started).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Keys the app or Textual keep for themselves on every screen.
+RESERVED = {
+    "ctrl+q": "quitting",
+    "ctrl+c": "copying and quitting",
+    "ctrl+p": "the command palette",
+    "tab": "moving the focus",
+    "shift+tab": "moving the focus back",
+}
+
+
+COMMON_THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "dracula", "tokyo-night", "monokai")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One screen: the binding ids of its chain (screen, its widgets, the app)."""
+
+    name: str  # "project"
+    prefix: str  # binding ids of this screen start with "<prefix>."
+    classes: tuple[type, ...]
+
+    @property
+    def where(self) -> str:
+        return "everywhere" if self.prefix == "app" else f"on the {self.name} screen"
+
+
+def scopes() -> list[Scope]:
+    """Every screen whose bindings a ``[keymap]`` can remap (the app's own: prefix ``app``)."""
+    from vmuser_tui.tui.app import VmuserApp
+    from vmuser_tui.tui.screens import (
+        confirm,
+        diff,
+        files,
+        help,
+        log,
+        new_project,
+        output,
+        project,
+        projects,
+        prompt,
+        restore_confirm,
+    )
+
+    return [
+        Scope("projects", "projects", (projects.ProjectsScreen, projects.ProjectTable)),
+        Scope("project", "project", (project.ProjectScreen,)),
+        Scope("diff", "diff", (diff.DiffScreen,)),
+        Scope("files", "files", (files.FilesScreen,)),
+        Scope("operation log", "log", (log.LogScreen,)),
+        Scope("help", "help", (help.HelpScreen,)),
+        Scope("confirm", "confirm", (confirm.ConfirmScreen,)),
+        Scope("prompt", "prompt", (prompt.PromptScreen,)),
+        Scope("output", "output", (output.OutputScreen,)),
+        Scope("new-project", "new", (new_project.NewProjectScreen,)),
+        Scope("restore", "restore", (restore_confirm.RestoreConfirmScreen,)),
+        Scope("app", "app", (VmuserApp,)),
+    ]
+
+
+def _normalize(keys: str) -> list[str]:
+    from textual.keys import _character_to_key
+
+    out = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key:
+            out.append(_character_to_key(key) if len(key) == 1 else key)
+    return out
+
+
+def _defaults(classes: tuple[type, ...]) -> dict[str, list[str]]:
+    """Binding id -> its default keys (in declaration order), for ``classes``."""
+    from textual.binding import Binding
+
+    out: dict[str, list[str]] = {}
+    for cls in classes:
+        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
+            if binding.id:
+                keys = out.setdefault(binding.id, [])
+                if binding.key not in keys:
+                    keys.append(binding.key)
+    return out
+
+
+def known_ids() -> dict[str, list[str]]:
+    """Prefix -> the binding ids of that screen, sorted."""
+    return {scope.prefix: sorted(_defaults(scope.classes)) for scope in scopes()}
+
+
+def _display(key: str) -> str:
+    from textual.keys import format_key
+
+    try:
+        return format_key(key)
+    except Exception:  # noqa: BLE001 - only for messages
+        return key
+
+
+@dataclass(frozen=True)
+class Collision:
+    binding_id: str  # the remapped binding that wants the key
+    key: str
+    other_id: str  # the binding that already has the key on that screen ("" : reserved)
+    where: str  # "on the project screen"
+    reserved: str = ""
+
+    def message(self, keymap: dict[str, str]) -> str:
+        value = keymap.get(self.binding_id, "")
+        head = f"[keymap] \"{self.binding_id}\" = \"{value}\": "
+        if self.reserved:
+            return head + f"{_display(self.key)} is reserved for {self.reserved}; pick another key"
+        return (head + f"{_display(self.key)} is already {self.other_id}'s key {self.where} "
+                f"({self.loser} would stop working{'' if self.where == 'everywhere' else ' there'}); pick another key")
+
+    @property
+    def loser(self) -> str:
+        """Which of the two stops working: a screen's binding wins over the app's; on one
+        level the remapping takes the key away from the other."""
+        if self.binding_id.startswith("app.") and not self.other_id.startswith("app."):
+            return self.binding_id
+        return self.other_id
+
+
+def _collisions(keymap: dict[str, list[str]], order: list[str]) -> list[Collision]:
+    """Collisions of the normalized ``keymap`` (id -> keys), the later entry of two
+    remapped ones blamed (``order``: the ids in the user's order): two bindings of one
+    screen (or two of the app's) on one key, or an app binding remapped onto a key that a
+    screen uses (it would not work there). A screen binding remapped onto an app-wide
+    key is fine: the screen's binding wins on that screen, as Textual resolves them."""
+    found: list[Collision] = []
+    seen: set[tuple[str, str]] = set()
+    app_defaults = next(_defaults(s.classes) for s in scopes() if s.prefix == "app")
+    rank = {ident: i for i, ident in enumerate(order)}
+    for scope in scopes():
+        ids = _defaults(scope.classes)
+        if scope.prefix != "app":
+            ids = {**app_defaults, **ids}
+        effective = {ident: keymap.get(ident, keys) for ident, keys in ids.items()}
+        owners: dict[str, list[str]] = {}
+        for ident, keys in effective.items():
+            for key in keys:
+                owners.setdefault(key, []).append(ident)
+        for key, idents in owners.items():
+            if not any(i in keymap for i in idents):
+                continue  # the defaults' own overlaps (help's q and the app's q) are deliberate
+            own = [i for i in idents if not i.startswith("app.")] if scope.prefix != "app" else idents
+            app = [i for i in idents if i.startswith("app.")] if scope.prefix != "app" else []
+            if len(own) > 1 and any(i in keymap for i in own):
+                # two bindings of one screen: the remapping takes the key from the other.
+                # Blame a remapped one: the one the user wrote last.
+                culprit = max((i for i in own if i in keymap), key=lambda i: rank.get(i, -1))
+                other = next(i for i in own if i != culprit)
+            elif own and any(i in keymap for i in app):
+                # an app binding remapped onto a screen's key: the screen's wins there
+                culprit = max((i for i in app if i in keymap), key=lambda i: rank.get(i, -1))
+                other = own[0]
+            else:
+                # a screen binding remapped onto an app-wide key (j, k, m, q): it wins on
+                # that screen by design, and the app key still works everywhere else
+                continue
+            if (culprit, key) not in seen:
+                seen.add((culprit, key))
+                found.append(Collision(culprit, key, other, scope.where))
+        for ident, keys in keymap.items():
+            if ident in effective:
+                for key in keys:
+                    if key in RESERVED and (ident, key) not in seen:
+                        seen.add((ident, key))
+                        found.append(Collision(ident, key, "", scope.where, RESERVED[key]))
+    return found
+
+
+def unknown_ids(keymap: dict[str, str]) -> list[str]:
+    """A line per binding id of ``keymap`` that no screen has, with the ids it may have meant."""
+    known = known_ids()
+    every = {ident for ids in known.values() for ident in ids}
+    out = []
+    for ident in keymap:
+        if ident in every:
+            continue
+        line = f"unknown binding id '{ident}' in [keymap]; see the help screen (?) for ids"
+        prefix = ident.split(".", 1)[0]
+        if prefix in known:
+            line += f"; {prefix}.* ids: {', '.join(known[prefix])}"
+        else:
+            line += f"; screens: {', '.join(sorted(known))}"
+        out.append(line)
+    return out
+
+
+def theme_suggestion(theme: str) -> str | None:
+    """The known theme closest to a mistyped ``theme``, if any is close."""
+    import difflib
+
+    from textual.theme import BUILTIN_THEMES
+
+    close = difflib.get_close_matches(theme, sorted(BUILTIN_THEMES), n=1)
+    return close[0] if close else None
+
+
+def theme_problem(theme: str | None) -> str | None:
+    """A line when Textual has no theme ``theme`` (None: fine or unset)."""
+    if not theme:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    if theme in BUILTIN_THEMES:
+        return None
+    names = sorted(BUILTIN_THEMES)
+    close = theme_suggestion(theme)
+    common = [n for n in COMMON_THEMES if n in BUILTIN_THEMES] or names[:6]
+    line = f"unknown theme {theme!r} in [ui] theme"
+    if close:
+        line += f"; did you mean {close!r}?"
+    return line + f"; known themes include {', '.join(common)} ({len(names)} in all; ctrl+p, \"theme\" lists them)"
+
+
+def problems(keymap: dict[str, str], theme: str | None) -> list[str]:
+    """One human line per problem in a ``[keymap]`` table and a ``[ui] theme`` name:
+    unknown binding ids, a remapped key that another binding of the same screen already
+    uses (that binding would be lost silently), a reserved key, an unknown theme."""
+    keymap = dict(keymap or {})
+    out = unknown_ids(keymap)
+    bad_values = [ident for ident, value in keymap.items() if not isinstance(value, str) or not _normalize(value)]
+    for ident in bad_values:
+        out.append(f"[keymap] \"{ident}\" needs a key such as \"x\", \"ctrl+d\" or \"f5\" (a string)")
+    normalized = {ident: _normalize(value) for ident, value in keymap.items() if ident not in bad_values}
+    out.extend(c.message(keymap) for c in _collisions(normalized, list(keymap)))
+    note = theme_problem(theme)
+    if note:
+        out.append(note)
+    return out
+
+
+def resolve(keymap: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The keymap the TUI applies, and a warning per refused remapping (a one-line
+    summary and the full text): a key that would
+    take another binding's key away (or a reserved one) is dropped from the remapping,
+    so the other binding keeps its key; an entry left with no key keeps its default.
+    Unknown ids are left in (they do nothing) and reported separately."""
+    order = list(keymap)
+    current = {ident: _normalize(value) for ident, value in keymap.items() if isinstance(value, str)}
+    current = {ident: keys for ident, keys in current.items() if keys}
+    warnings: list[tuple[str, str]] = []
+    for _ in range(100):  # each round drops at least one key, so this ends
+        found = _collisions(current, order)
+        if not found:
+            break
+        first = found[0]
+        key = _display(first.key)
+        if first.reserved:
+            short = f"keymap {first.binding_id}={key} ignored: {key} is reserved"
+        else:
+            short = f"keymap {first.binding_id}={key} ignored: {first.other_id}'s key"
+        full = first.message(keymap).replace("; pick another key", "")
+        kept = first.binding_id if first.reserved else first.loser
+        warnings.append((short, f"{full}. The remapping is ignored, so {kept} keeps its key; pick another key."))
+        keys = [k for k in current[first.binding_id] if k != first.key]
+        if keys:
+            current[first.binding_id] = keys
+        else:
+            del current[first.binding_id]
+    return {ident: ",".join(keys) for ident, keys in current.items()}, warnings
