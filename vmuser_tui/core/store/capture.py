@@ -16,7 +16,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,14 +122,16 @@ def hash_pending(
     store: obj.ObjectStore | None,
     workers: int = 0,
     progress: Progress | None = None,
-    on_batch: Callable[[list[tuple], list[tuple]], None] | None = None,
+    on_batch: Callable[[list[tuple], list[tuple], list[str]], None] | None = None,
     pool=None,
+    hashes_out: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Hash the files in ``result.pending`` (and, with ``store``, pack their blobs).
 
     Returns ``{path: hash}``; the hashes are also written into ``result.flat``. With a
-    store, ``on_batch(blobs, packs)`` receives blob rows ``(hash, size, codec, data)`` and
-    packs ``(codec, size, data, members)`` to write, about :data:`BATCH_BYTES` at a time.
+    store, ``on_batch(blobs, packs, paths)`` receives blob rows ``(hash, size, codec,
+    data)``, packs ``(codec, size, data, members)`` and the paths whose hashes those
+    complete, to write about :data:`BATCH_BYTES` at a time.
     Memory stays bounded: at most ``3 x workers`` groups are in flight.
     """
     level = store.level if store is not None else None
@@ -141,10 +143,11 @@ def hash_pending(
     files_total = len(result.pending)
     bytes_total = sum(result.stats[p].size for p in result.pending)
     files_done = bytes_done = 0
-    hashes: dict[str, str] = {}
+    hashes: dict[str, str] = {} if hashes_out is None else hashes_out
     chunk_digests: dict[str, list[bytes]] = {}
     blobs: list[tuple] = []
     packs: list[tuple] = []
+    done_paths: list[str] = []
     batch_bytes = 0
 
     def tasks():
@@ -166,10 +169,10 @@ def hash_pending(
             yield group
 
     def flush():
-        nonlocal blobs, packs, batch_bytes
-        if (blobs or packs) and on_batch:
-            on_batch(blobs, packs)
-        blobs, packs, batch_bytes = [], [], 0
+        nonlocal blobs, packs, done_paths, batch_bytes
+        if (blobs or packs or done_paths) and on_batch:
+            on_batch(blobs, packs, done_paths)
+        blobs, packs, done_paths, batch_bytes = [], [], [], 0
 
     own_pool = None
     if pool is None:
@@ -220,6 +223,7 @@ def hash_pending(
                 else:
                     file_hash = hexd
                 hashes[path] = file_hash
+                done_paths.append(path)
                 e = result.flat[path]
                 size = e.size if chunked else raw_len  # a small file may have changed since stat
                 result.flat[path] = Entry(e.name, e.kind, e.mode, size, file_hash)
@@ -306,9 +310,18 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
     with _CaptureLock(database):
         counters = {"blobs": 0, "bytes": 0}
 
-        def write_batch(rows: list[tuple], packs: list[tuple] = ()) -> None:
+        def write_batch(rows: list[tuple], packs: list[tuple] = (), paths: list[str] = ()) -> None:
             now = int(time.time())
             with database.write() as conn:
+                # Stat-cache rows go with the blobs they promise, batch by batch, so the
+                # writes overlap hashing instead of piling up at the end.
+                if paths:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, hash) "
+                        "VALUES (?,?,?,?,?,?,?,?)",
+                        [(project_id, *row) for row in cache_rows(current[0], {p: current[1][p] for p in paths},
+                                                                   time.time_ns())],
+                    )
                 have = _existing(conn, "blobs", [r[0] for r in rows] + [m[0] for p in packs for m in p[3]])
                 fresh = {}
                 for h, size, codec, data in rows:
@@ -331,6 +344,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
 
         changed = state.changed() if state is not None else None
         removed: list[str] = []
+        current: list = [None, None]  # (scan result, hashes) being written, for write_batch
         if changed is None:
             cache = load_stat_cache(database, project_id)
             on_dir = state.start_full_scan() if state is not None else None
@@ -338,7 +352,9 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                 found = scan(workspace, cache, ignore=ignore, on_dir=on_dir)
             except OSError as exc:
                 raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
-            hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress, on_batch=write_batch)
+            current[:] = [found, {}]
+            hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
+                                  on_batch=write_batch, hashes_out=current[1])
             index, trees = TreeIndex.from_flat(found.flat)
             if state is not None:
                 state.adopt(found, index)
@@ -346,7 +362,9 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             delta, stats = found, found.stats
         else:
             delta, dirty, removed = state.apply(changed, ignore)
-            hashes = hash_pending(workspace, delta, store=store, workers=workers, progress=progress, on_batch=write_batch)
+            current[:] = [delta, {}]
+            hashes = hash_pending(workspace, delta, store=store, workers=workers, progress=progress,
+                                  on_batch=write_batch, hashes_out=current[1])
             trees = state.finish(delta, hashes, dirty)
             index, found, stats = state.index, None, state.stats
         # symlink targets are blobs too (git stores them the same way)
@@ -360,7 +378,6 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             skipped=delta.skipped,
             scan=found,
         )
-        now_ns = time.time_ns()
         with database.write() as conn:
             if link_rows:
                 write_batch(link_rows)
@@ -375,11 +392,6 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                     if entries is None:
                         entries = _entries_for(index, digest)
                     store.put_tree_encoded(digest, encode(entries))
-            conn.executemany(
-                "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, hash) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                [(project_id, *row) for row in cache_rows(delta, hashes, now_ns)],
-            )
             if removed:
                 conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
                                  [(project_id, p, _like_prefix(p)) for p in removed])
