@@ -90,7 +90,11 @@ def make_small(root: Path, count: int = 50_000, seed: int = 11) -> None:
 
 def edit_files(root: Path, run: int, count: int = 10) -> None:
     """Append a line to ``count`` text files chosen deterministically (same on both copies)."""
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".txt") and p.is_file())
+    files = []
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]  # the git copy's repository is not workspace
+        files += [Path(dirpath) / n for n in names if n.endswith((".py", ".txt"))]
+    files.sort()
     step = max(1, len(files) // count)
     for p in files[::step][:count]:
         with open(p, "a") as fh:
@@ -118,7 +122,9 @@ class Git:
                         GIT_COMMITTER_EMAIL="b@b", GIT_CONFIG_NOSYSTEM="1", HOME=str(ws.parent))
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=self.ws, env=self.env, capture_output=True, check=True)
+        # no background auto-gc: it would race the next measurement and repack mid-run
+        return subprocess.run(["git", "-c", "gc.auto=0", *args], cwd=self.ws, env=self.env,
+                              capture_output=True, check=True)
 
     def reset(self) -> None:
         shutil.rmtree(self.ws / ".git", ignore_errors=True)

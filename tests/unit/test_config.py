@@ -324,3 +324,11 @@ def test_uncommented_default_yields_the_defaults(tmp_path):
     defaults = cfg.load(tmp_path / "missing.toml", environ={})
     assert c.values == defaults.values
     assert set(c.sources.values()) == {"file"}
+
+
+def test_config_example_is_what_config_init_writes():
+    """config.example.toml documents every setting; it must not drift from the schema."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    assert example.read_text(encoding="utf-8") == cfg.commented_default()

@@ -22,7 +22,7 @@ from vmuser_tui.core.projects import validate_tag
 from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
 from vmuser_tui.core.store import restore as rs
-from vmuser_tui.core.store.trees import FILE, Entry
+from vmuser_tui.core.store.trees import Entry
 
 KINDS = ("manual", "auto", "pre-restore")
 
@@ -347,12 +347,3 @@ class Checkpoints:
             return self.restore(pre, paths=last["details"].get("paths") or None, progress=progress)
         except NotFoundError:
             raise StoreError(f"the pre-restore checkpoint {pre} no longer exists; nothing to undo") from None
-
-    # -- reading checkpoint trees (used by the VFS) -------------------------------
-    def entry(self, ref: str, path: str) -> Entry | None:
-        """The stored entry at ``path`` in checkpoint ``ref``, or None."""
-        cp = self.get(ref)
-        return self.ctx.store.lookup(cp.root_tree, path)
-
-
-__all__ = ["Checkpoints", "CreateOutcome", "DiffResult", "RestoreOutcome", "FILE"]

@@ -250,13 +250,16 @@ class VmuserScreen(WorkerMixin, Screen):
             except CellDoesNotExist:  # a reload is refilling the table: it brings fresh times anyway
                 pass
 
-    #: Reload whenever the screen comes back (from a dialog, help, a sub-screen). A
-    #: subclass's own on_screen_resume runs as well as this one (Textual calls handlers
-    #: along the MRO), so one that loads once says False here.
+    #: True: reload whenever the screen comes back (from a dialog, help, a sub-screen).
+    #: False: load once, so that after help or a dialog the view stays as it was (diff,
+    #: files). Subclasses set this rather than handle on_screen_resume themselves
+    #: (Textual would call both handlers, along the MRO).
     RELOAD_ON_RESUME: ClassVar[bool] = True
+    loaded: bool = False
 
     def on_screen_resume(self) -> None:
-        if self.RELOAD_ON_RESUME:
+        if self.RELOAD_ON_RESUME or not self.loaded:
+            self.loaded = True
             self.reload()
 
 

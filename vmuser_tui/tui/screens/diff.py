@@ -94,10 +94,6 @@ class DiffScreen(VmuserScreen):
 
     RELOAD_ON_RESUME = False  # loaded once: back from help or a dialog, the view stays as it was
 
-    def on_screen_resume(self) -> None:
-        if not self.loaded:
-            self.reload()
-
     def reload(self) -> None:
         self.loaded = True
         self.query_one("#diff-panes").loading = True

@@ -28,7 +28,7 @@ PREVIEW_GROUP = "preview"  # the worker group of the preview loads: the newest h
 @dataclass
 class NodeData:
     info: FileInfo | None  # None: the root
-    loaded: bool = False
+    loaded: bool = False  # a folder's children have been fetched
 
 
 @dataclass
@@ -135,10 +135,6 @@ class FilesScreen(VmuserScreen):
         tree.focus()
 
     RELOAD_ON_RESUME = False  # loaded once: back from help or a dialog, the view stays as it was
-
-    def on_screen_resume(self) -> None:
-        if not self.loaded:
-            self.reload()
 
     def reload(self) -> None:
         self.loaded = True
