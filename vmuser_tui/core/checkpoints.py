@@ -79,8 +79,10 @@ class RestoreOutcome:
         return restore_summary(self.changes)
 
 
-_RESTORE_WORDS = (("M", "overwritten"), ("A", "re-created"), ("D", "deleted"), ("R", "renamed back"),
-                  ("T", "changed type"))
+#: What each status of a workspace -> checkpoint diff means for the workspace, in the
+#: order restore summaries list them (the CLI and the TUI word them alike).
+RESTORE_WORDS = (("M", "overwritten"), ("A", "re-created"), ("D", "deleted"), ("R", "renamed back"),
+                 ("T", "replaced by another kind"))
 
 
 def restore_summary(changes: list[df.Change]) -> str:
@@ -91,7 +93,7 @@ def restore_summary(changes: list[df.Change]) -> str:
     counts = {}
     for c in changes:
         counts[c.status] = counts.get(c.status, 0) + 1
-    parts = [f"{counts[k]} {word}" for k, word in _RESTORE_WORDS if counts.get(k)]
+    parts = [f"{counts[k]} {word}" for k, word in RESTORE_WORDS if counts.get(k)]
     n = len(changes)
     return f"{n} path{'s' if n != 1 else ''} changed: " + ", ".join(parts)
 
@@ -347,3 +349,9 @@ class Checkpoints:
             return self.restore(pre, paths=last["details"].get("paths") or None, progress=progress)
         except NotFoundError:
             raise StoreError(f"the pre-restore checkpoint {pre} no longer exists; nothing to undo") from None
+
+    def entry(self, ref: str, path: str) -> Entry | None:
+        """The stored tree entry (kind, mode, size, hash) at ``path`` in checkpoint ``ref``,
+        or None when the checkpoint has no such path. ``''`` is the root."""
+        cp = self.get(ref)
+        return self.ctx.store.lookup(cp.root_tree, normalize(path, allow_root=True))

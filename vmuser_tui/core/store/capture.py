@@ -23,8 +23,8 @@ from pathlib import Path
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import objects as obj
-from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, cache_rows, scan
 from vmuser_tui.core.store.live import LiveState
+from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, cache_rows, scan
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 
 BATCH_BYTES = 32 * 1024 * 1024

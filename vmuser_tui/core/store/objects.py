@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import zstandard

@@ -17,8 +17,8 @@ import stat as statmod
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry

@@ -444,7 +444,7 @@ class ProjectScreen(VmuserScreen):
         saved = (f"workspace saved first as {pre.id}" if pre.kind == "pre-restore"
                  else f"workspace was unchanged since {pre.id}")
         undo = self.key("project.undo", "u")
-        short = f"restored {outcome.checkpoint.id}: {r.written} written, {r.deleted} deleted; {undo} undoes"
+        short = f"restored {outcome.checkpoint.id}: {outcome.summary()}; {undo} undoes"
         notes = [f"{saved}; {undo} undoes"]
         if r.refused:
             short = f"restored {outcome.checkpoint.id}; {len(r.refused)} path(s) refused"

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, LoadingIndicator, Static
 
+from vmuser_tui.core.checkpoints import RESTORE_WORDS
 from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
@@ -20,14 +21,14 @@ from vmuser_tui.tui.widgets.cells import STATUS_STYLE, ago, clip, clip_left
 
 FIRST_FILES = 6
 # restore_preview diffs workspace -> checkpoint: what each status means for the workspace
-EFFECT = {"A": "re-created", "M": "overwritten", "D": "deleted", "R": "renamed back", "T": "replaced"}
+EFFECT = dict(RESTORE_WORDS)
 
 
 def preview_summary(changes) -> Text:
     """'2 overwritten, 1 deleted, 1 re-created' from the preview's changes."""
     counts = Counter(c.status for c in changes)
     text = Text()
-    parts = [(counts[s], EFFECT[s], STATUS_STYLE[s]) for s in ("M", "A", "D", "R", "T") if counts.get(s)]
+    parts = [(counts[s], EFFECT[s], STATUS_STYLE[s]) for s, _ in RESTORE_WORDS if counts.get(s)]
     for i, (n, word, style) in enumerate(parts):
         if i:
             text.append(", ")
