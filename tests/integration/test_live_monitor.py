@@ -166,3 +166,37 @@ def test_more_workspaces_than_inotify_instances(vm):
         out = vm.checkpoints.create(project.id)
         assert out.created and _state(vm, project.id).valid
         assert vm.fs.read(project.id, "f", at=out.checkpoint.id) == b"1\n"
+
+
+def test_two_threads_capturing_two_projects_lose_no_event(vm):
+    """Both projects' monitors share one inotify instance; one thread's drain must never
+    swallow the other project's events."""
+    import threading
+
+    projects = [vm.projects.create(f"t{i}") for i in range(2)]
+    for p in projects:
+        (Path(p.workspace) / "f").write_text("0\n")
+        vm.checkpoints.create(p.id)
+    errors = []
+
+    def work(project, rounds=60):
+        ws = Path(project.workspace)
+        try:
+            for i in range(rounds):
+                (ws / "f").write_text(f"{i}\n")
+                (ws / f"n{i % 5}").write_text(f"{i}\n")
+                out = vm.checkpoints.create(project.id)
+                if vm.fs.read(project.id, "f", at=out.checkpoint.id) != f"{i}\n".encode():
+                    errors.append(f"{project.name}: round {i} lost the edit")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in projects]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for p in projects:
+        head = vm.projects.get(p.id).head_checkpoint_id
+        assert vm.checkpoints.get(head).root_tree == _full_root(vm, p.id, Path(p.workspace))

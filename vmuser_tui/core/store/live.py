@@ -75,23 +75,27 @@ class MonitorHub:
 
     def pump(self) -> None:
         """Read every queued event (without blocking) and hand each to its monitors."""
-        f = self.flags
         with self._lock:
-            while True:
-                events = self._fd.read(timeout=0)
-                if not events:
-                    return
-                for ev in events:
-                    if ev.mask & f.Q_OVERFLOW:  # events were lost: nobody can vouch now
-                        for owners in self._owners.values():
-                            for m, _ in owners:
-                                m.broken = True
-                        continue
-                    owners = self._owners.get(ev.wd, [])
-                    if ev.mask & f.IGNORED:
-                        self._owners.pop(ev.wd, None)
-                    for m, rel in owners:
-                        m.event(ev, rel, f)
+            self._pump_locked()
+
+    def _pump_locked(self) -> None:
+        """:meth:`pump`'s work; the caller holds ``self._lock``."""
+        f = self.flags
+        while True:
+            events = self._fd.read(timeout=0)
+            if not events:
+                return
+            for ev in events:
+                if ev.mask & f.Q_OVERFLOW:  # events were lost: nobody can vouch now
+                    for owners in self._owners.values():
+                        for m, _ in owners:
+                            m.broken = True
+                    continue
+                owners = self._owners.get(ev.wd, [])
+                if ev.mask & f.IGNORED:
+                    self._owners.pop(ev.wd, None)
+                for m, rel in owners:
+                    m.event(ev, rel, f)
 
     def close(self) -> None:
         with self._lock:
@@ -151,12 +155,16 @@ class Monitor:
             self.fresh_dirs.add(path)
         self._paths.add(path)
 
-    def drain(self) -> set[str] | None:
-        """Workspace-relative paths changed since the last drain; None when the monitor
-        can no longer vouch (overflow, workspace itself gone) and a full scan is needed."""
-        self.hub.pump()
-        paths, self._paths = self._paths, set()
-        return None if self.broken else paths
+    def drain(self) -> tuple[set[str], set[str]] | None:
+        """``(changed paths, fresh directories)`` since the last drain, workspace-relative;
+        None when the monitor can no longer vouch (overflow, workspace itself gone) and a
+        full scan is needed. Taken under the hub's lock, so an event that another thread
+        pumps meanwhile lands in the next drain, never in a set already handed out."""
+        with self.hub._lock:
+            self.hub._pump_locked()
+            paths, self._paths = self._paths, set()
+            fresh, self.fresh_dirs = self.fresh_dirs, set()
+        return None if self.broken else (paths, fresh)
 
     def close(self) -> None:
         for wd in list(self._wds.values()):
@@ -212,8 +220,9 @@ class LiveState:
         """Forget everything: the next capture does a full scan."""
         self.valid = False
 
-    def changed(self) -> set[str] | None:
-        """Paths changed since the state was last current, or None when a full scan is due."""
+    def changed(self) -> tuple[set[str], set[str]] | None:
+        """``(changed paths, fresh dirs)`` since the state was last current, or None when a
+        full scan is due."""
         if not self.valid or self.monitor is None or time.monotonic() - self.scanned_at > TRUST_SECONDS:
             return None
         return self.monitor.drain()
@@ -236,13 +245,15 @@ class LiveState:
         self.dir_inodes.pop(path, None)
         self.index.remove(path)
 
-    def apply(self, paths: set[str], ignore: IgnoreFn | None) -> tuple[ScanResult, set[str], list[str]]:
-        """Bring the state up to date for ``paths``.
+    def apply(self, changes: tuple[set[str], set[str]], ignore: IgnoreFn | None) -> tuple[ScanResult, set[str], list[str]]:
+        """Bring the state up to date for ``changes`` (paths, and the directories among
+        them that are new folders, from :meth:`Monitor.drain`).
 
         Returns ``(delta, dirty dirs, removed paths)``: ``delta`` lists the files to hash
         (``pending``, with their stats and placeholder entries) and new symlinks; the
         caller hashes them, then calls :meth:`finish`.
         """
+        paths, fresh_dirs = changes
         base = os.fspath(self.workspace)
         delta = ScanResult()
         dirty: set[str] = set()
@@ -274,7 +285,7 @@ class LiveState:
                 continue
             mode = st.st_mode
             if statmod.S_ISDIR(mode):
-                fresh = self.monitor is not None and path in self.monitor.fresh_dirs
+                fresh = path in fresh_dirs
                 if old is not None and old.kind == DIR and self.dir_inodes.get(path) == st.st_ino and not fresh:
                     if old.mode != mode & 0o777:  # a chmod of the directory itself
                         self.flat[path] = Entry(name, DIR, mode & 0o777, 0, "")
@@ -313,8 +324,6 @@ class LiveState:
                     self._forget(path)
                     removed.append(path)
                     dirty.add(parent)
-        if self.monitor is not None:
-            self.monitor.fresh_dirs.clear()
         delta.pending.sort()
         return delta, dirty, removed
 
