@@ -234,6 +234,25 @@ class OursCLI(OursAPI):
         self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
         self.cps.append(out.decode().strip())
 
+    def start_worker(self) -> None:
+        """Run `vmuser worker` on this data dir, as an operator would (systemd or tmux)."""
+        self.worker = subprocess.Popen([*self.argv, "worker"], env=self.env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        sock = self.data / "worker.sock"
+        deadline = time.monotonic() + 30
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not sock.exists():
+            raise RuntimeError("vmuser worker did not start")
+        self._cli("checkpoint", "create", self.project)  # its first capture is a full scan
+
+    def stop_worker(self) -> None:
+        worker = getattr(self, "worker", None)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+            self.worker = None
+
     def diff(self) -> None:
         self._cli("checkpoint", "diff", self.cps[-2], self.cps[-1], "--stat")
 
@@ -282,7 +301,8 @@ def _time(fn) -> float:
     return time.perf_counter() - t
 
 
-def suite(label: str, pristine: Path, work: Path, mode: str, runs: int, report: Report, big: Path | None) -> None:
+def suite(label: str, pristine: Path, work: Path, mode: str, runs: int, report: Report, big: Path | None,
+          worker: bool = True) -> None:
     ours_ws, git_ws = work / "ours", work / "git"
     for ws in (ours_ws, git_ws):
         shutil.rmtree(ws, ignore_errors=True)
@@ -302,11 +322,25 @@ def suite(label: str, pristine: Path, work: Path, mode: str, runs: int, report: 
                     after(player, run)
 
     measure("first", before=lambda p, r: p.reset(), fn_ours=ours.first, fn_git=git.first)
+    if mode == "cli" and worker:
+        ours.start_worker()
+    try:
+        _rest(measure, ours, git)
+    finally:
+        if mode == "cli":
+            ours.stop_worker()
+    _report(label, mode, times, ours, git, report, big, pristine)
+
+
+def _rest(measure, ours, git) -> None:
     measure("nochange", fn_ours=ours.nochange, fn_git=git.nochange)
     measure("edit10", before=lambda p, r: edit_files(p.ws, r), fn_ours=ours.commit, fn_git=git.commit)
     measure("diff", fn_ours=ours.diff, fn_git=git.diff)
     measure("restore", fn_ours=ours.restore_old, fn_git=git.restore_old,
             after=lambda p, r: p.restore_new())
+
+
+def _report(label, mode, times, ours, git, report, big, pristine) -> None:
     for op, by in times.items():
         report.rows.append(Row(label, mode, op, statistics.median(by[ours.name]), statistics.median(by[git.name]),
                                TARGETS.get((mode, op))))
@@ -367,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["mixed", "small"], help="only one generated tree")
     ap.add_argument("--small-files", type=int, default=50_000, help="files in the small-file tree (default 50,000)")
     ap.add_argument("--modes", default="api,cli", help="api, cli or both (default api,cli)")
+    ap.add_argument("--no-worker", action="store_true",
+                    help="cli mode without a running `vmuser worker` (every command scans the workspace itself)")
     ap.add_argument("--workdir", type=Path, help="where to build trees (default: a temp dir, removed after)")
     ap.add_argument("--write-readme", action="store_true", help="write the results into benchmarks/README.md")
     args = ap.parse_args(argv)
@@ -396,12 +432,15 @@ def main(argv: list[str] | None = None) -> int:
             report.notes.append(f"tree {label}: {files:,} files, {dir_size(pristine) / MiB:.0f} MiB")
             for mode in args.modes.split(","):
                 print(f"{label}: {mode} vs git, {args.runs} runs each...", file=sys.stderr)
-                suite(label, pristine, work / label, mode.strip(), args.runs, report, big)
+                suite(label, pristine, work / label, mode.strip(), args.runs, report, big, worker=not args.no_worker)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     table = render(report)
+    cli_how = ("without a worker: each command scans the workspace" if args.no_worker else
+               "with `vmuser worker` running (from no-change on; the first checkpoint is standalone)")
     text = "\n".join([f"Machine: {machine()}", f"Runs per figure: {args.runs} (median); total {time.perf_counter() - t0:.0f} s",
+                      f"CLI mode: {cli_how}",
                       *report.notes, "", table])
     print(text)
     misses = [r for r in report.rows if fmt(r)[-1] == "MISS"]

@@ -34,6 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from vmuser_tui.core.errors import VmuserError
 
+    if args.func == "checkpoint.create":
+        try:
+            from vmuser_tui.cli.worker_client import checkpoint_via_worker
+
+            code = checkpoint_via_worker(args)
+        except VmuserError as exc:
+            print(f"vmuser: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        if code is not None:
+            return code
+
     try:
         from vmuser_tui.cli import commands
 

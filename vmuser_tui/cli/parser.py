@@ -196,6 +196,14 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     _json(p)
     p.set_defaults(func="log", _leaf=p)
+    p = sub.add_parser("worker", help="run in the foreground, keeping change monitors for fast checkpoints",
+                       formatter_class=_Formatter, parents=[common],
+                       description="Run until stopped (Ctrl-C, SIGTERM), keeping each workspace's change monitor "
+                       "(inotify) so that `vmuser checkpoint create` from any shell is handed to this process and "
+                       "captures only what changed, as git's fsmonitor daemon does. Listens on worker.sock in the "
+                       "data dir (owner only). Run it under systemd or in a tmux window; without it every command "
+                       "still works, scanning the workspace itself.")
+    p.set_defaults(func="worker", _leaf=p)
     p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common],
                        description="Remove blobs and trees that no checkpoint (and no workspace's stat cache) "
                        "reaches, as restic's prune does; safe while another process is capturing.")

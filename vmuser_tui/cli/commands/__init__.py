@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
-           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc"}
+           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc", "worker": "misc"}
 
 
 def open_service(args, *, reconcile: bool = True):
@@ -17,7 +17,7 @@ def open_service(args, *, reconcile: bool = True):
     long-lived TUI keeps change monitors; a one-shot command would only pay for them."""
     from vmuser_tui.core.service import Vmuser
 
-    live = args.func in ("tui", "demo")
+    live = args.func in ("tui", "demo", "worker")
     return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live)
 
 
