@@ -405,29 +405,16 @@ async def test_help_lists_every_binding_with_ids(world):
 async def test_every_binding_has_a_unique_id():
     from textual.binding import Binding
 
-    from vmuser_tui.tui.app import VmuserApp, all_binding_ids
-    from vmuser_tui.tui.screens import (
-        confirm,
-        diff,
-        files,
-        help,
-        log,
-        new_project,
-        output,
-        project,
-        projects,
-        prompt,
-        restore_confirm,
-    )
+    from vmuser_tui.tui.app import all_binding_ids
+    from vmuser_tui.tui.keymap_check import scopes
 
-    seen: dict[str, str] = {}
-    for cls in (VmuserApp, projects.ProjectsScreen, project.ProjectScreen, diff.DiffScreen, files.FilesScreen,
-                help.HelpScreen, log.LogScreen, confirm.ConfirmScreen, prompt.PromptScreen, output.OutputScreen,
-                new_project.NewProjectScreen, restore_confirm.RestoreConfirmScreen):
-        for binding in Binding.make_bindings(cls.BINDINGS):
-            assert binding.id, f"{cls.__name__}: {binding.key} has no id"
-            owner = seen.setdefault(binding.id, cls.__name__)
-            assert owner == cls.__name__, f"{binding.id} used by {owner} and {cls.__name__}"
+    seen: dict[str, str] = {}  # binding id -> the one screen (scope) that owns it
+    for scope in scopes():
+        for cls in scope.classes:
+            for binding in Binding.make_bindings(cls.BINDINGS):
+                assert binding.id, f"{cls.__name__}: {binding.key} has no id"
+                owner = seen.setdefault(binding.id, scope.name)
+                assert owner == scope.name, f"{binding.id} used on {owner} and on {scope.name}"
     assert set(seen) == all_binding_ids()
 
 
