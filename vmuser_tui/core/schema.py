@@ -125,6 +125,72 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX operation_log_project ON operation_log(project_id, id);
     """,
+    # 2: what the workers, the many-clients rules and crash recovery need.
+    """
+    -- Named leases (design section 5): 'job:<name>' for background jobs (one runner per
+    -- host), 'session:<id>' for a session's read-write holder. Read-only clients of a
+    -- session register with mode 'ro' so others can see them. A holder renews
+    -- heartbeat_at/expires_at; a lease whose expires_at (UTC epoch seconds) has passed
+    -- may be taken over.
+    CREATE TABLE leases (
+        name TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (name, holder)
+    );
+    -- When each background job last ran (UTC ISO), and what it did.
+    CREATE TABLE job_runs (
+        name TEXT PRIMARY KEY,
+        last_run_at TEXT NOT NULL,
+        last_result TEXT NOT NULL DEFAULT '{}'
+    );
+    -- A restore in progress (restic/git write the new state first, then switch): on start,
+    -- any row left here means a restore was interrupted and is finished or rolled back.
+    CREATE TABLE restore_journal (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        target_tree TEXT NOT NULL,
+        pre_checkpoint_id TEXT,
+        pre_tree TEXT,
+        paths TEXT,
+        state TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL
+    );
+    -- Per-session event log: exec, checkpoint, restore, tag, annotate, attach, detach.
+    CREATE TABLE session_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX session_events_session ON session_events(session_id, id);
+    -- Session metrics that survive restarts (bytes, percent, milliseconds).
+    CREATE TABLE session_metrics (
+        session_id TEXT PRIMARY KEY,
+        commands_run INTEGER NOT NULL DEFAULT 0,
+        exec_ms_total INTEGER NOT NULL DEFAULT 0,
+        last_exec_ms INTEGER,
+        memory_bytes INTEGER,
+        peak_memory_bytes INTEGER,
+        cpu_percent REAL,
+        workspace_bytes INTEGER,
+        checkpoint_bytes INTEGER,
+        sampled_at TEXT,
+        history TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE operation_log ADD COLUMN client_id TEXT;
+    CREATE INDEX operation_log_session ON operation_log(session_id, id);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
