@@ -22,6 +22,27 @@ Settings: vmuser config init; data lives in the data dir (vmuser config path).
 """
 
 
+FORGET_EPILOG = """\
+examples:
+  vmuser checkpoint forget web --dry-run           preview with the [retention] settings of the config
+  vmuser checkpoint forget web --keep-daily 7 --keep-weekly 4 --dry-run
+  vmuser checkpoint forget web --keep-within 2d --yes --prune
+  vmuser checkpoint forget web --keep-last 3 --include-manual --dry-run --json
+
+The rules are restic's forget rules. --keep-last N keeps the N newest; --keep-hourly/-daily/-weekly/
+-monthly/-yearly N keep the newest checkpoint of each of the N newest hours/days/ISO weeks/months/years
+that have one (UTC); -1 means all of them. --keep-within DUR keeps everything within DUR of the newest
+checkpoint (y years, m months, d days, h hours: 2d, 36h, 1m15d). A checkpoint is kept when any rule
+keeps it. Any --keep-* option replaces the config's whole [retention] policy for this run; a policy
+with no rule is refused.
+
+The rules apply to automatic checkpoints only: manual, pre-restore, tagged and annotated ones are
+kept unless an --include-* option lets the rules decide them too. The newest checkpoint and the
+project's head are always kept. Forget deletes checkpoint rows; their data is freed by `vmuser gc`
+afterwards (or --prune).
+"""
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog):
         super().__init__(prog, max_help_position=34)
@@ -161,6 +182,20 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("tags", nargs="+", metavar="TAG")
     p.add_argument("--remove", action="store_true", help="remove these tags instead")
+    p = leaf(g, "forget", "checkpoint.forget", "delete old automatic checkpoints by a retention policy (restic's forget)",
+             epilog=FORGET_EPILOG)
+    p.add_argument("project", help="project id, unique id prefix or name")
+    p.add_argument("--dry-run", "-n", action="store_true", help="only show what would be kept and forgotten")
+    p.add_argument("--keep-last", metavar="N", help="keep the N newest automatic checkpoints (-1: all)")
+    for rule, bucket in (("hourly", "hours"), ("daily", "days"), ("weekly", "ISO weeks"), ("monthly", "months"),
+                         ("yearly", "years")):
+        p.add_argument(f"--keep-{rule}", metavar="N", help=f"keep the newest of each of the N newest {bucket}")
+    p.add_argument("--keep-within", metavar="DUR", help="keep all within DUR of the newest: 2d, 36h, 1m15d (m: months)")
+    for kind in ("manual", "pre-restore", "tagged", "annotated"):
+        p.add_argument(f"--include-{kind}", action="store_true", help=f"let the rules forget {kind} checkpoints too")
+    p.add_argument("--prune", action="store_true", help="then run gc to free the forgotten checkpoints' data")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _json(p)
 
     g = group("fs", "read checkpoints' files and change the live workspace")
     p = leaf(g, "ls", "fs.ls", "list a directory of the workspace or of a checkpoint (--at)")

@@ -17,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from vmuser_tui.core.errors import ConfigError
+from vmuser_tui.core.errors import ConfigError, VmuserError
 
 APP_NAME = "vmuser"
 
@@ -62,6 +62,15 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed. (Used by the snapshot worker, which is not in this release yet.)", minimum=5),
         "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint. (Snapshot worker: not in this release yet.)", minimum=0.1),
         "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
+    },
+    "retention": {
+        "keep_last": Setting("int", 10, "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged and annotated checkpoints are always kept.", minimum=-1),
+        "keep_hourly": Setting("int", 24, "Keep the newest automatic checkpoint of each of the N newest hours that have one (UTC).", minimum=-1),
+        "keep_daily": Setting("int", 7, "Keep the newest automatic checkpoint of each of the N newest days that have one (UTC).", minimum=-1),
+        "keep_weekly": Setting("int", 4, "Keep the newest automatic checkpoint of each of the N newest ISO weeks (Monday-Sunday, UTC) that have one.", minimum=-1),
+        "keep_monthly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest months that have one (UTC).", minimum=-1),
+        "keep_yearly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest years that have one (UTC).", minimum=-1),
+        "keep_within": Setting("str", "", "Keep every automatic checkpoint taken within this time of the newest one, e.g. '2d', '36h', '1m15d' (m: months, as in restic). Empty: off."),
     },
     "cleanup": {
         "enabled": Setting("bool", False, "Delete projects idle for longer than after_days (pinned ones never). Off until the cleanup worker arrives (not in this release yet); the TUI then shows each project's countdown."),
@@ -266,6 +275,13 @@ def load(
             continue
         values[section][key] = _coerce(section, key, SCHEMA[section][key], value, from_text=True)
         sources[(section, key)] = "option"
+    if values["retention"]["keep_within"]:
+        from vmuser_tui.core.retention import parse_duration
+
+        try:
+            parse_duration(values["retention"]["keep_within"])
+        except VmuserError as exc:
+            raise ConfigError(f"[retention] keep_within: {exc}") from None
     if values["cleanup"]["warning_days"] >= values["cleanup"]["after_days"]:
         raise ConfigError(
             f"[cleanup] warning_days ({values['cleanup']['warning_days']}) must be less than "

@@ -58,6 +58,17 @@ class Vmuser:
         project_id = self.projects.resolve(project) if project else None
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit)
 
+    def forget(self, project_ref: str, policy=None, dry_run: bool = False, *, only=None):
+        """Forget one project's checkpoints under a retention policy (restic's ``forget``):
+        ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
+        config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
+        Returns a :class:`~vmuser_tui.core.forget.ForgetResult`; see :func:`~vmuser_tui.core.forget.forget`
+        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy)."""
+        from vmuser_tui.core import forget, retention
+
+        policy = policy or retention.RetentionPolicy.from_config(self.config)
+        return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
+
     def gc(self, *, dry_run: bool = False):
         """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
         from vmuser_tui.core.store.gc import collect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from vmuser_tui.cli.output import (
@@ -14,7 +15,7 @@ from vmuser_tui.cli.output import (
 )
 from vmuser_tui.core import clock
 from vmuser_tui.core.checkpoints import restore_summary
-from vmuser_tui.core.errors import Aborted, NotFoundError
+from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
 
 
 def cmd_create(args, vm) -> int:
@@ -133,3 +134,85 @@ def cmd_tag(args, vm) -> int:
         cp = vm.checkpoints.tag(args.checkpoint, args.tags)
     print(f"{cp.id}: {', '.join(cp.tags) or '(no tags)'}")
     return 0
+
+
+def _count(option: str, text: str) -> int:
+    """A --keep-* count: a whole number >= 0, or -1 / 'all' / 'unlimited' for every bucket."""
+    if text.strip().lower() in ("all", "unlimited"):
+        return -1
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < -1:
+        raise UsageError(f"{option} needs a whole number >= 0 (or -1 for all), got {text!r}")
+    return value
+
+
+def _policy(args, vm):
+    """The policy for this run: the --keep-* options if any is given (restic's way: the
+    options are the whole policy), else the config's [retention]; --include-* on top."""
+    from vmuser_tui.core.retention import COUNT_RULES, RetentionPolicy
+
+    flags = {f"include_{k}": getattr(args, f"include_{k}") for k in ("manual", "pre_restore", "tagged", "annotated")}
+    given = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
+             for name, _ in COUNT_RULES if getattr(args, name) is not None}
+    if args.keep_within is not None:
+        given["keep_within"] = args.keep_within
+    if given:
+        return RetentionPolicy(**given, **flags)
+    return RetentionPolicy.from_config(vm.config, **flags)
+
+
+def cmd_forget(args, vm) -> int:
+    policy = _policy(args, vm)
+    plan = vm.forget(args.project, policy, dry_run=True)
+    if plan.forgotten and not args.dry_run and not args.yes:
+        with contextlib.redirect_stdout(sys.stderr):  # the preview, as restore's, goes beside the prompt
+            _forget_table(plan)
+        print(f"{policy.describe()}: {_forget_summary(plan)}", file=sys.stderr)
+        if not confirm(f"Forget {len(plan.forgotten)} checkpoint(s)?"):
+            raise Aborted("nothing forgotten (confirm at the prompt, or pass --yes)")
+        shown = True
+    else:
+        shown = False
+    result = plan if args.dry_run else vm.forget(args.project, policy, only=[c.id for c in plan.forgotten])
+    gc = None
+    if args.prune and not args.dry_run:
+        gc = vm.gc()
+    if args.json:
+        doc = result.to_json()
+        doc["gc"] = None if gc is None else {"blobs": gc.blobs, "trees": gc.trees, "bytes": gc.bytes}
+        emit_json(doc)
+        return 0
+    if not shown:
+        _forget_table(result)
+    if args.dry_run:
+        print(f"{policy.describe()}: {_forget_summary(result)} (dry run: nothing changed)", file=sys.stderr)
+        if args.prune:
+            print("vmuser: --prune does nothing in a dry run", file=sys.stderr)
+        return 0
+    n = len(result.forgotten)
+    if n:
+        print(f"forgot {n} checkpoint(s) of {result.project_id}; {len(result.kept)} kept")
+    else:
+        print(f"nothing to forget: all {len(result.kept)} checkpoint(s) of {result.project_id} are kept")
+    if gc is not None:
+        print(f"gc: removed {gc.blobs} blob(s) and {gc.trees} tree(s), {human_size(gc.bytes)} freed")
+    elif n:
+        print("their data stays stored until: vmuser gc", file=sys.stderr)
+    return 0
+
+
+def _forget_summary(result) -> str:
+    n, k = len(result.forgotten), len(result.kept)
+    verb = "would forget" if result.dry_run else "forgetting"
+    return f"{verb} {n} of {n + k} checkpoint(s), keeping {k}"
+
+
+def _forget_table(result) -> None:
+    rows = [(c, "keep", ", ".join(why)) for c, why in result.kept] + [(c, "forget", "") for c in result.forgotten]
+    rows.sort(key=lambda r: r[0].created_at, reverse=True)
+    table(["ID", "CREATED", "KIND", "ACTION", "REASONS", "DESCRIPTION"],
+          [[c.id, c.created_at[:19].replace("T", " "), c.kind, action, why, c.description] for c, action, why in rows],
+          empty="this project has no checkpoints")
