@@ -56,13 +56,21 @@ def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
-def _read_piece(path: str, offset: int, length: int) -> bytes:
+def _read_piece(path: str, offset: int, length: int, hint: int = 0) -> bytes:
     """``length`` bytes at ``offset`` of a file (``length`` -1: all of it, as it is now).
-    Never follows a symlink: a file swapped for a link since the scan is an error."""
+    Never follows a symlink: a file swapped for a link since the scan is an error.
+
+    ``hint`` is the size the scan saw: reading ``hint + 1`` bytes first means a file that
+    did not grow is read with one ``read`` call (a short read of a regular file is its end),
+    which for 50,000 small files saves 50,000 system calls."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         if length < 0:
-            parts = []
+            want = hint + 1
+            first = os.read(fd, want)
+            if len(first) < want:
+                return first
+            parts = [first]
             while True:
                 part = os.read(fd, 1 << 20)
                 if not part:
@@ -91,7 +99,7 @@ def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[
             return [(sha256(raw).digest(), len(raw), "", b"")], None
         codec, data = obj.pack(raw, level)
         return [(sha256(raw).digest(), len(raw), codec, data)], None
-    raws = [_read_piece(full, 0, -1) for _, full, _, _, _, _ in pieces]
+    raws = [_read_piece(full, 0, -1, hint) for _, full, _, hint, _, _ in pieces]
     out = [(sha256(raw).digest(), len(raw), "", b"") for raw in raws]
     if level is None:
         return out, None
@@ -154,13 +162,13 @@ def hash_pending(
         group, group_bytes = [], 0
         for path in result.pending:
             size = result.stats[path].size
-            full = os.path.join(base, path)
+            full = f"{base}/{path}"  # os.path.join costs 1 µs a file; path is relative, validated
             if size > obj.CHUNK_THRESHOLD:
                 offsets = range(0, size, obj.CHUNK_SIZE)
                 for i, off in enumerate(offsets):
                     yield [(path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True)]
             else:
-                group.append((path, full, 0, -1, True, False))
+                group.append((path, full, 0, size, True, False))  # length: the size seen, a read hint
                 group_bytes += size
                 if len(group) >= GROUP_FILES or group_bytes >= GROUP_BYTES:
                     yield group
