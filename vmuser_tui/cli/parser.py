@@ -43,9 +43,47 @@ afterwards (or --prune).
 """
 
 
+CHECK_EPILOG = """\
+examples:
+  vmuser check                  verify everything; a progress line on a terminal
+  vmuser check --json | jq '.affected_checkpoints[].id'
+
+When damage is found:
+  - Copy vmuser.db somewhere safe before changing anything.
+  - A checkpoint listed as affected restores every path except the damaged ones:
+    vmuser checkpoint restore ID --path src/ (paths outside the damaged list).
+  - Checkpoints not listed are whole; an older copy of vmuser.db (a backup) holds the rest.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``vmuser log: error: argument --limit: invalid int
+    value: 'x' (see vmuser log --help)``, exit code 2. The usage block argparse prints
+    first would make every usage error several lines; ``--help`` shows it in full."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog):
         super().__init__(prog, max_help_position=34)
+
+
+WORKER_EPILOG = """\
+examples:
+  vmuser worker                  run until Ctrl-C (e.g. in a tmux window or under systemd)
+  vmuser worker --once           run the due jobs once and exit (cron)
+  vmuser worker --once --force --json   run every job now, print what each did
+"""
+
+CLEANUP_EPILOG = """\
+examples:
+  vmuser cleanup                 what would be deleted, and when (nothing changes)
+  vmuser project extend web      reset web's idle clock
+  vmuser project pin web         never clean up web
+  vmuser cleanup --apply         delete the projects that are due now (asks first)
+"""
 
 
 def _json(p: argparse.ArgumentParser) -> None:
@@ -54,7 +92,7 @@ def _json(p: argparse.ArgumentParser) -> None:
 
 def build() -> argparse.ArgumentParser:
     """The full parser. Each leaf sets ``func`` to ``'group.command'`` for dispatch."""
-    root = argparse.ArgumentParser(
+    root = _Parser(
         prog="vmuser",
         description="Container-backed development sessions with checkpoints you can diff and restore.\n"
         "With no command, opens the terminal UI.",
@@ -231,18 +269,46 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     _json(p)
     p.set_defaults(func="log", _leaf=p)
-    p = sub.add_parser("worker", help="run in the foreground, keeping change monitors for fast checkpoints",
-                       formatter_class=_Formatter, parents=[common],
-                       description="Run until stopped (Ctrl-C, SIGTERM), keeping each workspace's change monitor "
-                       "(inotify) so that `vmuser checkpoint create` from any shell is handed to this process and "
-                       "captures only what changed, as git's fsmonitor daemon does. Listens on worker.sock in the "
-                       "data dir (owner only). Run it under systemd or in a tmux window; without it every command "
-                       "still works, scanning the workspace itself.")
+    p = sub.add_parser("worker", help="run the background jobs headless (auto checkpoints, retention, cleanup, gc)",
+                       formatter_class=_Formatter, parents=[common], epilog=WORKER_EPILOG,
+                       description="Run the background jobs in the foreground until stopped (Ctrl-C, SIGTERM), "
+                       "logging to stderr: automatic checkpoints of running sessions (every [snapshots] interval "
+                       "seconds and [snapshots] debounce seconds after files change), retention ([retention], "
+                       "hourly), idle-project cleanup ([cleanup], hourly) and gc. Each job takes a lease in the "
+                       "database, so a TUI running the same jobs never runs one at the same time. It also keeps "
+                       "each workspace's change monitor, so `vmuser checkpoint create` from any shell is handed "
+                       "to it (worker.sock in the data dir, owner only) and captures only what changed, as git's "
+                       "fsmonitor daemon does.")
+    p.add_argument("--once", action="store_true", help="run each due job one time and exit (for cron and tests)")
+    p.add_argument("--force", action="store_true", help="with --once: run every job, due or not")
+    p.add_argument("--no-serve", action="store_true", help="do not serve checkpoints to the CLI over worker.sock")
+    _json(p)
     p.set_defaults(func="worker", _leaf=p)
+    p = sub.add_parser("cleanup", help="list (or apply) idle-project cleanup: what would be deleted, and when",
+                       formatter_class=_Formatter, parents=[common], epilog=CLEANUP_EPILOG,
+                       description="Projects idle for [cleanup] after_days (no session activity, checkpoint, "
+                       "restore, file write or `vmuser project extend`) are deleted by the cleanup job when "
+                       "[cleanup] enabled = true, and flagged from warning_days before. Pinned projects never go.")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be deleted and when (the default "
+                   "without --apply)")
+    p.add_argument("--apply", action="store_true", help="delete the projects that are due now (asks first; "
+                   "even when [cleanup] enabled = false)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _json(p)
+    p.set_defaults(func="cleanup", _leaf=p)
     p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common],
                        description="Remove blobs and trees that no checkpoint (and no workspace's stat cache) "
                        "reaches, as restic's prune does; safe while another process is capturing.")
     p.add_argument("--dry-run", action="store_true", help="only report what would be freed")
     _json(p)
     p.set_defaults(func="gc", _leaf=p)
+    p = sub.add_parser("check", help="verify the database and every stored file; report what is damaged",
+                       formatter_class=_Formatter, parents=[common], epilog=CHECK_EPILOG,
+                       description="Verify the data dir's database as git fsck and restic check --read-data do: "
+                       "SQLite's integrity check, then every blob read back and re-hashed, every tree decoded "
+                       "and its entries looked up, every checkpoint's root tree found. Reads only; safe while "
+                       "other vmuser processes run. Exit code 0: no damage; 1: damage found (listed, with the "
+                       "checkpoints it affects and their damaged paths).")
+    _json(p)
+    p.set_defaults(func="check", _leaf=p)
     return root

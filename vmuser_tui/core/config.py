@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from vmuser_tui.core.errors import ConfigError, VmuserError
+from vmuser_tui.core.redact import DEFAULT_SECRET_PATTERNS
 
 APP_NAME = "vmuser"
 
@@ -59,9 +60,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "workers": Setting("int", 0, "Threads that hash and compress during capture. 0: number of CPUs.", minimum=0, maximum=256),
     },
     "snapshots": {
-        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed. (Used by the snapshot worker, which is not in this release yet.)", minimum=5),
-        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint. (Snapshot worker: not in this release yet.)", minimum=0.1),
+        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of the TUI or of vmuser worker).", minimum=5),
+        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.", minimum=0.1),
         "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
+        "secret_patterns": Setting("list", list(DEFAULT_SECRET_PATTERNS), "Secret files left out of automatic checkpoints (gitignore syntax). [] keeps them; one project opts in with e.g. '!.env' in its .vmuserignore."),
     },
     "retention": {
         "keep_last": Setting("int", 10, "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged and annotated checkpoints are always kept.", minimum=-1),
@@ -73,9 +75,14 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "keep_within": Setting("str", "", "Keep every automatic checkpoint taken within this time of the newest one, e.g. '2d', '36h', '1m15d' (m: months, as in restic). Empty: off."),
     },
     "cleanup": {
-        "enabled": Setting("bool", False, "Delete projects idle for longer than after_days (pinned ones never). Off until the cleanup worker arrives (not in this release yet); the TUI then shows each project's countdown."),
+        "enabled": Setting("bool", False, "Let the cleanup job delete projects idle for longer than after_days (pinned ones never); preview with vmuser cleanup --dry-run."),
         "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1),
         "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0),
+    },
+    "runtime": {
+        "max_running": Setting("int", 0, "Most sessions running at once; starting one more checkpoints and stops the least recently used (0: no limit).", minimum=0, maximum=10_000),
+        "memory_budget": Setting("size", 0, "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the least recently used first (0: no limit).", minimum=0),
+        "container_stop_on_disconnect": Setting("bool", False, "When the last TUI attached to a session closes, checkpoint it and stop its container; opening the session again starts a new one."),
     },
     "ui": {
         "theme": Setting("str", "textual-dark", "Textual theme name (e.g. textual-dark, textual-light, nord, gruvbox)."),
@@ -291,9 +298,12 @@ def load(
 
 
 def _toml_value(value: Any) -> str:
-    """One value in TOML syntax (tomli-w formats it exactly as a file would hold it)."""
+    """One value in TOML syntax (tomli-w formats it exactly as a file would hold it), on one
+    line: tomli-w spreads longer arrays over several lines, which a ``# key = ...`` comment cannot hold."""
     import tomli_w
 
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 

@@ -79,6 +79,18 @@ class Projects:
             raise NotFoundError(f"project {ref!r} was deleted")
         return self._decorate(Project.from_row(row))
 
+    @staticmethod
+    def workspace_dir(project: Project) -> Path:
+        """The project's workspace directory. Raises :class:`NotFoundError` naming the
+        project, the path and the fix when it is gone (deleted or moved outside vmuser)."""
+        ws = Path(project.workspace)
+        if not ws.is_dir():
+            raise NotFoundError(
+                f"the workspace of project {project.id} is missing ({ws}); re-create it (mkdir -p {ws}) "
+                f"and restore a checkpoint into it, or delete the project"
+            )
+        return ws
+
     def list(self, *, tag: str | None = None, prefix: str | None = None) -> list[Project]:
         """All projects, most recently active first, optionally those with ``tag`` or whose id starts with ``prefix``."""
         where, params = [], []
@@ -114,7 +126,7 @@ class Projects:
             raise UsageError("a project name needs 1-200 printable characters")
         if workspace and import_dir:
             raise UsageError("give either a workspace to use in place or a directory to import (copy), not both")
-        prefix = validate_prefix(prefix) if prefix else prefix_from_name(name)
+        prefix = validate_prefix(prefix) if prefix is not None else prefix_from_name(name)
         tags = sorted({validate_tag(t) for t in tags})
         limit = self.ctx.config.get("limits", "max_projects")
         count = self.db.conn.execute("SELECT COUNT(*) FROM projects").fetchone()[0]
@@ -188,9 +200,10 @@ class Projects:
         """Mark activity (inside a caller's transaction); resets the cleanup clock."""
         conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (clock.now_iso(), project_id))
 
-    def delete(self, ref: str, *, sessions=None) -> dict:
+    def delete(self, ref: str, *, sessions=None, reason: str = "") -> dict:
         """Delete a project: stop and remove its containers, its managed workspace, its rows,
-        then unreachable objects. Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
+        then unreachable objects. ``reason`` goes to the operation log (e.g. "idle cleanup").
+        Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
         project = self.get(ref)
         removed = 0
         if sessions is not None:
@@ -201,7 +214,8 @@ class Projects:
             conn.execute("DELETE FROM sessions WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM projects WHERE id = ?", (project.id,))
             oplog.record(conn, "project.delete", project_id=project.id, name=project.name,
-                         workspace=project.workspace, managed=project.managed, containers=removed)
+                         workspace=project.workspace, managed=project.managed, containers=removed,
+                         reason=reason or "requested")
         self.ctx.forget_live(project.id)
         workspace_removed = False
         if project.managed:

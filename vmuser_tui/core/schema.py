@@ -147,20 +147,29 @@ MIGRATIONS: list[str] = [
     CREATE TABLE job_runs (
         name TEXT PRIMARY KEY,
         last_run_at TEXT NOT NULL,
-        last_result TEXT NOT NULL DEFAULT '{}'
+        last_result TEXT NOT NULL DEFAULT '{}',
+        runs INTEGER NOT NULL DEFAULT 0,
+        last_holder TEXT NOT NULL DEFAULT ''
     );
-    -- A restore in progress (restic/git write the new state first, then switch): on start,
-    -- any row left here means a restore was interrupted and is finished or rolled back.
+    -- A restore in progress, written and committed before the workspace is touched and
+    -- deleted with the restore's log entry (git's index.lock: intent first, then the change).
+    -- A row whose owner (host, pid, pid_start: start time in clock ticks since boot, NULL
+    -- where unknown) is gone was interrupted; the next start finishes it (target_tree) or
+    -- rolls it back (pre_tree). paths: JSON list of the --path scope, NULL for the whole
+    -- tree. state: 'applying' or 'rolling-back'. Both trees are gc roots while the row lives.
     CREATE TABLE restore_journal (
         id TEXT PRIMARY KEY,
         project_id TEXT NOT NULL,
         workspace TEXT NOT NULL,
+        checkpoint_id TEXT NOT NULL,
         target_tree TEXT NOT NULL,
         pre_checkpoint_id TEXT,
         pre_tree TEXT,
         paths TEXT,
         state TEXT NOT NULL,
         pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        pid_start INTEGER,
         started_at TEXT NOT NULL
     );
     -- Per-session event log: exec, checkpoint, restore, tag, annotate, attach, detach.

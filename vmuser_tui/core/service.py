@@ -1,7 +1,8 @@
 """The facade adapters call: one :class:`Vmuser` wires settings, database and services.
 
-``Vmuser.open()`` reads the config, opens (and migrates) the database and reconciles
-sessions with Docker, so every process starts from the same truth.
+``Vmuser.open()`` reads the config, opens (and migrates) the database, finishes (or rolls
+back) restores that were interrupted, and reconciles sessions with Docker, so every
+process starts from the same truth.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 from pathlib import Path
 
 from vmuser_tui.core import config as cfg
-from vmuser_tui.core import oplog
+from vmuser_tui.core import journal, oplog
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import RuntimeUnavailableError
@@ -22,7 +23,7 @@ from vmuser_tui.core.vfs import VirtualFS
 class Vmuser:
     """The service layer. Attributes: ``projects``, ``sessions``, ``checkpoints``, ``fs``
     (see their modules); ``config``; ``data_dir``; ``notes`` (lines for the user from
-    start-up, e.g. sessions reconciled)."""
+    start-up, e.g. an interrupted restore finished, sessions reconciled)."""
 
     def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True):
         self.config = config
@@ -33,8 +34,12 @@ class Vmuser:
         self.sessions = Sessions(self.ctx, self.projects)
         self.checkpoints = Checkpoints(self.ctx, self.projects, self.sessions)
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
-        self.notes: list[str] = []
+        self.notes: list[str] = list(self.ctx.warnings)
+        self.sessions.on_end = self._on_session_end
         if reconcile:
+            # A restore killed half-way left its journal row: finish it before anything
+            # reads or captures that workspace (see core/journal.py).
+            self.notes.extend(journal.recover(self.checkpoints))
             self.notes.extend(self.sessions.reconcile())
 
     @classmethod
@@ -52,6 +57,28 @@ class Vmuser:
     @property
     def db(self):
         return self.ctx.db
+
+    def _on_session_end(self, session, why: str) -> None:
+        """A session is stopping or its container exited: checkpoint its workspace (kind
+        ``auto``) if it changed, so no work is lost between two interval snapshots. A
+        failure is reported in :attr:`notes`, never raised: the stop must go on."""
+        from vmuser_tui.core.workers import snapshot
+
+        res = snapshot.checkpoint_if_changed(self, session.project_id, why or "session ended")
+        if res and "error" in res:
+            self.notes.append(f"no checkpoint before the session ended: {res['error']}")
+
+    def delete_project(self, ref: str, *, reason: str = "") -> dict:
+        """Delete a project with everything it owns: containers, managed workspace, rows,
+        then unreachable stored data (see :meth:`Projects.delete`)."""
+        return self.projects.delete(ref, sessions=self.sessions, reason=reason)
+
+    def scheduler(self, **kwargs):
+        """A :class:`~vmuser_tui.core.workers.scheduler.Scheduler` of the default jobs for
+        this service (``kwargs``: ``now``, ``on_result``, ``jobs``)."""
+        from vmuser_tui.core.workers.scheduler import Scheduler
+
+        return Scheduler(self, **kwargs)
 
     def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100) -> list[dict]:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`)."""
@@ -78,6 +105,13 @@ class Vmuser:
             with self.db.write() as conn:
                 oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes)
         return result
+
+    def check(self, *, progress=None):
+        """Verify the database and every stored object (reads only); returns a
+        :class:`~vmuser_tui.core.check.CheckReport`. ``progress(phase, done, total)``."""
+        from vmuser_tui.core.check import check
+
+        return check(self.db, self.ctx.store, progress=progress)
 
     def docker_status(self) -> tuple[bool, str]:
         """``(reachable, one-line description)`` of the Docker engine; never raises."""

@@ -52,6 +52,9 @@ class Sessions:
     def __init__(self, ctx: Context, projects):
         self.ctx = ctx
         self.projects = projects
+        # on_end(session, why): called before a session stops and when its container is
+        # found gone, while the workspace is still there; the service checkpoints it.
+        self.on_end = None
 
     @property
     def db(self):
@@ -113,6 +116,7 @@ class Sessions:
             if choice.fallback:
                 notes.append(choice.message)
             choice_image = choice.image
+            notes.extend(self._make_room(project.id))
         name = f"vmuser-{project.id}-{sid}"
         with self.db.write() as conn:
             conn.execute(
@@ -148,11 +152,41 @@ class Sessions:
                          runtime=runtime, image=choice_image, container_id=container_id)
         return StartOutcome(self.get(sid), notes)
 
-    def stop(self, ref: str) -> Session:
-        """Stop a session: its container is stopped and removed (the workspace stays)."""
+    def _make_room(self, project_id: str) -> list[str]:
+        """The resource budget ("one VM at a time" on small hosts): while starting one more
+        container would exceed ``[runtime] max_running`` or ``memory_budget`` (each
+        container counted at ``[docker] memory``), checkpoint and stop the least recently
+        used running docker session (a hot swap). Returns one note per session stopped."""
+        rcfg = self.ctx.config.values["runtime"]
+        max_running, budget = rcfg["max_running"], rcfg["memory_budget"]
+        if not max_running and not budget:
+            return []
+        each = self.ctx.config.get("docker", "memory")
+        running = [Session.from_row(r) for r in self.db.query(
+            "SELECT * FROM sessions WHERE runtime = 'docker' AND status = 'running' ORDER BY last_active_at, created_at")]
+        notes = []
+        while running and ((max_running and len(running) + 1 > max_running)
+                           or (budget and (len(running) + 1) * each > budget)):
+            victim = running.pop(0)
+            limit = (f"[runtime] max_running = {max_running}" if max_running and len(running) + 2 > max_running
+                     else f"[runtime] memory_budget = {budget // (1024 * 1024)} MiB")
+            self.stop(victim.id, reason=f"stopped to stay within {limit} (hot swap)")
+            with self.db.write() as conn:
+                oplog.record(conn, "session.swap", project_id=victim.project_id, session_id=victim.id,
+                             for_project=project_id, limit=limit)
+            notes.append(f"stopped session {victim.id} of project {victim.project_id} (least recently used) to stay "
+                         f"within {limit}; it was checkpointed first")
+        return notes
+
+    def stop(self, ref: str, *, reason: str = "stopped by user") -> Session:
+        """Stop a session: an automatic checkpoint of its workspace first (see ``on_end``),
+        then its container is stopped and removed (the workspace stays). Raises StateError
+        when it is already stopped."""
         session = self.get(ref)
         if session.status in ("stopped",):
             raise StateError(f"session {session.id} is already stopped")
+        if self.on_end is not None and session.status == "running":
+            self.on_end(session, "session stopped")
         if session.runtime == "docker" and session.container_id:
             rt = self.ctx.runtime("docker")
             try:
@@ -161,9 +195,9 @@ class Sessions:
                 pass  # the container is already gone (removed behind vmuser's back)
             rt.remove(session.container_id)
         with self.db.write() as conn:
-            self._set_status(conn, session, "stopped", "stopped by user", stopped_at=clock.now_iso())
+            self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
             self.projects.touch(conn, session.project_id)
-            oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id)
+            oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id, reason=reason)
         return self.get(session.id)
 
     def require_running(self, ref: str) -> Session:
@@ -172,7 +206,9 @@ class Sessions:
         if session.runtime != "docker":
             raise StateError(f"session {session.id} has no container (runtime 'none'); start one with: vmuser session start {session.project_id}")
         if session.status != "running":
-            raise StateError(f"session {session.id} is {session.status}; start a new one with: vmuser session start {session.project_id}")
+            why = f" ({session.status_reason})" if session.status_reason else ""
+            raise StateError(f"session {session.id} is {session.status}{why}; "
+                             f"start a new one with: vmuser session start {session.project_id}")
         return session
 
     def exec(self, ref: str, argv: list[str]):
@@ -195,11 +231,19 @@ class Sessions:
         return self.ctx.runtime("docker").shell_argv(session.container_id)
 
     def logs(self, ref: str, tail: int = 200) -> str:
-        """The last ``tail`` lines of the container's output."""
+        """The last ``tail`` lines of the container's output. Raises StateError when the
+        session has no container, or had one that is gone (removed when it stopped)."""
         session = self.get(ref)
         if not session.container_id:
-            raise StateError(f"session {session.id} has no container")
-        return self.ctx.runtime("docker").logs(session.container_id, tail=tail)
+            raise StateError(f"session {session.id} has no container (runtime '{session.runtime}')")
+        try:
+            return self.ctx.runtime("docker").logs(session.container_id, tail=tail)
+        except NotFoundError:
+            if session.status in ACTIVE:
+                raise
+            # stopping removes the container, and its output with it: not a surprise to report as one
+            raise StateError(f"session {session.id} is {session.status}: its container was removed, "
+                             "and its output with it") from None
 
     def remove_containers(self, project_id: str) -> int:
         """Stop and remove every container of a project's sessions; marks them stopped.
@@ -257,4 +301,6 @@ class Sessions:
                 oplog.record(conn, "session.reconcile", project_id=session.project_id, session_id=session.id,
                              old=session.status, new=new, reason=reason)
             changes.append(f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + info.status})")
+            if self.on_end is not None and session.status == "running" and new in ("stopped", "failed"):
+                self.on_end(session, reason)  # the container exited: keep what it left in the workspace
         return changes

@@ -9,7 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
-           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc", "worker": "misc"}
+           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc", "worker": "workers", "cleanup": "workers",
+           "check": "check"}
 
 
 def open_service(args, *, reconcile: bool = True):
@@ -28,7 +29,7 @@ def dispatch(args) -> int | None:
     handler = getattr(module, f"cmd_{(command or group).replace('-', '_')}")
     if group == "config":
         return handler(args)
-    vm = open_service(args)
+    vm = open_service(args, reconcile=group != "check")  # check reads only: no Docker, no writes
     try:
         for note in vm.notes:
             import sys

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from vmuser_tui.cli.output import emit_json, human_size, table
@@ -31,26 +30,6 @@ def cmd_demo(args, vm) -> int:
     from vmuser_tui.tui.app import run_tui
 
     run_tui(vm, read_only=False, open_project=outcome.project_id)
-    return 0
-
-
-def cmd_worker(args, vm) -> int:
-    import signal
-
-    from vmuser_tui.core.rpc import Server
-
-    server = Server(vm)
-    server.start()
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    print(f"vmuser worker: serving {vm.data_dir} (pid {os.getpid()}); checkpoints from the CLI come here. "
-          "Ctrl-C stops.", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    print("vmuser worker: stopped", file=sys.stderr)
     return 0
 
 

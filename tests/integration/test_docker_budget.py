@@ -1,0 +1,50 @@
+"""The resource budget on a real engine: with `[runtime] max_running = 1`, starting a second
+session checkpoints and stops the least recently used one (a hot swap), and says so."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from vmuser_tui.core.runtime import LABEL_PROJECT
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def engine(docker_available):
+    import docker
+
+    base_url = os.environ.get("VMUSER_DOCKER_BASE_URL")
+    client = docker.DockerClient(base_url=base_url, timeout=60) if base_url else docker.from_env(timeout=60)
+    made: list[str] = []
+    yield client, made
+    for pid in made:
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={pid}"}):
+            c.remove(force=True)
+    client.close()
+
+
+def test_budget_of_one_running_session_hot_swaps_the_least_recently_used(make_vm, engine):
+    client, made = engine
+    vm = make_vm(config_text="[runtime]\nmax_running = 1\n")
+    a = vm.projects.create("alpha")
+    b = vm.projects.create("beta")
+    made += [a.id, b.id]
+    first = vm.sessions.start(a.id).session
+    vm.sessions.exec(first.id, ["sh", "-c", "echo from-a > /workspace/work.txt"])
+
+    second = vm.sessions.start(b.id)
+    assert any("stopped session " + first.id in n and "max_running = 1" in n for n in second.notes), second.notes
+    assert vm.sessions.get(first.id).status == "stopped"
+    assert "hot swap" in vm.sessions.get(first.id).status_reason
+    assert vm.sessions.get(second.session.id).status == "running"
+    running = client.containers.list(filters={"label": "vmuser.session"})
+    assert [c.labels["vmuser.session"] for c in running if c.labels[LABEL_PROJECT] in made] == [second.session.id]
+    # The stopped session's work was checkpointed before its container went away.
+    auto = [c for c in vm.checkpoints.list(a.id) if c.kind == "auto"]
+    assert len(auto) == 1 and vm.fs.read(a.id, "work.txt", at=auto[0].id) == b"from-a\n"
+    assert (Path(a.workspace) / "work.txt").read_text() == "from-a\n"
+    assert vm.log(operation="session.swap")[0]["session_id"] == first.id

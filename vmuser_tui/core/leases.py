@@ -1,0 +1,150 @@
+"""Named leases in SQLite: who may run a background job, who holds a session read-write.
+
+A lease is a row ``(name, holder, mode, actor, pid, acquired_at, heartbeat_at,
+expires_at)``. Modes: ``job`` and ``rw`` are exclusive (one holder per name); ``ro`` rows
+only say "I am looking" and never block anyone. A holder renews its lease by heartbeat
+before ``expires_at`` (UTC epoch seconds); a holder that died stops renewing, and once its
+lease expired anyone may take it over (the take-over is reported so that it can be
+logged). Everything happens inside ``BEGIN IMMEDIATE`` transactions, so two processes
+asking at once cannot both win. This is the lease of Chubby and of etcd, made with one
+table; design.md section 5.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.ids import new_short_id
+
+COLUMNS = "name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at"
+EXCLUSIVE = ("job", "rw")
+MODES = EXCLUSIVE + ("ro",)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One lease row. ``expires_at`` in UTC epoch seconds; ``acquired_at`` ISO UTC."""
+
+    name: str
+    holder: str
+    mode: str
+    actor: str
+    pid: int
+    acquired_at: str
+    heartbeat_at: str
+    expires_at: float
+
+    @classmethod
+    def from_row(cls, row) -> Lease:
+        """From a row selected as :data:`COLUMNS` (tuple or sqlite3.Row)."""
+        return cls(*tuple(row))
+
+    def expires_in(self, now: float | None = None) -> float:
+        """Seconds until the lease expires (negative: expired)."""
+        return self.expires_at - (time.time() if now is None else now)
+
+    def describe(self, now: float | None = None) -> str:
+        """``alice@host pid 4242 since 10:02, lease expires in 40 s`` (times local to the reader)."""
+        since = clock.parse(self.acquired_at).astimezone().strftime("%H:%M")
+        left = self.expires_in(now)
+        when = f"lease expires in {left:.0f} s" if left >= 0 else f"lease expired {-left:.0f} s ago"
+        return f"{self.actor} pid {self.pid} since {since}, {when}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :meth:`Leases.acquire` did. ``ok``: the caller holds the lease now.
+    ``held_by``: the live holder that refused it; ``took_over``: the expired lease replaced."""
+
+    ok: bool
+    lease: Lease | None = None
+    held_by: Lease | None = None
+    took_over: Lease | None = None
+
+
+def new_holder_id() -> str:
+    """A holder id unique to this process and client: ``<pid>-<8 hex>``."""
+    return f"{os.getpid()}-{new_short_id(8)}"
+
+
+class Leases:
+    """Acquire, renew and release leases for one holder (one client of the database).
+
+    ``holder`` defaults to a fresh :func:`new_holder_id`. ``now`` (a function returning UTC
+    epoch seconds) is injectable for tests; leases compare real time otherwise.
+    """
+
+    def __init__(self, database, holder: str | None = None, *, now=time.time):
+        self.database = database
+        self.holder = holder or new_holder_id()
+        self._now = now
+
+    def acquire(self, name: str, *, ttl: float, mode: str = "job", log: bool = True) -> Outcome:
+        """Take (or renew) ``name`` for ``ttl`` seconds. An exclusive mode fails while another
+        holder's exclusive lease is alive; an expired one is taken over (and, with ``log``,
+        written to the operation log as ``lease.takeover``). ``ro`` always succeeds."""
+        if mode not in MODES:
+            raise ValueError(f"unknown lease mode {mode!r}")
+        now = self._now()
+        with self.database.write() as conn:
+            rows = [Lease.from_row(r) for r in conn.execute(f"SELECT {COLUMNS} FROM leases WHERE name = ?", (name,))]
+            mine = next((r for r in rows if r.holder == self.holder), None)
+            took_over = None
+            if mode in EXCLUSIVE:
+                for other in rows:
+                    if other.holder == self.holder or other.mode not in EXCLUSIVE:
+                        continue
+                    if other.expires_at > now:
+                        return Outcome(False, held_by=other)
+                    took_over = other
+                    conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, other.holder))
+                    if log:
+                        oplog.record(conn, "lease.takeover", lease=name, previous=other.actor,
+                                     previous_pid=other.pid, expired_s=round(now - other.expires_at, 1))
+            # Read-only rows of holders that stopped heartbeating are dropped as they are met.
+            conn.execute("DELETE FROM leases WHERE name = ? AND mode = 'ro' AND expires_at < ? AND holder != ?",
+                         (name, now, self.holder))
+            stamp = clock.now_iso()
+            acquired = mine.acquired_at if (mine and mine.mode == mode) else stamp
+            conn.execute(
+                "INSERT OR REPLACE INTO leases(name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (name, self.holder, mode, oplog.actor(), os.getpid(), acquired, stamp, now + ttl),
+            )
+            lease = Lease(name, self.holder, mode, oplog.actor(), os.getpid(), acquired, stamp, now + ttl)
+        return Outcome(True, lease=lease, took_over=took_over)
+
+    def renew(self, name: str, *, ttl: float) -> bool:
+        """Push this holder's lease on ``name`` ``ttl`` seconds ahead; False if it no longer
+        holds it (it expired and was taken over)."""
+        with self.database.write() as conn:
+            cur = conn.execute("UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE name = ? AND holder = ?",
+                               (clock.now_iso(), self._now() + ttl, name, self.holder))
+            return cur.rowcount > 0
+
+    def renew_all(self, *, ttl: float) -> int:
+        """Heartbeat every lease of this holder; returns how many it still holds."""
+        with self.database.write() as conn:
+            cur = conn.execute("UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE holder = ?",
+                               (clock.now_iso(), self._now() + ttl, self.holder))
+            return cur.rowcount
+
+    def release(self, name: str) -> None:
+        """Give up this holder's lease on ``name`` (no error if it is not held)."""
+        with self.database.write() as conn:
+            conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, self.holder))
+
+    def release_all(self) -> None:
+        """Give up every lease of this holder (a client closing)."""
+        with self.database.write() as conn:
+            conn.execute("DELETE FROM leases WHERE holder = ?", (self.holder,))
+
+    def holders(self, name: str, *, live_only: bool = True) -> list[Lease]:
+        """The leases on ``name``, exclusive first; with ``live_only``, unexpired ones only."""
+        now = self._now()
+        rows = [Lease.from_row(r) for r in self.database.query(
+            f"SELECT {COLUMNS} FROM leases WHERE name = ? ORDER BY mode = 'ro', acquired_at", (name,))]
+        return [r for r in rows if not live_only or r.expires_at > now]
