@@ -103,7 +103,7 @@ def build() -> argparse.ArgumentParser:
     root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
     root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     root.add_argument("--version", action="version", version=f"vmuser {__version__}")
-    root.set_defaults(func="tui", read_only=False)
+    root.set_defaults(func="tui", read_only=False, no_jobs=False)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction:
@@ -126,6 +126,8 @@ def build() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)", formatter_class=_Formatter, parents=[common])
     p.add_argument("--read-only", action="store_true", help="browse, diff and view only; refuse changes")
+    p.add_argument("--no-jobs", action="store_true", help="do not run the background jobs (auto checkpoints, "
+                   "retention, cleanup) in this TUI; e.g. when `vmuser worker` runs them")
     p.set_defaults(func="tui")
     p = sub.add_parser("demo", help="build (once) a demo project from real files and open the TUI on it",
                        formatter_class=_Formatter, parents=[common],
@@ -304,10 +306,10 @@ def build() -> argparse.ArgumentParser:
     p.set_defaults(func="gc", _leaf=p)
     p = sub.add_parser("check", help="verify the database and every stored file; report what is damaged",
                        formatter_class=_Formatter, parents=[common], epilog=CHECK_EPILOG,
-                       description="Verify the data dir's database as git fsck and restic check --read-data do: "
-                       "SQLite's integrity check, then every blob read back and re-hashed, every tree decoded "
-                       "and its entries looked up, every checkpoint's root tree found. Reads only; safe while "
-                       "other vmuser processes run. Exit code 0: no damage; 1: damage found (listed, with the "
+                       description="Verify the data dir's database as git fsck and restic check --read-data do:\n"
+                       "SQLite's integrity check, then every blob read back and re-hashed, every tree decoded\n"
+                       "and its entries looked up, every checkpoint's root tree found. Reads only; safe while\n"
+                       "other vmuser processes run. Exit code 0: no damage; 1: damage found (listed, with the\n"
                        "checkpoints it affects and their damaged paths).")
     _json(p)
     p.set_defaults(func="check", _leaf=p)

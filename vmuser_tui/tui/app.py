@@ -92,9 +92,12 @@ class VmuserApp(App):
         docker_interval: float = 30.0,
         watch_interval: float = 2.0,
         open_project: str | None = None,
+        jobs: bool = False,
     ) -> None:
         super().__init__()
         self.vm = vm
+        self._jobs = jobs
+        self._jobs_stop = None
         ui = vm.config.values.get("ui", {})
         self.read_only = bool(read_only or ui.get("read_only", False))
         self._docker_status = docker_status or vm.docker_status
@@ -138,6 +141,41 @@ class VmuserApp(App):
             self.set_interval(self._docker_interval, self.check_docker)
         if self._watch_interval:
             self.set_interval(self._watch_interval, self.check_data_version)
+        if self._jobs and not self.read_only:
+            self.start_jobs()
+
+    # -- background jobs ----------------------------------------------------------------
+    def start_jobs(self) -> None:
+        """Run the background jobs (auto checkpoints, retention, cleanup, gc, noticing dead
+        containers) in a thread worker; each result worth knowing becomes a notification.
+        Leases keep them from running twice when another TUI or ``vmuser worker`` runs."""
+        import threading
+
+        stop = self._jobs_stop = threading.Event()
+        scheduler = self.vm.scheduler(on_result=lambda res: self._from_thread(self.job_note, res))
+        self.run_worker(lambda: scheduler.serve(stop), thread=True, group="jobs", exit_on_error=False,
+                        name="background jobs")
+
+    def _from_thread(self, fn, *args) -> None:
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            pass  # the app is closing
+
+    def job_note(self, res) -> None:
+        """One notification per background event: an auto checkpoint, a cleanup warning or
+        deletion, a container that died, a job that failed."""
+        from vmuser_tui.tui.jobnotes import notes_for
+
+        for severity, text in notes_for(self.vm, res):
+            self.notify(text, title="Background", severity=severity)
+        reload = getattr(self.screen, "reload", None)
+        if getattr(self.screen, "AUTO_RELOAD", False) and callable(reload) and not getattr(self.screen, "busy", None):
+            reload()
+
+    def on_unmount(self) -> None:
+        if self._jobs_stop is not None:
+            self._jobs_stop.set()
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False, details: str | None = None) -> None:
@@ -279,7 +317,8 @@ class VmuserApp(App):
         self.push_screen(HelpScreen(self.screen))
 
 
-def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None) -> None:
+def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True) -> None:
     """Run the TUI until the user quits (``q`` on the project list, or ctrl+q); ``open_project`` (an id)
-    opens that project's screen over the project list."""
-    VmuserApp(vm, read_only=read_only, open_project=open_project).run()
+    opens that project's screen over the project list. ``jobs``: host the background jobs
+    (never in read-only mode)."""
+    VmuserApp(vm, read_only=read_only, open_project=open_project, jobs=jobs).run()

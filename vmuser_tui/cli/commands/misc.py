@@ -14,7 +14,7 @@ def cmd_tui(args, vm) -> int:
         raise UsageError("the TUI needs a terminal; for scripts use the commands (vmuser --help)")
     from vmuser_tui.tui.app import run_tui
 
-    run_tui(vm, read_only=args.read_only)
+    run_tui(vm, read_only=args.read_only, jobs=not args.no_jobs)
     return 0
 
 

@@ -84,10 +84,17 @@ def _snapshot(vm, now: datetime) -> dict:
     return snapshot.run(vm, why="interval")
 
 
+def _reconcile(vm, now: datetime) -> dict:
+    """Notice containers that exited or vanished (their work is checkpointed on the way)."""
+    return {"changes": vm.sessions.reconcile()}
+
+
 def default_jobs() -> list[Job]:
-    """snapshot (``[snapshots] interval``), retention and cleanup (hourly), gc (daily, and
-    right after a retention or cleanup run that removed something)."""
+    """reconcile (every 15 s: a container that died is noticed and its workspace
+    checkpointed), snapshot (``[snapshots] interval``), retention and cleanup (hourly), gc
+    (daily, and right after a retention or cleanup run that removed something)."""
     return [
+        Job("reconcile", lambda vm: 15.0, _reconcile),
         Job("snapshot", lambda vm: vm.config.get("snapshots", "interval"), _snapshot),
         Job("retention", lambda vm: 3600.0, _retention),
         Job("cleanup", lambda vm: 3600.0, _cleanup),
@@ -230,4 +237,4 @@ class Scheduler:
 def _did_something(res: JobResult) -> bool:
     s = res.summary
     return bool(s.get("checkpoints") or s.get("forgotten") or s.get("warned") or s.get("deleted")
-                or s.get("errors") or s.get("blobs"))
+                or s.get("errors") or s.get("blobs") or s.get("changes"))

@@ -1,0 +1,34 @@
+"""Turn a background job's result into the notifications an operator wants to see."""
+
+from __future__ import annotations
+
+
+def _name(vm, project_id: str) -> str:
+    row = vm.db.query_one("SELECT name FROM projects WHERE id = ?", (project_id,))
+    return row["name"] if row else project_id
+
+
+def notes_for(vm, res) -> list[tuple[str, str]]:
+    """``[(severity, one line)]`` for a :class:`~vmuser_tui.core.workers.scheduler.JobResult`:
+    auto checkpoints taken, cleanup warnings and deletions, sessions whose container
+    stopped or vanished, and failures."""
+    out: list[tuple[str, str]] = []
+    s = res.summary or {}
+    if res.error:
+        out.append(("error", f"{res.name} job failed: {res.error}"))
+    for made in s.get("checkpoints", []):
+        out.append(("information", f"auto checkpoint {made['checkpoint']} of {_name(vm, made['project'])} "
+                                   f"({made['files']} files)"))
+    for pid in s.get("warned", []):
+        row = vm.projects.get(pid) if vm.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)) else None
+        due = f" ({row.cleanup_due_at[:10]})" if row is not None and row.cleanup_due_at else ""
+        out.append(("warning", f"project {_name(vm, pid)} is idle and will be deleted soon{due}; "
+                               "extend or pin it to keep it"))
+    for pid in s.get("deleted", []):
+        out.append(("warning", f"idle project {pid} was deleted by the cleanup job"))
+    for line in s.get("changes", []):
+        out.append(("warning", f"container stopped: {line}"))
+    for err in s.get("errors", []):
+        text = err if isinstance(err, str) else f"{err.get('project', '')}: {err.get('error', err)}"
+        out.append(("error", f"{res.name}: {text}"))
+    return out
