@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from vmuser_tui.core import clock
 from vmuser_tui.core.leases import Leases
 from vmuser_tui.core.workers import cleanup
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _auto(vm, pid):
@@ -148,7 +148,7 @@ def test_cleanup_warns_on_the_right_days_skips_pinned_and_deletes_on_the_right_d
     ws = Path(idle.workspace)
     assert ws.is_dir()
 
-    day = lambda n: T0 + timedelta(days=n, hours=1)  # noqa: E731
+    day = lambda n: T0 + timedelta(days=n, hours=1)
     assert cleanup.run(vm, day(6)) == {"warned": [], "deleted": [], "errors": []}
     assert cleanup.run(vm, day(7))["warned"] == [idle.id]  # 3 days before day 10
     assert cleanup.run(vm, day(7) + timedelta(hours=5))["warned"] == []  # once a day (UTC)
@@ -199,7 +199,7 @@ def test_two_worker_once_processes_run_each_job_once(tmp_path):
 
 def test_cleanup_cli_lists_and_dry_run_changes_nothing(tmp_path):
     env = dict(os.environ, VMUSER_DATA_DIR=str(tmp_path / "data"), VMUSER_CONFIG=str(tmp_path / "none.toml"))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "vmuser_tui", *a], env=env, capture_output=True)  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "vmuser_tui", *a], env=env, capture_output=True, check=False)
     assert run("project", "create", "w").returncode == 0
     r = run("cleanup", "--json")
     doc = json.loads(r.stdout)

@@ -17,13 +17,13 @@ def notes_for(vm, res) -> list[tuple[str, str]]:
     if res.error:
         out.append(("error", f"{res.name} job failed: {res.error}"))
     for made in s.get("checkpoints", []):
-        out.append(("information", f"auto checkpoint {made['checkpoint']} of {_name(vm, made['project'])} "
-                                   f"({made['files']} files)"))
+        out.append(("information", (f"auto checkpoint {made['checkpoint']} of {_name(vm, made['project'])} "
+                                   f"({made['files']} files)")))
     for pid in s.get("warned", []):
         row = vm.projects.get(pid) if vm.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)) else None
         due = f" ({row.cleanup_due_at[:10]})" if row is not None and row.cleanup_due_at else ""
-        out.append(("warning", f"project {_name(vm, pid)} is idle and will be deleted soon{due}; "
-                               "extend or pin it to keep it"))
+        out.append(("warning", (f"project {_name(vm, pid)} is idle and will be deleted soon{due}; "
+                               "extend or pin it to keep it")))
     for pid in s.get("deleted", []):
         out.append(("warning", f"idle project {pid} was deleted by the cleanup job"))
     for line in s.get("changes", []):
