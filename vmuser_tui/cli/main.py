@@ -17,6 +17,13 @@ def _split_paths(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def _damaged_database(exc: Exception) -> bool:
+    """True for SQLite's "malformed" / "not a database" errors (sqlite3 is loaded by then)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return bool(sqlite3) and isinstance(exc, sqlite3.DatabaseError) and any(
+        s in str(exc) for s in ("malformed", "not a database", "corrupt"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -29,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         (getattr(args, "_leaf", None) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if diff_paths:
         args.paths = list(getattr(args, "paths", []) or []) + diff_paths
-    if args.func.endswith(".help"):
+    if args.func.endswith(".help"):  # a group without its command: show its commands
         args._parser.print_help()
+        print(f"{args._parser.prog}: error: missing COMMAND (listed above)", file=sys.stderr)
         return 2
     from vmuser_tui.core.errors import VmuserError
 
@@ -40,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
             code = checkpoint_via_worker(args)
         except VmuserError as exc:
+            if args.debug:
+                raise
             print(f"vmuser: error: {exc}", file=sys.stderr)
             return exc.exit_code
         if code is not None:
@@ -62,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line unless --debug
         if args.debug:
             raise
+        if _damaged_database(exc):  # a bad page met by any query: name it and the tool, not a bug
+            print(f"vmuser: error: the database is damaged ({exc}); see what it affects with: vmuser check",
+                  file=sys.stderr)
+            return 1
         print(f"vmuser: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return 1
 

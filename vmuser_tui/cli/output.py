@@ -54,13 +54,20 @@ def details(pairs: list[tuple[str, object]]) -> None:
         print(f"{k + ':':<{width + 1}} {'' if v is None else v}")
 
 
-def confirm(question: str) -> bool:
-    """Ask yes/no on the terminal. Without one (piped, cron), raises :class:`Aborted`
-    saying to pass ``--yes``: a piped "y" is too easy to send by accident."""
+def need_terminal() -> None:
+    """Raise :class:`Aborted` (pass ``--yes``) when standard input is not a terminal, so
+    that no one can answer a confirmation: called before printing what would change, so
+    a script sees one error line, not a preview followed by one."""
     if not sys.stdin.isatty():
         from vmuser_tui.core.errors import Aborted
 
         raise Aborted("not confirmed: standard input is not a terminal; pass --yes to go ahead")
+
+
+def confirm(question: str) -> bool:
+    """Ask yes/no on the terminal. Without one (piped, cron), raises :class:`Aborted`
+    saying to pass ``--yes``: a piped "y" is too easy to send by accident."""
+    need_terminal()
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:

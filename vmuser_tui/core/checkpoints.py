@@ -22,7 +22,7 @@ from vmuser_tui.core.projects import validate_tag
 from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
 from vmuser_tui.core.store import restore as rs
-from vmuser_tui.core.store.trees import Entry
+from vmuser_tui.core.store.trees import DIR, Entry
 
 KINDS = ("manual", "auto", "pre-restore")
 
@@ -193,8 +193,8 @@ class Checkpoints:
                          bytes=result.total_size, skipped=len(result.skipped))
             created["yes"] = True
 
-        workspace = Path(project.workspace)
-        rules = self.ignore_rules(workspace)
+        workspace = self.projects.workspace_dir(project)
+        rules = self.ignore_rules(workspace, kind)
         state = self.ctx.live_state(project_id, workspace)
         if state is not None and state.rules_key != rules.key:  # scanned under other rules
             state.invalidate()
@@ -232,9 +232,14 @@ class Checkpoints:
             oplog.record(conn, "checkpoint.annotate", project_id=cp.project_id, checkpoint=cp.id, label=label)
         return self.get(cp.id)
 
-    def ignore_rules(self, workspace: Path) -> ignore.IgnoreRules:
-        """The workspace's ignore rules: ``.vmuserignore`` plus ``[snapshots] ignore``."""
-        return ignore.load(workspace, self.ctx.config.get("snapshots", "ignore"))
+    def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
+        """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``
+        plus ``.vmuserignore``; for ``auto`` checkpoints ``[snapshots] secret_patterns`` first,
+        so a ``!.env`` line in ``.vmuserignore`` opts that project back in."""
+        extra = list(self.ctx.config.get("snapshots", "ignore"))
+        if kind == "auto":
+            extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
+        return ignore.load(workspace, extra)
 
     # -- diff ------------------------------------------------------------------
     def _store_content(self, path: str, entry: Entry) -> bytes:
@@ -258,9 +263,10 @@ class Checkpoints:
             to_id = b.id
         else:
             project = self.projects.get(a.project_id)
-            workspace = Path(project.workspace)
+            workspace = self.projects.workspace_dir(project)
+            # under the rules `a` was taken with: an auto checkpoint never held secret files
             root, trees, _ = cap.live_tree(self.db, a.project_id, workspace,
-                                           ignore=self.ignore_rules(workspace).match, pool=store.pool())
+                                           ignore=self.ignore_rules(workspace, a.kind).match, pool=store.pool())
 
             def get_live(digest: str) -> list[Entry]:
                 return trees[digest] if digest in trees else store.get_tree(digest)
@@ -308,8 +314,11 @@ class Checkpoints:
         """
         cp = self.get(ref)
         project = self.projects.get(cp.project_id)
-        workspace = Path(project.workspace)
+        workspace = self.projects.workspace_dir(project)
         scope = [normalize(p) for p in paths] if paths else None
+        for p in scope or ():  # refuse a path in neither place before the pre-restore checkpoint is taken
+            if self.ctx.store.lookup(cp.root_tree, p) is None and not os.path.lexists(os.path.join(workspace, p)):
+                raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
         pre = self.create(project.id, description=f"before restoring {cp.id}", kind="pre-restore")
         store = self.ctx.store
         if scope:
@@ -321,6 +330,10 @@ class Checkpoints:
         live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
         plan = rs.plan(target, live, scope)
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
+        if cp.kind == "auto":  # it never held secret files: restoring it must not delete them
+            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, self.ignore_rules(workspace, "auto").match)
+            plan.delete = [p for p in plan.delete if p not in keep]
+            changes = [c for c in changes if c.path not in keep]
         result = rs.apply(store, workspace, plan, progress=progress)
         with self.db.write() as conn:
             now = clock.now_iso()

@@ -11,6 +11,37 @@ from vmuser_tui.core.db import DB_NAME, Database
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.objects import ObjectStore
 
+_warned: set[str] = set()  # paths already warned about in this process (warn once, not per open)
+
+
+def permission_warnings(data_dir: Path, db_path: Path) -> list[str]:
+    """One line per problem when the data directory is open to other users (any group or
+    other bit: it should be 0700) or the database files (``vmuser.db``, ``-wal``, ``-shm``)
+    are (they should be 0600). Each path is reported once per process; files that do not
+    exist are skipped."""
+    lines = []
+    try:
+        mode = os.stat(data_dir).st_mode & 0o777
+    except OSError:
+        mode = 0
+    if mode & 0o077 and str(data_dir) not in _warned:
+        _warned.add(str(data_dir))
+        lines.append(f"warning: the data directory {data_dir} is open to other users (mode {mode:04o}); "
+                     f"restrict it: chmod 700 {data_dir}")
+    wide = []
+    for path in (db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            continue
+        if mode & 0o077 and str(path) not in _warned:
+            _warned.add(str(path))
+            wide.append(f"{path.name} {mode:04o}")
+    if wide:
+        lines.append(f"warning: database files in {db_path.parent} are open to other users ({', '.join(wide)}); "
+                     f"restrict them: chmod 600 {db_path}*")
+    return lines
+
 
 @dataclass
 class Context:
@@ -21,6 +52,7 @@ class Context:
     data_dir: Path
     db: Database
     store: ObjectStore
+    warnings: list[str] = field(default_factory=list)  # for the user, from opening (e.g. file modes)
     _runtimes: dict = field(default_factory=dict)
     _live: dict = field(default_factory=dict)
     _hub: object = None
@@ -35,12 +67,14 @@ class Context:
             if fresh:
                 os.chmod(data_dir, 0o700)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
+            # mkdir(exist_ok) on a file says "File exists": name the real problem
+            reason = "not a directory" if data_dir.exists() and not data_dir.is_dir() else exc.strerror or str(exc)
             raise StoreError(f"cannot use {data_dir} as the data directory ({reason}); "
                              "pass --data-dir DIR or set VMUSER_DATA_DIR") from None
         db = Database(data_dir / DB_NAME)
         store = ObjectStore(db, level=config.get("store", "compression_level"), workers=config.get("store", "workers"))
-        return cls(config=config, data_dir=data_dir, db=db, store=store)
+        warnings = permission_warnings(data_dir, db.path)
+        return cls(config=config, data_dir=data_dir, db=db, store=store, warnings=warnings)
 
     @property
     def workspaces_dir(self) -> Path:

@@ -58,14 +58,19 @@ class Database:
                 self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Refuse another program's file, or a newer vmuser's, before WAL mode changes it.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                _refuse_foreign(conn, self.path)
+            elif version > schema.LATEST:
+                conn.close()
+                raise _too_new(self.path, version)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir"
-            ) from None
+            raise _unreadable(self.path, exc) from None
         with self._all_lock:
             self._all.append(conn)
         return conn
@@ -94,12 +99,9 @@ class Database:
         try:
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a vmuser database ({exc}); move it aside or pass --data-dir") from None
+            raise _unreadable(self.path, exc) from None
         if version > schema.LATEST:
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this vmuser knows "
-                f"({schema.LATEST}); upgrade vmuser"
-            )
+            raise _too_new(self.path, version)
         while version < schema.LATEST:
             with self.write() as conn:
                 current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -207,6 +209,35 @@ def _split_sql(script: str) -> list[str]:
     semicolons), then split at ``;`` (our migrations have none inside literals)."""
     code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
     return [stmt.strip() for stmt in code.split(";") if stmt.strip()]
+
+
+def _too_new(path: Path, version: int) -> StoreError:
+    return StoreError(f"{path} has schema version {version}, newer than this vmuser knows ({schema.LATEST}); "
+                      "upgrade vmuser (pip install -U vmuser-tui) or pass --data-dir DIR")
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise :class:`StoreError` when a database vmuser has not migrated yet already holds
+    tables: another program's file, which vmuser must neither migrate nor switch to WAL."""
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4")]
+    if names:
+        conn.close()
+        listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise StoreError(f"{path} is another program's SQLite database (tables {listed}), not vmuser's; "
+                         "move it aside or pass --data-dir DIR")
+
+
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """One line for a database file SQLite cannot open: not SQLite at all, or damaged."""
+    msg = str(exc)
+    if "not a database" in msg:
+        what = "is not an SQLite database"
+    elif "malformed" in msg or "corrupt" in msg:
+        what = f"is damaged ({msg})"
+    else:
+        what = f"cannot be opened ({msg})"
+    return StoreError(f"{path} {what}; move it aside (keep a copy) or pass --data-dir DIR")
 
 
 def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from vmuser_tui.core.redact import redact
+
 
 def _json_list(text: str | None) -> list:
     """A JSON list column; the common empty case skips the parser (timelines list 10k rows)."""
@@ -122,7 +124,8 @@ class Checkpoint:
             description=row["description"], tags=_tags(row["tags"]),
             annotations=_json_list(row["annotations"]), file_count=row["file_count"],
             total_size=row["total_size"], image_id=row["image_id"], created_at=row["created_at"],
-            state=json.loads(row["state"]) if row["state"] and row["state"] != "{}" else {},
+            # masked on read too: container config holds environment variables (core.redact)
+            state=redact(json.loads(row["state"])) if row["state"] and row["state"] != "{}" else {},
         )
 
     def to_json(self) -> dict:

@@ -9,6 +9,7 @@ import socket
 from functools import lru_cache
 
 from vmuser_tui.core import clock
+from vmuser_tui.core.redact import redact
 
 
 @lru_cache(maxsize=1)
@@ -23,11 +24,12 @@ def actor() -> str:
 
 def record(conn, operation: str, *, project_id: str | None = None, session_id: str | None = None, **details) -> None:
     """Append one entry. Call inside the write transaction of the change it describes,
-    so no change lacks its entry. ``details`` must be JSON-serializable."""
+    so no change lacks its entry. ``details`` must be JSON-serializable; values under
+    secret-looking keys (and ``NAME=value`` strings with such names) are stored masked."""
     conn.execute(
         "INSERT INTO operation_log(at, operation, actor, pid, project_id, session_id, details) VALUES (?,?,?,?,?,?,?)",
         (clock.now_iso(), operation, actor(), os.getpid(), project_id, session_id,
-         json.dumps(details, sort_keys=True, default=str)),
+         json.dumps(redact(details), sort_keys=True, default=str)),
     )
 
 
@@ -46,5 +48,5 @@ def entries(database, *, project_id: str | None = None, operation: str | None = 
     sql += " ORDER BY id DESC LIMIT ?"
     rows = database.query(sql, (*params, limit))
     for row in rows:
-        row["details"] = json.loads(row["details"] or "{}")
+        row["details"] = redact(json.loads(row["details"] or "{}"))  # rows from before redaction too
     return rows

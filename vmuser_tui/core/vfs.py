@@ -43,10 +43,7 @@ class VirtualFS:
     # -- helpers -----------------------------------------------------------------
     def _workspace(self, project_ref: str) -> tuple[str, Path]:
         project = self.projects.get(project_ref)
-        ws = Path(project.workspace)
-        if not ws.is_dir():
-            raise NotFoundError(f"workspace {ws} of project {project.id} is missing; restore a checkpoint or re-create it")
-        return project.id, ws
+        return project.id, self.projects.workspace_dir(project)
 
     def _checkpoint_root(self, project_id: str, at: str) -> str:
         cp = self.checkpoints.get(at)

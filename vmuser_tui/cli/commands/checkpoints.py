@@ -10,6 +10,7 @@ from vmuser_tui.cli.output import (
     details,
     emit_json,
     human_size,
+    need_terminal,
     progress,
     table,
 )
@@ -108,6 +109,7 @@ def cmd_restore(args, vm) -> int:
         if not preview.changes:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
+        need_terminal()
         print(f"Restoring {cp.id} ({cp.description or cp.kind}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from vmuser_tui.cli.output import emit_json, human_size, table
-from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.errors import LimitError, UsageError
 
 
 def cmd_ls(args, vm) -> int:
@@ -39,10 +39,13 @@ def cmd_put(args, vm) -> int:
     else:
         src = Path(args.source)
         if not src.is_file():
-            raise UsageError(f"{args.source}: no such file to put")
+            what = "is a directory; put one file at a time" if src.is_dir() else "no such file to put"
+            raise UsageError(f"{args.source}: {what}")
         limit = vm.config.get("limits", "max_file_size")
         if src.stat().st_size > limit:
-            raise UsageError(f"{args.source}: {src.stat().st_size:,} bytes is over [limits] max_file_size ({limit:,})")
+            # checked before reading, so a huge file is refused without loading it (same words as core)
+            raise LimitError(f"{args.source}: {src.stat().st_size:,} bytes is over [limits] max_file_size "
+                             f"({limit:,} bytes)")
         data = src.read_bytes()
     info = vm.fs.write(args.project, args.path, data)
     print(f"{info.path}: {human_size(info.size)} written", file=sys.stderr)

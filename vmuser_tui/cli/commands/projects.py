@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from vmuser_tui.cli.output import confirm, details, emit_json, table
+from vmuser_tui.cli.output import confirm, details, emit_json, need_terminal, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted
 
@@ -81,6 +81,7 @@ def cmd_extend(args, vm) -> int:
 def cmd_delete(args, vm) -> int:
     project = vm.projects.get(args.project)
     if not args.yes:
+        need_terminal()
         lost = [f"{project.checkpoints} checkpoint(s)", f"{project.sessions} session(s) and their containers"]
         if project.managed:
             lost.append(f"the workspace {project.workspace}")
