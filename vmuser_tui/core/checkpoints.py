@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmuser_tui.core import clock, ignore, oplog
+from vmuser_tui.core import clock, ignore, journal, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError
 from vmuser_tui.core.ids import new_short_id
@@ -309,8 +309,12 @@ class Checkpoints:
 
         A ``pre-restore`` checkpoint of the workspace is taken first (or the head reused
         when nothing changed), so ``undo`` can bring it back. Only differing files are
-        written. Raises UsageError for a path that is in neither the checkpoint nor the
-        workspace.
+        written. A ``restore_journal`` row lives while the workspace is being changed, so
+        a restore killed half-way is finished (or rolled back) when vmuser next starts
+        (:mod:`vmuser_tui.core.journal`). Raises UsageError for a path that is in neither
+        the checkpoint nor the workspace; StoreError when the plan is refused (invalid
+        path, missing blob: nothing changed) or writing failed half-way (the workspace is
+        rolled back to the pre-restore checkpoint, and the message says so).
         """
         cp = self.get(ref)
         project = self.projects.get(cp.project_id)
@@ -328,14 +332,31 @@ class Checkpoints:
         # The live tree equals the pre-restore checkpoint right now (just captured), so
         # only the subtrees whose hashes differ between the two need looking at.
         live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
-        plan = rs.plan(target, live, scope)
+        plan, keep = self.restore_plan(cp, workspace, live, target, scope)
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
-        if cp.kind == "auto":  # it never held secret files: restoring it must not delete them
-            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, self.ignore_rules(workspace, "auto").match)
-            plan.delete = [p for p in plan.delete if p not in keep]
+        if keep:
             changes = [c for c in changes if c.path not in keep]
-        result = rs.apply(store, workspace, plan, progress=progress)
+        rs.check(store, plan)  # paths and blobs: a refused restore changes nothing and leaves no journal
+        entry = None
+        if not plan.empty:  # intent on disk before the first change (see core/journal.py)
+            entry = journal.begin(self.db, project_id=project.id, workspace=workspace, checkpoint_id=cp.id,
+                                  target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
+                                  pre_tree=pre.checkpoint.root_tree, paths=scope)
+        try:
+            result = rs.apply(store, workspace, plan, progress=progress, checked=True)
+        except Exception as exc:
+            if entry is None:
+                raise
+            # Half-restored: put the workspace back now rather than at the next start.
+            failure = journal.roll_back(self, entry, str(exc))
+            if failure is None:
+                raise StoreError(f"{exc}; the workspace was rolled back to pre-restore checkpoint "
+                                 f"{pre.checkpoint.id}") from exc
+            raise StoreError(f"{exc}; rolling back failed too ({failure}): restore a checkpoint by hand, e.g. "
+                             f"vmuser checkpoint restore {pre.checkpoint.id}") from exc
         with self.db.write() as conn:
+            if entry is not None:
+                journal.finish(conn, entry)
             now = clock.now_iso()
             if not scope:
                 conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?", (cp.id, now, project.id))
@@ -345,6 +366,22 @@ class Checkpoints:
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
                          deleted=result.deleted, refused=[p for p, _ in result.refused])
         return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes)
+
+    def restore_plan(
+        self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],
+        scope: list[str] | None,
+    ) -> tuple[rs.RestorePlan, set[str]]:
+        """The plan that makes ``live`` look like ``target`` (flat ``{path: Entry}`` maps)
+        within ``scope``, and the paths it spares: an ``auto`` checkpoint never held secret
+        files, so restoring it must not delete them. ``cp`` is the checkpoint ``target``
+        comes from (None: spare nothing). Shared by :meth:`restore` and the recovery of an
+        interrupted restore (:mod:`vmuser_tui.core.journal`), so both plan alike."""
+        plan = rs.plan(target, live, scope)
+        keep: set[str] = set()
+        if cp is not None and cp.kind == "auto":
+            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, self.ignore_rules(workspace, "auto").match)
+            plan.delete = [p for p in plan.delete if p not in keep]
+        return plan, keep
 
     def last_restore(self, project_ref: str) -> dict | None:
         """The newest ``checkpoint.restore`` log entry of a project (for undo), or None."""

@@ -50,7 +50,11 @@ class Database:
         self._all_lock = threading.Lock()
         self._closed = False
         self._utils = None
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()  # an open handle would keep e.g. a read-only mount busy
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -70,7 +74,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise _read_only(self.path) or _unreadable(self.path, exc) from None
         with self._all_lock:
             self._all.append(conn)
         return conn
@@ -131,9 +135,13 @@ class Database:
             raise _translate(exc, self.path) from None
         try:
             yield conn
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            # A full disk or a read-only file usually shows in the middle of the body (when
+            # SQLite spills pages to the WAL), not at COMMIT: the same one-line error then.
+            if isinstance(exc, sqlite3.OperationalError) and _environmental(exc):
+                raise _translate(exc, self.path) from None
             raise
         try:
             conn.execute("COMMIT")
@@ -238,6 +246,24 @@ def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     else:
         what = f"cannot be opened ({msg})"
     return StoreError(f"{path} {what}; move it aside (keep a copy) or pass --data-dir DIR")
+
+
+def _environmental(exc: sqlite3.OperationalError) -> bool:
+    """True for errors the machine causes (full disk, read-only file, lock held, I/O), not vmuser's SQL."""
+    msg = str(exc)
+    return any(word in msg for word in ("full", "readonly", "read-only", "locked", "busy", "disk I/O"))
+
+
+def _read_only(path: Path) -> StoreError | None:
+    """The error for a database SQLite could not open because it or its folder cannot be
+    written (a read-only mount, or permissions), else None. WAL mode needs to create
+    ``-wal`` and ``-shm`` files beside the database, so the folder must be writable too."""
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return StoreError(f"the data directory {folder} is read-only; make it writable or pass --data-dir DIR")
+    if path.exists() and not os.access(path, os.W_OK):
+        return StoreError(f"{path} is read-only; fix its permissions or pass --data-dir DIR")
+    return None
 
 
 def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:

@@ -1,16 +1,19 @@
 """Garbage collection (restic's ``prune``): remove blobs and trees no checkpoint reaches.
 
-Roots are every checkpoint's root tree and every stat-cache hash (the stat cache
-promises that its blobs are stored). Blobs and trees written since the oldest capture in
-progress started (``capture_locks``) are spared, so a concurrent capture is safe.
+Roots are every checkpoint's root tree, every stat-cache hash (the stat cache
+promises that its blobs are stored) and both trees of every restore still in the journal
+(its target must stay restorable until the restore is finished or rolled back). Blobs and
+trees written since the oldest capture in progress started (``capture_locks``) are
+spared, so a concurrent capture is safe. A lock whose process is gone (killed, crashed)
+is deleted, so it cannot hold gc back for ever; see :func:`lock_is_stale`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
+from vmuser_tui.core import procs
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.objects import CHUNKS, ObjectStore
 from vmuser_tui.core.store.trees import DIR
@@ -28,22 +31,23 @@ class GcResult:
     dry_run: bool
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def lock_is_stale(pid: int, host: str, started_at: float, now: float | None = None) -> bool:
+    """True when a ``capture_locks`` row no longer protects a capture: its process is gone
+    from this host (killed or crashed, reaped or not), or the row is older than
+    :data:`STALE_LOCK_SECONDS` (a lock from another host cannot be probed, nor a reused pid
+    told apart). ``started_at`` and ``now`` are seconds since the epoch."""
+    now = time.time() if now is None else now
+    return now - started_at > STALE_LOCK_SECONDS or not procs.alive(pid, host)
 
 
 def reachable(database, store: ObjectStore) -> tuple[set[str], set[str]]:
-    """``(blob hashes, tree hashes)`` reachable from checkpoints and the stat cache."""
+    """``(blob hashes, tree hashes)`` reachable from checkpoints, the stat cache and the restore journal."""
     conn = database.conn
     trees: set[str] = set()
-    blobs: set[str] = set(r[0] for r in conn.execute("SELECT DISTINCT hash FROM stat_cache"))
+    blobs: set[str] = {r[0] for r in conn.execute("SELECT DISTINCT hash FROM stat_cache")}
     stack = [r[0] for r in conn.execute("SELECT DISTINCT root_tree FROM checkpoints")]
+    for target, pre in conn.execute("SELECT target_tree, pre_tree FROM restore_journal"):
+        stack.extend(t for t in (target, pre) if t)
     while stack:
         digest = stack.pop()
         if digest in trees:
@@ -70,8 +74,9 @@ def collect(database, store: ObjectStore, *, dry_run: bool = False) -> GcResult:
     transaction, so readers never see a half-pruned store."""
     with database.write() as conn:
         cutoff = int(time.time()) + 1
-        for lock_id, pid, started in conn.execute("SELECT id, pid, started_at FROM capture_locks").fetchall():
-            if not _alive(pid) or time.time() - started > STALE_LOCK_SECONDS:
+        locks = conn.execute("SELECT id, pid, host, started_at FROM capture_locks").fetchall()
+        for lock_id, pid, host, started in locks:
+            if lock_is_stale(pid, host, started):
                 conn.execute("DELETE FROM capture_locks WHERE id = ?", (lock_id,))
             else:
                 cutoff = min(cutoff, started - 1)

@@ -6,6 +6,12 @@ temporary file in the same directory and ``rename`` it into place, fix modes, an
 symlinks last, and only those whose target stays inside the workspace. A parent that is
 a symlink is replaced by a real directory, never followed; setuid/setgid/sticky bits are
 dropped; nothing but regular files, directories and symlinks is created.
+
+Everything that can be checked is checked before the first change (:func:`check`: paths
+and the presence of every blob), so a refused restore changes nothing. What can still fail
+half-way (I/O errors, a kill) is covered by the caller's restore journal: applying a plan
+is idempotent, because a plan made again from the half-restored workspace lists only what
+still differs, and :func:`sweep_temp_files` removes the temp files a kill left behind.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmuser_tui.core.errors import StoreError
-from vmuser_tui.core.pathcheck import InvalidPathError, normalize, symlink_stays_inside
-from vmuser_tui.core.store.objects import ObjectStore
+from vmuser_tui.core.pathcheck import RESERVED_NAMES, InvalidPathError, normalize, symlink_stays_inside
+from vmuser_tui.core.store.objects import CHUNKS, PACKED, ObjectStore
+from vmuser_tui.core.store.scan import TMP_PREFIX
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 
 Progress = Callable[[int, int, int, int], None]
@@ -131,21 +138,101 @@ def validate(the_plan: RestorePlan) -> None:
             raise StoreError(f"refusing to restore: the checkpoint holds an invalid path ({exc}); nothing was changed") from None
 
 
+def check_blobs(store: ObjectStore, the_plan: RestorePlan) -> None:
+    """Refuse a plan that needs a blob (or a chunk, or a pack) the store lacks, *before*
+    anything is touched, so a damaged store cannot leave a half-restored workspace.
+
+    Costs one query per 500 blobs. Raises :class:`StoreError` naming the path and the fix.
+    """
+    wanted: dict[str, str] = {}
+    for rel, e in [*the_plan.write, *the_plan.symlink]:
+        wanted.setdefault(e.hash, rel)
+    conn = store.conn
+    chunks: dict[str, str] = {}
+    packs: dict[int, str] = {}
+    found: set[str] = set()
+    digests = list(wanted)
+    for i in range(0, len(digests), 500):
+        part = digests[i : i + 500]
+        marks = ",".join("?" * len(part))
+        sql = f"SELECT hash, codec, pack_id, CASE WHEN codec = ? THEN data END FROM blobs WHERE hash IN ({marks})"
+        for digest, codec, pack_id, data in conn.execute(sql, (CHUNKS, *part)):
+            found.add(digest)
+            if codec == CHUNKS:
+                for j in range(0, len(data), 32):
+                    chunks.setdefault(data[j : j + 32].hex(), wanted[digest])
+            elif codec == PACKED:
+                packs.setdefault(pack_id, wanted[digest])
+    missing = [(d, rel) for d, rel in wanted.items() if d not in found]
+    if chunks:
+        have = _present(conn, "SELECT hash FROM blobs WHERE hash IN ({})", list(chunks))
+        missing += [(d, rel) for d, rel in chunks.items() if d not in have]
+    if not missing and packs:
+        have = _present(conn, "SELECT id FROM packs WHERE id IN ({})", list(packs))
+        lost = [(pid, rel) for pid, rel in packs.items() if pid not in have]
+        if lost:
+            raise StoreError(f"refusing to restore: pack {lost[0][0]} holding {lost[0][1]} is missing from the "
+                             "store; run 'vmuser check' (nothing was changed)")
+    if missing:
+        digest, rel = missing[0]
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise StoreError(f"refusing to restore: blob {digest[:12]} of {rel}{more} is missing from the store; "
+                         "run 'vmuser check' (nothing was changed)")
+
+
+def _present(conn, sql: str, keys: list) -> set:
+    """Which of ``keys`` the one-column query ``sql`` (with ``IN ({})``) finds, 500 at a time."""
+    out: set = set()
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        out.update(r[0] for r in conn.execute(sql.format(",".join("?" * len(part))), part))
+    return out
+
+
+def check(store: ObjectStore, the_plan: RestorePlan) -> None:
+    """Everything :func:`apply` can check before its first change: :func:`validate` and
+    :func:`check_blobs`. Raises :class:`StoreError`; the workspace is unchanged when it does."""
+    validate(the_plan)
+    check_blobs(store, the_plan)
+
+
+def sweep_temp_files(workspace: Path) -> int:
+    """Remove the temp files (``.vmuser-tmp-*``) an interrupted restore or write left in
+    ``workspace``, without following symlinks; returns how many. Captures never see them
+    (the scan skips the prefix), so only this keeps a recovered workspace exact."""
+    removed = 0
+    base = os.fspath(workspace)
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        if dirpath == base:
+            dirnames[:] = [d for d in dirnames if d.lower() not in RESERVED_NAMES]
+        for name in filenames:
+            if name.startswith(TMP_PREFIX):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
 def apply(
     store: ObjectStore,
     workspace: Path,
     the_plan: RestorePlan,
     *,
     progress: Progress | None = None,
+    checked: bool = False,
 ) -> RestoreResult:
     """Carry out ``the_plan`` on ``workspace``.
 
-    The plan is validated first (:func:`validate`), so a hostile tree changes nothing.
+    The plan is checked first (:func:`check`: paths and blobs), so a hostile tree or a
+    damaged store changes nothing; ``checked=True`` says the caller has just done that.
     Directories are created owner-writable and get their stored modes last (as tar
     does), so a read-only directory can still be filled. Raises :class:`StoreError` on
     I/O errors, naming the path.
     """
-    validate(the_plan)
+    if not checked:
+        check(store, the_plan)
     base = os.fspath(workspace)
     result = RestoreResult()
     total_files = len(the_plan.write)
