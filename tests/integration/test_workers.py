@@ -206,8 +206,8 @@ def test_cleanup_cli_lists_and_dry_run_changes_nothing(tmp_path):
     assert doc["enabled"] is False and doc["projects"][0]["name"] == "w" and doc["projects"][0]["state"] == "ok"
     r = run("cleanup", "--apply")
     assert r.returncode == 0 and b"no project is due" in r.stdout
-    r = run("worker", "--force")
-    assert r.returncode == 2 and b"--force goes with --once" in r.stderr
+    r = run("worker", "--all")
+    assert r.returncode == 2 and b"--all goes with --once" in r.stderr
 
 
 pytestmark = pytest.mark.timeout(180)

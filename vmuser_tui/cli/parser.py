@@ -74,7 +74,7 @@ WORKER_EPILOG = """\
 examples:
   vmuser worker                  run until Ctrl-C (e.g. in a tmux window or under systemd)
   vmuser worker --once           run the due jobs once and exit (cron)
-  vmuser worker --once --force --json   run every job now, print what each did
+  vmuser worker --once --all --json     run every job now, print what each did
 """
 
 CLEANUP_EPILOG = """\
@@ -102,6 +102,8 @@ def build() -> argparse.ArgumentParser:
     root.add_argument("--data-dir", metavar="DIR", help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
     root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
     root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    root.add_argument("--force", action="store_true", help="take over a session whose read-write lease expired "
+                      "(its holder crashed or lost its connection); logged")
     root.add_argument("--version", action="version", version=f"vmuser {__version__}")
     root.set_defaults(func="tui", read_only=False, no_jobs=False)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
@@ -117,6 +119,7 @@ def build() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     def leaf(group_sub, name: str, func: str, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
         p = group_sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
@@ -137,8 +140,8 @@ def build() -> argparse.ArgumentParser:
     p.set_defaults(func="demo")
 
     g = group("config", "show and write settings")
-    leaf(g, "init", "config.init", "write a commented default config file").add_argument(
-        "--force", action="store_true", help="overwrite an existing file")
+    # --force (a global option: take over expired leases) also means "overwrite" here.
+    leaf(g, "init", "config.init", "write a commented default config file (--force: overwrite an existing one)")
     _json(leaf(g, "show", "config.show", "print the effective settings (file, env and defaults merged)"))
     leaf(g, "path", "config.path", "print the config file path and the data dir")
     leaf(g, "validate", "config.validate", "check the config file; exit 1 with the problem if invalid")
@@ -282,7 +285,7 @@ def build() -> argparse.ArgumentParser:
                        "to it (worker.sock in the data dir, owner only) and captures only what changed, as git's "
                        "fsmonitor daemon does.")
     p.add_argument("--once", action="store_true", help="run each due job one time and exit (for cron and tests)")
-    p.add_argument("--force", action="store_true", help="with --once: run every job, due or not")
+    p.add_argument("--all", action="store_true", dest="all_jobs", help="with --once: run every job, due or not")
     p.add_argument("--no-serve", action="store_true", help="do not serve checkpoints to the CLI over worker.sock")
     _json(p)
     p.set_defaults(func="worker", _leaf=p)

@@ -165,6 +165,8 @@ class Checkpoints:
             raise UsageError(f"unknown checkpoint kind {kind!r}")
         tags = sorted({validate_tag(t) for t in tags})
         project_id, session_id = self._target(ref)
+        if kind != "auto":  # automatic checkpoints only add to the timeline: never refused
+            self.ctx.access.check(project_id, what="take a checkpoint")
         if session_id is None:  # a project named: credit its session when exactly one runs
             running = self.db.query(
                 "SELECT id FROM sessions WHERE project_id = ? AND status = 'running' LIMIT 2", (project_id,))
@@ -213,6 +215,7 @@ class Checkpoints:
     def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
         """Add (and remove) tags on a checkpoint."""
         cp = self.get(ref)
+        self.ctx.access.check(cp.project_id, what="tag a checkpoint")
         tags = sorted((set(cp.tags) | {validate_tag(t) for t in add}) - set(remove))
         with self.db.write() as conn:
             conn.execute("UPDATE checkpoints SET tags = ? WHERE id = ?", (json.dumps(tags), cp.id))
@@ -223,6 +226,7 @@ class Checkpoints:
     def annotate(self, ref: str, label: str, note: str = "") -> Checkpoint:
         """Attach an annotation ``{label, note, at, actor}`` to a checkpoint."""
         cp = self.get(ref)
+        self.ctx.access.check(cp.project_id, what="annotate a checkpoint")
         label = label.strip()
         if not label or len(label) > 80:
             raise UsageError("an annotation label needs 1-80 characters")
@@ -318,6 +322,7 @@ class Checkpoints:
         """
         cp = self.get(ref)
         project = self.projects.get(cp.project_id)
+        self.ctx.access.check(project.id, what="restore a checkpoint")
         workspace = self.projects.workspace_dir(project)
         scope = [normalize(p) for p in paths] if paths else None
         for p in scope or ():  # refuse a path in neither place before the pre-restore checkpoint is taken

@@ -57,6 +57,7 @@ class Context:
     _live: dict = field(default_factory=dict)
     _hub: object = None
     live_enabled: bool = True
+    access: object = None  # core.access.Access: who may change what (set by Vmuser)
 
     @classmethod
     def open(cls, config: Config) -> "Context":

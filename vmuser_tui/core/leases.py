@@ -20,6 +20,7 @@ from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.ids import new_short_id
 
 COLUMNS = "name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at"
+_FIELDS = tuple(c.strip() for c in COLUMNS.split(","))
 EXCLUSIVE = ("job", "rw")
 MODES = EXCLUSIVE + ("ro",)
 
@@ -39,7 +40,9 @@ class Lease:
 
     @classmethod
     def from_row(cls, row) -> Lease:
-        """From a row selected as :data:`COLUMNS` (tuple or sqlite3.Row)."""
+        """From a row selected as :data:`COLUMNS`: a tuple, or a dict from ``Database.query``."""
+        if isinstance(row, dict):
+            return cls(**{k: row[k] for k in _FIELDS})
         return cls(*tuple(row))
 
     def expires_in(self, now: float | None = None) -> float:

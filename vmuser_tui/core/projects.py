@@ -171,6 +171,7 @@ class Projects:
 
     def _update(self, ref: str, operation: str, sql_set: str, params: tuple, **details) -> Project:
         pid = self.resolve(ref)
+        self.ctx.access.check(pid, what=f"{operation.split('.')[-1]} this project")
         with self.db.write() as conn:
             conn.execute(f"UPDATE projects SET {sql_set}, updated_at = ? WHERE id = ?", (*params, clock.now_iso(), pid))
             oplog.record(conn, operation, project_id=pid, **details)
@@ -205,6 +206,7 @@ class Projects:
         then unreachable objects. ``reason`` goes to the operation log (e.g. "idle cleanup").
         Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
         project = self.get(ref)
+        self.ctx.access.check(project.id, what="delete this project")
         removed = 0
         if sessions is not None:
             removed = sessions.remove_containers(project.id)

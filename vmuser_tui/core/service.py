@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vmuser_tui.core import config as cfg
 from vmuser_tui.core import journal, oplog
+from vmuser_tui.core.access import Access
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import RuntimeUnavailableError
@@ -22,13 +23,18 @@ from vmuser_tui.core.vfs import VirtualFS
 
 class Vmuser:
     """The service layer. Attributes: ``projects``, ``sessions``, ``checkpoints``, ``fs``
-    (see their modules); ``config``; ``data_dir``; ``notes`` (lines for the user from
-    start-up, e.g. an interrupted restore finished, sessions reconciled)."""
+    (see their modules); ``access`` (leases and the read-only / read-write rules, see
+    :mod:`vmuser_tui.core.access`); ``config``; ``data_dir``; ``notes`` (lines for the user
+    from start-up, e.g. an interrupted restore finished, sessions reconciled).
+    ``read_only``: every change is refused in core; ``force``: expired read-write leases
+    of other clients are taken over (logged) instead of refusing."""
 
-    def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True):
+    def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
+                 force: bool = False):
         self.config = config
         self.ctx = Context.open(config)
         self.ctx.live_enabled = live
+        self.ctx.access = self.access = Access(self.ctx.db, read_only=read_only, force=force)
         self.data_dir: Path = self.ctx.data_dir
         self.projects = Projects(self.ctx)
         self.sessions = Sessions(self.ctx, self.projects)
@@ -45,14 +51,15 @@ class Vmuser:
     @classmethod
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
-        reconcile: bool = True, live: bool = True,
+        reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
         it pays off only across several captures in one process. Raises ConfigError /
         StoreError with one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
-        return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live)
+        return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
+                   force=force)
 
     @property
     def db(self):
@@ -134,5 +141,10 @@ class Vmuser:
                 "trees": trow["n"], "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
 
     def close(self) -> None:
-        """Stop change monitors and release the database connections."""
+        """Give back this client's leases, stop change monitors and release the database
+        connections."""
+        try:
+            self.access.close()
+        except Exception:  # noqa: BLE001 - a closing client must close even with the database gone
+            pass
         self.ctx.close()

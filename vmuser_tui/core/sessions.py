@@ -99,6 +99,7 @@ class Sessions:
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
+        self.ctx.access.check(project.id, what="start a session")
         from vmuser_tui.core.ids import new_short_id
 
         sid = new_short_id()
@@ -185,6 +186,7 @@ class Sessions:
         session = self.get(ref)
         if session.status in ("stopped",):
             raise StateError(f"session {session.id} is already stopped")
+        self.ctx.access.check(session.project_id, session.id, what="stop this session")
         if self.on_end is not None and session.status == "running":
             self.on_end(session, "session stopped")
         if session.runtime == "docker" and session.container_id:
@@ -217,6 +219,7 @@ class Sessions:
         if not argv:
             raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
         session = self.require_running(ref)
+        self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
         result = self.ctx.runtime("docker").exec(session.container_id, argv)
         with self.db.write() as conn:
             conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
@@ -228,6 +231,7 @@ class Sessions:
     def shell_argv(self, ref: str) -> list[str]:
         """argv for an interactive shell in the session's container (``docker exec -it``)."""
         session = self.require_running(ref)
+        self.ctx.access.check(session.project_id, session.id, what="open a shell in this session")
         return self.ctx.runtime("docker").shell_argv(session.container_id)
 
     def logs(self, ref: str, tail: int = 200) -> str:

@@ -173,6 +173,7 @@ class VirtualFS:
         anything is written."""
         rel = normalize(path)
         project_id, ws = self._workspace(project_ref)
+        self.ctx.access.check(project_id, what="change the workspace")
         limit = self.ctx.config.get("limits", "max_file_size")
         if len(data) > limit:
             raise LimitError(f"{rel}: {len(data):,} bytes is over [limits] max_file_size ({limit:,} bytes)")
@@ -203,6 +204,7 @@ class VirtualFS:
         """Create a directory (and its parents with ``parents``)."""
         rel = normalize(path)
         project_id, ws = self._workspace(project_ref)
+        self.ctx.access.check(project_id, what="change the workspace")
         full = self._safe(ws, rel, parents_must_exist=not parents)
         if os.path.lexists(full):
             if os.path.isdir(full) and not os.path.islink(full):
@@ -226,6 +228,7 @@ class VirtualFS:
         if b == a or b.startswith(a + "/"):
             raise UsageError(f"cannot move {a} into itself")
         project_id, ws = self._workspace(project_ref)
+        self.ctx.access.check(project_id, what="change the workspace")
         fa, fb = self._safe(ws, a), self._safe(ws, b)
         if not os.path.lexists(fa):
             raise NotFoundError(f"{a}: no such file or directory in the workspace")
@@ -239,6 +242,7 @@ class VirtualFS:
         """Remove a file, symlink or empty directory; a non-empty one needs ``recursive``."""
         rel = normalize(path)
         project_id, ws = self._workspace(project_ref)
+        self.ctx.access.check(project_id, what="change the workspace")
         full = self._safe(ws, rel)
         if not os.path.lexists(full):
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")

@@ -19,7 +19,9 @@ def open_service(args, *, reconcile: bool = True):
     from vmuser_tui.core.service import Vmuser
 
     live = args.func in ("tui", "demo", "worker")
-    return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live)
+    return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live,
+                       read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
+                       force=bool(getattr(args, "force", False)))
 
 
 def dispatch(args) -> int | None:

@@ -24,10 +24,10 @@ def cmd_worker(args, vm) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s vmuser worker: %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     log = logging.getLogger("vmuser.worker")
-    if args.force and not args.once:
-        raise UsageError("--force goes with --once")
+    if args.all_jobs and not args.once:
+        raise UsageError("--all goes with --once: vmuser worker --once --all")
     if args.once:
-        results = vm.scheduler().run_due(force=args.force)
+        results = vm.scheduler().run_due(force=args.all_jobs)
         if args.json:
             emit_json([{"job": r.name, "summary": r.summary, "skipped": r.skipped, "error": r.error}
                        for r in results])

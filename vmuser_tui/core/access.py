@@ -1,0 +1,126 @@
+"""Who may change what: read-only clients, and one read-write holder per session.
+
+Opening a session for work takes the read-write lease ``session:<id>`` (see
+:mod:`vmuser_tui.core.leases`); the holder renews it by heartbeat. Every changing
+operation of the service layer calls :meth:`Access.check` first, so the rules hold for
+the TUI, the CLI and any script alike (design.md section 5):
+
+- a client opened read-only (``vmuser tui --read-only``, ``[ui] read_only``) changes
+  nothing: :class:`ReadOnlyError`;
+- a project one of whose sessions another client holds read-write is theirs: changes are
+  refused with :class:`LeaseHeldError` ("held by alice@host pid 4242 since 10:02, lease
+  expires in 40 s");
+- once that lease expired (its holder crashed or lost its SSH connection) the client may
+  take it over with ``force`` (the CLI's ``--force``); the take-over is logged.
+
+Automatic checkpoints and other background jobs are not refused: they only add to the
+timeline and run under their own job leases.
+"""
+
+from __future__ import annotations
+
+from vmuser_tui.core.errors import StateError
+from vmuser_tui.core.leases import Lease, Leases, Outcome
+
+SESSION_LEASE_TTL = 60.0  # seconds; a TUI heartbeats every HEARTBEAT seconds
+HEARTBEAT = 15.0
+
+
+class ReadOnlyError(StateError):
+    """This client was opened read-only and the action would change something."""
+
+
+class LeaseHeldError(StateError):
+    """Another client holds the session read-write (the message says who, since when, and
+    when the lease expires)."""
+
+
+def lease_name(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+class Access:
+    """The access rules of one client (one :class:`~vmuser_tui.core.service.Vmuser`).
+
+    ``read_only``: refuse every change. ``force``: take over expired read-write leases
+    that stand in the way (never a live one).
+    """
+
+    def __init__(self, database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
+                 ttl: float = SESSION_LEASE_TTL):
+        self.db = database
+        self.read_only = read_only
+        self.force = force
+        self.ttl = ttl  # seconds a lease lives without a heartbeat
+        self.leases = Leases(database, holder)
+
+    @property
+    def client_id(self) -> str:
+        return self.leases.holder
+
+    # -- attaching ----------------------------------------------------------------------
+    def attach(self, session_id: str, *, mode: str = "rw", take_over: bool = False) -> Outcome:
+        """Attach to a session: ``rw`` takes its read-write lease, ``ro`` registers as a
+        viewer. An ``rw`` request refused by a live holder returns ``ok=False`` with
+        ``held_by``; an expired holder is replaced only with ``take_over`` (or ``force``),
+        else refused the same way so the caller can ask the user first."""
+        if mode == "rw" and self.read_only:
+            raise ReadOnlyError("this vmuser is read-only: it cannot take a session read-write")
+        name = lease_name(session_id)
+        if mode == "rw" and not (take_over or self.force):
+            for other in self.leases.holders(name, live_only=False):
+                if other.holder != self.client_id and other.mode == "rw":
+                    return Outcome(False, held_by=other)
+        return self.leases.acquire(name, ttl=self.ttl, mode=mode)
+
+    def detach(self, session_id: str) -> None:
+        """Give up this client's lease (either mode) on the session."""
+        self.leases.release(lease_name(session_id))
+
+    def heartbeat(self) -> int:
+        """Renew every lease of this client; returns how many it still holds."""
+        return self.leases.renew_all(ttl=self.ttl)
+
+    def holders(self, session_id: str) -> list[Lease]:
+        """Live leases on the session: the read-write holder first, then viewers."""
+        return self.leases.holders(lease_name(session_id))
+
+    def close(self) -> None:
+        """Release everything this client holds (a TUI closing, a CLI command ending)."""
+        self.leases.release_all()
+
+    # -- the guard ------------------------------------------------------------------------
+    def check(self, project_id: str | None, session_id: str | None = None, *, what: str = "change this") -> None:
+        """Raise unless this client may change the project (or the session). With
+        ``session_id``, only that session's lease counts; with a project only, the leases
+        of all its sessions. Raises ReadOnlyError or LeaseHeldError (with the fix)."""
+        if self.read_only:
+            raise ReadOnlyError(f"read-only: cannot {what}; open vmuser without --read-only to make changes")
+        if project_id is None and session_id is None:
+            return
+        if session_id is not None:
+            names = [lease_name(session_id)]
+        else:
+            names = [lease_name(r["id"]) for r in self.db.query(
+                "SELECT id FROM sessions WHERE project_id = ? AND status IN ('created','running','paused')",
+                (project_id,))]
+        if not names:
+            return
+        marks = ",".join("?" * len(names))
+        rows = self.db.query(f"SELECT name FROM leases WHERE mode = 'rw' AND holder != ? AND name IN ({marks})",
+                             (self.client_id, *names))
+        for row in rows:
+            for other in self.leases.holders(row["name"], live_only=False):
+                if other.holder == self.client_id or other.mode != "rw":
+                    continue
+                sid = row["name"].split(":", 1)[1]
+                if other.expires_in() > 0:
+                    raise LeaseHeldError(f"session {sid} is held read-write by {other.describe()}; "
+                                         "open it read-only, or wait until the lease expires")
+                if not self.force:
+                    raise LeaseHeldError(f"session {sid} was held read-write by {other.describe()}; "
+                                         "take it over with --force")
+                # The holder is gone: take its lease over (logged), then give it back, so
+                # this one command does not keep the session from everybody else.
+                self.leases.acquire(row["name"], ttl=self.ttl, mode="rw", log=True)
+                self.leases.release(row["name"])
