@@ -126,7 +126,7 @@ def test_cli_follows_the_same_rules(world):
     holder = _holder(world, ttl=2.0, hold=60.0)
     try:
         assert holder.stdout.readline().strip() == "won"
-        run = lambda *a: subprocess.run([sys.executable, "-m", "vmuser_tui", *a], env=world["env"],  # noqa: E731
+        run = lambda *a: subprocess.run([sys.executable, "-m", "vmuser_tui", *a], env=world["env"],
                                         capture_output=True, text=True, check=False)
         r = run("checkpoint", "create", world["project"], "-m", "cli")
         assert r.returncode == 1 and r.stderr.count("\n") == 1

@@ -31,14 +31,16 @@ def test_scheduler_runs_each_job_when_due_by_the_injected_clock(vm):
     sched = vm.scheduler(now=lambda: now[0])
     first = {r.name: r for r in sched.run_due()}
     assert all(not r.skipped for r in first.values()), first
-    now[0] = T0 + timedelta(seconds=14)
+    now[0] = T0 + timedelta(seconds=9)
     assert {r.name for r in sched.run_due() if not r.skipped} == set()
+    now[0] = T0 + timedelta(seconds=14)
+    assert {r.name for r in sched.run_due() if not r.skipped} == {"stats"}
     now[0] = T0 + timedelta(seconds=299)
-    assert {r.name for r in sched.run_due() if not r.skipped} == {"reconcile"}
+    assert {r.name for r in sched.run_due() if not r.skipped} == {"reconcile", "stats"}
     now[0] = T0 + timedelta(seconds=300)  # [snapshots] interval
     assert {r.name for r in sched.run_due() if not r.skipped} == {"snapshot"}  # reconcile ran 1 s ago
     now[0] = T0 + timedelta(hours=1)
-    assert {r.name for r in sched.run_due() if not r.skipped} == {"reconcile", "snapshot", "retention", "cleanup"}
+    assert {r.name for r in sched.run_due() if not r.skipped} == {"reconcile", "stats", "snapshot", "retention", "cleanup"}
     runs = sched.last_runs()
     assert runs["snapshot"]["runs"] == 3 and runs["retention"]["runs"] == 2 and runs["gc"]["runs"] == 1
 
@@ -187,13 +189,13 @@ def test_two_worker_once_processes_run_each_job_once(tmp_path):
         for r in json.loads(out):
             if not r["skipped"]:
                 ran.setdefault(r["job"], []).append(r)
-    assert {name: len(rs) for name, rs in ran.items()} == {"reconcile": 1, "snapshot": 1, "retention": 1,
-                                                           "cleanup": 1, "gc": 1}
+    assert {name: len(rs) for name, rs in ran.items()} == {"reconcile": 1, "stats": 1, "snapshot": 1,
+                                                           "retention": 1, "cleanup": 1, "gc": 1}
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "data" / "vmuser.db")
-    assert dict(db.execute("SELECT name, runs FROM job_runs")) == {"reconcile": 1, "snapshot": 1, "retention": 1,
-                                                                  "cleanup": 1, "gc": 1}
+    assert dict(db.execute("SELECT name, runs FROM job_runs")) == {"reconcile": 1, "stats": 1, "snapshot": 1,
+                                                                  "retention": 1, "cleanup": 1, "gc": 1}
     assert db.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0  # every lease given back
 
 

@@ -270,7 +270,11 @@ def build() -> argparse.ArgumentParser:
                        description="Print the operation log, newest first: every change vmuser made, with who "
                        "(user@host, pid), when (UTC) and the details as JSON.")
     p.add_argument("--project", help="only this project's entries")
+    p.add_argument("--session", help="only this session's entries (its event log)")
     p.add_argument("--operation", help="only operations starting with this, e.g. checkpoint.")
+    p.add_argument("--actor", help="only entries by this user@host (a part is enough: alice, @build-host)")
+    p.add_argument("--since", metavar="WHEN", help="only entries at or after WHEN: 2026-11-21T09:00, or an age: 2h, 3d")
+    p.add_argument("--until", metavar="WHEN", help="only entries before WHEN (same forms)")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     _json(p)
     p.set_defaults(func="log", _leaf=p)

@@ -19,6 +19,7 @@ timeline and run under their own job leases.
 
 from __future__ import annotations
 
+from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import StateError
 from vmuser_tui.core.leases import Lease, Leases, Outcome
 
@@ -52,7 +53,7 @@ class Access:
         self.read_only = read_only
         self.force = force
         self.ttl = ttl  # seconds a lease lives without a heartbeat
-        self.leases = Leases(database, holder)
+        self.leases = Leases(database, holder or oplog.client_id())
 
     @property
     def client_id(self) -> str:
@@ -71,11 +72,24 @@ class Access:
             for other in self.leases.holders(name, live_only=False):
                 if other.holder != self.client_id and other.mode == "rw":
                     return Outcome(False, held_by=other)
-        return self.leases.acquire(name, ttl=self.ttl, mode=mode)
+        out = self.leases.acquire(name, ttl=self.ttl, mode=mode)
+        if out.ok:
+            self._event("session.attach", session_id, mode=mode)
+        return out
 
     def detach(self, session_id: str) -> None:
         """Give up this client's lease (either mode) on the session."""
+        held = [h for h in self.leases.holders(lease_name(session_id), live_only=False) if h.holder == self.client_id]
         self.leases.release(lease_name(session_id))
+        if held:
+            self._event("session.detach", session_id, mode=held[0].mode)
+
+    def _event(self, operation: str, session_id: str, **details) -> None:
+        """attach/detach go to the session's event log (the operation log)."""
+        row = self.db.query_one("SELECT project_id FROM sessions WHERE id = ?", (session_id,))
+        with self.db.write() as conn:
+            oplog.record(conn, operation, project_id=row["project_id"] if row else None, session_id=session_id,
+                         **details)
 
     def heartbeat(self) -> int:
         """Renew every lease of this client; returns how many it still holds."""

@@ -7,7 +7,7 @@ precision's microseconds, e.g. ``2026-11-21T09:30:00.123456Z``; they sort as tex
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _FROZEN_ENV = "VMUSER_FROZEN_TIME"
 
@@ -20,13 +20,13 @@ def now() -> datetime:
     frozen = os.environ.get(_FROZEN_ENV)
     if frozen:
         return parse(frozen)
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(dt: datetime | None = None) -> str:
     """Format ``dt`` (default: now) as a UTC ISO 8601 string ending in ``Z``."""
     dt = dt or now()
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_iso() -> str:
@@ -38,8 +38,8 @@ def parse(text: str) -> datetime:
     """Parse a stored timestamp (``...Z`` or with an offset) into an aware UTC datetime."""
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def ago(text: str | None, reference: datetime | None = None) -> str:
@@ -53,3 +53,24 @@ def ago(text: str | None, reference: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def parse_when(text: str) -> str:
+    """A time given by a user as stored ISO UTC: an ISO 8601 time or date
+    (``2026-11-21``, ``2026-11-21T09:30``, with or without an offset: UTC if none), or an
+    age before now (``30s``, ``15m``, ``2h``, ``3d``, ``1w``). Raises UsageError."""
+    import re
+    from datetime import timedelta
+
+    from vmuser_tui.core.errors import UsageError
+
+    text = text.strip()
+    m = re.fullmatch(r"(\d+)\s*([smhdw])", text)
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+        return iso(now() - timedelta(**{unit: int(m.group(1))}))
+    try:
+        return iso(parse(text))
+    except ValueError:
+        raise UsageError(f"cannot read the time {text!r}: give an ISO time (2026-11-21T09:30) or an age "
+                         "(30m, 2h, 3d)") from None

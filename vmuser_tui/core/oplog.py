@@ -22,26 +22,59 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+_client: tuple[int, str] | None = None
+
+
+def client_id() -> str:
+    """This process's client id (``<pid>-<8 hex>``): one TUI, CLI command or worker is one
+    client. It names the holder of leases (see :mod:`vmuser_tui.core.access`) and is
+    written with every log entry, so the log tells two clients of one user apart. A forked
+    child gets its own."""
+    global _client
+    if _client is None or _client[0] != os.getpid():
+        from vmuser_tui.core.ids import new_short_id
+
+        _client = (os.getpid(), f"{os.getpid()}-{new_short_id(8)}")
+    return _client[1]
+
+
 def record(conn, operation: str, *, project_id: str | None = None, session_id: str | None = None, **details) -> None:
     """Append one entry. Call inside the write transaction of the change it describes,
     so no change lacks its entry. ``details`` must be JSON-serializable; values under
     secret-looking keys (and ``NAME=value`` strings with such names) are stored masked."""
     conn.execute(
-        "INSERT INTO operation_log(at, operation, actor, pid, project_id, session_id, details) VALUES (?,?,?,?,?,?,?)",
-        (clock.now_iso(), operation, actor(), os.getpid(), project_id, session_id,
+        "INSERT INTO operation_log(at, operation, actor, pid, client_id, project_id, session_id, details) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        (clock.now_iso(), operation, actor(), os.getpid(), client_id(), project_id, session_id,
          json.dumps(redact(details), sort_keys=True, default=str)),
     )
 
 
-def entries(database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100) -> list[dict]:
-    """Newest first: ``{id, at, operation, actor, pid, project_id, session_id, details}``."""
+def entries(database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100,
+            session_id: str | None = None, actor: str | None = None, since: str | None = None,
+            until: str | None = None) -> list[dict]:
+    """Newest first: ``{id, at, operation, actor, pid, client_id, project_id, session_id, details}``.
+    Filters: ``operation`` is a prefix (``checkpoint.``), ``actor`` a substring
+    (``alice`` or ``@host``), ``since``/``until`` stored ISO UTC times (inclusive/exclusive)."""
     where, params = [], []
     if project_id:
         where.append("project_id = ?")
         params.append(project_id)
+    if session_id:
+        where.append("session_id = ?")
+        params.append(session_id)
     if operation:
         where.append("operation LIKE ?")
         params.append(operation + "%")
+    if actor:
+        where.append("instr(actor, ?) > 0")
+        params.append(actor)
+    if since:
+        where.append("at >= ?")
+        params.append(since)
+    if until:
+        where.append("at < ?")
+        params.append(until)
     sql = "SELECT * FROM operation_log"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -172,17 +172,8 @@ MIGRATIONS: list[str] = [
         pid_start INTEGER,
         started_at TEXT NOT NULL
     );
-    -- Per-session event log: exec, checkpoint, restore, tag, annotate, attach, detach.
-    CREATE TABLE session_events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id TEXT NOT NULL,
-        project_id TEXT NOT NULL,
-        at TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX session_events_session ON session_events(session_id, id);
+    -- A session's event log is the operation log filtered by session_id (one record per
+    -- change, in the change's own transaction): exec, checkpoint, restore, tag, attach...
     -- Session metrics that survive restarts (bytes, percent, milliseconds).
     CREATE TABLE session_metrics (
         session_id TEXT PRIMARY KEY,

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from vmuser_tui.core import config as cfg
-from vmuser_tui.core import journal, oplog
+from vmuser_tui.core import clock, journal, oplog
 from vmuser_tui.core.access import Access
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
@@ -87,10 +87,17 @@ class Vmuser:
 
         return Scheduler(self, **kwargs)
 
-    def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100) -> list[dict]:
-        """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`)."""
+    def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100,
+            session: str | None = None, actor: str | None = None, since: str | None = None,
+            until: str | None = None) -> list[dict]:
+        """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
+        ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
+        now). Raises NotFoundError for an unknown project or session, UsageError for a bad time."""
         project_id = self.projects.resolve(project) if project else None
-        return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit)
+        session_id = self.sessions.resolve(session) if session else None
+        return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,
+                             actor=actor, since=clock.parse_when(since) if since else None,
+                             until=clock.parse_when(until) if until else None)
 
     def forget(self, project_ref: str, policy=None, dry_run: bool = False, *, only=None):
         """Forget one project's checkpoints under a retention policy (restic's ``forget``):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import clock, metrics, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     NotFoundError,
@@ -226,6 +226,7 @@ class Sessions:
             self.projects.touch(conn, session.project_id)
             oplog.record(conn, "session.exec", project_id=session.project_id, session_id=session.id,
                          command=argv, exit_code=result.exit_code, duration_ms=round(result.duration * 1000))
+            metrics.record_exec(conn, session.id, round(result.duration * 1000))
         return result
 
     def shell_argv(self, ref: str) -> list[str]:

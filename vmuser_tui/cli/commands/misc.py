@@ -36,7 +36,8 @@ def cmd_demo(args, vm) -> int:
 def cmd_log(args, vm) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    rows = vm.log(project=args.project, operation=args.operation, limit=args.limit)
+    rows = vm.log(project=args.project, operation=args.operation, limit=args.limit, session=args.session,
+                  actor=args.actor, since=args.since, until=args.until)
     if args.json:
         emit_json(rows)
         return 0
@@ -44,7 +45,8 @@ def cmd_log(args, vm) -> int:
         ["ID", "AT", "OPERATION", "ACTOR", "PROJECT", "DETAILS"],
         [[r["id"], r["at"][:19].replace("T", " "), r["operation"], r["actor"], r["project_id"] or "-",
           json.dumps(r["details"], sort_keys=True)[:80]] for r in rows],
-        empty="the operation log is empty",
+        empty="no entries match" if any((args.project, args.session, args.operation, args.actor, args.since,
+                                         args.until)) else "the operation log is empty",
     )
     return 0
 

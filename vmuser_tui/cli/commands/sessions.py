@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from vmuser_tui.cli.output import details, emit_json, table
+from vmuser_tui.cli.output import details, emit_json, human_size, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import UsageError
 
@@ -20,16 +20,39 @@ def cmd_start(args, vm) -> int:
     return 0
 
 
-def _show(session, as_json: bool) -> None:
+def _show(session, as_json: bool, vm=None) -> None:
+    m = holders = None
+    if vm is not None:
+        from vmuser_tui.core import metrics as mt
+
+        m = mt.get(vm.db, session.id)
+        holders = vm.access.holders(session.id)
     if as_json:
-        emit_json(session.to_json())
+        doc = session.to_json()
+        if vm is not None:
+            doc["metrics"] = m.to_json()
+            doc["attached"] = [{"actor": h.actor, "pid": h.pid, "mode": h.mode, "since": h.acquired_at,
+                                "expires_in_s": round(h.expires_in(), 1)} for h in holders]
+        emit_json(doc)
         return
+    extra = []
+    if m is not None:
+        extra = [
+            ("commands run", f"{m.commands_run} (avg {m.avg_exec_ms} ms, last {m.last_exec_ms} ms)"
+             if m.commands_run else "0"),
+            ("cpu", f"{m.cpu_percent:.1f} %" if m.cpu_percent is not None else "-"),
+            ("memory", f"{human_size(m.memory_bytes)} (peak {human_size(m.peak_memory_bytes or 0)})"
+             if m.memory_bytes is not None else "-"),
+            ("workspace", human_size(m.workspace_bytes) if m.workspace_bytes is not None else "-"),
+            ("storage added", human_size(m.checkpoint_bytes) if m.checkpoint_bytes is not None else "-"),
+            ("attached", ", ".join(f"{h.actor} pid {h.pid} ({h.mode})" for h in holders) or "nobody"),
+        ]
     details([
         ("id", session.id), ("project", session.project_id), ("status", session.status),
         ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("image", session.image or "-"),
         ("container", f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
         ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
-        ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints),
+        ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints), *extra,
     ])
 
 
@@ -39,7 +62,7 @@ def cmd_stop(args, vm) -> int:
 
 
 def cmd_show(args, vm) -> int:
-    _show(vm.sessions.get(args.session), args.json)
+    _show(vm.sessions.get(args.session), args.json, vm)
     return 0
 
 

@@ -89,12 +89,20 @@ def _reconcile(vm, now: datetime) -> dict:
     return {"changes": vm.sessions.reconcile()}
 
 
+def _stats(vm, now: datetime) -> dict:
+    """Sample running sessions' CPU, memory and sizes (see :mod:`vmuser_tui.core.metrics`)."""
+    from vmuser_tui.core import metrics
+
+    return metrics.sample(vm)
+
+
 def default_jobs() -> list[Job]:
     """reconcile (every 15 s: a container that died is noticed and its workspace
     checkpointed), snapshot (``[snapshots] interval``), retention and cleanup (hourly), gc
     (daily, and right after a retention or cleanup run that removed something)."""
     return [
         Job("reconcile", lambda vm: 15.0, _reconcile),
+        Job("stats", lambda vm: 10.0, _stats),
         Job("snapshot", lambda vm: vm.config.get("snapshots", "interval"), _snapshot),
         Job("retention", lambda vm: 3600.0, _retention),
         Job("cleanup", lambda vm: 3600.0, _cleanup),
