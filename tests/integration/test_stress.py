@@ -44,7 +44,7 @@ def test_many_clients_for_a_while(tmp_path, clean_env):
         for name in ("tui-a", "tui-b")
     }
     # The CLI loop: one process per command, as a script would run it.
-    pid_c, sid_c = world["cli-c"]
+    pid_c = world["cli-c"][0]
     cli_errors, cli_checkpoints, cli_tags, i = [], [], 0, 0
     deadline = time.monotonic() + SECONDS
     while time.monotonic() < deadline:
