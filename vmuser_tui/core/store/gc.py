@@ -4,8 +4,13 @@ Roots are every checkpoint's root tree, every stat-cache hash (the stat cache
 promises that its blobs are stored) and both trees of every restore still in the journal
 (its target must stay restorable until the restore is finished or rolled back). Blobs and
 trees written since the oldest capture in progress started (``capture_locks``) are
-spared, so a concurrent capture is safe. A lock whose process is gone (killed, crashed)
-is deleted, so it cannot hold gc back for ever; see :func:`lock_is_stale`.
+spared, so a concurrent capture is safe. While a capture runs, no blob is removed at all:
+a capture decides outside its transactions that a small file's blob is already stored
+(so it does not store it again), and an old unreachable blob it is about to reuse must
+not go before the capture commits (restic's prune takes an exclusive lock for the same
+reason). Trees need no such care: a capture looks for them inside its final
+transaction. A lock whose process is gone (killed, crashed) is deleted, so it cannot
+hold gc back for ever; see :func:`lock_is_stale`.
 """
 
 from __future__ import annotations
@@ -71,17 +76,20 @@ def reachable(database, store: ObjectStore) -> tuple[set[str], set[str]]:
 
 def collect(database, store: ObjectStore, *, dry_run: bool = False) -> GcResult:
     """Remove unreachable objects (or, with ``dry_run``, count them). Runs in one write
-    transaction, so readers never see a half-pruned store."""
+    transaction, so readers never see a half-pruned store. With a capture in progress,
+    only trees are removed (see the module docstring); blobs wait for the next run."""
     with database.write() as conn:
         cutoff = int(time.time()) + 1
+        capturing = False
         locks = conn.execute("SELECT id, pid, host, started_at FROM capture_locks").fetchall()
         for lock_id, pid, host, started in locks:
             if lock_is_stale(pid, host, started):
                 conn.execute("DELETE FROM capture_locks WHERE id = ?", (lock_id,))
             else:
                 cutoff = min(cutoff, started - 1)
+                capturing = True
         blobs, trees = reachable(database, store)
-        dead_blobs = [
+        dead_blobs = [] if capturing else [
             (h, n) for h, n in conn.execute("SELECT hash, stored_size FROM blobs WHERE created_at < ?", (cutoff,))
             if h not in blobs
         ]
