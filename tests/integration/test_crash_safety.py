@@ -202,7 +202,8 @@ def assert_store_sound(vm: Vmuser) -> None:
     ).fetchone()[0]
     assert lost == 0, f"{lost} stat-cache rows name blobs that are not stored"
     lost = conn.execute(
-        "SELECT COUNT(*) FROM blobs b LEFT JOIN packs p ON p.id = b.pack_id WHERE b.pack_id IS NOT NULL AND p.id IS NULL"
+        "SELECT COUNT(*) FROM blobs b LEFT JOIN packs p ON p.id = b.pack_id "
+        "WHERE b.pack_id IS NOT NULL AND p.id IS NULL"
     ).fetchone()[0]
     assert lost == 0, f"{lost} packed blobs name packs that are not stored"
     lost = conn.execute(

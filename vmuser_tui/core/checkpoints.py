@@ -384,7 +384,8 @@ class Checkpoints:
         plan = rs.plan(target, live, scope)
         keep: set[str] = set()
         if cp is not None and cp.kind == "auto":
-            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, self.ignore_rules(workspace, "auto").match)
+            secret = self.ignore_rules(workspace, "auto").match
+            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, secret)
             plan.delete = [p for p in plan.delete if p not in keep]
         return plan, keep
 
