@@ -108,7 +108,7 @@ def test_real_run_asks_first_then_forgets_and_prunes(env, project):
     pid, ids = project
     # no terminal and no --yes: refused, nothing forgotten
     r = run(env, "checkpoint", "forget", pid, "--keep-last", "5")
-    assert r.returncode == 1 and "--yes" in r.stderr
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "--yes" in r.stderr
     assert count(env, pid) == 31
 
     r = run(env, "checkpoint", "forget", pid, "--keep-last", "5", "--yes", "--prune", "--json")

@@ -170,6 +170,7 @@ def cmd_forget(args, vm) -> int:
     policy = _policy(args, vm)
     plan = vm.forget(args.project, policy, dry_run=True)
     if plan.forgotten and not args.dry_run and not args.yes:
+        need_terminal()  # a script gets one error line, not a preview it cannot answer
         with contextlib.redirect_stdout(sys.stderr):  # the preview, as restore's, goes beside the prompt
             _forget_table(plan)
         print(f"{policy.describe()}: {_forget_summary(plan)}", file=sys.stderr)
