@@ -220,6 +220,9 @@ def build() -> argparse.ArgumentParser:
              epilog="A pre-restore checkpoint is taken first; restore it to undo.")
     p.add_argument("checkpoint")
     p.add_argument("--path", action="append", default=[], help="restore only this path (repeatable)")
+    p.add_argument("--container", action="store_true", help="also recreate the project's container from the "
+                   "checkpoint's image ([snapshots] container_image): its running session is stopped, a new one "
+                   "started")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p = leaf(g, "tag", "checkpoint.tag", "add tags to a checkpoint")
     p.add_argument("checkpoint")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vmuser_tui.core import clock, ignore, journal, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError
+from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.core.pathcheck import normalize
@@ -39,6 +39,7 @@ class CreateOutcome:
     new_bytes: int = 0
     hashed_files: int = 0
     skipped: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # e.g. the container image could not be recorded
 
 
 @dataclass
@@ -210,7 +211,15 @@ class Checkpoints:
             if tags:
                 self.tag(head.id, tags)
             return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped)
-        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped)
+        notes = []
+        if self.ctx.config.get("snapshots", "container_image"):
+            from vmuser_tui.core import container_images
+
+            try:
+                container_images.record(self.ctx, cid, project_id)
+            except VmuserError as exc:  # the workspace checkpoint stands; say what is missing
+                notes.append(f"checkpoint {cid} has no container image: {exc}")
+        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes)
 
     def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
         """Add (and remove) tags on a checkpoint."""

@@ -63,6 +63,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of the TUI or of vmuser worker).", minimum=5),
         "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.", minimum=0.1),
         "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
+        "container_image": Setting("bool", False, "Also record each checkpoint's container filesystem (docker commit: packages installed outside /workspace); vmuser checkpoint restore --container recreates the container from it. Images of forgotten checkpoints are removed by gc."),
         "secret_patterns": Setting("list", list(DEFAULT_SECRET_PATTERNS), "Secret files left out of automatic checkpoints (gitignore syntax). [] keeps them; one project opts in with e.g. '!.env' in its .vmuserignore."),
     },
     "retention": {

@@ -226,5 +226,11 @@ class Projects:
         from vmuser_tui.core.store.gc import collect
 
         result = collect(self.db, self.ctx.store)
-        return {"id": project.id, "containers": removed, "workspace_removed": workspace_removed,
+        images = []
+        if self.db.query_one("SELECT 1 FROM operation_log WHERE operation = 'checkpoint.image' AND project_id = ? "
+                             "LIMIT 1", (project.id,)):
+            from vmuser_tui.core import container_images
+
+            images = container_images.prune(self.ctx)  # its checkpoints' container images
+        return {"id": project.id, "images": images, "containers": removed, "workspace_removed": workspace_removed,
                 "gc": {"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes}}

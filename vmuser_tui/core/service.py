@@ -114,11 +114,25 @@ class Vmuser:
         """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
         from vmuser_tui.core.store.gc import collect
 
+        from vmuser_tui.core import container_images
+
         result = collect(self.db, self.ctx.store, dry_run=dry_run)
+        # Container images of checkpoints that are gone (only when some were ever taken).
+        images = []
+        if self.db.query_one("SELECT 1 FROM operation_log WHERE operation = 'checkpoint.image' LIMIT 1"):
+            images = container_images.prune(self.ctx, dry_run=dry_run)
+        result.images = images
         if not dry_run:
             with self.db.write() as conn:
-                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes)
+                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes, images=images)
         return result
+
+    def restore_container(self, checkpoint_ref: str):
+        """Recreate the project's container from the checkpoint's image (see
+        :func:`vmuser_tui.core.container_images.recreate`); returns a StartOutcome."""
+        from vmuser_tui.core import container_images
+
+        return container_images.recreate(self, checkpoint_ref)
 
     def check(self, *, progress=None):
         """Verify the database and every stored object (reads only); returns a

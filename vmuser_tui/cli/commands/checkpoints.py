@@ -16,7 +16,7 @@ from vmuser_tui.cli.output import (
 )
 from vmuser_tui.core import clock
 from vmuser_tui.core.checkpoints import restore_summary
-from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
+from vmuser_tui.core.errors import Aborted, NotFoundError, StateError, UsageError
 
 
 def cmd_create(args, vm) -> int:
@@ -104,9 +104,14 @@ def _name(change) -> str:
 
 def cmd_restore(args, vm) -> int:
     cp = vm.checkpoints.get(args.checkpoint)
+    if args.container and not cp.image_id:
+        raise StateError(f"checkpoint {cp.id} has no container image; set [snapshots] container_image = true "
+                         "before taking checkpoints to record one")
+    if args.container and args.path:
+        raise UsageError("--container restores the whole container; leave out --path")
     if not args.yes:
         preview = vm.checkpoints.restore_preview(cp.id, paths=args.path or None)
-        if not preview.changes:
+        if not preview.changes and not args.container:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
         need_terminal()
@@ -117,6 +122,8 @@ def cmd_restore(args, vm) -> int:
         if len(preview.changes) > 15:
             print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
         print("A pre-restore checkpoint is taken first, so this can be undone.", file=sys.stderr)
+        if args.container:
+            print(f"The project's running container is replaced by one from {cp.image_id}.", file=sys.stderr)
         if not confirm("Restore?"):
             raise Aborted("not restored (confirm at the prompt, or pass --yes)")
     with progress("restoring") as cb:
@@ -126,6 +133,11 @@ def cmd_restore(args, vm) -> int:
         print(f"vmuser: refused {path}: {why}", file=sys.stderr)
     print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    if args.container:
+        started = vm.restore_container(cp.id)
+        for note in started.notes:
+            print(f"vmuser: {note}", file=sys.stderr)
+        print(f"container recreated from {cp.image_id}: session {started.session.id}")
     return 0
 
 

@@ -54,8 +54,10 @@ def cmd_log(args, vm) -> int:
 def cmd_gc(args, vm) -> int:
     result = vm.gc(dry_run=args.dry_run)
     if args.json:
-        emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run})
+        emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run,
+                   "images": result.images})
         return 0
     verb = "would remove" if result.dry_run else "removed"
-    print(f"{verb} {result.blobs} blob(s) and {result.trees} tree(s), {human_size(result.bytes)}")
+    images = f" and {len(result.images)} container image(s)" if result.images else ""
+    print(f"{verb} {result.blobs} blob(s) and {result.trees} tree(s), {human_size(result.bytes)}{images}")
     return 0

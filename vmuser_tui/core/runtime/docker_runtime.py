@@ -414,6 +414,36 @@ class DockerRuntime:
             data = self._docker().api.logs(container_id, stdout=True, stderr=True, tail=max(0, int(tail)), timestamps=False)
         return data.decode("utf-8", errors="replace")
 
+    def commit(self, container_id: str, repository: str, tag: str, labels: dict[str, str]) -> str:
+        """``docker commit`` the container's filesystem (what a user installed outside
+        /workspace; the bind-mounted workspace itself is not in it) as ``repository:tag``
+        with ``labels``; returns that reference. The container keeps running (paused for
+        the copy, as docker commit does by default)."""
+        with self._errors(f"commit container {_short(container_id)}", missing=self._missing(container_id)):
+            self._docker().api.commit(container_id, repository=repository, tag=tag,
+                                      conf={"Labels": dict(labels)})
+        return f"{repository}:{tag}"
+
+    def images(self, label: str) -> list[tuple[str, dict[str, str]]]:
+        """``[(reference, labels)]`` of the local images carrying ``label`` (a key or ``key=value``)."""
+        with self._errors("list images"):
+            rows = self._docker().api.images(filters={"label": label})
+        out = []
+        for row in rows:
+            for ref in row.get("RepoTags") or [row["Id"]]:
+                out.append((ref, dict(row.get("Labels") or {})))
+        return out
+
+    def remove_image(self, reference: str) -> None:
+        """Remove an image by reference; gone already is fine."""
+        import docker.errors
+
+        with self._errors(f"remove image {reference}"):
+            try:
+                self._docker().api.remove_image(reference, force=True)
+            except docker.errors.NotFound:
+                pass
+
     def stats(self, container_id: str) -> dict:
         """One sample: ``{"cpu_percent": float, "memory_bytes": int, "memory_limit": int}``.
 

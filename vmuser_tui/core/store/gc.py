@@ -16,7 +16,7 @@ hold gc back for ever; see :func:`lock_is_stale`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vmuser_tui.core import procs
 from vmuser_tui.core.errors import StoreError
@@ -34,6 +34,7 @@ class GcResult:
     trees: int
     bytes: int
     dry_run: bool
+    images: list = field(default_factory=list)  # container images of forgotten checkpoints (references)
 
 
 def lock_is_stale(pid: int, host: str, started_at: float, now: float | None = None) -> bool:
