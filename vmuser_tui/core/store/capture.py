@@ -392,7 +392,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             if state is not None and changed is not None:
                 # Unchanged directories' trees were stored by earlier captures, unless gc
                 # has since pruned them: make sure every tree of the index is present.
-                for path, digest in index.hashes.items():
+                for digest in index.hashes.values():
                     trees.setdefault(digest, None)
             existing = _existing(conn, "trees", list(trees))
             for digest, entries in trees.items():
@@ -401,18 +401,18 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                         entries = _entries_for(index, digest)
                     store.put_tree_encoded(digest, encode(entries))
             if removed:
-                conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
-                                 [(project_id, p, _like_prefix(p)) for p in removed])
+                # p itself, and "below p" as a key range ('/' + 1 is '0'): two statements the
+                # primary key answers. One with LIKE (or with OR) scanned the project's whole
+                # cache per path: 1.6 s for 2,400 removals in an 8,000-file workspace.
+                conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND path = ?",
+                                 [(project_id, p) for p in removed])
+                conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND path >= ? AND path < ?",
+                                 [(project_id, p + "/", p + "0") for p in removed])
             if finalize:
                 finalize(conn, result)
         result.new_blobs = counters["blobs"]
         result.new_bytes = counters["bytes"]
         return result
-
-
-def _like_prefix(path: str) -> str:
-    """A LIKE pattern for everything below ``path``."""
-    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
 
 
 def _entries_for(index: TreeIndex, digest: str) -> list[Entry]:
