@@ -330,7 +330,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                         [(project_id, *row) for row in cache_rows(current[0], {p: current[1][p] for p in paths},
                                                                    time.time_ns())],
                     )
-                have = _existing(conn, "blobs", [r[0] for r in rows] + [m[0] for p in packs for m in p[3]])
+                have = _existing(conn, "blobs", [r[0] for r in rows])
                 fresh = {}
                 for h, size, codec, data in rows:
                     if h not in have and h not in fresh:
@@ -341,13 +341,18 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                 )
                 counters["blobs"] += len(fresh)
                 counters["bytes"] += sum(r[2] for r in fresh.values())
+                # The hashing thread already left out what was stored when it packed; a member
+                # stored since (another capture) is ignored on insert, and a pack none of whose
+                # members went in is dropped. Not looking each member up again here saves
+                # 50,000 index lookups on a first checkpoint of 50,000 files.
                 for codec, size, data, members in packs:
-                    new = [m for m in members if m[0] not in have]
-                    if not new:
-                        continue  # another capture stored all of them meanwhile
-                    store.put_pack(conn, codec, size, data, members, now)
-                    have.update(m[0] for m in members)
-                    counters["blobs"] += len(new)
+                    before = conn.total_changes
+                    pack_id = store.put_pack(conn, codec, size, data, members, now)
+                    added = conn.total_changes - before - 1
+                    if added <= 0:
+                        conn.execute("DELETE FROM packs WHERE id = ?", (pack_id,))
+                        continue
+                    counters["blobs"] += added
                     counters["bytes"] += len(data)
 
         changed = state.changed() if state is not None else None
