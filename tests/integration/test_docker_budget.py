@@ -48,3 +48,37 @@ def test_budget_of_one_running_session_hot_swaps_the_least_recently_used(make_vm
     assert len(auto) == 1 and vm.fs.read(a.id, "work.txt", at=auto[0].id) == b"from-a\n"
     assert (Path(a.workspace) / "work.txt").read_text() == "from-a\n"
     assert vm.log(operation="session.swap")[0]["session_id"] == first.id
+
+
+def test_container_stops_when_the_last_client_leaves_and_comes_back_on_open(make_vm, engine):
+    client, made = engine
+    vm = make_vm(config_text="[runtime]\ncontainer_stop_on_disconnect = true\n")
+    p = vm.projects.create("ondemand")
+    made.append(p.id)
+    s = vm.sessions.start(p.id).session
+    session, got = vm.open_session(s.id)
+    assert got.ok and session.id == s.id
+    vm.sessions.exec(s.id, ["sh", "-c", "echo kept > /workspace/k.txt"])
+    note = vm.close_session(s.id)
+    assert note and "stopped" in note
+    assert vm.sessions.get(s.id).status == "stopped"
+    auto = [c for c in vm.checkpoints.list(p.id) if c.kind == "auto"]
+    assert len(auto) == 1 and vm.fs.read(p.id, "k.txt", at=auto[0].id) == b"kept\n"
+    # Opening it again starts a new container with the workspace mounted.
+    again, got = vm.open_session(s.id)
+    assert got.ok and again.id != s.id and again.status == "running"
+    assert vm.sessions.exec(again.id, ["cat", "/workspace/k.txt"]).output == b"kept\n"
+    vm.close_session(again.id)
+
+
+def test_closing_the_client_counts_as_leaving(make_vm, engine):
+    client, made = engine
+    vm = make_vm(config_text="[runtime]\ncontainer_stop_on_disconnect = true\n")
+    p = vm.projects.create("closing")
+    made.append(p.id)
+    s = vm.sessions.start(p.id).session
+    vm.open_session(s.id)
+    vm.close()
+    other = make_vm(config_text="[runtime]\ncontainer_stop_on_disconnect = true\n")
+    assert other.sessions.get(s.id).status == "stopped"
+    assert other.access.holders(s.id) == []

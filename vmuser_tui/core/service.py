@@ -15,10 +15,13 @@ from vmuser_tui.core import clock, journal, oplog
 from vmuser_tui.core.access import Access
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import RuntimeUnavailableError
+from vmuser_tui.core.errors import RuntimeUnavailableError, VmuserError
 from vmuser_tui.core.projects import Projects
 from vmuser_tui.core.sessions import Sessions
 from vmuser_tui.core.vfs import VirtualFS
+
+
+DISCONNECT_REASON = "stopped when its last client left"
 
 
 class Vmuser:
@@ -74,6 +77,31 @@ class Vmuser:
         res = snapshot.checkpoint_if_changed(self, session.project_id, why or "session ended")
         if res and "error" in res:
             self.notes.append(f"no checkpoint before the session ended: {res['error']}")
+
+    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False):
+        """Attach this client to a session for work (``rw``) or to watch (``ro``); see
+        :meth:`Access.attach`. A session stopped because its last client left
+        (``[runtime] container_stop_on_disconnect``) is started again first: a new container
+        with the workspace mounted. Returns ``(session, Outcome)``."""
+        session = self.sessions.get(ref)
+        if (mode == "rw" and session.status == "stopped" and session.runtime == "docker"
+                and session.status_reason == DISCONNECT_REASON
+                and not [s for s in self.sessions.list(session.project_id) if s.status == "running"]):
+            session = self.sessions.start(session.project_id, runtime="docker", image=session.image).session
+        return session, self.access.attach(session.id, mode=mode, take_over=take_over)
+
+    def close_session(self, ref: str) -> str | None:
+        """Detach this client from a session. With ``[runtime] container_stop_on_disconnect``
+        and nobody else attached, the session is checkpointed and its container stopped;
+        returns a line saying so, else None."""
+        session = self.sessions.get(ref)
+        self.access.detach(session.id)
+        if not self.config.get("runtime", "container_stop_on_disconnect"):
+            return None
+        if session.runtime != "docker" or session.status != "running" or self.access.holders(session.id):
+            return None
+        self.sessions.stop(session.id, reason=DISCONNECT_REASON)
+        return f"session {session.id}: checkpointed and stopped (its last client left); opening it starts it again"
 
     def delete_project(self, ref: str, *, reason: str = "") -> dict:
         """Delete a project with everything it owns: containers, managed workspace, rows,
@@ -165,6 +193,13 @@ class Vmuser:
         """Give back this client's leases, stop change monitors and release the database
         connections."""
         try:
+            # Leave each session this client is attached to (a container may stop with it).
+            for row in self.db.query("SELECT name FROM leases WHERE holder = ? AND name LIKE 'session:%'",
+                                     (self.access.client_id,)):
+                try:
+                    self.close_session(row["name"].split(":", 1)[1])
+                except VmuserError:
+                    continue
             self.access.close()
         except Exception:  # noqa: BLE001 - a closing client must close even with the database gone
             pass
