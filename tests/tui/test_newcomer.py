@@ -20,6 +20,7 @@ from vmuser_tui.tui.screens.project import ProjectScreen
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
+from vmuser_tui.tui.widgets.lazytable import LazyTable
 
 from .conftest import SIZE, make_app, settle
 from .test_pilot import messages, open_demo
@@ -29,13 +30,15 @@ def log_text(log: RichLog) -> str:
     return "\n".join(strip.text for strip in log.lines)
 
 
-def rendered_rows(table: DataTable) -> list[str]:
+def rendered_rows(table: DataTable | LazyTable) -> list[str]:
     """The table's rows as drawn (header excluded), right-trimmed."""
     top = table.header_height if table.show_header else 0
     return [table.render_line(top + i).text.rstrip() for i in range(table.row_count)]
 
 
-def columns_width(table: DataTable) -> int:
+def columns_width(table: DataTable | LazyTable) -> int:
+    if isinstance(table, LazyTable):
+        return table.total_width
     return sum(c.get_render_width(table) for c in table.ordered_columns)
 
 
@@ -225,7 +228,7 @@ async def test_timeline_tags_keep_their_closing_bracket_after_a_restore(world):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_demo(pilot)
         assert any(cp.kind == "pre-restore" for cp in screen.checkpoints)
-        table = screen.query_one("#checkpoints", DataTable)
+        table = screen.query_one("#checkpoints", LazyTable)
         assert columns_width(table) <= table.size.width
         rows = rendered_rows(table)
         for cp, row in zip(screen.checkpoints, rows):
@@ -254,7 +257,7 @@ async def test_j_and_k_move_in_tables_trees_and_help(world):
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        projects = app.screen.query_one("#projects", DataTable)
+        projects = app.screen.query_one("#projects", LazyTable)
         await pilot.press("j", "j")
         assert projects.cursor_row == 2
         await pilot.press("k")
@@ -264,7 +267,7 @@ async def test_j_and_k_move_in_tables_trees_and_help(world):
         await pilot.press("k", "enter")
         await settle(pilot)
         project = app.screen
-        timeline = project.query_one("#checkpoints", DataTable)
+        timeline = project.query_one("#checkpoints", LazyTable)
         await pilot.press("j")
         assert timeline.cursor_row == 1
         await pilot.press("f")
@@ -333,7 +336,7 @@ async def test_relative_times_refresh_without_reloading_or_moving_the_cursor(wor
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_demo(pilot)
-        timeline = screen.query_one("#checkpoints", DataTable)
+        timeline = screen.query_one("#checkpoints", LazyTable)
         await pilot.press("down")
         assert str(timeline.get_cell(world.checkpoints[2], "when")) == "20m ago"
 
@@ -349,7 +352,7 @@ async def test_relative_times_refresh_without_reloading_or_moving_the_cursor(wor
         assert timeline.cursor_row == 1
         await pilot.press("escape")
         await pilot.pause(0.3)
-        projects = app.screen.query_one("#projects", DataTable)
+        projects = app.screen.query_one("#projects", LazyTable)
         assert str(projects.get_cell(world.demo, "active")).endswith("ago")
 
 

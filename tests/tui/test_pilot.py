@@ -15,6 +15,7 @@ from vmuser_tui.tui.screens.project import ProjectScreen
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
+from vmuser_tui.tui.widgets.lazytable import LazyTable
 
 from .conftest import SIZE, make_app, settle
 from .world import FILES_1, FILES_3, read_tree
@@ -29,13 +30,13 @@ def patch_text(diff: DiffScreen) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
 
 
-def row_keys(table: DataTable) -> list[str]:
-    return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+def row_keys(table: LazyTable) -> list[str]:
+    return [table.row_key(i) for i in range(table.row_count)]
 
 
 async def open_demo(pilot) -> ProjectScreen:
     await settle(pilot)
-    table = pilot.app.screen.query_one("#projects", DataTable)
+    table = pilot.app.screen.query_one("#projects", LazyTable)
     assert row_keys(table)[0].startswith("demo-")  # most recently active first
     await pilot.press("enter")
     await settle(pilot)
@@ -49,7 +50,7 @@ async def test_projects_screen_lists_projects(world):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ProjectsScreen)
-        table = app.screen.query_one("#projects", DataTable)
+        table = app.screen.query_one("#projects", LazyTable)
         assert row_keys(table) == [world.demo, world.web, world.scratch]
 
 
@@ -58,7 +59,7 @@ async def test_filter_as_you_type_and_escape_clears(world):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
-        table = screen.query_one("#projects", DataTable)
+        table = screen.query_one("#projects", LazyTable)
         await pilot.press("slash")
         box = screen.query_one("#filter", Input)
         assert box.display and box.has_focus
@@ -355,7 +356,7 @@ async def test_pin_and_delete_with_confirmation(world):
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        table = app.screen.query_one("#projects", DataTable)
+        table = app.screen.query_one("#projects", LazyTable)
         assert world.scratch not in row_keys(table)
     assert world.scratch not in [p.id for p in world.vm.projects.list()]
 
@@ -500,7 +501,7 @@ async def test_another_process_commit_reloads_the_screen(world, data_dir, config
     app = make_app(world.vm, watch_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        table = app.screen.query_one("#projects", DataTable)
+        table = app.screen.query_one("#projects", LazyTable)
         assert table.row_count == 3
         other = Vmuser.open(data_dir=str(data_dir), config_path=config_path)  # "another process"
         try:

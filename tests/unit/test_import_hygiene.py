@@ -32,5 +32,14 @@ def test_list_commands_do_not_import_textual_or_docker(tmp_path):
         f"main(['--data-dir', {str(tmp_path)!r}, '--config', {str(tmp_path / 'c.toml')!r}, 'project', 'list']); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'docker')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_help_does_not_import_textual_or_docker():
+    code = (
+        "import sys\nfrom vmuser_tui.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'docker')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr

@@ -17,6 +17,7 @@ from vmuser_tui.core.models import FileInfo
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import clip, human_size, lines, short_time
+from vmuser_tui.tui.widgets.filetree import FileTree
 from vmuser_tui.tui.widgets.status import StatusLine
 
 PREVIEW_LIMIT = 256 * 1024
@@ -121,7 +122,7 @@ class FilesScreen(VmuserScreen):
         yield Header()
         yield Static("", id="files-where", classes="nowrap")
         with Horizontal(id="files-panes"):
-            yield Tree("/", data=NodeData(None), id="tree")
+            yield FileTree("/", data=NodeData(None), id="tree")
             with Vertical(id="files-right"):
                 yield Static("", id="meta", classes="nowrap")
                 yield RichLog(id="preview", wrap=False, markup=False, highlight=False, auto_scroll=False)
@@ -164,17 +165,18 @@ class FilesScreen(VmuserScreen):
                 return
             data.loaded = True
             node.set_label(self._label(data.info) if data.info else Text("/", style="bold"))
-            node.remove_children()
-            for info in entries[:MAX_CHILDREN]:
-                if info.kind == "dir":
-                    node.add(self._label(info), data=NodeData(info), allow_expand=True)
-                else:
-                    node.add_leaf(self._label(info), data=NodeData(info, loaded=True))
-            if len(entries) > MAX_CHILDREN:
-                node.add_leaf(Text(f"… {len(entries) - MAX_CHILDREN} more (vmuser fs ls)", style="dim"),
-                              data=NodeData(None, loaded=True))
-            if not entries:
-                node.add_leaf(Text("(empty)", style="dim"), data=NodeData(None, loaded=True))
+            with self.query_one("#tree", FileTree).batch():  # one invalidation for thousands of adds
+                node.remove_children()
+                for info in entries[:MAX_CHILDREN]:
+                    if info.kind == "dir":
+                        node.add(self._label(info), data=NodeData(info), allow_expand=True)
+                    else:
+                        node.add_leaf(self._label(info), data=NodeData(info, loaded=True))
+                if len(entries) > MAX_CHILDREN:
+                    node.add_leaf(Text(f"… {len(entries) - MAX_CHILDREN} more (vmuser fs ls)", style="dim"),
+                                  data=NodeData(None, loaded=True))
+                if not entries:
+                    node.add_leaf(Text("(empty)", style="dim"), data=NodeData(None, loaded=True))
             if expand:
                 node.expand()
             if node.is_root:

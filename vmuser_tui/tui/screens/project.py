@@ -23,13 +23,19 @@ from vmuser_tui.tui.widgets.cells import (
     short_time,
     status_cell,
 )
+from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 from vmuser_tui.tui.widgets.status import StatusLine
 from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, cell_width, refill, set_columns, table_width
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 KIND_STYLE = {"manual": "bold", "auto": "dim", "pre-restore": "yellow"}
 HEAD = "●"
-MAX_CHECKPOINTS = 1000  # newest shown in the timeline (the CLI lists them all)
+#: Newest checkpoints loaded into the timeline (the CLI lists them all). The table draws
+#: only the rows on screen; this bounds the memory the loaded rows take.
+MAX_CHECKPOINTS = 20_000
+#: Newest checkpoints loaded first when the screen opens (more than a screen shows); the
+#: rest follow from a second load, so a 10,000-checkpoint timeline draws at once.
+FIRST_PAGE = 200
 MARK = "✓"
 DESC_MIN = 16  # characters of a description kept before its tags are cut
 #: The sessions table's columns; Image only where it fits whole (else: the status line).
@@ -58,6 +64,23 @@ def describe(cp: Checkpoint, width: int = 38) -> Text:
     else:
         return Text(clip(desc, width))
     return Text.assemble(clip(desc, width - 1 - len(shown)), " ", (shown, "cyan"))
+
+
+def timeline_columns(checkpoints: list[Checkpoint]) -> list[Column]:
+    """The timeline's columns, sized from the data without rendering a row; the
+    description (and its tags) gets what the others leave."""
+    oldest = min((cp.created_at for cp in checkpoints), default=None)  # ISO times sort as text
+    natural = max((len(cp.description or "-") + (len(",".join(cp.tags)) + 3 if cp.tags else 0)
+                   for cp in checkpoints), default=0)
+    return [
+        Column("marks", "", 2),
+        Column("id", "Id", text_width((cp.id for cp in checkpoints), floor=2)),
+        Column("when", "When", max(TIME_WIDTH, len(ago(oldest)))),
+        Column("kind", "Kind", text_width({cp.kind for cp in checkpoints}, floor=4)),
+        Column("files", "Files", max(5, len(str(max((cp.file_count for cp in checkpoints), default=0))))),
+        Column("description", Text("Description [tags]"), max(natural, len("Description [tags]")), flex=True,
+               min_width=12),
+    ]
 
 
 def shell_banner(container: str) -> str:
@@ -104,6 +127,7 @@ class ProjectScreen(VmuserScreen):
         self.scope_session: str | None = None
         self.marked: str | None = None
         self.more = False
+        self.partial = False  # only the newest FIRST_PAGE are loaded yet (the rest are on their way)
         self._select: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -112,7 +136,7 @@ class ProjectScreen(VmuserScreen):
         yield Label("Sessions", id="sessions-title", classes="pane-title")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Label("Checkpoints", id="timeline-title", classes="pane-title")
-        yield DataTable(id="checkpoints", cursor_type="row", zebra_stripes=True)
+        yield LazyTable(timeline_columns([]), self._timeline_cells, lambda cp: cp.id, id="checkpoints")
         yield Static("", id="timeline-empty")
         yield TaskBar()
         yield StatusLine()
@@ -121,10 +145,7 @@ class ProjectScreen(VmuserScreen):
     def on_mount(self) -> None:
         self.sub_title = self.project_id
         set_columns(self.query_one("#sessions", DataTable), SESSION_COLUMNS)
-        timeline = self.query_one("#checkpoints", DataTable)
-        for label, key in (("", "marks"), ("Id", "id"), ("When", "when"), ("Kind", "kind"), ("Files", "files"),
-                           (Text("Description [tags]"), "description")):
-            timeline.add_column(label, key=key)
+        timeline = self.query_one("#checkpoints", LazyTable)
         self.query_one("#timeline-empty").display = False
         timeline.focus()
 
@@ -135,13 +156,29 @@ class ProjectScreen(VmuserScreen):
             self._select = select
         scope, session_id = self.scope, self.scope_session
 
-        def fetch():
+        def fetch(limit: int):
             project = self.vm.projects.get(self.project_id)
             sessions = self.vm.sessions.list(project.id)
             ref = session_id if scope == "session" and session_id else project.id
-            return project, sessions, self.vm.checkpoints.list(ref, limit=MAX_CHECKPOINTS + 1)
+            return project, sessions, self.vm.checkpoints.list(ref, limit=limit + 1)
 
-        self.run_blocking(fetch, self._loaded, failed=self._load_failed)
+        def everything() -> None:
+            self.run_blocking(lambda: fetch(MAX_CHECKPOINTS), self._loaded, failed=self._load_failed)
+
+        if self.project is not None:
+            everything()
+            return
+
+        def first(data) -> None:
+            if len(data[2]) <= FIRST_PAGE:  # that was all of them
+                self._loaded(data)
+                return
+            self._loaded(data, partial=True)
+            # after that page is drawn: the big load would otherwise take the GIL from the first frame
+            self.call_after_refresh(everything)
+
+        # opening: the newest page first, drawn while the rest loads
+        self.run_blocking(lambda: fetch(FIRST_PAGE), first, failed=self._load_failed)
 
     def _load_failed(self, err) -> None:
         if isinstance(err, NotFoundError):  # deleted meanwhile (e.g. by another process)
@@ -150,13 +187,17 @@ class ProjectScreen(VmuserScreen):
             return
         self.show_error(err)
 
-    def _loaded(self, data) -> None:
+    def _loaded(self, data, *, partial: bool = False) -> None:
         session, checkpoint = self.selected_session(), self.selected_checkpoint()
         keep_session = session.id if session else None
-        keep_checkpoint, self._select = self._select or (checkpoint.id if checkpoint else None), None
+        keep_checkpoint = self._select or (checkpoint.id if checkpoint else None)
+        if not partial:  # a selection asked for may be in the rest
+            self._select = None
         self.project, self.sessions, self.checkpoints = data
-        self.more = len(self.checkpoints) > MAX_CHECKPOINTS
-        self.checkpoints = self.checkpoints[:MAX_CHECKPOINTS]
+        limit = FIRST_PAGE if partial else MAX_CHECKPOINTS
+        self.partial = partial
+        self.more = not partial and len(self.checkpoints) > MAX_CHECKPOINTS
+        self.checkpoints = self.checkpoints[:limit]
         self.sub_title = f"{self.project.name} · {self.project.id}"
         self._show_info()
         self._show_sessions(keep_session)
@@ -210,21 +251,21 @@ class ProjectScreen(VmuserScreen):
         self.query_one("#sessions-title", Label).update(Text(title))
         table.display = bool(self.sessions)
 
+    def _timeline_cells(self, cp: Checkpoint, widths: dict[str, int]) -> list:
+        """One timeline row, made only when it is drawn."""
+        head = self.project.head_checkpoint_id if self.project else None
+        return [self._marks(cp, head), Text(cp.id, style="bold" if cp.id == head else ""), ago(cp.created_at),
+                Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
+                describe(cp, widths["description"])]
+
     def _show_timeline(self, keep: str | None) -> None:
-        table = self.query_one("#checkpoints", DataTable)
+        table = self.query_one("#checkpoints", LazyTable)
         if keep is None:
             cp = self.selected_checkpoint()
             keep = cp.id if cp else None
-        head = self.project.head_checkpoint_id if self.project else None
-        # the description column gets what the other columns leave (refill measures them)
-        refill(table, (([self._marks(cp, head), Text(cp.id, style="bold" if cp.id == head else ""),
-                         ago(cp.created_at), Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
-                         Fit(lambda w, cp=cp: describe(cp, w))], cp.id) for cp in self.checkpoints),
-               width=self.size.width or self.app.size.width, minimum={"when": TIME_WIDTH}, flex_minimum=12)
-        ids = [cp.id for cp in self.checkpoints]
-        if keep and keep in ids:
-            table.move_cursor(row=ids.index(keep), animate=False)
-        if self.marked and self.marked not in ids:
+        table.set_columns(timeline_columns(self.checkpoints))
+        table.set_rows(self.checkpoints, cursor_key=keep)
+        if self.marked and table.index_of(self.marked) is None:
             self.marked = None
         self._timeline_title()
         empty = self.query_one("#timeline-empty", Static)
@@ -241,7 +282,10 @@ class ProjectScreen(VmuserScreen):
 
     def _timeline_title(self) -> None:
         where = "whole project" if self.scope == "project" else f"session {self.scope_session}"
-        count = f"newest {len(self.checkpoints)}" if self.more else str(len(self.checkpoints))
+        if self.partial and self.project is not None:
+            count = f"newest {len(self.checkpoints)} of {self.project.checkpoints}, loading the rest…"
+        else:
+            count = f"newest {len(self.checkpoints)}" if self.more else str(len(self.checkpoints))
         title = Text(f"Checkpoints · {where} ({count}) · ")
         title.append(f"{HEAD} head", style="green")
         title.append("  ")
@@ -253,14 +297,11 @@ class ProjectScreen(VmuserScreen):
         sessions = self.query_one("#sessions", DataTable)
         for s in self.sessions:
             sessions.update_cell(s.id, "started", ago(s.started_at or s.created_at))
-        timeline = self.query_one("#checkpoints", DataTable)
-        for cp in self.checkpoints:
-            timeline.update_cell(cp.id, "when", ago(cp.created_at))
+        self.query_one("#checkpoints", LazyTable).refresh_rows()  # rows on screen only: the cells call ago()
 
     def on_resize(self) -> None:
-        if self.project is not None:  # columns are fitted to the width: fit them again
+        if self.project is not None:  # columns are fitted to the width: fit them again (the timeline fits itself)
             self._show_sessions(None)
-            self._show_timeline(None)
 
     def on_descendant_focus(self) -> None:
         self._status()
@@ -301,8 +342,8 @@ class ProjectScreen(VmuserScreen):
         return self.sessions[table.cursor_row]
 
     def selected_checkpoint(self) -> Checkpoint | None:
-        table = self.query_one("#checkpoints", DataTable)
-        if not self.checkpoints or table.cursor_row is None or table.cursor_row >= len(self.checkpoints):
+        table = self.query_one("#checkpoints", LazyTable)
+        if not self.checkpoints or table.cursor_row >= len(self.checkpoints):
             return None
         return self.checkpoints[table.cursor_row]
 
@@ -312,8 +353,11 @@ class ProjectScreen(VmuserScreen):
             self.notify("no checkpoint selected; press c to take one", severity="warning")
         return cp
 
+    def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
+        self._status()  # the timeline's
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "checkpoints" or event.data_table.has_focus:
+        if event.data_table.has_focus:
             self._status()
         if event.data_table.id == "sessions" and self.scope == "session":
             session = self.selected_session()
@@ -344,10 +388,7 @@ class ProjectScreen(VmuserScreen):
         if cp is None:
             return
         self.marked = None if self.marked == cp.id else cp.id
-        table = self.query_one("#checkpoints", DataTable)
-        head = self.project.head_checkpoint_id if self.project else None
-        for other in self.checkpoints:
-            table.update_cell(other.id, "marks", self._marks(other, head))
+        self.query_one("#checkpoints", LazyTable).refresh_rows()  # the marks column
         self._timeline_title()
 
     def action_diff(self) -> None:

@@ -7,20 +7,22 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from vmuser_tui.core.models import Project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
     ago,
+    clip,
     lines,
     short_time,
     status_cell,
     tags_text,
 )
+from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, refill
+from vmuser_tui.tui.widgets.tables import TIME_WIDTH
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 
@@ -30,8 +32,8 @@ def matches(project: Project, needle: str) -> bool:
     return all(word in hay for word in needle.lower().split())
 
 
-class ProjectTable(DataTable):
-    """The project list; its Enter shows in the footer as "Open" (DataTable hides its own)."""
+class ProjectTable(LazyTable):
+    """The project list; its Enter shows in the footer as "Open" (the table hides its own)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="projects.open"),
@@ -39,7 +41,33 @@ class ProjectTable(DataTable):
 
 
 DEBOUNCE_ABOVE = 2000  # projects; beyond this the filter waits for a pause in typing
-MAX_ROWS = 1000  # rows in the table at once (a DataTable measures every cell); / narrows the rest
+NAME_CAP = 24  # characters of a name shown in the table (the detail line has it whole)
+TAGS_CAP = 16
+
+
+def sessions_text(p: Project) -> str:
+    return f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
+
+
+def project_cells(p: Project, widths: dict[str, int]) -> list:
+    """One row of the project table; rendered only when the row is drawn."""
+    return [Text(clip(p.name, widths["name"]), style="bold"), status_cell(p.status), sessions_text(p),
+            ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, TAGS_CAP), style="cyan"), p.id]
+
+
+def project_columns(projects: list[Project]) -> list[Column]:
+    """The columns, sized from the data without rendering a row (a pass over strings)."""
+    oldest = min((p.last_active_at for p in projects), default=None)  # ISO times sort as text
+    return [
+        # the name gets what the other columns leave, up to NAME_CAP
+        Column("name", "Name", text_width((p.name for p in projects), floor=4, cap=NAME_CAP), flex=True),
+        Column("status", "Status", text_width({f"○ {p.status}" for p in projects}, floor=6)),
+        Column("sessions", "Sess", text_width((sessions_text(p) for p in projects), floor=4)),
+        Column("active", "Active", max(TIME_WIDTH, len(ago(oldest)))),
+        Column("pinned", "Pin", 3),
+        Column("tags", "Tags", text_width((tags_text(p.tags, TAGS_CAP) for p in projects), floor=4)),
+        Column("id", "Id", text_width((p.id for p in projects), floor=2)),
+    ]
 
 
 class ProjectsScreen(VmuserScreen):
@@ -74,7 +102,7 @@ class ProjectsScreen(VmuserScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: name, id or tag (Esc clears)", id="filter", compact=True)
-        yield ProjectTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield ProjectTable(project_columns([]), project_cells, lambda p: p.id, id="projects")
         yield Static("", id="projects-empty")
         yield Static("", id="project-detail", classes="nowrap")
         yield TaskBar()
@@ -83,10 +111,7 @@ class ProjectsScreen(VmuserScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "projects"
-        table = self.query_one("#projects", DataTable)
-        for label, key in (("Name", "name"), ("Status", "status"), ("Sess", "sessions"), ("Active", "active"),
-                           ("Pin", "pinned"), ("Tags", "tags"), ("Id", "id")):
-            table.add_column(label, key=key)
+        table = self.query_one("#projects", ProjectTable)
         self.query_one("#filter", Input).display = False
         self.query_one("#projects-empty").display = False
         table.focus()
@@ -102,34 +127,29 @@ class ProjectsScreen(VmuserScreen):
         self.loaded = True
         select, self._select = self._select, None
         self.apply_filter(select=select)
+        drawn = getattr(self.app, "first_screen_drawn", None)
+        if callable(drawn):
+            self.call_after_refresh(drawn)
 
     @property
     def needle(self) -> str:
         return self.query_one("#filter", Input).value.strip()
 
     def selected(self) -> Project | None:
-        table = self.query_one("#projects", DataTable)
-        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
+        table = self.query_one("#projects", ProjectTable)
+        if not self.shown or table.cursor_row >= len(self.shown):
             return None
         return self.shown[table.cursor_row]
 
     def apply_filter(self, select: str | None = None) -> None:
-        table = self.query_one("#projects", DataTable)
+        table = self.query_one("#projects", ProjectTable)
         current = select or (self.selected().id if self.selected() else None)
         needle = self._applied = self.needle
-        matched = [p for p in self.projects if matches(p, needle)] if needle else list(self.projects)
-        self.shown = matched[:MAX_ROWS]
-        rows = []
-        for p in self.shown:
-            sessions = f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
-            rows.append(([
-                Fit.text(p.name, style="bold", cap=24), status_cell(p.status),
-                sessions, ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, 16), style="cyan"),
-                p.id,
-            ], p.id))
-        refill(table, rows, width=self.size.width or None, minimum={"active": TIME_WIDTH})
-        if current and any(p.id == current for p in self.shown):
-            table.move_cursor(row=next(i for i, p in enumerate(self.shown) if p.id == current), animate=False)
+        matched = [p for p in self.projects if matches(p, needle)] if needle else self.projects
+        # every match is shown: the table renders only the rows on screen
+        self.shown = matched
+        table.set_columns(project_columns(matched))
+        table.set_rows(matched, cursor_key=current)
         empty = self.query_one("#projects-empty", Static)
         if not self.projects:
             empty.update("No projects yet. Press n to create one (or run: vmuser demo).")
@@ -142,20 +162,12 @@ class ProjectsScreen(VmuserScreen):
         msg = f"{len(self.projects)} project{'s' if len(self.projects) != 1 else ''}, {running} running"
         if needle:
             msg = f"/{needle}: {len(matched)} of {msg}"
-        if len(matched) > len(self.shown):
-            msg += f" · showing the first {len(self.shown)}: / narrows"
         self.query_one(StatusLine).message = msg
 
     def refresh_times(self) -> None:
-        table = self.query_one("#projects", DataTable)
-        for p in self.shown:
-            table.update_cell(p.id, "active", ago(p.last_active_at))
+        self.query_one("#projects", ProjectTable).refresh_rows()  # rows on screen only: the cells call ago()
 
-    def on_resize(self) -> None:
-        if self.loaded:  # the Name column gets what the others leave
-            self.apply_filter()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         self.show_detail()
 
     def show_detail(self) -> None:
@@ -198,7 +210,7 @@ class ProjectsScreen(VmuserScreen):
             event.stop()
             if not event.value.strip():
                 event.input.display = False
-            self.query_one("#projects", DataTable).focus()
+            self.query_one("#projects", ProjectTable).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -207,10 +219,10 @@ class ProjectsScreen(VmuserScreen):
         box.value = ""
         box.display = False
         self.apply_filter()
-        self.query_one("#projects", DataTable).focus()
+        self.query_one("#projects", ProjectTable).focus()
 
     # -- actions ----------------------------------------------------------------------
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_lazy_table_row_selected(self, event: LazyTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
