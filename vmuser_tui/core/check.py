@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import zstandard
 
 from vmuser_tui.core.errors import StoreError
-from vmuser_tui.core.store.objects import CHUNKS, ObjectStore, chunked_hash
+from vmuser_tui.core.store.objects import CHUNKS, HASH_MISMATCH, ObjectStore, chunked_hash
 from vmuser_tui.core.store.trees import DIR, Entry, tree_hash
 
 #: ``progress(phase, done, total)``; phase is database, blobs, trees, checkpoints or affected.
@@ -248,10 +248,13 @@ class _Checker:
             try:
                 entries = self.store.get_tree(digest)
             except StoreError as exc:
-                self.damage("tree", digest, f"unreadable: {_problem(exc)}")
+                problem = _problem(exc)
+                # the store refuses a tree whose bytes do not hash to its name (see ObjectStore.get_tree)
+                mismatch = problem.endswith(f"({HASH_MISMATCH})")
+                self.damage("tree", digest, HASH_MISMATCH if mismatch else f"unreadable: {problem}")
                 continue
             if tree_hash(entries)[0] != digest:
-                self.damage("tree", digest, "content does not match its hash")
+                self.damage("tree", digest, HASH_MISMATCH)
                 continue
             for e in entries:
                 pending.setdefault(("trees" if e.kind == DIR else "blobs", e.hash), (digest, e.name))

@@ -350,14 +350,15 @@ class Checkpoints:
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
         if keep:
             changes = [c for c in changes if c.path not in keep]
-        rs.check(store, plan)  # paths and blobs: a refused restore changes nothing and leaves no journal
+        rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
             entry = journal.begin(self.db, project_id=project.id, workspace=workspace, checkpoint_id=cp.id,
                                   target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
                                   pre_tree=pre.checkpoint.root_tree, paths=scope)
         try:
-            result = rs.apply(store, workspace, plan, progress=progress, checked=True)
+            result = rs.apply(store, workspace, plan, progress=progress, checked=True,
+                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"))
         except Exception as exc:
             if entry is None:
                 raise
@@ -378,7 +379,8 @@ class Checkpoints:
                 conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))
             oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
-                         deleted=result.deleted, refused=[p for p, _ in result.refused])
+                         deleted=result.deleted, refused=[p for p, _ in result.refused],
+                         **({"as_files": result.as_files} if result.as_files else {}))
         return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes)
 
     def restore_plan(

@@ -51,8 +51,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "timeout": Setting("int", 30, "Seconds to wait for the Docker engine to answer.", minimum=1, maximum=3600),
     },
     "limits": {
-        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes (bytes, or k/m/g).", minimum=1),
-        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written through vmuser.", minimum=1),
+        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).", minimum=1),
+        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written or imported through vmuser.", minimum=1),
+        "max_import_size": Setting("size", "10g", "Most bytes project create --import copies in all; checked before anything is copied.", minimum=1),
+        "outside_symlinks": Setting("str", "refuse", "Symlinks pointing outside the workspace, met by a restore or an import: 'refuse' (a restore leaves them out and reports them, an import stops before copying) or 'store' (a plain file holding the link's target text, never a link).", choices=("refuse", "store")),
         "max_projects": Setting("int", 10_000, "Most projects this data directory may hold.", minimum=1),
     },
     "store": {

@@ -170,7 +170,7 @@ def _apply_tree(checkpoints, entry: JournalEntry, tree: str, cp) -> rs.RestoreRe
     _, _, found = cap.live_tree(checkpoints.db, entry.project_id, workspace, ignore=rules.match, pool=store.pool())
     target = dict(store.walk(tree))
     plan, _ = checkpoints.restore_plan(cp, workspace, found.flat, target, entry.paths)
-    return rs.apply(store, workspace, plan)
+    return rs.apply(store, workspace, plan, outside_symlinks=checkpoints.ctx.config.get("limits", "outside_symlinks"))
 
 
 def _where(entry: JournalEntry) -> str:

@@ -119,7 +119,11 @@ class Projects:
         Workspace: ``workspace`` uses an existing directory in place; ``import_dir`` copies
         a directory into a managed workspace; neither makes an empty managed one under
         ``<data dir>/workspaces/<id>``. Raises UsageError for bad names, prefixes, tags
-        or directories and LimitError past ``[limits] max_projects``.
+        or directories and LimitError past ``[limits] max_projects``. An import is judged
+        whole before anything is copied (:mod:`vmuser_tui.core.import_dir`): LimitError
+        past ``max_file_size``, ``max_entries_per_dir`` or ``max_import_size``, UsageError
+        for a fifo, socket or device, a name vmuser cannot store, or a symlink pointing
+        outside (unless ``[limits] outside_symlinks = "store"``).
         """
         name = name.strip()
         if not name or len(name) > 200 or not name.isprintable():
@@ -136,6 +140,7 @@ class Projects:
         while self.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)):
             pid = new_project_id(prefix)
         managed = workspace is None
+        imported = None
         if workspace is not None:
             ws = Path(workspace).expanduser().resolve()
             if not ws.is_dir():
@@ -146,11 +151,14 @@ class Projects:
                 src = Path(import_dir).expanduser()
                 if not src.is_dir():
                     raise UsageError(f"import directory {import_dir} is not a directory")
-                try:
-                    shutil.copytree(src, ws, symlinks=True)
-                except (OSError, shutil.Error) as exc:
-                    shutil.rmtree(ws, ignore_errors=True)
-                    raise UsageError(f"cannot copy {import_dir} into the workspace ({exc}); check permissions") from None
+                from vmuser_tui.core import import_dir as imp
+
+                limits = self.ctx.config.values["limits"]
+                # judged whole before the first byte is written: a refused import leaves nothing
+                imported = imp.plan_import(
+                    src, max_file_size=limits["max_file_size"], max_entries_per_dir=limits["max_entries_per_dir"],
+                    max_total=limits["max_import_size"], outside_symlinks=limits["outside_symlinks"])
+                imp.copy_import(src, ws, imported, max_file_size=limits["max_file_size"])
             else:
                 ws.mkdir(parents=True, exist_ok=False)
         now = clock.now_iso()
@@ -161,8 +169,12 @@ class Projects:
                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (pid, name, description, str(ws), int(managed), image, json.dumps(tags), now, now, now),
                 )
+                extra = {}
+                if imported is not None:
+                    extra["imported"] = {"files": len(imported.files), "bytes": imported.total_bytes,
+                                         "symlinks_as_files": [rel for rel, _ in imported.as_files]}
                 oplog.record(conn, "project.create", project_id=pid, name=name, workspace=str(ws),
-                             managed=managed, imported_from=str(import_dir) if import_dir else None, tags=tags)
+                             managed=managed, imported_from=str(import_dir) if import_dir else None, tags=tags, **extra)
         except BaseException:
             if managed:
                 shutil.rmtree(ws, ignore_errors=True)

@@ -26,7 +26,7 @@ from vmuser_tui.core.errors import (
     UsageError,
 )
 from vmuser_tui.core.models import FileInfo
-from vmuser_tui.core.pathcheck import join, normalize
+from vmuser_tui.core.pathcheck import clash, join, normalize, shown
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
 _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
@@ -160,12 +160,20 @@ class VirtualFS:
             return fh.read(limit if limit is not None else -1)
 
     # -- changes (live workspace only) ----------------------------------------------
-    def _check_entries(self, parent_full: str, parent_rel: str) -> None:
+    def _check_entries(self, parent_full: str, parent_rel: str, name: str | None = None) -> None:
+        """Before a new entry ``name`` is made in a folder: refuse past ``[limits]
+        max_entries_per_dir``, and when the folder holds a look-alike of ``name`` (a non-NFC
+        spelling that folds to it: two files a user cannot tell apart). One listing."""
         limit = self.ctx.config.get("limits", "max_entries_per_dir")
         with os.scandir(parent_full) as it:
-            count = sum(1 for _ in it)
-        if count >= limit:
-            raise LimitError(f"{parent_rel or '/'} already holds {count} entries ([limits] max_entries_per_dir = {limit})")
+            names = [de.name for de in it]
+        if len(names) >= limit:
+            raise LimitError(f"{parent_rel or '/'} already holds {len(names)} entries ([limits] max_entries_per_dir = {limit})")
+        other = clash(name, names) if name is not None else None
+        if other is not None:
+            where = join(parent_rel, name)
+            raise InvalidPathError(f"{where}: the folder already holds {shown(other)}, a non-NFC name that folds to "
+                                   f"{name!r}; rename that one first (vmuser never makes a look-alike sibling)")
 
     def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None, parents: bool = True) -> FileInfo:
         """Create or replace a file atomically (temp file + rename), creating missing parent
@@ -185,7 +193,7 @@ class VirtualFS:
         if existed and statmod.S_ISDIR(os.lstat(full).st_mode):
             raise UsageError(f"{rel}: is a directory")
         if not existed:
-            self._check_entries(os.path.dirname(full), rel.rpartition("/")[0])
+            self._check_entries(os.path.dirname(full), rel.rpartition("/")[0], rel.rpartition("/")[2])
         # short fixed-length temp name: a 255-byte file name must still work
         tmp = os.path.join(os.path.dirname(full), f".vmuser-tmp-{secrets.token_hex(6)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -217,7 +225,7 @@ class VirtualFS:
             if os.path.islink(current):
                 raise InvalidPathError(f"{'/'.join(done)} is a symlink; vmuser does not write through symlinks")
             if not os.path.isdir(current):
-                self._check_entries(os.path.dirname(current), "/".join(done[:-1]))
+                self._check_entries(os.path.dirname(current), "/".join(done[:-1]), part)
                 os.mkdir(current, 0o755)
         self._log("fs.mkdir", project_id, path=rel)
         return self._info_live(rel, full)
@@ -234,6 +242,7 @@ class VirtualFS:
             raise NotFoundError(f"{a}: no such file or directory in the workspace")
         if os.path.lexists(fb):
             raise UsageError(f"{b}: already exists; remove it first or choose another name")
+        self._check_entries(os.path.dirname(fb), b.rpartition("/")[0], b.rpartition("/")[2])
         os.rename(fa, fb)
         self._log("fs.mv", project_id, src=a, dst=b)
         return self._info_live(b, fb)

@@ -45,6 +45,12 @@ KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait 
 # Interactive shells prefer bash when the image has it (busybox has only sh).
 SHELL = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 START_HINT = "start the session first: vmuser session start <session>"
+# Every capability is dropped; these come back because a dev shell run as root (when the host
+# user is root) needs them for package managers and file ownership. Left out of Docker's
+# default set: MKNOD (device files in the workspace), NET_RAW (raw sockets), SETFCAP,
+# SETPCAP, SYS_CHROOT, AUDIT_WRITE, FSETID. A non-root user holds no capability at all
+# (and no-new-privileges keeps setuid programs from granting one).
+CAP_ADD = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE")
 
 
 def _short(container_id: str) -> str:
@@ -254,9 +260,10 @@ class DockerRuntime:
     def start(self, spec: ContainerSpec) -> ContainerInfo:
         """Create and start the session container; return its state.
 
-        Runs as the host uid:gid with ``no-new-privileges``, the workspace bind-mounted at
-        /workspace (nothing else mounted), HOME=/tmp unless ``spec.environment`` sets it,
-        limits from ``spec`` (0 = unlimited). Raises ``UsageError`` (bad spec or limits),
+        Runs as the host uid:gid with ``no-new-privileges``, every capability dropped but
+        :data:`CAP_ADD`, unprivileged, the workspace bind-mounted at /workspace (nothing else
+        mounted), HOME=/tmp unless ``spec.environment`` sets it, limits from ``spec`` (0 =
+        unlimited). Raises ``UsageError`` (bad spec or limits),
         ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
         """
         if not os.path.isabs(spec.workspace):
@@ -282,6 +289,9 @@ class DockerRuntime:
                 nano_cpus=int(round(spec.cpus * 1e9)) or None,
                 pids_limit=spec.pids_limit or None,
                 security_opt=["no-new-privileges"],
+                cap_drop=["ALL"],
+                cap_add=list(CAP_ADD),
+                privileged=False,
             )
             created = api.create_container(
                 spec.image, command=KEEPALIVE, name=spec.name, hostname=_hostname(spec.name),

@@ -64,11 +64,24 @@ def _in_scope(path: str, paths: list[str] | None) -> bool:
 
 
 def _leaves(get_tree: TreeGetter, entry: Entry, path: str):
-    """Yield ``(path, entry)`` for a whole subtree (dirs included, parents first)."""
+    """Yield ``(path, entry)`` for a whole subtree (dirs included, parents first).
+
+    The walks in this module keep their own stacks instead of recursing, so a tree
+    thousands of folders deep (a legal 4096-byte path) cannot exhaust Python's recursion limit."""
     yield path, entry
-    if entry.kind == DIR:
-        for child in get_tree(entry.hash):
-            yield from _leaves(get_tree, child, f"{path}/{child.name}")
+    if entry.kind != DIR:
+        return
+    stack = [(path, iter(get_tree(entry.hash)))]
+    while stack:
+        base, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
+        child_path = f"{base}/{child.name}"
+        yield child_path, child
+        if child.kind == DIR:
+            stack.append((child_path, iter(get_tree(child.hash))))
 
 
 def diff_trees(
@@ -82,7 +95,9 @@ def diff_trees(
     """
     changes: list[Change] = []
 
-    def walk(ha: str | None, hb: str | None, prefix: str) -> None:
+    def walk(ha: str | None, hb: str | None, prefix: str):
+        """Compare two trees; yields ``(ha, hb, path)`` for each pair of subtrees to compare
+        before going on (the loop below runs them: a stack, not recursion)."""
         if ha == hb:
             return
         a = {e.name: e for e in get_a(ha)} if ha else {}
@@ -97,7 +112,7 @@ def diff_trees(
             if ea and eb and ea.kind == DIR and eb.kind == DIR:
                 if ea.mode != eb.mode:
                     changes.append(Change(path, MODIFIED, ea, eb))
-                walk(ea.hash, eb.hash, path)
+                yield ea.hash, eb.hash, path
             elif ea and eb and ea.kind == eb.kind:
                 changes.append(Change(path, MODIFIED, ea, eb))
             elif ea and eb:  # kind changed: file <-> dir <-> symlink
@@ -124,7 +139,13 @@ def diff_trees(
             pair = (None, e) if status == ADDED else (e, None)
             changes.append(Change(p, status, *pair))
 
-    walk(root_a, root_b, "")
+    stack = [walk(root_a, root_b, "")]
+    while stack:
+        sub = next(stack[-1], None)
+        if sub is None:
+            stack.pop()
+        else:
+            stack.append(walk(*sub))
     changes = _pair_renames(changes)
     changes.sort(key=lambda c: c.path)
     return changes
@@ -154,7 +175,9 @@ def differing_flats(
     flat_a: dict[str, Entry] = {}
     flat_b: dict[str, Entry] = {}
 
-    def walk(ha: str | None, hb: str | None, prefix: str) -> None:
+    todo = [(root_a, root_b, "")] if root_a != root_b else []
+    while todo:  # a stack, not recursion: see _leaves
+        ha, hb, prefix = todo.pop()
         a = {e.name: e for e in get_a(ha)} if ha else {}
         b = {e.name: e for e in get_b(hb)} if hb else {}
         for name in a.keys() | b.keys():
@@ -169,10 +192,7 @@ def differing_flats(
             da = ea.hash if ea is not None and ea.kind == DIR else None
             db = eb.hash if eb is not None and eb.kind == DIR else None
             if da != db and (da or db):
-                walk(da, db, path)
-
-    if root_a != root_b:
-        walk(root_a, root_b, "")
+                todo.append((da, db, path))
     return flat_a, flat_b
 
 

@@ -29,6 +29,7 @@ CHUNK_SIZE = 1024 * 1024
 CHUNK_THRESHOLD = 4 * CHUNK_SIZE
 RAW, ZSTD, CHUNKS, PACKED = "raw", "zstd", "chunks", "packed"
 PACK_CACHE = 16  # decompressed packs kept (each at most PACK_BYTES)
+HASH_MISMATCH = "content does not match its hash"
 
 _local = threading.local()
 
@@ -231,7 +232,12 @@ class ObjectStore:
         if row is None:
             raise StoreError(f"tree {digest[:12]} is missing from the store; run 'vmuser check'")
         try:
-            entries = decode(_decompressor().decompress(row[0]))
+            data = _decompressor().decompress(row[0])
+            # A tree is named by the hash of its bytes; one that is not (a forged row) could
+            # even contain itself, and a walk through it would never end.
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise ValueError(HASH_MISMATCH)
+            entries = decode(data)
         except (zstandard.ZstdError, ValueError, UnicodeDecodeError) as exc:
             raise StoreError(f"tree {digest[:12]} is damaged ({exc}); run 'vmuser check'") from None
         self._trees[digest] = entries
@@ -240,12 +246,21 @@ class ObjectStore:
         return entries
 
     def walk(self, root: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
-        """Yield ``(path, entry)`` for every entry below tree ``root``, parents before children."""
-        for entry in self.get_tree(root):
-            path = f"{prefix}/{entry.name}" if prefix else entry.name
+        """Yield ``(path, entry)`` for every entry below tree ``root``, parents before children.
+
+        Iterative (a stack of tree iterators), so a tree nested thousands of folders deep
+        is walked like any other rather than exhausting Python's recursion limit."""
+        stack = [(prefix, iter(self.get_tree(root)))]
+        while stack:
+            base, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                continue
+            path = f"{base}/{entry.name}" if base else entry.name
             yield path, entry
             if entry.kind == "dir":
-                yield from self.walk(entry.hash, path)
+                stack.append((path, iter(self.get_tree(entry.hash))))
 
     def lookup(self, root: str, path: str) -> Entry | None:
         """The entry at ``path`` (normalized, ``''`` for the root) in tree ``root``, or None."""

@@ -36,14 +36,30 @@ def encode(entries: list[Entry]) -> bytes:
 
 
 def decode(data: bytes) -> list[Entry]:
-    """Inverse of :func:`encode`. Raises ValueError on malformed data."""
+    """Inverse of :func:`encode`. Raises ValueError on malformed data: an unknown kind
+    (a hard link, device or fifo cannot be expressed), a name that is not one plain name
+    (empty, ``.``, ``..``, holding ``/`` or NUL), the same name twice, a negative size.
+
+    These are the checks without which a path built from the tree would be ambiguous;
+    the full path rules are applied where a tree is materialized (restore)."""
     out = []
-    for line in data.decode("utf-8").splitlines():
+    names: set[str] = set()
+    for line in data.decode("utf-8").split("\n"):
+        if not line:
+            continue
         meta, name = line.split("\t", 1)
         kind, mode, size, digest = meta.split(" ")
         if kind not in KINDS:
             raise ValueError(f"unknown entry kind {kind!r}")
-        out.append(Entry(name, kind, int(mode, 8), int(size), digest))
+        if name in ("", ".", "..") or "/" in name or "\x00" in name:
+            raise ValueError(f"entry name {name!r} is not one plain name")
+        if name in names:
+            raise ValueError(f"entry name {name!r} appears twice")
+        names.add(name)
+        entry = Entry(name, kind, int(mode, 8), int(size), digest)
+        if entry.size < 0 or entry.mode < 0:
+            raise ValueError(f"entry {name!r} has a negative size or mode")
+        out.append(entry)
     return out
 
 
