@@ -68,3 +68,21 @@ def test_unreadable_rules_file_is_a_clear_error(vm):
     with pytest.raises(ConfigError, match=r"\.vmuserignore: cannot read ignore rules"):
         vm.checkpoints.create(project.id)
     assert vm.checkpoints.list(project.id) == []
+
+
+def test_names_restore_would_refuse_are_skipped_at_capture_not_stored(vm, tmp_path):
+    """A top-level `c:foo` or a `.vmuser` spelling NTFS/HFS+ fold (`.vmuser.`, `VMUSER~1`) would
+    make the whole checkpoint unrestorable: capture leaves them out (reported) instead."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "ok.txt").write_text("ok\n")
+    (ws / "c:foo").write_text("drive\n")
+    (ws / ".vmuser.").mkdir()
+    (ws / "VMUSER~1").mkdir()
+    p = vm.projects.create("oddnames", workspace=ws)
+    out = vm.checkpoints.create(p.id)
+    assert [path for path, _ in out.skipped] == ["c:foo"]
+    assert sorted(e.path for e in vm.fs.ls(p.id, "", at=out.checkpoint.id)) == ["ok.txt"]
+    (ws / "ok.txt").write_text("changed\n")
+    vm.checkpoints.restore(out.checkpoint.id)  # restorable: nothing in it is refused
+    assert (ws / "ok.txt").read_text() == "ok\n"

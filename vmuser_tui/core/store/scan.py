@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from vmuser_tui.core.pathcheck import RESERVED_NAMES
+from vmuser_tui.core.pathcheck import _DRIVE_RE, is_reserved
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 
 RACY_WINDOW_NS = 2_000_000_000
@@ -129,8 +129,11 @@ def scan(
             for de in it:
                 name = de.name
                 rel = f"{rel_dir}/{name}" if rel_dir else name
-                if (not rel_dir and name.lower() in RESERVED_NAMES) or name.startswith(TMP_PREFIX):
-                    continue  # vmuser's own folder, and temp files of an interrupted write
+                if (not rel_dir and is_reserved(name)) or name.startswith(TMP_PREFIX):
+                    continue  # vmuser's own folder (in any spelling a filesystem folds), and temp files
+                if not rel_dir and _DRIVE_RE.match(name):
+                    result.skipped.append((rel, "name starts like a Windows drive letter (c:...)"))
+                    continue  # a path vmuser refuses to restore: never capture it
                 hit = cache.get(rel)
                 if hit is None:  # a cached path was checked when it was captured
                     why = _bad_name(name)
