@@ -109,7 +109,7 @@ class VmuserApp(App):
         read_only: bool = False,
         docker_status: DockerStatus | None = None,
         docker_interval: float = 30.0,
-        watch_interval: float = 2.0,
+        watch_interval: float = 0.5,  # PRAGMA data_version is one cheap read: 2 polls a second
         open_project: str | None = None,
         jobs: bool = False,
     ) -> None:
