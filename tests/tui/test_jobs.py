@@ -46,3 +46,26 @@ async def test_read_only_tui_runs_no_jobs(make_vm):
         await pilot.pause(1.0)
         assert app._jobs_stop is None
         assert vm.checkpoints.list(p.id) == []
+
+
+async def test_a_change_by_another_process_shows_within_a_second(make_vm, data_dir, config_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    vm = make_vm()
+    vm.projects.create("first")
+    app = make_app(vm, watch_interval=0.5)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        env = dict(os.environ, VMUSER_DATA_DIR=str(data_dir), VMUSER_CONFIG=str(config_path))
+        subprocess.run([sys.executable, "-m", "vmuser_tui", "project", "create", "from-elsewhere"], env=env,
+                       check=True, capture_output=True)
+        t0 = time.monotonic()
+
+        def shown() -> bool:
+            return "from-elsewhere" in app.export_screenshot()  # what the terminal shows
+
+        assert await _until(pilot, shown, timeout=3.0), vm.db.query("select name from projects")
+        assert time.monotonic() - t0 < 1.0 + 0.3  # the poll (0.5 s) and a redraw, with room for a busy CI

@@ -43,29 +43,19 @@ def all_binding_ids() -> set[str]:
     return {ident for ids in known_ids().values() for ident in ids}
 
 
-#: Allocations between young collections once the TUI is up (CPython's default: 700).
-GC_THRESHOLD = 10_000
-
-
 def settle_heap() -> None:
-    """Once per process: collect, then freeze what is alive (modules, classes, the first
-    screen) out of the garbage collector's reach, and collect young objects less often.
-
-    With a 10,000-checkpoint timeline and a 5,000-entry folder open, full collections of
-    the whole heap took 90-220 ms, each one a stalled keypress, and came every few dozen
-    keys: every preview drawn leaves short-lived objects that the default threshold
-    promotes to the old generation. Frozen objects are still freed when their last
-    reference goes (only cycles among them stay, and those live as long as the process);
-    with the higher threshold short-lived objects die young, and full collections in
-    scrolling became rare (measured: none in 180 keypresses)."""
+    """Collect, then freeze what is alive (modules, classes, the first screen) out of the
+    garbage collector's reach, once per process. Every later full collection walks only
+    what came after: with a 10,000-checkpoint timeline and a 5,000-entry folder open, full
+    collections of the whole heap took 90-220 ms, each one a stalled keypress. Frozen
+    objects are still freed when their last reference goes; only cycles among them stay,
+    and those live as long as the process anyway."""
     import gc
 
     if gc.get_freeze_count():
         return
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, older, oldest)
 
 
 #: Seconds after start at which the Docker check and the jobs start if the project list
@@ -167,6 +157,8 @@ class VmuserApp(App):
 
             self.push_screen(ProjectScreen(self._open_project))
         if self._watch_interval:
+            # The version at the first screen: a commit before the first poll must count too.
+            self._data_version = self.vm.db.data_version()
             self.set_interval(self._watch_interval, self.check_data_version)
         # the project list calls first_screen_drawn when it is up; this is for when it never is
         self.set_timer(FIRST_SCREEN_FALLBACK, self.first_screen_drawn)
