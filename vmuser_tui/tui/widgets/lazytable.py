@@ -136,8 +136,18 @@ class LazyTable(ScrollView, can_focus=True):
         def control(self) -> LazyTable:
             return self.table
 
-    class RowSelected(RowHighlighted):
-        """Enter (or a click) on the row ``cursor_row``."""
+    class RowSelected(Message):
+        """Enter (or a click) on the row ``cursor_row`` (the row of ``row_key``)."""
+
+        def __init__(self, table: LazyTable, cursor_row: int, row_key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
 
     def __init__(
         self,
