@@ -446,12 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     misses = [r for r in report.rows if fmt(r)[-1] == "MISS"]
     if args.write_readme:
         readme = Path(__file__).with_name("README.md")
-        readme.write_text(
+        head = (
             "# Benchmarks\n\n`python benchmarks/engine.py` times vmuser's checkpoint engine against git on the same "
             "tree, in the same run, alternating (see the script's docstring). Latest results "
             f"({time.strftime('%Y-%m-%d', time.gmtime())}):\n\n```\n{text}\n```\n\n"
             "Ratios are ours / git (lower is better); storage compares the database with `.git`.\n"
         )
+        old = readme.read_text() if readme.exists() else ""
+        rest = old[old.index("\n## "):] if "\n## " in old else ""  # the other scripts' sections stay
+        readme.write_text(head + rest)
     print(f"\n{len(misses)} target(s) missed" if misses else "\nall targets met")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(harness peak RSS {peak:.0f} MiB)", file=sys.stderr)
