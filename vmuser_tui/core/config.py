@@ -334,3 +334,103 @@ def commented_default() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def parse_text(section: str, key: str, text: str) -> Any:
+    """Validate a setting typed as text (a TUI field), the way an environment variable is
+    read: the value :func:`load` would hold (sizes in bytes, lists split at commas).
+    Raises ConfigError with the same one-line message a bad file or variable gets."""
+    if section not in SCHEMA or key not in SCHEMA[section]:
+        raise ConfigError(f"unknown setting [{section}] {key}")
+    return _coerce(section, key, SCHEMA[section][key], text, from_text=True)
+
+
+def is_default(section: str, key: str, value: Any) -> bool:
+    """True when ``value`` means the same as the built-in default (``'1g'`` and 1073741824 alike)."""
+    setting = SCHEMA[section][key]
+    try:
+        return _coerce(section, key, setting, value, from_text=False) == _coerce(
+            section, key, setting, setting.default, from_text=False)
+    except ConfigError:
+        return False
+
+
+def comment_lines(path: str | os.PathLike[str]) -> int:
+    """How many comment lines the file at ``path`` holds (0 when it does not exist): what
+    :func:`save` would not keep."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0
+    return sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
+
+
+def save(path: str | os.PathLike[str], changes: dict[tuple[str, str], Any], *, dry_run: bool = False) -> str:
+    """Write ``changes`` (``(section, key)`` -> value; None: back to the default) into the
+    config file at ``path`` with tomli-w, keeping its other settings and its ``[keymap]``.
+
+    Only values that differ from the defaults are written (sections in :data:`SCHEMA`
+    order, ``[keymap]`` last); comments and formatting of the old file are not kept. The
+    result is checked as :func:`load` checks a file (types, ranges, cross-checks), without
+    the environment, before it replaces the file (atomically, same permissions).
+    ``dry_run``: check only. Returns the TOML text. Raises ConfigError (one line).
+    """
+    import stat
+    import tempfile
+
+    import tomli_w
+
+    target = Path(path).expanduser()
+    raw: dict[str, Any] = {}
+    if target.exists():
+        try:
+            raw = tomllib.loads(target.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{target}: invalid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{target}: cannot read config file: {exc}") from None
+    tables: dict[str, Any] = {name: dict(table) if isinstance(table, dict) else table for name, table in raw.items()}
+    for (section, key), value in changes.items():
+        if section not in SCHEMA or key not in SCHEMA[section]:
+            raise ConfigError(f"unknown setting [{section}] {key}")
+        if value is None:
+            table = tables.get(section)
+            if isinstance(table, dict):
+                table.pop(key, None)
+        else:
+            table = tables.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{target}: '{section}' must be a table ([{section}])")
+            table[key] = value
+    out: dict[str, Any] = {}
+    for section in [*SCHEMA, *(name for name in tables if name not in SCHEMA)]:
+        table = tables.get(section)
+        if section in SCHEMA and isinstance(table, dict):
+            table = {k: v for k, v in table.items() if k not in SCHEMA[section] or not is_default(section, k, v)}
+        if table:
+            out[section] = table
+    if "keymap" in out:  # last, as in the commented default file
+        out["keymap"] = out.pop("keymap")
+    text = tomli_w.dumps(out)
+    handle, scratch = tempfile.mkstemp(prefix="vmuser-config-", suffix=".toml")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            load(scratch, environ={})
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace(scratch, str(target))) from None
+    finally:
+        os.unlink(scratch)
+    if dry_run:
+        return text
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        if target.exists():
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write config file: {exc.strerror or exc}") from None
+    return text

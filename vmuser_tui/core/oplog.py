@@ -52,10 +52,12 @@ def record(conn, operation: str, *, project_id: str | None = None, session_id: s
 
 def entries(database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100,
             session_id: str | None = None, actor: str | None = None, since: str | None = None,
-            until: str | None = None) -> list[dict]:
+            until: str | None = None, text: str | None = None) -> list[dict]:
     """Newest first: ``{id, at, operation, actor, pid, client_id, project_id, session_id, details}``.
     Filters: ``operation`` is a prefix (``checkpoint.``), ``actor`` a substring
-    (``alice`` or ``@host``), ``since``/``until`` stored ISO UTC times (inclusive/exclusive)."""
+    (``alice`` or ``@host``), ``since``/``until`` stored ISO UTC times (inclusive/exclusive),
+    ``text`` a substring of the operation, actor, project or session id or the details JSON
+    (ASCII letters ignore case)."""
     where, params = [], []
     if project_id:
         where.append("project_id = ?")
@@ -75,6 +77,11 @@ def entries(database, *, project_id: str | None = None, operation: str | None = 
     if until:
         where.append("at < ?")
         params.append(until)
+    if text:
+        # one haystack per row; details are stored redacted, so a search never finds a masked secret
+        where.append("instr(lower(operation || ' ' || actor || ' ' || COALESCE(project_id, '') || ' ' "
+                     "|| COALESCE(session_id, '') || ' ' || COALESCE(details, '')), lower(?)) > 0")
+        params.append(text)
     sql = "SELECT * FROM operation_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -83,3 +90,8 @@ def entries(database, *, project_id: str | None = None, operation: str | None = 
     for row in rows:
         row["details"] = redact(json.loads(row["details"] or "{}"))  # rows from before redaction too
     return rows
+
+
+def operations(database) -> list[str]:
+    """Every operation name the log holds, sorted (for a filter's choices)."""
+    return [row["operation"] for row in database.query("SELECT DISTINCT operation FROM operation_log ORDER BY 1")]

@@ -117,15 +117,16 @@ class Vmuser:
 
     def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100,
             session: str | None = None, actor: str | None = None, since: str | None = None,
-            until: str | None = None) -> list[dict]:
+            until: str | None = None, text: str | None = None) -> list[dict]:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
         ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
-        now). Raises NotFoundError for an unknown project or session, UsageError for a bad time."""
+        now); ``text``: a substring anywhere in the entry. Raises NotFoundError for an unknown
+        project or session, UsageError for a bad time."""
         project_id = self.projects.resolve(project) if project else None
         session_id = self.sessions.resolve(session) if session else None
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,
                              actor=actor, since=clock.parse_when(since) if since else None,
-                             until=clock.parse_when(until) if until else None)
+                             until=clock.parse_when(until) if until else None, text=text)
 
     def forget(self, project_ref: str, policy=None, dry_run: bool = False, *, only=None):
         """Forget one project's checkpoints under a retention policy (restic's ``forget``):

@@ -104,6 +104,7 @@ class VmuserApp(App):
         Binding("j", "cursor_down", "Down in a list (like ↓)", show=False, id="app.down"),
         Binding("k", "cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
         Binding("m", "messages", "Messages: notifications in full", show=False, id="app.messages"),
+        Binding("comma", "settings", "Settings and theme", key_display=",", show=False, id="app.settings"),
     ]
     ENABLE_COMMAND_PALETTE = True
     MODES: ClassVar[dict] = {"projects": ProjectsScreen}
@@ -353,6 +354,13 @@ class VmuserApp(App):
             Text(f"Still running: {', '.join(busy)}.\nThe screen closes now, but the process waits for it to "
                  "finish before it exits (it is not interrupted)."),
             confirm_label="Quit"), answer)
+
+    def action_settings(self) -> None:
+        """The settings screen (view only in read-only mode)."""
+        from vmuser_tui.tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
 
     def action_help(self) -> None:
         from vmuser_tui.tui.screens.help import HelpScreen

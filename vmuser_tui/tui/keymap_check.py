@@ -53,6 +53,7 @@ def scopes() -> list[Scope]:
         projects,
         prompt,
         restore_confirm,
+        settings,
     )
 
     return [
@@ -67,6 +68,9 @@ def scopes() -> list[Scope]:
         Scope("output", "output", (output.OutputScreen,)),
         Scope("new-project", "new", (new_project.NewProjectScreen,)),
         Scope("restore", "restore", (restore_confirm.RestoreConfirmScreen,)),
+        Scope("settings", "settings", (settings.SettingsScreen,)),
+        Scope("setting editor", "setting", (settings.SettingEditScreen,)),
+        Scope("theme picker", "theme", (settings.ThemeScreen,)),
         Scope("app", "app", (VmuserApp,)),
     ]
 

@@ -296,5 +296,6 @@ def describe_bindings(node, app) -> list[tuple[str, str, str, bool]]:
         else:
             keys = [app.get_key_display(binding)]
         allowed = bool(node.check_action(binding.action, ()))
-        rows[ident] = [keys, binding.description or binding.action, binding.id or "", allowed]
+        # a binding's tooltip is its longer description (the footer shows the short one)
+        rows[ident] = [keys, binding.tooltip or binding.description or binding.action, binding.id or "", allowed]
     return [(" ".join(keys), desc, ident, allowed) for keys, desc, ident, allowed in rows.values()]

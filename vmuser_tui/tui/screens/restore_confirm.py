@@ -24,6 +24,21 @@ FIRST_FILES = 6
 EFFECT = dict(RESTORE_WORDS)
 
 
+def folder_levels(paths: list[str]) -> list[list[str]]:
+    """The scopes a path restore can widen to: the paths themselves, then each folder that
+    holds all of them, innermost first (``src/a/x.py`` -> ``src/a``, ``src``)."""
+    levels = [list(paths)]
+    parents = [p.rsplit("/", 1)[0] if "/" in p else "" for p in paths]
+    common = parents[0] if parents else ""
+    for parent in parents[1:]:
+        while common and not (parent == common or parent.startswith(common + "/")):
+            common = common.rsplit("/", 1)[0] if "/" in common else ""
+    while common:
+        levels.append([common])
+        common = common.rsplit("/", 1)[0] if "/" in common else ""
+    return levels
+
+
 def preview_summary(changes) -> Text:
     """'2 overwritten, 1 deleted, 1 re-created' from the preview's changes."""
     counts = Counter(c.status for c in changes)
@@ -38,24 +53,44 @@ def preview_summary(changes) -> Text:
 
 class RestoreConfirmScreen(VmuserModal[bool]):
     """Loads ``restore_preview`` in a worker, shows the counts and the first files, and
-    says that the current workspace is saved as a pre-restore checkpoint first."""
+    says that the current workspace is saved as a pre-restore checkpoint first.
+
+    ``paths``: restore only these (the diff screen's ``R``); ``f`` then widens the scope
+    to the folder around them, and further out, and back. :attr:`paths` is the scope the
+    user confirmed."""
 
     CSS_PATH = css("restore_confirm")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Restore", id="restore.yes"),
         Binding("n,escape", "cancel", "Cancel", id="restore.no"),
+        Binding("f", "folder", "Whole folder / back", id="restore.folder"),
     ]
 
-    def __init__(self, checkpoint: Checkpoint, head_id: str | None = None) -> None:
+    def __init__(self, checkpoint: Checkpoint, head_id: str | None = None, *, paths: list[str] | None = None) -> None:
         super().__init__()
         self.checkpoint = checkpoint
         self.head_id = head_id
         self.preview = None
+        self.levels = folder_levels(paths) if paths else []
+        self.level = 0
+        self.paths: list[str] | None = list(paths) if paths else None
+
+    def _title(self) -> str:
+        cp = self.checkpoint
+        if not self.paths:
+            return f"Restore checkpoint {cp.id}?"
+        what = self.paths[0] + ("/" if self.level else "") if len(self.paths) == 1 else " and ".join(self.paths)
+        return f"Restore {clip_left(what, 44)} from {cp.id}?"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "folder" and len(self.levels) < 2:
+            return False  # a whole-checkpoint restore, or a top-level file: no folder to widen to
+        return super().check_action(action, parameters)
 
     def compose(self) -> ComposeResult:
         cp = self.checkpoint
         with Vertical(id="dialog", classes="dialog -danger"):
-            yield Label(f"Restore checkpoint {cp.id}?", id="dialog-title")
+            yield Label(Text(self._title()), id="dialog-title")
             yield Static(Text.assemble((cp.kind, "bold"), f" · {ago(cp.created_at)} · ",
                                        clip(cp.description or "(no description)", 50)), id="restore-what")
             yield LoadingIndicator(id="restore-loading")
@@ -67,9 +102,25 @@ class RestoreConfirmScreen(VmuserModal[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        self._load_preview()
+
+    def _load_preview(self) -> None:
+        self.preview = None
+        self.query_one("#yes", Button).disabled = True
+        self.query_one("#restore-loading").display = True
         self.query_one("#dialog-body").display = False
-        self.run_blocking(lambda: self.vm.checkpoints.restore_preview(self.checkpoint.id), self._show,
+        paths = self.paths
+        self.run_blocking(lambda: self.vm.checkpoints.restore_preview(self.checkpoint.id, paths), self._show,
                           group="preview", failed=self._failed)
+
+    def action_folder(self) -> None:
+        """Widen the scope to the enclosing folder (then further out, then back to the paths)."""
+        if len(self.levels) < 2:
+            return
+        self.level = (self.level + 1) % len(self.levels)
+        self.paths = list(self.levels[self.level])
+        self.query_one("#dialog-title", Label).update(Text(self._title()))
+        self._load_preview()
 
     def _failed(self, err) -> None:
         self.query_one("#restore-loading").display = False
@@ -82,7 +133,10 @@ class RestoreConfirmScreen(VmuserModal[bool]):
         self.query_one("#dialog-body").display = True
         changes = preview.changes
         parts: list = []
-        if not changes:
+        if not changes and self.paths:
+            parts.append(Text(f"The workspace already matches checkpoint {self.checkpoint.id} there: "
+                              "nothing to restore."))
+        elif not changes:
             parts.append(Text("The workspace already matches this checkpoint: no file changes;"
                               " the project's head moves to it."))
         else:
@@ -99,12 +153,31 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             if len(changes) > FIRST_FILES:
                 table.add_row("", Text(f"… and {len(changes) - FIRST_FILES} more", style="dim"))
             parts.append(table)
+        if self.paths:
+            if not changes:
+                self.query_one("#restore-body", Static).update(Group(*_spaced(parts + self._folder_hint())))
+                return  # Restore stays disabled
+            parts.append(Text("Only this is restored; the rest of the workspace stays as it is. First the current "
+                              "workspace is saved as a pre-restore checkpoint, so "
+                              f"{self.key('project.undo', 'u')} on the project screen undoes this restore.",
+                              style="italic"))
+            parts.extend(self._folder_hint())
+            self.query_one("#restore-body", Static).update(Group(*_spaced(parts)))
+            self.query_one("#yes", Button).disabled = False
+            return
         parts.append(Text(
             "First the current workspace is saved as a pre-restore checkpoint (if it is unchanged "
             f"since the head{' ' + self.head_id if self.head_id else ''}, the head is kept instead), "
             f"so {self.key('project.undo', 'u')} can undo this restore.", style="italic"))
         self.query_one("#restore-body", Static).update(Group(*_spaced(parts)))
         self.query_one("#yes", Button).disabled = False
+
+    def _folder_hint(self) -> list:
+        if len(self.levels) < 2:
+            return []
+        nxt = self.levels[(self.level + 1) % len(self.levels)]
+        where = f"the folder {nxt[0]}/" if (self.level + 1) % len(self.levels) else "only " + ", ".join(nxt)
+        return [Text(f"{self.key('restore.folder', 'f')}: restore {where} instead", style="dim")]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -116,6 +189,9 @@ class RestoreConfirmScreen(VmuserModal[bool]):
     def action_confirm(self) -> None:
         if self.preview is None:
             self.notify("still computing what the restore would change…", severity="warning")
+            return
+        if self.paths and not self.preview.changes:
+            self.notify("nothing to restore there: the workspace already matches", severity="warning")
             return
         self.dismiss(True)
 
