@@ -71,6 +71,10 @@ class Database:
                 raise _too_new(self.path, version)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoint the WAL every ~40 MB instead of every 4 MB: a first capture of a big
+            # workspace then copies each b-tree page to the database once, not ten times, and
+            # fsyncs once (measured: 50,000-file first checkpoint 1.10 s -> 1.00 s).
+            conn.execute("PRAGMA wal_autocheckpoint = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
