@@ -161,3 +161,17 @@ def test_no_color_at_80x24(tmp_path):
         assert _colours(raw) and hues == []
     finally:
         t.close()
+
+
+def test_files_screen_by_keys(demo):
+    t, ws, _ = demo
+    t.keys("f")  # the files of the selected (newest) checkpoint
+    screen = t.wait_for("NOTES.md", "src", timeout=30)
+    assert "README.md" in screen
+    # Walk down the tree until the cursor is on NOTES.md: the preview shows its first line.
+    deadline = time.monotonic() + 20
+    while "# Notes" not in t.screen() and time.monotonic() < deadline:
+        t.keys("Down", pause=0.3)
+    assert "# Notes" in t.screen(), t.screen()
+    t.keys("escape")
+    t.wait_for("Checkpoints", timeout=10)
