@@ -175,3 +175,25 @@ def test_files_screen_by_keys(demo):
     assert "# Notes" in t.screen(), t.screen()
     t.keys("escape")
     t.wait_for("Checkpoints", timeout=10)
+
+
+@pytest.mark.parametrize("term", ["screen-256color", "xterm-256color"])
+def test_terms_tmux_users_have(tmp_path, term):
+    """The projects screen and a second screen draw whole, with colour, under the TERMs of tmux
+    and of a plain xterm; keys work (no mouse)."""
+    env = {"VMUSER_DATA_DIR": str(tmp_path / "data"), "VMUSER_CONFIG": str(tmp_path / "none.toml"),
+           "TERM": term, "LANG": "C.UTF-8", "PATH": os.environ.get("PATH", "")}
+    subprocess.run([_vmuser(), "project", "create", "termcheck"], env={**os.environ, **env}, check=True,
+                   capture_output=True)
+    t = Tmux(f"vmuser-e2e-term-{os.getpid()}", _vmuser(), env)
+    try:
+        screen = t.wait_for("termcheck", timeout=60)
+        assert "Traceback" not in screen and len(screen.splitlines()) >= 23
+        assert [c for c in _colours(t.screen(escapes=True)) if not _is_grey(c)], "no colour at all"
+        t.keys("?")
+        t.wait_for("Help", timeout=10)
+        t.keys("escape")
+        t.keys("Enter")
+        t.wait_for("Checkpoints", timeout=20)
+    finally:
+        t.close()
