@@ -4,8 +4,6 @@ removes the image once its checkpoint is forgotten."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from vmuser_tui.core.container_images import LABEL_CHECKPOINT
@@ -14,29 +12,13 @@ from vmuser_tui.core.runtime import LABEL_PROJECT
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def engine(docker_available):
-    import docker
-
-    base_url = os.environ.get("VMUSER_DOCKER_BASE_URL")
-    client = docker.DockerClient(base_url=base_url, timeout=60) if base_url else docker.from_env(timeout=60)
-    made: list[str] = []
-    yield client, made
-    for pid in made:
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={pid}"}):
-            c.remove(force=True)
-        for img in client.images.list(filters={"label": f"{LABEL_PROJECT}={pid}"}):
-            client.images.remove(img.id, force=True)
-    client.close()
-
-
 def sh(vm, sid, script):
     r = vm.sessions.exec(sid, ["sh", "-c", script])
     return r.exit_code, r.output.decode()
 
 
-def test_container_image_round_trip_and_gc(make_vm, engine):
-    client, made = engine
+def test_container_image_round_trip_and_gc(make_vm, docker_projects):
+    client, made = docker_projects
     vm = make_vm(config_text="[snapshots]\ncontainer_image = true\n")
     p = vm.projects.create("stateful")
     made.append(p.id)
@@ -68,8 +50,8 @@ def test_container_image_round_trip_and_gc(make_vm, engine):
     assert cp.checkpoint.image_id not in refs
 
 
-def test_restore_container_without_an_image_says_how(make_vm, engine):
-    client, made = engine
+def test_restore_container_without_an_image_says_how(make_vm, docker_projects):
+    _client, made = docker_projects
     vm = make_vm()
     p = vm.projects.create("plain")
     made.append(p.id)
@@ -81,8 +63,8 @@ def test_restore_container_without_an_image_says_how(make_vm, engine):
         vm.restore_container(cp.checkpoint.id)
 
 
-def test_deleting_a_project_removes_its_checkpoint_images(make_vm, engine):
-    client, made = engine
+def test_deleting_a_project_removes_its_checkpoint_images(make_vm, docker_projects):
+    client, made = docker_projects
     vm = make_vm(config_text="[snapshots]\ncontainer_image = true\n")
     p = vm.projects.create("doomed")
     made.append(p.id)

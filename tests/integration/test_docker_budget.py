@@ -3,7 +3,6 @@ session checkpoints and stops the least recently used one (a hot swap), and says
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,8 @@ from vmuser_tui.core.runtime import LABEL_PROJECT
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def engine(docker_available):
-    import docker
-
-    base_url = os.environ.get("VMUSER_DOCKER_BASE_URL")
-    client = docker.DockerClient(base_url=base_url, timeout=60) if base_url else docker.from_env(timeout=60)
-    made: list[str] = []
-    yield client, made
-    for pid in made:
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={pid}"}):
-            c.remove(force=True)
-    client.close()
-
-
-def test_budget_of_one_running_session_hot_swaps_the_least_recently_used(make_vm, engine):
-    client, made = engine
+def test_budget_of_one_running_session_hot_swaps_the_least_recently_used(make_vm, docker_projects):
+    client, made = docker_projects
     vm = make_vm(config_text="[runtime]\nmax_running = 1\n")
     a = vm.projects.create("alpha")
     b = vm.projects.create("beta")
@@ -50,8 +35,8 @@ def test_budget_of_one_running_session_hot_swaps_the_least_recently_used(make_vm
     assert vm.log(operation="session.swap")[0]["session_id"] == first.id
 
 
-def test_container_stops_when_the_last_client_leaves_and_comes_back_on_open(make_vm, engine):
-    client, made = engine
+def test_container_stops_when_the_last_client_leaves_and_comes_back_on_open(make_vm, docker_projects):
+    _client, made = docker_projects
     vm = make_vm(config_text="[runtime]\ncontainer_stop_on_disconnect = true\n")
     p = vm.projects.create("ondemand")
     made.append(p.id)
@@ -71,8 +56,8 @@ def test_container_stops_when_the_last_client_leaves_and_comes_back_on_open(make
     vm.close_session(again.id)
 
 
-def test_closing_the_client_counts_as_leaving(make_vm, engine):
-    client, made = engine
+def test_closing_the_client_counts_as_leaving(make_vm, docker_projects):
+    _client, made = docker_projects
     vm = make_vm(config_text="[runtime]\ncontainer_stop_on_disconnect = true\n")
     p = vm.projects.create("closing")
     made.append(p.id)

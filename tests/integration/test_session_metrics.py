@@ -11,29 +11,14 @@ import sys
 import pytest
 
 from vmuser_tui.core import metrics
-from vmuser_tui.core.runtime import LABEL_PROJECT
 
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def engine(docker_available):
-    import docker
-
-    base_url = os.environ.get("VMUSER_DOCKER_BASE_URL")
-    client = docker.DockerClient(base_url=base_url, timeout=60) if base_url else docker.from_env(timeout=60)
-    made: list[str] = []
-    yield made
-    for pid in made:
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={pid}"}):
-            c.remove(force=True)
-    client.close()
-
-
-def test_metrics_are_counted_sampled_and_survive_a_restart(make_vm, engine, data_dir, config_path):
+def test_metrics_are_counted_sampled_and_survive_a_restart(make_vm, docker_projects, data_dir, config_path):
     vm = make_vm()
     p = vm.projects.create("metered")
-    engine.append(p.id)
+    docker_projects[1].append(p.id)
     s = vm.sessions.start(p.id).session
     vm.sessions.exec(s.id, ["sh", "-c", "echo hi > /workspace/a.txt"])
     vm.sessions.exec(s.id, ["sh", "-c", "sleep 0.2"])
