@@ -58,30 +58,21 @@ def entries(database, *, project_id: str | None = None, operation: str | None = 
     (``alice`` or ``@host``), ``since``/``until`` stored ISO UTC times (inclusive/exclusive),
     ``text`` a substring of the operation, actor, project or session id or the details JSON
     (ASCII letters ignore case)."""
-    where, params = [], []
-    if project_id:
-        where.append("project_id = ?")
-        params.append(project_id)
-    if session_id:
-        where.append("session_id = ?")
-        params.append(session_id)
-    if operation:
-        where.append("operation LIKE ?")
-        params.append(operation + "%")
-    if actor:
-        where.append("instr(actor, ?) > 0")
-        params.append(actor)
-    if since:
-        where.append("at >= ?")
-        params.append(since)
-    if until:
-        where.append("at < ?")
-        params.append(until)
-    if text:
+    # (value, condition): a filter applies when its value is given.
+    haystack = ("lower(operation || ' ' || actor || ' ' || COALESCE(project_id, '') || ' ' "
+                "|| COALESCE(session_id, '') || ' ' || COALESCE(details, ''))")
+    filters = [
+        (project_id, "project_id = ?"),
+        (session_id, "session_id = ?"),
+        (operation and operation + "%", "operation LIKE ?"),
+        (actor, "instr(actor, ?) > 0"),
+        (since, "at >= ?"),
+        (until, "at < ?"),
         # one haystack per row; details are stored redacted, so a search never finds a masked secret
-        where.append("instr(lower(operation || ' ' || actor || ' ' || COALESCE(project_id, '') || ' ' "
-                     "|| COALESCE(session_id, '') || ' ' || COALESCE(details, '')), lower(?)) > 0")
-        params.append(text)
+        (text, f"instr({haystack}, lower(?)) > 0"),
+    ]
+    where = [cond for value, cond in filters if value]
+    params = [value for value, _ in filters if value]
     sql = "SELECT * FROM operation_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
