@@ -150,7 +150,7 @@ async def test_new_project_form_error_clears_and_refreshes_while_editing(world):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, NewProjectScreen)
-        error = form.query_one("#form-error")
+        error = form.query_one("#error-prefix")  # the line under the field
         await pilot.press(*"api")
         prefix = form.query_one("#field-prefix", Input)
         prefix.value = "BAD_prefix"
@@ -170,20 +170,28 @@ async def test_new_project_form_error_clears_and_refreshes_while_editing(world):
         prefix.value = "x_"  # and comes back, now that Create was tried once
         await pilot.pause()
         assert "'x_'" in str(error.render())
+        # two fields wrong at once: each says so under itself
+        form.query_one("#field-tags", Input).value = "ok bad\x01tag"
+        await pilot.pause()
+        assert "'x_'" in str(error.render()) and "invalid tag" in str(form.query_one("#error-tags").render())
+        form.query_one("#field-tags", Input).value = ""
         prefix.value = "api"
         await pilot.pause()
+        assert form.errors == {}
         # an error only the core can find (the directory): cleared when that field is edited
         box = form.query_one("#field-import_dir", Input)
         box.value = "/nonexistent-vmuser-dir"
         await pilot.press("enter")
         await settle(pilot)
-        assert "nonexistent-vmuser-dir" in str(error.render())
+        under = form.query_one("#error-import_dir")
+        assert "nonexistent-vmuser-dir" in str(under.render())
+        assert box.has_class("-invalid")
         form.query_one("#field-description", Input).value = "other field"
         await pilot.pause()
-        assert "nonexistent-vmuser-dir" in str(error.render())  # not that field: still relevant
+        assert "nonexistent-vmuser-dir" in str(under.render())  # not that field: still relevant
         box.value = "/nonexistent-vmuser-di"
         await pilot.pause()
-        assert str(error.render()).strip() == ""
+        assert str(under.render()).strip() == ""
         assert isinstance(app.screen, NewProjectScreen)
 
 

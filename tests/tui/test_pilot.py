@@ -323,7 +323,7 @@ async def test_new_project_form_validates_inline(world, tmp_path):
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is form
-        assert "invalid project prefix" in str(form.query_one("#form-error").render())
+        assert "invalid project prefix" in str(form.query_one("#error-prefix").render())  # under the field
         form.query_one("#field-prefix", Input).value = "api"
         form.query_one("#field-tags", Input).value = "svc, backend"
         form.query_one("#field-import_dir", Input).value = str(src)

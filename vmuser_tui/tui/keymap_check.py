@@ -61,6 +61,7 @@ def scopes() -> list[Scope]:
         Scope("project", "project", (project.ProjectScreen,)),
         Scope("diff", "diff", (diff.DiffScreen,)),
         Scope("files", "files", (files.FilesScreen,)),
+        Scope("checkpoint picker", "pick", (files.CheckpointPicker,)),
         Scope("operation log", "log", (log.LogScreen,)),
         Scope("help", "help", (help.HelpScreen,)),
         Scope("confirm", "confirm", (confirm.ConfirmScreen,)),

@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from vmuser_tui.core.errors import VmuserError
@@ -68,7 +68,9 @@ def field_of(message: str) -> str | None:
 
 class NewProjectScreen(VmuserModal["object | None"]):
     """Creates the project itself (in a worker: an import copies files) and dismisses
-    with it; a VmuserError (bad name, prefix, tag, directory) is shown in the form."""
+    with it. What is wrong shows inline, under the field it is about (a bad name, prefix,
+    tag; a directory the core refused), once Create was tried; from then on the messages
+    follow the edits. A VmuserError about no field shows under the form."""
 
     CSS_PATH = css("new_project")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,42 +81,51 @@ class NewProjectScreen(VmuserModal["object | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label("New project", id="dialog-title")
-            with Grid(id="form"):
+            with Vertical(id="form"):
                 for key, label, placeholder in FIELDS:
-                    yield Label(label, classes="form-label")
-                    yield Input(placeholder=placeholder, id=f"field-{key}", compact=True)
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(placeholder=placeholder, id=f"field-{key}", compact=True)
+                    # the line under each field: blank (a spacer) until there is something to say
+                    yield Static("", id=f"error-{key}", classes="field-error")
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create (Enter)", id="create", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
 
-    #: the field the shown message is about ("" : the form as a whole), None: no message
-    error_field: str | None = None
+    def __init__(self) -> None:
+        super().__init__()
+        #: field -> the message shown under it ("": the form as a whole)
+        self.errors: dict[str, str] = {}
+        #: fields whose messages come from field_problems (the rest come from the core, on Create)
+        self._local: set[str] = set()
+
     #: Create was tried once: from then on the fields are checked as they change
     attempted = False
 
     def on_mount(self) -> None:
+        self.query_one("#form-error", Static).display = False
         self.query_one("#field-name", Input).focus()
 
     def values(self) -> dict[str, str]:
         return {key: self.value(key) for key, _label, _placeholder in FIELDS}
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """After a first Create, the message follows the edits: it says what is still
-        wrong, and goes once the field it was about is edited (or now passes)."""
+        """After a first Create, the messages follow the edits: each field says what is still
+        wrong with it, and a core error goes once the field it was about is edited."""
         if not self.attempted or self.busy:
             return
         edited = (event.input.id or "").removeprefix("field-")
-        problems = field_problems(self.values())
-        if problems:
-            self.show_form_error(problems[0][1], problems[0][0])
-        elif self.error_field is not None and (edited == self.error_field or not self.error_field
-                                               or self._locally_checked()):
-            self.show_form_error("")
+        core = {field: text for field, text in self.errors.items() if field not in self._local}
+        core.pop(edited, None)
+        if edited and "" in core:
+            core.pop("")  # an error about the form as a whole: any edit may have fixed it
+        self.show_errors(self._problems() + list(core.items()))
 
-    def _locally_checked(self) -> bool:
-        """True when the shown message is one field_problems can tell is fixed."""
-        return self.error_field in ("name", "prefix", "tags") or self.error_text.startswith("give either")
+    def _problems(self) -> list[tuple[str, str]]:
+        problems = field_problems(self.values())
+        self._local = {field for field, _message in problems} | {"name", "prefix", "tags"}
+        return problems
 
     def value(self, key: str) -> str:
         return self.query_one(f"#field-{key}", Input).value.strip()
@@ -138,11 +149,10 @@ class NewProjectScreen(VmuserModal["object | None"]):
             return
         self.attempted = True
         name = self.value("name")
-        problems = field_problems(self.values())
+        problems = self._problems()
         if problems:
-            field, message = problems[0]
-            self.show_form_error(message, field)
-            self.query_one(f"#field-{field}", Input).focus()
+            self.show_errors(problems)
+            self.query_one(f"#field-{problems[0][0]}", Input).focus()
             return
         kwargs = {
             "prefix": self.value("prefix") or None,
@@ -151,21 +161,40 @@ class NewProjectScreen(VmuserModal["object | None"]):
             "import_dir": self.value("import_dir") or None,
             "workspace": self.value("workspace") or None,
         }
-        self.show_form_error("")
-        self.query_one("#form-error", Static).update("creating…")
-        self.error_field = None
+        self.show_errors([])
+        self._form_error(Text("creating…", style="dim"))
         self.run_blocking(lambda: self.vm.projects.create(name, **kwargs), self.dismiss,
                           group="create", failed=self._failed, task="creating project")
 
     def _failed(self, err: VmuserError) -> None:
-        self.show_form_error(str(err), field_of(str(err)) or "")
+        field = field_of(str(err)) or ""
+        self.show_errors([(field, str(err))])
+        if field:
+            self.query_one(f"#field-{field}", Input).focus()
 
-    error_text: str = ""
+    @property
+    def error_text(self) -> str:
+        """Every message shown, one a line (field order; the form's own last)."""
+        order = [key for key, _label, _placeholder in FIELDS] + [""]
+        return "\n".join(self.errors[f] for f in order if f in self.errors)
+
+    def show_errors(self, problems: list[tuple[str, str]]) -> None:
+        """Show each ``(field, message)`` under its field (the first message of a field
+        wins; field "" under the form) and mark those fields' inputs; clear the rest."""
+        errors: dict[str, str] = {}
+        for field, message in problems:
+            errors.setdefault(field, message)
+        self.errors = errors
+        for key, _label, _placeholder in FIELDS:
+            self.query_one(f"#error-{key}", Static).update(Text(errors.get(key, "")))
+            self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
+        self._form_error(Text(errors.get("", "")))
+
+    def _form_error(self, text: Text) -> None:
+        box = self.query_one("#form-error", Static)
+        box.update(text)
+        box.display = bool(text.plain)  # no blank lines under the form when there is nothing to say
 
     def show_form_error(self, text: str, field: str = "") -> None:
-        """Show ``text`` under the form (empty: clear it), marking ``field``'s input."""
-        self.error_text = text
-        self.error_field = field if text else None
-        self.query_one("#form-error", Static).update(Text(text))
-        for key, _label, _placeholder in FIELDS:
-            self.query_one(f"#field-{key}", Input).set_class(bool(text) and key == field, "-invalid")
+        """Show one message (empty: clear them all) under ``field`` ("" : under the form)."""
+        self.show_errors([(field, text)] if text else [])

@@ -1,7 +1,10 @@
-"""Home: every project, filterable with ``/``; open, create, start, pin, delete."""
+"""Home: every project, sortable (``o``/``O``) and filterable (``/``); ``space`` marks rows
+for bulk pin, unpin, extend, stop and delete; open, create, start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -9,12 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
 
+from vmuser_tui.core import clock
 from vmuser_tui.core.models import Project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
     ago,
     clip,
+    human_size,
     lines,
     short_time,
     status_cell,
@@ -43,35 +48,132 @@ class ProjectTable(LazyTable):
 DEBOUNCE_ABOVE = 2000  # projects; beyond this the filter waits for a pause in typing
 NAME_CAP = 24  # characters of a name shown in the table (the detail line has it whole)
 TAGS_CAP = 16
+MARK = "✓"  # as the timeline's mark
+LIST_CAP = 40  # projects named one by one in a bulk confirmation; the rest are counted
 
 
 def sessions_text(p: Project) -> str:
     return f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
 
 
-def project_cells(p: Project, widths: dict[str, int]) -> list:
-    """One row of the project table; rendered only when the row is drawn."""
-    return [Text(clip(p.name, widths["name"]), style="bold"), status_cell(p.status), sessions_text(p),
-            ago(p.last_active_at), "✓" if p.pinned else "", Text(tags_text(p.tags, TAGS_CAP), style="cyan"), p.id]
+def size_text(p: Project, sizes: dict[str, int]) -> str:
+    size = sizes.get(p.id)
+    return human_size(size) if size is not None else "-"
 
 
-def project_columns(projects: list[Project]) -> list[Column]:
-    """The columns, sized from the data without rendering a row (a pass over strings)."""
+def cleanup_state(p: Project, warning_days: int, now=None) -> tuple[str, str, str]:
+    """``(state, text, style)`` of a project's cleanup countdown: ``pinned``; ``off``
+    (cleanup disabled: no due time); ``due`` ("deletes now": the job deletes it at its next
+    run); ``warn`` ("deletes in 3d", within ``[cleanup] warning_days``); ``ok`` ("in 24d")."""
+    if p.pinned:
+        return "pinned", "pinned", "cyan"
+    if not p.cleanup_due_at:
+        return "off", "-", "dim"
+    left = (clock.parse(p.cleanup_due_at) - (now or clock.now())).total_seconds()
+    if left <= 0:
+        return "due", "deletes now", "bold red"
+    # rounded down: a countdown must never promise more time than is left
+    span = (f"{int(left // 86400)}d" if left >= 86400 else f"{int(left // 3600)}h" if left >= 3600
+            else f"{max(1, int(left // 60))}m")
+    if left <= warning_days * 86400:
+        return "warn", f"deletes in {span}", "bold yellow"
+    return "ok", f"in {span}", "dim"
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A sortable column: ``key`` the column, ``desc`` its first direction when chosen
+    (names A→Z, but the most recent activity and the biggest size first)."""
+
+    key: str
+    label: str
+    desc: bool
+
+
+#: ``o`` goes through these, in this order
+SORTS: tuple[Sort, ...] = (
+    Sort("name", "name", False),
+    Sort("status", "status", True),
+    Sort("sessions", "running sessions", True),
+    Sort("active", "last active", True),
+    Sort("cleanup", "cleanup", False),
+    Sort("pinned", "pinned", True),
+    Sort("tags", "tags", False),
+    Sort("size", "size", True),
+    Sort("id", "id", False),
+)
+SORT_BY_KEY = {s.key: s for s in SORTS}
+DEFAULT_SORT = "active"  # the order the service lists them in: most recently active first
+
+
+def sort_key(column: str, sizes: dict[str, int]) -> Callable[[Project], object]:
+    """The key function of ``column`` (ascending)."""
+    return {
+        "name": lambda p: p.name.casefold(),
+        "status": lambda p: p.status != "idle",
+        "sessions": lambda p: (p.running_sessions, p.sessions),
+        "active": lambda p: p.last_active_at,
+        "cleanup": lambda p: (p.cleanup_due_at is None, p.cleanup_due_at or ""),  # pinned (no due time) last
+        "pinned": lambda p: p.pinned,
+        "tags": lambda p: (not p.tags, ",".join(p.tags).casefold()),
+        "size": lambda p: sizes.get(p.id, -1),
+        "id": lambda p: p.id,
+    }[column]
+
+
+#: Columns left out, in this order, while the table is wider than the screen: the id is in
+#: the detail line, the cleanup column says "pinned", the size matters least of the rest.
+DROP_ORDER = ("id", "pinned", "size", "tags")
+
+
+def project_columns(projects: list[Project], sizes: dict[str, int], *, width: int, sort: str = DEFAULT_SORT,
+                    desc: bool = True, cleanup: bool = False, warning_days: int = 7, marks: bool = False) -> list[Column]:
+    """The columns that fit ``width``, sized from the data without rendering a row (a pass
+    over strings); the sorted column's header says ▲ or ▼. The cleanup column is there
+    only while ``[cleanup] enabled``, the mark column only while a project is marked."""
+    arrow = " ▼" if desc else " ▲"
+
+    def label(key: str, text: str) -> str:
+        return text + arrow if key == sort else text
+
+    def fit(key: str, text: str, values, cap: int | None = None) -> Column:
+        head = label(key, text)
+        return Column(key, head, max(len(head), text_width(values, cap=cap)))
+
     oldest = min((p.last_active_at for p in projects), default=None)  # ISO times sort as text
-    return [
-        # the name gets what the other columns leave, up to NAME_CAP
-        Column("name", "Name", text_width((p.name for p in projects), floor=4, cap=NAME_CAP), flex=True),
-        Column("status", "Status", text_width({f"○ {p.status}" for p in projects}, floor=6)),
-        Column("sessions", "Sess", text_width((sessions_text(p) for p in projects), floor=4)),
-        Column("active", "Active", max(TIME_WIDTH, len(ago(oldest)))),
-        Column("pinned", "Pin", 3),
-        Column("tags", "Tags", text_width((tags_text(p.tags, TAGS_CAP) for p in projects), floor=4)),
-        Column("id", "Id", text_width((p.id for p in projects), floor=2)),
+    # the widest countdown, from the settings (no date arithmetic over every project)
+    countdown = max(len("deletes in 23h"), len(f"deletes in {warning_days}d"))
+    name = fit("name", "Name", (p.name for p in projects), cap=NAME_CAP)
+    # the name gets what the other columns leave, up to NAME_CAP
+    name.flex, name.min_width = True, max(8, len(name.label))
+    columns = [
+        *([Column("mark", "", 1)] if marks else []),
+        name,
+        fit("status", "Status", {f"○ {p.status}" for p in projects}),
+        fit("sessions", "Sess", (sessions_text(p) for p in projects)),
+        fit("active", "Active", [ago(oldest), " " * TIME_WIDTH]),
+        *([fit("cleanup", "Cleanup", [" " * countdown])] if cleanup else []),
+        fit("pinned", "Pin", ()),
+        fit("tags", "Tags", (tags_text(p.tags, TAGS_CAP) for p in projects)),
+        fit("size", "Size", {size_text(p, sizes) for p in projects}),
+        fit("id", "Id", (p.id for p in projects)),
     ]
+
+    def total(cols: list[Column]) -> int:
+        return sum(min(c.width, c.min_width) if c.flex else c.width for c in cols) + 2 * len(cols)
+
+    for key in DROP_ORDER:
+        if total(columns) <= width:
+            break
+        if key == "pinned" and not cleanup:
+            continue  # without the cleanup column nothing else shows the pin
+        columns = [c for c in columns if c.key != key]
+    return columns
 
 
 class ProjectsScreen(VmuserScreen):
-    """The project table. The filter matches as you type; Escape clears it."""
+    """The project table. The filter matches as you type; Escape clears it (then the marks).
+    Pin, unpin, extend, stop and delete act on the marked projects, else on the selected one."""
 
     HELP_NAME = "projects"
     AUTO_RELOAD = True
@@ -81,28 +183,45 @@ class ProjectsScreen(VmuserScreen):
         Binding("slash", "filter", "Filter", key_display="/", id="projects.filter"),
         Binding("n", "new", "New", id="projects.new"),
         Binding("s", "start", "Start", id="projects.start"),
-        Binding("p", "pin", "Pin", id="projects.pin"),
-        Binding("d", "delete", "Delete", id="projects.delete"),
-        Binding("e", "extend", "Extend", show=False, id="projects.extend"),
+        Binding("space", "mark", "Mark", key_display="spc", id="projects.mark",
+                tooltip="Mark/unmark for the bulk actions"),
+        Binding("p", "pin", "Pin", id="projects.pin",
+                tooltip="Pin (all pinned: unpin)"),
+        Binding("P", "unpin", "Unpin", show=False, id="projects.unpin"),
+        Binding("d", "delete", "Delete", id="projects.delete", tooltip="Delete (asks first)"),
+        Binding("e", "extend", "Extend", show=False, id="projects.extend",
+                tooltip="Extend: restart the idle clock"),
+        Binding("S", "stop", "Stop sessions", show=False, id="projects.stop",
+                tooltip="Stop their sessions (asks first)"),
+        Binding("o", "sort", "Sort", id="projects.sort", tooltip="Sort by the next column"),
+        Binding("O", "sort_reverse", "Reverse sort", show=False, id="projects.sort_reverse",
+                tooltip="Reverse the sort (▲/▼)"),
         Binding("l", "log", "Log", show=False, id="projects.log"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="projects.refresh"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter",
+                tooltip="Clear the filter, then the marks"),
     ]
-    WRITE_ACTIONS = frozenset({"new", "start", "pin", "delete", "extend"})
+    WRITE_ACTIONS = frozenset({"new", "start", "mark", "pin", "unpin", "delete", "extend", "stop"})
 
     def __init__(self) -> None:
         super().__init__()
         self.projects: list[Project] = []
         self.shown: list[Project] = []
+        self.sizes: dict[str, int] = {}
+        self.marked: set[str] = set()
+        self.sort = DEFAULT_SORT
+        self.sort_desc = SORT_BY_KEY[DEFAULT_SORT].desc
         self.loaded = False
         self._select: str | None = None
         self._applied: str | None = None
         self._filter_timer = None
+        self._columns_width = 0  # the width the columns were chosen for
+        self._column_keys: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: name, id or tag (Esc clears)", id="filter", compact=True)
-        yield ProjectTable(project_columns([]), project_cells, lambda p: p.id, id="projects")
+        yield ProjectTable([], self.cells, lambda p: p.id, id="projects")
         yield Static("", id="projects-empty")
         yield Static("", id="project-detail", classes="nowrap")
         yield TaskBar()
@@ -116,15 +235,51 @@ class ProjectsScreen(VmuserScreen):
         self.query_one("#projects-empty").display = False
         table.focus()
 
+    # -- cells ------------------------------------------------------------------------
+    def cells(self, p: Project, widths: dict[str, int]) -> list:
+        """One row of the project table; rendered only when the row is drawn."""
+        marked = p.id in self.marked
+        out = []
+        for key in self._column_keys:  # the columns shown, in order
+            if key == "mark":
+                out.append(Text(MARK if marked else " ", style="bold magenta"))
+            elif key == "name":
+                out.append(Text(clip(p.name, widths["name"]), style="bold magenta" if marked else "bold"))
+            elif key == "status":
+                out.append(status_cell(p.status))
+            elif key == "sessions":
+                out.append(sessions_text(p))
+            elif key == "active":
+                out.append(ago(p.last_active_at))
+            elif key == "cleanup":
+                _state, text, style = cleanup_state(p, self._warning_days())
+                out.append(Text(text, style=style))
+            elif key == "pinned":
+                out.append("✓" if p.pinned else "")
+            elif key == "tags":
+                out.append(Text(tags_text(p.tags, TAGS_CAP), style="cyan"))
+            elif key == "size":
+                out.append(Text(size_text(p, self.sizes).rjust(widths["size"])))
+            elif key == "id":
+                out.append(p.id)
+        return out
+
+    def _cleanup_on(self) -> bool:
+        return bool(self.vm.config.values.get("cleanup", {}).get("enabled", False))
+
+    def _warning_days(self) -> int:
+        return int(self.vm.config.values.get("cleanup", {}).get("warning_days", 7))
+
     # -- data -------------------------------------------------------------------------
     def reload(self, select: str | None = None) -> None:
         if select:
             self._select = select  # survives a newer reload that supersedes this one
-        self.run_blocking(lambda: self.vm.projects.list(), self._loaded)
+        self.run_blocking(lambda: (self.vm.projects.list(), self.vm.projects.head_sizes()), self._loaded)
 
-    def _loaded(self, projects: list[Project]) -> None:
-        self.projects = projects
+    def _loaded(self, result: tuple[list[Project], dict[str, int]]) -> None:
+        self.projects, self.sizes = result
         self.loaded = True
+        self.marked &= {p.id for p in self.projects}  # a deleted project is no longer marked
         select, self._select = self._select, None
         self.apply_filter(select=select)
         drawn = getattr(self.app, "first_screen_drawn", None)
@@ -141,14 +296,32 @@ class ProjectsScreen(VmuserScreen):
             return None
         return self.shown[table.cursor_row]
 
+    def _table_width(self) -> int:
+        return self.size.width or self.app.size.width or 80
+
+    def _set_columns(self) -> None:
+        self._columns_width = width = self._table_width()
+        # a column less than the screen: the vertical scrollbar (projects.tcss) when the rows overflow
+        columns = project_columns(self.shown, self.sizes, width=width - 1, sort=self.sort, desc=self.sort_desc,
+                                  cleanup=self._cleanup_on(), warning_days=self._warning_days(),
+                                  marks=bool(self.marked))
+        self._column_keys = [c.key for c in columns]
+        self.query_one("#projects", ProjectTable).set_columns(columns)
+
+    def on_resize(self) -> None:
+        if self.loaded and self._table_width() != self._columns_width:
+            self._set_columns()
+
     def apply_filter(self, select: str | None = None) -> None:
         table = self.query_one("#projects", ProjectTable)
         current = select or (self.selected().id if self.selected() else None)
         needle = self._applied = self.needle
-        matched = [p for p in self.projects if matches(p, needle)] if needle else self.projects
+        matched = [p for p in self.projects if matches(p, needle)] if needle else list(self.projects)
+        if not (self.sort == DEFAULT_SORT and self.sort_desc):  # the service's order already is the default
+            matched.sort(key=sort_key(self.sort, self.sizes), reverse=self.sort_desc)
         # every match is shown: the table renders only the rows on screen
         self.shown = matched
-        table.set_columns(project_columns(matched))
+        self._set_columns()
         table.set_rows(matched, cursor_key=current)
         empty = self.query_one("#projects-empty", Static)
         if not self.projects:
@@ -158,10 +331,20 @@ class ProjectsScreen(VmuserScreen):
         empty.display = not self.shown
         table.display = bool(self.shown)
         self.show_detail()
+        self.show_status()
+
+    def show_status(self) -> None:
+        """Counts, the filter, the marks and a sort the headers cannot show (its column left out)."""
         running = sum(1 for p in self.projects if p.status == "running")
         msg = f"{len(self.projects)} project{'s' if len(self.projects) != 1 else ''}, {running} running"
-        if needle:
-            msg = f"/{needle}: {len(matched)} of {msg}"
+        if self._applied:
+            msg = f"/{self._applied}: {len(self.shown)} of {msg}"
+        if self.marked:
+            keys = " ".join(self.key(f"projects.{a}", k) for a, k in
+                            (("pin", "p"), ("unpin", "P"), ("extend", "e"), ("stop", "S"), ("delete", "d")))
+            msg += f" · {len(self.marked)} marked: {keys} act on them"
+        if self.sort not in self._column_keys:
+            msg += f" · sorted by {SORT_BY_KEY[self.sort].label} {'▼' if self.sort_desc else '▲'}"
         self.query_one(StatusLine).message = msg
 
     def refresh_times(self) -> None:
@@ -171,7 +354,7 @@ class ProjectsScreen(VmuserScreen):
         self.show_detail()
 
     def show_detail(self) -> None:
-        """The selected project's id, workspace and description under the table."""
+        """The selected project's id, size, cleanup and workspace or description under the table."""
         p = self.selected()
         detail = self.query_one("#project-detail", Static)
         if p is None:
@@ -180,10 +363,16 @@ class ProjectsScreen(VmuserScreen):
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append(p.id, style="bold")
         line1.append(f"  {p.checkpoints} checkpoint{'s' if p.checkpoints != 1 else ''}")
-        if p.pinned:
+        if p.id in self.sizes:
+            line1.append(f" ({human_size(self.sizes[p.id])} at the head)")
+        state, text, style = cleanup_state(p, self._warning_days())
+        extend = self.key("projects.extend", "e")
+        if state == "pinned":
             line1.append("  pinned: never cleaned up", style="cyan")
+        elif state in ("warn", "due"):
+            line1.append(f"  {text} ({short_time(p.cleanup_due_at)}; {extend} extends)", style=style)
         elif p.cleanup_due_at:
-            line1.append(f"  cleanup due {short_time(p.cleanup_due_at)} (e extends)", style="dim")
+            line1.append(f"  cleanup due {short_time(p.cleanup_due_at)} ({extend} extends)", style="dim")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
         line2.append(p.description or p.workspace)
         detail.update(lines(line1, line2))
@@ -213,13 +402,54 @@ class ProjectsScreen(VmuserScreen):
             self.query_one("#projects", ProjectTable).focus()
 
     def action_clear_filter(self) -> None:
+        """Escape: clear the filter; with none, clear the marks."""
         box = self.query_one("#filter", Input)
         if not box.display and not box.value:
+            if self.marked:
+                self.marked.clear()
+                self._set_columns()  # the mark column goes
+                self.show_status()
             return
         box.value = ""
         box.display = False
         self.apply_filter()
         self.query_one("#projects", ProjectTable).focus()
+
+    # -- sort and marks ---------------------------------------------------------------
+    def action_sort(self) -> None:
+        """The next sortable column, in its natural direction."""
+        # the cleanup column is there only while cleanup is on
+        sorts = [s for s in SORTS if s.key != "cleanup" or self._cleanup_on()]
+        keys = [s.key for s in sorts]
+        at = keys.index(self.sort) if self.sort in keys else SORTS.index(SORT_BY_KEY[self.sort]) - 1
+        nxt = sorts[(at + 1) % len(sorts)]
+        self.sort, self.sort_desc = nxt.key, nxt.desc
+        self.apply_filter()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_desc = not self.sort_desc
+        self.apply_filter()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the selected project, then move to the next row."""
+        project = self.require()
+        if project is None:
+            return
+        self.marked ^= {project.id}
+        table = self.query_one("#projects", ProjectTable)
+        self._set_columns()  # redraws the rows (and adds or drops the mark column)
+        table.move_cursor(row=table.cursor_row + 1)
+        self.show_status()
+
+    def targets(self) -> list[Project]:
+        """The marked projects (in the table's order, hidden by the filter or not), else the
+        selected one."""
+        if self.marked:
+            shown = {p.id for p in self.shown}
+            ordered = [p for p in self.shown if p.id in self.marked]
+            return ordered + [p for p in self.projects if p.id in self.marked and p.id not in shown]
+        project = self.require()
+        return [project] if project is not None else []
 
     # -- actions ----------------------------------------------------------------------
     def on_lazy_table_row_selected(self, event: LazyTable.RowSelected) -> None:
@@ -269,85 +499,231 @@ class ProjectsScreen(VmuserScreen):
         if project is not None:
             start_session(self, project.id, project.name, after=lambda: self.reload(select=project.id))
 
+    # -- bulk actions -----------------------------------------------------------------
     def action_pin(self) -> None:
         if not self.can_write("pin"):
             return
-        project = self.require()
-        if project is None:
+        targets = self.targets()
+        if targets and all(p.pinned for p in targets):
+            self._pin(targets, False)  # p on pinned projects unpins them (as it always toggled one)
+        elif targets:
+            self._pin([p for p in targets if not p.pinned], True)
+
+    def action_unpin(self) -> None:
+        if not self.can_write("unpin"):
             return
-        pinned = not project.pinned
+        targets = self.targets()
+        pinned = [p for p in targets if p.pinned]
+        if targets and not pinned:
+            self.notify(f"{'none of them is' if len(targets) > 1 else targets[0].name + ' is not'} pinned",
+                        severity="warning")
+        elif pinned:
+            self._pin(pinned, False)
 
-        def done(p: Project) -> None:
-            self.notify(f"{p.name}: {'pinned (never cleaned up)' if p.pinned else 'unpinned'}")
-            self.reload(select=p.id)
-
-        self.run_blocking(lambda: self.vm.projects.pin(project.id, pinned), done, group="write")
+    def _pin(self, targets: list[Project], pinned: bool) -> None:
+        verb = "pin" if pinned else "unpin"
+        body = Text()
+        if pinned:
+            body.append("Pinned projects are never cleaned up, however long they stay idle.\n\n")
+        else:
+            body.append("Unpinned projects are deleted by the idle cleanup ([cleanup], when enabled) once idle for "
+                        f"{self.vm.config.values.get('cleanup', {}).get('after_days', 30)} days.\n\n")
+        body.append_text(project_list(targets))
+        self._bulk(targets, verb, lambda p: self.vm.projects.pin(p.id, pinned), body=body,
+                   done_word="pinned (never cleaned up)" if pinned else "unpinned", confirm=len(targets) > 1)
 
     def action_extend(self) -> None:
         if not self.can_write("extend"):
             return
-        project = self.require()
-        if project is None:
+        targets = self.targets()
+        if not targets:
+            return
+        days = self.vm.config.values.get("cleanup", {}).get("after_days", 30)
+        body = Text(f"The idle clock restarts now: cleanup is due {days} days from now (pinned projects are "
+                    "never cleaned up).\n\n")
+        body.append_text(project_list(targets))
+
+        def one(p: Project) -> Project:
+            return self.vm.projects.extend(p.id)
+
+        self._bulk(targets, "extend", one, body=body, done_word="idle clock reset", confirm=len(targets) > 1)
+
+    def action_stop(self) -> None:
+        if not self.can_write("stop sessions"):
+            return
+        targets = self.targets()
+        if not targets:
             return
 
-        def done(p: Project) -> None:
-            when = short_time(p.cleanup_due_at) if p.cleanup_due_at else "never (pinned)"
-            self.notify(f"{p.name}: idle clock reset; cleanup due {when}")
-            self.reload(select=p.id)
+        def gather():
+            return [(p, [s for s in self.vm.sessions.list(p.id) if s.status in ("created", "running", "paused")])
+                    for p in targets]
 
-        self.run_blocking(lambda: self.vm.projects.extend(project.id), done, group="write")
+        self.run_blocking(gather, self._confirm_stop, group="write")
+
+    def _confirm_stop(self, found) -> None:
+        running = [(p, sessions) for p, sessions in found if sessions]
+        if not running:
+            many = len(found) > 1
+            self.notify(f"no running session in {'these projects' if many else found[0][0].name}", severity="warning")
+            return
+        count = sum(len(s) for _, s in running)
+        containers = sum(1 for _, ss in running for s in ss if s.runtime == "docker" and s.container_id)
+        body = Text()
+        body.append(f"{count} session{'s' if count != 1 else ''} stop. ")
+        body.append("Each running one is checkpointed first; the workspaces and checkpoints stay.\n")
+        if containers:
+            body.append(f"Lost: {containers} container{'s' if containers != 1 else ''} stopped and removed, "
+                        "with their processes and anything outside /workspace.\n", style="bold")
+        body.append("\n")
+        for p, sessions in running[:LIST_CAP]:
+            body.append(f"  • {p.name}", style="bold")
+            body.append(f" ({p.id}): " + ", ".join(
+                f"{s.id} ({s.container_name or s.runtime})" for s in sessions) + "\n")
+        if len(running) > LIST_CAP:
+            body.append(f"  … and {len(running) - LIST_CAP} more\n", style="dim")
+        by_project = {p.id: sessions for p, sessions in running}
+
+        def one(p: Project) -> None:
+            for s in by_project[p.id]:
+                self.vm.sessions.stop(s.id)
+
+        self._bulk([p for p, _ in running], "stop sessions", one, body=body, done_word="sessions stopped",
+                   confirm=True, title=f"Stop {count} session{'s' if count != 1 else ''} in "
+                   f"{plural(len(running), 'project')}?", label="Stop")
 
     def action_delete(self) -> None:
         if not self.can_write("delete"):
             return
-        project = self.require()
-        if project is None:
+        targets = self.targets()
+        if not targets:
             return
 
         def gather():
-            p = self.vm.projects.get(project.id)
-            sessions = self.vm.sessions.list(p.id)
-            return p, sessions
+            return [(self.vm.projects.get(p.id), self.vm.sessions.list(p.id)) for p in targets]
 
         self.run_blocking(gather, self._confirm_delete, group="write")
 
-    def _confirm_delete(self, info) -> None:
-        from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-        project, sessions = info
-        containers = [s for s in sessions if s.runtime == "docker" and s.container_id
-                      and s.status in ("created", "running", "paused", "failed")]
+    def _confirm_delete(self, found) -> None:
+        projects = [p for p, _ in found]
+        checkpoints = sum(p.checkpoints for p in projects)
+        managed = [p for p in projects if p.managed]
+        containers = {p.id: [s for s in sessions if s.runtime == "docker" and s.container_id
+                             and s.status in ("created", "running", "paused", "failed")] for p, sessions in found}
+        sessions = sum(len(s) for _, s in found)
         body = Text()
         body.append("This cannot be undone. Lost:\n")
-        if project.managed:
-            body.append("  • the workspace ", style="")
-            body.append(project.workspace, style="bold")
-            body.append(" (managed by vmuser: deleted)\n")
-        body.append(f"  • {project.checkpoints} checkpoint{'s' if project.checkpoints != 1 else ''}"
-                    " (the whole history)\n", style="bold" if project.checkpoints else "")
-        body.append(f"  • {len(sessions)} session record{'s' if len(sessions) != 1 else ''}")
-        if containers:
-            body.append(f", {len(containers)} container{'s' if len(containers) != 1 else ''} stopped and removed: ")
-            body.append(", ".join(s.container_name or s.id for s in containers), style="bold")
-        body.append("\n")
-        if not project.managed:
-            body.append("Kept: the workspace directory ", style="dim")
-            body.append(project.workspace, style="dim bold")
-            body.append(" (not managed by vmuser).", style="dim")
+        if managed:
+            body.append(f"  • {plural(len(managed), 'workspace')} managed by vmuser: deleted with every file\n",
+                        style="bold")
+        body.append(f"  • {plural(checkpoints, 'checkpoint')} (the whole history)\n",
+                    style="bold" if checkpoints else "")
+        body.append(f"  • {plural(sessions, 'session record')}")
+        n_containers = sum(len(c) for c in containers.values())
+        if n_containers:
+            body.append(f", {plural(n_containers, 'container')} stopped and removed")
+        body.append("\n\n")
+        for p, sessions_of in found[:LIST_CAP]:
+            body.append(f"  {p.name}", style="bold")
+            body.append(f" ({p.id}): {plural(p.checkpoints, 'checkpoint')}, {plural(len(sessions_of), 'session')}")
+            if containers[p.id]:
+                body.append(", containers " + ", ".join(s.container_name or s.id for s in containers[p.id]))
+            if p.managed:
+                body.append(", the workspace:\n    ")
+                body.append(p.workspace, style="bold")
+            else:
+                body.append("; kept (not managed by vmuser):\n    ")
+                body.append(p.workspace, style="dim")
+            body.append("\n")
+        if len(found) > LIST_CAP:
+            body.append(f"  … and {len(found) - LIST_CAP} more\n", style="dim")
+        if len(projects) == 1:
+            title = f"Delete project {projects[0].name} ({projects[0].id})?"
+        else:
+            title = f"Delete {len(projects)} projects?"
+
+        def one(p: Project) -> dict:
+            return self.vm.delete_project(p.id)
+
+        self._bulk(projects, "delete", one, body=body, done_word="deleted", confirm=True, title=title,
+                   label="Delete")
+
+    def _bulk(self, targets: list[Project], verb: str, one: Callable[[Project], object], *, body: Text,
+              done_word: str, confirm: bool, title: str | None = None, label: str | None = None) -> None:
+        """Run ``one(project)`` for each of ``targets`` in a thread worker, with a progress bar,
+        after one confirmation (when ``confirm``); a project that fails does not stop the rest."""
+        if not targets:
+            return
+        names = targets[0].name if len(targets) == 1 else f"{len(targets)} projects"
+
+        def run() -> None:
+            bar = self._taskbar()
+
+            def work() -> tuple[list[str], list[str]]:
+                ok, failed = [], []
+                for i, p in enumerate(targets):
+                    try:
+                        one(p)
+                        ok.append(p.id)
+                    except Exception as err:  # noqa: BLE001 - reported, and the others still run
+                        failed.append(f"{p.name} ({p.id}): {err}")
+                    if bar is not None and len(targets) > 1:
+                        self._from_thread(bar.progress, i + 1, len(targets), f"{verb}: {i + 1}/{len(targets)} projects")
+                return ok, failed
+
+            self.run_blocking(work, lambda result: self._bulk_done(verb, done_word, targets, *result),
+                              group="write", task=f"{verb} {names}", total=len(targets) if len(targets) > 1 else None)
+
+        if not confirm:
+            run()
+            return
+        from vmuser_tui.tui.screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            self.run_blocking(lambda: self.vm.projects.delete(project.id, sessions=self.vm.sessions),
-                              self._deleted, group="write", task=f"deleting {project.name}")
+            if yes:
+                run()
 
-        self.app.push_screen(ConfirmScreen(f"Delete project {project.name} ({project.id})?", body,
-                                           confirm_label="Delete"), answer)
+        destructive = verb in ("delete", "stop sessions")
+        self.app.push_screen(ConfirmScreen(title or f"{verb.capitalize()} {names}?", body,
+                                           confirm_label=label or verb.capitalize(), danger=destructive), answer)
 
-    def _deleted(self, result: dict) -> None:
-        extra = f", {result['containers']} container(s) removed" if result.get("containers") else ""
-        self.notify(f"deleted project {result['id']}{extra}")
-        self.reload()
+    def _from_thread(self, fn, *args) -> None:
+        try:
+            self.app.call_from_thread(fn, *args)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def _bulk_done(self, verb: str, done_word: str, targets: list[Project], ok: list[str], failed: list[str]) -> None:
+        by_id = {p.id: p for p in targets}
+        if verb == "delete" or not failed:
+            self.marked -= set(ok)  # done with them; a failed one stays marked to try again
+        if len(ok) == 1 and not failed:
+            message = f"{by_id[ok[0]].name}: {done_word}"
+        else:
+            message = f"{plural(len(ok), 'project')} {done_word}"
+        if failed:
+            message += f"; {len(failed)} failed"
+            self.app.notify(message, severity="error", details="\n".join(failed))
+        else:
+            self.notify(message)
+        select = self.selected()
+        self.reload(select=select.id if select is not None and select.id not in (ok if verb == "delete" else ()) else None)
+
+
+def plural(n: int, word: str) -> str:
+    """``'1 checkpoint'``, ``'3 checkpoints'``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def project_list(projects: list[Project]) -> Text:
+    """The projects of a bulk action, one a line (at most LIST_CAP, the rest counted)."""
+    out = Text()
+    for p in projects[:LIST_CAP]:
+        out.append(f"  • {p.name}", style="bold")
+        out.append(f" ({p.id})\n")
+    if len(projects) > LIST_CAP:
+        out.append(f"  … and {len(projects) - LIST_CAP} more\n", style="dim")
+    return out
 
 
 def start_session(screen: VmuserScreen, project_id: str, name: str, *, after=None) -> None:

@@ -44,3 +44,11 @@ class FileTree(Tree):
         label = node.label
         width = label.cell_len if hasattr(label, "cell_len") else cell_len(str(label))
         return width + (cell_len(icon) if node.allow_expand else 0)
+
+    def move_to(self, node: TreeNode) -> None:
+        """Put the cursor on ``node`` and scroll it into view, right after nodes were added
+        or expanded (Tree's ``move_cursor`` reads the node's line, which is stale until the
+        lines are built again: that is done here, once, rather than on the next idle)."""
+        self._tree_lines  # noqa: B018 - the property builds the lines (and each node's line number)
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
