@@ -530,10 +530,10 @@ async def test_scope_toggle_and_stop_session(world):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_demo(pilot)
         assert len(screen.checkpoints) == 3
-        await pilot.press("t")  # only the selected session's checkpoints
+        await pilot.press("w")  # only the selected session's checkpoints
         await settle(pilot)
         assert screen.scope == "session" and [c.id for c in screen.checkpoints] == [world.checkpoints[2]]
-        await pilot.press("t")
+        await pilot.press("w")
         await settle(pilot)
         assert screen.scope == "project" and len(screen.checkpoints) == 3
         await pilot.press("S")

@@ -42,7 +42,9 @@ def scopes() -> list[Scope]:
     """Every screen whose bindings a ``[keymap]`` can remap (the app's own: prefix ``app``)."""
     from vmuser_tui.tui.app import VmuserApp
     from vmuser_tui.tui.screens import (
+        annotate,
         confirm,
+        container_logs,
         diff,
         files,
         help,
@@ -59,6 +61,8 @@ def scopes() -> list[Scope]:
     return [
         Scope("projects", "projects", (projects.ProjectsScreen, projects.ProjectTable)),
         Scope("project", "project", (project.ProjectScreen,)),
+        Scope("container logs", "logs", (container_logs.ContainerLogsScreen,)),
+        Scope("annotate", "annotate", (annotate.AnnotateScreen,)),
         Scope("diff", "diff", (diff.DiffScreen,)),
         Scope("files", "files", (files.FilesScreen,)),
         Scope("checkpoint picker", "pick", (files.CheckpointPicker,)),
