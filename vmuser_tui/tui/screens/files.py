@@ -16,6 +16,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Header, Input, Label, RichLog, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -28,7 +29,6 @@ from vmuser_tui.tui.widgets.cells import clip, clip_left, human_size, lines, sho
 from vmuser_tui.tui.widgets.filetree import FileTree
 from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 PREVIEW_LIMIT = 256 * 1024
 MAX_PREVIEW_LINES = 4000
@@ -199,15 +199,11 @@ class FilesScreen(VmuserScreen):
         yield Header()
         yield Static("", id="files-where", classes="nowrap")
         with Horizontal(id="files-panes"):
-            with Vertical(id="files-left"):
-                yield Input(placeholder="find: part of a name (a / matches paths)", id="find", compact=True)
+            with Vertical(id="files-left"):  # the find's box and results join the tree on the first /
                 yield FileTree("/", data=NodeData(None), id="tree")
-                yield LazyTable([Column("path", "Path", 10, flex=True)], self._found_cells, lambda i: i.path,
-                                id="found")
             with Vertical(id="files-right"):
                 yield Static("", id="meta", classes="nowrap")
                 yield RichLog(id="preview", wrap=False, markup=False, highlight=False, auto_scroll=False)
-        yield TaskBar()
         yield StatusLine()
         yield Footer(compact=True)
 
@@ -215,8 +211,6 @@ class FilesScreen(VmuserScreen):
         tree = self.query_one("#tree", Tree)
         tree.show_root = True
         tree.guide_depth = 2
-        self.query_one("#find", Input).display = False
-        self.query_one("#found", LazyTable).display = False
         tree.focus()
 
     RELOAD_ON_RESUME = False  # loaded once: back from help or a dialog, the view stays as it was
@@ -279,7 +273,6 @@ class FilesScreen(VmuserScreen):
         tree.clear()
         tree.root.data = NodeData(None)
         tree.root.set_label(Text("/", style="bold"))
-        self.refresh_bindings()  # the live-workspace keys are enabled or disabled
         self.load_children(tree.root, expand=True)
 
     def browse(self, at: str | None) -> None:
@@ -288,6 +281,7 @@ class FilesScreen(VmuserScreen):
         if at is not None:
             self.checkpoint_id = at
         self.reload()
+        self.refresh_bindings()  # the live-workspace keys are shown or hidden
 
     # -- tree -------------------------------------------------------------------------
     def load_children(self, node: TreeNode, *, expand: bool = False, after: Callable[[], None] | None = None) -> None:
@@ -475,11 +469,32 @@ class FilesScreen(VmuserScreen):
         text = shown_path(info)
         return [Text(clip_left(text, widths["path"]), style="bold" if info.kind == "dir" else "")]
 
-    def finding(self) -> bool:
-        return bool(self.query_one("#find", Input).display)
+    def _find_box(self) -> Input | None:
+        try:
+            return self.query_one("#find", Input)
+        except NoMatches:  # no / yet
+            return None
 
-    def action_find(self) -> None:
-        box = self.query_one("#find", Input)
+    def _found_table(self) -> LazyTable | None:
+        try:
+            return self.query_one("#found", LazyTable)
+        except NoMatches:
+            return None
+
+    def finding(self) -> bool:
+        box = self._find_box()
+        return box is not None and bool(box.display)
+
+    async def action_find(self) -> None:
+        box = self._find_box()
+        if box is None:  # mounted on the first use: the screen opens with fewer widgets to style
+            box = Input(placeholder="find: part of a name (a / matches paths)", id="find", compact=True)
+            table = LazyTable([Column("path", "Path", 10, flex=True)], self._found_cells, lambda i: i.path,
+                              id="found")
+            table.display = False
+            tree = self.query_one("#tree", Tree)
+            await self.query_one("#files-left").mount(box, before=tree)
+            await self.query_one("#files-left").mount(table, after=tree)
         box.display = True
         box.focus()
         if self.entries is None or self._entries_at != self.at:
@@ -495,8 +510,7 @@ class FilesScreen(VmuserScreen):
                 self._names_by_path = None  # made by apply_find
                 self.apply_find()
 
-            self.run_blocking(lambda: walk(self.vm.fs, self.project_id, at), got, group="find",
-                              task="reading every name")
+            self.run_blocking(lambda: walk(self.vm.fs, self.project_id, at), got, group="find")
         else:
             self.apply_find()
 
@@ -517,12 +531,12 @@ class FilesScreen(VmuserScreen):
         the left pane in place of the tree."""
         if not self.finding() or self.entries is None:
             return
-        needle = self.query_one("#find", Input).value.strip().lower()
+        needle = self._find_box().value.strip().lower()
         by_path = "/" in needle
         if by_path != self._names_by_path:
             self._names = [(i.path if by_path else i.name).lower() for i in self.entries]
             self._names_by_path = by_path
-        table = self.query_one("#found", LazyTable)
+        table = self._found_table()
         tree = self.query_one("#tree", Tree)
         if not needle:
             table.display = False
@@ -546,8 +560,8 @@ class FilesScreen(VmuserScreen):
         if event.input.id != "find":
             return
         event.stop()
-        table = self.query_one("#found", LazyTable)
-        if table.display and self._found:
+        table = self._found_table()
+        if table is not None and table.display and self._found:
             table.focus()
         elif not event.value.strip():
             self.close_find()
@@ -566,12 +580,12 @@ class FilesScreen(VmuserScreen):
 
     def close_find(self) -> None:
         """Hide the find box and its results; the tree is back, with the focus."""
-        box = self.query_one("#find", Input)
-        if not box.display:
+        box, table = self._find_box(), self._found_table()
+        if box is None or table is None or not box.display:
             return
         box.value = ""
         box.display = False
-        self.query_one("#found", LazyTable).display = False
+        table.display = False
         tree = self.query_one("#tree", Tree)
         tree.display = True
         tree.focus()
@@ -581,8 +595,8 @@ class FilesScreen(VmuserScreen):
     # -- the selection ----------------------------------------------------------------
     def current(self) -> FileInfo | None:
         """The entry the actions work on: the find result under the cursor, else the tree's."""
-        table = self.query_one("#found", LazyTable)
-        if table.display and table.has_focus and 0 <= table.cursor_row < len(self._found):
+        table = self._found_table()
+        if table is not None and table.display and table.has_focus and 0 <= table.cursor_row < len(self._found):
             return self._found[table.cursor_row]
         node = self.query_one("#tree", Tree).cursor_node
         if node is None or node.data is None:
@@ -740,6 +754,7 @@ class FilesScreen(VmuserScreen):
         def answer(yes: bool | None) -> None:
             if not yes:
                 return
+            self.query_one(StatusLine).message = f"deleting {name}…"  # a big folder takes a while
             self.run_blocking(lambda: self.vm.fs.rm(self.project_id, info.path, recursive=info.kind == "dir"),
                               lambda _none: self._deleted(info), group="write", task=f"deleting {name}")
 
@@ -747,6 +762,7 @@ class FilesScreen(VmuserScreen):
 
     def _deleted(self, info: FileInfo) -> None:
         self.notify(f"deleted {shown_path(info)}")
+        self.query_one(StatusLine).message = f"deleted {shown_path(info)}"
         self.close_find()
         self.refresh_folder(parent_of(info.path), select=parent_of(info.path) or None)
 
