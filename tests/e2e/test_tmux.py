@@ -111,8 +111,13 @@ def _stop_sessions(env: dict[str, str]) -> None:
         import json
 
         for s in json.loads(listed.stdout):
-            if s["status"] == "running":
-                subprocess.run([_vmuser(), "session", "stop", s["id"]], env={**os.environ, **env}, capture_output=True)
+            if s["status"] != "running":
+                continue
+            # the TUI gives its session lease back as it exits on the hangup: a moment after close()
+            deadline = time.monotonic() + 15
+            while subprocess.run([_vmuser(), "session", "stop", s["id"]], env={**os.environ, **env},
+                                 capture_output=True, check=False).returncode and time.monotonic() < deadline:
+                time.sleep(0.5)
 
 
 def test_restore_and_undo_by_keys(demo):

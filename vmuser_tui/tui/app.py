@@ -151,6 +151,7 @@ class VmuserApp(App):
             self.set_keymap(self.keymap)
 
     def on_mount(self) -> None:
+        self._exit_on_hangup()
         for note in getattr(self.vm, "notes", []) or []:
             self.notify(note, title="On start")
         if self._theme_note:
@@ -173,6 +174,22 @@ class VmuserApp(App):
             self.set_interval(self._watch_interval, self.check_data_version)
         # the project list calls first_screen_drawn when it is up; this is for when it never is
         self.set_timer(FIRST_SCREEN_FALLBACK, self.first_screen_drawn)
+
+    def _exit_on_hangup(self) -> None:
+        """A closed terminal (SSH link gone, tmux killed: SIGHUP) or a plain ``kill`` (SIGTERM)
+        ends the app as quitting does, so ``Vmuser.close()`` gives the session leases back at
+        once; killed outright, they would keep other clients read-only until they expire."""
+        if self.is_headless:
+            return
+        import asyncio
+        import signal
+
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.exit)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):  # Windows, not the main thread
+            pass
 
     _first_screen_done = False
 
