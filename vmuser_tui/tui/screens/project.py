@@ -425,6 +425,7 @@ class ProjectScreen(VmuserScreen):
         self._lease_again = False
         self._first_pass = True
         self._vm = None
+        self._shown: dict[str, object] = {}  # what was drawn last, to skip redrawing the same
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -557,8 +558,9 @@ class ProjectScreen(VmuserScreen):
         self._show_sessions(keep_session)
         self._show_timeline(keep_row)
         self._show_leases()
-        if not partial:
-            self._sync_leases()
+        watched = {s.id for s in self.sessions if s.status in WATCHED}
+        if not partial and (self._first_pass or watched != set(self.attached)):
+            self._sync_leases()  # (who holds what is looked at every HOLDERS_INTERVAL anyway)
 
     def _show_info(self) -> None:
         p = self.project
@@ -618,7 +620,9 @@ class ProjectScreen(VmuserScreen):
         if focus is not None and focus.id in self.holders:
             title.append(" · attached" + (f" to {focus.id}" if len(self.holders) > 1 else "") + ": ")
             title.append(holders_text(self.holders[focus.id], self.vm.access.client_id), style="bold")
-        self.query_one("#sessions-title", Label).update(title)
+        if title != self._shown.get("sessions-title"):  # an update lays the screen out again
+            self._shown["sessions-title"] = title
+            self.query_one("#sessions-title", Label).update(title)
 
     def focus_session(self) -> Session | None:
         """The session the metrics and the attached line are about: the selected one when
@@ -636,7 +640,10 @@ class ProjectScreen(VmuserScreen):
             return
         compact = (self.app.size.height or 24) < FULL_METRICS_HEIGHT
         many = sum(1 for s in self.sessions if s.status in WATCHED) > 1
-        panel.show(session, self.metrics[session.id], compact=compact, many=many)
+        drawn = (session, self.metrics[session.id], compact, many)
+        if drawn != self._shown.get("metrics") or not panel.display:  # (refresh_times redraws the ages)
+            self._shown["metrics"] = drawn
+            panel.show(session, self.metrics[session.id], compact=compact, many=many)
         panel.display = True
 
     def _timeline_cells(self, item: Checkpoint | Event, widths: dict[str, int]) -> list:
@@ -814,7 +821,7 @@ class ProjectScreen(VmuserScreen):
             return
         self._sessions_title()
         self._show_metrics()
-        self.refresh_bindings()  # exec, shell, stop follow the selected session
+        self._refresh_bindings()  # exec, shell, stop follow the selected session
         if self.scope == "session":
             session = self.selected_session()
             if session and session.id != self.scope_session:
@@ -895,12 +902,24 @@ class ProjectScreen(VmuserScreen):
             text = held_text(sid, lease, self.key("project.takeover", "T"))
             if len(self.held_by) > 1:
                 text += f" (and {len(self.held_by) - 1} more session{'s' if len(self.held_by) > 2 else ''})"
-            banner.update(Text(text))
+            if text != self._shown.get("banner"):
+                self._shown["banner"] = text
+                banner.update(Text(text))
         banner.display = bool(self.held_by)
         banner.set_class(any(lease.expires_in() <= 0 for lease in self.held_by.values()), "-expired")
         if self.project is not None:
             self._sessions_title()
-        self.refresh_bindings()
+        self._refresh_bindings()
+
+    def _refresh_bindings(self) -> None:
+        """Refresh the footer's bindings when a lease changed what they allow: the footer
+        is built again on every refresh (the screen reloads on every commit of any process)."""
+        target = self._exec_session(quiet=True)
+        selected = self.selected_session()
+        state = (tuple(sorted(self.held_by)), target.id if target else None, selected.id if selected else None)
+        if state != self._shown.get("bindings"):
+            self._shown["bindings"] = state
+            self.refresh_bindings()
 
     def _lease_refusal(self, action: str) -> str | None:
         """Why ``action`` is refused because another client holds a session read-write
