@@ -213,3 +213,21 @@ def test_cleanup_cli_lists_and_dry_run_changes_nothing(tmp_path):
 
 
 pytestmark = pytest.mark.timeout(180)
+
+
+def test_a_scheduler_with_nothing_due_writes_nothing(vm):
+    """Schedulers poll every second; a poll with no due job must not commit (every TUI reloads
+    its screen on a commit)."""
+    now = [T0]
+    sched = vm.scheduler(now=lambda: now[0])
+    sched.run_due()
+    before = vm.db.conn.execute("PRAGMA data_version").fetchone()[0]
+    now[0] = T0 + timedelta(seconds=5)
+    other = vm.scheduler(now=lambda: now[0])  # another process's scheduler would see the same
+    assert all(r.skipped == "not due" for r in other.run_due())
+    assert vm.db.conn.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    # data_version counts commits by other connections; check ours too via total_changes
+    changes = vm.db.conn.total_changes
+    sched.run_due()
+    assert vm.db.conn.total_changes == changes
+    assert before == vm.db.conn.execute("PRAGMA data_version").fetchone()[0]

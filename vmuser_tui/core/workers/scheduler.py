@@ -154,6 +154,10 @@ class Scheduler:
         job's own failure: it is logged and returned in ``error``."""
         job = self.jobs[name]
         now = why_now or self.now()
+        if not force and not self._is_due(job, now):
+            # A read, not a lease: a host's schedulers poll every second, and a write per job
+            # per second would wake every screen watching PRAGMA data_version.
+            return JobResult(name, skipped="not due")
         lease_name = f"job:{name}"
         got = self.leases.acquire(lease_name, ttl=JOB_LEASE_TTL, mode="job", log=True)
         if not got.ok:
