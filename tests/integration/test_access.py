@@ -97,6 +97,7 @@ def test_a_leased_session_refuses_changes_from_others_until_kill_9_and_expiry_th
         takeover = forced.log(operation="lease.takeover")
         assert len(takeover) == 1 and takeover[0]["details"]["lease"] == f"session:{world['session']}"
         assert takeover[0]["details"]["previous_pid"] == holder.pid
+        assert takeover[0]["session_id"] == world["session"] and takeover[0]["project_id"] == world["project"]
         forced.close()
     finally:
         if holder.poll() is None:

@@ -105,7 +105,10 @@ class Leases:
                     took_over = other
                     conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, other.holder))
                     if log:
-                        oplog.record(conn, "lease.takeover", lease=name, previous=other.actor,
+                        sid = name.split(":", 1)[1] if name.startswith("session:") else None
+                        row = conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone() if sid else None
+                        oplog.record(conn, "lease.takeover", project_id=row[0] if row else None, session_id=sid,
+                                     lease=name, previous=other.actor,
                                      previous_pid=other.pid, expired_s=round(now - other.expires_at, 1))
             # Read-only rows of holders that stopped heartbeating are dropped as they are met.
             conn.execute("DELETE FROM leases WHERE name = ? AND mode = 'ro' AND expires_at < ? AND holder != ?",
