@@ -30,10 +30,10 @@ DockerStatus = Callable[[], "tuple[bool, str]"]
 
 
 def clock_now() -> str:
-    """Local wall-clock time for the messages view."""
-    import time
+    """Local wall-clock time for the messages view (the core clock, so a frozen clock holds here too)."""
+    from vmuser_tui.core import clock
 
-    return time.strftime("%H:%M:%S")
+    return clock.now().astimezone().strftime("%H:%M:%S")
 
 
 def all_binding_ids() -> set[str]:
