@@ -69,3 +69,21 @@ async def test_a_change_by_another_process_shows_within_a_second(make_vm, data_d
 
         assert await _until(pilot, shown, timeout=3.0), vm.db.query("select name from projects")
         assert time.monotonic() - t0 < 1.0 + 0.3  # the poll (0.5 s) and a redraw, with room for a busy CI
+
+
+async def test_typing_a_filter_fast_never_acts_on_the_table(make_vm):
+    """Over SSH "/busy" can arrive in one read: the letters after "/" must never reach the table,
+    whose `s` starts a session."""
+    from textual import events
+
+    vm = make_vm()
+    vm.projects.create("alpha")
+    vm.projects.create("busy")
+    app = make_app(vm)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        for ch in "/busy":
+            app.post_message(events.Key("slash" if ch == "/" else ch, ch))
+        await pilot.pause(0.5)
+        assert app.focused is app.screen.query_one("#filter")
+        assert vm.sessions.list() == []

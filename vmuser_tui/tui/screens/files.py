@@ -496,7 +496,7 @@ class FilesScreen(VmuserScreen):
             await self.query_one("#files-left").mount(box, before=tree)
             await self.query_one("#files-left").mount(table, after=tree)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now: typed-ahead letters belong to the box (see ProjectsScreen.action_filter)
         if self.entries is None or self._entries_at != self.at:
             self.entries = None
             at = self.at

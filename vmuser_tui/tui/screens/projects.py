@@ -381,7 +381,9 @@ class ProjectsScreen(VmuserScreen):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # Focus now, not at the next idle (Widget.focus defers): over SSH "/busy" arrives in one
+        # read, and the letters after "/" must land in the box, not on the table (s = start!).
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter" or not self.loaded or event.value.strip() == self._applied:
