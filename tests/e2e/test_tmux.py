@@ -202,3 +202,34 @@ def test_terms_tmux_users_have(tmp_path, term):
         t.wait_for("Checkpoints", timeout=20)
     finally:
         t.close()
+
+
+def test_a_closed_terminal_ends_the_tui_and_frees_its_session(tmp_path):
+    """SSH gone or tmux killed (SIGHUP): the TUI ends within a few seconds, never lingers as an
+    orphan, and gives its session lease back so nobody else stays read-only."""
+    env = {"VMUSER_DATA_DIR": str(tmp_path / "data"), "VMUSER_CONFIG": str(tmp_path / "none.toml"),
+           "TERM": "xterm-256color", "LANG": "C.UTF-8", "PATH": os.environ.get("PATH", "")}
+    full = {**os.environ, **env}
+    pid = subprocess.run([_vmuser(), "project", "create", "hangup"], env=full, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    subprocess.run([_vmuser(), "session", "start", pid, "--runtime", "none"], env=full, check=True,
+                   capture_output=True)
+    t = Tmux(f"vmuser-e2e-hup-{os.getpid()}", _vmuser(), env)
+    t.wait_for("hangup", timeout=60)
+    t.keys("Enter")
+    t.wait_for("attached", timeout=20)
+    tui = [int(p) for p in subprocess.run(["pgrep", "-f", f"{_vmuser()}$"], capture_output=True,
+                                          text=True).stdout.split()]
+    assert tui, "the TUI process was not found"
+    t.close()  # SIGHUP to everything in the pane
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in tui) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{p}").exists() for p in tui), "the TUI outlived its terminal"
+    import json
+
+    sid = json.loads(subprocess.run([_vmuser(), "session", "list", "--json"], env=full, capture_output=True,
+                                    text=True, check=True).stdout)[0]["id"]
+    shown = json.loads(subprocess.run([_vmuser(), "session", "show", sid, "--json"], env=full,
+                                      capture_output=True, text=True, check=True).stdout)
+    assert shown["attached"] == []

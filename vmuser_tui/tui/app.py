@@ -74,6 +74,8 @@ FIRST_SCREEN_FALLBACK = 2.0
 
 #: How long a notification stays, by severity (Textual's default is 5 s): errors longer.
 NOTIFY_TIMEOUT = {"information": 4.0, "warning": 6.0, "error": 8.0}
+#: Seconds a hung-up TUI may take to shut down before it ends itself (see VmuserApp._hang_up).
+HANGUP_GRACE = 3.0
 #: Notifications kept for the messages view (m).
 HISTORY = 200
 
@@ -187,9 +189,28 @@ class VmuserApp(App):
         try:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self._hang_up)
         except (NotImplementedError, RuntimeError, ValueError, AttributeError):  # Windows, not the main thread
             pass
+
+    def _hang_up(self) -> None:
+        """Exit as on quit; if that has not ended the process within :data:`HANGUP_GRACE`
+        seconds, leave the sessions and end it. With the terminal gone, Textual's shutdown can
+        block for ever writing to it (seen: an orphan stuck in ``WriterThread.stop``)."""
+        import os
+        import threading
+        import time
+
+        def watchdog() -> None:
+            time.sleep(HANGUP_GRACE)
+            try:
+                self.vm.close()  # gives the session leases back, stops a container on disconnect
+            except Exception:  # noqa: BLE001 - ending the process matters more than a clean close
+                pass
+            os._exit(0)
+
+        threading.Thread(target=watchdog, name="vmuser-hangup", daemon=True).start()
+        self.exit()
 
     _first_screen_done = False
 
