@@ -166,11 +166,15 @@ class Sessions:
         running = [Session.from_row(r) for r in self.db.query(
             "SELECT * FROM sessions WHERE runtime = 'docker' AND status = 'running' ORDER BY last_active_at, created_at")]
         notes = []
-        while running and ((max_running and len(running) + 1 > max_running)
-                           or (budget and (len(running) + 1) * each > budget)):
+        while running:
+            wanted = len(running) + 1  # with the one being started
+            if max_running and wanted > max_running:
+                limit = f"[runtime] max_running = {max_running}"
+            elif budget and wanted * each > budget:
+                limit = f"[runtime] memory_budget = {budget // (1024 * 1024)} MiB"
+            else:
+                break
             victim = running.pop(0)
-            limit = (f"[runtime] max_running = {max_running}" if max_running and len(running) + 2 > max_running
-                     else f"[runtime] memory_budget = {budget // (1024 * 1024)} MiB")
             self.stop(victim.id, reason=f"stopped to stay within {limit} (hot swap)")
             with self.db.write() as conn:
                 oplog.record(conn, "session.swap", project_id=victim.project_id, session_id=victim.id,

@@ -204,9 +204,7 @@ class Scheduler:
         lease = "job:snapshot"
         got = self.leases.acquire(lease, ttl=JOB_LEASE_TTL, mode="job")
         if not got.ok:
-            with self.watcher._lock:  # try again at the next tick
-                for pid in due:
-                    self.watcher._dirty.setdefault(pid, time.monotonic() - self.watcher.debounce)
+            self.watcher.retry(due)  # another holder is snapshotting: try again at the next tick
             return None
         try:
             res = JobResult("snapshot", summary=snapshot.run(self.vm, only=due, why="files changed"))

@@ -98,6 +98,12 @@ class Watcher:
                 del self._dirty[p]
         return ready
 
+    def retry(self, projects: set[str]) -> None:
+        """Put projects back as due now (their checkpoint could not be taken this time)."""
+        with self._lock:
+            for pid in projects:
+                self._dirty.setdefault(pid, time.monotonic() - self.debounce)
+
     def next_due_in(self) -> float | None:
         """Seconds until the next dirty project becomes due, or None when none is dirty."""
         with self._lock:

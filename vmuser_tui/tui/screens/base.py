@@ -81,15 +81,22 @@ class WorkerMixin:
         (check_action hides such bindings, so they would otherwise do nothing silently)."""
         if not getattr(self.app, "read_only", False):
             return
+        binding = self.write_binding(event.key)
+        if binding is not None:
+            event.stop()
+            event.prevent_default()
+            self.refuse_read_only((binding.description or binding.action).lower())
+
+    def write_binding(self, key: str):
+        """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,
+        or None. Hidden bindings do not fire, so a guard uses this to say why nothing happens."""
         for namespace, bindings in self.screen._modal_binding_chain:  # type: ignore[attr-defined]
             if namespace is not self:
                 continue
-            for binding in bindings.key_to_bindings.get(event.key, ()):
+            for binding in bindings.key_to_bindings.get(key, ()):
                 if binding.action in self.WRITE_ACTIONS:
-                    event.stop()
-                    event.prevent_default()
-                    self.refuse_read_only((binding.description or binding.action).lower())
-                    return
+                    return binding
+        return None
 
     # -- workers --------------------------------------------------------------------
     def run_blocking(

@@ -226,16 +226,11 @@ class FilesScreen(VmuserScreen):
         """On a checkpoint, a key of a live-workspace action says why nothing happens."""
         if self.at is None or getattr(self.app, "read_only", False):
             return  # read-only mode: WorkerMixin.on_key refuses (Textual calls it after this)
-        for namespace, bindings in self.screen._modal_binding_chain:
-            if namespace is not self:
-                continue
-            for binding in bindings.key_to_bindings.get(event.key, ()):
-                if binding.action in self.WRITE_ACTIONS:
-                    event.stop()
-                    event.prevent_default()
-                    self.notify(f"a checkpoint never changes: {self.key('files.workspace', 'w')} switches to "
-                                "the live workspace", severity="warning")
-                    return
+        if self.write_binding(event.key) is not None:
+            event.stop()
+            event.prevent_default()
+            self.notify(f"a checkpoint never changes: {self.key('files.workspace', 'w')} switches to "
+                        "the live workspace", severity="warning")
 
     def where_text(self) -> str:
         if self.at is None:

@@ -116,6 +116,16 @@ class SettingsScreen(VmuserScreen):
             return "edited"
         return self.config.sources.get((section, key), "default")
 
+    def _editable(self) -> tuple[str, str] | None:
+        """``(section, key)`` of the highlighted setting when it may be edited now (not
+        read-only, nothing running, a setting row rather than a section heading)."""
+        if not self.can_write("editing settings"):
+            return None
+        here = self.selected()
+        if here is None or here[1] is None:
+            return None
+        return here[0], here[1]
+
     def selected(self) -> tuple[str, str | None] | None:
         table = self.query_one("#settings", DataTable)
         return self.rows[table.cursor_row] if 0 <= table.cursor_row < len(self.rows) else None
@@ -210,10 +220,8 @@ class SettingsScreen(VmuserScreen):
 
     def action_edit(self) -> None:
         """Enter: a true/false setting flips; the theme opens the picker; others a field."""
-        if not self.can_write("editing settings"):
-            return
-        here = self.selected()
-        if here is None or here[1] is None:
+        here = self._editable()
+        if here is None:
             return
         section, key = here
         setting = cfg.SCHEMA[section][key]
@@ -232,10 +240,8 @@ class SettingsScreen(VmuserScreen):
 
     def action_reset(self) -> None:
         """Back to the built-in default (the key leaves the file on save)."""
-        if not self.can_write("editing settings"):
-            return
-        here = self.selected()
-        if here is None or here[1] is None:
+        here = self._editable()
+        if here is None:
             return
         section, key = here
         setting = cfg.SCHEMA[section][key]

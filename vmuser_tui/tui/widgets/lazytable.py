@@ -123,31 +123,24 @@ class LazyTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        """About the row ``cursor_row`` (the row of ``row_key``) of ``table``."""
+
+        def __init__(self, table: LazyTable, cursor_row: int, row_key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor moved to ``cursor_row`` (the row of ``row_key``)."""
 
-        def __init__(self, table: LazyTable, cursor_row: int, row_key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> LazyTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter (or a click) on the row ``cursor_row`` (the row of ``row_key``)."""
-
-        def __init__(self, table: LazyTable, cursor_row: int, row_key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> LazyTable:
-            return self.table
 
     def __init__(
         self,
