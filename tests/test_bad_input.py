@@ -263,6 +263,21 @@ ROWS = [
     row("stopped-exec", "session exec {SX} -- true", 1, "session {SX} is stopped (stopped by user)", docker=True),
     # -- lease held: leases are not built yet (issue #7). When `session attach` takes the read-write
     #    lease, add rows here: a second writer refused while the lease is live, naming its holder.
+    # == issue 11, restore safety: each group below belongs to one part of the work ===================
+    # -- 11a: workspaces that hold the data dir, system roots, nesting, imports (cases 1-3, 15) ------
+    # (end of 11a)
+    # -- 11b: restore of ignored files, damaged content, sparse files, free space (cases 4, 6, 9) -----
+    # (end of 11b)
+    # -- 11c: files that vanish during a capture (case 5) ---------------------------------------------
+    # (end of 11c)
+    # -- 11d: secrets in exec arguments, terminal escapes (cases 10, 12) ------------------------------
+    # (end of 11d)
+    # -- 11e: secret files, numbers out of range (cases 11, 13) ---------------------------------------
+    # (end of 11e)
+    # -- 11f: dead job holders, read-only data dirs, read-only mode (cases 14, 16, 17) ----------------
+    # (end of 11f)
+    # -- 11g: the container's user and capabilities (case 8) ------------------------------------------
+    # (end of 11g)
 ]
 # fmt: on
 
