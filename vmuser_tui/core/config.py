@@ -13,10 +13,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import platformdirs
 
+from vmuser_tui.core import container_user
 from vmuser_tui.core.errors import ConfigError, VmuserError
 from vmuser_tui.core.redact import DEFAULT_SECRET_PATTERNS
 
@@ -34,6 +35,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # None when fine, else what is expected
 
 
 # Section -> key -> Setting. `vmuser config init` and config.example.toml are generated
@@ -49,6 +51,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "cpus": Setting("float", 1.0, "CPU limit per container, in cores.", minimum=0.01, maximum=1024),
         "pids_limit": Setting("int", 512, "Maximum number of processes per container.", minimum=16, maximum=1_000_000),
         "timeout": Setting("int", 30, "Seconds to wait for the Docker engine to answer.", minimum=1, maximum=3600),
+        "user": Setting("str", "", "User session containers run as: \"uid:gid\" (numbers) or \"root\". Empty: your uid:gid; when vmuser runs as root, an unprivileged one (the workspace folder's owner; 65534:65534 for managed workspaces), so no file a session makes is set-uid root on the host.", check=container_user.check_setting),
     },
     "limits": {
         "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).", minimum=1),
@@ -166,6 +169,8 @@ def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: 
         raise ConfigError(f"{where}: {value!r} is above the maximum {setting.maximum:g}")
     if setting.choices and out not in setting.choices:
         raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+    if setting.check is not None and (problem := setting.check(out)):
+        raise ConfigError(f"{where}: {problem}, got {value!r}")
     return out
 
 
