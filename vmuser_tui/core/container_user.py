@@ -39,7 +39,7 @@ from vmuser_tui.core.errors import StateError
 UNPRIVILEGED = (65534, 65534)
 # Docker (runc) refuses ids above 2^31 - 1 ("uids and gids must be in range 0-2147483647").
 MAX_ID = 2**31 - 1
-_USER_RE = re.compile(r"(\d{1,10}):(\d{1,10})")
+_USER_RE = re.compile(r"([0-9]{1,10}):([0-9]{1,10})")  # ASCII digits only (\d takes any script's)
 SETTING_HELP = 'expected "uid:gid" (numbers 0-2147483647, e.g. "1000:1000") or "root" (empty: the default)'
 
 
