@@ -277,6 +277,24 @@ ROWS = [
     # -- 11f: dead job holders, read-only data dirs, read-only mode (cases 14, 16, 17) ----------------
     # (end of 11f)
     # -- 11g: the container's user and capabilities (case 8) ------------------------------------------
+    row("docker-user-names", "config validate", 1,
+        '[docker] user: expected "uid:gid" (numbers 0-2147483647, e.g. "1000:1000") or "root" (empty: the default), '
+        "got 'x:y'", config='[docker]\nuser = "x:y"\n'),
+    row("docker-user-negative", "session start {A}", 1, "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "-1"\n'),
+    row("docker-user-too-big", "project list", 1, "[docker] user: expected \"uid:gid\" (numbers 0-2147483647",
+        config='[docker]\nuser = "99999999999:0"\n'),
+    row("docker-user-above-docker-max", "config show", 1, "got '2147483648:1'", config='[docker]\nuser = "2147483648:1"\n'),
+    row("docker-user-lone-uid", "config validate", 1, "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "1000"\n'),
+    row("docker-user-extra-field", "config validate", 1, "got '1:2:3'", config='[docker]\nuser = "1:2:3"\n'),
+    row("docker-user-spaces", "config validate", 1, "got ' 1000:1000'", config='[docker]\nuser = " 1000:1000"\n'),
+    row("docker-user-wide-digits", "config validate", 1, "got '１:１'", config='[docker]\nuser = "１:１"\n'),
+    row("docker-user-not-a-string", "config validate", 1, "[docker] user: expected a string in quotes, got 1000",
+        config="[docker]\nuser = 1000\n"),
+    row("docker-user-upper-root", "session start {A} --runtime none", 1, "got 'ROOT'", config='[docker]\nuser = "ROOT"\n'),
+    row("env-docker-user", "session start {A}", 1, "environment variable VMUSER_DOCKER_USER: [docker] user: expected",
+        env={"VMUSER_DOCKER_USER": "0:x"}),
+    row("docker-user-bad-with-engine", "session start {D} --image vmuser-busybox:local", 1,
+        "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "nobody"\n', docker=True),
     # (end of 11g)
 ]
 # fmt: on
