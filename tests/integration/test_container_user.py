@@ -193,3 +193,23 @@ def test_user_root_in_the_config_warns_once_at_each_start(make_vm, docker_projec
     outcome = vm2.sessions.start(project.id, image=FALLBACK_IMAGE)
     assert not [n for n in outcome.notes if "[docker] user" in n]
     assert client.api.inspect_container(outcome.session.container_id)["Config"]["User"] == "2345:2346"
+
+
+def test_what_a_restore_or_fs_put_writes_stays_editable_by_the_running_session(make_vm, docker_projects):
+    _client, made = docker_projects
+    vm = make_vm()
+    project = vm.projects.create("restored")
+    made.append(project.id)
+    session = vm.sessions.start(project.id, image=FALLBACK_IMAGE).session
+    assert sh(vm, session.id, "mkdir -p src && echo v1 > src/notes.txt && echo keep > gone.txt")[0] == 0
+    first = vm.checkpoints.create(project.id, description="v1").checkpoint
+    assert sh(vm, session.id, "echo v2 > src/notes.txt && rm -r gone.txt src")[0] == 0
+    vm.checkpoints.restore(first.id)
+    vm.fs.write(project.id, "put/by/host.txt", b"from the host\n")
+    code, out = sh(vm, session.id, "echo v3 >> src/notes.txt && echo more >> gone.txt && echo x >> put/by/host.txt "
+                                   "&& touch src/new put/by/new && cat src/notes.txt")
+    assert (code, out) == (0, "v1\nv3\n")
+    uid, gid = expected_user()
+    ws = Path(project.workspace)
+    for rel in ("src", "src/notes.txt", "gone.txt", "put", "put/by", "put/by/host.txt"):
+        assert (os.lstat(ws / rel).st_uid, os.lstat(ws / rel).st_gid) == (uid, gid), rel

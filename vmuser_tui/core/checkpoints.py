@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmuser_tui.core import clock, ignore, journal, oplog
+from vmuser_tui.core import container_user
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
@@ -369,6 +370,8 @@ class Checkpoints:
                                  f"{pre.checkpoint.id}") from exc
             raise StoreError(f"{exc}; rolling back failed too ({failure}): restore a checkpoint by hand, e.g. "
                              f"vmuser checkpoint restore {pre.checkpoint.id}") from exc
+        if project.managed:  # as root, restored files are root's: give them to the session's user
+            container_user.after_restore(workspace)
         with self.db.write() as conn:
             if entry is not None:
                 journal.finish(conn, entry)

@@ -169,6 +169,32 @@ def hand_over(workspace: str | os.PathLike[str], uid: int, gid: int) -> int:
     return changed
 
 
+def workspace_owner(workspace: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(uid, gid)`` that files vmuser makes in ``workspace`` should get, or None to leave
+    them as made: the workspace folder's owner when vmuser runs as root and that owner is
+    not root (a managed workspace handed to the container user, or a user's folder), so a
+    session running as that user can edit what a restore or ``fs put`` wrote."""
+    if os.getuid() != 0:
+        return None
+    try:
+        st = os.stat(workspace)
+    except OSError:
+        return None
+    return (st.st_uid, st.st_gid) if st.st_uid != 0 else None
+
+
+def after_restore(workspace: str | os.PathLike[str]) -> None:
+    """Give what a restore wrote into a managed workspace (as root: root-owned) back to the
+    workspace's owner, the container user (see :func:`workspace_owner`). Best effort, never
+    raises: the restore itself is done, and the next session start hands over again."""
+    owner = workspace_owner(workspace)
+    if owner is not None:
+        try:
+            hand_over(workspace, *owner)
+        except StateError:
+            pass
+
+
 def prepare(setting: str, workspace: str | os.PathLike[str], *, managed: bool) -> tuple[ContainerUser, list[str]]:
     """:func:`choose` the user, hand a managed workspace to it when vmuser runs as root,
     and return it with the notes for the user (the root warning, at most one line)."""

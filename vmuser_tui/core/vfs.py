@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import container_user
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     InvalidPathError,
@@ -201,12 +202,29 @@ class VirtualFS:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 os.fchmod(fh.fileno(), (mode if mode is not None else 0o644) & 0o777)
+                owner = container_user.workspace_owner(ws)
+                if owner is not None:  # as root: the file is the workspace owner's (the session's user)
+                    os.fchown(fh.fileno(), *owner)
             os.replace(tmp, full)
         except BaseException:
             with_suppress_unlink(tmp)
             raise
         self._log("fs.write", project_id, path=rel, bytes=len(data), created=not existed)
         return self._info_live(rel, full)
+
+    @staticmethod
+    def _give(ws, folder: str) -> None:
+        """A folder vmuser (as root) just made goes to the workspace owner (see
+        :func:`container_user.workspace_owner`); through a descriptor opened without
+        following a link, so a swapped component is never re-owned in its place."""
+        owner = container_user.workspace_owner(ws)
+        if owner is None:
+            return
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            os.fchown(fd, *owner)
+        finally:
+            os.close(fd)
 
     def mkdir(self, project_ref: str, path: str, *, parents: bool = True) -> FileInfo:
         """Create a directory (and its parents with ``parents``)."""
@@ -227,6 +245,7 @@ class VirtualFS:
             if not os.path.isdir(current):
                 self._check_entries(os.path.dirname(current), "/".join(done[:-1]), part)
                 os.mkdir(current, 0o755)
+                self._give(ws, current)
         self._log("fs.mkdir", project_id, path=rel)
         return self._info_live(rel, full)
 
