@@ -747,6 +747,9 @@ def start_session(screen: VmuserScreen, project_id: str, name: str, *, after=Non
             # to the messages view in full
             screen.app.notify(short, title="Session started",
                               details="\n".join([f"on {name}: {where}", *notes]) if notes else None)
+            for note in notes:  # e.g. [docker] user = "root": a toast of its own, not only in the details
+                if note.startswith("warning:"):
+                    screen.app.notify(note, title="Session started", severity="warning")
             if after:
                 after()
 
