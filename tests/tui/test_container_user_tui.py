@@ -3,6 +3,8 @@ warning toast of its own, the line kept in the messages view. Real engine."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from .conftest import SIZE, make_app, settle
@@ -18,9 +20,15 @@ async def test_starting_a_root_container_shows_a_warning_toast(world, user):
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await settle(pilot)
             await pilot.press("down", "s")  # web-app: a Docker session
-            await settle(pilot, rounds=8)
+            started = []
+            for _ in range(150):  # a container start takes a moment more on a busy machine
+                await settle(pilot)
+                started = [n for n in app._notifications if n.message.startswith("session ")]
+                if started:
+                    break
+                await asyncio.sleep(0.2)
+            await settle(pilot)
             warned = [n for n in app._notifications if "[docker] user" in n.message]
-            started = [n for n in app._notifications if n.message.startswith("session ")]
             assert started, [n.message for n in app._notifications]
             if user == "root":
                 assert len(warned) == 1 and warned[0].severity == "warning"
