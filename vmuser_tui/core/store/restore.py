@@ -46,6 +46,7 @@ from vmuser_tui.core.pathcheck import (
     shown,
     symlink_stays_inside,
 )
+from vmuser_tui.core.store.confined import Confined, PathChanged, lstat_at
 from vmuser_tui.core.store.objects import CHUNKS, PACKED, ObjectStore
 from vmuser_tui.core.store.scan import TMP_PREFIX
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
@@ -401,7 +402,7 @@ def apply(
     total_files = len(the_plan.write)
     total_bytes = sum(e.size for _, e in the_plan.write)
     done_bytes = 0
-    tree = _Workspace(os.fspath(workspace))
+    tree = Confined(os.fspath(workspace))
     try:
         for rel in the_plan.delete:
             _step(result, rel, lambda rel=rel: _delete(tree, rel, result))
@@ -456,22 +457,12 @@ def apply(
 _RACE = {errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST}
 
 
-class _Changed(Exception):
-    """A path whose folders changed under the restore; ``why`` is said to the user;
-    ``gone``: a folder on the path no longer exists."""
-
-    def __init__(self, why: str, gone: bool = False):
-        super().__init__(why)
-        self.why = why
-        self.gone = gone
-
-
 def _step(result: RestoreResult, rel: str, action):
     """Run one change of the plan; a path that changed under the restore goes to
     ``result.failed`` (returns None), any other error propagates."""
     try:
         out = action()
-    except _Changed as exc:
+    except PathChanged as exc:
         result.failed.append((rel, exc.why))
         return None
     except OSError as exc:
@@ -484,88 +475,18 @@ def _step(result: RestoreResult, rel: str, action):
     return True if out is None else out
 
 
-class _Workspace:
-    """Descriptor-based access to a workspace: :meth:`parent` opens the folder holding a
-    workspace-relative path one component at a time with ``O_NOFOLLOW | O_DIRECTORY``, so
-    no symlink anywhere on the way is followed. A few recent folder descriptors are
-    kept (files are written in path order); a descriptor stays on its folder even if the
-    folder is renamed meanwhile, which keeps every change inside the workspace."""
-
-    CACHE = 64
-
-    def __init__(self, base: str):
-        self.base = base
-        self.root = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self._fds: dict[str, int] = {}
-
-    def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
-        os.close(self.root)
-
-    def forget(self, rel: str) -> None:
-        """Drop cached descriptors at and below ``rel`` (it was removed or replaced)."""
-        for key in [k for k in self._fds if k == rel or k.startswith(rel + "/")]:
-            os.close(self._fds.pop(key))
-
-    def folder(self, rel_dir: str, *, create: bool = False) -> int:
-        """A descriptor of the folder ``rel_dir`` ('' is the root). With ``create``, missing
-        folders are made (0755). Raises :class:`_Changed` when a component is a symlink or
-        not a folder (or, without ``create``, missing)."""
-        if not rel_dir:
-            return self.root
-        fd = self._fds.get(rel_dir)
-        if fd is not None:
-            return fd
-        parent_rel, _, name = rel_dir.rpartition("/")
-        parent = self.folder(parent_rel, create=create)
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            fd = os.open(name, flags, dir_fd=parent)
-        except FileNotFoundError:
-            if not create:
-                raise _Changed(f"its folder {shown(rel_dir)} is gone", gone=True) from None
-            try:
-                os.mkdir(name, 0o755, dir_fd=parent)
-                fd = os.open(name, flags, dir_fd=parent)
-            except OSError as exc:
-                raise _Changed(f"its folder {shown(rel_dir)} changed during the restore ({exc.strerror})") from None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise _Changed(f"{shown(rel_dir)} is no longer a folder (a link or a file took its place); "
-                               "nothing was written through it") from None
-            raise
-        if len(self._fds) >= self.CACHE:
-            os.close(self._fds.pop(next(iter(self._fds))))
-        self._fds[rel_dir] = fd
-        return fd
-
-    def parent(self, rel: str, *, create: bool = False) -> tuple[int, str]:
-        """``(descriptor of the folder holding rel, rel's last name)``."""
-        parent_rel, _, name = rel.rpartition("/")
-        return self.folder(parent_rel, create=create), name
-
-
-def _lstat(fd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _delete(tree: _Workspace, rel: str, result: RestoreResult) -> None:
+def _delete(tree: Confined, rel: str, result: RestoreResult) -> None:
     """Remove ``rel`` without following links: a file or link is unlinked; a folder is
     removed only when empty (what the plan removed from it went first, deepest first), so
     a folder holding files the restore does not know of, ignored ones or ones made
     meanwhile, is kept and listed in ``result.kept``."""
     try:
         fd, name = tree.parent(rel)
-    except _Changed as exc:
+    except PathChanged as exc:
         if exc.gone:  # its folder went, and it with it
             return
         raise
-    st = _lstat(fd, name)
+    st = lstat_at(fd, name)
     if st is None:
         return
     if statmod.S_ISDIR(st.st_mode):
@@ -582,10 +503,10 @@ def _delete(tree: _Workspace, rel: str, result: RestoreResult) -> None:
     result.deleted += 1
 
 
-def _clear(tree: _Workspace, fd: int, rel: str, name: str) -> None:
+def _clear(tree: Confined, fd: int, rel: str, name: str) -> None:
     """Make room for a new entry ``name``: unlink a file or link there; a folder there is
     only removed when empty (else the path fails: its contents are not the plan's)."""
-    st = _lstat(fd, name)
+    st = lstat_at(fd, name)
     if st is None:
         return
     if statmod.S_ISDIR(st.st_mode):
@@ -594,23 +515,23 @@ def _clear(tree: _Workspace, fd: int, rel: str, name: str) -> None:
             os.rmdir(name, dir_fd=fd)
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise _Changed(f"{shown(rel)} is a folder holding files the checkpoint does not have; "
+                raise PathChanged(f"{shown(rel)} is a folder holding files the checkpoint does not have; "
                                "move them away and restore again") from None
             raise
     else:
         os.unlink(name, dir_fd=fd)
 
 
-def _mkdir(tree: _Workspace, rel: str) -> None:
+def _mkdir(tree: Confined, rel: str) -> None:
     fd, name = tree.parent(rel, create=True)
-    st = _lstat(fd, name)
+    st = lstat_at(fd, name)
     if st is not None and statmod.S_ISDIR(st.st_mode):
         return  # made meanwhile (or kept): the modes are set last
     _clear(tree, fd, rel, name)
     os.mkdir(name, 0o700, dir_fd=fd)
 
 
-def _chmod(tree: _Workspace, rel: str, mode: int) -> None:
+def _chmod(tree: Confined, rel: str, mode: int) -> None:
     """Set the permission bits (never set-uid, set-gid or sticky: ``mode & 0o777``) of
     ``rel`` without following a link: it is opened ``O_PATH | O_NOFOLLOW`` and changed
     through ``/proc/self/fd``, which works for a file its owner cannot read, too. A link
@@ -619,29 +540,29 @@ def _chmod(tree: _Workspace, rel: str, mode: int) -> None:
     try:
         target = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
     except FileNotFoundError:
-        raise _Changed("it vanished during the restore") from None
+        raise PathChanged("it vanished during the restore") from None
     try:
         if statmod.S_ISLNK(os.fstat(target).st_mode):
-            raise _Changed("a link took its place during the restore; left alone")
+            raise PathChanged("a link took its place during the restore; left alone")
         os.chmod(f"/proc/self/fd/{target}", mode & 0o777)
     finally:
         os.close(target)
 
 
-def _symlink(tree: _Workspace, rel: str, target: bytes) -> None:
+def _symlink(tree: Confined, rel: str, target: bytes) -> None:
     fd, name = tree.parent(rel, create=True)
     _clear(tree, fd, rel, name)
     os.symlink(target, name, dir_fd=fd)
 
 
-def _as_file(store: ObjectStore, tree: _Workspace, rel: str, e: Entry, result: RestoreResult) -> None:
+def _as_file(store: ObjectStore, tree: Confined, rel: str, e: Entry, result: RestoreResult) -> None:
     """Write a symlink that points outside as a plain 0644 file holding its target text
     (its blob), never as a link: ``[limits] outside_symlinks = "store"``."""
     result.bytes_written += _write_file(store, tree, rel, Entry(e.name, FILE, 0o644, e.size, e.hash))
     result.as_files.append(rel)
 
 
-def _drop_escaping_links(tree: _Workspace, created: list[str], result: RestoreResult,
+def _drop_escaping_links(tree: Confined, created: list[str], result: RestoreResult,
                          store: ObjectStore | None = None, the_plan: RestorePlan | None = None,
                          outside_symlinks: str = REFUSE) -> int:
     """Remove created symlinks that resolve outside the workspace once all exist (with
@@ -664,7 +585,7 @@ def _drop_escaping_links(tree: _Workspace, created: list[str], result: RestoreRe
             if resolved != root and not resolved.startswith(root + os.sep):
                 remaining.remove(rel)
                 fd, name = tree.parent(rel)
-                st = _lstat(fd, name)
+                st = lstat_at(fd, name)
                 if st is not None and statmod.S_ISLNK(st.st_mode):
                     os.unlink(name, dir_fd=fd)
                 if outside_symlinks == STORE and store is not None and rel in entries:
@@ -681,7 +602,7 @@ BLOCK = 4096  # bytes: what an entry takes on disk at the least (the free-space 
 _ZEROS = bytes(HOLE)
 
 
-def _write_file(store: ObjectStore, tree: _Workspace, rel: str, e: Entry) -> int:
+def _write_file(store: ObjectStore, tree: Confined, rel: str, e: Entry) -> int:
     """Write one file via a temp file in its folder (through the folder's descriptor) and
     ``renameat`` it into place; returns the bytes of content. Aligned runs of
     :data:`HOLE` zero bytes are skipped with ``lseek`` and the size set with
@@ -707,7 +628,7 @@ def _write_file(store: ObjectStore, tree: _Workspace, rel: str, e: Entry) -> int
             os.fchmod(out, e.mode & 0o777)
         finally:
             os.close(out)
-        st = _lstat(fd, name)
+        st = lstat_at(fd, name)
         if st is not None and statmod.S_ISDIR(st.st_mode):  # rename replaces a file or a link, not a folder
             _clear(tree, fd, rel, name)
         os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
