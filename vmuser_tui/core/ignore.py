@@ -32,7 +32,6 @@ def load(workspace: Path, extra: list[str]) -> IgnoreRules:
     ``match=None`` when there are no rules (no per-file cost at all). Raises
     :class:`ConfigError` naming the file for an unreadable or malformed rule file.
     """
-    lines = [p for p in extra if p.strip()]
     path = Path(workspace) / IGNORE_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -40,6 +39,14 @@ def load(workspace: Path, extra: list[str]) -> IgnoreRules:
         text = ""
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ignore rules ({exc}); fix or remove the file") from None
+    return parse(text, extra)
+
+
+def parse(text: str, extra: list[str]) -> IgnoreRules:
+    """The rules of a ``.vmuserignore`` whose content is ``text`` plus ``extra`` patterns
+    (e.g. the file as a checkpoint stored it). Raises :class:`ConfigError` for a malformed
+    pattern."""
+    lines = [p for p in extra if p.strip()]
     lines += [ln.rstrip("\n") for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return IgnoreRules(None, "", ())

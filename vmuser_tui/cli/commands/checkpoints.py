@@ -102,6 +102,14 @@ def _name(change) -> str:
     return f"{change.old_path} -> {change.path}" if change.old_path else change.path
 
 
+def _left_alone(paths: list[str]) -> str:
+    """One line naming the ignored paths a restore leaves as they are."""
+    n = len(paths)
+    shown = ", ".join(paths[:5]) + (f" and {n - 5} more" if n > 5 else "")
+    return (f"{n} ignored path{'s are' if n != 1 else ' is'} left as {'they are' if n != 1 else 'it is'} "
+            f"(.vmuserignore or [snapshots] ignore): {shown}")
+
+
 def cmd_restore(args, vm) -> int:
     cp = vm.checkpoints.get(args.checkpoint)
     if args.container and not cp.image_id:
@@ -121,6 +129,8 @@ def cmd_restore(args, vm) -> int:
             print(f"  {c.status} {_name(c)}", file=sys.stderr)
         if len(preview.changes) > 15:
             print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
+        if preview.left_alone:
+            print(_left_alone(preview.left_alone), file=sys.stderr)
         print("A pre-restore checkpoint is taken first, so this can be undone.", file=sys.stderr)
         if args.container:
             print(f"The project's running container is replaced by one from {cp.image_id}.", file=sys.stderr)
@@ -131,8 +141,20 @@ def cmd_restore(args, vm) -> int:
     r = outcome.result
     for path, why in r.refused:
         print(f"vmuser: refused {path}: {why}", file=sys.stderr)
+    for path in r.kept:
+        print(f"vmuser: kept folder {path}/: it holds files the checkpoint does not have (ignored, or made "
+              "during the restore)", file=sys.stderr)
+    for path, why in r.failed:
+        print(f"vmuser: not restored {path}: {why}", file=sys.stderr)
+    if outcome.left_alone:
+        print(_left_alone(outcome.left_alone), file=sys.stderr)
     print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    if r.failed:
+        print(f"vmuser: {len(r.failed)} path{'s' if len(r.failed) != 1 else ''} could not be restored because the "
+              f"workspace changed during the restore; stop what changes it and restore {cp.id} again",
+              file=sys.stderr)
+        return 1
     if args.container:
         started = vm.restore_container(cp.id)
         for note in started.notes:
