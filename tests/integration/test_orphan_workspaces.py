@@ -61,7 +61,7 @@ def _caught_mid_copy(proc: subprocess.Popen, workspaces: Path, known: set[str]) 
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the import finished before it could be caught mid-copy"
         new = [p for p in (os.listdir(workspaces) if workspaces.is_dir() else []) if p not in known]
-        if new and len(os.listdir(workspaces / new[0])) >= 3:
+        if new and _count(workspaces / new[0]) >= 5:  # folders come first, then files
             proc.send_signal(signal.SIGSTOP)
             return workspaces / new[0]
         time.sleep(0.002)
