@@ -215,8 +215,20 @@ def excluded_inside(workspace: str | os.PathLike, data_dir: str | os.PathLike, w
     project's, this one's included, which is skipped) that lie strictly inside it, by
     resolved path. Sorted; empty in the usual case."""
     root = os.path.realpath(workspace)
+    dirs = known_data_dirs(data_dir)
+    # Cheap for thousands of rows: managed workspaces sit under the data dir (resolved once),
+    # in-place ones were stored resolved by `project create`; only the rest are resolved.
+    managed = os.path.join(os.path.abspath(os.path.expanduser(os.fspath(data_dir))), "workspaces") + os.sep
+    real_managed = os.path.join(dirs[0], "workspaces") + os.sep
     out = set()
-    for path in known_data_dirs(data_dir) + [os.path.realpath(w) for w in workspaces]:
+    for path in workspaces:
+        if path.startswith(managed):
+            path = real_managed + path[len(managed):]
+        elif not os.path.isabs(path) or "/." in path or "//" in path:
+            path = os.path.realpath(path)
+        if path != root and _inside(path, root):
+            out.add(os.path.relpath(path, root).replace(os.sep, "/"))
+    for path in dirs:
         if path != root and _inside(path, root):
             out.add(os.path.relpath(path, root).replace(os.sep, "/"))
     return sorted(out)
