@@ -8,6 +8,7 @@ process starts from the same truth.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from vmuser_tui.core import config as cfg
@@ -183,7 +184,7 @@ class Vmuser:
                 with self.db.write() as conn:
                     for o in removed:
                         oplog.record(conn, "workspace.orphan", path=o.path, why=o.why)
-        except VmuserError as exc:  # a locked or read-only database: try again next start
+        except (VmuserError, OSError, sqlite3.Error) as exc:  # a locked or read-only database: next start
             return [f"orphan workspace folders were not reclaimed: {exc}"]
         return [f"removed the orphan workspace folder {o.path} ({o.why})" for o in removed] + problems
 
