@@ -152,8 +152,9 @@ class Projects:
             if not ws.is_dir():
                 raise UsageError(f"workspace {workspace} is not a directory; create it first, or import a copy instead")
             # system folders, the data dir, nesting (see workspace_guard for refuse vs exclude)
-            ws = workspace_guard.check_workspace(workspace, self.ctx.data_dir, [
-                (r["id"], r["name"], r["workspace"]) for r in self.db.query("SELECT id, name, workspace FROM projects")])
+            others = self.db.query("SELECT id, name, workspace FROM projects")
+            ws = workspace_guard.check_workspace(workspace, self.ctx.data_dir,
+                                                 [(r["id"], r["name"], r["workspace"]) for r in others])
         else:
             ws = self.ctx.workspaces_dir / pid
             if import_dir is not None:
