@@ -180,6 +180,8 @@ def test_a_capture_leaves_out_the_data_dir_and_inner_workspaces(vm, data_dir, tm
     write(tmp_path, "notes.txt", "mine\n")
     rules = vm.checkpoints.ignore_rules(tmp_path)
     assert rules.match("data", True) and rules.match("home/inner", True)
+    auto = vm.checkpoints.ignore_rules(tmp_path, "auto")  # every kind, secret patterns or not
+    assert auto.match("data", True) and auto.match("data/vmuser.db", False) and auto.match("home/inner", True)
     assert not rules.match("home", True) and not rules.match("notes.txt", False)
     assert rules.key != rules_before.key and rules.key != vm.checkpoints.ignore_rules(tmp_path / "x").key
     cp = vm.checkpoints.create(homews.id).checkpoint
