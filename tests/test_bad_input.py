@@ -265,6 +265,34 @@ ROWS = [
     #    lease, add rows here: a second writer refused while the lease is live, naming its holder.
     # == issue 11, restore safety: each group below belongs to one part of the work ===================
     # -- 11a: workspaces that hold the data dir, system roots, nesting, imports (cases 1-3, 15) ------
+    row("ws-root", "project create x --workspace /", 2,
+        "refusing workspace /: it is a system folder; give a project folder of your own"),
+    row("ws-etc", "project create x --workspace /etc", 2, "refusing workspace /etc: it is a system folder"),
+    row("ws-usr", "project create x --workspace /usr", 2, "refusing workspace /usr: it is a system folder"),
+    row("ws-usr-below", "project create x --workspace /usr/share", 2,
+        "refusing workspace /usr/share: it is a system folder"),
+    row("ws-proc", "project create x --workspace /proc", 2, "refusing workspace /proc: it is a system folder"),
+    row("ws-dev", "project create x --workspace /dev", 2, "refusing workspace /dev: it is a system folder"),
+    row("ws-dev-shm", "project create x --workspace /dev/shm", 2, "refusing workspace /dev/shm: it is a system folder"),
+    row("ws-sys", "project create x --workspace /sys", 2, "refusing workspace /sys: it is a system folder"),
+    row("ws-var", "project create x --workspace /var", 2, "refusing workspace /var: it is a system folder"),
+    row("ws-symlink-to-etc", "project create x --workspace /proc/self/root/etc", 2,
+        "refusing workspace /proc/self/root/etc (/etc): it is a system folder"),
+    row("ws-data-dir", "project create x --workspace {tmp}/data", 2,
+        "refusing workspace {tmp}/data: it is vmuser's data directory; give a project folder of your own"),
+    row("ws-parent-of-data-dir", "project create x --workspace {tmp}", 2,
+        "refusing workspace {tmp}: it holds vmuser's data directory ({tmp}/data), which its sessions could then read"),
+    row("ws-inside-data-dir", "project create x --workspace {tmp}/data/workspaces", 2,
+        "refusing workspace {tmp}/data/workspaces: it holds the workspace of project"),
+    row("ws-same-as-project", "project create x --workspace {ws}", 2,
+        "refusing workspace {ws}: it is the workspace of project {A} (alpha); use that project"),
+    row("ws-nested-in-project", "project create x --workspace {ws}/src", 2,
+        "refusing workspace {ws}/src: it is inside the workspace of project {A} (alpha, {ws})"),
+    row("import-data-dir", "project create x --import {tmp}/data", 2,
+        "refusing to import {tmp}/data: it is a vmuser data directory with its live database; import a project "
+        "folder instead (nothing was copied)"),
+    row("import-parent-of-data-dir", "project create x --import {tmp}", 2,
+        "refusing to import {tmp}: it holds vmuser's data directory ({tmp}/data) with its live database"),
     # (end of 11a)
     # -- 11b: restore of ignored files, damaged content, sparse files, free space (cases 4, 6, 9) -----
     # (end of 11b)

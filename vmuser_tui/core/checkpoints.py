@@ -253,11 +253,19 @@ class Checkpoints:
     def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
         """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``
         plus ``.vmuserignore``; for ``auto`` checkpoints ``[snapshots] secret_patterns`` first,
-        so a ``!.env`` line in ``.vmuserignore`` opts that project back in."""
+        so a ``!.env`` line in ``.vmuserignore`` opts that project back in. For every kind,
+        whatever the rules say, the vmuser data dirs and other projects' workspaces inside
+        this one are left out (:func:`vmuser_tui.core.workspace_guard.excluded_inside`)."""
         extra = list(self.ctx.config.get("snapshots", "ignore"))
         if kind == "auto":
             extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
-        return ignore.load(workspace, extra)
+        # never vmuser's own: the data dir, other projects' workspaces (older databases may
+        # hold such workspaces, and a data dir can be moved into one later)
+        from vmuser_tui.core import workspace_guard
+
+        inside = workspace_guard.excluded_inside(
+            workspace, self.ctx.data_dir, [r["workspace"] for r in self.db.query("SELECT workspace FROM projects")])
+        return ignore.with_exclusions(ignore.load(workspace, extra), inside)
 
     # -- diff ------------------------------------------------------------------
     def _store_content(self, path: str, entry: Entry) -> bytes:

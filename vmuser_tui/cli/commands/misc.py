@@ -55,9 +55,14 @@ def cmd_gc(args, vm) -> int:
     result = vm.gc(dry_run=args.dry_run)
     if args.json:
         emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run,
-                   "images": result.images})
-        return 0
+                   "images": result.images, "workspaces": [o.to_json() for o in result.workspaces],
+                   "problems": result.problems})
+        return 1 if result.problems else 0
     verb = "would remove" if result.dry_run else "removed"
     images = f" and {len(result.images)} container image(s)" if result.images else ""
     print(f"{verb} {result.blobs} blob(s) and {result.trees} tree(s), {human_size(result.bytes)}{images}")
-    return 0
+    for orphan in result.workspaces:
+        print(f"{verb} the orphan workspace folder {orphan.path} ({orphan.why})")
+    for line in result.problems:
+        print(f"vmuser: error: {line}", file=sys.stderr)
+    return 1 if result.problems else 0
