@@ -151,15 +151,18 @@ def cmd_tag(args, vm) -> int:
 
 
 def _count(option: str, text: str) -> int:
-    """A --keep-* count: a whole number >= 0, or -1 / 'all' / 'unlimited' for every bucket."""
+    """A --keep-* count: a whole number from 0 to MAX_COUNT, or -1 / 'all' / 'unlimited'
+    for every bucket. Raises UsageError (exit 2)."""
+    from vmuser_tui.core.bounds import MAX_COUNT
+
     if text.strip().lower() in ("all", "unlimited"):
         return -1
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 40 else None  # int() refuses over 4300 digits
     except ValueError:
         value = None
-    if value is None or value < -1:
-        raise UsageError(f"{option} needs a whole number >= 0 (or -1 for all), got {text!r}")
+    if value is None or not -1 <= value <= MAX_COUNT:
+        raise UsageError(f"{option} needs a whole number from 0 to {MAX_COUNT} (or -1 for all), got {text!r}")
     return value
 
 
