@@ -175,6 +175,12 @@ def _policy(args, vm):
     given = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
              for name, _ in COUNT_RULES if getattr(args, name) is not None}
     if args.keep_within is not None:
+        from vmuser_tui.core.retention import parse_duration
+
+        try:
+            parse_duration(args.keep_within)
+        except UsageError as exc:  # name the option, as the --keep-* counts do
+            raise UsageError(f"--keep-within: {exc}") from None
         given["keep_within"] = args.keep_within
     if given:
         return RetentionPolicy(**given, **flags)
