@@ -21,7 +21,7 @@ import platformdirs
 
 from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, show_size
 from vmuser_tui.core.errors import ConfigError, VmuserError
-from vmuser_tui.core.redact import DEFAULT_SECRET_PATTERNS
+from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
 
 APP_NAME = "vmuser"
 
