@@ -25,6 +25,12 @@ MAX_LOG_LIMIT = 1_000_000
 MAX_TAIL = 1_000_000
 
 
+def clip(text: str, width: int = 40) -> str:
+    """``text`` shortened for a one-line message: a 4,000-digit typo shows its start and
+    end (``'99999999999999999999…999d'``), not the whole of it."""
+    return text if len(text) <= width else text[: width - 8] + "…" + text[-7:]
+
+
 def show_size(n: float) -> str:
     """A byte count as a config file would spell it: ``4398046511104`` -> ``'4t'``,
     ``4194304`` -> ``'4m'``, ``1000`` -> ``'1000'`` (exact multiples only)."""

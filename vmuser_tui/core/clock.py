@@ -68,12 +68,12 @@ def parse_when(text: str) -> str:
     text = text.strip()
     m = re.fullmatch(r"(\d+)\s*([smhdw])", text)
     if m:
-        from vmuser_tui.core.bounds import MAX_DAYS, MAX_SECONDS
+        from vmuser_tui.core.bounds import MAX_DAYS, MAX_SECONDS, clip
 
         size = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
         # the length first: int() refuses over 4300 digits, and timedelta overflows long before
         if len(m.group(1)) > 12 or int(m.group(1)) * size > MAX_SECONDS:
-            raise UsageError(f"the age {text!r} is too long: at most {MAX_DAYS} days (100 years), "
+            raise UsageError(f"the age {clip(text)!r} is too long: at most {MAX_DAYS} days (100 years), "
                              f"e.g. {MAX_DAYS}d or {MAX_DAYS * 24}h")
         return iso(now() - timedelta(seconds=int(m.group(1)) * size))
     try:

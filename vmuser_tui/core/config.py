@@ -19,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, show_size
+from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, clip, show_size
 from vmuser_tui.core.errors import ConfigError, VmuserError
 from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
 
@@ -194,7 +194,7 @@ def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
     if setting.kind not in ("int", "float", "size"):
         return
     shown = given if isinstance(given, str) and setting.kind == "size" else out
-    shown = repr(shown) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else str(shown))
+    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else str(shown))
     span = allowed(setting)
     tail = f" (allowed: {span})" if span else ""
     if isinstance(out, float) and not math.isfinite(out):

@@ -35,9 +35,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, MAX_SECONDS
+from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, MAX_SECONDS, clip
 from vmuser_tui.core.errors import UsageError
 
 #: The count rules in restic's order, with the reason a kept checkpoint gets for each.
@@ -101,10 +102,10 @@ def parse_duration(text: str) -> Duration:
         # the length first: int() refuses over 4300 digits
         values[unit] = int(m.group(1)) if len(m.group(1)) <= 12 else MAX_SECONDS
         pos = m.end()
-    # months and years at their shortest, so 100y, 1200m and 36500d all pass
-    days = values["y"] * 365 + values["m"] * 30 + values["d"] + values["h"] / 24
+    # a year of 365 days and a month of a twelfth of that, so 100y, 1200m and 36500d all pass
+    days = Fraction(values["y"] * 365) + Fraction(values["m"] * 365, 12) + values["d"] + Fraction(values["h"], 24)
     if days > MAX_DAYS:
-        raise UsageError(f"bad duration {text!r}: at most 100 years, e.g. '100y', '1200m', '{MAX_DAYS}d' "
+        raise UsageError(f"bad duration {clip(text)!r}: at most 100 years, e.g. '100y', '1200m', '{MAX_DAYS}d' "
                          f"or '{MAX_DAYS * 24}h'")
     return Duration(values["y"], values["m"], values["d"], values["h"])
 

@@ -153,7 +153,7 @@ def cmd_tag(args, vm) -> int:
 def _count(option: str, text: str) -> int:
     """A --keep-* count: a whole number from 0 to MAX_COUNT, or -1 / 'all' / 'unlimited'
     for every bucket. Raises UsageError (exit 2)."""
-    from vmuser_tui.core.bounds import MAX_COUNT
+    from vmuser_tui.core.bounds import MAX_COUNT, clip
 
     if text.strip().lower() in ("all", "unlimited"):
         return -1
@@ -162,7 +162,7 @@ def _count(option: str, text: str) -> int:
     except ValueError:
         value = None
     if value is None or not -1 <= value <= MAX_COUNT:
-        raise UsageError(f"{option} needs a whole number from 0 to {MAX_COUNT} (or -1 for all), got {text!r}")
+        raise UsageError(f"{option} needs a whole number from 0 to {MAX_COUNT} (or -1 for all), got {clip(text)!r}")
     return value
 
 
