@@ -379,6 +379,8 @@ def test_every_number_setting_has_a_minimum_and_a_maximum(tmp_path, section, key
         ('[limits]\nmax_file_size = "2t"', "[limits] max_file_size: '2t' is above the maximum 1t"),
         ("[limits]\nmax_projects = 10000000000", "[limits] max_projects: 10000000000 is above the maximum 1000000"),
         ("[store]\nworkers = 100000", "[store] workers: 100000 is above the maximum 256 (allowed: 0 to 256)"),
+        ("[docker]\ncpus = 1" + "0" * 400, "…0000000 is above the maximum 1024 (allowed: 0.01 to 1024)"),
+        ("[docker]\npids_limit = 1" + "0" * 400, "[docker] pids_limit: 1" + "0" * 31 + "…0000000 is above the maximum 1000000"),
     ],
 )
 def test_numbers_out_of_range_name_the_key_and_the_range(tmp_path, text, message):

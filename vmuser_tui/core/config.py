@@ -143,7 +143,8 @@ def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: 
                 value = float(value.strip())
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError
-            out = float(value)
+            # an int too big for a float stays an int: the range check below refuses it
+            out = value if isinstance(value, int) and abs(value) > 2**1000 else float(value)
         elif setting.kind == "list":
             if from_text and isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -164,7 +165,8 @@ def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: 
             "str": "a string in quotes",
         }[setting.kind]
         detail = f" ({exc})" if str(exc) and setting.kind == "size" else ""
-        raise ConfigError(f"{where}: expected {expected}, got {value!r}{detail}") from None
+        got = clip(value) if isinstance(value, str) else value
+        raise ConfigError(f"{where}: expected {expected}, got {got!r}{detail}") from None
     _check_range(where, setting, value, out)
     if setting.choices and out not in setting.choices:
         raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
@@ -194,7 +196,7 @@ def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
     if setting.kind not in ("int", "float", "size"):
         return
     shown = given if isinstance(given, str) and setting.kind == "size" else out
-    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else str(shown))
+    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else clip(str(shown)))
     span = allowed(setting)
     tail = f" (allowed: {span})" if span else ""
     if isinstance(out, float) and not math.isfinite(out):
