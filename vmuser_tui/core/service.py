@@ -126,7 +126,11 @@ class Vmuser:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
         ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
         now); ``text``: a substring anywhere in the entry. Raises NotFoundError for an unknown
-        project or session, UsageError for a bad time."""
+        project or session, UsageError for a bad time or a ``limit`` outside 1 to
+        :data:`~vmuser_tui.core.bounds.MAX_LOG_LIMIT` (SQLite's LIMIT is 64-bit)."""
+        from vmuser_tui.core.bounds import MAX_LOG_LIMIT, in_range
+
+        in_range("limit", limit, 1, MAX_LOG_LIMIT)
         project_id = self.projects.resolve(project) if project else None
         session_id = self.sessions.resolve(session) if session else None
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,

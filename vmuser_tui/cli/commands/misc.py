@@ -34,8 +34,17 @@ def cmd_demo(args, vm) -> int:
 
 
 def cmd_log(args, vm) -> int:
+    from vmuser_tui.core import bounds, clock
+
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    bounds.in_range("--limit", args.limit, 1, bounds.MAX_LOG_LIMIT)
+    for option, when in (("--since", args.since), ("--until", args.until)):
+        if when:
+            try:
+                clock.parse_when(when)
+            except UsageError as exc:  # name the option: both take the same forms
+                raise UsageError(f"{option}: {exc}") from None
     rows = vm.log(project=args.project, operation=args.operation, limit=args.limit, session=args.session,
                   actor=args.actor, since=args.since, until=args.until)
     if args.json:
