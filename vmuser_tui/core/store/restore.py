@@ -467,8 +467,7 @@ def _step(result: RestoreResult, rel: str, action):
         return None
     except OSError as exc:
         if exc.errno not in _RACE:
-            if exc.filename is None or not isinstance(exc.filename, str):
-                exc.filename = rel
+            exc.filename = rel  # the system call saw a name relative to a folder descriptor
             raise
         result.failed.append((rel, f"it changed during the restore ({exc.strerror})"))
         return None
@@ -584,7 +583,13 @@ def _drop_escaping_links(tree: Confined, created: list[str], result: RestoreResu
             resolved = os.path.realpath(os.path.join(base, rel))
             if resolved != root and not resolved.startswith(root + os.sep):
                 remaining.remove(rel)
-                fd, name = tree.parent(rel)
+                try:
+                    fd, name = tree.parent(rel)
+                except PathChanged as exc:  # its folder went elsewhere: so did the link, out of reach
+                    result.failed.append((rel, exc.why))
+                    removed += 1
+                    changed = True
+                    continue
                 st = lstat_at(fd, name)
                 if st is not None and statmod.S_ISLNK(st.st_mode):
                     os.unlink(name, dir_fd=fd)
