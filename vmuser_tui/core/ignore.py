@@ -83,29 +83,3 @@ def with_exclusions(rules: IgnoreRules, paths: list[str]) -> IgnoreRules:
 
     key = hashlib.sha256((rules.key + "\0exclude\0" + "\n".join(fixed)).encode()).hexdigest()
     return IgnoreRules(match, key, rules.patterns)
-
-
-def spared(paths: dict[str, bool], match) -> set[str]:
-    """Of ``paths`` (``{workspace-relative path: is_dir}``), those a restore must leave in
-    place because ``match(path, is_dir)`` says the checkpoint being restored never held
-    them (secret files kept out of automatic checkpoints), plus what lies below such a
-    directory and every listed directory above one: deleting ``.ssh/`` would take
-    ``.ssh/id_rsa`` with it.
-    """
-    if match is None:
-        return set()
-    keep = {p for p, is_dir in paths.items() if match(p, is_dir)}
-    for p in [p for p in paths if p not in keep]:
-        parent = p.rpartition("/")[0]
-        while parent:
-            if parent in keep:
-                keep.add(p)
-                break
-            parent = parent.rpartition("/")[0]
-    for p in list(keep):
-        parent = p.rpartition("/")[0]
-        while parent:
-            if parent in paths:
-                keep.add(parent)
-            parent = parent.rpartition("/")[0]
-    return keep

@@ -4,7 +4,7 @@
 gitignore syntax (pathspec's ``GitIgnoreSpec``). An automatic checkpoint is taken without
 anyone looking, so it must not copy a key or a token into the database (which a user may
 copy, back up or share); a manual checkpoint is a deliberate act and keeps everything.
-Restoring an automatic checkpoint leaves these files alone (:func:`vmuser_tui.core.ignore.spared`).
+Restoring an automatic checkpoint leaves these files alone (:func:`vmuser_tui.core.store.restore.spare`).
 
 Every pattern matches at any depth: a pattern without a ``/`` does so by gitignore's own
 rule (``.env`` also matches ``config/.env``), one that names a file inside a folder starts
