@@ -21,6 +21,7 @@ otherwise). The functions here are also used by tests/integration/test_restore_r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -192,16 +193,25 @@ def open_vm(data: Path) -> Vmuser:
     return Vmuser.open(data_dir=str(data), config_path=data.parent / "none.toml", reconcile=False)
 
 
-def scratch_dir() -> str | None:
-    """/dev/shm when it is there and writable (a tmpfs: thousands of files per run cost
-    milliseconds there, seconds on a busy disk), else the default temp dir."""
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+@contextlib.contextmanager
+def scratch_dir():
+    """A temp dir on a tmpfs of its own when this process may mount one (root, as CI is):
+    thousands of files per run cost milliseconds there and seconds on a busy disk. /dev/shm
+    is no place for it: vmuser refuses workspaces under /dev. Else the default temp dir."""
+    with tempfile.TemporaryDirectory(prefix="vmuser-race-") as tmp:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g,mode=0700", "tmpfs", tmp],
+                                 capture_output=True).returncode == 0
+        try:
+            yield tmp
+        finally:
+            if mounted:
+                subprocess.run(["umount", "-l", tmp], capture_output=True)
 
 
 def series(side: str, runs: int, extra: int, *, client=None, image: str | None = None) -> Tally:
     """``runs`` raced restores on ``side`` ('host' or 'container'), each in a fresh tmp dir."""
     tally = Tally()
-    with tempfile.TemporaryDirectory(prefix="vmuser-race-", dir=scratch_dir()) as tmp:
+    with scratch_dir() as tmp:
         vm = open_vm(Path(tmp) / "data")
         try:
             for i in range(runs):

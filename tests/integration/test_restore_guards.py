@@ -278,3 +278,24 @@ def _ok(env, *args) -> str:
     r = _run(env, *args)
     assert r.returncode == 0, r.stderr
     return r.stdout
+
+
+def test_an_old_auto_checkpoint_never_writes_a_secret_over_the_live_one(make_vm):
+    """An automatic checkpoint taken while secret_patterns were narrower (an older vmuser)
+    holds .npmrc; restoring it now leaves the live .npmrc as it is, and says so."""
+    old = make_vm(config_text="[snapshots]\nsecret_patterns = []\n")
+    p = old.projects.create("Old auto")
+    ws = Path(p.workspace)
+    write(ws, ".npmrc", "//registry/:_authToken=old\n")
+    write(ws, "a.txt", "1\n")
+    auto = old.checkpoints.create(p.id, kind="auto").checkpoint
+    assert old.checkpoints.entry(auto.id, ".npmrc") is not None
+    old.close()
+    vm = make_vm(config_text="")  # today's defaults
+    write(ws, ".npmrc", "//registry/:_authToken=new\n")
+    write(ws, "a.txt", "2\n")
+    preview = vm.checkpoints.restore_preview(auto.id)
+    assert [c.path for c in preview.changes] == ["a.txt"] and preview.left_alone == [".npmrc"]
+    vm.checkpoints.restore(auto.id)
+    assert (ws / ".npmrc").read_text() == "//registry/:_authToken=new\n"
+    assert (ws / "a.txt").read_text() == "1\n"

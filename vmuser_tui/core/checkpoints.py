@@ -254,11 +254,19 @@ class Checkpoints:
     def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
         """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``
         plus ``.vmuserignore``; for ``auto`` checkpoints ``[snapshots] secret_patterns`` first,
-        so a ``!.env`` line in ``.vmuserignore`` opts that project back in."""
+        so a ``!.env`` line in ``.vmuserignore`` opts that project back in. For every kind,
+        whatever the rules say, the vmuser data dirs and other projects' workspaces inside
+        this one are left out (:func:`vmuser_tui.core.workspace_guard.excluded_inside`)."""
         extra = list(self.ctx.config.get("snapshots", "ignore"))
         if kind == "auto":
             extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
-        return ignore.load(workspace, extra)
+        # never vmuser's own: the data dir, other projects' workspaces (older databases may
+        # hold such workspaces, and a data dir can be moved into one later)
+        from vmuser_tui.core import workspace_guard
+
+        inside = workspace_guard.excluded_inside(
+            workspace, self.ctx.data_dir, [r["workspace"] for r in self.db.query("SELECT workspace FROM projects")])
+        return ignore.with_exclusions(ignore.load(workspace, extra), inside)
 
     # -- diff ------------------------------------------------------------------
     def _store_content(self, path: str, entry: Entry) -> bytes:
@@ -322,7 +330,7 @@ class Checkpoints:
         forward = self.diff(ref, None, paths=paths)
         changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
         workspace = self.projects.workspace_dir(self.projects.get(forward.project_id))
-        changes, alone = self.left_alone(workspace, self.get(forward.from_id).root_tree, changes)
+        changes, alone = self.left_alone(workspace, self.get(forward.from_id), changes)
         return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a,
                           left_alone=alone)
 
@@ -406,16 +414,16 @@ class Checkpoints:
         within ``scope``, and the paths it spares: every path the workspace's ignore rules
         match now (ignored files are the user's: a restore neither overwrites, re-creates
         nor deletes them, whatever the checkpoint holds), and, for an ``auto`` checkpoint,
-        the secret files it never held. ``cp`` is the checkpoint ``target`` comes from
+        the secret files (``[snapshots] secret_patterns``): it never held them, and one taken
+        before those patterns widened is not let write an old secret over the live one. ``cp`` is the checkpoint ``target`` comes from
         (None: spare only what is ignored). Shared by :meth:`restore` and the recovery of an
         interrupted restore (:mod:`vmuser_tui.core.journal`), so both plan alike."""
         plan = rs.plan(target, live, scope)
-        keep = rs.spare(plan, self.restore_rules(workspace, cp.root_tree if cp is not None else None, target))
+        keep = rs.spare(plan, self.restore_rules(workspace, cp.root_tree if cp is not None else None, target), live)
         if cp is not None and cp.kind == "auto":
-            secret = self.ignore_rules(workspace, "auto").match
-            spared = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, secret)
-            plan.delete = [p for p in plan.delete if p not in spared]
-            keep |= spared
+            # secret files: never deleted (the checkpoint never held them), and never written
+            # either (one taken by an older vmuser, with fewer secret patterns, may hold them)
+            keep |= rs.spare(plan, self.ignore_rules(workspace, "auto").match, live)
         return plan, keep
 
     def restore_rules(self, workspace: Path, root_tree: str | None, target: dict[str, Entry] | None = None):
@@ -439,16 +447,19 @@ class Checkpoints:
             return now or then
         return lambda path, is_dir: now(path, is_dir) or then(path, is_dir)
 
-    def left_alone(self, workspace: Path, root_tree: str, changes: list[df.Change]
+    def left_alone(self, workspace: Path, cp: Checkpoint, changes: list[df.Change]
                    ) -> tuple[list[df.Change], list[str]]:
-        """Split a restore preview's ``changes`` into those a restore to ``root_tree`` makes
-        and the paths it leaves alone because they are ignored (see :meth:`restore_rules`).
-        Returns ``(changes, left alone paths)``."""
-        match = self.restore_rules(workspace, root_tree)
-        if match is None:
+        """Split a restore preview's ``changes`` into those a restore of ``cp`` makes and
+        the paths it leaves alone, as :meth:`restore_plan` spares them: ignored ones (see
+        :meth:`restore_rules`) and, for an ``auto`` checkpoint, secret files. Returns
+        ``(changes, left alone paths)``."""
+        matchers = [m for m in (self.restore_rules(workspace, cp.root_tree),
+                                self.ignore_rules(workspace, "auto").match if cp.kind == "auto" else None) if m]
+        if not matchers:
             return changes, []
         probe = rs.RestorePlan(write=[(c.path, None) for c in changes])
-        spared = rs.spare(probe, lambda path, is_dir: match(path, is_dir) or match(path, not is_dir))
+        # a change's kind may differ on the two sides: a path counts when either kind matches
+        spared = rs.spare(probe, lambda path, is_dir: any(m(path, is_dir) or m(path, not is_dir) for m in matchers))
         return [c for c in changes if c.path not in spared], sorted(spared)
 
     def last_restore(self, project_ref: str) -> dict | None:

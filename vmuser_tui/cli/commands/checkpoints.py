@@ -173,15 +173,18 @@ def cmd_tag(args, vm) -> int:
 
 
 def _count(option: str, text: str) -> int:
-    """A --keep-* count: a whole number >= 0, or -1 / 'all' / 'unlimited' for every bucket."""
+    """A --keep-* count: a whole number from 0 to MAX_COUNT, or -1 / 'all' / 'unlimited'
+    for every bucket. Raises UsageError (exit 2)."""
+    from vmuser_tui.core.bounds import MAX_COUNT, clip
+
     if text.strip().lower() in ("all", "unlimited"):
         return -1
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 40 else None  # int() refuses over 4300 digits
     except ValueError:
         value = None
-    if value is None or value < -1:
-        raise UsageError(f"{option} needs a whole number >= 0 (or -1 for all), got {text!r}")
+    if value is None or not -1 <= value <= MAX_COUNT:
+        raise UsageError(f"{option} needs a whole number from 0 to {MAX_COUNT} (or -1 for all), got {clip(text)!r}")
     return value
 
 
@@ -194,6 +197,12 @@ def _policy(args, vm):
     given = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
              for name, _ in COUNT_RULES if getattr(args, name) is not None}
     if args.keep_within is not None:
+        from vmuser_tui.core.retention import parse_duration
+
+        try:
+            parse_duration(args.keep_within)
+        except UsageError as exc:  # name the option, as the --keep-* counts do
+            raise UsageError(f"--keep-within: {exc}") from None
         given["keep_within"] = args.keep_within
     if given:
         return RetentionPolicy(**given, **flags)

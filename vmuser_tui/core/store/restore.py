@@ -140,12 +140,13 @@ def plan(target: dict[str, Entry], live: dict[str, Entry], scope: list[str] | No
     return p
 
 
-def spare(the_plan: RestorePlan, match) -> set[str]:
+def spare(the_plan: RestorePlan, match, live: dict[str, Entry] | None = None) -> set[str]:
     """Take out of ``the_plan`` every path that ``match(path, is_dir)`` (the workspace's
     ignore rules) matches, or that lies below a matched folder, and return them: ignored
     paths are the user's, so a restore neither writes, re-creates, chmods nor deletes
     them (git's rule for untracked ignored files, here for ignored files of every kind).
-    A folder the plan deletes is still only removed when that leaves it empty."""
+    ``live``: the workspace's flat map, which says which deleted paths are folders. A
+    folder the plan deletes is still only removed when that leaves it empty."""
     if match is None:
         return set()
     memo: dict[tuple[str, bool], bool] = {}
@@ -158,6 +159,13 @@ def spare(the_plan: RestorePlan, match) -> set[str]:
         return memo[key]
 
     spared: set[str] = set()
+
+    def _spared(path: str, flat: dict[str, Entry]) -> bool:
+        e = flat.get(path)
+        if ignored(path, e is not None and e.kind == DIR):
+            spared.add(path)
+            return True
+        return False
 
     def keep(items: list, is_dir) -> list:
         out = []
@@ -173,7 +181,8 @@ def spare(the_plan: RestorePlan, match) -> set[str]:
     the_plan.symlink = keep(the_plan.symlink, lambda e: False)
     the_plan.mkdir = keep(the_plan.mkdir, lambda e: True)
     the_plan.chmod = keep(the_plan.chmod, lambda e: e.kind == DIR)
-    the_plan.delete = keep(the_plan.delete, lambda e: False) if the_plan.delete else []
+    live = live or {}
+    the_plan.delete = [p for p in the_plan.delete if not _spared(p, live)]
     return spared
 
 
@@ -467,8 +476,7 @@ def _step(result: RestoreResult, rel: str, action):
         return None
     except OSError as exc:
         if exc.errno not in _RACE:
-            if exc.filename is None or not isinstance(exc.filename, str):
-                exc.filename = rel
+            exc.filename = rel  # the system call saw a name relative to a folder descriptor
             raise
         result.failed.append((rel, f"it changed during the restore ({exc.strerror})"))
         return None
@@ -584,7 +592,13 @@ def _drop_escaping_links(tree: Confined, created: list[str], result: RestoreResu
             resolved = os.path.realpath(os.path.join(base, rel))
             if resolved != root and not resolved.startswith(root + os.sep):
                 remaining.remove(rel)
-                fd, name = tree.parent(rel)
+                try:
+                    fd, name = tree.parent(rel)
+                except PathChanged as exc:  # its folder went elsewhere: so did the link, out of reach
+                    result.failed.append((rel, exc.why))
+                    removed += 1
+                    changed = True
+                    continue
                 st = lstat_at(fd, name)
                 if st is not None and statmod.S_ISLNK(st.st_mode):
                     os.unlink(name, dir_fd=fd)

@@ -50,4 +50,4 @@ def report(outcome: RestoreOutcome, what: str, undo_key: str, *, where: str = ""
         short = f"restored {what}; " + ", ".join(problems)
     elif not where:
         short += f"; {undo_key} undoes"
-    return RestoreReport(short, "\n".join(notes), bool(problems or r.kept))
+    return RestoreReport(short, "\n".join(notes), bool(problems))
