@@ -23,6 +23,9 @@ may always set its set-uid bit. Only a container user that is not root does. So:
   rather than depending on how the engine is set up.
 
 Group 0 counts as root too: a user in group 0 can make set-gid root-group programs.
+What vmuser itself writes into a workspace while it runs as root (a restore, ``fs put``)
+goes to the workspace folder's owner (:func:`workspace_owner`, :func:`after_restore`), so a
+running session can still edit it.
 """
 
 from __future__ import annotations
