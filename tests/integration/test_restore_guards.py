@@ -299,3 +299,23 @@ def test_an_old_auto_checkpoint_never_writes_a_secret_over_the_live_one(make_vm)
     vm.checkpoints.restore(auto.id)
     assert (ws / ".npmrc").read_text() == "//registry/:_authToken=new\n"
     assert (ws / "a.txt").read_text() == "1\n"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root makes files for another user")
+def test_as_root_a_restore_gives_what_it_makes_to_the_workspace_owner(vm, tmp_path):
+    """vmuser run as root, a user's folder (uid 1234): the session runs as 1234, so what a
+    restore writes (files, folders, links) belongs to 1234, made so, not re-owned after."""
+    ws = tmp_path / "alice"
+    ws.mkdir()
+    os.chown(ws, 1234, 1234)
+    p = vm.projects.create("Owner", workspace=str(ws))
+    write(ws, "src/a.py", "a = 1\n")
+    os.symlink("a.py", ws / "src" / "link")
+    cp = vm.checkpoints.create(p.id).checkpoint
+    import shutil
+
+    shutil.rmtree(ws / "src")
+    vm.checkpoints.restore(cp.id)
+    for rel in ("src", "src/a.py", "src/link"):
+        st = os.lstat(ws / rel)
+        assert (st.st_uid, st.st_gid) == (1234, 1234), rel

@@ -376,7 +376,8 @@ class Checkpoints:
                                   pre_tree=pre.checkpoint.root_tree, paths=scope)
         try:
             result = rs.apply(store, workspace, plan, progress=progress, checked=True,
-                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"))
+                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
+                              owner=container_user.workspace_owner(workspace))
         except Exception as exc:
             if entry is None:
                 raise
@@ -387,8 +388,6 @@ class Checkpoints:
                                  f"{pre.checkpoint.id}") from exc
             raise StoreError(f"{exc}; rolling back failed too ({failure}): restore a checkpoint by hand, e.g. "
                              f"vmuser checkpoint restore {pre.checkpoint.id}") from exc
-        if project.managed:  # as root, restored files are root's: give them to the session's user
-            container_user.after_restore(workspace)
         with self.db.write() as conn:
             if entry is not None:
                 journal.finish(conn, entry)

@@ -24,8 +24,8 @@ may always set its set-uid bit. Only a container user that is not root does. So:
 
 Group 0 counts as root too: a user in group 0 can make set-gid root-group programs.
 What vmuser itself writes into a workspace while it runs as root (a restore, ``fs put``)
-goes to the workspace folder's owner (:func:`workspace_owner`, :func:`after_restore`), so a
-running session can still edit it.
+goes to the workspace folder's owner (:func:`workspace_owner`): a restore gives each file,
+folder and link to that owner as it makes it, so a running session can still edit it.
 """
 
 from __future__ import annotations
@@ -184,18 +184,6 @@ def workspace_owner(workspace: str | os.PathLike[str]) -> tuple[int, int] | None
     except OSError:
         return None
     return (st.st_uid, st.st_gid) if st.st_uid != 0 else None
-
-
-def after_restore(workspace: str | os.PathLike[str]) -> None:
-    """Give what a restore wrote into a managed workspace (as root: root-owned) back to the
-    workspace's owner, the container user (see :func:`workspace_owner`). Best effort, never
-    raises: the restore itself is done, and the next session start hands over again."""
-    owner = workspace_owner(workspace)
-    if owner is not None:
-        try:
-            hand_over(workspace, *owner)
-        except StateError:
-            pass
 
 
 def prepare(setting: str, workspace: str | os.PathLike[str], *, managed: bool) -> tuple[ContainerUser, list[str]]:

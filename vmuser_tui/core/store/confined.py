@@ -36,13 +36,16 @@ class Confined:
     :meth:`folder` and :meth:`parent` open folders one component at a time with
     ``O_NOFOLLOW | O_DIRECTORY``. Up to :attr:`CACHE` recent folder descriptors are kept
     (a restore writes files in path order). Use as a context manager, or call :meth:`close`.
+    ``owner``: ``(uid, gid)`` for what is made here, when vmuser runs as root and the
+    session's user must be able to edit it (see :func:`vmuser_tui.core.container_user.workspace_owner`).
     Raises ``OSError`` when ``base`` itself cannot be opened.
     """
 
     CACHE = 64
 
-    def __init__(self, base: str | os.PathLike):
+    def __init__(self, base: str | os.PathLike, owner: tuple[int, int] | None = None):
         self.base = os.fspath(base)
+        self.owner = owner  # (uid, gid) that folders made by :meth:`folder` get (vmuser as root)
         self.root = os.open(self.base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._fds: dict[str, int] = {}
 
@@ -84,6 +87,8 @@ class Confined:
             try:
                 os.mkdir(name, 0o755, dir_fd=parent)
                 fd = os.open(name, flags, dir_fd=parent)
+                if self.owner is not None:
+                    os.fchown(fd, *self.owner)
             except OSError as exc:
                 raise PathChanged(f"its folder {shown(rel_dir)} changed meanwhile ({exc.strerror})") from None
         except OSError as exc:
@@ -106,6 +111,17 @@ class Confined:
         Raises :class:`PathChanged` when a folder on the way is not a folder."""
         fd, name = self.parent(rel)
         return lstat_at(fd, name)
+
+
+def give(fd: int, name: str | None, owner: tuple[int, int] | None) -> None:
+    """Give what was just made (``name`` in folder ``fd``, or the open file ``fd`` itself
+    when ``name`` is None) to ``owner``; nothing when None. Never follows a link."""
+    if owner is None:
+        return
+    if name is None:
+        os.fchown(fd, *owner)
+    else:
+        os.chown(name, *owner, dir_fd=fd, follow_symlinks=False)
 
 
 def lstat_at(fd: int, name: str) -> os.stat_result | None:

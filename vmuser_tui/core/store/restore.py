@@ -46,7 +46,7 @@ from vmuser_tui.core.pathcheck import (
     shown,
     symlink_stays_inside,
 )
-from vmuser_tui.core.store.confined import Confined, PathChanged, lstat_at
+from vmuser_tui.core.store.confined import Confined, PathChanged, give, lstat_at
 from vmuser_tui.core.store.objects import CHUNKS, PACKED, ObjectStore
 from vmuser_tui.core.store.scan import TMP_PREFIX
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
@@ -389,6 +389,7 @@ def apply(
     progress: Progress | None = None,
     checked: bool = False,
     outside_symlinks: str = REFUSE,
+    owner: tuple[int, int] | None = None,
 ) -> RestoreResult:
     """Carry out ``the_plan`` on ``workspace``.
 
@@ -402,8 +403,10 @@ def apply(
     directory descriptors (see the module's docstring): a path whose folders changed
     under the restore (a folder swapped for a link or a file, one that vanished) is not
     restored and is listed in ``failed``; a folder the plan deletes that still holds
-    files it does not know is left in ``kept``. Raises :class:`StoreError` on other I/O
-    errors (disk full, permissions), naming the path.
+    files it does not know is left in ``kept``. ``owner``: ``(uid, gid)`` every file,
+    folder and link made gets (vmuser as root, a session running as that user: see
+    :func:`vmuser_tui.core.container_user.workspace_owner`). Raises :class:`StoreError` on
+    other I/O errors (disk full, permissions), naming the path.
     """
     if not checked:
         check(store, the_plan, workspace)
@@ -411,7 +414,7 @@ def apply(
     total_files = len(the_plan.write)
     total_bytes = sum(e.size for _, e in the_plan.write)
     done_bytes = 0
-    tree = Confined(os.fspath(workspace))
+    tree = Confined(os.fspath(workspace), owner)
     try:
         for rel in the_plan.delete:
             _step(result, rel, lambda rel=rel: _delete(tree, rel, result))
@@ -537,6 +540,7 @@ def _mkdir(tree: Confined, rel: str) -> None:
         return  # made meanwhile (or kept): the modes are set last
     _clear(tree, fd, rel, name)
     os.mkdir(name, 0o700, dir_fd=fd)
+    give(fd, name, tree.owner)
 
 
 def _chmod(tree: Confined, rel: str, mode: int) -> None:
@@ -561,6 +565,7 @@ def _symlink(tree: Confined, rel: str, target: bytes) -> None:
     fd, name = tree.parent(rel, create=True)
     _clear(tree, fd, rel, name)
     os.symlink(target, name, dir_fd=fd)
+    give(fd, name, tree.owner)
 
 
 def _as_file(store: ObjectStore, tree: Confined, rel: str, e: Entry, result: RestoreResult) -> None:
@@ -639,6 +644,7 @@ def _write_file(store: ObjectStore, tree: Confined, rel: str, e: Entry) -> int:
                             block = block[os.write(out, block) :]
                 written += len(piece)
             os.ftruncate(out, written)
+            give(out, None, tree.owner)  # before the mode: chown clears set-id bits, and there are none
             os.fchmod(out, e.mode & 0o777)
         finally:
             os.close(out)
