@@ -10,11 +10,12 @@ moment ("expires in 40 s" however slow the machine) and shown in UTC. Regenerate
 
 from __future__ import annotations
 
+import os
 import time
-from types import SimpleNamespace
 
 import pytest
 
+from vmuser_tui.core import clock
 from vmuser_tui.core.service import Vmuser
 
 from .conftest import SNAPSHOT_DATA_DIR, make_app, settle
@@ -26,9 +27,10 @@ SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "12
 
 @pytest.fixture
 def lease_clock(monkeypatch):
-    """Lease ages and expiries computed at one fixed moment, local times in UTC."""
-    now = time.time()
-    monkeypatch.setattr("vmuser_tui.core.leases.time", SimpleNamespace(time=lambda: now))
+    """Lease ages and expiries computed at one fixed moment (the world's frozen clock: lease
+    times come from clock.epoch), local times in UTC."""
+    assert os.environ.get("VMUSER_FROZEN_TIME"), "the world freezes the clock"
+    now = clock.epoch()
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield now

@@ -13,7 +13,6 @@ table; design.md section 5.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 from vmuser_tui.core import clock, oplog
@@ -47,7 +46,7 @@ class Lease:
 
     def expires_in(self, now: float | None = None) -> float:
         """Seconds until the lease expires (negative: expired)."""
-        return self.expires_at - (time.time() if now is None else now)
+        return self.expires_at - (clock.epoch() if now is None else now)
 
     def describe(self, now: float | None = None) -> str:
         """``alice@host pid 4242 since 10:02, lease expires in 40 s`` (times local to the reader)."""
@@ -77,10 +76,11 @@ class Leases:
     """Acquire, renew and release leases for one holder (one client of the database).
 
     ``holder`` defaults to a fresh :func:`new_holder_id`. ``now`` (a function returning UTC
-    epoch seconds) is injectable for tests; leases compare real time otherwise.
+    epoch seconds) is injectable for tests; leases compare :func:`clock.epoch` otherwise
+    (real time, unless a test froze the clock).
     """
 
-    def __init__(self, database, holder: str | None = None, *, now=time.time):
+    def __init__(self, database, holder: str | None = None, *, now=clock.epoch):
         self.database = database
         self.holder = holder or new_holder_id()
         self._now = now
