@@ -62,8 +62,11 @@ def other_client(data_dir, config_path, holder: str = OTHER, actor: str = "alice
 
 
 def disguise(vm: Vmuser, holder: str, actor: str, pid: int) -> None:
+    """Make ``holder``'s leases look like another host's client (``actor`` is user@host): a
+    process there cannot be probed, so its lease holds until it expires."""
     with vm.db.write() as conn:
-        conn.execute("UPDATE leases SET actor = ?, pid = ? WHERE holder = ?", (actor, pid, holder))
+        conn.execute("UPDATE leases SET actor = ?, pid = ?, host = ? WHERE holder = ?",
+                     (actor, pid, actor.split("@")[-1], holder))
 
 
 def expire(vm: Vmuser, holder: str, seconds_ago: float = 30) -> None:
