@@ -45,7 +45,10 @@ class Vmuser:
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
-        if reconcile:
+        if reconcile and read_only:
+            # Both write: a read-only client leaves them to the next read-write one.
+            self.notes.extend(journal.pending_note(self.db))
+        elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/journal.py).
             self.notes.extend(journal.recover(self.checkpoints))
@@ -96,8 +99,8 @@ class Vmuser:
         returns a line saying so, else None."""
         session = self.sessions.get(ref)
         self.access.detach(session.id)
-        if not self.config.get("runtime", "container_stop_on_disconnect"):
-            return None
+        if not self.config.get("runtime", "container_stop_on_disconnect") or self.access.read_only:
+            return None  # (a read-only client never stops a container)
         if session.runtime != "docker" or session.status != "running" or self.access.holders(session.id):
             return None
         self.sessions.stop(session.id, reason=DISCONNECT_REASON)
@@ -133,14 +136,21 @@ class Vmuser:
         ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
         config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
         Returns a :class:`~vmuser_tui.core.forget.ForgetResult`; see :func:`~vmuser_tui.core.forget.forget`
-        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy)."""
+        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy),
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
         from vmuser_tui.core import forget, retention
+
+        if not dry_run:
+            self.access.check(None, what="forget checkpoints")
 
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
     def gc(self, *, dry_run: bool = False):
-        """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
+        """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
+        if not dry_run:
+            self.access.check(None, what="collect garbage")
         from vmuser_tui.core.store.gc import collect
 
         from vmuser_tui.core import container_images
