@@ -71,6 +71,8 @@ class Access:
         this host is replaced at once (logged)."""
         if mode == "rw" and self.read_only:
             raise ReadOnlyError("this vmuser is read-only: it cannot take a session read-write")
+        if self.db.read_only:  # a data directory that cannot be written: look without saying so
+            return Outcome(True)
         name = lease_name(session_id)
         if mode == "rw" and not (take_over or self.force):
             for other in self.leases.holders(name, live_only=False):
@@ -83,6 +85,8 @@ class Access:
 
     def detach(self, session_id: str) -> None:
         """Give up this client's lease (either mode) on the session."""
+        if self.db.read_only:
+            return
         held = [h for h in self.leases.holders(lease_name(session_id), live_only=False) if h.holder == self.client_id]
         self.leases.release(lease_name(session_id))
         if held:
@@ -97,6 +101,8 @@ class Access:
 
     def heartbeat(self) -> int:
         """Renew every lease of this client; returns how many it still holds."""
+        if self.db.read_only:
+            return 0
         return self.leases.renew_all(ttl=self.ttl)
 
     def holders(self, session_id: str) -> list[Lease]:
@@ -105,6 +111,8 @@ class Access:
 
     def close(self) -> None:
         """Release everything this client holds (a TUI closing, a CLI command ending)."""
+        if self.db.read_only:
+            return
         self.leases.release_all()
 
     # -- the guard ------------------------------------------------------------------------

@@ -30,12 +30,15 @@ class Vmuser:
     :mod:`vmuser_tui.core.access`); ``config``; ``data_dir``; ``notes`` (lines for the user
     from start-up, e.g. an interrupted restore finished, sessions reconciled).
     ``read_only``: every change is refused in core; ``force``: expired read-write leases
-    of other clients are taken over (logged) instead of refusing."""
+    of other clients are taken over (logged) instead of refusing; ``read_only_data``: the
+    database is opened read-only too (a data directory that cannot be written), so even a
+    viewer's lease is not written, nor restore recovery or reconcile run."""
 
     def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
-                 force: bool = False):
+                 force: bool = False, read_only_data: bool = False):
         self.config = config
-        self.ctx = Context.open(config)
+        self.ctx = Context.open(config, read_only=read_only_data)
+        read_only = read_only or read_only_data
         self.ctx.live_enabled = live
         self.ctx.access = self.access = Access(self.ctx.db, read_only=read_only, force=force)
         self.data_dir: Path = self.ctx.data_dir
@@ -58,14 +61,18 @@ class Vmuser:
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
+        read_only_data: bool = False,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
-        it pays off only across several captures in one process. Raises ConfigError /
-        StoreError with one-line messages."""
+        it pays off only across several captures in one process. ``read_only_data``: open the
+        database itself read-only (a data directory that cannot be written; implies
+        ``read_only``): nothing is written, not even leases. Raises ConfigError /
+        StoreError (ReadOnlyDataError for a data directory that cannot be written) with
+        one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
         return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
-                   force=force)
+                   force=force, read_only_data=read_only_data)
 
     @property
     def db(self):
