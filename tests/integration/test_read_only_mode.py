@@ -150,3 +150,56 @@ def test_a_read_only_clients_scheduler_runs_no_job(world):
     finally:
         vm.close()
     assert state(world["data"], world["workspace"]) == before
+
+
+def test_ui_read_only_in_the_config_makes_the_service_read_only(tmp_path, clean_env):
+    """``[ui] read_only = true`` is the same as ``vmuser tui --read-only``: not only the keys
+    are hidden, the service itself refuses (a palette command or a screen's code cannot slip by)."""
+    from vmuser_tui.tui.app import VmuserApp
+
+    cfg = tmp_path / "vmuser.toml"
+    cfg.write_text("[ui]\nread_only = true\n")
+    vm = Vmuser.open(data_dir=str(tmp_path / "data"), config_path=cfg)
+    try:
+        app = VmuserApp(vm)
+        assert app.read_only
+        with pytest.raises(ReadOnlyError, match="read-only: cannot create a project"):
+            vm.projects.create("x")
+        assert vm.projects.list() == []
+    finally:
+        vm.close()
+
+
+def test_a_read_only_open_leaves_an_interrupted_restore_to_a_read_write_one(tmp_path, clean_env):
+    """Finishing a restore writes the workspace and the database: a read-only client only says
+    the workspace may be half restored; the next read-write open finishes it."""
+    import socket
+
+    data, cfg = tmp_path / "data", tmp_path / "none.toml"
+    vm = Vmuser.open(data_dir=str(data), config_path=cfg, reconcile=False)
+    p = vm.projects.create("j")
+    ws = Path(p.workspace)
+    (ws / "a.txt").write_text("one\n")
+    first = vm.checkpoints.create(p.id, description="first").checkpoint
+    (ws / "a.txt").write_text("two\n")
+    second = vm.checkpoints.create(p.id, description="second").checkpoint
+    with vm.db.write() as conn:  # what a restore to `first` killed with -9 (a dead owner) leaves
+        conn.execute("INSERT INTO restore_journal(id, project_id, workspace, checkpoint_id, target_tree, "
+                     "pre_checkpoint_id, pre_tree, paths, state, pid, host, pid_start, started_at) "
+                     "VALUES ('j1', ?, ?, ?, ?, ?, ?, NULL, 'applying', 999999, ?, 1, '2026-01-01T00:00:00Z')",
+                     (p.id, str(ws), first.id, first.root_tree, second.id, second.root_tree, socket.gethostname()))
+    vm.close()
+    before = state(data, ws)
+    ro = Vmuser.open(data_dir=str(data), config_path=cfg, read_only=True)
+    try:
+        assert any(f"the restore of project {p.id} to checkpoint {first.id} was interrupted" in n
+                   for n in ro.notes), ro.notes
+    finally:
+        ro.close()
+    assert state(data, ws) == before and (ws / "a.txt").read_text() == "two\n"
+    rw = Vmuser.open(data_dir=str(data), config_path=cfg)
+    try:
+        assert rw.db.query("SELECT id FROM restore_journal") == []
+        assert (ws / "a.txt").read_text() == "one\n"
+    finally:
+        rw.close()
