@@ -128,7 +128,7 @@ def test_a_live_workers_job_lease_is_still_respected(world):
     try:
         r = cli(world, "worker", "--once")
         assert r.returncode == 0, r.stderr
-        assert f"snapshot: skipped (running in " in r.stdout and f"pid {stuck.pid})" in r.stdout
+        assert "snapshot: skipped (running in " in r.stdout and f"pid {stuck.pid})" in r.stdout
         assert takeovers(world) == []
     finally:
         stuck.kill()
