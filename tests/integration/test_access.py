@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from vmuser_tui.core import clock
 from vmuser_tui.core.access import LeaseHeldError, ReadOnlyError
 from vmuser_tui.core.service import Vmuser
 
@@ -72,8 +73,8 @@ def _elsewhere(vm, holder_pid: int, *, expired: bool) -> None:
     """Make the holder's row look like another host's (a process there cannot be probed):
     its lease then holds until it expires, dead or not."""
     with vm.db.write() as conn:
-        conn.execute("UPDATE leases SET host = 'elsewhere', expires_at = expires_at - ? WHERE pid = ?",
-                     (3600 if expired else 0, holder_pid))
+        conn.execute("UPDATE leases SET host = 'elsewhere', expires_at = ? WHERE pid = ?",
+                     (clock.epoch() + (-5 if expired else 600), holder_pid))
 
 
 def test_a_leased_session_refuses_changes_from_others_until_kill_9_then_take_over(world):
