@@ -57,6 +57,14 @@ async def _open_demo(pilot, *keys: str) -> None:
     await settle(pilot)
     await pilot.press("enter")
     await settle(pilot)
+    # The screen attaches to its session in a second worker, started when the first load is
+    # in: under load a few settle rounds can end before it did (seen: a snapshot with nobody
+    # attached). Wait for it, however slow the machine.
+    for _ in range(100):
+        if getattr(pilot.app.screen, "attached", None):
+            break
+        await pilot.pause(0.1)
+    await settle(pilot)
     if keys:
         await pilot.press(*keys)
         await settle(pilot)
