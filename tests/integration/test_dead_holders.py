@@ -189,6 +189,12 @@ def test_a_session_holder_killed_with_9_frees_the_session_at_once(world):
     [entry] = takeovers(world)
     assert entry["details"]["lease"] == f"session:{world['session']}"
     assert entry["details"]["previous_pid"] == holder.pid and entry["details"]["reason"] == "holder process is dead"
+    # the project screen's timeline says why
+    from vmuser_tui.tui.screens.project import Event, event_text
+
+    text = str(event_text(Event(entry["id"], entry["at"], entry["operation"], entry["actor"], entry["session_id"],
+                                entry["details"])))
+    assert f"took {world['session']} over from" in text and "(its process had died)" in text, text
     # and a TUI opening the project gets it read-write (the dead holder is no longer listed)
     vm = Vmuser.open(data_dir=str(world["data"]), config_path=world["cfg"], reconcile=False)
     try:

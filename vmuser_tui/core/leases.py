@@ -127,10 +127,11 @@ class Leases:
                     if log:
                         sid = name.split(":", 1)[1] if name.startswith("session:") else None
                         row = conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone() if sid else None
+                        # expired_s: how long ago it expired; a dead holder's lease may not have yet
+                        why = ({"reason": "expired", "expired_s": round(now - other.expires_at, 1)}
+                               if other.expires_at <= now else {"reason": "holder process is dead"})
                         oplog.record(conn, "lease.takeover", project_id=row[0] if row else None, session_id=sid,
-                                     lease=name, previous=other.actor,
-                                     previous_pid=other.pid, expired_s=round(now - other.expires_at, 1),
-                                     reason="expired" if other.expires_at <= now else "holder process is dead")
+                                     lease=name, previous=other.actor, previous_pid=other.pid, **why)
             # Read-only rows of holders that stopped heartbeating are dropped as they are met.
             conn.execute("DELETE FROM leases WHERE name = ? AND mode = 'ro' AND expires_at < ? AND holder != ?",
                          (name, now, self.holder))
