@@ -203,3 +203,25 @@ def test_a_read_only_open_leaves_an_interrupted_restore_to_a_read_write_one(tmp_
         assert (ws / "a.txt").read_text() == "one\n"
     finally:
         rw.close()
+
+
+def test_what_a_read_only_client_may_do_changes_nothing_either(world):
+    """Reads (lists, diffs against the live workspace, a restore preview, file reads, the log,
+    check) are allowed read-only, and they write nothing: no blob of the live workspace is
+    stored by a diff, no stat cache is saved."""
+    (world["workspace"] / "live.txt").write_text("not in any checkpoint\n")
+    try:
+        before = state(world["data"], world["workspace"])
+        vm = Vmuser.open(data_dir=str(world["data"]), config_path=world["cfg"], read_only=True)
+        try:
+            cps = vm.checkpoints.list(world["project"])
+            assert {c.path for c in vm.checkpoints.diff(cps[-1].id).changes} >= {"live.txt"}
+            vm.checkpoints.restore_preview(cps[-1].id)
+            assert vm.fs.read(world["project"], "a.txt", at=cps[-1].id) == b"one\n"
+            assert vm.fs.ls(world["project"]) and vm.log() and vm.projects.list()
+            assert vm.check().ok
+        finally:
+            vm.close()
+        assert state(world["data"], world["workspace"]) == before
+    finally:
+        (world["workspace"] / "live.txt").unlink()
