@@ -39,7 +39,7 @@ def open_service(args, *, reconcile: bool = True):
     live = args.func in ("tui", "demo", "worker")
     kwargs = dict(config_path=args.config, data_dir=args.data_dir, live=live,
                   read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
-                  force=bool(getattr(args, "force", False)))
+                  force=bool(getattr(args, "force", False)), reclaim=args.func != "gc")
     try:
         return Vmuser.open(reconcile=reconcile, **kwargs)
     except ReadOnlyDataError:
