@@ -360,6 +360,36 @@ ROWS = [
     row("num-days-huge", "project extend {A} --days 99999999999999999999", 2, "--days must be between 1 and 3650"),
     # (end of 11e)
     # -- 11f: dead job holders, read-only data dirs, read-only mode (cases 14, 16, 17) ----------------
+    # a data directory nobody may write (chattr +i: root too): changing commands refused as before
+    row("ro-dir-checkpoint-create", "checkpoint create {A} -m x", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-project-create", "project create new", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-restore", "checkpoint restore {C1} --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-tag", "checkpoint tag {C1} late", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-forget", "checkpoint forget {A} --keep-last 1", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-gc", "gc", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-cleanup-apply", "cleanup --apply --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-pin", "project pin {A}", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-delete", "project delete {A} --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-session-start", "session start {A} --runtime none", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-fs-mkdir", "fs mkdir {A} newdir", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-tui", "tui", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    # ... and a reading command opens it read-only, unless that would need a write first
+    row("ro-dir-old-schema", "project list", 1, "was written by an older vmuser (schema 2, this one needs "
+        f"{schema.LATEST}) and cannot be upgraded read-only; open it read-write once",
+        setup="data_dir_read_only_old_schema"),
+    row("ro-dir-old-schema-check", "check", 1, "cannot be upgraded read-only", setup="data_dir_read_only_old_schema"),
     # (end of 11f)
     # -- 11g: the container's user and capabilities (case 8) ------------------------------------------
     row("docker-user-names", "config validate", 1,
@@ -581,6 +611,38 @@ def workspace_gone(world, name):
 
 
 SETUPS = {f.__name__: f for f in (db_not_sqlite, db_foreign, db_newer, db_truncated, db_damaged_page, workspace_gone)}
+
+
+@contextlib.contextmanager
+def data_dir_read_only(world, name):
+    """11f: a copy of the world's database in a folder nobody may write, root included
+    (``chattr +i`` on the folder and the file: no -wal or -shm can be made beside it)."""
+    d = _copy_of_world_db(world, name)
+    yield from _frozen(d)
+
+
+@contextlib.contextmanager
+def data_dir_read_only_old_schema(world, name):
+    """11f: the same, with a database an older vmuser wrote (schema 2): it cannot be upgraded."""
+    d = _copy_of_world_db(world, name)
+    conn = sqlite3.connect(d / "vmuser.db")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    yield from _frozen(d)
+
+
+def _frozen(d: Path):
+    frozen = [str(d / "vmuser.db"), str(d)]
+    if subprocess.run(["chattr", "+i", *frozen], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        yield {"VMUSER_DATA_DIR": str(d)}
+    finally:
+        subprocess.run(["chattr", "-i", *frozen], check=True)
+
+
+SETUPS["data_dir_read_only"] = data_dir_read_only
+SETUPS["data_dir_read_only_old_schema"] = data_dir_read_only_old_schema
 
 
 # -- "nothing changed" ----------------------------------------------------------------------------

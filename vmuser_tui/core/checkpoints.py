@@ -174,6 +174,8 @@ class Checkpoints:
         project_id, session_id = self._target(ref)
         if kind != "auto":  # automatic checkpoints only add to the timeline: never refused
             self.ctx.access.check(project_id, what="take a checkpoint")
+        elif self.ctx.access.read_only:  # ... except by a read-only client, which changes nothing
+            self.ctx.access.check(None, what="take a checkpoint")
         if session_id is None:  # a project named: credit its session when exactly one runs
             running = self.db.query(
                 "SELECT id FROM sessions WHERE project_id = ? AND status = 'running' LIMIT 2", (project_id,))

@@ -23,6 +23,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def epoch() -> float:
+    """The current time in UTC epoch seconds (what lease rows store); frozen with
+    :func:`now` by ``VMUSER_FROZEN_TIME``, so a test's "expired 30 s ago" stays 30 s."""
+    return now().timestamp()
+
+
 def iso(dt: datetime | None = None) -> str:
     """Format ``dt`` (default: now) as a UTC ISO 8601 string ending in ``Z``."""
     dt = dt or now()

@@ -303,3 +303,12 @@ def recover(checkpoints) -> list[str]:
                 f"{entry.checkpoint_id}: {exc}"
             )
     return notes
+
+
+def pending_note(database) -> list[str]:
+    """For a read-only client, which must not finish them: one line per interrupted restore
+    (its owner gone), saying its workspace may be half restored until a read-write vmuser
+    opens the data directory. Reads only."""
+    return [f"the restore of project {e.project_id} to checkpoint {e.checkpoint_id} was interrupted; its "
+            "workspace may be half restored until vmuser opens this data directory read-write"
+            for e in entries(database) if not e.owner_alive()]

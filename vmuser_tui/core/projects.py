@@ -129,8 +129,10 @@ class Projects:
         whole before anything is copied (:mod:`vmuser_tui.core.import_dir`): LimitError
         past ``max_file_size``, ``max_entries_per_dir`` or ``max_import_size``, UsageError
         for a fifo, socket or device, a name vmuser cannot store, or a symlink pointing
-        outside (unless ``[limits] outside_symlinks = "store"``).
+        outside (unless ``[limits] outside_symlinks = "store"``). ReadOnlyError for a
+        read-only client.
         """
+        self.ctx.access.check(None, what="create a project")
         name = name.strip()
         if not name or len(name) > 200 or not name.isprintable():
             raise UsageError("a project name needs 1-200 printable characters")

@@ -31,12 +31,15 @@ class Vmuser:
     :mod:`vmuser_tui.core.access`); ``config``; ``data_dir``; ``notes`` (lines for the user
     from start-up, e.g. an interrupted restore finished, sessions reconciled).
     ``read_only``: every change is refused in core; ``force``: expired read-write leases
-    of other clients are taken over (logged) instead of refusing."""
+    of other clients are taken over (logged) instead of refusing; ``read_only_data``: the
+    database is opened read-only too (a data directory that cannot be written), so even a
+    viewer's lease is not written, nor restore recovery or reconcile run."""
 
     def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
-                 force: bool = False, reclaim: bool = True):
+                 force: bool = False, reclaim: bool = True, read_only_data: bool = False):
         self.config = config
-        self.ctx = Context.open(config)
+        self.ctx = Context.open(config, read_only=read_only_data)
+        read_only = read_only or read_only_data
         self.ctx.live_enabled = live
         self.ctx.access = self.access = Access(self.ctx.db, read_only=read_only, force=force)
         self.data_dir: Path = self.ctx.data_dir
@@ -46,7 +49,10 @@ class Vmuser:
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
-        if reconcile:
+        if reconcile and read_only:
+            # Both write: a read-only client leaves them to the next read-write one.
+            self.notes.extend(journal.pending_note(self.db))
+        elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/journal.py).
             self.notes.extend(journal.recover(self.checkpoints))
@@ -58,16 +64,20 @@ class Vmuser:
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
-        reclaim: bool = True,
+        reclaim: bool = True, read_only_data: bool = False,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
         it pays off only across several captures in one process. ``reclaim=False``: leave
-        orphan workspace folders to :meth:`gc` (see :meth:`reclaim_orphan_workspaces`). Raises ConfigError /
-        StoreError with one-line messages."""
+        orphan workspace folders to :meth:`gc` (see :meth:`reclaim_orphan_workspaces`).
+        ``read_only_data``: open the
+        database itself read-only (a data directory that cannot be written; implies
+        ``read_only``): nothing is written, not even leases. Raises ConfigError /
+        StoreError (ReadOnlyDataError for a data directory that cannot be written) with
+        one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
         return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
-                   force=force, reclaim=reclaim)
+                   force=force, reclaim=reclaim, read_only_data=read_only_data)
 
     @property
     def db(self):
@@ -101,8 +111,8 @@ class Vmuser:
         returns a line saying so, else None."""
         session = self.sessions.get(ref)
         self.access.detach(session.id)
-        if not self.config.get("runtime", "container_stop_on_disconnect"):
-            return None
+        if not self.config.get("runtime", "container_stop_on_disconnect") or self.access.read_only:
+            return None  # (a read-only client never stops a container)
         if session.runtime != "docker" or session.status != "running" or self.access.holders(session.id):
             return None
         self.sessions.stop(session.id, reason=DISCONNECT_REASON)
@@ -142,14 +152,21 @@ class Vmuser:
         ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
         config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
         Returns a :class:`~vmuser_tui.core.forget.ForgetResult`; see :func:`~vmuser_tui.core.forget.forget`
-        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy)."""
+        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy),
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
         from vmuser_tui.core import forget, retention
+
+        if not dry_run:
+            self.access.check(None, what="forget checkpoints")
 
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
     def gc(self, *, dry_run: bool = False):
-        """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
+        """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
+        if not dry_run:
+            self.access.check(None, what="collect garbage")
         from vmuser_tui.core.store.gc import collect
 
         from vmuser_tui.core import container_images

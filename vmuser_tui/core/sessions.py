@@ -283,7 +283,9 @@ class Sessions:
     def reconcile(self) -> list[str]:
         """Bring active sessions in line with what Docker reports; returns one line per
         change. Docker is only contacted when a docker session is active; an unreachable
-        engine changes nothing (the status is unknown, not failed)."""
+        engine changes nothing (the status is unknown, not failed). ReadOnlyError for a
+        read-only client."""
+        self.ctx.access.check(None, what="update session states")
         active = self.db.query(
             "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused')"
         )

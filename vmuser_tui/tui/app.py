@@ -132,6 +132,8 @@ class VmuserApp(App):
         self._jobs_stop = None
         ui = vm.config.values.get("ui", {})
         self.read_only = bool(read_only or ui.get("read_only", False))
+        if self.read_only:  # [ui] read_only too: the service refuses every change, not only the keys
+            vm.access.read_only = True
         self._docker_status = docker_status or vm.docker_status
         self._docker_interval = docker_interval
         self._watch_interval = watch_interval

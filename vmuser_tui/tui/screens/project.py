@@ -291,8 +291,9 @@ def event_text(event: Event) -> Text:
     elif op == "session.detach":
         text = f"{who} left ({d.get('mode', '?')}) {event.session_id}"
     elif op == "lease.takeover":
-        text = (f"{who} took {str(d.get('lease', '')).removeprefix('session:')} over from {d.get('previous')} "
-                f"(lease expired {d.get('expired_s', '?')} s before)")
+        why = ("its process had died" if d.get("reason") == "holder process is dead"
+               else f"lease expired {d.get('expired_s', '?')} s before")
+        text = f"{who} took {str(d.get('lease', '')).removeprefix('session:')} over from {d.get('previous')} ({why})"
     elif op == "session.start":
         text = f"session {event.session_id} started ({d.get('runtime', '?')}) · {who}"
     elif op == "session.stop":
