@@ -27,6 +27,7 @@ from vmuser_tui.core import clock
 from vmuser_tui.core.access import HEARTBEAT, lease_name
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
+from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -1287,7 +1288,8 @@ class ProjectScreen(VmuserScreen):
 
             def done(result) -> None:
                 output = result.output.decode("utf-8", errors="replace")
-                self.app.push_screen(OutputScreen(f"$ {clip(command, 60)}  [{session.container_name}]", output,
+                shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
+                self.app.push_screen(OutputScreen(f"$ {clip(shown, 60)}  [{session.container_name}]", output,
                                                   exit_code=result.exit_code, duration=result.duration))
                 self.reload()
 
