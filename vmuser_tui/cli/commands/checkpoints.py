@@ -11,6 +11,7 @@ from vmuser_tui.cli.output import (
     emit_json,
     human_size,
     need_terminal,
+    one_line,
     progress,
     table,
 )
@@ -24,7 +25,7 @@ def cmd_create(args, vm) -> int:
         outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb)
     cp = outcome.checkpoint
     for path, why in outcome.skipped[:10]:
-        print(f"vmuser: skipped {path}: {why}", file=sys.stderr)
+        print(f"vmuser: skipped {one_line(path)}: {why}", file=sys.stderr)
     if not outcome.created:
         print(f"vmuser: nothing changed since checkpoint {cp.id}; no new checkpoint", file=sys.stderr)
     else:
@@ -99,7 +100,8 @@ def cmd_diff(args, vm) -> int:
 
 
 def _name(change) -> str:
-    return f"{change.old_path} -> {change.path}" if change.old_path else change.path
+    # one line whatever the names hold (a newline in a name must not start a new change line)
+    return f"{one_line(change.old_path)} -> {one_line(change.path)}" if change.old_path else one_line(change.path)
 
 
 def cmd_restore(args, vm) -> int:
@@ -115,7 +117,7 @@ def cmd_restore(args, vm) -> int:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
         need_terminal()
-        print(f"Restoring {cp.id} ({cp.description or cp.kind}): {restore_summary(preview.changes)}",
+        print(f"Restoring {cp.id} ({one_line(cp.description or cp.kind)}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:
             print(f"  {c.status} {_name(c)}", file=sys.stderr)
@@ -130,7 +132,7 @@ def cmd_restore(args, vm) -> int:
         outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
     r = outcome.result
     for path, why in r.refused:
-        print(f"vmuser: refused {path}: {why}", file=sys.stderr)
+        print(f"vmuser: refused {one_line(path)}: {why}", file=sys.stderr)
     print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
     if args.container:
