@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 
-# C0 controls (TAB and LF too: they break one-line cells), DEL, C1 controls, and the bidi
+#: C0 controls (TAB and LF too: they break one-line cells), DEL, C1 controls, and the bidi
 # embeddings/overrides/isolates U+202A-U+202E and U+2066-U+2069 (Unicode's "Trojan Source" list).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# the same, except LF and TAB: for whole outputs made of lines (a diff, a report)
-_UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: the same, except LF and TAB: for whole outputs made of lines (a diff, a report)
+UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -35,15 +35,15 @@ def printable(text: object) -> str:
     ``\\u202e``. Everything else (other Unicode, backslashes) is kept as it is.
     ``printable("a\\x1b[2Jb")`` -> ``'a\\\\x1b[2Jb'``. The same object back when nothing changed."""
     text = text if isinstance(text, str) else str(text)
-    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+    return UNSAFE.sub(_escape, text) if UNSAFE.search(text) else text
 
 
 def printable_lines(text: str) -> str:
     """Like :func:`printable` but keeps line feeds and tabs: for output that is made of
     lines (a report, a list), where only the characters that steer the terminal go."""
-    return _UNSAFE_IN_LINES.sub(_escape, text) if _UNSAFE_IN_LINES.search(text) else text
+    return UNSAFE_IN_LINES.sub(_escape, text) if UNSAFE_IN_LINES.search(text) else text
 
 
 def is_printable(text: str) -> bool:
     """True when :func:`printable` would leave ``text`` as it is."""
-    return not _UNSAFE.search(text)
+    return not UNSAFE.search(text)

@@ -28,6 +28,7 @@ from vmuser_tui.core.access import HEARTBEAT, lease_name
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.core.redact import redact_argv
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -224,7 +225,7 @@ def annotation_label(cp: Checkpoint) -> str:
     """``✎label`` of the newest annotation (``✎label +2`` when there are more), or ''."""
     if not cp.annotations:
         return ""
-    label = " ".join(str(cp.annotations[-1].get("label", "")).split())
+    label = " ".join(printable(cp.annotations[-1].get("label", "")).split())
     more = len(cp.annotations) - 1
     return f"{NOTE}{label}" + (f" +{more}" if more else "")
 
@@ -235,7 +236,7 @@ def describe(cp: Checkpoint, width: int = 38) -> Text:
 
     The description keeps ``DESC_MIN`` characters before the others are cut; tags keep
     both brackets (``[bu…]``) and are cut before the label; what does not fit goes."""
-    desc = " ".join((cp.description or "-").split())
+    desc = " ".join(printable(cp.description or "-").split())  # escapes shown, one line
     extras = []
     if cp.tags:
         extras.append(("tags", ",".join(cp.tags), "cyan"))
@@ -299,7 +300,7 @@ def event_text(event: Event) -> Text:
         text = f"session {event.session_id} stopped: {d.get('reason', '')} · {who}"
     else:
         text = f"{op} · {who}"
-    return Text(" ".join(text.split()), style="dim")
+    return Text(" ".join(printable(text).split()), style="dim")
 
 
 def _key(item) -> str:
@@ -315,7 +316,7 @@ def timeline_columns(rows: list) -> list[Column]:
     description (tags, label, or the event's line) gets what the others leave."""
     checkpoints = [r for r in rows if isinstance(r, Checkpoint)]
     oldest = min((_when(r) for r in rows), default=None)  # ISO times sort as text
-    natural = max((len(cp.description or "-") + (len(",".join(cp.tags)) + 3 if cp.tags else 0)
+    natural = max((len(printable(cp.description or "-")) + (len(",".join(cp.tags)) + 3 if cp.tags else 0)
                    + (len(annotation_label(cp)) + 1 if cp.annotations else 0) for cp in checkpoints), default=0)
     natural = max([natural, *(len(event_text(r).plain) for r in rows if isinstance(r, Event))])
     kinds = {cp.kind for cp in checkpoints} | {r.kind for r in rows if isinstance(r, Event)}
@@ -578,7 +579,7 @@ class ProjectScreen(VmuserScreen):
         if p.tags:
             line1.append(f"  [{', '.join(p.tags)}]", style="cyan")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {p.workspace}")
+        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {printable(p.workspace)}")
         self.query_one("#project-info", Static).update(lines(line1, line2))
 
     def _show_sessions(self, keep: str | None) -> None:
