@@ -67,3 +67,25 @@ async def test_hostile_names_are_shown_escaped_and_literal(make_vm):
         labels = [str(n.label) for n in files.query_one("#tree", Tree).root.children]
         assert "[red]red.txt" in labels
         assert app.is_running  # no [@click] ran
+
+
+async def test_command_output_titles_and_toasts_show_escapes(make_vm):
+    """What a container prints (exec output) and messages quoting a name: shown, not obeyed."""
+    from vmuser_tui.tui.screens.output import OutputScreen
+
+    vm = make_vm()
+    vm.projects.create("plain")
+    app = make_app(vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.notify(f"could not read evil{CLEAR}.txt")
+        await settle(pilot)
+        # the toast's text as handed to Textual (the toast rack is not drawn under run_test)
+        assert [n.message for n in app._notifications] == ["could not read evil\\x1b[2J.txt"]
+        app.push_screen(OutputScreen(f"$ cat evil{CLEAR}.txt", f"red \x1b[31mtext\x1b[0m\tand a tab\r\nbell{TITLE}\n",
+                                     exit_code=0))
+        await settle(pilot)
+        text = screen_text(app)
+        assert not CONTROL.search(text), repr(text)
+        assert "$ cat evil\\x1b[2J.txt" in text
+        assert "red \\x1b[31mtext\\x1b[0m" in text and "\\r" in text and "bell\\x1b]0;pwned\\x07" in text

@@ -688,8 +688,8 @@ class ProjectScreen(VmuserScreen):
         self._timeline_title()
         empty = self.query_one("#timeline-empty", Static)
         if self.tag_filter:
-            empty.update(f"No checkpoint here is tagged {self.tag_filter}. "
-                         f"{self.key('project.filter', '/')} and an empty filter show all.")
+            empty.update(Text(printable(f"No checkpoint here is tagged {self.tag_filter}. "  # typed: not markup
+                                        f"{self.key('project.filter', '/')} and an empty filter show all.")))
         elif self.scope == "project":
             empty.update(f"No checkpoints yet. Press {self.key('project.checkpoint', 'c')} to take one.")
         else:
