@@ -24,7 +24,7 @@ from vmuser_tui.core.redact import MASK, is_secret_name, redact, redact_argv, re
         "apiKey",
         "SENTRY_DSN",
         "DATABASE_URL",
-        "session_id",
+        "JSESSIONID",
         "BASIC_AUTH",
         "aws_session_token",
         "GOOGLE_APPLICATION_CREDENTIALS",
@@ -36,7 +36,7 @@ def test_secret_names(name):
 
 
 @pytest.mark.parametrize("name", ["PATH", "HOME", "KEY", "KEYBOARD", "MONKEY", "LANG", "TERM", "USER", "PWD", "GIT_AUTHOR_NAME",
-                                  "COMPASS", "DEBUG", "verbose"])
+                                  "COMPASS", "DEBUG", "verbose", "session_id", "session"])
 def test_ordinary_names(name):
     assert not is_secret_name(name)
 

@@ -6,11 +6,11 @@ read, so rows written by older versions are masked too.
 
 Names (:func:`is_secret_name`, case-insensitive, camelCase split at its humps): a name
 looks secret when it contains PASSWORD, PASSWD, PASSPHRASE, SECRET, TOKEN, CREDENTIAL,
-API_KEY/APIKEY, ACCESS_KEY, PRIVATE_KEY, AUTHORIZATION, COOKIE or DATABASE_URL, or one
-of its ``_``/``-``/``.`` parts is PASS, PWD (not the shell's own ``PWD``), AUTH, SESSION,
-DSN, SALT or, as its last part, KEY. So ``GITHUB_TOKEN``, ``MYSQL_PWD``, ``apiKey`` and
-``SENTRY_DSN`` are masked while ``PATH``, ``PWD``, ``KEYBOARD`` or ``GIT_AUTHOR_NAME``
-are kept.
+API_KEY/APIKEY, ACCESS_KEY, PRIVATE_KEY, AUTHORIZATION, COOKIE, DATABASE_URL or a
+session cookie's name (JSESSIONID, PHPSESSID), or one of its ``_``/``-``/``.`` parts is
+PASS, PWD (not the shell's own ``PWD``), AUTH, DSN, SALT or, as its last part, KEY. So
+``GITHUB_TOKEN``, ``MYSQL_PWD``, ``apiKey`` and ``SENTRY_DSN`` are masked while ``PATH``,
+``PWD``, ``KEYBOARD``, ``GIT_AUTHOR_NAME`` or vmuser's own ``session_id`` are kept.
 
 Command arguments (:func:`redact_argv`, the forms secret scanners such as gitleaks and
 trufflehog look for):
@@ -49,8 +49,8 @@ from typing import Any
 MASK = "***"
 # a secret-looking name holds one of these anywhere, or one of _SECRET_PARTS as a whole part
 _SECRET_IN_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|API_?KEY|ACCESS_?KEY"
-                             r"|PRIVATE_?KEY|AUTHORIZATION|COOKIE|DATABASE_?URL")
-_SECRET_PARTS = {"PASS", "PWD", "AUTH", "SESSION", "DSN", "SALT"}
+                             r"|PRIVATE_?KEY|AUTHORIZATION|COOKIE|DATABASE_?URL|SESSIONID|SESSID")
+_SECRET_PARTS = {"PASS", "PWD", "AUTH", "DSN", "SALT"}
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # apiKey -> api_Key
 _NAME_PARTS = re.compile(r"[^A-Z0-9]+")
 # `NAME=value` or `--name=value` as a whole string (an argv item such as `GITHUB_TOKEN=abc`).
