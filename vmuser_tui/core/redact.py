@@ -109,23 +109,24 @@ def redact_env(mapping: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (MASK if is_secret_name(str(k)) else v) for k, v in mapping.items()}
 
 
-#: Keys of JSON details whose list value is a command line (redacted with its context).
-COMMAND_KEYS = {"command", "argv", "cmd"}
+#: Keys (any case) of JSON details whose list value is a command line (redacted with its context).
+COMMAND_KEYS = {"command", "argv", "cmd", "entrypoint"}
 
 
 def redact(value: Any) -> Any:
     """Mask secrets anywhere in a JSON-like value (dicts, lists, strings), recursively.
 
     Dict values under secret-looking keys become :data:`MASK`; a list of strings under
-    ``command``/``argv``/``cmd`` goes through :func:`redact_argv`; any other string
-    through :func:`redact_text`. Other values are returned as they are.
+    ``command``/``argv``/``cmd``/``entrypoint`` (any case: Docker's ``Cmd``) goes through
+    :func:`redact_argv`; any other string through :func:`redact_text`. Other values are
+    returned as they are.
     """
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if isinstance(k, str) and is_secret_name(k):
                 out[k] = MASK
-            elif k in COMMAND_KEYS and isinstance(v, (list, tuple)) and all(isinstance(a, str) for a in v):
+            elif str(k).lower() in COMMAND_KEYS and isinstance(v, (list, tuple)) and all(isinstance(a, str) for a in v):
                 out[k] = redact_argv(v)
             else:
                 out[k] = redact(v)
