@@ -26,8 +26,8 @@ def _damaged_database(exc: Exception) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code. Every text line it writes shows control
-    characters as escapes (see :mod:`vmuser_tui.cli.output`)."""
-    from vmuser_tui.cli.output import shown_safely
+    characters as escapes (see :mod:`vmuser_tui.cli.terminal`)."""
+    from vmuser_tui.cli.terminal import shown_safely
 
     with shown_safely():
         return _run(argv)
@@ -48,8 +48,8 @@ def _run(argv: list[str] | None) -> int:
         args._parser.print_help()
         print(f"{args._parser.prog}: error: missing COMMAND (listed above)", file=sys.stderr)
         return 2
-    from vmuser_tui.cli.output import one_line
     from vmuser_tui.core.errors import VmuserError
+    from vmuser_tui.core.text import printable as one_line
 
     if args.func == "checkpoint.create":
         try:

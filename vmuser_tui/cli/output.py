@@ -3,14 +3,10 @@
 rich is imported only when a table or progress line is printed, so ``vmuser --help``
 stays fast.
 
-Every text line the CLI writes is safe for a terminal (issue 11, case 12): while a command
-runs, :func:`shown_safely` puts a filter on ``sys.stdout``/``sys.stderr`` that shows
-control and bidi characters as escapes (:mod:`vmuser_tui.core.text`), so a file name or
-message holding ``ESC ]0;…BEL`` cannot steer the terminal whichever ``print`` shows it;
-table cells, ``key: value`` details and error lines are also kept on one line
-(:func:`one_line`). Bytes written to ``sys.stdout.buffer`` (``fs cat``, ``session exec``
-output) and JSON (``json.dumps`` escapes every control character) pass unchanged; vmuser's
-own colour and progress sequences go through :func:`terminal`.
+Every text line the CLI writes is safe for a terminal (issue 11, case 12): see
+:mod:`vmuser_tui.cli.terminal` for the filter on ``sys.stdout``/``sys.stderr``; table
+cells, ``key: value`` details and names in one-line messages are also kept on one line
+(:func:`one_line`).
 """
 
 from __future__ import annotations
@@ -21,43 +17,11 @@ import shutil
 import sys
 from contextlib import contextmanager
 
-from vmuser_tui.core.text import printable, printable_lines
+from vmuser_tui.cli.terminal import terminal  # noqa: F401 (re-exported for commands)
+from vmuser_tui.core.text import printable
 from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for commands)
 
 one_line = printable  # a value inside a one-line message: a name, a description, an error
-
-
-class _SafeText:
-    """A text stream that shows control characters as escapes (line feeds and tabs kept:
-    output is made of lines). Everything else (``buffer``, ``isatty``, ``fileno``, ``flush``)
-    is the wrapped stream's."""
-
-    def __init__(self, stream) -> None:
-        self.unsafe = stream
-
-    def write(self, text: str) -> int:
-        return self.unsafe.write(printable_lines(text))
-
-    def __getattr__(self, name: str):
-        return getattr(self.unsafe, name)
-
-
-def terminal(stream):
-    """The real stream under :func:`shown_safely`'s filter, for vmuser's own escape
-    sequences (a bold header, a progress line)."""
-    return getattr(stream, "unsafe", stream)
-
-
-@contextmanager
-def shown_safely():
-    """Filter ``sys.stdout`` and ``sys.stderr`` through :class:`_SafeText` for the block
-    (one CLI command); the streams are put back after it."""
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _SafeText(out), _SafeText(err)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
 
 
 def emit_json(doc) -> None:
