@@ -8,6 +8,7 @@ process starts from the same truth.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from vmuser_tui.core import config as cfg
@@ -33,7 +34,7 @@ class Vmuser:
     of other clients are taken over (logged) instead of refusing."""
 
     def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
-                 force: bool = False):
+                 force: bool = False, reclaim: bool = True):
         self.config = config
         self.ctx = Context.open(config)
         self.ctx.live_enabled = live
@@ -50,19 +51,23 @@ class Vmuser:
             # reads or captures that workspace (see core/journal.py).
             self.notes.extend(journal.recover(self.checkpoints))
             self.notes.extend(self.sessions.reconcile())
+            if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
+                self.notes.extend(self.reclaim_orphan_workspaces())
 
     @classmethod
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
+        reclaim: bool = True,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
-        it pays off only across several captures in one process. Raises ConfigError /
+        it pays off only across several captures in one process. ``reclaim=False``: leave
+        orphan workspace folders to :meth:`gc` (see :meth:`reclaim_orphan_workspaces`). Raises ConfigError /
         StoreError with one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
         return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
-                   force=force)
+                   force=force, reclaim=reclaim)
 
     @property
     def db(self):
@@ -121,7 +126,11 @@ class Vmuser:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
         ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
         now); ``text``: a substring anywhere in the entry. Raises NotFoundError for an unknown
-        project or session, UsageError for a bad time."""
+        project or session, UsageError for a bad time or a ``limit`` outside 1 to
+        :data:`~vmuser_tui.core.bounds.MAX_LOG_LIMIT` (SQLite's LIMIT is 64-bit)."""
+        from vmuser_tui.core.bounds import MAX_LOG_LIMIT, in_range
+
+        in_range("limit", limit, 1, MAX_LOG_LIMIT)
         project_id = self.projects.resolve(project) if project else None
         session_id = self.sessions.resolve(session) if session else None
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,
@@ -151,10 +160,37 @@ class Vmuser:
         if self.db.query_one("SELECT 1 FROM operation_log WHERE operation = 'checkpoint.image' LIMIT 1"):
             images = container_images.prune(self.ctx, dry_run=dry_run)
         result.images = images
+        from vmuser_tui.core import workspace_orphans
+
+        orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+        if not dry_run:
+            orphans, result.problems = workspace_orphans.remove(orphans)
+        result.workspaces = orphans
         if not dry_run:
             with self.db.write() as conn:
-                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes, images=images)
+                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes, images=images,
+                             workspaces=[o.to_json() for o in orphans])
         return result
+
+    def reclaim_orphan_workspaces(self) -> list[str]:
+        """Start-up recovery of case 15: remove folders under ``<data dir>/workspaces`` that
+        no project owns (an import killed half-way; see :mod:`vmuser_tui.core.workspace_orphans`).
+        Returns one line per folder removed or not removable (for :attr:`notes`); each
+        removal is also in the operation log (``workspace.orphan``). Never raises."""
+        from vmuser_tui.core import workspace_orphans
+
+        try:
+            orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+            if not orphans:
+                return []
+            removed, problems = workspace_orphans.remove(orphans)
+            if removed:
+                with self.db.write() as conn:
+                    for o in removed:
+                        oplog.record(conn, "workspace.orphan", path=o.path, why=o.why)
+        except (VmuserError, OSError, sqlite3.Error) as exc:  # a locked or read-only database: next start
+            return [f"orphan workspace folders were not reclaimed: {exc}"]
+        return [f"removed the orphan workspace folder {o.path} ({o.why})" for o in removed] + problems
 
     def restore_container(self, checkpoint_ref: str):
         """Recreate the project's container from the checkpoint's image (see

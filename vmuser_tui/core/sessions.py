@@ -241,7 +241,11 @@ class Sessions:
 
     def logs(self, ref: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output. Raises StateError when the
-        session has no container, or had one that is gone (removed when it stopped)."""
+        session has no container, or had one that is gone (removed when it stopped), and
+        UsageError for a ``tail`` outside 0 to :data:`~vmuser_tui.core.bounds.MAX_TAIL`."""
+        from vmuser_tui.core.bounds import MAX_TAIL, in_range
+
+        in_range("--tail", tail, 0, MAX_TAIL)
         session = self.get(ref)
         if not session.container_id:
             raise StateError(f"session {session.id} has no container (runtime '{session.runtime}')")

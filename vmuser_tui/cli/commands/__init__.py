@@ -21,7 +21,7 @@ def open_service(args, *, reconcile: bool = True):
     live = args.func in ("tui", "demo", "worker")
     return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live,
                        read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
-                       force=bool(getattr(args, "force", False)))
+                       force=bool(getattr(args, "force", False)), reclaim=args.func != "gc")
 
 
 def dispatch(args) -> int | None:

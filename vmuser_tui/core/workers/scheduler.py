@@ -73,7 +73,8 @@ def _retention(vm, now: datetime) -> dict:
 def _gc(vm, now: datetime) -> dict:
     """Prune: reclaim what forgets and deletions left unreachable."""
     res = vm.gc()
-    return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes}
+    orphans = {"workspaces": [o.path for o in res.workspaces]} if res.workspaces else {}  # reclaimed folders
+    return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes, **orphans}
 
 
 def _cleanup(vm, now: datetime) -> dict:

@@ -29,6 +29,7 @@ from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows import restore_report
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -1217,18 +1218,9 @@ class ProjectScreen(VmuserScreen):
         self.app.push_screen(RestoreConfirmScreen(cp, self.project.head_checkpoint_id if self.project else None), answer)
 
     def _restored(self, outcome) -> None:
-        r = outcome.result
-        pre = outcome.pre_restore
-        saved = (f"workspace saved first as {pre.id}" if pre.kind == "pre-restore"
-                 else f"workspace was unchanged since {pre.id}")
-        undo = self.key("project.undo", "u")
-        short = f"restored {outcome.checkpoint.id}: {outcome.summary()}; {undo} undoes"
-        notes = [f"{saved}; {undo} undoes"]
-        if r.refused:
-            short = f"restored {outcome.checkpoint.id}; {len(r.refused)} path(s) refused"
-            notes.append(f"{len(r.refused)} path(s) refused: " + ", ".join(p for p, _ in r.refused[:20]))
-        self.app.notify(short, title="Restore", severity="warning" if r.refused else "information",
-                        details="\n".join(notes))
+        done = restore_report.report(outcome, outcome.checkpoint.id, self.key("project.undo", "u"))
+        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
+                        details=done.details)
         self.reload()
 
     def action_undo(self) -> None:

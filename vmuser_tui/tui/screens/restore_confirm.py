@@ -153,6 +153,11 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             if len(changes) > FIRST_FILES:
                 table.add_row("", Text(f"… and {len(changes) - FIRST_FILES} more", style="dim"))
             parts.append(table)
+        if preview.left_alone:
+            n = len(preview.left_alone)
+            shown = ", ".join(preview.left_alone[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            parts.append(Text(f"{n} ignored path{'s are' if n != 1 else ' is'} left as "
+                              f"{'they are' if n != 1 else 'it is'}: {shown}", style="dim"))
         if self.paths:
             if not changes:
                 self.query_one("#restore-body", Static).update(Group(*_spaced(parts + self._folder_hint())))
