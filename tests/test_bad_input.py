@@ -299,6 +299,25 @@ ROWS = [
     # -- 11c: files that vanish during a capture (case 5) ---------------------------------------------
     # (end of 11c)
     # -- 11d: secrets in exec arguments, terminal escapes (cases 10, 12) ------------------------------
+    # a control or bidi character the user typed comes back escaped, on one line (ESC -> \x1b)
+    row("esc-workspace", ["project", "create", "x", "--workspace", "/nonexistent/d\x1b[2J"], 2,
+        "workspace /nonexistent/d\\x1b[2J is not a directory"),
+    row("bidi-workspace", ["project", "create", "x", "--workspace", "/nonexistent/a\u202eb"], 2,
+        "workspace /nonexistent/a\\u202eb is not a directory"),
+    row("cr-workspace", ["project", "create", "x", "--workspace", "/nonexistent/secret\rshown"], 2,
+        "workspace /nonexistent/secret\\rshown is not a directory"),
+    row("newline-import", ["project", "create", "x", "--import", "/nonexistent/a\nb"], 2,
+        "import directory /nonexistent/a\\nb is not a directory"),
+    row("osc-import", ["project", "create", "x", "--import", "/nonexistent/\x1b]0;pwned\x07"], 2,
+        "import directory /nonexistent/\\x1b]0;pwned\\x07 is not a directory"),
+    row("esc-unknown-option", ["project", "list", "--bo\x1b[2Jgus"], 2, "unrecognized arguments: --bo\\x1b[2Jgus"),
+    row("bidi-unknown-option", ["project", "list", "--\u2066bogus"], 2, "unrecognized arguments: --\\u2066bogus"),
+    row("esc-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/\x1b[2J"], 2,
+        "/nonexistent/\\x1b[2J: no such file to put"),
+    row("newline-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/a\nb"], 2,
+        "/nonexistent/a\\nb: no such file to put"),
+    row("c1-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/a\x9bb"], 2,
+        "/nonexistent/a\\x9bb: no such file to put"),
     # (end of 11d)
     # -- 11e: secret files, numbers out of range (cases 11, 13) ---------------------------------------
     # numbers in the config: every one has a range, nan and inf are refused (case 13); exit 1 as every config error

@@ -11,6 +11,7 @@ from vmuser_tui.cli.output import (
     emit_json,
     human_size,
     need_terminal,
+    one_line,
     progress,
     table,
 )
@@ -24,7 +25,7 @@ def cmd_create(args, vm) -> int:
         outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb)
     cp = outcome.checkpoint
     for path, why in outcome.skipped[:10]:
-        print(f"vmuser: skipped {path}: {why}", file=sys.stderr)
+        print(f"vmuser: skipped {one_line(path)}: {why}", file=sys.stderr)
     if not outcome.created:
         print(f"vmuser: nothing changed since checkpoint {cp.id}; no new checkpoint", file=sys.stderr)
     else:
@@ -99,13 +100,14 @@ def cmd_diff(args, vm) -> int:
 
 
 def _name(change) -> str:
-    return f"{change.old_path} -> {change.path}" if change.old_path else change.path
+    # one line whatever the names hold (a newline in a name must not start a new change line)
+    return f"{one_line(change.old_path)} -> {one_line(change.path)}" if change.old_path else one_line(change.path)
 
 
 def _left_alone(paths: list[str]) -> str:
     """One line naming the ignored paths a restore leaves as they are."""
     n = len(paths)
-    shown = ", ".join(paths[:5]) + (f" and {n - 5} more" if n > 5 else "")
+    shown = ", ".join(one_line(p) for p in paths[:5]) + (f" and {n - 5} more" if n > 5 else "")
     return (f"{n} ignored path{'s are' if n != 1 else ' is'} left as {'they are' if n != 1 else 'it is'} "
             f"(.vmuserignore or [snapshots] ignore): {shown}")
 
@@ -123,7 +125,7 @@ def cmd_restore(args, vm) -> int:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
         need_terminal()
-        print(f"Restoring {cp.id} ({cp.description or cp.kind}): {restore_summary(preview.changes)}",
+        print(f"Restoring {cp.id} ({one_line(cp.description or cp.kind)}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:
             print(f"  {c.status} {_name(c)}", file=sys.stderr)
@@ -140,12 +142,12 @@ def cmd_restore(args, vm) -> int:
         outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
     r = outcome.result
     for path, why in r.refused:
-        print(f"vmuser: refused {path}: {why}", file=sys.stderr)
+        print(f"vmuser: refused {one_line(path)}: {why}", file=sys.stderr)
     for path in r.kept:
-        print(f"vmuser: kept folder {path}/: it holds files the checkpoint does not have (ignored, or made "
+        print(f"vmuser: kept folder {one_line(path)}/: it holds files the checkpoint does not have (ignored, or made "
               "during the restore)", file=sys.stderr)
     for path, why in r.failed:
-        print(f"vmuser: not restored {path}: {why}", file=sys.stderr)
+        print(f"vmuser: not restored {one_line(path)}: {why}", file=sys.stderr)
     if outcome.left_alone:
         print(_left_alone(outcome.left_alone), file=sys.stderr)
     print(f"restored {cp.id}: {outcome.summary()}; "
