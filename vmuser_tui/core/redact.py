@@ -85,10 +85,6 @@ _CURL_USER_FLAGS = {"-u", "--user", "-U", "--proxy-user"}
 # one shell word: quoted parts, escapes and plain characters run together (`a"b c"'d'`)
 _SHELL_WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|\\.|[^\s;&|()<>"'\\])+""", re.DOTALL)
 
-#: Files left out of automatic checkpoints unless the project opts in (gitignore syntax).
-DEFAULT_SECRET_PATTERNS = [".env", "*.pem", "*.key", "id_rsa*", "id_ed25519*"]
-
-
 def is_secret_name(name: str) -> bool:
     """True when an environment variable, key or flag name looks like it holds a secret
     (rules in the module docstring): ``"DB_PASSWORD"``, ``"apiKey"``, ``"--auth-token"``."""

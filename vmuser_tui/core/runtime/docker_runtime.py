@@ -25,6 +25,7 @@ from vmuser_tui.core.errors import (
     UsageError,
     VmuserError,
 )
+from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.core.runtime.base import (
     LABEL_SESSION,
     WORKSPACE_MOUNT,
@@ -425,7 +426,7 @@ class DockerRuntime:
                 sock.close()
             if raw is None:
                 raise StateError(
-                    f"command {one_line(' '.join(argv), 60)!r} still running after {timeout:g} s; "
+                    f"command {one_line(' '.join(redact_argv(argv)), 60)!r} still running after {timeout:g} s; "
                     "it goes on in the container: wait longer, or stop the session to end it"
                 )
             # The stream can close a moment before the engine records the exit code.
