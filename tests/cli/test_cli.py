@@ -204,3 +204,15 @@ def test_config_validate_checks_keymap_and_theme(env):
     assert "Traceback" not in err
     Path(env["VMUSER_CONFIG"]).write_text('[keymap]\n"project.restore" = "R"\n')
     assert run(env, "config", "validate").returncode == 0
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not __import__("shutil").which("setpriv"), reason="needs root and setpriv")
+def test_a_config_file_behind_a_folder_one_may_not_enter_is_one_clear_line(tmp_path):
+    """Run as uid 4321, whose config path lies under root's 0700 temp dir: one line, not an
+    internal error."""
+    env = dict(os.environ, VMUSER_CONFIG=str(tmp_path / "c.toml"), VMUSER_DATA_DIR="/nonexistent/x")
+    r = subprocess.run(["setpriv", "--reuid", "4321", "--regid", "4321", "--clear-groups", sys.executable, "-m",
+                        "vmuser_tui", "project", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "cannot read config file" in r.stderr and "internal error" not in r.stderr
+    assert r.stderr.count("\n") == 1

@@ -276,13 +276,14 @@ def load(
     cfg_path = resolve_config_path(path)
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
-    if cfg_path.exists():
-        try:
-            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{cfg_path}: cannot read config file: {exc}") from None
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # no file: the defaults
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # e.g. a folder on the way we may not enter
+        raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; fix its permissions or pass --config") from None
     values: dict[str, dict[str, Any]] = {}
     sources: dict[tuple[str, str], str] = {}
     for section, settings in SCHEMA.items():
