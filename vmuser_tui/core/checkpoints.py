@@ -32,7 +32,10 @@ class CreateOutcome:
     """Outcome of :meth:`Checkpoints.create`. ``created`` is False when nothing changed
     since the project's head; ``checkpoint`` is then that head. ``new_bytes``: stored
     (compressed) bytes of new blobs; ``hashed_files``: files read because their stat
-    changed; ``skipped``: ``(path, reason)`` for what could not be captured."""
+    changed; ``skipped``: ``(path, reason)`` for what could not be captured;
+    ``vanished`` / ``changing``: paths left out because they went away while the
+    checkpoint was taken (a build's temp files) or changed on every read; ``notes``: one
+    line for each of those (see :func:`left_out_notes`) and others, for the user."""
 
     checkpoint: Checkpoint
     created: bool
@@ -40,6 +43,24 @@ class CreateOutcome:
     hashed_files: int = 0
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # e.g. the container image could not be recorded
+    vanished: list = field(default_factory=list)
+    changing: list = field(default_factory=list)
+
+
+def left_out_notes(vanished: list[str], changing: list[str]) -> list[str]:
+    """One line per kind of path a capture left out because the workspace moved under it:
+    ``'3 files vanished while the checkpoint was taken (left out)'`` and ``'1 file kept
+    changing while it was read (left out; the next checkpoint takes it)'``. Counted once,
+    not listed path by path: a build can delete thousands of temp files."""
+    notes = []
+    if vanished:
+        n = len(vanished)
+        notes.append(f"{n:,} file{'s' if n != 1 else ''} vanished while the checkpoint was taken (left out)")
+    if changing:
+        n = len(changing)
+        notes.append(f"{n:,} file{'s' if n != 1 else ''} kept changing while {'they were' if n != 1 else 'it was'} "
+                     f"read (left out; the next checkpoint takes {'them' if n != 1 else 'it'})")
+    return notes
 
 
 @dataclass
@@ -193,7 +214,9 @@ class Checkpoints:
                 conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (now, session_id))
             oplog.record(conn, "checkpoint.create", project_id=project_id, session_id=session_id, checkpoint=cid,
                          kind=kind, description=description, tags=tags, files=result.file_count,
-                         bytes=result.total_size, skipped=len(result.skipped))
+                         bytes=result.total_size, skipped=len(result.skipped),
+                         **({"vanished": len(result.vanished)} if result.vanished else {}),
+                         **({"changing": len(result.changing)} if result.changing else {}))
             created["yes"] = True
 
         workspace = self.projects.workspace_dir(project)
@@ -207,11 +230,13 @@ class Checkpoints:
             workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
             state=state,
         )
+        left_out = {"vanished": result.vanished, "changing": result.changing}
         if not created:
             if tags:
                 self.tag(head.id, tags)
-            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped)
-        notes = []
+            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped,
+                                 left_out_notes(result.vanished, result.changing), **left_out)
+        notes = left_out_notes(result.vanished, result.changing)
         if self.ctx.config.get("snapshots", "container_image"):
             from vmuser_tui.core import container_images
 
@@ -219,7 +244,8 @@ class Checkpoints:
                 container_images.record(self.ctx, cid, project_id)
             except VmuserError as exc:  # the workspace checkpoint stands; say what is missing
                 notes.append(f"checkpoint {cid} has no container image: {exc}")
-        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes)
+        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes,
+                             **left_out)
 
     def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
         """Add (and remove) tags on a checkpoint."""
