@@ -95,6 +95,7 @@ class RestoreOutcome:
     result: rs.RestoreResult
     paths: list[str]
     changes: list[df.Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the pre-restore checkpoint, e.g. files left out
 
     def summary(self) -> str:
         """One line: ``'7 paths changed: 1 overwritten, 1 re-created, 4 deleted, 1 renamed back'``."""
@@ -407,7 +408,8 @@ class Checkpoints:
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
                          deleted=result.deleted, refused=[p for p, _ in result.refused],
                          **({"as_files": result.as_files} if result.as_files else {}))
-        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes)
+        notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
+        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, notes)
 
     def restore_plan(
         self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],

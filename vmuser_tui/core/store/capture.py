@@ -60,10 +60,10 @@ def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
 
 
 GONE, CHANGING = "gone", "changing"
-#: Seconds to wait before each new read of a file that changed while it was read: a
-#: file rewritten in place is read again until one read sees it whole (its stat the same
-#: before and after), and left out (listed in ``changing``) when none does, ~0.15 s in all.
-RETRY_DELAYS = (0.0005, 0.002, 0.008, 0.03, 0.1)
+#: Seconds to wait before each new read of a file that changed while it was read: a file
+#: rewritten in place is read again until one read sees it whole (its stat the same before
+#: and after), and left out (listed in ``changing``) when none of 6 does, ~0.15 s in all.
+RETRY_DELAYS = (0.0, 0.0005, 0.002, 0.008, 0.03, 0.1)
 # O_NONBLOCK: a file swapped for a fifo since the scan must not block the capture on open
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
@@ -123,36 +123,57 @@ def _read_file(path: str, expect: StatInfo) -> tuple[bytes, StatInfo | str]:
 
     A read is whole when the fd's stat after it (size, mtime, ctime, inode) equals the
     stat before it and the byte count equals the size. Before the first read the scan's
-    stat ``expect`` stands in for an ``fstat`` (ctime cannot go back, so an equal stat
-    after the read means no change since the scan): one extra system call a file. A file
-    replaced since the scan is read as it is now. Never follows a symlink; raises OSError
-    for other errors (EACCES)."""
-    before: tuple | None = expect[:4]
-    for delay in (0.0, *RETRY_DELAYS):
+    stat ``expect`` stands in for an ``fstat`` (ctime cannot be set back, so an equal stat
+    after the read means no change since the scan): one extra system call a file, and
+    the common case returns ``expect`` itself. A file changed or replaced since the scan
+    is read again (:func:`_read_settled`) and recorded as it is now. Never follows a
+    symlink; raises OSError for other errors (EACCES)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in GONE_ERRNOS:
+            return b"", GONE
+        raise
+    try:
+        size = expect[0]
+        raw = os.read(fd, size + 1)  # a short read of a regular file is its end: one call
+        if len(raw) > size:
+            raw += _read_all(fd, 1 << 20)
+        st = os.fstat(fd)
+    except OSError:
+        raw, st = b"", None  # e.g. EISDIR: a folder took its place; decided below
+    finally:
+        os.close(fd)
+    if (st is not None and len(raw) == size == st.st_size and st.st_mtime_ns == expect[1]
+            and st.st_ctime_ns == expect[2] and st.st_ino == expect[3]):
+        return raw, expect
+    return _read_settled(path)
+
+
+def _read_settled(path: str) -> tuple[bytes, StatInfo | str]:
+    """Read ``path`` until one read sees it unchanged (fstat before and after), waiting
+    :data:`RETRY_DELAYS` between tries: see :func:`_read_file`."""
+    for delay in RETRY_DELAYS:
         if delay:
             time.sleep(delay)
         fd = _open(path)
         if fd is None:
             return b"", GONE
         try:
-            if before is None:
-                st = os.fstat(fd)
-                if not statmod.S_ISREG(st.st_mode):
-                    return b"", GONE
-                before = StatInfo.of(st)[:4]
+            st = os.fstat(fd)
+            if not statmod.S_ISREG(st.st_mode):
+                return b"", GONE
+            before = StatInfo.of(st)
             try:
-                raw = _read_all(fd, before[0])
+                raw = _read_all(fd, before.size)
             except OSError as exc:
                 return b"", _settled(fd, exc)
             st = os.fstat(fd)
         finally:
             os.close(fd)
-        if not statmod.S_ISREG(st.st_mode):
-            return b"", GONE
         info = StatInfo.of(st)
-        if info[:4] == before and len(raw) == info.size:
+        if info[:4] == before[:4] and len(raw) == info.size:
             return raw, info
-        before = None  # changed: the next read compares with its own fstat
     return b"", CHANGING
 
 
@@ -186,7 +207,7 @@ def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None]) -
     blob row ``(hash, size, codec, data)`` goes to ``keep`` as it is read (with ``level``;
     rows of a pass that turns out torn are unreferenced, and gc removes them). Returns
     ``(chunk digests, StatInfo)`` or ``([], GONE | CHANGING)``."""
-    for delay in (0.0, *RETRY_DELAYS):
+    for delay in RETRY_DELAYS:
         if delay:
             time.sleep(delay)
         fd = _open(path)

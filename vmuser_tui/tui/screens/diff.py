@@ -475,7 +475,7 @@ class DiffScreen(VmuserScreen):
         short = f"restored {what} from {outcome.checkpoint.id}: {outcome.summary()}"
         if refused:
             short = f"restored {what} from {outcome.checkpoint.id}; {len(refused)} path(s) refused"
-        notes = [f"{saved}; {undo} on the project screen undoes"]
+        notes = [f"{saved}; {undo} on the project screen undoes", *outcome.notes]
         if refused:
             notes.append(f"{len(refused)} path(s) refused: " + ", ".join(p for p, _ in refused[:20]))
         self.app.notify(short, title="Restore", severity="warning" if refused else "information",

@@ -1147,7 +1147,8 @@ class ProjectScreen(VmuserScreen):
         cp = outcome.checkpoint
         if outcome.created:
             self.notify(f"checkpoint {cp.id}: {cp.file_count} files, {human_size(outcome.new_bytes)} new"
-                        + (f"; {len(outcome.skipped)} unreadable skipped" if outcome.skipped else ""))
+                        + (f"; {len(outcome.skipped)} unreadable skipped" if outcome.skipped else "")
+                        + "".join(f"; {note}" for note in outcome.notes))
         else:
             self.notify(f"nothing changed since {cp.id}; no checkpoint taken", title="Checkpoint")
         self.reload(select=cp.id)
@@ -1221,7 +1222,7 @@ class ProjectScreen(VmuserScreen):
                  else f"workspace was unchanged since {pre.id}")
         undo = self.key("project.undo", "u")
         short = f"restored {outcome.checkpoint.id}: {outcome.summary()}; {undo} undoes"
-        notes = [f"{saved}; {undo} undoes"]
+        notes = [f"{saved}; {undo} undoes", *outcome.notes]
         if r.refused:
             short = f"restored {outcome.checkpoint.id}; {len(r.refused)} path(s) refused"
             notes.append(f"{len(r.refused)} path(s) refused: " + ", ".join(p for p, _ in r.refused[:20]))
