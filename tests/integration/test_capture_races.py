@@ -11,6 +11,7 @@ while the pool threads have not yet reached the files it deletes), or bounded in
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -278,3 +279,37 @@ def test_a_file_rewritten_while_read_is_stored_as_one_whole_version(vm, tmp_path
     assert writer.returncode == 0
     assert len(seen) >= 5, "the file was left out of almost every checkpoint"
     assert set(seen) == {b"a", b"b"}, "the writer never raced the checkpoints: the test proved nothing"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to drop the capability that reads any file")
+def test_an_unreadable_file_still_fails_the_checkpoint_as_before(tmp_path):
+    """A real permission problem (EACCES) is not a vanished file: the checkpoint fails with
+    the same line as before, exit 1, nothing stored. Root reads every file, so the CLI
+    runs as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, as an ordinary user would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
+    env.update(PYTHONPATH=str(ROOT), VMUSER_DATA_DIR=str(tmp_path / "data"))
+    cli = [sys.executable, "-m", "vmuser_tui"]
+
+    def run(*args, drop=False):
+        pre = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if drop else []
+        return subprocess.run([*pre, *cli, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert run("project", "create", "perm").returncode == 0
+    ws = Path(json.loads(run("project", "list", "--json").stdout)[0]["workspace"])
+    (ws / "ok.txt").write_text("ok\n")
+    (ws / "locked").mkdir()
+    (ws / "locked" / "x").write_text("x\n")
+    os.chmod(ws / "locked", 0)  # a folder it cannot list: skipped and said so, as before
+    out = run("checkpoint", "create", "perm", "-m", "unlisted folder", drop=True)
+    assert out.returncode == 0, out.stderr
+    assert "vmuser: skipped locked: cannot list: Permission denied" in out.stderr
+    assert "vanished" not in out.stderr
+    (ws / "secret.txt").write_text("s\n")
+    os.chmod(ws / "secret.txt", 0)
+    out = run("checkpoint", "create", "perm", "-m", "unreadable file", drop=True)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"vmuser: error: cannot read {ws}/secret.txt: Permission denied; fix its permissions or add it to .vmuserignore")
+    listed = json.loads(run("checkpoint", "list", "perm", "--json").stdout)
+    assert [c["description"] for c in listed] == ["unlisted folder"]
