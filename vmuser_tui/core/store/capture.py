@@ -36,7 +36,9 @@ Progress = Callable[[int, int, int, int], None]
 @dataclass
 class CaptureResult:
     """Outcome of :func:`capture`. Sizes in bytes. ``new_bytes`` is what was stored
-    (compressed) for new blobs; ``skipped`` lists ``(path, reason)``."""
+    (compressed) for new blobs; ``skipped`` lists ``(path, reason)``; ``vanished`` the
+    paths that went away while the capture ran and ``changing`` the files that changed on
+    every read: both left out of the tree and of the stat cache."""
 
     root: str
     file_count: int
