@@ -69,9 +69,11 @@ def _fill(ws: Path, folder: str, count: int) -> list[str]:
     return names
 
 
-def _saboteur(ws: Path, gone: list[str], swapped: str):
-    """A progress callback that, on its first call, deletes ``gone`` and replaces the
-    folder ``swapped`` by a file (so its files fail with ENOTDIR)."""
+def _saboteur(ws: Path, gone: list[str], swapped: str, linked: str):
+    """A progress callback that, on its first call, deletes ``gone``, replaces the folder
+    ``swapped`` by a file (so its files fail with ENOTDIR) and the three files ``linked``
+    by a symlink to a host file outside the workspace (never to be read: ELOOP), a fifo
+    and a folder."""
     fired = []
 
     def progress(files_done, files_total, bytes_done, bytes_total):
@@ -80,6 +82,12 @@ def _saboteur(ws: Path, gone: list[str], swapped: str):
         fired.append(True)
         for rel in gone:
             os.unlink(ws / rel)
+        os.unlink(ws / linked[0])
+        os.symlink("/etc/hostname", ws / linked[0])
+        os.unlink(ws / linked[1])
+        os.mkfifo(ws / linked[1])  # opening a fifo to read blocks until a writer comes: never wait
+        os.unlink(ws / linked[2])
+        os.mkdir(ws / linked[2])
         shutil.rmtree(ws / swapped)
         (ws / swapped).write_text("a file where a folder was\n")
 
@@ -97,14 +105,14 @@ def test_files_that_vanish_before_they_are_read_are_left_out(vm, tmp_path, path)
     late = _late_files(vm)
     names = _fill(ws, "gen", late + 1500)
     swapped_names = _fill(ws, "zz", 10)
-    gone = names[late:]
-    progress, fired = _saboteur(ws, gone, "zz")
+    linked, gone = names[late:late + 3], names[late + 3:]
+    progress, fired = _saboteur(ws, gone, "zz", linked)
 
     out = vm.checkpoints.create(project.id, description="during a build", progress=progress)
 
     assert fired and out.created
-    assert sorted(out.vanished) == sorted(gone + swapped_names)
-    assert out.notes == [f"{len(gone) + 10:,} files vanished while the checkpoint was taken (left out)"]
+    assert sorted(out.vanished) == sorted([*linked, *gone, *swapped_names])
+    assert out.notes == [f"{len(gone) + 13:,} files vanished while the checkpoint was taken (left out)"]
     assert out.checkpoint.file_count == 1 + late  # keep.txt and the files still there
     files = _restore_copy(vm, out.checkpoint, tmp_path / "copy")
     assert set(files) == {"keep.txt", *names[:late]}
@@ -115,6 +123,9 @@ def test_files_that_vanish_before_they_are_read_are_left_out(vm, tmp_path, path)
     # The next checkpoint sees the workspace as it is: nothing is left out, nothing missing.
     again = vm.checkpoints.create(project.id)
     assert again.vanished == [] and again.notes == []
+    assert vm.checkpoints.entry(again.checkpoint.id, linked[0]).kind == "symlink"
+    assert vm.checkpoints.entry(again.checkpoint.id, linked[1]) is None  # a fifo is never captured
+    assert vm.checkpoints.entry(again.checkpoint.id, linked[2]).kind == "dir"
     assert vm.checkpoints.create(project.id).created is False
 
 
