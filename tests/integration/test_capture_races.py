@@ -321,6 +321,7 @@ def test_an_unreadable_file_still_fails_the_checkpoint_as_before(tmp_path):
     out = run("checkpoint", "create", "perm", "-m", "unreadable file", drop=True)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == (
-        f"vmuser: error: cannot read {ws}/secret.txt: Permission denied; fix its permissions or add it to .vmuserignore")
+        f"vmuser: error: cannot read {ws}/secret.txt: Permission denied; "
+        "fix its permissions or add it to .vmuserignore")
     listed = json.loads(run("checkpoint", "list", "perm", "--json").stdout)
     assert [c["description"] for c in listed] == ["unlisted folder"]
