@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from vmuser_tui.core.store import restore as rs
+from vmuser_tui.core.workers import snapshot
 from vmuser_tui.core.store.capture import GROUP_FILES
 from vmuser_tui.core.store.scan import scan
 
@@ -203,9 +204,14 @@ def test_checkpoints_and_restores_during_a_build_never_fail(vm, tmp_path):
             vm.ctx.live_enabled = i % 2 == 0  # every other checkpoint a full scan, the others by the monitor
             text = f"v{i}\n" * (i + 1)
             (ws / "src" / "main.txt").write_text(text)
-            out = vm.checkpoints.create(project.id, description=f"during the build {i}")
-            outcomes.append(out)
-            taken.append((out.checkpoint, text))
+            if i % 3 == 1:  # an automatic checkpoint, as the worker and the TUI take them
+                auto = snapshot.checkpoint_if_changed(vm, project.id, f"during the build {i}")
+                assert auto is not None and "error" not in auto, auto
+                taken.append((vm.checkpoints.get(auto["checkpoint"]), text))
+            else:
+                out = vm.checkpoints.create(project.id, description=f"during the build {i}")
+                outcomes.append(out)
+                taken.append((out.checkpoint, text))
             if i % 4 == 3:  # a restore of src/ while the build runs: its pre-restore checkpoint too
                 back = taken[i - 2]
                 done = vm.checkpoints.restore(back[0].id, paths=["src"])
