@@ -265,18 +265,170 @@ ROWS = [
     #    lease, add rows here: a second writer refused while the lease is live, naming its holder.
     # == issue 11, restore safety: each group below belongs to one part of the work ===================
     # -- 11a: workspaces that hold the data dir, system roots, nesting, imports (cases 1-3, 15) ------
+    row("ws-root", "project create x --workspace /", 2,
+        "refusing workspace /: it is a system folder; give a project folder of your own"),
+    row("ws-etc", "project create x --workspace /etc", 2, "refusing workspace /etc: it is a system folder"),
+    row("ws-usr", "project create x --workspace /usr", 2, "refusing workspace /usr: it is a system folder"),
+    row("ws-usr-below", "project create x --workspace /usr/share", 2,
+        "refusing workspace /usr/share: it is a system folder"),
+    row("ws-proc", "project create x --workspace /proc", 2, "refusing workspace /proc: it is a system folder"),
+    row("ws-dev", "project create x --workspace /dev", 2, "refusing workspace /dev: it is a system folder"),
+    row("ws-dev-shm", "project create x --workspace /dev/shm", 2, "refusing workspace /dev/shm: it is a system folder"),
+    row("ws-sys", "project create x --workspace /sys", 2, "refusing workspace /sys: it is a system folder"),
+    row("ws-var", "project create x --workspace /var", 2, "refusing workspace /var: it is a system folder"),
+    row("ws-symlink-to-etc", "project create x --workspace /proc/self/root/etc", 2,
+        "refusing workspace /proc/self/root/etc (/etc): it is a system folder"),
+    row("ws-data-dir", "project create x --workspace {tmp}/data", 2,
+        "refusing workspace {tmp}/data: it is vmuser's data directory; give a project folder of your own"),
+    row("ws-parent-of-data-dir", "project create x --workspace {tmp}", 2,
+        "refusing workspace {tmp}: it holds vmuser's data directory ({tmp}/data), which its sessions could then read"),
+    row("ws-inside-data-dir", "project create x --workspace {tmp}/data/workspaces", 2,
+        "refusing workspace {tmp}/data/workspaces: it holds the workspace of project"),
+    row("ws-same-as-project", "project create x --workspace {ws}", 2,
+        "refusing workspace {ws}: it is the workspace of project {A} (alpha); use that project"),
+    row("ws-nested-in-project", "project create x --workspace {ws}/src", 2,
+        "refusing workspace {ws}/src: it is inside the workspace of project {A} (alpha, {ws})"),
+    row("import-data-dir", "project create x --import {tmp}/data", 2,
+        "refusing to import {tmp}/data: it is a vmuser data directory with its live database; import a project "
+        "folder instead (nothing was copied)"),
+    row("import-parent-of-data-dir", "project create x --import {tmp}", 2,
+        "refusing to import {tmp}: it holds vmuser's data directory ({tmp}/data) with its live database"),
     # (end of 11a)
     # -- 11b: restore of ignored files, damaged content, sparse files, free space (cases 4, 6, 9) -----
     # (end of 11b)
     # -- 11c: files that vanish during a capture (case 5) ---------------------------------------------
     # (end of 11c)
     # -- 11d: secrets in exec arguments, terminal escapes (cases 10, 12) ------------------------------
+    # a control or bidi character the user typed comes back escaped, on one line (ESC -> \x1b)
+    row("esc-workspace", ["project", "create", "x", "--workspace", "/nonexistent/d\x1b[2J"], 2,
+        "workspace /nonexistent/d\\x1b[2J is not a directory"),
+    row("bidi-workspace", ["project", "create", "x", "--workspace", "/nonexistent/a\u202eb"], 2,
+        "workspace /nonexistent/a\\u202eb is not a directory"),
+    row("cr-workspace", ["project", "create", "x", "--workspace", "/nonexistent/secret\rshown"], 2,
+        "workspace /nonexistent/secret\\rshown is not a directory"),
+    row("newline-import", ["project", "create", "x", "--import", "/nonexistent/a\nb"], 2,
+        "import directory /nonexistent/a\\nb is not a directory"),
+    row("osc-import", ["project", "create", "x", "--import", "/nonexistent/\x1b]0;pwned\x07"], 2,
+        "import directory /nonexistent/\\x1b]0;pwned\\x07 is not a directory"),
+    row("esc-unknown-option", ["project", "list", "--bo\x1b[2Jgus"], 2, "unrecognized arguments: --bo\\x1b[2Jgus"),
+    row("bidi-unknown-option", ["project", "list", "--\u2066bogus"], 2, "unrecognized arguments: --\\u2066bogus"),
+    row("esc-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/\x1b[2J"], 2,
+        "/nonexistent/\\x1b[2J: no such file to put"),
+    row("newline-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/a\nb"], 2,
+        "/nonexistent/a\\nb: no such file to put"),
+    row("c1-put-source", ["fs", "put", "{A}", "new.txt", "/nonexistent/a\x9bb"], 2,
+        "/nonexistent/a\\x9bb: no such file to put"),
     # (end of 11d)
     # -- 11e: secret files, numbers out of range (cases 11, 13) ---------------------------------------
+    # numbers in the config: every one has a range, nan and inf are refused (case 13); exit 1 as every config error
+    row("num-after-days-huge", "cleanup", 1,
+        "[cleanup] after_days: 99999999999 is above the maximum 36500 (allowed: 1 to 36500)",
+        config="[cleanup]\nenabled = true\nafter_days = 99999999999\n"),
+    row("num-debounce-nan", "config validate", 1, "[snapshots] debounce: nan is not a finite number (allowed: 0.1 to 3600)",
+        config="[snapshots]\ndebounce = nan\n"),
+    row("num-cpus-nan-start", "session start {A} --runtime none", 1,
+        "[docker] cpus: nan is not a finite number (allowed: 0.01 to 1024)", config="[docker]\ncpus = nan\n"),
+    row("num-cpus-inf", "config validate", 1, "[docker] cpus: inf is not a finite number", config="[docker]\ncpus = inf\n"),
+    row("num-memory-huge-start", "session start {A} --runtime none", 1,
+        "[docker] memory: '99999999999999999999g' is above the maximum 4t (allowed: 4m to 4t)",
+        config='[docker]\nmemory = "99999999999999999999g"\n'),
+    row("num-memory-400-digits", "config validate", 1, "[docker] memory: '9999", config=f'[docker]\nmemory = "{"9" * 400}g"\n'),
+    row("num-interval-huge", "project list", 1, "[snapshots] interval: 99999999999999 is above the maximum 604800",
+        config="[snapshots]\ninterval = 99999999999999\n"),
+    row("num-keep-last-config", "checkpoint forget {A} --dry-run", 1,
+        "[retention] keep_last: 99999999999 is above the maximum 1000000 (allowed: -1 to 1000000)",
+        config="[retention]\nkeep_last = 99999999999\n"),
+    row("num-keep-within-config", "checkpoint forget {A} --dry-run", 1,
+        "[retention] keep_within: bad duration '99999999999d': at most 100 years", config='[retention]\nkeep_within = "99999999999d"\n'),
+    row("num-budget-huge", "project list", 1, "[runtime] memory_budget: '1000t' is above the maximum 64t",
+        config='[runtime]\nmemory_budget = "1000t"\n'),
+    row("num-keymap-not-a-key", "config validate", 1,
+        "[keymap] \"projects.filter\" = \"notakey!!\": 'notakey!!' is not a key Textual knows; use a character",
+        config='[keymap]\n"projects.filter" = "notakey!!"\n'),
+    row("num-keymap-bad-modifier", "config validate", 1, "'control' is not a modifier (use ctrl, shift, alt, meta",
+        config='[keymap]\n"projects.filter" = "control+f"\n'),
+    # ... and through VMUSER_* variables the same way
+    row("num-env-cpus-nan", "session start {A} --runtime none", 1,
+        "environment variable VMUSER_DOCKER_CPUS: [docker] cpus: nan is not a finite number", env={"VMUSER_DOCKER_CPUS": "nan"}),
+    row("num-env-after-days-huge", "cleanup", 1,
+        "environment variable VMUSER_CLEANUP_AFTER_DAYS: [cleanup] after_days: 99999999999 is above the maximum 36500",
+        env={"VMUSER_CLEANUP_AFTER_DAYS": "99999999999", "VMUSER_CLEANUP_ENABLED": "1"}),
+    row("num-env-memory-huge", "config validate", 1,
+        "VMUSER_DOCKER_MEMORY: [docker] memory: '99999999999999999999g' is above the maximum 4t",
+        env={"VMUSER_DOCKER_MEMORY": "99999999999999999999g"}),
+    row("num-env-debounce-inf", "project list", 1, "VMUSER_SNAPSHOTS_DEBOUNCE: [snapshots] debounce: inf is not a finite",
+        env={"VMUSER_SNAPSHOTS_DEBOUNCE": "inf"}),
+    # numbers and durations on the command line: exit 2
+    row("num-since-huge", "log --since 99999999999d", 2,
+        "--since: the age '99999999999d' is too long: at most 36500 days (100 years)"),
+    row("num-until-huge", "log --until 99999999999w", 2, "--until: the age '99999999999w' is too long"),
+    row("num-since-4400-digits", ["log", "--since", "9" * 4400 + "h"], 2, "--since: the age '9999"),
+    row("num-limit-huge", "log --limit 99999999999999999999", 2,
+        "--limit must be between 1 and 1000000, got 99999999999999999999"),
+    row("num-tail-huge", "session logs {S1} --tail 99999999999999999999", 2,
+        "--tail must be between 0 and 1000000, got 99999999999999999999"),
+    row("num-tail-negative", "session logs {S1} --tail -5", 2, "--tail must be between 0 and 1000000, got -5"),
+    row("num-keep-last-huge", "checkpoint forget {A} --keep-last 99999999999999999999999 --dry-run", 2,
+        "--keep-last needs a whole number from 0 to 1000000 (or -1 for all), got '99999999999999999999999'"),
+    row("num-keep-yearly-huge", "checkpoint forget {A} --keep-yearly 1000001 --dry-run", 2,
+        "--keep-yearly needs a whole number from 0 to 1000000"),
+    row("num-keep-within-huge", "checkpoint forget {A} --keep-within 99999999999d --dry-run", 2,
+        "--keep-within: bad duration '99999999999d': at most 100 years"),
+    row("num-keep-within-101y", "checkpoint forget {A} --keep-within 101y --dry-run", 2,
+        "--keep-within: bad duration '101y': at most 100 years"),
+    row("num-days-huge", "project extend {A} --days 99999999999999999999", 2, "--days must be between 1 and 3650"),
     # (end of 11e)
     # -- 11f: dead job holders, read-only data dirs, read-only mode (cases 14, 16, 17) ----------------
+    # a data directory nobody may write (chattr +i: root too): changing commands refused as before
+    row("ro-dir-checkpoint-create", "checkpoint create {A} -m x", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-project-create", "project create new", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-restore", "checkpoint restore {C1} --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-tag", "checkpoint tag {C1} late", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-forget", "checkpoint forget {A} --keep-last 1", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-gc", "gc", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-cleanup-apply", "cleanup --apply --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-pin", "project pin {A}", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-delete", "project delete {A} --yes", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-session-start", "session start {A} --runtime none", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-fs-mkdir", "fs mkdir {A} newdir", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    row("ro-dir-tui", "tui", 1, "is read-only; make it writable or pass --data-dir DIR",
+        setup="data_dir_read_only"),
+    # ... and a reading command opens it read-only, unless that would need a write first
+    row("ro-dir-old-schema", "project list", 1, "was written by an older vmuser (schema 2, this one needs "
+        f"{schema.LATEST}) and cannot be upgraded read-only; open it read-write once",
+        setup="data_dir_read_only_old_schema"),
+    row("ro-dir-old-schema-check", "check", 1, "cannot be upgraded read-only", setup="data_dir_read_only_old_schema"),
     # (end of 11f)
     # -- 11g: the container's user and capabilities (case 8) ------------------------------------------
+    row("docker-user-names", "config validate", 1,
+        '[docker] user: expected "uid:gid" (numbers 0-2147483647, e.g. "1000:1000") or "root" (empty: the default), '
+        "got 'x:y'", config='[docker]\nuser = "x:y"\n'),
+    row("docker-user-negative", "session start {A}", 1, "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "-1"\n'),
+    row("docker-user-too-big", "project list", 1, "[docker] user: expected \"uid:gid\" (numbers 0-2147483647",
+        config='[docker]\nuser = "99999999999:0"\n'),
+    row("docker-user-above-docker-max", "config show", 1, "got '2147483648:1'", config='[docker]\nuser = "2147483648:1"\n'),
+    row("docker-user-lone-uid", "config validate", 1, "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "1000"\n'),
+    row("docker-user-extra-field", "config validate", 1, "got '1:2:3'", config='[docker]\nuser = "1:2:3"\n'),
+    row("docker-user-spaces", "config validate", 1, "got ' 1000:1000'", config='[docker]\nuser = " 1000:1000"\n'),
+    row("docker-user-wide-digits", "config validate", 1, "got '１:１'", config='[docker]\nuser = "１:１"\n'),
+    row("docker-user-not-a-string", "config validate", 1, "[docker] user: expected a string in quotes, got 1000",
+        config="[docker]\nuser = 1000\n"),
+    row("docker-user-upper-root", "session start {A} --runtime none", 1, "got 'ROOT'", config='[docker]\nuser = "ROOT"\n'),
+    row("env-docker-user", "session start {A}", 1, "environment variable VMUSER_DOCKER_USER: [docker] user: expected",
+        env={"VMUSER_DOCKER_USER": "0:x"}),
+    row("docker-user-bad-with-engine", "session start {D} --image vmuser-busybox:local", 1,
+        "[docker] user: expected \"uid:gid\"", config='[docker]\nuser = "nobody"\n', docker=True),
     # (end of 11g)
 ]
 # fmt: on
@@ -478,6 +630,38 @@ def workspace_gone(world, name):
 
 
 SETUPS = {f.__name__: f for f in (db_not_sqlite, db_foreign, db_newer, db_truncated, db_damaged_page, workspace_gone)}
+
+
+@contextlib.contextmanager
+def data_dir_read_only(world, name):
+    """11f: a copy of the world's database in a folder nobody may write, root included
+    (``chattr +i`` on the folder and the file: no -wal or -shm can be made beside it)."""
+    d = _copy_of_world_db(world, name)
+    yield from _frozen(d)
+
+
+@contextlib.contextmanager
+def data_dir_read_only_old_schema(world, name):
+    """11f: the same, with a database an older vmuser wrote (schema 2): it cannot be upgraded."""
+    d = _copy_of_world_db(world, name)
+    conn = sqlite3.connect(d / "vmuser.db")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    yield from _frozen(d)
+
+
+def _frozen(d: Path):
+    frozen = [str(d / "vmuser.db"), str(d)]
+    if subprocess.run(["chattr", "+i", *frozen], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        yield {"VMUSER_DATA_DIR": str(d)}
+    finally:
+        subprocess.run(["chattr", "-i", *frozen], check=True)
+
+
+SETUPS["data_dir_read_only"] = data_dir_read_only
+SETUPS["data_dir_read_only_old_schema"] = data_dir_read_only_old_schema
 
 
 # -- "nothing changed" ----------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_dry_run_json_lists_what_goes_and_changes_nothing(env, project):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--keep-daily", "-3"], "--keep-daily needs a whole number >= 0 (or -1 for all), got '-3'"),
+        (["--keep-daily", "-3"], "--keep-daily needs a whole number from 0 to 1000000 (or -1 for all), got '-3'"),
         (["--keep-last", "ten"], "--keep-last needs a whole number"),
         (["--keep-within", "2w"], "bad duration '2w': use whole numbers with y (years), m (months)"),
         (["--keep-last", "0"], "the retention policy is empty"),

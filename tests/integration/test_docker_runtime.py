@@ -26,6 +26,8 @@ RUN_ID = secrets.token_hex(4)
 TEST_LABEL = "vmuser.test-run"
 MEMORY = 64 * 1024 * 1024
 PIDS = 128
+# who a container without an explicit user runs as: the host user, or nobody when that is root
+USER = (os.getuid(), os.getgid()) if os.getuid() != 0 else (65534, 65534)
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,7 @@ def session(runtime, image, tmp_path):
     """A started container; yields (spec, info) and removes it afterwards."""
     workspace = tmp_path / "ws"
     workspace.mkdir()
+    os.chown(workspace, *USER)  # the container's user (not root, even when the tests run as root) writes it
     spec = make_spec(image, workspace)
     info = runtime.start(spec)
     yield spec, info
@@ -139,7 +142,8 @@ def test_container_is_confined(session, engine):
     assert host["PidsLimit"] == PIDS
     assert host["Memory"] == MEMORY
     assert host["NanoCpus"] == 500_000_000
-    assert attrs["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
+    assert attrs["Config"]["User"] == f"{USER[0]}:{USER[1]}" != "0:0"
+    assert not host.get("CapAdd") and host["CapDrop"] == ["ALL"]  # an unprivileged user needs none
     assert not host.get("Privileged")
     mounts = attrs["Mounts"]
     assert len(mounts) == 1, mounts  # the workspace only: no docker socket, no volumes
@@ -148,15 +152,15 @@ def test_container_is_confined(session, engine):
     assert mounts[0]["RW"] is True
 
 
-def test_exec_writes_workspace_as_host_user(runtime, session):
+def test_exec_writes_workspace_as_the_container_user(runtime, session):
     spec, info = session
     result = runtime.exec(info.id, ["sh", "-c", "echo hi > /workspace/f && id -u"])
     assert result.exit_code == 0
-    assert result.output == f"{os.getuid()}\n".encode()
+    assert result.output == f"{USER[0]}\n".encode()
     assert result.duration > 0
     written = Path(spec.workspace) / "f"
     assert written.read_text() == "hi\n"
-    assert written.stat().st_uid == os.getuid()
+    assert (written.stat().st_uid, written.stat().st_gid) == USER
 
 
 def test_exec_defaults_and_environment(runtime, session):

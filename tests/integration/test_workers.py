@@ -53,7 +53,7 @@ def test_a_job_held_by_another_live_holder_is_skipped_and_an_expired_lease_taken
     assert "running in" in res["retention"].skipped and not res["snapshot"].skipped
     # The holder dies: its lease expires and the next run takes it over, and says so.
     with vm.db.write() as conn:
-        conn.execute("UPDATE leases SET expires_at = ? WHERE holder = 'other-holder'", (time.time() - 1,))
+        conn.execute("UPDATE leases SET expires_at = ? WHERE holder = 'other-holder'", (clock.epoch() - 1,))
     res = {r.name: r for r in sched.run_due()}
     assert not res["retention"].skipped
     assert [e["details"]["lease"] for e in vm.log(operation="lease.takeover")] == ["job:retention"]

@@ -39,7 +39,7 @@ def test_notes_limit_and_plain_files():
     plain = dv.build(PATCH, "build/STATUS")
     assert not plain.hunks[0].lines[0].text.spans  # no lexer: no colour
     tabs = dv.build("@@ -1 +1 @@\n-\tx\x1b\n+y\n", "a.txt")
-    assert tabs.hunks[0].lines[0].text.plain == "    x\ufffd"
+    assert tabs.hunks[0].lines[0].text.plain == "    x\\x1b"  # shown as an escape (core.text), not obeyed
 
 
 def test_unified_rows_are_banded_to_the_width():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from vmuser_tui.tui.keymap_check import problems, resolve
 
 
@@ -63,3 +65,51 @@ def test_importable_without_an_app():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["2", "False"]
+
+
+# -- keys Textual can bind (issue 11, case 13) ---------------------------------------------------
+
+
+def test_every_default_key_of_every_screen_is_a_key_bad_key_accepts():
+    """The rule is checked against the app's own bindings, so it cannot be stricter than Textual."""
+    from vmuser_tui.tui.keymap_check import _defaults, _normalize, bad_key, scopes
+
+    keys = {k for scope in scopes() for ks in _defaults(scope.classes).values() for k in ks}
+    assert len(keys) > 40
+    assert {k: bad_key(n) for k in keys for n in _normalize(k) if bad_key(n)} == {}
+
+
+@pytest.mark.parametrize("value", ["x", "D", "/", "!", "slash", "exclamation_mark", "f5", "f24", "ctrl+d", "shift+up",
+                                   "ctrl+shift+pageup", "alt+x", "enter", "escape", "space", "home", "delete", "question_mark",
+                                   "g, f6", "ctrl+at"])
+def test_keys_textual_can_bind_are_accepted(value):
+    from vmuser_tui.tui.keymap_check import _normalize, bad_key
+
+    assert [bad_key(k) for k in _normalize(value)] == [None] * len(_normalize(value))
+    # and nothing is reported but, perhaps, a key another binding of the screen already has
+    assert all("already" in line for line in problems({"projects.filter": value}, None))
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ("notakey!!", "'notakey!!' is not a key Textual knows"),
+        ("f25", "'f25' is not a key Textual knows"),
+        ("ctrl+notakey", "'notakey' is not a key Textual knows"),
+        ("control+d", "'control' is not a modifier (use ctrl, shift, alt, meta, super, hyper)"),
+        ("ctrl+", "a key is missing after '+'"),
+        ("f19, pgdn", "'pgdn' is not a key Textual knows"),
+        ("Ctrl+D", "'Ctrl' is not a modifier"),
+    ],
+)
+def test_keys_textual_cannot_bind_are_problems(value, why):
+    [line] = problems({"projects.filter": value}, None)
+    assert line.startswith(f'[keymap] "projects.filter" = "{value}": {why}') and "; use a character" in line
+
+
+def test_resolve_drops_keys_textual_cannot_bind_and_says_so():
+    keymap, notes = resolve({"projects.filter": "notakey!!", "project.mark": "m, f25"})
+    assert keymap == {"project.mark": "m"}  # projects.filter keeps its default key
+    assert [short for short, _ in notes] == ["keymap projects.filter=notakey!! ignored: not a key",
+                                             "keymap project.mark=f25 ignored: not a key"]
+    assert "keeps its key" in notes[0][1] and "That key is left out" in notes[1][1]

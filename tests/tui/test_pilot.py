@@ -259,6 +259,16 @@ async def test_unknown_keymap_id_is_reported(world):
         assert any("project.nonsense" in m for m in messages(app))
 
 
+async def test_a_key_textual_cannot_bind_is_refused_and_the_default_kept(world):
+    world.vm.config.keymap = {"projects.filter": "notakey!!"}
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "keymap projects.filter=notakey!! ignored: not a key" in messages(app)
+        await pilot.press("slash")  # the default key still filters
+        assert app.screen.query_one("#filter", Input).display
+
+
 async def test_checkpoint_now_and_nothing_changed(world):
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:

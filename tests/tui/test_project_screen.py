@@ -10,11 +10,11 @@ id (one process has one client id; a second TUI or CLI has another).
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from textual.widgets import Input, Sparkline, Static
 
+from vmuser_tui.core import clock
 from vmuser_tui.core.access import LeaseHeldError
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.tui.screens.annotate import AnnotateScreen
@@ -62,13 +62,18 @@ def other_client(data_dir, config_path, holder: str = OTHER, actor: str = "alice
 
 
 def disguise(vm: Vmuser, holder: str, actor: str, pid: int) -> None:
+    """Make ``holder``'s leases look like another host's client (``actor`` is user@host): a
+    process there cannot be probed, so its lease holds until it expires."""
     with vm.db.write() as conn:
-        conn.execute("UPDATE leases SET actor = ?, pid = ? WHERE holder = ?", (actor, pid, holder))
+        conn.execute("UPDATE leases SET actor = ?, pid = ?, host = ? WHERE holder = ?",
+                     (actor, pid, actor.split("@")[-1], holder))
 
 
 def expire(vm: Vmuser, holder: str, seconds_ago: float = 30) -> None:
+    """Let ``holder``'s leases expire ``seconds_ago`` on the lease clock (clock.epoch, which the
+    world freezes: "expired 30 s ago" stays 30 s however slow the machine)."""
     with vm.db.write() as conn:
-        conn.execute("UPDATE leases SET expires_at = ? WHERE holder = ?", (time.time() - seconds_ago, holder))
+        conn.execute("UPDATE leases SET expires_at = ? WHERE holder = ?", (clock.epoch() - seconds_ago, holder))
 
 
 def write_metrics(vm: Vmuser, session_id: str) -> list:
@@ -231,9 +236,10 @@ async def test_read_only_app_attaches_read_only(world):
 def test_holders_text():
     from vmuser_tui.core.leases import Lease
 
-    mine = Lease("session:s", "1-a", "rw", "me@h", 1, "2026-11-21T12:00:00Z", "x", time.time() + 60)
-    theirs = Lease("session:s", "2-b", "ro", "bob@h", 2, "2026-11-21T12:00:00Z", "x", time.time() + 60)
-    gone = Lease("session:s", "3-c", "rw", "eve@h", 3, "2026-11-21T12:00:00Z", "x", time.time() - 5)
+    now = clock.epoch()
+    mine = Lease("session:s", "1-a", "rw", "me@h", 1, "2026-11-21T12:00:00Z", "x", now + 60)
+    theirs = Lease("session:s", "2-b", "ro", "bob@h", 2, "2026-11-21T12:00:00Z", "x", now + 60)
+    gone = Lease("session:s", "3-c", "rw", "eve@h", 3, "2026-11-21T12:00:00Z", "x", now - 5)
     assert holders_text([mine, theirs], "1-a") == "you (rw), bob@h pid 2 (ro)"
     assert holders_text([gone], "1-a") == "eve@h pid 3 (rw, expired)"
 

@@ -10,11 +10,12 @@ moment ("expires in 40 s" however slow the machine) and shown in UTC. Regenerate
 
 from __future__ import annotations
 
+import os
 import time
-from types import SimpleNamespace
 
 import pytest
 
+from vmuser_tui.core import clock
 from vmuser_tui.core.service import Vmuser
 
 from .conftest import SNAPSHOT_DATA_DIR, make_app, settle
@@ -26,9 +27,10 @@ SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "12
 
 @pytest.fixture
 def lease_clock(monkeypatch):
-    """Lease ages and expiries computed at one fixed moment, local times in UTC."""
-    now = time.time()
-    monkeypatch.setattr("vmuser_tui.core.leases.time", SimpleNamespace(time=lambda: now))
+    """Lease ages and expiries computed at one fixed moment (the world's frozen clock: lease
+    times come from clock.epoch), local times in UTC."""
+    assert os.environ.get("VMUSER_FROZEN_TIME"), "the world freezes the clock"
+    now = clock.epoch()
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield now
@@ -54,6 +56,14 @@ def timeline_story(world, monkeypatch) -> None:
 async def _open_demo(pilot, *keys: str) -> None:
     await settle(pilot)
     await pilot.press("enter")
+    await settle(pilot)
+    # The screen attaches to its session in a second worker, started when the first load is
+    # in: under load a few settle rounds can end before it did (seen: a snapshot with nobody
+    # attached). Wait for it, however slow the machine.
+    for _ in range(100):
+        if getattr(pilot.app.screen, "attached", None):
+            break
+        await pilot.pause(0.1)
     await settle(pilot)
     if keys:
         await pilot.press(*keys)

@@ -332,3 +332,103 @@ def test_config_example_is_what_config_init_writes():
 
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     assert example.read_text(encoding="utf-8") == cfg.commented_default()
+
+
+# -- bounds: every number has a range, nan and inf are refused (issue 11, case 13) -------------
+
+NUMERIC = [(s, k) for s, keys in cfg.SCHEMA.items() for k, st in keys.items() if st.kind in ("int", "float", "size")]
+
+
+@pytest.mark.parametrize("section, key", NUMERIC)
+def test_every_number_setting_has_a_minimum_and_a_maximum(tmp_path, section, key):
+    setting = cfg.SCHEMA[section][key]
+    assert setting.minimum is not None and setting.maximum is not None
+    assert setting.minimum <= cfg.load(tmp_path / "missing.toml", environ={}).get(section, key) <= setting.maximum
+    # both ends are accepted, one past the top is refused with the range in the message
+    top = cfg.allowed(setting).split(" to ")[1]
+    text = f'"{top}"' if setting.kind == "size" else top
+    # (warning_days must stay below after_days, so that one is raised with it)
+    first = f"[{section}]\n" + ("after_days = 36500\n" if key == "warning_days" else "") + f"{key} = {text}\n"
+    assert load_text(tmp_path, first).get(section, key) == setting.maximum
+    over = setting.maximum * 2 + 1
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, f"[{section}]\n{key} = {over}\n")
+    assert f"[{section}] {key}: " in str(err.value) and f"is above the maximum {top} " in str(err.value)
+    assert f"(allowed: {cfg.allowed(setting)})" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[cleanup]\nafter_days = 99999999999",
+         "[cleanup] after_days: 99999999999 is above the maximum 36500 (allowed: 1 to 36500)"),
+        ("[cleanup]\nwarning_days = 99999999999", "[cleanup] warning_days: 99999999999 is above the maximum 36499"),
+        ('[docker]\nmemory = "99999999999999999999g"',
+         "[docker] memory: '99999999999999999999g' is above the maximum 4t (allowed: 4m to 4t)"),
+        (f'[docker]\nmemory = "{"9" * 400}g"', "[docker] memory: '999"),  # no OverflowError from float()
+        ("[docker]\nmemory = 9223372036854775807", "[docker] memory: 9223372036854775807 is above the maximum 4t"),
+        ('[docker]\nmemory = "1m"', "[docker] memory: '1m' is below the minimum 4m (allowed: 4m to 4t)"),
+        ("[docker]\ncpus = 1e300", "[docker] cpus: 1e+300 is above the maximum 1024 (allowed: 0.01 to 1024)"),
+        ("[snapshots]\ninterval = 99999999999999", "[snapshots] interval: 99999999999999 is above the maximum 604800"),
+        ("[snapshots]\ndebounce = 1e9", "[snapshots] debounce: 1e+09 is above the maximum 3600 (allowed: 0.1 to 3600)"),
+        ("[retention]\nkeep_last = 99999999999", "[retention] keep_last: 99999999999 is above the maximum 1000000"),
+        ("[retention]\nkeep_daily = -2", "[retention] keep_daily: -2 is below the minimum -1 (allowed: -1 to 1000000)"),
+        ('[retention]\nkeep_within = "99999999999d"', "[retention] keep_within: bad duration '99999999999d': at most 100 years"),
+        ('[retention]\nkeep_within = "101y"', "[retention] keep_within: bad duration '101y': at most 100 years"),
+        ('[runtime]\nmemory_budget = "1000t"', "[runtime] memory_budget: '1000t' is above the maximum 64t (allowed: 0 to 64t)"),
+        ('[limits]\nmax_file_size = "2t"', "[limits] max_file_size: '2t' is above the maximum 1t"),
+        ("[limits]\nmax_projects = 10000000000", "[limits] max_projects: 10000000000 is above the maximum 1000000"),
+        ("[store]\nworkers = 100000", "[store] workers: 100000 is above the maximum 256 (allowed: 0 to 256)"),
+        ("[docker]\ncpus = 1" + "0" * 400, "…0000000 is above the maximum 1024 (allowed: 0.01 to 1024)"),
+        ("[docker]\npids_limit = 1" + "0" * 400, "[docker] pids_limit: 1" + "0" * 31 + "…0000000 is above the maximum 1000000"),
+    ],
+)
+def test_numbers_out_of_range_name_the_key_and_the_range(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text + "\n")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "section, key, toml",
+    [(s, k, v) for s, k in [("docker", "cpus"), ("snapshots", "debounce")] for v in ("nan", "inf", "-inf", "+nan")],
+)
+def test_non_finite_floats_in_the_file_are_refused(tmp_path, section, key, toml):
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, f"[{section}]\n{key} = {toml}\n")
+    span = cfg.allowed(cfg.SCHEMA[section][key])
+    assert f"[{section}] {key}: " in str(err.value) and "is not a finite number" in str(err.value)
+    assert f"(allowed: {span})" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("VMUSER_DOCKER_CPUS", "nan", "[docker] cpus: nan is not a finite number (allowed: 0.01 to 1024)"),
+        ("VMUSER_DOCKER_CPUS", "Infinity", "[docker] cpus: inf is not a finite number"),
+        ("VMUSER_SNAPSHOTS_DEBOUNCE", "-inf", "[snapshots] debounce: -inf is not a finite number"),
+        ("VMUSER_CLEANUP_AFTER_DAYS", "99999999999", "[cleanup] after_days: 99999999999 is above the maximum 36500"),
+        ("VMUSER_DOCKER_MEMORY", "99999999999999999999g", "[docker] memory: '99999999999999999999g' is above the maximum 4t"),
+        ("VMUSER_DOCKER_PIDS_LIMIT", "99999999999", "[docker] pids_limit: 99999999999 is above the maximum 1000000"),
+        ("VMUSER_RETENTION_KEEP_WITHIN", "99999999999d", "[retention] keep_within: bad duration '99999999999d'"),
+    ],
+)
+def test_env_overrides_of_numbers_are_bounded_the_same_way(tmp_path, name, text, message):
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, None, environ={name: text})
+    assert message in str(err.value)
+    if name != "VMUSER_RETENTION_KEEP_WITHIN":  # checked after the layering, as the file's value is
+        assert str(err.value).startswith(f"environment variable {name}: ")
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e999", "0", "5000"])
+def test_a_setting_typed_in_the_tui_is_bounded_too(text):
+    with pytest.raises(ConfigError) as err:
+        cfg.parse_text("docker", "cpus", text)
+    assert str(err.value).startswith("[docker] cpus: ") and "(allowed: 0.01 to 1024)" in str(err.value)
+
+
+def test_the_example_file_states_each_range():
+    text = cfg.commented_default()
+    assert "# Days of inactivity after which a project is deleted. Range: 1 to 36500." in text
+    assert "Range: 4m to 4t." in text

@@ -17,7 +17,7 @@ def test_parse_text_uses_the_loaders_rules_and_messages():
     assert cfg.parse_text("docker", "cpus", "1.5") == 1.5
     with pytest.raises(ConfigError, match=r"^\[docker\] memory: expected a size"):
         cfg.parse_text("docker", "memory", "lots")
-    with pytest.raises(ConfigError, match=r"^\[store\] compression_level: 30 is above the maximum 19$"):
+    with pytest.raises(ConfigError, match=r"^\[store\] compression_level: 30 is above the maximum 19 \(allowed: 1 to 19\)$"):
         cfg.parse_text("store", "compression_level", "30")
     with pytest.raises(ConfigError, match="unknown setting"):
         cfg.parse_text("docker", "nope", "1")

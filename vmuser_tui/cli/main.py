@@ -25,7 +25,15 @@ def _damaged_database(exc: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the exit code."""
+    """Run one command; returns the exit code. Every text line it writes shows control
+    characters as escapes (see :mod:`vmuser_tui.cli.terminal`)."""
+    from vmuser_tui.cli.terminal import shown_safely
+
+    with shown_safely():
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from vmuser_tui.cli import parser as parser_mod
 
@@ -41,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args._parser.prog}: error: missing COMMAND (listed above)", file=sys.stderr)
         return 2
     from vmuser_tui.core.errors import VmuserError
+    from vmuser_tui.core.text import printable as one_line
 
     if args.func == "checkpoint.create":
         try:
@@ -50,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         except VmuserError as exc:
             if args.debug:
                 raise
-            print(f"vmuser: error: {exc}", file=sys.stderr)
+            print(f"vmuser: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code
         if code is not None:
             return code
@@ -62,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except VmuserError as exc:
         if args.debug:
             raise
-        print(f"vmuser: error: {exc}", file=sys.stderr)
+        print(f"vmuser: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vmuser: interrupted", file=sys.stderr)
@@ -73,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         if _damaged_database(exc):  # a bad page met by any query: name it and the tool, not a bug
-            print(f"vmuser: error: the database is damaged ({exc}); see what it affects with: vmuser check",
+            print(f"vmuser: error: the database is damaged ({one_line(exc)}); see what it affects with: vmuser check",
                   file=sys.stderr)
             return 1
-        print(f"vmuser: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"vmuser: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
         return 1
 
 

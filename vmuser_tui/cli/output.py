@@ -2,6 +2,11 @@
 
 rich is imported only when a table or progress line is printed, so ``vmuser --help``
 stays fast.
+
+Every text line the CLI writes is safe for a terminal (issue 11, case 12): see
+:mod:`vmuser_tui.cli.terminal` for the filter on ``sys.stdout``/``sys.stderr``; table
+cells, ``key: value`` details and names in one-line messages are also kept on one line
+(:func:`one_line`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ import shutil
 import sys
 from contextlib import contextmanager
 
+from vmuser_tui.cli.terminal import terminal  # noqa: F401 (re-exported for commands)
+from vmuser_tui.core.text import printable
 from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for commands)
+
+one_line = printable  # a value inside a one-line message: a name, a description, an error
 
 
 def emit_json(doc) -> None:
@@ -35,7 +44,7 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
         return
     from rich.cells import cell_len, set_cell_size
 
-    cells = [[("" if v is None else str(v)) for v in r] for r in [columns, *rows]]
+    cells = [[("" if v is None else printable(v)) for v in r] for r in [columns, *rows]]
     widths = [max(cell_len(r[i]) for r in cells) for i in range(len(columns))]
     tty = sys.stdout.isatty()
     limit = shutil.get_terminal_size((10_000, 24)).columns if tty else None
@@ -44,14 +53,17 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
         line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths)).rstrip()
         if limit is not None and cell_len(line) > limit:
             line = set_cell_size(line, limit - 1) + "…"
-        print(f"\x1b[1m{line}\x1b[0m" if bold and n == 0 else line)
+        if bold and n == 0:
+            terminal(sys.stdout).write(f"\x1b[1m{line}\x1b[0m\n")
+        else:
+            print(line)
 
 
 def details(pairs: list[tuple[str, object]]) -> None:
     """Print ``key: value`` lines aligned."""
     width = max(len(k) for k, _ in pairs)
     for k, v in pairs:
-        print(f"{k + ':':<{width + 1}} {'' if v is None else v}")
+        print(f"{k + ':':<{width + 1}} {'' if v is None else printable(v)}")
 
 
 def need_terminal() -> None:
@@ -69,7 +81,7 @@ def confirm(question: str) -> bool:
     saying to pass ``--yes``: a piped "y" is too easy to send by accident."""
     need_terminal()
     try:
-        answer = input(f"{question} [y/N] ")
+        answer = input(f"{printable(question)} [y/N] ")  # input() may write its prompt past sys.stdout
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
@@ -92,7 +104,7 @@ def progress(label: str):
     )
 
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=Console(file=terminal(sys.stderr)), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def cb(files_done: int, files_total: int, bytes_done: int, bytes_total: int) -> None:

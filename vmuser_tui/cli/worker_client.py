@@ -16,6 +16,7 @@ def checkpoint_via_worker(args) -> int | None:
     config, as the local path would."""
     from vmuser_tui.core import config as cfg
     from vmuser_tui.core import rpc
+    from vmuser_tui.core.text import printable
 
     overrides = {("data", "dir"): args.data_dir} if args.data_dir else None
     conf = cfg.load(args.config, overrides=overrides)
@@ -27,11 +28,11 @@ def checkpoint_via_worker(args) -> int | None:
     if reply is None:
         return None
     if not reply.get("ok"):
-        print(f"vmuser: error: {reply.get('error', 'the worker failed')}", file=sys.stderr)
+        print(f"vmuser: error: {printable(reply.get('error', 'the worker failed'))}", file=sys.stderr)
         return int(reply.get("exit_code", 1))
     cp = reply["checkpoint"]
     for path_, why in reply.get("skipped", [])[:10]:
-        print(f"vmuser: skipped {path_}: {why}", file=sys.stderr)
+        print(f"vmuser: skipped {printable(path_)}: {why}", file=sys.stderr)
     for note in reply.get("notes", []):
         print(f"vmuser: {note}", file=sys.stderr)
     if not reply.get("created"):

@@ -11,7 +11,10 @@ the TUI, the CLI and any script alike (design.md section 5):
   refused with :class:`LeaseHeldError` ("held by alice@host pid 4242 since 10:02, lease
   expires in 40 s");
 - once that lease expired (its holder crashed or lost its SSH connection) the client may
-  take it over with ``force`` (the CLI's ``--force``); the take-over is logged.
+  take it over with ``force`` (the CLI's ``--force``); the take-over is logged;
+- a lease whose holder is known to be dead (a process on this host that is gone, e.g.
+  killed with -9: :meth:`Lease.holder_dead`) is free at once, without ``force``, and its
+  take-over is logged too: nobody is left to hand it back.
 
 Automatic checkpoints and other background jobs are not refused: they only add to the
 timeline and run under their own job leases.
@@ -64,13 +67,16 @@ class Access:
         """Attach to a session: ``rw`` takes its read-write lease, ``ro`` registers as a
         viewer. An ``rw`` request refused by a live holder returns ``ok=False`` with
         ``held_by``; an expired holder is replaced only with ``take_over`` (or ``force``),
-        else refused the same way so the caller can ask the user first."""
+        else refused the same way so the caller can ask the user first; a dead holder on
+        this host is replaced at once (logged)."""
         if mode == "rw" and self.read_only:
             raise ReadOnlyError("this vmuser is read-only: it cannot take a session read-write")
+        if self.db.read_only:  # a data directory that cannot be written: look without saying so
+            return Outcome(True)
         name = lease_name(session_id)
         if mode == "rw" and not (take_over or self.force):
             for other in self.leases.holders(name, live_only=False):
-                if other.holder != self.client_id and other.mode == "rw":
+                if other.holder != self.client_id and other.mode == "rw" and not other.holder_dead():
                     return Outcome(False, held_by=other)
         out = self.leases.acquire(name, ttl=self.ttl, mode=mode)
         if out.ok:
@@ -79,6 +85,8 @@ class Access:
 
     def detach(self, session_id: str) -> None:
         """Give up this client's lease (either mode) on the session."""
+        if self.db.read_only:
+            return
         held = [h for h in self.leases.holders(lease_name(session_id), live_only=False) if h.holder == self.client_id]
         self.leases.release(lease_name(session_id))
         if held:
@@ -93,6 +101,8 @@ class Access:
 
     def heartbeat(self) -> int:
         """Renew every lease of this client; returns how many it still holds."""
+        if self.db.read_only:
+            return 0
         return self.leases.renew_all(ttl=self.ttl)
 
     def holders(self, session_id: str) -> list[Lease]:
@@ -101,6 +111,8 @@ class Access:
 
     def close(self) -> None:
         """Release everything this client holds (a TUI closing, a CLI command ending)."""
+        if self.db.read_only:
+            return
         self.leases.release_all()
 
     # -- the guard ------------------------------------------------------------------------
@@ -128,10 +140,11 @@ class Access:
                 if other.holder == self.client_id or other.mode != "rw":
                     continue
                 sid = row["name"].split(":", 1)[1]
-                if other.expires_in() > 0:
+                dead = other.holder_dead()  # nobody to wait for, nobody to ask: free
+                if not dead and other.expires_in() > 0:
                     raise LeaseHeldError(f"session {sid} is held read-write by {other.describe()}; "
                                          "open it read-only, or wait until the lease expires")
-                if not self.force:
+                if not dead and not self.force:
                     raise LeaseHeldError(f"session {sid} was held read-write by {other.describe()}; "
                                          "take it over with --force")
                 # The holder is gone: take its lease over (logged), then give it back, so

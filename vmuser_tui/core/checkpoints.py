@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmuser_tui.core import clock, ignore, journal, oplog
+from vmuser_tui.core import container_user
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
@@ -73,10 +74,14 @@ class DiffResult:
     changes: list[df.Change]
     content_a: object
     content_b: object
+    left_alone: list[str] = field(default_factory=list)  # restore previews: ignored paths it does not touch
 
     def to_json(self) -> dict:
-        return {"from": self.from_id or "workspace", "to": self.to_id or "workspace",
-                "changes": [c.to_json() for c in self.changes]}
+        out = {"from": self.from_id or "workspace", "to": self.to_id or "workspace",
+               "changes": [c.to_json() for c in self.changes]}
+        if self.left_alone:
+            out["left_alone"] = self.left_alone
+        return out
 
     def stat(self) -> dict:
         """Totals: files changed, lines added and deleted."""
@@ -95,6 +100,7 @@ class RestoreOutcome:
     result: rs.RestoreResult
     paths: list[str]
     changes: list[df.Change] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)  # ignored paths the restore did not touch
     notes: list[str] = field(default_factory=list)  # about the pre-restore checkpoint, e.g. files left out
 
     def summary(self) -> str:
@@ -190,6 +196,8 @@ class Checkpoints:
         project_id, session_id = self._target(ref)
         if kind != "auto":  # automatic checkpoints only add to the timeline: never refused
             self.ctx.access.check(project_id, what="take a checkpoint")
+        elif self.ctx.access.read_only:  # ... except by a read-only client, which changes nothing
+            self.ctx.access.check(None, what="take a checkpoint")
         if session_id is None:  # a project named: credit its session when exactly one runs
             running = self.db.query(
                 "SELECT id FROM sessions WHERE project_id = ? AND status = 'running' LIMIT 2", (project_id,))
@@ -275,11 +283,19 @@ class Checkpoints:
     def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
         """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``
         plus ``.vmuserignore``; for ``auto`` checkpoints ``[snapshots] secret_patterns`` first,
-        so a ``!.env`` line in ``.vmuserignore`` opts that project back in."""
+        so a ``!.env`` line in ``.vmuserignore`` opts that project back in. For every kind,
+        whatever the rules say, the vmuser data dirs and other projects' workspaces inside
+        this one are left out (:func:`vmuser_tui.core.workspace_guard.excluded_inside`)."""
         extra = list(self.ctx.config.get("snapshots", "ignore"))
         if kind == "auto":
             extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
-        return ignore.load(workspace, extra)
+        # never vmuser's own: the data dir, other projects' workspaces (older databases may
+        # hold such workspaces, and a data dir can be moved into one later)
+        from vmuser_tui.core import workspace_guard
+
+        inside = workspace_guard.excluded_inside(
+            workspace, self.ctx.data_dir, [r["workspace"] for r in self.db.query("SELECT workspace FROM projects")])
+        return ignore.with_exclusions(ignore.load(workspace, extra), inside)
 
     # -- diff ------------------------------------------------------------------
     def _store_content(self, path: str, entry: Entry) -> bytes:
@@ -342,7 +358,10 @@ class Checkpoints:
         ``M`` = will be overwritten. ``from_id`` is None (the workspace), ``to_id`` the checkpoint."""
         forward = self.diff(ref, None, paths=paths)
         changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
-        return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a)
+        workspace = self.projects.workspace_dir(self.projects.get(forward.project_id))
+        changes, alone = self.left_alone(workspace, self.get(forward.from_id), changes)
+        return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a,
+                          left_alone=alone)
 
     def restore(self, ref: str, *, paths: list[str] | None = None, progress=None) -> RestoreOutcome:
         """Restore a checkpoint (or only ``paths`` of it) onto the live workspace.
@@ -377,6 +396,7 @@ class Checkpoints:
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
         if keep:
             changes = [c for c in changes if c.path not in keep]
+        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
         rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
@@ -385,7 +405,8 @@ class Checkpoints:
                                   pre_tree=pre.checkpoint.root_tree, paths=scope)
         try:
             result = rs.apply(store, workspace, plan, progress=progress, checked=True,
-                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"))
+                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
+                              owner=container_user.workspace_owner(workspace))
         except Exception as exc:
             if entry is None:
                 raise
@@ -407,26 +428,68 @@ class Checkpoints:
             oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
                          deleted=result.deleted, refused=[p for p, _ in result.refused],
-                         **({"as_files": result.as_files} if result.as_files else {}))
+                         **({"as_files": result.as_files} if result.as_files else {}),
+                         **({"failed": [p for p, _ in result.failed]} if result.failed else {}),
+                         **({"kept": result.kept} if result.kept else {}),
+                         **({"left_alone": alone} if alone else {}))
         notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
-        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, notes)
+        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
 
     def restore_plan(
         self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],
         scope: list[str] | None,
     ) -> tuple[rs.RestorePlan, set[str]]:
         """The plan that makes ``live`` look like ``target`` (flat ``{path: Entry}`` maps)
-        within ``scope``, and the paths it spares: an ``auto`` checkpoint never held secret
-        files, so restoring it must not delete them. ``cp`` is the checkpoint ``target``
-        comes from (None: spare nothing). Shared by :meth:`restore` and the recovery of an
+        within ``scope``, and the paths it spares: every path the workspace's ignore rules
+        match now (ignored files are the user's: a restore neither overwrites, re-creates
+        nor deletes them, whatever the checkpoint holds), and, for an ``auto`` checkpoint,
+        the secret files (``[snapshots] secret_patterns``): it never held them, and one taken
+        before those patterns widened is not let write an old secret over the live one. ``cp`` is the checkpoint ``target`` comes from
+        (None: spare only what is ignored). Shared by :meth:`restore` and the recovery of an
         interrupted restore (:mod:`vmuser_tui.core.journal`), so both plan alike."""
         plan = rs.plan(target, live, scope)
-        keep: set[str] = set()
+        keep = rs.spare(plan, self.restore_rules(workspace, cp.root_tree if cp is not None else None, target), live)
         if cp is not None and cp.kind == "auto":
-            secret = self.ignore_rules(workspace, "auto").match
-            keep = ignore.spared({p: live[p].kind == DIR for p in plan.delete}, secret)
-            plan.delete = [p for p in plan.delete if p not in keep]
+            # secret files: never deleted (the checkpoint never held them), and never written
+            # either (one taken by an older vmuser, with fewer secret patterns, may hold them)
+            keep |= rs.spare(plan, self.ignore_rules(workspace, "auto").match, live)
         return plan, keep
+
+    def restore_rules(self, workspace: Path, root_tree: str | None, target: dict[str, Entry] | None = None):
+        """The ``match(path, is_dir)`` of what a restore to tree ``root_tree`` leaves alone,
+        or None: what the workspace's ignore rules match now, and what the target's own
+        ``.vmuserignore`` matched when it was taken (the checkpoint never captured those,
+        so their absence from it is no reason to delete them: an undo after a restore that
+        removed ``.vmuserignore`` keeps them too). ``target``: the flat map of the target,
+        used when ``root_tree`` is None."""
+        now = self.ignore_rules(workspace).match
+        entry = (self.ctx.store.lookup(root_tree, ignore.IGNORE_FILE) if root_tree
+                 else (target or {}).get(ignore.IGNORE_FILE))
+        then = None
+        if entry is not None and entry.kind == "file" and entry.size <= 1024 * 1024:
+            text = self.ctx.store.read_blob(entry.hash).decode("utf-8", "replace")
+            try:
+                then = ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match
+            except VmuserError:
+                then = None  # a malformed file then: only today's rules count
+        if now is None or then is None:
+            return now or then
+        return lambda path, is_dir: now(path, is_dir) or then(path, is_dir)
+
+    def left_alone(self, workspace: Path, cp: Checkpoint, changes: list[df.Change]
+                   ) -> tuple[list[df.Change], list[str]]:
+        """Split a restore preview's ``changes`` into those a restore of ``cp`` makes and
+        the paths it leaves alone, as :meth:`restore_plan` spares them: ignored ones (see
+        :meth:`restore_rules`) and, for an ``auto`` checkpoint, secret files. Returns
+        ``(changes, left alone paths)``."""
+        matchers = [m for m in (self.restore_rules(workspace, cp.root_tree),
+                                self.ignore_rules(workspace, "auto").match if cp.kind == "auto" else None) if m]
+        if not matchers:
+            return changes, []
+        probe = rs.RestorePlan(write=[(c.path, None) for c in changes])
+        # a change's kind may differ on the two sides: a path counts when either kind matches
+        spared = rs.spare(probe, lambda path, is_dir: any(m(path, is_dir) or m(path, not is_dir) for m in matchers))
+        return [c for c in changes if c.path not in spared], sorted(spared)
 
     def last_restore(self, project_ref: str) -> dict | None:
         """The newest ``checkpoint.restore`` log entry of a project (for undo), or None."""

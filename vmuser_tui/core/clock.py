@@ -23,6 +23,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def epoch() -> float:
+    """The current time in UTC epoch seconds (what lease rows store); frozen with
+    :func:`now` by ``VMUSER_FROZEN_TIME``, so a test's "expired 30 s ago" stays 30 s."""
+    return now().timestamp()
+
+
 def iso(dt: datetime | None = None) -> str:
     """Format ``dt`` (default: now) as a UTC ISO 8601 string ending in ``Z``."""
     dt = dt or now()
@@ -58,7 +64,8 @@ def ago(text: str | None, reference: datetime | None = None) -> str:
 def parse_when(text: str) -> str:
     """A time given by a user as stored ISO UTC: an ISO 8601 time or date
     (``2026-11-21``, ``2026-11-21T09:30``, with or without an offset: UTC if none), or an
-    age before now (``30s``, ``15m``, ``2h``, ``3d``, ``1w``). Raises UsageError."""
+    age before now (``30s``, ``15m``, ``2h``, ``3d``, ``1w``; at most 100 years). Raises
+    UsageError."""
     import re
     from datetime import timedelta
 
@@ -67,8 +74,14 @@ def parse_when(text: str) -> str:
     text = text.strip()
     m = re.fullmatch(r"(\d+)\s*([smhdw])", text)
     if m:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-        return iso(now() - timedelta(**{unit: int(m.group(1))}))
+        from vmuser_tui.core.bounds import MAX_DAYS, MAX_SECONDS, clip
+
+        size = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
+        # the length first: int() refuses over 4300 digits, and timedelta overflows long before
+        if len(m.group(1)) > 12 or int(m.group(1)) * size > MAX_SECONDS:
+            raise UsageError(f"the age {clip(text)!r} is too long: at most {MAX_DAYS} days (100 years), "
+                             f"e.g. {MAX_DAYS}d or {MAX_DAYS * 24}h")
+        return iso(now() - timedelta(seconds=int(m.group(1)) * size))
     try:
         return iso(parse(text))
     except ValueError:

@@ -8,17 +8,21 @@ The file path is ``--config`` / ``VMUSER_CONFIG`` / the platformdirs config dir.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import platformdirs
 
+from vmuser_tui.core import container_user
+from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, clip, show_size
 from vmuser_tui.core.errors import ConfigError, VmuserError
-from vmuser_tui.core.redact import DEFAULT_SECRET_PATTERNS
+from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
 
 APP_NAME = "vmuser"
 
@@ -26,7 +30,8 @@ APP_NAME = "vmuser"
 @dataclass(frozen=True)
 class Setting:
     """One setting: its type (``int``, ``float``, ``bool``, ``str``, ``size``, ``list``),
-    default, one-line documentation and optional bounds or choices."""
+    default, one-line documentation, bounds (every ``int``, ``float`` and ``size`` has
+    both, inclusive; sizes in bytes) or choices."""
 
     kind: str
     default: Any
@@ -34,6 +39,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # None when fine, else what is expected
 
 
 # Section -> key -> Setting. `vmuser config init` and config.example.toml are generated
@@ -45,46 +51,47 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     "docker": {
         "base_url": Setting("str", "", "Docker engine URL, e.g. 'unix:///var/run/docker.sock'. Empty: DOCKER_HOST or the default socket."),
         "image": Setting("str", "debian:bookworm-slim", "Default image for new sessions. If it cannot be pulled, vmuser builds 'vmuser-busybox:local' from busybox-static."),
-        "memory": Setting("size", "1g", "Memory limit per container (bytes, or with k/m/g suffix).", minimum=4 * 1024 * 1024),
+        "memory": Setting("size", "1g", "Memory limit per container (bytes, or with k/m/g suffix).", minimum=4 * 1024 * 1024, maximum=4 * TiB),
         "cpus": Setting("float", 1.0, "CPU limit per container, in cores.", minimum=0.01, maximum=1024),
         "pids_limit": Setting("int", 512, "Maximum number of processes per container.", minimum=16, maximum=1_000_000),
         "timeout": Setting("int", 30, "Seconds to wait for the Docker engine to answer.", minimum=1, maximum=3600),
+        "user": Setting("str", "", "User session containers run as: \"uid:gid\" (numbers) or \"root\". Empty: your uid:gid; when vmuser runs as root, an unprivileged one (the workspace folder's owner; 65534:65534 for managed workspaces), so no file a session makes is set-uid root on the host.", check=container_user.check_setting),
     },
     "limits": {
-        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).", minimum=1),
-        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written or imported through vmuser.", minimum=1),
-        "max_import_size": Setting("size", "10g", "Most bytes project create --import copies in all; checked before anything is copied.", minimum=1),
+        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).", minimum=1, maximum=TiB),
+        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written or imported through vmuser.", minimum=1, maximum=10_000_000),
+        "max_import_size": Setting("size", "10g", "Most bytes project create --import copies in all; checked before anything is copied.", minimum=1, maximum=64 * TiB),
         "outside_symlinks": Setting("str", "refuse", "Symlinks pointing outside the workspace, met by a restore or an import: 'refuse' (a restore leaves them out and reports them, an import stops before copying) or 'store' (a plain file holding the link's target text, never a link).", choices=("refuse", "store")),
-        "max_projects": Setting("int", 10_000, "Most projects this data directory may hold.", minimum=1),
+        "max_projects": Setting("int", 10_000, "Most projects this data directory may hold.", minimum=1, maximum=1_000_000),
     },
     "store": {
         "compression_level": Setting("int", 3, "zstd level for stored blobs (1 fastest .. 19 smallest).", minimum=1, maximum=19),
         "workers": Setting("int", 0, "Threads that hash and compress during capture. 0: number of CPUs.", minimum=0, maximum=256),
     },
     "snapshots": {
-        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of the TUI or of vmuser worker).", minimum=5),
-        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.", minimum=0.1),
+        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of the TUI or of vmuser worker).", minimum=5, maximum=7 * 86400),
+        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.", minimum=0.1, maximum=3600),
         "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
         "container_image": Setting("bool", False, "Also record each checkpoint's container filesystem (docker commit: packages installed outside /workspace); vmuser checkpoint restore --container recreates the container from it. Images of forgotten checkpoints are removed by gc."),
         "secret_patterns": Setting("list", list(DEFAULT_SECRET_PATTERNS), "Secret files left out of automatic checkpoints (gitignore syntax). [] keeps them; one project opts in with e.g. '!.env' in its .vmuserignore."),
     },
     "retention": {
-        "keep_last": Setting("int", 10, "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged and annotated checkpoints are always kept.", minimum=-1),
-        "keep_hourly": Setting("int", 24, "Keep the newest automatic checkpoint of each of the N newest hours that have one (UTC).", minimum=-1),
-        "keep_daily": Setting("int", 7, "Keep the newest automatic checkpoint of each of the N newest days that have one (UTC).", minimum=-1),
-        "keep_weekly": Setting("int", 4, "Keep the newest automatic checkpoint of each of the N newest ISO weeks (Monday-Sunday, UTC) that have one.", minimum=-1),
-        "keep_monthly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest months that have one (UTC).", minimum=-1),
-        "keep_yearly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest years that have one (UTC).", minimum=-1),
+        "keep_last": Setting("int", 10, "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged and annotated checkpoints are always kept.", minimum=-1, maximum=MAX_COUNT),
+        "keep_hourly": Setting("int", 24, "Keep the newest automatic checkpoint of each of the N newest hours that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
+        "keep_daily": Setting("int", 7, "Keep the newest automatic checkpoint of each of the N newest days that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
+        "keep_weekly": Setting("int", 4, "Keep the newest automatic checkpoint of each of the N newest ISO weeks (Monday-Sunday, UTC) that have one.", minimum=-1, maximum=MAX_COUNT),
+        "keep_monthly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest months that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
+        "keep_yearly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest years that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
         "keep_within": Setting("str", "", "Keep every automatic checkpoint taken within this time of the newest one, e.g. '2d', '36h', '1m15d' (m: months, as in restic). Empty: off."),
     },
     "cleanup": {
         "enabled": Setting("bool", False, "Let the cleanup job delete projects idle for longer than after_days (pinned ones never); preview with vmuser cleanup --dry-run."),
-        "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1),
-        "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0),
+        "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1, maximum=MAX_DAYS),
+        "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0, maximum=MAX_DAYS - 1),
     },
     "runtime": {
         "max_running": Setting("int", 0, "Most sessions running at once; starting one more checkpoints and stops the least recently used (0: no limit).", minimum=0, maximum=10_000),
-        "memory_budget": Setting("size", 0, "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the least recently used first (0: no limit).", minimum=0),
+        "memory_budget": Setting("size", 0, "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the least recently used first (0: no limit).", minimum=0, maximum=64 * TiB),
         "container_stop_on_disconnect": Setting("bool", False, "When the last TUI attached to a session closes, checkpoint it and stop its container; opening the session again starts a new one."),
     },
     "ui": {
@@ -108,7 +115,8 @@ def parse_size(value: Any) -> int:
     if isinstance(value, str):
         m = _SIZE_RE.match(value)
         if m:
-            return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+            # exact arithmetic: float() of a long digit string is inf, and int(inf) overflows
+            return int(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
     raise ValueError("a size in bytes or with a k/m/g/t suffix, e.g. '512m'")
 
 
@@ -138,7 +146,8 @@ def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: 
                 value = float(value.strip())
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError
-            out = float(value)
+            # an int too big for a float stays an int: the range check below refuses it
+            out = value if isinstance(value, int) and abs(value) > 2**1000 else float(value)
         elif setting.kind == "list":
             if from_text and isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -159,14 +168,48 @@ def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: 
             "str": "a string in quotes",
         }[setting.kind]
         detail = f" ({exc})" if str(exc) and setting.kind == "size" else ""
-        raise ConfigError(f"{where}: expected {expected}, got {value!r}{detail}") from None
-    if setting.minimum is not None and out < setting.minimum:
-        raise ConfigError(f"{where}: {value!r} is below the minimum {setting.minimum:g}")
-    if setting.maximum is not None and out > setting.maximum:
-        raise ConfigError(f"{where}: {value!r} is above the maximum {setting.maximum:g}")
+        got = clip(value) if isinstance(value, str) else value
+        raise ConfigError(f"{where}: expected {expected}, got {got!r}{detail}") from None
+    _check_range(where, setting, value, out)
     if setting.choices and out not in setting.choices:
         raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+    if setting.check is not None and (problem := setting.check(out)):
+        raise ConfigError(f"{where}: {problem}, got {clip(value)!r}")
     return out
+
+
+def _show(setting: Setting, number: float) -> str:
+    """A bound as the user would write it: sizes with a suffix (``4t``), numbers plainly."""
+    if setting.kind == "size":
+        return show_size(number)
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def allowed(setting: Setting) -> str:
+    """The allowed range of a numeric setting, e.g. ``'1 to 36500'`` or ``'4m to 4t'``;
+    ``''`` for settings without bounds."""
+    if setting.minimum is None or setting.maximum is None:
+        return ""
+    return f"{_show(setting, setting.minimum)} to {_show(setting, setting.maximum)}"
+
+
+def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
+    """Raise ConfigError when the number ``out`` (parsed from ``given``) is not finite or
+    lies outside the setting's bounds: ``[cleanup] after_days: 99999999999 is above the
+    maximum 36500 (allowed: 1 to 36500)``. nan and inf are refused first: nan compares
+    false with every bound, so a plain range check would let it through."""
+    if setting.kind not in ("int", "float", "size"):
+        return
+    shown = given if isinstance(given, str) and setting.kind == "size" else out
+    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else clip(str(shown)))
+    span = allowed(setting)
+    tail = f" (allowed: {span})" if span else ""
+    if isinstance(out, float) and not math.isfinite(out):
+        raise ConfigError(f"{where}: {shown} is not a finite number{tail}")
+    if setting.minimum is not None and out < setting.minimum:
+        raise ConfigError(f"{where}: {shown} is below the minimum {_show(setting, setting.minimum)}{tail}")
+    if setting.maximum is not None and out > setting.maximum:
+        raise ConfigError(f"{where}: {shown} is above the maximum {_show(setting, setting.maximum)}{tail}")
 
 
 def default_config_path() -> Path:
@@ -324,7 +367,8 @@ def commented_default() -> str:
     for section, settings in SCHEMA.items():
         lines.append(f"[{section}]")
         for key, setting in settings.items():
-            lines.append(f"# {setting.doc}")
+            span = allowed(setting)
+            lines.append(f"# {setting.doc}" + (f" Range: {span}." if span else ""))
             lines.append(f"# {key} = {_toml_value(setting.default)}")
         lines.append("")
     lines += [

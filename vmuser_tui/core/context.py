@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vmuser_tui.core.config import Config
 from vmuser_tui.core.db import DB_NAME, Database
-from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.errors import NotFoundError, StoreError
 from vmuser_tui.core.store.objects import ObjectStore
 
 _warned: set[str] = set()  # paths already warned about in this process (warn once, not per open)
@@ -60,8 +60,19 @@ class Context:
     access: object = None  # core.access.Access: who may change what (set by Vmuser)
 
     @classmethod
-    def open(cls, config: Config) -> "Context":
+    def open(cls, config: Config, *, read_only: bool = False) -> "Context":
+        """Open the data directory (created, 0700, when missing). ``read_only``: open an
+        existing one without writing anything (see :class:`~vmuser_tui.core.db.Database`).
+        Raises StoreError (ReadOnlyDataError when it cannot be written), NotFoundError."""
         data_dir = config.data_dir
+        if read_only:
+            if not data_dir.is_dir():
+                raise NotFoundError(f"no data directory at {data_dir}; pass --data-dir DIR or set VMUSER_DATA_DIR")
+            db = Database(data_dir / DB_NAME, read_only=True)
+            store = ObjectStore(db, level=config.get("store", "compression_level"),
+                                workers=config.get("store", "workers"))
+            return cls(config=config, data_dir=data_dir, db=db, store=store,
+                       warnings=permission_warnings(data_dir, db.path))
         fresh = not data_dir.exists()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)

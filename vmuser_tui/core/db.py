@@ -4,6 +4,10 @@ Many processes share one database file (CLI, TUIs, headless worker), so: WAL jou
 a ``busy_timeout``, and every write transaction starts with ``BEGIN IMMEDIATE`` (a
 deferred transaction that later upgrades to a write can fail with SQLITE_BUSY whatever
 the timeout).
+
+A data directory that cannot be written (a read-only mount, a backup, another user's
+files) can still be read: ``Database(path, read_only=True)`` opens it with SQLite's
+``mode=ro`` URI, and no migration, WAL switch or write runs (see :class:`ReadOnlyDataError`).
 """
 
 from __future__ import annotations
@@ -28,17 +32,28 @@ BUSY_TIMEOUT_MS = 30_000
 MIN_PREFIX = 4
 
 
+class ReadOnlyDataError(StoreError):
+    """The data directory or its database cannot be written (a read-only mount, or
+    permissions): raised when opening it read-write, and by any write of a database opened
+    read-only. Commands that only read open it again with ``read_only=True``."""
+
+
 class Database:
     """The vmuser database: one SQLite connection per thread (sqlite-utils via :attr:`utils`).
 
     Each thread gets its own connection (autocommit mode), so a thread never sees another
     thread's uncommitted writes, and SQLite's own locking (``BEGIN IMMEDIATE`` plus
     ``busy_timeout``) serializes writers across threads and processes alike.
+
+    ``read_only``: open an existing database for reading only (``mode=ro``); it must be at
+    this vmuser's schema version (an older one cannot be migrated without writing), and
+    :meth:`write` raises :class:`ReadOnlyDataError`. Raises NotFoundError without a file.
     """
 
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, read_only: bool = False):
         self.path = Path(path)
-        if not self.path.exists() and not create:
+        self.read_only = read_only
+        if not self.path.exists() and (not create or read_only):
             raise NotFoundError(f"no database at {self.path}")
         fresh = not self.path.exists()
         if fresh:
@@ -51,12 +66,20 @@ class Database:
         self._closed = False
         self._utils = None
         try:
-            self._migrate()
+            if read_only:
+                self._check_version()
+            else:
+                self._migrate()
         except BaseException:
             self.close()  # an open handle would keep e.g. a read-only mount busy
             raise
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            conn = self._connect_read_only()
+            with self._all_lock:
+                self._all.append(conn)
+            return conn
         try:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
@@ -82,6 +105,55 @@ class Database:
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write. ``mode=ro`` reads a WAL database through its
+        ``-wal`` and ``-shm`` files, but SQLite must be able to create the ``-shm`` when it is
+        missing (the last writer removed both on closing), which a read-only folder forbids.
+        Then, and only when no ``-wal`` holds commits the database file lacks, the file alone
+        is the whole database and ``immutable=1`` reads it without any shared memory. A
+        non-empty ``-wal`` without a usable ``-shm`` (a writer was killed) is refused: reading
+        around it would show old data."""
+        uri = self.path.absolute().as_uri()
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise _unreadable(self.path, exc) from None
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreError(f"{self.path} has changes not yet merged from {wal.name} (a vmuser was killed) and "
+                                 "the data directory is read-only; open it read-write once, or pass --data-dir DIR"
+                                 ) from None
+            try:
+                conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA user_version").fetchone()
+            except sqlite3.DatabaseError as exc2:
+                raise _unreadable(self.path, exc2) from None
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(self.path, exc) from None
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        return conn
+
+    def _check_version(self) -> None:
+        """A read-only open cannot migrate: the database must be at :data:`schema.LATEST`."""
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(self.path, exc) from None
+        if version > schema.LATEST:
+            raise _too_new(self.path, version)
+        if version == 0:
+            _refuse_foreign(self.conn, self.path)
+            raise StoreError(f"{self.path} is empty and the data directory is read-only; pass --data-dir DIR")
+        if version < schema.LATEST:
+            raise StoreError(f"{self.path} was written by an older vmuser (schema {version}, this one needs "
+                             f"{schema.LATEST}) and cannot be upgraded read-only; open it read-write once")
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -129,6 +201,8 @@ class Database:
         Re-entrant within one thread: an inner block joins the outer transaction.
         Raises :class:`StoreError` for disk-full, read-only, locked or corrupt databases.
         """
+        if self.read_only:
+            raise read_only_error(self.path)
         conn = self.conn
         if conn.in_transaction:
             yield conn
@@ -258,15 +332,21 @@ def _environmental(exc: sqlite3.OperationalError) -> bool:
     return any(word in msg for word in ("full", "readonly", "read-only", "locked", "busy", "disk I/O"))
 
 
-def _read_only(path: Path) -> StoreError | None:
+def read_only_error(path: Path) -> ReadOnlyDataError:
+    """The one line for a change asked of a database that cannot be written."""
+    return _read_only(path) or ReadOnlyDataError(
+        f"the data directory {path.parent} is opened read-only; make it writable or pass --data-dir DIR")
+
+
+def _read_only(path: Path) -> ReadOnlyDataError | None:
     """The error for a database SQLite could not open because it or its folder cannot be
     written (a read-only mount, or permissions), else None. WAL mode needs to create
     ``-wal`` and ``-shm`` files beside the database, so the folder must be writable too."""
     folder = path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK):
-        return StoreError(f"the data directory {folder} is read-only; make it writable or pass --data-dir DIR")
+        return ReadOnlyDataError(f"the data directory {folder} is read-only; make it writable or pass --data-dir DIR")
     if path.exists() and not os.access(path, os.W_OK):
-        return StoreError(f"{path} is read-only; fix its permissions or pass --data-dir DIR")
+        return ReadOnlyDataError(f"{path} is read-only; fix its permissions or pass --data-dir DIR")
     return None
 
 
@@ -275,7 +355,7 @@ def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:
     if "full" in msg:
         return StoreError(f"disk full while writing {path}; free space and try again (nothing was changed)")
     if "readonly" in msg or "read-only" in msg:
-        return StoreError(f"{path} is read-only; fix its permissions or pass --data-dir (nothing was changed)")
+        return ReadOnlyDataError(f"{path} is read-only; fix its permissions or pass --data-dir (nothing was changed)")
     if "locked" in msg or "busy" in msg:
         return StoreError(f"{path} stayed locked by another vmuser process for {BUSY_TIMEOUT_MS // 1000}s; try again")
     return StoreError(f"database error on {path}: {msg}")

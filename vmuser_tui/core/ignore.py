@@ -32,7 +32,6 @@ def load(workspace: Path, extra: list[str]) -> IgnoreRules:
     ``match=None`` when there are no rules (no per-file cost at all). Raises
     :class:`ConfigError` naming the file for an unreadable or malformed rule file.
     """
-    lines = [p for p in extra if p.strip()]
     path = Path(workspace) / IGNORE_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -40,6 +39,14 @@ def load(workspace: Path, extra: list[str]) -> IgnoreRules:
         text = ""
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ignore rules ({exc}); fix or remove the file") from None
+    return parse(text, extra)
+
+
+def parse(text: str, extra: list[str]) -> IgnoreRules:
+    """The rules of a ``.vmuserignore`` whose content is ``text`` plus ``extra`` patterns
+    (e.g. the file as a checkpoint stored it). Raises :class:`ConfigError` for a malformed
+    pattern."""
+    lines = [p for p in extra if p.strip()]
     lines += [ln.rstrip("\n") for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return IgnoreRules(None, "", ())
@@ -57,27 +64,22 @@ def load(workspace: Path, extra: list[str]) -> IgnoreRules:
     return IgnoreRules(match, key, tuple(lines))
 
 
-def spared(paths: dict[str, bool], match) -> set[str]:
-    """Of ``paths`` (``{workspace-relative path: is_dir}``), those a restore must leave in
-    place because ``match(path, is_dir)`` says the checkpoint being restored never held
-    them (secret files kept out of automatic checkpoints), plus what lies below such a
-    directory and every listed directory above one: deleting ``.ssh/`` would take
-    ``.ssh/id_rsa`` with it.
-    """
-    if match is None:
-        return set()
-    keep = {p for p, is_dir in paths.items() if match(p, is_dir)}
-    for p in [p for p in paths if p not in keep]:
-        parent = p.rpartition("/")[0]
-        while parent:
-            if parent in keep:
-                keep.add(p)
-                break
-            parent = parent.rpartition("/")[0]
-    for p in list(keep):
-        parent = p.rpartition("/")[0]
-        while parent:
-            if parent in paths:
-                keep.add(parent)
-            parent = parent.rpartition("/")[0]
-    return keep
+def with_exclusions(rules: IgnoreRules, paths: list[str]) -> IgnoreRules:
+    """``rules`` that also match each of ``paths`` (workspace-relative folders that are not
+    the user's: vmuser's data dir, another project's workspace) and everything below
+    them, whatever ``.vmuserignore`` says (a ``!`` line cannot bring them back). The key
+    changes with ``paths``, so a stat cache keyed on it is rebuilt when they do. No
+    ``paths``: ``rules`` unchanged."""
+    if not paths:
+        return rules
+    fixed = tuple(paths)
+    inner = rules.match
+
+    def match(rel: str, is_dir: bool) -> bool:
+        for p in fixed:
+            if rel == p or rel.startswith(p + "/"):
+                return True
+        return bool(inner and inner(rel, is_dir))
+
+    key = hashlib.sha256((rules.key + "\0exclude\0" + "\n".join(fixed)).encode()).hexdigest()
+    return IgnoreRules(match, key, rules.patterns)

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmuser_tui.core import clock, oplog, procs
+from vmuser_tui.core import clock, container_user, oplog, procs
 from vmuser_tui.core.errors import StoreError, VmuserError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import capture as cap
@@ -170,7 +170,8 @@ def _apply_tree(checkpoints, entry: JournalEntry, tree: str, cp) -> rs.RestoreRe
     _, _, found = cap.live_tree(checkpoints.db, entry.project_id, workspace, ignore=rules.match, pool=store.pool())
     target = dict(store.walk(tree))
     plan, _ = checkpoints.restore_plan(cp, workspace, found.flat, target, entry.paths)
-    return rs.apply(store, workspace, plan, outside_symlinks=checkpoints.ctx.config.get("limits", "outside_symlinks"))
+    return rs.apply(store, workspace, plan, outside_symlinks=checkpoints.ctx.config.get("limits", "outside_symlinks"),
+                    owner=container_user.workspace_owner(workspace))
 
 
 def _where(entry: JournalEntry) -> str:
@@ -302,3 +303,12 @@ def recover(checkpoints) -> list[str]:
                 f"{entry.checkpoint_id}: {exc}"
             )
     return notes
+
+
+def pending_note(database) -> list[str]:
+    """For a read-only client, which must not finish them: one line per interrupted restore
+    (its owner gone), saying its workspace may be half restored until a read-write vmuser
+    opens the data directory. Reads only."""
+    return [f"the restore of project {e.project_id} to checkpoint {e.checkpoint_id} was interrupted; its "
+            "workspace may be half restored until vmuser opens this data directory read-write"
+            for e in entries(database) if not e.owner_alive()]

@@ -1,11 +1,15 @@
 """Named leases in SQLite: who may run a background job, who holds a session read-write.
 
 A lease is a row ``(name, holder, mode, actor, pid, acquired_at, heartbeat_at,
-expires_at)``. Modes: ``job`` and ``rw`` are exclusive (one holder per name); ``ro`` rows
-only say "I am looking" and never block anyone. A holder renews its lease by heartbeat
-before ``expires_at`` (UTC epoch seconds); a holder that died stops renewing, and once its
-lease expired anyone may take it over (the take-over is reported so that it can be
-logged). Everything happens inside ``BEGIN IMMEDIATE`` transactions, so two processes
+expires_at, host, pid_start)``. Modes: ``job`` and ``rw`` are exclusive (one holder per
+name); ``ro`` rows only say "I am looking" and never block anyone. A holder renews its
+lease by heartbeat before ``expires_at`` (UTC epoch seconds); a holder that died stops
+renewing, and once its lease expired anyone may take it over (the take-over is reported so
+that it can be logged). A holder on this host that is known to be dead (its pid gone, a
+zombie, or reused by a process with another start time: :func:`procs.alive`, as the
+restore journal and git's ``gc.pid`` check their owners) does not have to be waited for:
+its lease is free at once. A holder on another host cannot be probed and keeps its lease
+until it expires. Everything happens inside ``BEGIN IMMEDIATE`` transactions, so two processes
 asking at once cannot both win. This is the lease of Chubby and of etcd, made with one
 table; design.md section 5.
 """
@@ -13,13 +17,12 @@ table; design.md section 5.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
-from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import clock, oplog, procs
 from vmuser_tui.core.ids import new_short_id
 
-COLUMNS = "name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at"
+COLUMNS = "name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at, host, pid_start"
 _FIELDS = tuple(c.strip() for c in COLUMNS.split(","))
 EXCLUSIVE = ("job", "rw")
 MODES = EXCLUSIVE + ("ro",)
@@ -27,7 +30,9 @@ MODES = EXCLUSIVE + ("ro",)
 
 @dataclass(frozen=True)
 class Lease:
-    """One lease row. ``expires_at`` in UTC epoch seconds; ``acquired_at`` ISO UTC."""
+    """One lease row. ``expires_at`` in UTC epoch seconds; ``acquired_at`` ISO UTC;
+    ``host`` and ``pid_start`` (clock ticks since boot) name the holder's process, None in
+    rows written before they were recorded."""
 
     name: str
     holder: str
@@ -37,6 +42,8 @@ class Lease:
     acquired_at: str
     heartbeat_at: str
     expires_at: float
+    host: str | None = None
+    pid_start: int | None = None
 
     @classmethod
     def from_row(cls, row) -> Lease:
@@ -47,7 +54,17 @@ class Lease:
 
     def expires_in(self, now: float | None = None) -> float:
         """Seconds until the lease expires (negative: expired)."""
-        return self.expires_at - (time.time() if now is None else now)
+        return self.expires_at - (clock.epoch() if now is None else now)
+
+    def holder_dead(self) -> bool:
+        """True when the holder's process is known to be gone: it ran on this host, and no
+        process with its pid and start time runs any more. False for another host's holder
+        and for rows that do not say their host (those wait for their expiry)."""
+        return self.host is not None and not procs.alive(self.pid, self.host, start=self.pid_start)
+
+    def free(self, now: float | None = None) -> bool:
+        """May another holder take this lease: it expired, or its holder died on this host."""
+        return self.expires_in(now) <= 0 or self.holder_dead()
 
     def describe(self, now: float | None = None) -> str:
         """``alice@host pid 4242 since 10:02, lease expires in 40 s`` (times local to the reader)."""
@@ -77,18 +94,21 @@ class Leases:
     """Acquire, renew and release leases for one holder (one client of the database).
 
     ``holder`` defaults to a fresh :func:`new_holder_id`. ``now`` (a function returning UTC
-    epoch seconds) is injectable for tests; leases compare real time otherwise.
+    epoch seconds) is injectable for tests; leases compare :func:`clock.epoch` otherwise
+    (real time, unless a test froze the clock).
     """
 
-    def __init__(self, database, holder: str | None = None, *, now=time.time):
+    def __init__(self, database, holder: str | None = None, *, now=clock.epoch):
         self.database = database
         self.holder = holder or new_holder_id()
         self._now = now
 
     def acquire(self, name: str, *, ttl: float, mode: str = "job", log: bool = True) -> Outcome:
         """Take (or renew) ``name`` for ``ttl`` seconds. An exclusive mode fails while another
-        holder's exclusive lease is alive; an expired one is taken over (and, with ``log``,
-        written to the operation log as ``lease.takeover``). ``ro`` always succeeds."""
+        holder's exclusive lease is alive; an expired one, or one whose holder died on this
+        host (:meth:`Lease.free`), is taken over (and, with ``log``, written to the operation
+        log as ``lease.takeover`` with ``reason`` ``expired`` or ``holder process is
+        dead``). ``ro`` always succeeds."""
         if mode not in MODES:
             raise ValueError(f"unknown lease mode {mode!r}")
         now = self._now()
@@ -100,27 +120,27 @@ class Leases:
                 for other in rows:
                     if other.holder == self.holder or other.mode not in EXCLUSIVE:
                         continue
-                    if other.expires_at > now:
+                    if not other.free(now):
                         return Outcome(False, held_by=other)
                     took_over = other
                     conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, other.holder))
                     if log:
                         sid = name.split(":", 1)[1] if name.startswith("session:") else None
                         row = conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone() if sid else None
+                        # expired_s: how long ago it expired; a dead holder's lease may not have yet
+                        why = ({"reason": "expired", "expired_s": round(now - other.expires_at, 1)}
+                               if other.expires_at <= now else {"reason": "holder process is dead"})
                         oplog.record(conn, "lease.takeover", project_id=row[0] if row else None, session_id=sid,
-                                     lease=name, previous=other.actor,
-                                     previous_pid=other.pid, expired_s=round(now - other.expires_at, 1))
+                                     lease=name, previous=other.actor, previous_pid=other.pid, **why)
             # Read-only rows of holders that stopped heartbeating are dropped as they are met.
             conn.execute("DELETE FROM leases WHERE name = ? AND mode = 'ro' AND expires_at < ? AND holder != ?",
                          (name, now, self.holder))
             stamp = clock.now_iso()
             acquired = mine.acquired_at if (mine and mine.mode == mode) else stamp
-            conn.execute(
-                "INSERT OR REPLACE INTO leases(name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (name, self.holder, mode, oplog.actor(), os.getpid(), acquired, stamp, now + ttl),
-            )
-            lease = Lease(name, self.holder, mode, oplog.actor(), os.getpid(), acquired, stamp, now + ttl)
+            lease = Lease(name, self.holder, mode, oplog.actor(), os.getpid(), acquired, stamp, now + ttl,
+                          procs.hostname(), procs.start_ticks())
+            conn.execute(f"INSERT OR REPLACE INTO leases({COLUMNS}) VALUES ({','.join('?' * len(_FIELDS))})",
+                         tuple(getattr(lease, f) for f in _FIELDS))
         return Outcome(True, lease=lease, took_over=took_over)
 
     def renew(self, name: str, *, ttl: float) -> bool:
@@ -149,8 +169,9 @@ class Leases:
             conn.execute("DELETE FROM leases WHERE holder = ?", (self.holder,))
 
     def holders(self, name: str, *, live_only: bool = True) -> list[Lease]:
-        """The leases on ``name``, exclusive first; with ``live_only``, unexpired ones only."""
+        """The leases on ``name``, exclusive first; with ``live_only``, only those neither
+        expired nor held by a process known to be dead (:meth:`Lease.free`)."""
         now = self._now()
         rows = [Lease.from_row(r) for r in self.database.query(
             f"SELECT {COLUMNS} FROM leases WHERE name = ? ORDER BY mode = 'ro', acquired_at", (name,))]
-        return [r for r in rows if not live_only or r.expires_at > now]
+        return [r for r in rows if not live_only or not r.free(now)]

@@ -7,7 +7,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import clock, oplog, workspace_guard, workspace_orphans
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError
 from vmuser_tui.core.ids import new_project_id, prefix_from_name, validate_prefix
@@ -129,8 +129,10 @@ class Projects:
         whole before anything is copied (:mod:`vmuser_tui.core.import_dir`): LimitError
         past ``max_file_size``, ``max_entries_per_dir`` or ``max_import_size``, UsageError
         for a fifo, socket or device, a name vmuser cannot store, or a symlink pointing
-        outside (unless ``[limits] outside_symlinks = "store"``).
+        outside (unless ``[limits] outside_symlinks = "store"``). ReadOnlyError for a
+        read-only client.
         """
+        self.ctx.access.check(None, what="create a project")
         name = name.strip()
         if not name or len(name) > 200 or not name.isprintable():
             raise UsageError("a project name needs 1-200 printable characters")
@@ -151,12 +153,17 @@ class Projects:
             ws = Path(workspace).expanduser().resolve()
             if not ws.is_dir():
                 raise UsageError(f"workspace {workspace} is not a directory; create it first, or import a copy instead")
+            # system folders, the data dir, nesting (see workspace_guard for refuse vs exclude)
+            others = self.db.query("SELECT id, name, workspace FROM projects")
+            ws = workspace_guard.check_workspace(workspace, self.ctx.data_dir,
+                                                 [(r["id"], r["name"], r["workspace"]) for r in others])
         else:
             ws = self.ctx.workspaces_dir / pid
             if import_dir is not None:
                 src = Path(import_dir).expanduser()
                 if not src.is_dir():
                     raise UsageError(f"import directory {import_dir} is not a directory")
+                workspace_guard.check_import_source(src, self.ctx.data_dir)  # its live vmuser.db and -wal
                 from vmuser_tui.core import import_dir as imp
 
                 limits = self.ctx.config.values["limits"]
@@ -164,7 +171,11 @@ class Projects:
                 imported = imp.plan_import(
                     src, max_file_size=limits["max_file_size"], max_entries_per_dir=limits["max_entries_per_dir"],
                     max_total=limits["max_import_size"], outside_symlinks=limits["outside_symlinks"])
-                imp.copy_import(src, ws, imported, max_file_size=limits["max_file_size"])
+                # under a name that says who copies, so a copy killed half-way is known
+                # for an orphan (vmuser gc, start-up recovery: core/workspace_orphans.py)
+                temp = self.ctx.workspaces_dir / workspace_orphans.temp_name(pid)
+                imp.copy_import(src, temp, imported, max_file_size=limits["max_file_size"])
+                workspace_orphans.finish(temp, ws)
             else:
                 ws.mkdir(parents=True, exist_ok=False)
         now = clock.now_iso()

@@ -35,8 +35,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from vmuser_tui.core import clock
+from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, MAX_SECONDS, clip
 from vmuser_tui.core.errors import UsageError
 
 #: The count rules in restic's order, with the reason a kept checkpoint gets for each.
@@ -84,7 +86,8 @@ class Duration:
 
 def parse_duration(text: str) -> Duration:
     """Parse restic's duration syntax: ``'2d'``, ``'36h'``, ``'1y6m'``, ``'1m15d12h'``
-    (``m`` is months, as in restic). ``''`` is the zero duration. Raises UsageError."""
+    (``m`` is months, as in restic). ``''`` is the zero duration; at most 100 years
+    (:data:`~vmuser_tui.core.bounds.MAX_DAYS`). Raises UsageError."""
     s = (text or "").strip()
     values = {"y": 0, "m": 0, "d": 0, "h": 0}
     pos = 0
@@ -96,8 +99,14 @@ def parse_duration(text: str) -> Duration:
                 f"bad duration {text!r}: use whole numbers with y (years), m (months), d (days) or h (hours), "
                 "e.g. '2d', '36h' or '1m15d'"
             )
-        values[unit] = int(m.group(1))
+        # the length first: int() refuses over 4300 digits
+        values[unit] = int(m.group(1)) if len(m.group(1)) <= 12 else MAX_SECONDS
         pos = m.end()
+    # a year of 365 days and a month of a twelfth of that, so 100y, 1200m and 36500d all pass
+    days = Fraction(values["y"] * 365) + Fraction(values["m"] * 365, 12) + values["d"] + Fraction(values["h"], 24)
+    if days > MAX_DAYS:
+        raise UsageError(f"bad duration {clip(text)!r}: at most 100 years, e.g. '100y', '1200m', '{MAX_DAYS}d' "
+                         f"or '{MAX_DAYS * 24}h'")
     return Duration(values["y"], values["m"], values["d"], values["h"])
 
 
@@ -108,7 +117,8 @@ class RetentionPolicy:
     relative to the newest checkpoint; ``''`` = off. ``include_*``: let the rules forget
     manual / pre-restore / tagged / annotated checkpoints too (default: they are protected).
 
-    Raises UsageError on a count below -1 or a malformed ``keep_within``.
+    Raises UsageError on a count below -1 or above :data:`~vmuser_tui.core.bounds.MAX_COUNT`,
+    or a malformed ``keep_within``.
     """
 
     keep_last: int = 0
@@ -126,8 +136,9 @@ class RetentionPolicy:
     def __post_init__(self) -> None:
         for name, _ in COUNT_RULES:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < -1:
-                raise UsageError(f"{name.replace('_', '-')} must be a whole number >= 0 (or -1 for all), got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_COUNT:
+                raise UsageError(f"{name.replace('_', '-')} must be a whole number from 0 to {MAX_COUNT} "
+                                 f"(or -1 for all), got {value!r}")
         parse_duration(self.keep_within)
 
     @classmethod

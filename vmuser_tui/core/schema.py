@@ -191,6 +191,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE operation_log ADD COLUMN client_id TEXT;
     CREATE INDEX operation_log_session ON operation_log(session_id, id);
     """,
+    # 3: a lease names its holder's host and process start time (clock ticks since boot,
+    # NULL where unknown), so a lease whose holder died on this host is free at once
+    # instead of after its expiry (see core/procs.py). NULL host: a row from before, which
+    # waits for its expiry as it always did.
+    """
+    ALTER TABLE leases ADD COLUMN host TEXT;
+    ALTER TABLE leases ADD COLUMN pid_start INTEGER;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -8,6 +8,7 @@ process starts from the same truth.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from vmuser_tui.core import config as cfg
@@ -30,12 +31,15 @@ class Vmuser:
     :mod:`vmuser_tui.core.access`); ``config``; ``data_dir``; ``notes`` (lines for the user
     from start-up, e.g. an interrupted restore finished, sessions reconciled).
     ``read_only``: every change is refused in core; ``force``: expired read-write leases
-    of other clients are taken over (logged) instead of refusing."""
+    of other clients are taken over (logged) instead of refusing; ``read_only_data``: the
+    database is opened read-only too (a data directory that cannot be written), so even a
+    viewer's lease is not written, nor restore recovery or reconcile run."""
 
     def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
-                 force: bool = False):
+                 force: bool = False, reclaim: bool = True, read_only_data: bool = False):
         self.config = config
-        self.ctx = Context.open(config)
+        self.ctx = Context.open(config, read_only=read_only_data)
+        read_only = read_only or read_only_data
         self.ctx.live_enabled = live
         self.ctx.access = self.access = Access(self.ctx.db, read_only=read_only, force=force)
         self.data_dir: Path = self.ctx.data_dir
@@ -45,24 +49,35 @@ class Vmuser:
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
-        if reconcile:
+        if reconcile and read_only:
+            # Both write: a read-only client leaves them to the next read-write one.
+            self.notes.extend(journal.pending_note(self.db))
+        elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/journal.py).
             self.notes.extend(journal.recover(self.checkpoints))
             self.notes.extend(self.sessions.reconcile())
+            if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
+                self.notes.extend(self.reclaim_orphan_workspaces())
 
     @classmethod
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
+        reclaim: bool = True, read_only_data: bool = False,
     ) -> "Vmuser":
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
-        it pays off only across several captures in one process. Raises ConfigError /
-        StoreError with one-line messages."""
+        it pays off only across several captures in one process. ``reclaim=False``: leave
+        orphan workspace folders to :meth:`gc` (see :meth:`reclaim_orphan_workspaces`).
+        ``read_only_data``: open the
+        database itself read-only (a data directory that cannot be written; implies
+        ``read_only``): nothing is written, not even leases. Raises ConfigError /
+        StoreError (ReadOnlyDataError for a data directory that cannot be written) with
+        one-line messages."""
         overrides = {("data", "dir"): data_dir} if data_dir else None
         return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
-                   force=force)
+                   force=force, reclaim=reclaim, read_only_data=read_only_data)
 
     @property
     def db(self):
@@ -96,8 +111,8 @@ class Vmuser:
         returns a line saying so, else None."""
         session = self.sessions.get(ref)
         self.access.detach(session.id)
-        if not self.config.get("runtime", "container_stop_on_disconnect"):
-            return None
+        if not self.config.get("runtime", "container_stop_on_disconnect") or self.access.read_only:
+            return None  # (a read-only client never stops a container)
         if session.runtime != "docker" or session.status != "running" or self.access.holders(session.id):
             return None
         self.sessions.stop(session.id, reason=DISCONNECT_REASON)
@@ -121,7 +136,11 @@ class Vmuser:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
         ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
         now); ``text``: a substring anywhere in the entry. Raises NotFoundError for an unknown
-        project or session, UsageError for a bad time."""
+        project or session, UsageError for a bad time or a ``limit`` outside 1 to
+        :data:`~vmuser_tui.core.bounds.MAX_LOG_LIMIT` (SQLite's LIMIT is 64-bit)."""
+        from vmuser_tui.core.bounds import MAX_LOG_LIMIT, in_range
+
+        in_range("limit", limit, 1, MAX_LOG_LIMIT)
         project_id = self.projects.resolve(project) if project else None
         session_id = self.sessions.resolve(session) if session else None
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,
@@ -133,14 +152,21 @@ class Vmuser:
         ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
         config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
         Returns a :class:`~vmuser_tui.core.forget.ForgetResult`; see :func:`~vmuser_tui.core.forget.forget`
-        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy)."""
+        for ``dry_run``, ``only`` and what is always kept. Raises NotFoundError, UsageError (empty policy),
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
         from vmuser_tui.core import forget, retention
+
+        if not dry_run:
+            self.access.check(None, what="forget checkpoints")
 
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
     def gc(self, *, dry_run: bool = False):
-        """Remove unreachable blobs and trees (restic's prune); returns a GcResult."""
+        """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
+        ReadOnlyError for a read-only client (unless ``dry_run``)."""
+        if not dry_run:
+            self.access.check(None, what="collect garbage")
         from vmuser_tui.core.store.gc import collect
 
         from vmuser_tui.core import container_images
@@ -151,10 +177,37 @@ class Vmuser:
         if self.db.query_one("SELECT 1 FROM operation_log WHERE operation = 'checkpoint.image' LIMIT 1"):
             images = container_images.prune(self.ctx, dry_run=dry_run)
         result.images = images
+        from vmuser_tui.core import workspace_orphans
+
+        orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+        if not dry_run:
+            orphans, result.problems = workspace_orphans.remove(orphans)
+        result.workspaces = orphans
         if not dry_run:
             with self.db.write() as conn:
-                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes, images=images)
+                oplog.record(conn, "gc", blobs=result.blobs, trees=result.trees, bytes=result.bytes, images=images,
+                             workspaces=[o.to_json() for o in orphans])
         return result
+
+    def reclaim_orphan_workspaces(self) -> list[str]:
+        """Start-up recovery of case 15: remove folders under ``<data dir>/workspaces`` that
+        no project owns (an import killed half-way; see :mod:`vmuser_tui.core.workspace_orphans`).
+        Returns one line per folder removed or not removable (for :attr:`notes`); each
+        removal is also in the operation log (``workspace.orphan``). Never raises."""
+        from vmuser_tui.core import workspace_orphans
+
+        try:
+            orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+            if not orphans:
+                return []
+            removed, problems = workspace_orphans.remove(orphans)
+            if removed:
+                with self.db.write() as conn:
+                    for o in removed:
+                        oplog.record(conn, "workspace.orphan", path=o.path, why=o.why)
+        except (VmuserError, OSError, sqlite3.Error) as exc:  # a locked or read-only database: next start
+            return [f"orphan workspace folders were not reclaimed: {exc}"]
+        return [f"removed the orphan workspace folder {o.path} ({o.why})" for o in removed] + problems
 
     def restore_container(self, checkpoint_ref: str):
         """Recreate the project's container from the checkpoint's image (see

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmuser_tui.core import clock, metrics, oplog
+from vmuser_tui.core import clock, container_user, metrics, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     NotFoundError,
@@ -94,8 +94,11 @@ class Sessions:
     def start(self, project_ref: str, *, runtime: str = "docker", image: str | None = None) -> StartOutcome:
         """Start a new session on a project: with runtime ``docker`` a container from the
         project's (or configured) image with the workspace at /workspace; with ``none``,
-        the workspace only. Raises RuntimeUnavailableError when Docker cannot be reached
-        (the message suggests ``--runtime none``)."""
+        the workspace only. The container runs as the user :func:`container_user.prepare`
+        picks (never root unless ``[docker] user = "root"``, which adds a warning to the
+        notes). Raises RuntimeUnavailableError when Docker cannot be reached (the message
+        suggests ``--runtime none``), StateError for a root-owned ``--workspace`` folder
+        when vmuser runs as root and no ``[docker] user`` is set."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
@@ -113,6 +116,10 @@ class Sessions:
                 rt.ping()
             except RuntimeUnavailableError as exc:
                 raise RuntimeUnavailableError(f"{exc} — or start a workspace-only session: --runtime none") from None
+            # before anything is recorded or stopped: a refused workspace leaves no failed row
+            user, user_notes = container_user.prepare(
+                self.ctx.config.get("docker", "user"), project.workspace, managed=project.managed)
+            notes.extend(user_notes)
             choice = rt.ensure_image(wanted)
             if choice.fallback:
                 notes.append(choice.message)
@@ -136,6 +143,7 @@ class Sessions:
                 image=choice_image, name=name, workspace=project.workspace,
                 labels={"vmuser.project": project.id, "vmuser.session": sid},
                 memory=docker_cfg["memory"], cpus=docker_cfg["cpus"], pids_limit=docker_cfg["pids_limit"],
+                user=user.spec,
             )
             try:
                 info = rt.start(spec)
@@ -241,7 +249,11 @@ class Sessions:
 
     def logs(self, ref: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output. Raises StateError when the
-        session has no container, or had one that is gone (removed when it stopped)."""
+        session has no container, or had one that is gone (removed when it stopped), and
+        UsageError for a ``tail`` outside 0 to :data:`~vmuser_tui.core.bounds.MAX_TAIL`."""
+        from vmuser_tui.core.bounds import MAX_TAIL, in_range
+
+        in_range("--tail", tail, 0, MAX_TAIL)
         session = self.get(ref)
         if not session.container_id:
             raise StateError(f"session {session.id} has no container (runtime '{session.runtime}')")
@@ -271,7 +283,9 @@ class Sessions:
     def reconcile(self) -> list[str]:
         """Bring active sessions in line with what Docker reports; returns one line per
         change. Docker is only contacted when a docker session is active; an unreachable
-        engine changes nothing (the status is unknown, not failed)."""
+        engine changes nothing (the status is unknown, not failed). ReadOnlyError for a
+        read-only client."""
+        self.ctx.access.check(None, what="update session states")
         active = self.db.query(
             "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused')"
         )

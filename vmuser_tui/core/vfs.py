@@ -3,20 +3,21 @@
 Reads (``ls``, ``stat``, ``read``) work on a checkpoint (``at=...``) or the live
 workspace; changes (``write``, ``mkdir``, ``mv``, ``rm``) only on the live workspace.
 Every path goes through :func:`vmuser_tui.core.pathcheck.normalize` first; writes never
-follow a symlink (each parent is checked with ``lstat``), so nothing escapes the
-workspace. Size and entry limits come from ``[limits]``; each change is logged.
+follow a symlink: each parent is checked with ``lstat`` for a clear message, and the change
+itself goes through directory descriptors (:mod:`vmuser_tui.core.store.confined`), so a
+folder swapped for a link between the check and the change cannot send it outside. Size and entry limits come from ``[limits]``; each change is logged.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import stat as statmod
 from datetime import datetime, timezone
 from pathlib import Path
 
 from vmuser_tui.core import clock, oplog
+from vmuser_tui.core import container_user
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     InvalidPathError,
@@ -27,6 +28,7 @@ from vmuser_tui.core.errors import (
 )
 from vmuser_tui.core.models import FileInfo
 from vmuser_tui.core.pathcheck import clash, join, normalize, shown
+from vmuser_tui.core.store.confined import Confined, PathChanged, is_dir, lstat_at, remove_tree
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
 _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
@@ -160,13 +162,13 @@ class VirtualFS:
             return fh.read(limit if limit is not None else -1)
 
     # -- changes (live workspace only) ----------------------------------------------
-    def _check_entries(self, parent_full: str, parent_rel: str, name: str | None = None) -> None:
-        """Before a new entry ``name`` is made in a folder: refuse past ``[limits]
-        max_entries_per_dir``, and when the folder holds a look-alike of ``name`` (a non-NFC
-        spelling that folds to it: two files a user cannot tell apart). One listing."""
+    def _check_entries(self, parent: str | int, parent_rel: str, name: str | None = None) -> None:
+        """Before a new entry ``name`` is made in a folder (a path, or a descriptor): refuse
+        past ``[limits] max_entries_per_dir``, and when the folder holds a look-alike of
+        ``name`` (a non-NFC spelling that folds to it: two files a user cannot tell apart).
+        One listing."""
         limit = self.ctx.config.get("limits", "max_entries_per_dir")
-        with os.scandir(parent_full) as it:
-            names = [de.name for de in it]
+        names = os.listdir(parent)
         if len(names) >= limit:
             raise LimitError(f"{parent_rel or '/'} already holds {len(names)} entries ([limits] max_entries_per_dir = {limit})")
         other = clash(name, names) if name is not None else None
@@ -189,24 +191,38 @@ class VirtualFS:
         if parents and parent and not os.path.isdir(self._safe(ws, parent, parents_must_exist=False)):
             self.mkdir(project_id, parent, parents=True)
         full = self._safe(ws, rel)
-        existed = os.path.lexists(full)
-        if existed and statmod.S_ISDIR(os.lstat(full).st_mode):
-            raise UsageError(f"{rel}: is a directory")
-        if not existed:
-            self._check_entries(os.path.dirname(full), rel.rpartition("/")[0], rel.rpartition("/")[2])
-        # short fixed-length temp name: a 255-byte file name must still work
-        tmp = os.path.join(os.path.dirname(full), f".vmuser-tmp-{secrets.token_hex(6)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                os.fchmod(fh.fileno(), (mode if mode is not None else 0o644) & 0o777)
-            os.replace(tmp, full)
-        except BaseException:
-            with_suppress_unlink(tmp)
-            raise
+        with _confined(ws, rel) as (tree, fd, name):
+            st = lstat_at(fd, name)
+            existed = st is not None
+            if is_dir(st):
+                raise UsageError(f"{rel}: is a directory")
+            if not existed:
+                self._check_entries(fd, rel.rpartition("/")[0], name)
+            # short fixed-length temp name: a 255-byte file name must still work
+            tmp = f".vmuser-tmp-{secrets.token_hex(6)}"
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+            try:
+                with os.fdopen(out, "wb") as fh:
+                    fh.write(data)
+                    os.fchmod(fh.fileno(), (mode if mode is not None else 0o644) & 0o777)
+                    self._give(ws, fh.fileno())
+                os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            except BaseException:
+                try:
+                    os.unlink(tmp, dir_fd=fd)
+                except OSError:
+                    pass
+                raise
         self._log("fs.write", project_id, path=rel, bytes=len(data), created=not existed)
         return self._info_live(rel, full)
+
+    @staticmethod
+    def _give(ws, fd: int) -> None:
+        """What vmuser (as root) just made, open as ``fd``, goes to the workspace owner, the
+        session's user (see :func:`container_user.workspace_owner`), so it can edit it."""
+        owner = container_user.workspace_owner(ws)
+        if owner is not None:
+            os.fchown(fd, *owner)
 
     def mkdir(self, project_ref: str, path: str, *, parents: bool = True) -> FileInfo:
         """Create a directory (and its parents with ``parents``)."""
@@ -218,15 +234,23 @@ class VirtualFS:
             if os.path.isdir(full) and not os.path.islink(full):
                 return self._info_live(rel, full)
             raise UsageError(f"{rel}: exists and is not a directory")
-        current, done = os.fspath(ws), []
-        for part in rel.split("/"):
-            current = os.path.join(current, part)
-            done.append(part)
-            if os.path.islink(current):
-                raise InvalidPathError(f"{'/'.join(done)} is a symlink; vmuser does not write through symlinks")
-            if not os.path.isdir(current):
-                self._check_entries(os.path.dirname(current), "/".join(done[:-1]), part)
-                os.mkdir(current, 0o755)
+        with Confined(ws) as tree:
+            done: list[str] = []
+            try:
+                fd = tree.root
+                for part in rel.split("/"):
+                    done.append(part)
+                    st = lstat_at(fd, part)
+                    if st is not None and statmod.S_ISLNK(st.st_mode):
+                        raise InvalidPathError(f"{'/'.join(done)} is a symlink; vmuser does not write through symlinks")
+                    if st is None:
+                        self._check_entries(fd, "/".join(done[:-1]), part)
+                        os.mkdir(part, 0o755, dir_fd=fd)
+                    fd = tree.folder("/".join(done))
+                    if st is None:
+                        self._give(ws, fd)
+            except PathChanged as exc:
+                raise InvalidPathError(f"{'/'.join(done)}: {exc.why}") from None
         self._log("fs.mkdir", project_id, path=rel)
         return self._info_live(rel, full)
 
@@ -242,8 +266,18 @@ class VirtualFS:
             raise NotFoundError(f"{a}: no such file or directory in the workspace")
         if os.path.lexists(fb):
             raise UsageError(f"{b}: already exists; remove it first or choose another name")
-        self._check_entries(os.path.dirname(fb), b.rpartition("/")[0], b.rpartition("/")[2])
-        os.rename(fa, fb)
+        with Confined(ws) as tree:
+            try:
+                pa, na = tree.parent(a)
+                pb, nb = tree.parent(b)
+            except PathChanged as exc:
+                raise InvalidPathError(f"{a} -> {b}: {exc.why}") from None
+            if lstat_at(pa, na) is None:
+                raise NotFoundError(f"{a}: no such file or directory in the workspace")
+            if lstat_at(pb, nb) is not None:
+                raise UsageError(f"{b}: already exists; remove it first or choose another name")
+            self._check_entries(pb, b.rpartition("/")[0], nb)
+            os.rename(na, nb, src_dir_fd=pa, dst_dir_fd=pb)
         self._log("fs.mv", project_id, src=a, dst=b)
         return self._info_live(b, fb)
 
@@ -255,22 +289,39 @@ class VirtualFS:
         full = self._safe(ws, rel)
         if not os.path.lexists(full):
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")
-        if statmod.S_ISDIR(os.lstat(full).st_mode):
-            if recursive:
-                shutil.rmtree(full)
+        with _confined(ws, rel) as (tree, fd, name):
+            st = lstat_at(fd, name)
+            if st is None:
+                raise NotFoundError(f"{rel}: no such file or directory in the workspace")
+            if is_dir(st):
+                if recursive:
+                    remove_tree(fd, name)
+                else:
+                    try:
+                        os.rmdir(name, dir_fd=fd)
+                    except OSError:
+                        raise StateError(f"{rel}: directory is not empty; use -r to remove it and its contents") from None
             else:
-                try:
-                    os.rmdir(full)
-                except OSError:
-                    raise StateError(f"{rel}: directory is not empty; use -r to remove it and its contents") from None
-        else:
-            os.unlink(full)
+                os.unlink(name, dir_fd=fd)
         self._log("fs.rm", project_id, path=rel, recursive=recursive)
 
 
-def with_suppress_unlink(path: str) -> None:
-    """Remove a temp file, ignoring that it may already be gone."""
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+class _confined:
+    """``with _confined(ws, rel) as (tree, fd, name)``: the workspace opened confined and
+    ``rel``'s folder descriptor; a folder on the way that is not one (swapped for a link
+    since :meth:`VirtualFS._safe` looked) becomes :class:`InvalidPathError`."""
+
+    def __init__(self, ws: Path, rel: str):
+        self.ws, self.rel = ws, rel
+
+    def __enter__(self):
+        self.tree = Confined(self.ws)
+        try:
+            fd, name = self.tree.parent(self.rel)
+        except PathChanged as exc:
+            self.tree.close()
+            raise InvalidPathError(f"{self.rel}: {exc.why}") from None
+        return self.tree, fd, name
+
+    def __exit__(self, *exc) -> None:
+        self.tree.close()

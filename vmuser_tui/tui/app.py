@@ -21,6 +21,7 @@ from vmuser_tui.tui.commands import VmuserCommands
 from vmuser_tui.tui.keymap_check import resolve, theme_problem, theme_suggestion, unknown_ids
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.styles import css
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,6 +133,8 @@ class VmuserApp(App):
         self._jobs_stop = None
         ui = vm.config.values.get("ui", {})
         self.read_only = bool(read_only or ui.get("read_only", False))
+        if self.read_only:  # [ui] read_only too: the service refuses every change, not only the keys
+            vm.access.read_only = True
         self._docker_status = docker_status or vm.docker_status
         self._docker_interval = docker_interval
         self._watch_interval = watch_interval
@@ -276,7 +279,7 @@ class VmuserApp(App):
         full = text if not details else f"{text}\n{details}"
         self.history.append(Note(clock_now(), str(severity), title, full))
         lines = [line.strip() for line in text.splitlines() if line.strip()] or [""]
-        line = " ".join(lines[0].split())
+        line = " ".join(printable(lines[0]).split())  # a name in a message: escapes shown, not obeyed
         width = self.toast_width()
         hint = f" ({self.key('app.messages', 'm')}: more)"
         if len(line) > width:
@@ -286,6 +289,11 @@ class VmuserApp(App):
         if timeout is None:
             timeout = NOTIFY_TIMEOUT.get(str(severity), 5.0)
         super().notify(line, title="", severity=severity, timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str):
+        """The header's title: names in it (a project's, a file's) with control and bidi
+        characters shown as escapes (Textual's own shows them raw)."""
+        return super().format_title(printable(title), printable(sub_title))
 
     def toast_width(self) -> int:
         """Characters a one-line toast shows at the current size (see Toast in app.tcss:

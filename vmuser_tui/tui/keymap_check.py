@@ -91,6 +91,55 @@ def _normalize(keys: str) -> list[str]:
     return out
 
 
+#: Modifiers a Textual key name may start with (``ctrl+shift+up``).
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def _key_names() -> frozenset[str]:
+    """Names of the keys Textual reports that are not characters (``f5``, ``pageup``,
+    ``enter``...): its ``Keys`` table less the internal pseudo keys (``<any>``), plus
+    the aliases it dispatches (``newline``)."""
+    from textual.keys import KEY_ALIASES, Keys
+
+    names = {k.value.rpartition("+")[2] for k in Keys}
+    names |= {a.rpartition("+")[2] for alias in KEY_ALIASES.values() for a in alias} | set(KEY_ALIASES)
+    return frozenset(n for n in names if not n.startswith("<"))
+
+
+def bad_key(key: str) -> str | None:
+    """Why Textual could never dispatch ``key`` (one key of a ``[keymap]`` value, already
+    normalized by :func:`_normalize`), or None when it can: modifiers from
+    :data:`MODIFIERS` joined by ``+``, then one character (``x``, ``D``), a character's
+    name (``slash``, ``exclamation_mark``: what Textual calls ``/`` and ``!``) or a key
+    name (``f5``, ``pageup``, ``enter``). A binding on any other string never fires, so
+    the action would silently lose its key."""
+    from textual.keys import REPLACED_KEYS, key_to_character
+
+    *mods, base = key.split("+")
+    wrong = [m for m in mods if m not in MODIFIERS]
+    if wrong or not base:
+        return f"{wrong[0]!r} is not a modifier (use {', '.join(MODIFIERS)})" if wrong else "a key is missing after '+'"
+    if len(base) == 1 or base in _key_names() or key_to_character(REPLACED_KEYS.get(base, base)):
+        return None
+    return f"{base!r} is not a key Textual knows"
+
+
+def _bad_keys(keymap: dict[str, list[str]]) -> dict[str, list[tuple[str, str]]]:
+    """Binding id -> ``(key, why)`` for every key of the normalized ``keymap`` that
+    :func:`bad_key` refuses."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for ident, keys in keymap.items():
+        for key in keys:
+            why = bad_key(key)
+            if why:
+                out.setdefault(ident, []).append((key, why))
+    return out
+
+
+KEY_HINT = ('use a character ("x", "D", "/"), a key name ("f5", "enter", "pageup", "slash"), '
+            'with modifiers before it ("ctrl+d", "shift+up")')
+
+
 def _defaults(classes: tuple[type, ...]) -> dict[str, list[str]]:
     """Binding id -> its default keys (in declaration order), for ``classes``."""
     from textual.binding import Binding
@@ -240,7 +289,8 @@ def theme_problem(theme: str | None) -> str | None:
 
 def problems(keymap: dict[str, str], theme: str | None) -> list[str]:
     """One human line per problem in a ``[keymap]`` table and a ``[ui] theme`` name:
-    unknown binding ids, a remapped key that another binding of the same screen already
+    unknown binding ids, a key Textual cannot bind (:func:`bad_key`), a remapped key
+    that another binding of the same screen already
     uses (that binding would be lost silently), a reserved key, an unknown theme."""
     keymap = dict(keymap or {})
     out = unknown_ids(keymap)
@@ -248,6 +298,11 @@ def problems(keymap: dict[str, str], theme: str | None) -> list[str]:
     for ident in bad_values:
         out.append(f"[keymap] \"{ident}\" needs a key such as \"x\", \"ctrl+d\" or \"f5\" (a string)")
     normalized = {ident: _normalize(value) for ident, value in keymap.items() if ident not in bad_values}
+    for ident, found in _bad_keys(normalized).items():
+        for key, why in found:
+            out.append(f"[keymap] \"{ident}\" = \"{keymap[ident]}\": {why}; {KEY_HINT}")
+        normalized[ident] = [k for k in normalized[ident] if not bad_key(k)]
+    normalized = {ident: keys for ident, keys in normalized.items() if keys}
     out.extend(c.message(keymap) for c in _collisions(normalized, list(keymap)))
     note = theme_problem(theme)
     if note:
@@ -257,14 +312,20 @@ def problems(keymap: dict[str, str], theme: str | None) -> list[str]:
 
 def resolve(keymap: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The keymap the TUI applies, and a warning per refused remapping (a one-line
-    summary and the full text): a key that would
+    summary and the full text): a key Textual cannot bind (:func:`bad_key`) and a key that would
     take another binding's key away (or a reserved one) is dropped from the remapping,
     so the other binding keeps its key; an entry left with no key keeps its default.
     Unknown ids are left in (they do nothing) and reported separately."""
     order = list(keymap)
     current = {ident: _normalize(value) for ident, value in keymap.items() if isinstance(value, str)}
-    current = {ident: keys for ident, keys in current.items() if keys}
     warnings: list[tuple[str, str]] = []
+    for ident, found in _bad_keys(current).items():
+        current[ident] = [k for k in current[ident] if not bad_key(k)]
+        outcome = "That key is left out" if current[ident] else f"The remapping is ignored, so {ident} keeps its key"
+        for key, why in found:
+            warnings.append((f"keymap {ident}={key} ignored: not a key",
+                             f"[keymap] \"{ident}\" = \"{keymap[ident]}\": {why}. {outcome}; {KEY_HINT}."))
+    current = {ident: keys for ident, keys in current.items() if keys}
     for _ in range(100):  # each round drops at least one key, so this ends
         found = _collisions(current, order)
         if not found:

@@ -13,15 +13,41 @@ _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoi
            "check": "check"}
 
 
+# Commands that only read: on a data directory that cannot be written they open it read-only.
+READS = {"check", "log", "project.list", "project.show", "session.list", "session.show", "session.logs",
+         "checkpoint.list", "checkpoint.show", "checkpoint.diff", "fs.ls", "fs.cat"}
+
+
+def reads_only(args) -> bool:
+    """True when the command changes nothing: :data:`READS`, ``tui --read-only``, and the
+    dry runs (``checkpoint forget --dry-run``, ``cleanup`` without ``--apply``). (``gc --dry-run``
+    is not one: it counts inside a write transaction, as gc does.)"""
+    func = args.func
+    return (func in READS or (func == "tui" and bool(getattr(args, "read_only", False)))
+            or (func == "checkpoint.forget" and bool(getattr(args, "dry_run", False)))
+            or (func == "cleanup" and not getattr(args, "apply", False)))
+
+
 def open_service(args, *, reconcile: bool = True):
     """The service for this invocation (``--config``, ``--data-dir`` honoured). Only the
-    long-lived TUI keeps change monitors; a one-shot command would only pay for them."""
+    long-lived TUI keeps change monitors; a one-shot command would only pay for them.
+    A data directory that cannot be written is opened read-only for a command that only
+    reads (:func:`reads_only`), with a note; a changing command is refused (ReadOnlyDataError)."""
+    from vmuser_tui.core.db import ReadOnlyDataError
     from vmuser_tui.core.service import Vmuser
 
     live = args.func in ("tui", "demo", "worker")
-    return Vmuser.open(config_path=args.config, data_dir=args.data_dir, reconcile=reconcile, live=live,
-                       read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
-                       force=bool(getattr(args, "force", False)))
+    kwargs = dict(config_path=args.config, data_dir=args.data_dir, live=live,
+                  read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
+                  force=bool(getattr(args, "force", False)), reclaim=args.func != "gc")
+    try:
+        return Vmuser.open(reconcile=reconcile, **kwargs)
+    except ReadOnlyDataError:
+        if not reads_only(args):
+            raise
+    vm = Vmuser.open(reconcile=reconcile, read_only_data=True, **kwargs)
+    vm.notes.append(f"the data directory {vm.data_dir} cannot be written: opened read-only")
+    return vm
 
 
 def dispatch(args) -> int | None:

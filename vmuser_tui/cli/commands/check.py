@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from vmuser_tui.cli.output import emit_json
+from vmuser_tui.cli.output import emit_json, terminal
 
 SHOWN = 50  # damaged objects listed in the text report (--json lists all)
 
@@ -25,13 +25,13 @@ class _ProgressLine:
             return
         self.last = now
         count = f" {done}/{total}" if total else (f" {done}" if done else "")
-        sys.stderr.write(f"\r\x1b[Kchecking {phase}{count}")
+        terminal(sys.stderr).write(f"\r\x1b[Kchecking {phase}{count}")  # vmuser's own sequence: not escaped
         sys.stderr.flush()
         self.shown = True
 
     def clear(self) -> None:
         if self.shown:
-            sys.stderr.write("\r\x1b[K")
+            terminal(sys.stderr).write("\r\x1b[K")
             sys.stderr.flush()
 
 

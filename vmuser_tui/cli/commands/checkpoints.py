@@ -11,6 +11,7 @@ from vmuser_tui.cli.output import (
     emit_json,
     human_size,
     need_terminal,
+    one_line,
     progress,
     table,
 )
@@ -24,7 +25,7 @@ def cmd_create(args, vm) -> int:
         outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb)
     cp = outcome.checkpoint
     for path, why in outcome.skipped[:10]:
-        print(f"vmuser: skipped {path}: {why}", file=sys.stderr)
+        print(f"vmuser: skipped {one_line(path)}: {why}", file=sys.stderr)
     for note in outcome.notes:  # e.g. "3 files vanished while the checkpoint was taken (left out)"
         print(f"vmuser: {note}", file=sys.stderr)
     if not outcome.created:
@@ -101,7 +102,16 @@ def cmd_diff(args, vm) -> int:
 
 
 def _name(change) -> str:
-    return f"{change.old_path} -> {change.path}" if change.old_path else change.path
+    # one line whatever the names hold (a newline in a name must not start a new change line)
+    return f"{one_line(change.old_path)} -> {one_line(change.path)}" if change.old_path else one_line(change.path)
+
+
+def _left_alone(paths: list[str]) -> str:
+    """One line naming the ignored paths a restore leaves as they are."""
+    n = len(paths)
+    shown = ", ".join(one_line(p) for p in paths[:5]) + (f" and {n - 5} more" if n > 5 else "")
+    return (f"{n} ignored path{'s are' if n != 1 else ' is'} left as {'they are' if n != 1 else 'it is'} "
+            f"(.vmuserignore or [snapshots] ignore): {shown}")
 
 
 def cmd_restore(args, vm) -> int:
@@ -117,12 +127,14 @@ def cmd_restore(args, vm) -> int:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
         need_terminal()
-        print(f"Restoring {cp.id} ({cp.description or cp.kind}): {restore_summary(preview.changes)}",
+        print(f"Restoring {cp.id} ({one_line(cp.description or cp.kind)}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:
             print(f"  {c.status} {_name(c)}", file=sys.stderr)
         if len(preview.changes) > 15:
             print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
+        if preview.left_alone:
+            print(_left_alone(preview.left_alone), file=sys.stderr)
         print("A pre-restore checkpoint is taken first, so this can be undone.", file=sys.stderr)
         if args.container:
             print(f"The project's running container is replaced by one from {cp.image_id}.", file=sys.stderr)
@@ -134,9 +146,21 @@ def cmd_restore(args, vm) -> int:
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
     for path, why in r.refused:
-        print(f"vmuser: refused {path}: {why}", file=sys.stderr)
+        print(f"vmuser: refused {one_line(path)}: {why}", file=sys.stderr)
+    for path in r.kept:
+        print(f"vmuser: kept folder {one_line(path)}/: it holds files the checkpoint does not have (ignored, or made "
+              "during the restore)", file=sys.stderr)
+    for path, why in r.failed:
+        print(f"vmuser: not restored {one_line(path)}: {why}", file=sys.stderr)
+    if outcome.left_alone:
+        print(_left_alone(outcome.left_alone), file=sys.stderr)
     print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    if r.failed:
+        print(f"vmuser: {len(r.failed)} path{'s' if len(r.failed) != 1 else ''} could not be restored because the "
+              f"workspace changed during the restore; stop what changes it and restore {cp.id} again",
+              file=sys.stderr)
+        return 1
     if args.container:
         started = vm.restore_container(cp.id)
         for note in started.notes:
@@ -155,15 +179,18 @@ def cmd_tag(args, vm) -> int:
 
 
 def _count(option: str, text: str) -> int:
-    """A --keep-* count: a whole number >= 0, or -1 / 'all' / 'unlimited' for every bucket."""
+    """A --keep-* count: a whole number from 0 to MAX_COUNT, or -1 / 'all' / 'unlimited'
+    for every bucket. Raises UsageError (exit 2)."""
+    from vmuser_tui.core.bounds import MAX_COUNT, clip
+
     if text.strip().lower() in ("all", "unlimited"):
         return -1
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 40 else None  # int() refuses over 4300 digits
     except ValueError:
         value = None
-    if value is None or value < -1:
-        raise UsageError(f"{option} needs a whole number >= 0 (or -1 for all), got {text!r}")
+    if value is None or not -1 <= value <= MAX_COUNT:
+        raise UsageError(f"{option} needs a whole number from 0 to {MAX_COUNT} (or -1 for all), got {clip(text)!r}")
     return value
 
 
@@ -176,6 +203,12 @@ def _policy(args, vm):
     given = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
              for name, _ in COUNT_RULES if getattr(args, name) is not None}
     if args.keep_within is not None:
+        from vmuser_tui.core.retention import parse_duration
+
+        try:
+            parse_duration(args.keep_within)
+        except UsageError as exc:  # name the option, as the --keep-* counts do
+            raise UsageError(f"--keep-within: {exc}") from None
         given["keep_within"] = args.keep_within
     if given:
         return RetentionPolicy(**given, **flags)

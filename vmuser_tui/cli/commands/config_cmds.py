@@ -44,7 +44,7 @@ def cmd_path(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Types and ranges (core), then what only the TUI knows: binding ids, key
+    """Types and ranges (core), then what only the TUI knows: binding ids, keys Textual can bind, key
     collisions within a screen, theme names. Exit 1 with one line per problem."""
     conf = _load(args)
     from vmuser_tui.tui.keymap_check import problems

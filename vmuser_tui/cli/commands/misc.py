@@ -34,8 +34,17 @@ def cmd_demo(args, vm) -> int:
 
 
 def cmd_log(args, vm) -> int:
+    from vmuser_tui.core import bounds, clock
+
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    bounds.in_range("--limit", args.limit, 1, bounds.MAX_LOG_LIMIT)
+    for option, when in (("--since", args.since), ("--until", args.until)):
+        if when:
+            try:
+                clock.parse_when(when)
+            except UsageError as exc:  # name the option: both take the same forms
+                raise UsageError(f"{option}: {exc}") from None
     rows = vm.log(project=args.project, operation=args.operation, limit=args.limit, session=args.session,
                   actor=args.actor, since=args.since, until=args.until)
     if args.json:
@@ -55,9 +64,14 @@ def cmd_gc(args, vm) -> int:
     result = vm.gc(dry_run=args.dry_run)
     if args.json:
         emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run,
-                   "images": result.images})
-        return 0
+                   "images": result.images, "workspaces": [o.to_json() for o in result.workspaces],
+                   "problems": result.problems})
+        return 1 if result.problems else 0
     verb = "would remove" if result.dry_run else "removed"
     images = f" and {len(result.images)} container image(s)" if result.images else ""
     print(f"{verb} {result.blobs} blob(s) and {result.trees} tree(s), {human_size(result.bytes)}{images}")
-    return 0
+    for orphan in result.workspaces:
+        print(f"{verb} the orphan workspace folder {orphan.path} ({orphan.why})")
+    for line in result.problems:
+        print(f"vmuser: error: {line}", file=sys.stderr)
+    return 1 if result.problems else 0

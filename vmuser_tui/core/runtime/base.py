@@ -25,7 +25,9 @@ class ContainerSpec:
 
     ``workspace`` is an absolute host directory, bind-mounted read-write at ``/workspace``;
     ``memory`` is in bytes, ``cpus`` in cores (fractions allowed). A limit of 0 means
-    "no limit" (Docker's convention).
+    "no limit" (Docker's convention). ``user`` is the ``"uid:gid"`` the container's
+    processes run as (see :mod:`vmuser_tui.core.container_user`); empty: the host user's,
+    or 65534:65534 when that is root.
     """
 
     image: str
@@ -36,6 +38,7 @@ class ContainerSpec:
     cpus: float
     pids_limit: int
     environment: dict[str, str] = field(default_factory=dict)
+    user: str = ""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from vmuser_tui.core.errors import (
     UsageError,
     VmuserError,
 )
+from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.core.runtime.base import (
     LABEL_SESSION,
     WORKSPACE_MOUNT,
@@ -45,12 +46,30 @@ KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait 
 # Interactive shells prefer bash when the image has it (busybox has only sh).
 SHELL = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 START_HINT = "start the session first: vmuser session start <session>"
-# Every capability is dropped; these come back because a dev shell run as root (when the host
-# user is root) needs them for package managers and file ownership. Left out of Docker's
-# default set: MKNOD (device files in the workspace), NET_RAW (raw sockets), SETFCAP,
-# SETPCAP, SYS_CHROOT, AUDIT_WRITE, FSETID. A non-root user holds no capability at all
-# (and no-new-privileges keeps setuid programs from granting one).
-CAP_ADD = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE")
+# Every capability is dropped. A container running as an unprivileged user (the default,
+# see core/container_user.py) gets none back: it needs none, and no-new-privileges keeps a
+# set-uid program or file capability from granting one. A container configured to run as
+# root ([docker] user = "root") gets these back, each for a reason:
+#   CHOWN             package managers (dpkg, apk) and `tar -p` give files their owners
+#   DAC_OVERRIDE      root works on files it does not own (a workspace of the host user's)
+#   FOWNER            chmod/touch of those files (`chmod +x` on a script the user made)
+#   KILL              signal processes of another uid in the container (its own pid namespace)
+#   NET_BIND_SERVICE  dev servers on ports below 1024 (its own network namespace)
+# Left out: SETUID and SETGID (no process may become another user: `su`, and apt's _apt
+# sandbox, which then needs -o APT::Sandbox::User=root), FSETID (set-uid/set-gid bits stay
+# cleared when a file is written or re-owned), MKNOD (device files in the workspace),
+# NET_RAW, SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE. None of this stops root from setting
+# the set-uid bit of a file it owns: only a non-root user does, hence the default.
+CAP_ADD = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_BIND_SERVICE")
+
+
+def default_user() -> str:
+    """The ``"uid:gid"`` of a container whose spec names none: this process's, or
+    65534:65534 (nobody) when that is root, so the container is never root by accident."""
+    from vmuser_tui.core.container_user import UNPRIVILEGED
+
+    uid, gid = (os.getuid(), os.getgid()) if os.getuid() != 0 else UNPRIVILEGED
+    return f"{uid}:{gid}"
 
 
 def _short(container_id: str) -> str:
@@ -143,7 +162,6 @@ class DockerRuntime:
         self.pull_timeout = pull_timeout
         self._client: Any = None
         self._lock = threading.Lock()  # TUI thread workers share one runtime
-        self._user = f"{os.getuid()}:{os.getgid()}"  # files in /workspace stay the host user's
 
     # -- connection and error translation ---------------------------------------------
 
@@ -260,11 +278,12 @@ class DockerRuntime:
     def start(self, spec: ContainerSpec) -> ContainerInfo:
         """Create and start the session container; return its state.
 
-        Runs as the host uid:gid with ``no-new-privileges``, every capability dropped but
-        :data:`CAP_ADD`, unprivileged, the workspace bind-mounted at /workspace (nothing else
-        mounted), HOME=/tmp unless ``spec.environment`` sets it, limits from ``spec`` (0 =
-        unlimited). Raises ``UsageError`` (bad spec or limits),
-        ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
+        Runs as ``spec.user`` (empty: :func:`default_user`) with ``no-new-privileges`` and
+        every capability dropped (:data:`CAP_ADD` back only for uid 0), unprivileged, the
+        workspace bind-mounted at /workspace (nothing else mounted), HOME=/tmp unless
+        ``spec.environment`` sets it, limits from ``spec`` (0 = unlimited). Commands run by
+        :meth:`exec` and :meth:`shell_argv` run as the same user. Raises ``UsageError`` (bad
+        spec or limits), ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
         """
         if not os.path.isabs(spec.workspace):
             raise UsageError(f"workspace must be an absolute path, got '{spec.workspace}'")
@@ -273,6 +292,7 @@ class DockerRuntime:
             raise NotFoundError(f"workspace {spec.workspace} does not exist: create it or restore the project's checkpoint into it")
         if spec.memory < 0 or spec.cpus < 0 or spec.pids_limit < 0:
             raise UsageError("memory, cpus and pids_limit must be >= 0 (0 = unlimited): fix docker.memory, docker.cpus, docker.pids_limit")
+        user = spec.user or default_user()
         api = self._docker().api
         with self._errors(
             f"create container {spec.name}",
@@ -290,12 +310,12 @@ class DockerRuntime:
                 pids_limit=spec.pids_limit or None,
                 security_opt=["no-new-privileges"],
                 cap_drop=["ALL"],
-                cap_add=list(CAP_ADD),
+                cap_add=list(CAP_ADD) if user.split(":")[0] == "0" else None,
                 privileged=False,
             )
             created = api.create_container(
                 spec.image, command=KEEPALIVE, name=spec.name, hostname=_hostname(spec.name),
-                user=self._user, environment={"HOME": "/tmp", **spec.environment},
+                user=user, environment={"HOME": "/tmp", **spec.environment},
                 working_dir=WORKSPACE_MOUNT, labels=dict(spec.labels), host_config=host_config,
                 detach=True, stdin_open=False, tty=False,
             )
@@ -376,7 +396,7 @@ class DockerRuntime:
         environment: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> ExecResult:
-        """Run ``argv`` (no shell) as the host uid:gid and wait for it to end.
+        """Run ``argv`` (no shell) as the container's user and wait for it to end.
 
         Returns exit code, stdout+stderr interleaved and wall time in seconds. ``timeout``
         (seconds, None = wait as long as it runs) bounds the wait; the command keeps
@@ -397,7 +417,7 @@ class DockerRuntime:
         with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id), conflict=not_running):
             exec_id = api.exec_create(
                 container_id, argv, stdout=True, stderr=True, stdin=False, tty=False,
-                environment=environment, workdir=workdir, user=self._user,
+                environment=environment, workdir=workdir,  # no user: the container's own
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
             try:
@@ -406,7 +426,7 @@ class DockerRuntime:
                 sock.close()
             if raw is None:
                 raise StateError(
-                    f"command {one_line(' '.join(argv), 60)!r} still running after {timeout:g} s; "
+                    f"command {one_line(' '.join(redact_argv(argv)), 60)!r} still running after {timeout:g} s; "
                     "it goes on in the container: wait longer, or stop the session to end it"
                 )
             # The stream can close a moment before the engine records the exit code.
@@ -476,4 +496,4 @@ class DockerRuntime:
                 "the docker CLI is needed to open a shell: install it (apt-get install docker.io or docker-ce-cli)"
             )
         host = ["-H", self.base_url] if self.base_url else []
-        return ["docker", *host, "exec", "-it", "-u", self._user, "-w", WORKSPACE_MOUNT, container_id, *SHELL]
+        return ["docker", *host, "exec", "-it", "-w", WORKSPACE_MOUNT, container_id, *SHELL]  # as the container's user

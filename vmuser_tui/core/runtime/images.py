@@ -30,7 +30,8 @@ PULL_TIMEOUT = 20.0
 BUILD_TIMEOUT = 120.0
 
 # `--install -s` makes /bin/sh and friends symlinks to busybox. /tmp is world-writable
-# because containers run as the host user's uid, which has no other writable home.
+# because containers run as an unprivileged uid (the host user's, or 65534 when vmuser runs
+# as root) that has no passwd entry and no other writable home: HOME=/tmp.
 DOCKERFILE = """\
 FROM scratch
 COPY busybox /bin/busybox

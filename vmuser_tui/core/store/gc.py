@@ -35,6 +35,8 @@ class GcResult:
     bytes: int
     dry_run: bool
     images: list = field(default_factory=list)  # container images of forgotten checkpoints (references)
+    workspaces: list = field(default_factory=list)  # orphan workspace folders (core.workspace_orphans.Orphan)
+    problems: list = field(default_factory=list)  # one line per orphan folder that could not be removed
 
 
 def lock_is_stale(pid: int, host: str, started_at: float, now: float | None = None) -> bool:

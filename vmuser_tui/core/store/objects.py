@@ -75,6 +75,10 @@ def chunked_hash(digests: list[bytes]) -> str:
     return hashlib.sha256(b"chunks\0" + b"".join(digests)).hexdigest()
 
 
+def _damaged(digest: str, why: str) -> str:
+    return f"blob {digest[:12]} is damaged ({why}); run 'vmuser check' to see what it affects"
+
+
 class ObjectStore:
     """Read and write blobs and trees through a :class:`vmuser_tui.core.db.Database`.
 
@@ -178,19 +182,52 @@ class ObjectStore:
         )
         return pack_id
 
-    def iter_blob(self, digest: str) -> Iterator[bytes]:
-        """Yield the content of a blob in pieces (a chunked file chunk by chunk, so memory stays bounded)."""
+    def iter_blob(self, digest: str, *, verify: bool = True) -> Iterator[bytes]:
+        """Yield the content of a blob in pieces (a chunked file chunk by chunk, so memory
+        stays bounded).
+
+        With ``verify`` (the default) every piece is checked against its hash before it is
+        yielded: a plain blob's bytes against ``digest``, a chunked file's chunk list against
+        ``digest`` and each chunk against its own digest, so a caller never sees a damaged
+        byte, even one that stops after the first piece (git's and restic's habit of
+        checking content on every read). Raises :class:`StoreError` naming the blob when it
+        is missing or damaged; ``vmuser check`` reads with ``verify=False`` to give its own
+        verdict.
+        """
         codec, size, data = self._row(digest)
         if codec == CHUNKS:
-            for i in range(0, len(data), 32):
-                chunk = data[i : i + 32].hex()
-                c_codec, c_size, c_data = self._row(chunk)
-                yield unpack(c_codec, c_data, c_size)
+            digests = [bytes(data[i : i + 32]) for i in range(0, len(data), 32)]
+            if verify and (len(data) % 32 or chunked_hash(digests) != digest):
+                raise StoreError(_damaged(digest, "its chunk list does not match its hash"))
+            last: tuple[bytes, bytes] | None = None  # a run of equal chunks (zeros) is checked once
+            for raw in digests:
+                if last is not None and last[0] == raw:
+                    yield last[1]
+                    continue
+                c_codec, c_size, c_data = self._row(raw.hex())
+                piece = self._unpack(raw.hex(), c_codec, c_data, c_size)
+                if verify and hashlib.sha256(piece).digest() != raw:
+                    raise StoreError(_damaged(digest, f"chunk {raw.hex()[:12]}: {HASH_MISMATCH}"))
+                last = (raw, piece)
+                yield piece
         else:
-            yield unpack(codec, data, size)
+            piece = self._unpack(digest, codec, data, size)
+            if verify and hashlib.sha256(piece).hexdigest() != digest:
+                raise StoreError(_damaged(digest, HASH_MISMATCH))
+            yield piece
+
+    @staticmethod
+    def _unpack(digest: str, codec: str, data: bytes, size: int) -> bytes:
+        """:func:`unpack`, with a damaged zstd frame reported as a :class:`StoreError`."""
+        try:
+            return unpack(codec, data, size)
+        except zstandard.ZstdError as exc:
+            raise StoreError(_damaged(digest, f"cannot decompress: {exc}")) from None
 
     def read_blob(self, digest: str, limit: int | None = None) -> bytes:
-        """The content of a blob; with ``limit``, at most that many bytes (for previews)."""
+        """The content of a blob, verified (see :meth:`iter_blob`); with ``limit``, at most
+        that many bytes (for previews: only the pieces read are verified, so a preview of
+        a big chunked file stays cheap). Raises :class:`StoreError` when missing or damaged."""
         out = bytearray()
         for piece in self.iter_blob(digest):
             out += piece

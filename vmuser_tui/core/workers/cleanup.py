@@ -68,7 +68,10 @@ def run(vm, now: datetime | None = None, *, dry_run: bool = False) -> dict:
     """The cleanup job: log a ``cleanup.warn`` entry (once a day) for each project in its
     warning window, delete each due project (containers, committed images, managed
     workspace, rows, then gc). Does nothing unless ``[cleanup] enabled``. Returns
-    ``{"warned": [ids], "deleted": [ids], "errors": [str]}``."""
+    ``{"warned": [ids], "deleted": [ids], "errors": [str]}``. ReadOnlyError for a read-only
+    client (unless ``dry_run``)."""
+    if not dry_run:
+        vm.access.check(None, what="clean up idle projects")
     out: dict = {"warned": [], "deleted": [], "errors": []}
     if not vm.config.get("cleanup", "enabled"):
         return out

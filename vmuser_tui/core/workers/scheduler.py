@@ -73,7 +73,8 @@ def _retention(vm, now: datetime) -> dict:
 def _gc(vm, now: datetime) -> dict:
     """Prune: reclaim what forgets and deletions left unreachable."""
     res = vm.gc()
-    return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes}
+    orphans = {"workspaces": [o.path for o in res.workspaces]} if res.workspaces else {}  # reclaimed folders
+    return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes, **orphans}
 
 
 def _cleanup(vm, now: datetime) -> dict:
@@ -153,6 +154,8 @@ class Scheduler:
         """Run one job if it is due (or ``force``), under its lease. Never raises for a
         job's own failure: it is logged and returned in ``error``."""
         job = self.jobs[name]
+        if self.vm.access.read_only:  # every job changes something: a read-only client runs none
+            return JobResult(name, skipped="read-only")
         now = why_now or self.now()
         if not force and not self._is_due(job, now):
             # A read, not a lease: a host's schedulers poll every second, and a write per job
@@ -196,7 +199,7 @@ class Scheduler:
 
     def snapshot_changed(self) -> JobResult | None:
         """Checkpoint the projects the watcher reports as changed and quiet; None if none."""
-        if self.watcher is None:
+        if self.watcher is None or self.vm.access.read_only:
             return None
         due = self.watcher.due()
         if not due:

@@ -11,6 +11,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Input, Label, Static
 
 from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import clip, short_time
@@ -52,9 +53,9 @@ class AnnotateScreen(VmuserModal["tuple[str, str] | None"]):
         for i, note in enumerate(notes[-SHOWN:]):
             if i:
                 text.append("\n")
-            text.append(f"✎ {note.get('label', '')}", style="bold magenta")
+            text.append(f"✎ {printable(note.get('label', ''))}", style="bold magenta")
             if note.get("note"):
-                text.append(f" — {' '.join(str(note['note']).split())}")
+                text.append(f" — {' '.join(printable(note['note']).split())}")  # escapes shown, one line
             text.append(f"  {note.get('actor', '')} {short_time(note.get('at'))}", style="dim")
         if len(notes) > SHOWN:
             text.append(f"\n(+{len(notes) - SHOWN} older)", style="dim")

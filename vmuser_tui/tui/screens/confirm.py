@@ -13,6 +13,7 @@ from textual.widgets import Button, Label, Static
 
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
+from vmuser_tui.tui.widgets.cells import safe, safe_text
 
 
 class ConfirmScreen(VmuserModal[bool]):
@@ -33,9 +34,10 @@ class ConfirmScreen(VmuserModal[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog" + (" -danger" if self.danger else "")):
-            yield Label(Text(self.title_text), id="dialog-title")
+            yield Label(safe(self.title_text), id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Static(Text(self.body) if isinstance(self.body, str) else self.body, id="confirm-body")
+                yield Static(safe_text(Text(self.body) if isinstance(self.body, str) else self.body, keep_lines=True)
+                             if isinstance(self.body, (str, Text)) else self.body, id="confirm-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.confirm_label} (y)", id="yes", variant="error" if self.danger else "primary", compact=True)
                 yield Button("Cancel (n)", id="no", compact=True)

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Label, RichLog
 
 from vmuser_tui.core.errors import StateError, VmuserError
 from vmuser_tui.core.models import Session
+from vmuser_tui.core.text import printable, printable_lines
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.status import StatusLine
@@ -76,7 +77,7 @@ class ContainerLogsScreen(VmuserScreen):
         s = self.session
         self.sub_title = f"container logs · {s.id}"
         self.query_one("#logs-title", Label).update(
-            Text(f"Container output · session {s.id} · {s.container_name or s.container_id or '-'}"))
+            Text(printable(f"Container output · session {s.id} · {s.container_name or s.container_id or '-'}")))
         self.query_one("#container-log", RichLog).focus()
         self._status()
         self._timer = self.set_interval(POLL, self.reload, name="container logs")
@@ -105,7 +106,7 @@ class ContainerLogsScreen(VmuserScreen):
             added = latest
         self.shown = latest[-TAIL:]
         for line in added:
-            log.write(Text(line), scroll_end=self.follow)
+            log.write(Text(printable_lines(line)), scroll_end=self.follow)  # the container's text: shown, not obeyed
         self._status()
 
     def _failed(self, err: VmuserError) -> None:

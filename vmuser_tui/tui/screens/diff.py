@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
+from vmuser_tui.tui.flows import restore_report
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets import diffview
@@ -466,19 +467,9 @@ class DiffScreen(VmuserScreen):
         self.app.push_screen(dialog, answer)
 
     def _restored(self, outcome) -> None:
-        pre = outcome.pre_restore
-        saved = (f"workspace saved first as {pre.id}" if pre.kind == "pre-restore"
-                 else f"workspace was unchanged since {pre.id}")
-        what = ", ".join(outcome.paths)
-        undo = self.key("project.undo", "u")
-        refused = outcome.result.refused
-        short = f"restored {what} from {outcome.checkpoint.id}: {outcome.summary()}"
-        if refused:
-            short = f"restored {what} from {outcome.checkpoint.id}; {len(refused)} path(s) refused"
-        notes = [f"{saved}; {undo} on the project screen undoes", *outcome.notes]
-        if refused:
-            notes.append(f"{len(refused)} path(s) refused: " + ", ".join(p for p, _ in refused[:20]))
-        self.app.notify(short, title="Restore", severity="warning" if refused else "information",
-                        details="\n".join(notes))
+        what = f"{', '.join(outcome.paths)} from {outcome.checkpoint.id}"
+        done = restore_report.report(outcome, what, self.key("project.undo", "u"), where=" on the project screen")
+        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
+                        details=done.details)
         if self.to_id is None or self.from_id is None:  # this diff shows the workspace: it changed
             self.reload()

@@ -22,6 +22,7 @@ from textual.widgets.tree import TreeNode
 
 from vmuser_tui.core.errors import NotFoundError, UsageError, VmuserError
 from vmuser_tui.core.models import Checkpoint, FileInfo
+from vmuser_tui.core.text import printable, printable_lines
 from vmuser_tui.tui.screens.base import VmuserModal, VmuserScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.styles import css
@@ -83,6 +84,7 @@ def highlight(name: str, code: str, dark: bool = True) -> Text:
     part, lexing, stays off the event loop)."""
     from rich.syntax import Syntax
 
+    code = printable_lines(code)  # a file may hold escape sequences: shown, not obeyed
     lines = code.splitlines()
     more = len(lines) - MAX_PREVIEW_LINES
     if more > 0:
@@ -244,7 +246,7 @@ class FilesScreen(VmuserScreen):
         where = Text.assemble(("Browsing ", "dim"), (self.where_text(), "bold"))
         cp = self.checkpoint
         if self.at and cp is not None and cp.id == self.at:
-            where.append(f" · {cp.description or cp.kind}", style="italic")
+            where.append(f" · {printable(cp.description or cp.kind)}", style="italic")
         self.query_one("#files-where", Static).update(where)
         self.sub_title = f"files · {self.where_text()}"
 
@@ -322,11 +324,12 @@ class FilesScreen(VmuserScreen):
 
     @staticmethod
     def _label(info: FileInfo) -> Text:
+        # Text, not markup (a name such as "[red]x"); escapes shown (a name such as "a\x1b[2J")
         if info.kind == "dir":
-            return Text(info.name + "/", style="bold")
+            return Text(printable(info.name) + "/", style="bold")
         if info.kind == "symlink":
-            return Text.assemble((info.name, "cyan"), (f" → {info.target}", "dim"))
-        return Text(info.name)
+            return Text.assemble((printable(info.name), "cyan"), (f" → {printable(info.target)}", "dim"))
+        return Text(printable(info.name))
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         data: NodeData | None = event.node.data
@@ -398,7 +401,7 @@ class FilesScreen(VmuserScreen):
         if info is None or info.kind != "file":
             preview.clear()
             if info is not None and info.kind == "symlink":
-                preview.write(Text(f"symbolic link to {info.target}", style="italic"))
+                preview.write(Text(f"symbolic link to {printable(info.target)}", style="italic"))
             elif info is not None and info.kind == "dir":
                 preview.write(Text("directory: Enter or space expands it", style="dim italic"))
             return
@@ -421,7 +424,7 @@ class FilesScreen(VmuserScreen):
 
         def failed(err) -> None:
             preview.clear()
-            preview.write(Text(f"cannot read {info.path}: {err}", style="red"))
+            preview.write(Text(printable(f"cannot read {info.path}: {err}"), style="red"))
 
         self.run_blocking(read, self.show_preview, group=PREVIEW_GROUP, failed=failed)
 

@@ -10,8 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Label, RichLog, Static
 
+from vmuser_tui.core.text import printable_lines
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
+from vmuser_tui.tui.widgets.cells import safe
 
 
 class OutputScreen(VmuserModal[None]):
@@ -35,7 +37,7 @@ class OutputScreen(VmuserModal[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(Text(self.title_text), id="dialog-title")
+            yield Label(safe(self.title_text), id="dialog-title")
             summary = Text()
             if self.exit_code is not None:
                 summary.append(f"exit {self.exit_code}", style="bold green" if self.exit_code == 0 else "bold red")
@@ -44,7 +46,7 @@ class OutputScreen(VmuserModal[None]):
             lines = self.output.count("\n") + (0 if self.output.endswith("\n") or not self.output else 1)
             summary.append(f"{' · ' if summary else ''}{lines} line{'s' if lines != 1 else ''}", style="dim")
             if self.summary is not None:
-                summary = Text(self.summary, style="dim")
+                summary = safe(self.summary, style="dim")
             yield Static(summary, id="output-summary")
             yield RichLog(id="output-log", wrap=self.wrap, markup=False, highlight=False, max_lines=20000)
             yield Static("Esc / q / Enter: close   arrows, PgUp/PgDn: scroll", classes="dialog-hint")
@@ -60,7 +62,8 @@ class OutputScreen(VmuserModal[None]):
     def _fill(self) -> None:
         log = self.query_one("#output-log", RichLog)
         width = log.scrollable_content_region.width if self.wrap else None
-        log.write(Text(self.output or self.empty, style="" if self.output else "dim"), width=width or None,
+        # a container's output can hold any escape sequence: shown, not obeyed (lines and tabs kept)
+        log.write(Text(printable_lines(self.output) or self.empty, style="" if self.output else "dim"), width=width or None,
                   scroll_end=self.at_end)
         if not self.at_end:
             log.scroll_home(animate=False)

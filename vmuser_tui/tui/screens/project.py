@@ -27,6 +27,9 @@ from vmuser_tui.core import clock
 from vmuser_tui.core.access import HEARTBEAT, lease_name
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
+from vmuser_tui.core.redact import redact_argv
+from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows import restore_report
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -223,7 +226,7 @@ def annotation_label(cp: Checkpoint) -> str:
     """``✎label`` of the newest annotation (``✎label +2`` when there are more), or ''."""
     if not cp.annotations:
         return ""
-    label = " ".join(str(cp.annotations[-1].get("label", "")).split())
+    label = " ".join(printable(cp.annotations[-1].get("label", "")).split())
     more = len(cp.annotations) - 1
     return f"{NOTE}{label}" + (f" +{more}" if more else "")
 
@@ -234,7 +237,7 @@ def describe(cp: Checkpoint, width: int = 38) -> Text:
 
     The description keeps ``DESC_MIN`` characters before the others are cut; tags keep
     both brackets (``[bu…]``) and are cut before the label; what does not fit goes."""
-    desc = " ".join((cp.description or "-").split())
+    desc = " ".join(printable(cp.description or "-").split())  # escapes shown, one line
     extras = []
     if cp.tags:
         extras.append(("tags", ",".join(cp.tags), "cyan"))
@@ -290,15 +293,16 @@ def event_text(event: Event) -> Text:
     elif op == "session.detach":
         text = f"{who} left ({d.get('mode', '?')}) {event.session_id}"
     elif op == "lease.takeover":
-        text = (f"{who} took {str(d.get('lease', '')).removeprefix('session:')} over from {d.get('previous')} "
-                f"(lease expired {d.get('expired_s', '?')} s before)")
+        why = ("its process had died" if d.get("reason") == "holder process is dead"
+               else f"lease expired {d.get('expired_s', '?')} s before")
+        text = f"{who} took {str(d.get('lease', '')).removeprefix('session:')} over from {d.get('previous')} ({why})"
     elif op == "session.start":
         text = f"session {event.session_id} started ({d.get('runtime', '?')}) · {who}"
     elif op == "session.stop":
         text = f"session {event.session_id} stopped: {d.get('reason', '')} · {who}"
     else:
         text = f"{op} · {who}"
-    return Text(" ".join(text.split()), style="dim")
+    return Text(" ".join(printable(text).split()), style="dim")
 
 
 def _key(item) -> str:
@@ -314,7 +318,7 @@ def timeline_columns(rows: list) -> list[Column]:
     description (tags, label, or the event's line) gets what the others leave."""
     checkpoints = [r for r in rows if isinstance(r, Checkpoint)]
     oldest = min((_when(r) for r in rows), default=None)  # ISO times sort as text
-    natural = max((len(cp.description or "-") + (len(",".join(cp.tags)) + 3 if cp.tags else 0)
+    natural = max((len(printable(cp.description or "-")) + (len(",".join(cp.tags)) + 3 if cp.tags else 0)
                    + (len(annotation_label(cp)) + 1 if cp.annotations else 0) for cp in checkpoints), default=0)
     natural = max([natural, *(len(event_text(r).plain) for r in rows if isinstance(r, Event))])
     kinds = {cp.kind for cp in checkpoints} | {r.kind for r in rows if isinstance(r, Event)}
@@ -577,7 +581,7 @@ class ProjectScreen(VmuserScreen):
         if p.tags:
             line1.append(f"  [{', '.join(p.tags)}]", style="cyan")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {p.workspace}")
+        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {printable(p.workspace)}")
         self.query_one("#project-info", Static).update(lines(line1, line2))
 
     def _show_sessions(self, keep: str | None) -> None:
@@ -686,8 +690,8 @@ class ProjectScreen(VmuserScreen):
         self._timeline_title()
         empty = self.query_one("#timeline-empty", Static)
         if self.tag_filter:
-            empty.update(f"No checkpoint here is tagged {self.tag_filter}. "
-                         f"{self.key('project.filter', '/')} and an empty filter show all.")
+            empty.update(Text(printable(f"No checkpoint here is tagged {self.tag_filter}. "  # typed: not markup
+                                        f"{self.key('project.filter', '/')} and an empty filter show all.")))
         elif self.scope == "project":
             empty.update(f"No checkpoints yet. Press {self.key('project.checkpoint', 'c')} to take one.")
         else:
@@ -1216,18 +1220,9 @@ class ProjectScreen(VmuserScreen):
         self.app.push_screen(RestoreConfirmScreen(cp, self.project.head_checkpoint_id if self.project else None), answer)
 
     def _restored(self, outcome) -> None:
-        r = outcome.result
-        pre = outcome.pre_restore
-        saved = (f"workspace saved first as {pre.id}" if pre.kind == "pre-restore"
-                 else f"workspace was unchanged since {pre.id}")
-        undo = self.key("project.undo", "u")
-        short = f"restored {outcome.checkpoint.id}: {outcome.summary()}; {undo} undoes"
-        notes = [f"{saved}; {undo} undoes", *outcome.notes]
-        if r.refused:
-            short = f"restored {outcome.checkpoint.id}; {len(r.refused)} path(s) refused"
-            notes.append(f"{len(r.refused)} path(s) refused: " + ", ".join(p for p, _ in r.refused[:20]))
-        self.app.notify(short, title="Restore", severity="warning" if r.refused else "information",
-                        details="\n".join(notes))
+        done = restore_report.report(outcome, outcome.checkpoint.id, self.key("project.undo", "u"))
+        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
+                        details=done.details)
         self.reload()
 
     def action_undo(self) -> None:
@@ -1288,7 +1283,8 @@ class ProjectScreen(VmuserScreen):
 
             def done(result) -> None:
                 output = result.output.decode("utf-8", errors="replace")
-                self.app.push_screen(OutputScreen(f"$ {clip(command, 60)}  [{session.container_name}]", output,
+                shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
+                self.app.push_screen(OutputScreen(f"$ {clip(shown, 60)}  [{session.container_name}]", output,
                                                   exit_code=result.exit_code, duration=result.duration))
                 self.reload()
 

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from vmuser_tui.core import clock
 from vmuser_tui.core.models import Project
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -374,7 +375,7 @@ class ProjectsScreen(VmuserScreen):
         elif p.cleanup_due_at:
             line1.append(f"  cleanup due {short_time(p.cleanup_due_at)} ({extend} extends)", style="dim")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(p.description or p.workspace)
+        line2.append(printable(p.description or p.workspace))  # escapes shown (Rich would drop a BEL silently)
         detail.update(lines(line1, line2))
 
     # -- filter -----------------------------------------------------------------------
@@ -747,6 +748,9 @@ def start_session(screen: VmuserScreen, project_id: str, name: str, *, after=Non
             # to the messages view in full
             screen.app.notify(short, title="Session started",
                               details="\n".join([f"on {name}: {where}", *notes]) if notes else None)
+            for note in notes:  # e.g. [docker] user = "root": a toast of its own, not only in the details
+                if note.startswith("warning:"):
+                    screen.app.notify(note, title="Session started", severity="warning")
             if after:
                 after()
 

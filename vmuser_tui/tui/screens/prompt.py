@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Static
 
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
+from vmuser_tui.tui.widgets.cells import safe
 
 
 class PromptScreen(VmuserModal[str | None]):
@@ -30,7 +31,7 @@ class PromptScreen(VmuserModal[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(Text(self.title_text), id="dialog-title")
+            yield Label(safe(self.title_text), id="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static("", id="prompt-error", classes="form-error")
             yield Static(Text(self.hint or "Enter: OK   Esc: cancel"), id="prompt-hint", classes="dialog-hint")

@@ -17,7 +17,7 @@ from vmuser_tui.core.checkpoints import RESTORE_WORDS
 from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
-from vmuser_tui.tui.widgets.cells import STATUS_STYLE, ago, clip, clip_left
+from vmuser_tui.tui.widgets.cells import STATUS_STYLE, ago, clip, clip_left, safe
 
 FIRST_FILES = 6
 # restore_preview diffs workspace -> checkpoint: what each status means for the workspace
@@ -90,7 +90,7 @@ class RestoreConfirmScreen(VmuserModal[bool]):
     def compose(self) -> ComposeResult:
         cp = self.checkpoint
         with Vertical(id="dialog", classes="dialog -danger"):
-            yield Label(Text(self._title()), id="dialog-title")
+            yield Label(safe(self._title()), id="dialog-title")
             yield Static(Text.assemble((cp.kind, "bold"), f" · {ago(cp.created_at)} · ",
                                        clip(cp.description or "(no description)", 50)), id="restore-what")
             yield LoadingIndicator(id="restore-loading")
@@ -119,13 +119,13 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             return
         self.level = (self.level + 1) % len(self.levels)
         self.paths = list(self.levels[self.level])
-        self.query_one("#dialog-title", Label).update(Text(self._title()))
+        self.query_one("#dialog-title", Label).update(safe(self._title()))
         self._load_preview()
 
     def _failed(self, err) -> None:
         self.query_one("#restore-loading").display = False
         self.query_one("#dialog-body").display = True
-        self.query_one("#restore-body", Static).update(Text(f"cannot preview this restore: {err}", style="bold red"))
+        self.query_one("#restore-body", Static).update(safe(f"cannot preview this restore: {err}", style="bold red"))
 
     def _show(self, preview) -> None:
         self.preview = preview
@@ -153,6 +153,11 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             if len(changes) > FIRST_FILES:
                 table.add_row("", Text(f"… and {len(changes) - FIRST_FILES} more", style="dim"))
             parts.append(table)
+        if preview.left_alone:
+            n = len(preview.left_alone)
+            shown = ", ".join(preview.left_alone[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            parts.append(Text(f"{n} ignored path{'s are' if n != 1 else ' is'} left as "
+                              f"{'they are' if n != 1 else 'it is'}: {shown}", style="dim"))
         if self.paths:
             if not changes:
                 self.query_one("#restore-body", Static).update(Group(*_spaced(parts + self._folder_hint())))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from vmuser_tui.core import clock
+from vmuser_tui.core.text import UNSAFE, UNSAFE_IN_LINES, printable
 from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for screens)
 
 STATUS_STYLE = {"A": "green", "D": "red", "M": "yellow", "R": "cyan", "T": "magenta"}
@@ -26,15 +27,55 @@ def short_time(ts: str | None) -> str:
         return ts[:16]
 
 
+def safe(value: object, style: str = "") -> Text:
+    """A value from a user or a container as one line of Text: control and bidi characters
+    shown as escapes (:func:`vmuser_tui.core.text.printable`), never read as markup."""
+    return Text(printable(value), style=style)
+
+
+def safe_text(text: Text, *, keep_lines: bool = False) -> Text:
+    """``text`` with the control and bidi characters in it shown as escapes, its styles
+    kept (each escape takes the style of the character it stands for); ``keep_lines``:
+    line feeds and tabs stay (a dialog's body). The same object when there is nothing to
+    escape."""
+    unsafe = UNSAFE_IN_LINES if keep_lines else UNSAFE
+    plain = text.plain
+    if not unsafe.search(plain):
+        return text
+    cuts = sorted({i for m in unsafe.finditer(plain) for i in (m.start(), m.end())})
+    out = Text(style=text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end)
+    for piece in text.divide(cuts):
+        if unsafe.fullmatch(piece.plain):
+            shown = Text(printable(piece.plain), style=piece.style)
+            for span in piece.spans:
+                shown.stylize(span.style, 0, len(shown))
+            out.append_text(shown)
+        else:
+            out.append_text(piece)
+    return out
+
+
+def shown(cell):
+    """A table cell made safe to draw: a string becomes :func:`safe` Text (so ``[b]`` in a
+    file name is not markup), a Text goes through :func:`safe_text`; anything else is kept."""
+    if isinstance(cell, str):
+        return safe(cell)
+    if isinstance(cell, Text):
+        return safe_text(cell)
+    return cell
+
+
 def clip(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` characters with an ellipsis."""
-    text = " ".join(text.split())
+    """Cut ``text`` to ``width`` characters with an ellipsis, on one line: control and
+    bidi characters shown as escapes first (a newline as ``\\n``), runs of spaces as one."""
+    text = " ".join(printable(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def clip_middle(text: str, width: int) -> str:
     """Cut the middle out, keeping both ends: ``'vmuser-demo…09bbf31fa3'`` (container names
     differ at their end)."""
+    text = printable(text)
     if len(text) <= width:
         return text
     if width <= 1:
@@ -45,6 +86,7 @@ def clip_middle(text: str, width: int) -> str:
 
 def clip_left(text: str, width: int) -> str:
     """Cut a path from the left, keeping its end: ``'…core/clock.py'``."""
+    text = printable(text)
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
@@ -86,5 +128,5 @@ def lines(*parts: Text) -> Text:
     for i, part in enumerate(parts):
         if i:
             out.append("\n")
-        out.append_text(part)
+        out.append_text(safe_text(part))  # a newline in a name must not make a line of its own
     return out

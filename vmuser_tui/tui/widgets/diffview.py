@@ -14,6 +14,8 @@ from itertools import zip_longest
 
 from rich.text import Text
 
+from vmuser_tui.core.text import printable
+
 TAB = 4
 #: Line backgrounds of removed and added lines, per theme darkness (GitHub's tints).
 DEL_BG = {True: "#3c1518", False: "#ffebe9"}
@@ -26,8 +28,6 @@ SIDE_MIN_TEXT = 24
 COLOUR_LIMIT = 6000
 
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-# control characters would move the cursor or break the row layout: shown as "�"
-_CONTROL = {code: "\ufffd" for code in (*range(9), *range(10, 32), 127)}
 
 
 @dataclass
@@ -76,10 +76,11 @@ def lexer_for(path: str) -> str:
 
 def highlight(lines: list[str], lexer: str, dark: bool) -> list[Text]:
     """``lines`` coloured as one block (a string or docstring spanning lines stays
-    coloured), tabs expanded, control characters replaced."""
+    coloured), tabs expanded, control and bidi characters shown as escapes (they would move
+    the cursor, break the row layout or reorder the text: core.text.printable)."""
     if not lines:
         return []
-    clean = [line.expandtabs(TAB).translate(_CONTROL) for line in lines]
+    clean = [printable(line.expandtabs(TAB)) for line in lines]
     if lexer == "default":
         return [Text(line) for line in clean]
     from rich.syntax import Syntax

@@ -34,6 +34,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from vmuser_tui.tui.widgets.cells import shown
+
 Cells = Callable[[Any, dict[str, int]], Sequence[RenderableType]]
 """``cells(item, widths)``: one row's cells, in column order; ``widths`` maps column keys
 to the content widths the cells get (a flexible column's cell may render to fit it)."""
@@ -312,7 +314,8 @@ class LazyTable(ScrollView, can_focus=True):
         pad = " " * self.cell_padding
         line = Text(no_wrap=True)
         for column, cell in zip(self.columns, cells):
-            text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+            # names and messages hold anything: escapes shown, never drawn (cells.shown)
+            text = shown(cell).copy() if isinstance(cell, Text) else shown(str(cell))
             text.truncate(widths[column.key], overflow="ellipsis", pad=True)
             line.append(pad)
             line.append_text(text)  # (its own style becomes a span of the line)

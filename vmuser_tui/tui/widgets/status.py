@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from vmuser_tui.core.text import printable
+
 
 class StatusLine(Static):
     """Shows ``app.docker_state`` (checked in a worker by the app), read-only mode, and
@@ -44,8 +46,8 @@ class StatusLine(Static):
             text.append("READ-ONLY", style="bold yellow")
         if self.message:
             text.append(" │ ")
-            text.append(self.message)
+            text.append(printable(self.message))  # it may quote a name: escapes shown
         if ok is False and detail:
             text.append(" │ ")
-            text.append(detail, style="dim")
+            text.append(printable(detail), style="dim")
         self.update(text)

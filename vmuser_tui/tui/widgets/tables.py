@@ -21,6 +21,9 @@ from rich.text import Text
 from textual.css.scalar import Unit
 from textual.widgets import DataTable
 
+from vmuser_tui.core.text import printable
+from vmuser_tui.tui.widgets.cells import shown
+
 #: Cells of columns that show a relative time ("34s ago", "just now"): never narrower,
 #: so a periodic refresh of those cells never needs a wider column.
 TIME_WIDTH = 8
@@ -46,8 +49,10 @@ class Fit:
 
         cutter = cut or clip
 
+        shown = printable(value)  # escapes count in the width (cut after them, not through one)
+
         def render(width: int) -> Text:
-            return Text(cutter(value, min(width, cap) if cap else width), style=style)
+            return Text(cutter(shown, min(width, cap) if cap else width), style=style)
 
         return cls(render)
 
@@ -95,7 +100,8 @@ def refill(
     of the table's width (``width``: see :func:`table_width`), at most its widest cell
     and at least ``flex_minimum``, and each Fit is rendered to exactly that width.
     """
-    rows = list(rows)
+    # a str cell would be read as markup by DataTable; control characters would reach the terminal
+    rows = [([shown(c) for c in cells], key) for cells, key in rows]
     table.clear()
     columns = list(table.ordered_columns)
     minimum = minimum or {}
