@@ -393,10 +393,15 @@ class Checkpoints:
         # only the subtrees whose hashes differ between the two need looking at.
         live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
         plan, keep = self.restore_plan(cp, workspace, live, target, scope)
+        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
+        # What the pre-restore checkpoint could not take (unreadable, or changing on every
+        # read) is still there, and could not be brought back by an undo: leave it as it is.
+        uncaptured = {p for p, _ in pre.skipped} | set(pre.changing)
+        if uncaptured:
+            keep |= rs.spare(plan, lambda path, is_dir: path in uncaptured, live)
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
         if keep:
             changes = [c for c in changes if c.path not in keep]
-        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
         rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
@@ -433,6 +438,8 @@ class Checkpoints:
                          **({"kept": result.kept} if result.kept else {}),
                          **({"left_alone": alone} if alone else {}))
         notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
+        notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
+                  for path, why in pre.skipped[:10]]
         return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
 
     def restore_plan(
