@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -319,3 +320,42 @@ def test_as_root_a_restore_gives_what_it_makes_to_the_workspace_owner(vm, tmp_pa
     for rel in ("src", "src/a.py", "src/link"):
         st = os.lstat(ws / rel)
         assert (st.st_uid, st.st_gid) == (1234, 1234), rel
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_what_the_pre_restore_checkpoint_could_not_take_is_left_alone(request):
+    """A folder its owner locked (mode 000) cannot be listed, so the pre-restore checkpoint
+    leaves it out, and an undo could not bring it back: the restore leaves it alone rather
+    than failing on it or writing into it. Run as an ordinary user (uid 4321)."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="vmuser-uid-"))  # pytest's tmp dirs are root's alone (0700)
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
+    os.chmod(home, 0o755)
+    ws = home / "ws"
+    (ws / "locked").mkdir(parents=True)
+    (ws / "locked" / "x.txt").write_text("x v1\n")
+    (ws / "a.txt").write_text("1\n")
+    for dirpath, dirnames, filenames in os.walk(home):
+        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+            os.chown(name, 4321, 4321)
+    env = dict(os.environ, VMUSER_DATA_DIR=str(home / "data"), VMUSER_CONFIG=str(home / "c.toml"), HOME=str(home))
+    user = ["setpriv", "--reuid", "4321", "--regid", "4321", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", sys.executable, "-m", "vmuser_tui"]
+
+    def run(*args):
+        return subprocess.run([*user, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    r = run("project", "create", "mine", "--workspace", str(ws))
+    assert r.returncode == 0, r.stderr
+    pid = r.stdout.strip()
+    c1 = run("checkpoint", "create", pid).stdout.strip()
+    (ws / "locked" / "x.txt").write_text("x v2, never captured\n")
+    (ws / "a.txt").write_text("2\n")
+    os.chmod(ws / "locked", 0)
+    r = run("checkpoint", "restore", c1, "--yes")
+    assert r.returncode == 0, r.stderr
+    assert "skipped locked: cannot list" in r.stderr
+    assert (ws / "a.txt").read_text() == "1\n"
+    os.chmod(ws / "locked", 0o755)
+    assert (ws / "locked" / "x.txt").read_text() == "x v2, never captured\n"

@@ -1,13 +1,21 @@
 """A small file is read whole even when it grew or shrank after the scan saw its size."""
 
-from vmuser_tui.core.store.capture import _read_piece
+import os
+
+from vmuser_tui.core.store.capture import GONE, _read_file
+from vmuser_tui.core.store.scan import StatInfo
 
 
-def test_read_whole_file_whatever_the_size_hint(tmp_path):
+def test_read_whole_file_whatever_the_size_the_scan_saw(tmp_path):
     f = tmp_path / "f"
     data = bytes(range(256)) * 20_000  # 5 MB: more than one 1 MiB read after the hint
     f.write_bytes(data)
-    for hint in (0, 1, 100, len(data) - 1, len(data), len(data) + 1, 10 * len(data)):
-        assert _read_piece(str(f), 0, -1, hint) == data, hint
+    now = StatInfo.of(os.stat(f))
+    assert _read_file(str(f), now) == (data, now)
+    for hint in (0, 1, 100, len(data) - 1, len(data) + 1, 10 * len(data)):
+        raw, info = _read_file(str(f), now._replace(size=hint))  # a stat from before a change
+        assert (raw, info) == (data, now), hint
     f.write_bytes(b"")
-    assert _read_piece(str(f), 0, -1, 10) == b""
+    assert _read_file(str(f), now) == (b"", StatInfo.of(os.stat(f)))
+    f.unlink()
+    assert _read_file(str(f), now) == (b"", GONE)

@@ -33,6 +33,8 @@ def checkpoint_via_worker(args) -> int | None:
     cp = reply["checkpoint"]
     for path_, why in reply.get("skipped", [])[:10]:
         print(f"vmuser: skipped {printable(path_)}: {why}", file=sys.stderr)
+    for note in reply.get("notes", []):
+        print(f"vmuser: {note}", file=sys.stderr)
     if not reply.get("created"):
         print(f"vmuser: nothing changed since checkpoint {cp['id']}; no new checkpoint", file=sys.stderr)
     elif sys.stderr.isatty():

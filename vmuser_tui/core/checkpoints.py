@@ -33,7 +33,10 @@ class CreateOutcome:
     """Outcome of :meth:`Checkpoints.create`. ``created`` is False when nothing changed
     since the project's head; ``checkpoint`` is then that head. ``new_bytes``: stored
     (compressed) bytes of new blobs; ``hashed_files``: files read because their stat
-    changed; ``skipped``: ``(path, reason)`` for what could not be captured."""
+    changed; ``skipped``: ``(path, reason)`` for what could not be captured;
+    ``vanished`` / ``changing``: paths left out because they went away while the
+    checkpoint was taken (a build's temp files) or changed on every read; ``notes``: one
+    line for each of those (see :func:`left_out_notes`) and others, for the user."""
 
     checkpoint: Checkpoint
     created: bool
@@ -41,6 +44,24 @@ class CreateOutcome:
     hashed_files: int = 0
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # e.g. the container image could not be recorded
+    vanished: list = field(default_factory=list)
+    changing: list = field(default_factory=list)
+
+
+def left_out_notes(vanished: list[str], changing: list[str]) -> list[str]:
+    """One line per kind of path a capture left out because the workspace moved under it:
+    ``'3 files vanished while the checkpoint was taken (left out)'`` and ``'1 file kept
+    changing while it was read (left out; the next checkpoint takes it)'``. Counted once,
+    not listed path by path: a build can delete thousands of temp files."""
+    notes = []
+    if vanished:
+        n = len(vanished)
+        notes.append(f"{n:,} file{'s' if n != 1 else ''} vanished while the checkpoint was taken (left out)")
+    if changing:
+        n = len(changing)
+        notes.append(f"{n:,} file{'s' if n != 1 else ''} kept changing while {'they were' if n != 1 else 'it was'} "
+                     f"read (left out; the next checkpoint takes {'them' if n != 1 else 'it'})")
+    return notes
 
 
 @dataclass
@@ -80,6 +101,7 @@ class RestoreOutcome:
     paths: list[str]
     changes: list[df.Change] = field(default_factory=list)
     left_alone: list[str] = field(default_factory=list)  # ignored paths the restore did not touch
+    notes: list[str] = field(default_factory=list)  # about the pre-restore checkpoint, e.g. files left out
 
     def summary(self) -> str:
         """One line: ``'7 paths changed: 1 overwritten, 1 re-created, 4 deleted, 1 renamed back'``."""
@@ -201,7 +223,9 @@ class Checkpoints:
                 conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (now, session_id))
             oplog.record(conn, "checkpoint.create", project_id=project_id, session_id=session_id, checkpoint=cid,
                          kind=kind, description=description, tags=tags, files=result.file_count,
-                         bytes=result.total_size, skipped=len(result.skipped))
+                         bytes=result.total_size, skipped=len(result.skipped),
+                         **({"vanished": len(result.vanished)} if result.vanished else {}),
+                         **({"changing": len(result.changing)} if result.changing else {}))
             created["yes"] = True
 
         workspace = self.projects.workspace_dir(project)
@@ -215,11 +239,13 @@ class Checkpoints:
             workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
             state=state,
         )
+        left_out = {"vanished": result.vanished, "changing": result.changing}
         if not created:
             if tags:
                 self.tag(head.id, tags)
-            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped)
-        notes = []
+            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped,
+                                 left_out_notes(result.vanished, result.changing), **left_out)
+        notes = left_out_notes(result.vanished, result.changing)
         if self.ctx.config.get("snapshots", "container_image"):
             from vmuser_tui.core import container_images
 
@@ -227,7 +253,8 @@ class Checkpoints:
                 container_images.record(self.ctx, cid, project_id)
             except VmuserError as exc:  # the workspace checkpoint stands; say what is missing
                 notes.append(f"checkpoint {cid} has no container image: {exc}")
-        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes)
+        return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes,
+                             **left_out)
 
     def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
         """Add (and remove) tags on a checkpoint."""
@@ -366,10 +393,15 @@ class Checkpoints:
         # only the subtrees whose hashes differ between the two need looking at.
         live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
         plan, keep = self.restore_plan(cp, workspace, live, target, scope)
+        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
+        # What the pre-restore checkpoint could not take (unreadable, or changing on every
+        # read) is still there, and could not be brought back by an undo: leave it as it is.
+        uncaptured = {p for p, _ in pre.skipped} | set(pre.changing)
+        if uncaptured:
+            keep |= rs.spare(plan, lambda path, is_dir: path in uncaptured, live)
         changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
         if keep:
             changes = [c for c in changes if c.path not in keep]
-        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
         rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
@@ -405,7 +437,10 @@ class Checkpoints:
                          **({"failed": [p for p, _ in result.failed]} if result.failed else {}),
                          **({"kept": result.kept} if result.kept else {}),
                          **({"left_alone": alone} if alone else {}))
-        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone)
+        notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
+        notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
+                  for path, why in pre.skipped[:10]]
+        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
 
     def restore_plan(
         self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],

@@ -8,7 +8,7 @@ owner can use it) and falls back to capturing itself when no worker answers.
 
 Protocol: one JSON object per line each way. Request ``{"op": "checkpoint", "target",
 "description", "tags"}``; reply ``{"ok": true, "checkpoint": {...}, "created": bool,
-"new_bytes": int, "skipped": [[path, reason], ...]}`` or ``{"ok": false, "error": str,
+"new_bytes": int, "skipped": [[path, reason], ...], "notes": [str, ...]}`` or ``{"ok": false, "error": str,
 "exit_code": int}``. The client side imports only ``socket`` and ``json``, so the CLI
 stays fast.
 """
@@ -61,7 +61,7 @@ def _handle(vm, payload: dict) -> dict:
             tags=[str(t) for t in payload.get("tags", [])],
         )
         return {"ok": True, "checkpoint": out.checkpoint.to_json(), "created": out.created,
-                "new_bytes": out.new_bytes, "skipped": out.skipped[:50]}
+                "new_bytes": out.new_bytes, "skipped": out.skipped[:50], "notes": out.notes}
     except VmuserError as exc:
         return {"ok": False, "error": str(exc), "exit_code": exc.exit_code}
     except (KeyError, TypeError, ValueError) as exc:

@@ -26,6 +26,8 @@ def cmd_create(args, vm) -> int:
     cp = outcome.checkpoint
     for path, why in outcome.skipped[:10]:
         print(f"vmuser: skipped {one_line(path)}: {why}", file=sys.stderr)
+    for note in outcome.notes:  # e.g. "3 files vanished while the checkpoint was taken (left out)"
+        print(f"vmuser: {note}", file=sys.stderr)
     if not outcome.created:
         print(f"vmuser: nothing changed since checkpoint {cp.id}; no new checkpoint", file=sys.stderr)
     else:
@@ -141,6 +143,8 @@ def cmd_restore(args, vm) -> int:
     with progress("restoring") as cb:
         outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
     r = outcome.result
+    for note in outcome.notes:
+        print(f"vmuser: {note}", file=sys.stderr)
     for path, why in r.refused:
         print(f"vmuser: refused {one_line(path)}: {why}", file=sys.stderr)
     for path in r.kept:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat as statmod
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
-from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, cache_rows, scan
+from vmuser_tui.core.store.scan import GONE_ERRNOS, IgnoreFn, ScanResult, StatInfo, cache_rows, scan
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 
 BATCH_BYTES = 32 * 1024 * 1024
@@ -35,7 +36,9 @@ Progress = Callable[[int, int, int, int], None]
 @dataclass
 class CaptureResult:
     """Outcome of :func:`capture`. Sizes in bytes. ``new_bytes`` is what was stored
-    (compressed) for new blobs; ``skipped`` lists ``(path, reason)``."""
+    (compressed) for new blobs; ``skipped`` lists ``(path, reason)``; ``vanished`` the
+    paths that went away while the capture ran and ``changing`` the files that changed on
+    every read: both left out of the tree and of the stat cache."""
 
     root: str
     file_count: int
@@ -45,6 +48,8 @@ class CaptureResult:
     hashed_files: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     scan: ScanResult | None = None
+    vanished: list[str] = field(default_factory=list)
+    changing: list[str] = field(default_factory=list)
 
 
 def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
@@ -56,29 +61,184 @@ def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
-def _read_piece(path: str, offset: int, length: int, hint: int = 0) -> bytes:
-    """``length`` bytes at ``offset`` of a file (``length`` -1: all of it, as it is now).
-    Never follows a symlink: a file swapped for a link since the scan is an error.
+GONE, CHANGING = "gone", "changing"
+#: Seconds to wait before each new read of a file that changed while it was read: a file
+#: rewritten in place is read again until one read sees it whole (its stat the same before
+#: and after), and left out (listed in ``changing``) when none of 6 does, ~0.15 s in all.
+RETRY_DELAYS = (0.0, 0.0005, 0.002, 0.008, 0.03, 0.1)
+# O_NONBLOCK: a file swapped for a fifo since the scan must not block the capture on open
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
-    ``hint`` is the size the scan saw: reading ``hint + 1`` bytes first means a file that
-    did not grow is read with one ``read`` call (a short read of a regular file is its end),
-    which for 50,000 small files saves 50,000 system calls."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+
+def _open(path: str) -> int | None:
+    """A read-only fd on ``path`` that never follows a symlink, or None when the path is
+    gone (deleted, a parent replaced by a file, or now a symlink: :data:`GONE_ERRNOS`).
+    Other errors (EACCES: a real permission problem) are raised."""
     try:
-        if length < 0:
-            want = hint + 1
-            first = os.read(fd, want)
-            if len(first) < want:
-                return first
-            parts = [first]
-            while True:
-                part = os.read(fd, 1 << 20)
-                if not part:
-                    return b"".join(parts)
-                parts.append(part)
-        return os.pread(fd, length, offset)
+        return os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in GONE_ERRNOS:
+            return None
+        raise
+
+
+def _read_all(fd: int, hint: int) -> bytes:
+    """Everything from ``fd``'s current offset to its end. Reading ``hint + 1`` bytes
+    first means a file of ``hint`` bytes is read with one ``read`` call (a short read of
+    a regular file is its end): 50,000 small files, 50,000 system calls saved."""
+    want = hint + 1
+    first = os.read(fd, want)
+    if len(first) < want:
+        return first
+    parts = [first]
+    while True:
+        part = os.read(fd, 1 << 20)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    """``size`` bytes from ``fd`` (fewer only at its end), so chunk boundaries are the
+    same as when chunks are read with ``pread`` at fixed offsets."""
+    raw = os.read(fd, size)
+    while raw and len(raw) < size:
+        more = os.read(fd, size - len(raw))
+        if not more:
+            break
+        raw += more
+    return raw
+
+
+def _settled(fd: int, exc: OSError) -> StatInfo | str:
+    """Why a read of ``fd`` failed with ``exc``: :data:`GONE` when the fd is no longer a
+    regular file (a folder or fifo took the file's place: EISDIR, EAGAIN); else re-raise."""
+    if not statmod.S_ISREG(os.fstat(fd).st_mode):
+        return GONE
+    raise exc
+
+
+def _read_file(path: str, expect: StatInfo) -> tuple[bytes, StatInfo | str]:
+    """Read a small file whole through one fd: ``(bytes, the StatInfo they belong to)``,
+    or ``(b"", GONE)`` when it vanished since the scan, ``(b"", CHANGING)`` when every
+    read of :data:`RETRY_DELAYS` overlapped a change.
+
+    A read is whole when the fd's stat after it (size, mtime, ctime, inode) equals the
+    stat before it and the byte count equals the size. Before the first read the scan's
+    stat ``expect`` stands in for an ``fstat`` (ctime cannot be set back, so an equal stat
+    after the read means no change since the scan): one extra system call a file, and
+    the common case returns ``expect`` itself. A file changed or replaced since the scan
+    is read again (:func:`_read_settled`) and recorded as it is now. Never follows a
+    symlink; raises OSError for other errors (EACCES)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in GONE_ERRNOS:
+            return b"", GONE
+        raise
+    try:
+        size = expect[0]
+        raw = os.read(fd, size + 1)  # a short read of a regular file is its end: one call
+        if len(raw) > size:
+            raw += _read_all(fd, 1 << 20)
+        st = os.fstat(fd)
+    except OSError:
+        raw, st = b"", None  # e.g. EISDIR: a folder took its place; decided below
     finally:
         os.close(fd)
+    if (st is not None and len(raw) == size == st.st_size and st.st_mtime_ns == expect[1]
+            and st.st_ctime_ns == expect[2] and st.st_ino == expect[3]):
+        return raw, expect
+    return _read_settled(path)
+
+
+def _read_settled(path: str) -> tuple[bytes, StatInfo | str]:
+    """Read ``path`` until one read sees it unchanged (fstat before and after), waiting
+    :data:`RETRY_DELAYS` between tries: see :func:`_read_file`."""
+    for delay in RETRY_DELAYS:
+        if delay:
+            time.sleep(delay)
+        fd = _open(path)
+        if fd is None:
+            return b"", GONE
+        try:
+            st = os.fstat(fd)
+            if not statmod.S_ISREG(st.st_mode):
+                return b"", GONE
+            before = StatInfo.of(st)
+            try:
+                raw = _read_all(fd, before.size)
+            except OSError as exc:
+                return b"", _settled(fd, exc)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        info = StatInfo.of(st)
+        if info[:4] == before[:4] and len(raw) == info.size:
+            return raw, info
+    return b"", CHANGING
+
+
+def _read_chunk(path: str, offset: int, length: int, expect: StatInfo) -> tuple[bytes, StatInfo | str]:
+    """``length`` bytes at ``offset`` of a big file, read on its own (chunks are read in
+    parallel): ``(bytes, StatInfo)`` when the file is still as the scan saw it (``expect``)
+    after the read, so all chunks that say so belong to one version; ``CHANGING`` when it
+    is not (the caller then reads the file again whole); ``GONE`` when it vanished."""
+    fd = _open(path)
+    if fd is None:
+        return b"", GONE
+    try:
+        try:
+            raw = os.pread(fd, length, offset)
+        except OSError as exc:
+            return b"", _settled(fd, exc)
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not statmod.S_ISREG(st.st_mode):
+        return b"", GONE
+    info = StatInfo.of(st)
+    if info[:4] == expect[:4] and len(raw) == length:
+        return raw, info
+    return raw, CHANGING
+
+
+def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None]) -> tuple[list[bytes], StatInfo | str]:
+    """Read a big file that changed while its chunks were read, again, chunk by chunk
+    through one fd, until one pass sees it unchanged (:data:`RETRY_DELAYS`). Each chunk's
+    blob row ``(hash, size, codec, data)`` goes to ``keep`` as it is read (with ``level``;
+    rows of a pass that turns out torn are unreferenced, and gc removes them). Returns
+    ``(chunk digests, StatInfo)`` or ``([], GONE | CHANGING)``."""
+    for delay in RETRY_DELAYS:
+        if delay:
+            time.sleep(delay)
+        fd = _open(path)
+        if fd is None:
+            return [], GONE
+        try:
+            st = os.fstat(fd)
+            if not statmod.S_ISREG(st.st_mode):
+                return [], GONE
+            before, digests, total = StatInfo.of(st)[:4], [], 0
+            while True:
+                try:
+                    raw = _read_up_to(fd, obj.CHUNK_SIZE)
+                except OSError as exc:
+                    return [], _settled(fd, exc)
+                if not raw:
+                    break
+                total += len(raw)
+                digest = hashlib.sha256(raw).digest()
+                digests.append(digest)
+                if level is not None:
+                    keep((digest.hex(), len(raw), *obj.pack(raw, level)))
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        info = StatInfo.of(st)
+        if info[:4] == before and total == info.size:
+            return digests, info
+    return [], CHANGING
 
 
 def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[tuple], tuple | None]:
@@ -93,21 +253,21 @@ def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[
     """
     sha256 = hashlib.sha256
     if pieces[0][5]:  # a chunk of a big file
-        _, full, offset, length, _, _ = pieces[0]
-        raw = _read_piece(full, offset, length)
-        if level is None:
-            return [(sha256(raw).digest(), len(raw), "", b"")], None
+        _, full, offset, length, _, _, expect = pieces[0]
+        raw, how = _read_chunk(full, offset, length, expect)
+        if level is None or not isinstance(how, StatInfo):
+            return [(sha256(raw).digest(), len(raw), "", b"", how)], None
         codec, data = obj.pack(raw, level)
-        return [(sha256(raw).digest(), len(raw), codec, data)], None
-    raws = [_read_piece(full, 0, -1, hint) for _, full, _, hint, _, _ in pieces]
-    out = [(sha256(raw).digest(), len(raw), "", b"") for raw in raws]
+        return [(sha256(raw).digest(), len(raw), codec, data, how)], None
+    reads = [_read_file(full, expect) for _, full, _, _, _, _, expect in pieces]
+    out = [(sha256(raw).digest(), len(raw), "", b"", how) for raw, how in reads]
     if level is None:
         return out, None
-    hexes = [d.hex() for d, _, _, _ in out]
+    hexes = [d.hex() for d, _, _, _, _ in out]
     have = _existing(database.conn, "blobs", hexes)
     members, parts, offset = [], [], 0
-    for h, raw in zip(hexes, raws):
-        if h in have:
+    for h, (raw, how) in zip(hexes, reads):
+        if h in have or not isinstance(how, StatInfo):
             continue
         have.add(h)
         members.append((h, offset, len(raw)))
@@ -141,6 +301,11 @@ def hash_pending(
     data)``, packs ``(codec, size, data, members)`` and the paths whose hashes those
     complete, to write about :data:`BATCH_BYTES` at a time.
     Memory stays bounded: at most ``3 x workers`` groups are in flight.
+
+    A file that vanished since the scan, or changed on every read, is left out of
+    ``result`` (:meth:`ScanResult.leave_out`: listed in ``vanished`` or ``changing``); one
+    that changed since the scan but read whole gets the stat and size of what was read.
+    Raises StoreError for other read errors (EACCES), naming the file.
     """
     level = store.level if store is not None else None
     database = store.database if store is not None else None
@@ -153,6 +318,7 @@ def hash_pending(
     files_done = bytes_done = 0
     hashes: dict[str, str] = {} if hashes_out is None else hashes_out
     chunk_digests: dict[str, list[bytes]] = {}
+    chunk_trouble: dict[str, str] = {}  # big files a chunk of which was read torn or found gone
     blobs: list[tuple] = []
     packs: list[tuple] = []
     done_paths: list[str] = []
@@ -161,14 +327,15 @@ def hash_pending(
     def tasks():
         group, group_bytes = [], 0
         for path in result.pending:
-            size = result.stats[path].size
+            info = result.stats[path]  # what the scan saw: each read is checked against it
+            size = info.size
             full = f"{base}/{path}"  # os.path.join costs 1 µs a file; path is relative, validated
             if size > obj.CHUNK_THRESHOLD:
                 offsets = range(0, size, obj.CHUNK_SIZE)
                 for i, off in enumerate(offsets):
-                    yield [(path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True)]
+                    yield [(path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True, info)]
             else:
-                group.append((path, full, 0, size, True, False))  # length: the size seen, a read hint
+                group.append((path, full, 0, size, True, False, info))
                 group_bytes += size
                 if len(group) >= GROUP_FILES or group_bytes >= GROUP_BYTES:
                     yield group
@@ -181,6 +348,13 @@ def hash_pending(
         if (blobs or packs or done_paths) and on_batch:
             on_batch(blobs, packs, done_paths)
         blobs, packs, done_paths, batch_bytes = [], [], [], 0
+
+    def keep_chunk(row: tuple) -> None:
+        nonlocal batch_bytes
+        blobs.append(row)
+        batch_bytes += len(row[3])
+        if batch_bytes >= BATCH_BYTES:
+            flush()
 
     own_pool = None
     if pool is None:
@@ -211,30 +385,41 @@ def hash_pending(
             if pack is not None:
                 packs.append(pack)
                 batch_bytes += len(pack[2])
-            for task, (digest, raw_len, codec, data) in zip(group, done):
-                path, _, _, _, last, chunked = task
+            for task, (digest, raw_len, codec, data, how) in zip(group, done):
+                path, full, _, _, last, chunked, _ = task
                 hexd = digest.hex()
                 bytes_done += raw_len
                 if chunked:
-                    if store is not None:
+                    if store is not None and isinstance(how, StatInfo):
                         blobs.append((hexd, raw_len, codec, data))
                         batch_bytes += len(data)
                     chunk_digests.setdefault(path, []).append(digest)
+                    if not isinstance(how, StatInfo):  # GONE beats CHANGING: a file gone is gone
+                        chunk_trouble[path] = GONE if GONE in (how, chunk_trouble.get(path)) else how
                     if not last:
                         continue
                     digests = chunk_digests.pop(path)
-                    file_hash = obj.chunked_hash(digests)
-                    if store is not None:
-                        joined = b"".join(digests)
-                        blobs.append((file_hash, result.stats[path].size, obj.CHUNKS, joined))
-                        batch_bytes += len(joined)
+                    how = chunk_trouble.pop(path, how)
+                    if how == CHANGING:  # torn across versions: read it again, whole, through one fd
+                        digests, how = _read_chunked(full, level, keep_chunk)
+                    if isinstance(how, StatInfo):
+                        size = how.size
+                        file_hash = obj.chunked_hash(digests)
+                        if store is not None:
+                            joined = b"".join(digests)
+                            blobs.append((file_hash, size, obj.CHUNKS, joined))
+                            batch_bytes += len(joined)
                 else:
-                    file_hash = hexd
-                hashes[path] = file_hash
-                done_paths.append(path)
-                e = result.flat[path]
-                size = e.size if chunked else raw_len  # a small file may have changed since stat
-                result.flat[path] = Entry(e.name, e.kind, e.mode, size, file_hash)
+                    file_hash, size = hexd, raw_len
+                if isinstance(how, StatInfo):
+                    # the stat the bytes belong to: the stat cache promises only what was read
+                    result.stats[path] = how
+                    hashes[path] = file_hash
+                    done_paths.append(path)
+                    e = result.flat[path]
+                    result.flat[path] = Entry(e.name, e.kind, how.mode, size, file_hash)
+                else:  # vanished, or changed on every read: not in this checkpoint
+                    result.leave_out(path, how)
                 files_done += 1
                 if progress:
                     progress(files_done, files_total, bytes_done, bytes_total)
@@ -301,8 +486,10 @@ def capture(
     it, or when the state cannot vouch, the whole workspace is scanned (with the stat
     cache). ``finalize(conn, result)`` runs inside the final write transaction, after the
     trees and the stat cache are written, so a checkpoint row the caller inserts there
-    commits atomically with them. Raises :class:`StoreError` for unreadable files and
-    database errors; OSError (e.g. workspace missing) is turned into StoreError too.
+    commits atomically with them. A file that vanishes, or keeps changing, while it is
+    captured is left out (``vanished``, ``changing``), never an error. Raises
+    :class:`StoreError` for unreadable files (EACCES) and database errors; OSError (e.g.
+    workspace missing) is turned into StoreError too.
     """
     if state is None:
         return _capture(database, store, project_id, workspace, None, ignore, workers, progress, finalize)
@@ -379,6 +566,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             hashes = hash_pending(workspace, delta, store=store, workers=workers, progress=progress,
                                   on_batch=write_batch, hashes_out=current[1])
             trees = state.finish(delta, hashes, dirty)
+            removed = removed + delta.vanished + delta.changing  # the stat cache forgets them
             index, found, stats = state.index, None, state.stats
         # symlink targets are blobs too (git stores them the same way)
         link_rows = [(delta.flat[p].hash if p in delta.flat else hashlib.sha256(t).hexdigest(), len(t), obj.RAW, t)
@@ -390,6 +578,8 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             hashed_files=len(hashes),
             skipped=delta.skipped,
             scan=found,
+            vanished=delta.vanished,
+            changing=delta.changing,
         )
         with database.write() as conn:
             if link_rows:

@@ -16,6 +16,7 @@ not see, such as another host writing to a network mount).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat as statmod
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
-from vmuser_tui.core.store.scan import TMP_PREFIX, IgnoreFn, ScanResult, StatInfo, _bad_name, scan
+from vmuser_tui.core.store.scan import GONE_ERRNOS, TMP_PREFIX, IgnoreFn, ScanResult, StatInfo, _bad_name, scan
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, TreeIndex
 
 TRUST_SECONDS = 300.0
@@ -308,7 +309,17 @@ class LiveState:
                 delta.pending.append(path)
                 dirty.add(parent)
             elif statmod.S_ISLNK(mode):
-                target = os.readlink(os.fsencode(full))
+                try:
+                    target = os.readlink(os.fsencode(full))
+                except OSError as exc:  # gone since the lstat, or no longer a link (EINVAL)
+                    if exc.errno not in GONE_ERRNOS and exc.errno != errno.EINVAL:
+                        raise
+                    if old is not None:
+                        self._forget(path)
+                        removed.append(path)
+                        dirty.add(parent)
+                    delta.vanished.append(path)
+                    continue
                 if old is not None and old.kind != SYMLINK:
                     self._forget(path)
                 entry = Entry(name, SYMLINK, 0o777, len(target), hashlib.sha256(target).hexdigest())
@@ -327,11 +338,19 @@ class LiveState:
         delta.pending.sort()
         return delta, dirty, removed
 
-    def _scan_new_dir(self, path: str, st: os.stat_result, ignore, delta: ScanResult, dirty: set[str]) -> None:
-        """A directory appeared (created, moved in, or re-created): scan it whole, watching it first."""
+    def _scan_new_dir(self, path: str, st: os.stat_result, ignore, delta: ScanResult, dirty: set[str]) -> bool:
+        """A directory appeared (created, moved in, or re-created): scan it whole, watching
+        it first. False when it vanished before it could be listed (a build's temp folder):
+        it is then left out, as a full scan would."""
         on_dir = self.monitor.watch if self.monitor is not None else None
         mode = st.st_mode
-        sub = scan(self.workspace, {}, ignore=ignore, root=path, on_dir=on_dir)
+        try:
+            sub = scan(self.workspace, {}, ignore=ignore, root=path, on_dir=on_dir)
+        except OSError as exc:
+            if exc.errno not in GONE_ERRNOS:
+                raise
+            delta.vanished.append(path)
+            return False
         self.dir_inodes[path] = st.st_ino
         self.dir_inodes.update(sub.dir_inodes)
         name = path.rpartition("/")[2]
@@ -351,14 +370,23 @@ class LiveState:
             delta.flat[p] = sub.flat[p]
             delta.pending.append(p)
         delta.skipped.extend(sub.skipped)
+        delta.vanished.extend(sub.vanished)
+        return True
 
     def finish(self, delta: ScanResult, hashes: dict[str, str], dirty: set[str]) -> dict[str, list[Entry]]:
-        """Record the hashed files and re-hash the dirty directories; returns new trees."""
+        """Record the hashed files and re-hash the dirty directories; returns new trees.
+        Files that vanished or kept changing while read (``delta.vanished``,
+        ``delta.changing``) are forgotten: not in this checkpoint, re-read on the next."""
         for path in hashes:
             entry = delta.flat[path]
             self.flat[path] = entry
+            self.stats[path] = delta.stats[path]  # the stat of what was read
             self.index.set(path, entry)
             dirty.add(path.rpartition("/")[0])
+        for path in delta.vanished + delta.changing:
+            if path in self.flat or path in self.stats:
+                self._forget(path)
+                dirty.add(path.rpartition("/")[0])
         return self.index.rehash(dirty)
 
     def close(self) -> None:

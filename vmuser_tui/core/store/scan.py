@@ -10,6 +10,7 @@ scan re-hashes them.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -25,6 +26,11 @@ from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 
 RACY_WINDOW_NS = 2_000_000_000
 TMP_PREFIX = ".vmuser-tmp-"
+
+#: errno values that mean "this path is no longer there as the scan saw it": it (or a
+#: parent folder) was deleted, or replaced by a file or a symlink. A build's temp files do
+#: this all the time; such a path is left out of the checkpoint, not an error.
+GONE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO})
 
 IgnoreFn = Callable[[str, bool], bool]
 """``ignore(path, is_dir) -> bool``: True to leave the path (and, for a dir, everything below) out."""
@@ -52,7 +58,9 @@ class ScanResult:
     ``flat`` maps every path to its :class:`Entry`; files listed in ``pending`` still have
     an empty hash and must be hashed. ``stats`` holds each file's :class:`StatInfo`;
     ``cached`` the paths whose hash came from the stat cache; ``symlinks`` the raw link
-    targets; ``skipped`` ``(path, reason)`` for what could not be captured.
+    targets; ``skipped`` ``(path, reason)`` for what could not be captured; ``vanished``
+    the paths that went away between being listed and being read (left out); ``changing``
+    the files that changed every time they were read (left out, see capture).
     """
 
     flat: dict[str, Entry] = field(default_factory=dict)
@@ -62,6 +70,18 @@ class ScanResult:
     symlinks: dict[str, bytes] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     dir_inodes: dict[str, int] = field(default_factory=dict)
+    vanished: list[str] = field(default_factory=list)
+    changing: list[str] = field(default_factory=list)
+
+    def leave_out(self, path: str, why: str) -> None:
+        """Drop ``path`` (a file read after the scan, or a folder that could not be listed)
+        from the result: it vanished or kept changing (``why``: ``"gone"`` or
+        ``"changing"``). Its stat goes too, so the stat cache forgets it."""
+        self.flat.pop(path, None)
+        self.stats.pop(path, None)
+        self.dir_inodes.pop(path, None)
+        self.cached.discard(path)
+        (self.vanished if why == "gone" else self.changing).append(path)
 
     @property
     def total_size(self) -> int:
@@ -107,8 +127,10 @@ def scan(
     stat cache. Regular files, symlinks and directories are recorded; sockets, fifos and
     devices are skipped, as are names that are not valid portable paths. ``on_dir(rel,
     abs)`` is called for each directory *before* it is listed (a change monitor adds its
-    watch there, so nothing that changes during the scan goes unseen). Raises OSError
-    only when ``workspace`` itself cannot be listed.
+    watch there, so nothing that changes during the scan goes unseen). A path that
+    vanishes while it is listed (deleted, or a parent replaced by a file) is left out and
+    listed in ``vanished``. Raises OSError only when ``workspace`` itself (or ``root``)
+    cannot be listed.
     """
     result = ScanResult()
     base = os.fspath(workspace)
@@ -123,6 +145,9 @@ def scan(
         except OSError as exc:
             if rel_dir == root:
                 raise
+            if exc.errno in GONE_ERRNOS:  # deleted (or swapped) since its parent was listed
+                result.leave_out(rel_dir, "gone")
+                continue
             result.skipped.append((rel_dir, f"cannot list: {exc.strerror}"))
             continue
         with it:
@@ -143,7 +168,10 @@ def scan(
                 try:
                     st = de.stat(follow_symlinks=False)
                 except OSError as exc:
-                    result.skipped.append((rel, f"cannot stat: {exc.strerror}"))
+                    if exc.errno in GONE_ERRNOS:
+                        result.vanished.append(rel)
+                    else:
+                        result.skipped.append((rel, f"cannot stat: {exc.strerror}"))
                     continue
                 mode = st.st_mode
                 if statmod.S_ISDIR(mode):
@@ -169,7 +197,10 @@ def scan(
                     try:
                         target = os.readlink(os.fsencode(de.path))
                     except OSError as exc:
-                        result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
+                        if exc.errno in GONE_ERRNOS or exc.errno == errno.EINVAL:  # gone, or no longer a link
+                            result.vanished.append(rel)
+                        else:
+                            result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
                         continue
                     result.symlinks[rel] = target
                     digest = hashlib.sha256(target).hexdigest()

@@ -46,6 +46,8 @@ def checkpoint_if_changed(vm, project_id: str, why: str) -> dict | None:
     if not out.created:
         return None
     log.info("auto checkpoint %s of %s (%s)", out.checkpoint.id, project_id, why)
+    for note in out.notes:  # e.g. a build's temp files that vanished while it was taken
+        log.info("auto checkpoint %s: %s", out.checkpoint.id, note)
     return {"project": project_id, "checkpoint": out.checkpoint.id, "files": out.checkpoint.file_count}
 
 

@@ -32,7 +32,7 @@ def report(outcome: RestoreOutcome, what: str, undo_key: str, *, where: str = ""
     r = outcome.result
     pre = outcome.pre_restore
     saved = f"workspace saved first as {pre.id}" if pre.kind == "pre-restore" else f"workspace was unchanged since {pre.id}"
-    notes = [f"{saved}; {undo_key}{where} undoes"]
+    notes = [f"{saved}; {undo_key}{where} undoes", *outcome.notes]
     problems = []
     if r.refused:
         problems.append(f"{len(r.refused)} path(s) refused")

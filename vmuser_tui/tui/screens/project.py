@@ -1151,7 +1151,8 @@ class ProjectScreen(VmuserScreen):
         cp = outcome.checkpoint
         if outcome.created:
             self.notify(f"checkpoint {cp.id}: {cp.file_count} files, {human_size(outcome.new_bytes)} new"
-                        + (f"; {len(outcome.skipped)} unreadable skipped" if outcome.skipped else ""))
+                        + (f"; {len(outcome.skipped)} unreadable skipped" if outcome.skipped else "")
+                        + "".join(f"; {note}" for note in outcome.notes))
         else:
             self.notify(f"nothing changed since {cp.id}; no checkpoint taken", title="Checkpoint")
         self.reload(select=cp.id)
