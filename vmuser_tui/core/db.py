@@ -142,12 +142,7 @@ class Database:
 
     def _check_version(self) -> None:
         """A read-only open cannot migrate: the database must be at :data:`schema.LATEST`."""
-        try:
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise _unreadable(self.path, exc) from None
-        if version > schema.LATEST:
-            raise _too_new(self.path, version)
+        version = self._stored_version()
         if version == 0:
             _refuse_foreign(self.conn, self.path)
             raise StoreError(f"{self.path} is empty and the data directory is read-only; pass --data-dir DIR")
@@ -175,13 +170,19 @@ class Database:
             self._utils = sqlite_utils.Database(self.conn)
         return self._utils
 
-    def _migrate(self) -> None:
+    def _stored_version(self) -> int:
+        """The schema version the file holds. Raises StoreError for an unreadable file or one
+        from a newer vmuser."""
         try:
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise _unreadable(self.path, exc) from None
         if version > schema.LATEST:
             raise _too_new(self.path, version)
+        return version
+
+    def _migrate(self) -> None:
+        version = self._stored_version()
         while version < schema.LATEST:
             with self.write() as conn:
                 current = conn.execute("PRAGMA user_version").fetchone()[0]

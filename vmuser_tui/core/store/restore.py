@@ -501,17 +501,25 @@ def _delete(tree: Confined, rel: str, result: RestoreResult) -> None:
     if st is None:
         return
     if statmod.S_ISDIR(st.st_mode):
-        tree.forget(rel)
-        try:
-            os.rmdir(name, dir_fd=fd)
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
+        if not _rmdir_if_empty(tree, fd, rel, name):
             result.kept.append(rel)
             return
     else:
         os.unlink(name, dir_fd=fd)
     result.deleted += 1
+
+
+def _rmdir_if_empty(tree: Confined, fd: int, rel: str, name: str) -> bool:
+    """Remove the folder ``name`` (``rel``) in folder ``fd`` when it is empty; False when
+    it is not (it holds what the plan does not know). Other errors propagate."""
+    tree.forget(rel)
+    try:
+        os.rmdir(name, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            return False
+        raise
+    return True
 
 
 def _clear(tree: Confined, fd: int, rel: str, name: str) -> None:
@@ -520,17 +528,11 @@ def _clear(tree: Confined, fd: int, rel: str, name: str) -> None:
     st = lstat_at(fd, name)
     if st is None:
         return
-    if statmod.S_ISDIR(st.st_mode):
-        tree.forget(rel)
-        try:
-            os.rmdir(name, dir_fd=fd)
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise PathChanged(f"{shown(rel)} is a folder holding files the checkpoint does not have; "
-                               "move them away and restore again") from None
-            raise
-    else:
+    if not statmod.S_ISDIR(st.st_mode):
         os.unlink(name, dir_fd=fd)
+    elif not _rmdir_if_empty(tree, fd, rel, name):
+        raise PathChanged(f"{shown(rel)} is a folder holding files the checkpoint does not have; "
+                          "move them away and restore again")
 
 
 def _mkdir(tree: Confined, rel: str) -> None:
