@@ -216,3 +216,20 @@ def test_a_config_file_behind_a_folder_one_may_not_enter_is_one_clear_line(tmp_p
     assert r.returncode == 1
     assert "cannot read config file" in r.stderr and "internal error" not in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_reading_a_fifo_a_session_left_in_the_workspace_never_hangs(env, tmp_path):
+    """A session may leave a fifo where a file was: `fs cat` says what it is at once, and a
+    diff against the workspace does not wait for a writer either."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "out.log").write_text("v1\n")
+    pid = ok(env, "project", "create", "fifo", "--workspace", str(ws)).strip()
+    c1 = ok(env, "checkpoint", "create", pid).strip()
+    os.unlink(ws / "out.log")
+    os.mkfifo(ws / "out.log")
+    r = run(env, "fs", "cat", pid, "out.log")
+    assert r.returncode == 2
+    assert b"out.log: is not a regular file (a fifo, socket or device)" in r.stderr
+    d = run(env, "checkpoint", "diff", c1, "--stat")
+    assert d.returncode == 0, d.stderr

@@ -7,13 +7,14 @@ restore of a whole checkpoint moves the head to it, so new work branches the tim
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat as statmod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmuser_tui.core import clock, ignore, journal, oplog
-from vmuser_tui.core import container_user
+from vmuser_tui.core import clock, container_user, ignore, journal, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
@@ -23,6 +24,7 @@ from vmuser_tui.core.projects import validate_tag
 from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
 from vmuser_tui.core.store import restore as rs
+from vmuser_tui.core.store.confined import open_regular
 from vmuser_tui.core.store.trees import DIR, Entry
 
 KINDS = ("manual", "auto", "pre-restore")
@@ -330,8 +332,10 @@ class Checkpoints:
             changes = df.diff_trees(store.get_tree, a.root_tree, get_live, root, paths=norm)
 
             def content_b(path: str, entry: Entry) -> bytes:
-                fd = os.open(os.path.join(workspace, path), os.O_RDONLY | os.O_NOFOLLOW)
+                fd, st = open_regular(os.path.join(workspace, path))
                 with os.fdopen(fd, "rb") as fh:
+                    if not statmod.S_ISREG(st.st_mode):  # swapped for a fifo or a device since the scan
+                        raise OSError(errno.EINVAL, "not a regular file", path)
                     return fh.read()
 
             to_id = None

@@ -28,7 +28,7 @@ from vmuser_tui.core.errors import (
 )
 from vmuser_tui.core.models import FileInfo
 from vmuser_tui.core.pathcheck import clash, join, normalize, shown
-from vmuser_tui.core.store.confined import Confined, PathChanged, is_dir, lstat_at, remove_tree
+from vmuser_tui.core.store.confined import Confined, PathChanged, is_dir, lstat_at, open_regular, remove_tree
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
 _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
@@ -150,14 +150,16 @@ class VirtualFS:
         _, ws = self._workspace(project_ref)
         full = self._safe(ws, rel)
         try:
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+            fd, st = open_regular(full)
         except FileNotFoundError:
             raise NotFoundError(f"{rel}: no such file in the workspace") from None
         except OSError as exc:
             raise UsageError(f"{rel}: cannot read ({exc.strerror})") from None
-        if statmod.S_ISDIR(os.fstat(fd).st_mode):
+        if not statmod.S_ISREG(st.st_mode):
             os.close(fd)
-            raise UsageError(f"{rel}: is a directory (use fs ls)")
+            if statmod.S_ISDIR(st.st_mode):
+                raise UsageError(f"{rel}: is a directory (use fs ls)")
+            raise UsageError(f"{rel}: is not a regular file (a fifo, socket or device); only files can be read")
         with os.fdopen(fd, "rb") as fh:
             return fh.read(limit if limit is not None else -1)
 

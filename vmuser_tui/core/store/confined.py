@@ -124,6 +124,22 @@ def give(fd: int, name: str | None, owner: tuple[int, int] | None) -> None:
         os.chown(name, *owner, dir_fd=fd, follow_symlinks=False)
 
 
+def open_regular(path: str) -> tuple[int, os.stat_result]:
+    """Open ``path`` to read it, never following a link and never blocking on a fifo or a
+    device a session put there (``O_NONBLOCK``: opening a fifo for reading would wait for
+    a writer for ever); returns ``(fd, its fstat)``. The caller checks the kind
+    (``stat.S_ISREG``) and closes the descriptor. Raises ``OSError`` as ``os.open`` does."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if statmod.S_ISREG(st.st_mode):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def lstat_at(fd: int, name: str) -> os.stat_result | None:
     """``lstat`` of ``name`` in the folder ``fd``; None when it does not exist."""
     try:
