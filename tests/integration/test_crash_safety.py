@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import random
 import signal
 import sqlite3
@@ -636,7 +637,9 @@ def test_restore_killed_half_way_is_finished_on_next_start_and_can_be_undone(two
     assert journal_rows(data_dir / "vmuser.db") == 1
     vm = open_vm(data_dir, config_path)
     try:
-        assert vm.notes == [f"finished an interrupted restore of project {project} to checkpoint {a}"]
+        assert len(vm.notes) == 1 and re.fullmatch(
+            f"finished an interrupted restore of project {project} to checkpoint {a} "
+            r"\(the workspace as it was before is saved as checkpoint \w+\)", vm.notes[0]), vm.notes
         assert dir_manifest(ws) == states[a]
         assert vm.projects.get(project).head_checkpoint_id == a
         entry = vm.log(project=project, operation="checkpoint.restore", limit=1)[0]
@@ -650,13 +653,33 @@ def test_restore_killed_half_way_is_finished_on_next_start_and_can_be_undone(two
     vm.close()
 
 
+def test_work_done_after_a_killed_restore_is_saved_before_the_restore_is_finished(two_states):
+    """Between the kill and the next start the user (or a session) edited and made files:
+    finishing the restore must not lose them: they are in a checkpoint taken first, and a
+    file of the user's that merely looks like vmuser's temp files is not swept away."""
+    data_dir, config_path, project, ws, a, b, states = two_states
+    assert kill_restore_after(data_dir, config_path, a, files=25).killed
+    (ws / "new-work.txt").write_text("an hour of work\n")
+    (ws / "notes").mkdir()
+    (ws / "notes" / ".vmuser-tmp-draft").write_text("mine\n")
+    vm = open_vm(data_dir, config_path)
+    try:
+        saved = re.search(r"saved as checkpoint (\w+)\)", vm.notes[0]).group(1)
+        assert dir_manifest(ws).keys() >= states[a].keys()
+        assert (ws / "notes" / ".vmuser-tmp-draft").read_text() == "mine\n"  # never captured: never swept
+        assert vm.fs.read(project, "new-work.txt", at=saved) == b"an hour of work\n"
+    finally:
+        vm.close()
+
+
 def test_partial_restore_killed_half_way_finishes_only_its_paths(two_states):
     data_dir, config_path, project, ws, a, b, states = two_states
     run = kill_restore_after(data_dir, config_path, a, files=5, paths=["d1"])
     assert run.killed
     vm = open_vm(data_dir, config_path)
     try:
-        assert vm.notes == [f"finished an interrupted restore of project {project} to checkpoint {a} (paths: d1)"]
+        assert vm.notes[0].startswith(f"finished an interrupted restore of project {project} to checkpoint {a} "
+                                      "(paths: d1) (the workspace as it was before is saved as checkpoint"), vm.notes
         assert dir_manifest(ws) == applied(states[b], states[a], ["d1"])
         assert vm.projects.get(project).head_checkpoint_id != a  # a partial restore does not move the head
     finally:
@@ -760,7 +783,8 @@ def test_restore_note_is_printed_once_by_the_cli(two_states, capsys):
     argv = ["--data-dir", str(data_dir), "--config", str(config_path), "log", "--limit", "1"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert err == f"vmuser: finished an interrupted restore of project {project} to checkpoint {a}\n"
+    assert err.startswith(f"vmuser: finished an interrupted restore of project {project} to checkpoint {a} (")
+    assert err.count("\n") == 1
     assert main(argv) == 0
     assert capsys.readouterr().err == ""
     assert dir_manifest(ws) == states[a]

@@ -8,7 +8,8 @@ workspace. The row is deleted in the same transaction as the restore's log entry
 row whose owner is gone means the workspace may hold a mix of both trees.
 
 Recovery (:func:`recover`, run by :class:`~vmuser_tui.core.service.Vmuser` when it
-starts) rolls such a restore *forward*: it scans the workspace as it is now, plans the
+starts) first takes a checkpoint of the workspace as it is (work done since the kill is
+in neither tree, and must not be lost), then rolls such a restore *forward*: it scans the workspace as it is now, plans the
 restore again and applies it; a plan lists only what still differs, so this is the same
 idempotent step however far the interrupted restore got. If the target cannot be applied
 (e.g. a blob is missing), it rolls *back* to the pre-restore tree the same way. Either way
@@ -277,6 +278,22 @@ def roll_forward(checkpoints, entry: JournalEntry) -> str:
     )
 
 
+def _save_workspace(checkpoints, entry: JournalEntry) -> tuple[str | None, str | None]:
+    """Take a checkpoint of the workspace as it is now, before an interrupted restore is
+    finished or rolled back: it may hold work done since the kill (an editor, a session
+    that kept running), which neither tree has. Returns ``(new checkpoint id or None when
+    nothing changed, None)``, or ``(None, the line saying why recovery waits)`` when it
+    could not be taken (the journal row stays for the next start)."""
+    try:
+        outcome = checkpoints.create(
+            entry.project_id, kind="pre-restore",
+            description=f"workspace before finishing an interrupted restore to {entry.checkpoint_id}")
+    except VmuserError as exc:
+        return None, (f"an interrupted restore of project {entry.project_id} to checkpoint {entry.checkpoint_id} "
+                      f"waits: its workspace could not be saved first ({exc}); fix that and run vmuser again")
+    return (outcome.checkpoint.id if outcome.created else None), None
+
+
 def recover(checkpoints) -> list[str]:
     """Finish or roll back every restore whose owner is gone; returns one line per restore
     for the user (empty when there was nothing to do, the usual case: one small query).
@@ -296,7 +313,14 @@ def recover(checkpoints) -> list[str]:
             continue
         try:
             if _claim(checkpoints.db, entry):
-                notes.append(roll_forward(checkpoints, entry))
+                saved, waits = _save_workspace(checkpoints, entry)
+                if waits:
+                    notes.append(waits)
+                else:
+                    outcome = roll_forward(checkpoints, entry)
+                    if saved:
+                        outcome += f" (the workspace as it was before is saved as checkpoint {saved})"
+                    notes.append(outcome)
         except VmuserError as exc:  # e.g. the database is read-only: report and go on opening
             notes.append(
                 f"could not recover the interrupted restore of project {entry.project_id} to checkpoint "

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat as statmod
 from collections.abc import Callable
@@ -360,6 +361,9 @@ def _size(n: int) -> str:
     return f"{n}"
 
 
+_OUR_TEMP = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{12}")  # secrets.token_hex(6), as _write_file names them
+
+
 def sweep_temp_files(workspace: Path) -> int:
     """Remove the temp files (``.vmuser-tmp-*``) an interrupted restore or write left in
     ``workspace``, without following symlinks; returns how many. Captures never see them
@@ -372,7 +376,7 @@ def sweep_temp_files(workspace: Path) -> int:
         if dirpath == base:
             dirnames[:] = [d for d in dirnames if d.lower() not in RESERVED_NAMES]
         for name in filenames:
-            if name.startswith(TMP_PREFIX):
+            if _OUR_TEMP.fullmatch(name):  # only names vmuser makes: a user's ".vmuser-tmp-draft" stays
                 try:
                     os.unlink(name, dir_fd=dirfd)
                     removed += 1
