@@ -293,6 +293,8 @@ ROWS = [
         "folder instead (nothing was copied)"),
     row("import-parent-of-data-dir", "project create x --import {tmp}", 2,
         "refusing to import {tmp}: it holds vmuser's data directory ({tmp}/data) with its live database"),
+    row("ws-symlink-loop", "project create x --workspace {tmp}/loop1", 2,
+        "is a loop of symlinks; give a real folder", setup="symlink_loop"),
     # (end of 11a)
     # -- 11b: restore of ignored files, damaged content, sparse files, free space (cases 4, 6, 9) -----
     # (end of 11b)
@@ -660,6 +662,20 @@ def _frozen(d: Path):
         subprocess.run(["chattr", "-i", *frozen], check=True)
 
 
+@contextlib.contextmanager
+def symlink_loop(world, name):
+    """{tmp}/loop1 -> loop2 -> loop1."""
+    tmp = Path(world.fill("{tmp}"))
+    (tmp / "loop1").symlink_to(tmp / "loop2")
+    (tmp / "loop2").symlink_to(tmp / "loop1")
+    try:
+        yield {}
+    finally:
+        (tmp / "loop1").unlink()
+        (tmp / "loop2").unlink()
+
+
+SETUPS["symlink_loop"] = symlink_loop
 SETUPS["data_dir_read_only"] = data_dir_read_only
 SETUPS["data_dir_read_only_old_schema"] = data_dir_read_only_old_schema
 

@@ -150,7 +150,10 @@ class Projects:
         managed = workspace is None
         imported = None
         if workspace is not None:
-            ws = Path(workspace).expanduser().resolve()
+            try:
+                ws = Path(workspace).expanduser().resolve()
+            except RuntimeError:  # pathlib's word for ELOOP
+                raise UsageError(f"workspace {workspace} is a loop of symlinks; give a real folder") from None
             if not ws.is_dir():
                 raise UsageError(f"workspace {workspace} is not a directory; create it first, or import a copy instead")
             # system folders, the data dir, nesting (see workspace_guard for refuse vs exclude)
