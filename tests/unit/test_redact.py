@@ -69,6 +69,15 @@ JWT = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0In0" + ".c2lnbmF0dXJlLXNpZw"
 M = MASK
 
 ARGV_ROWS = [
+    # found by the attack review: program-specific password flags, query strings, Vault
+    (["docker", "login", "-p", "hunter2", "reg"], ["docker", "login", "-p", M, "reg"]),
+    (["docker", "run", "-p", "8080:80", "img"], ["docker", "run", "-p", "8080:80", "img"]),
+    (["redis-cli", "-a", "hunter3", "ping"], ["redis-cli", "-a", M, "ping"]),
+    (["openssl", "enc", "-k", "hunter5", "-in", "f"], ["openssl", "enc", "-k", M, "-in", "f"]),
+    (["curl", "http://h/?access_token=hunter4&x=1"], ["curl", f"http://h/?access_token={M}&x=1"]),
+    (["curl", "https://h/p?page=2&api_key=abc"], ["curl", f"https://h/p?page=2&api_key={M}"]),
+    (["curl", "https://h/p?page=2&sort=asc"], ["curl", "https://h/p?page=2&sort=asc"]),
+    (["vault", "login", "hvs.CAESIJx4fQ2bQZkz1aBcDeFgHiJkLmNoPq"], ["vault", "login", M]),
     # KEY=VALUE with a secret-looking name (any case, prefixes and suffixes)
     (["env", f"AWS_ACCESS_KEY_ID={AWS_ID}", "make"], ["env", f"AWS_ACCESS_KEY_ID={M}", "make"]),
     (["env", "DATABASE_URL=postgres://u:pw@h/db"], ["env", f"DATABASE_URL={M}"]),

@@ -28,7 +28,9 @@ trufflehog look for):
   "parents" for mkdir): ``-pSECRET`` after mysql, mysqldump, mysqladmin, mariadb… (a bare
   ``-p`` there prompts, and the next argument is the database, so it is kept);
   ``-p SECRET`` / ``-pSECRET`` after sshpass; ``-u user:pass`` / ``--user user:pass``
-  after curl -> ``user:***``; ``pass:SECRET`` (openssl) anywhere;
+  after curl -> ``user:***``; ``pass:SECRET`` (openssl) anywhere; the argument after
+  ``docker login -p``, ``podman login -p``, ``redis-cli -a``, ``openssl -k`` (:data:`VALUE_FLAGS`);
+- secrets in URL query strings (``?access_token=``, ``&api_key=``, ``&sig=`` …) -> ``name=***``;
 - known token shapes anywhere in an argument, replaced whole: AWS access key ids
   (AKIA/ASIA…), GitHub (ghp_/gho_/ghu_/ghs_/ghr_/github_pat_), GitLab (glpat-), Slack
   (xox[abprse]-), JWTs (eyJ….eyJ….sig), private key blocks, Google API keys (AIza…),
@@ -64,6 +66,9 @@ _AUTH_SCHEMES = {"basic", "bearer", "token", "digest", "negotiate", "ntlm", "aws
 # scheme://user:password@host (the user name is kept: it says which account was used)
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*):([^/\s@'\"]+)@")
 _OPENSSL_PASS = re.compile(r"(?<![A-Za-z0-9])pass:(?=\S)[^\s'\"]*")
+# secrets in a URL's query string: `?access_token=…`, `&api_key=…` (the name is kept)
+_URL_QUERY = re.compile(r"(?i)([?&](?:access_?token|api_?key|apikey|token|key|secret|client_secret|password|passwd"
+                        r"|auth|sig|signature|x-amz-signature|x-amz-security-token)=)[^&#\s'\"]+")
 #: Token shapes replaced whole wherever they appear (prefixes as the issuers document them).
 TOKEN_SHAPES = re.compile("|".join([
     r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b",  # AWS access key ids
@@ -76,12 +81,19 @@ TOKEN_SHAPES = re.compile("|".join([
     r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}", r"\bwhsec_[0-9A-Za-z]{20,}",  # Stripe
     r"\bsk-(?:[A-Za-z0-9_-]*-)?[A-Za-z0-9_-]{20,}",  # OpenAI / Anthropic style
     r"\bnpm_[A-Za-z0-9]{36}", r"\bhf_[A-Za-z0-9]{30,}",  # npm, Hugging Face
+    r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}",  # HashiCorp Vault tokens
 ]), re.DOTALL)
 #: Programs whose short flags carry a password (see the module docstring).
 MYSQL_FAMILY = {"mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck", "mysqlpump",
                 "mysqlslap", "mariadb", "mariadb-dump", "mariadb-admin", "mariadb-import", "mariadb-check"}
 SHELLS = {"sh", "bash", "zsh", "dash", "ash", "ksh", "busybox"}
 _CURL_USER_FLAGS = {"-u", "--user", "-U", "--proxy-user"}
+#: Short flags whose next argument is a password, for the programs (all named on the
+#: command line) where they mean that: `docker run -p` publishes a port, `docker login -p` is a password.
+VALUE_FLAGS: dict[tuple[str, ...], set[str]] = {
+    ("docker", "login"): {"-p"}, ("podman", "login"): {"-p"}, ("helm", "registry"): {"-p"},
+    ("redis-cli",): {"-a"}, ("openssl",): {"-k"},
+}
 # one shell word: quoted parts, escapes and plain characters run together (`a"b c"'d'`)
 _SHELL_WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|\\.|[^\s;&|()<>"'\\])+""", re.DOTALL)
 
@@ -145,6 +157,8 @@ def redact_text(text: str) -> str:
         text = _HEADER.sub(lambda h: f"{h.group(1)}: {MASK}", text)
         text = _URL_CREDENTIALS.sub(lambda u: f"{u.group(1)}:{MASK}@", text)
         text = _OPENSSL_PASS.sub(f"pass:{MASK}", text)
+    if "=" in text and ("?" in text or "&" in text):
+        text = _URL_QUERY.sub(lambda q: f"{q.group(1)}{MASK}", text)
     return TOKEN_SHAPES.sub(MASK, text)
 
 
@@ -210,6 +224,8 @@ def _announces(arg: str, programs: set[str]) -> str:
     if "curl" in programs and arg in _CURL_USER_FLAGS:
         return "userpass"
     if "sshpass" in programs and arg == "-p":
+        return "value"
+    if any(arg in flags and programs.issuperset(names) for names, flags in VALUE_FLAGS.items()):
         return "value"
     if programs & SHELLS and re.fullmatch(r"-[a-z]*c", arg):
         return "script"
