@@ -148,8 +148,8 @@ def cmd_restore(args, vm) -> int:
     for path, why in r.refused:
         print(f"vmuser: refused {one_line(path)}: {why}", file=sys.stderr)
     for path in r.kept:
-        print(f"vmuser: kept folder {one_line(path)}/: it holds files the checkpoint does not have (ignored, or made "
-              "during the restore)", file=sys.stderr)
+        print(f"vmuser: kept folder {one_line(path)}/: it holds files the checkpoint does not have (ignored ones, ones "
+              "vmuser cannot take, or ones made during the restore)", file=sys.stderr)
     for path, why in r.failed:
         print(f"vmuser: not restored {one_line(path)}: {why}", file=sys.stderr)
     if outcome.left_alone:
@@ -157,8 +157,8 @@ def cmd_restore(args, vm) -> int:
     print(f"restored {cp.id}: {outcome.summary()}; "
           f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
     if r.failed:
-        print(f"vmuser: {len(r.failed)} path{'s' if len(r.failed) != 1 else ''} could not be restored because the "
-              f"workspace changed during the restore; stop what changes it and restore {cp.id} again",
+        print(f"vmuser: {len(r.failed)} path{'s' if len(r.failed) != 1 else ''} could not be restored (why is said "
+              f"above); stop what changes the workspace, move away what is in the way, and restore {cp.id} again",
               file=sys.stderr)
         return 1
     if args.container:

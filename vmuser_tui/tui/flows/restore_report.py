@@ -39,8 +39,9 @@ def report(outcome: RestoreOutcome, what: str, undo_key: str, *, where: str = ""
         notes.append(f"{len(r.refused)} path(s) refused: " + _paths([p for p, _ in r.refused]))
     if r.failed:
         problems.append(f"{len(r.failed)} path(s) not restored")
-        notes.append(f"{len(r.failed)} path(s) not restored because the workspace changed during the restore "
-                     "(restore again once nothing changes it): " + _paths([p for p, _ in r.failed]))
+        notes.append(f"{len(r.failed)} path(s) not restored (a folder on the way became a link, or something is "
+                     "in the way; restore again once nothing changes the workspace): "
+                     + "; ".join(f"{p}: {why}" for p, why in r.failed[:SHOWN]))
     if r.kept:
         notes.append(f"{len(r.kept)} folder(s) kept: they hold files the checkpoint does not have: " + _paths(r.kept))
     if outcome.left_alone:
