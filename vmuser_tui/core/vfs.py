@@ -11,7 +11,6 @@ folder swapped for a link between the check and the change cannot send it outsid
 from __future__ import annotations
 
 import os
-import secrets
 import stat as statmod
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +27,15 @@ from vmuser_tui.core.errors import (
 )
 from vmuser_tui.core.models import FileInfo
 from vmuser_tui.core.pathcheck import clash, join, normalize, shown
-from vmuser_tui.core.store.confined import Confined, PathChanged, is_dir, lstat_at, open_regular, remove_tree
+from vmuser_tui.core.store.confined import (
+    Confined,
+    PathChanged,
+    is_dir,
+    lstat_at,
+    open_regular,
+    remove_tree,
+    replace_file,
+)
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
 _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
@@ -200,21 +207,14 @@ class VirtualFS:
                 raise UsageError(f"{rel}: is a directory")
             if not existed:
                 self._check_entries(fd, rel.rpartition("/")[0], name)
-            # short fixed-length temp name: a 255-byte file name must still work
-            tmp = f".vmuser-tmp-{secrets.token_hex(6)}"
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
-            try:
-                with os.fdopen(out, "wb") as fh:
-                    fh.write(data)
-                    os.fchmod(fh.fileno(), (mode if mode is not None else 0o644) & 0o777)
-                    self._give(ws, fh.fileno())
-                os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-            except BaseException:
-                try:
-                    os.unlink(tmp, dir_fd=fd)
-                except OSError:
-                    pass
-                raise
+            def fill(out: int) -> None:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view) :]
+                os.fchmod(out, (mode if mode is not None else 0o644) & 0o777)
+                self._give(ws, out)
+
+            replace_file(fd, name, fill)
         self._log("fs.write", project_id, path=rel, bytes=len(data), created=not existed)
         return self._info_live(rel, full)
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat as statmod
 
 from vmuser_tui.core.pathcheck import shown
+from vmuser_tui.core.store.scan import TMP_PREFIX
 
 
 class PathChanged(Exception):
@@ -122,6 +124,30 @@ def give(fd: int, name: str | None, owner: tuple[int, int] | None) -> None:
         os.fchown(fd, *owner)
     else:
         os.chown(name, *owner, dir_fd=fd, follow_symlinks=False)
+
+
+def replace_file(fd: int, name: str, fill, *, before_rename=None) -> None:
+    """Write the file ``name`` in folder ``fd`` whole or not at all: ``fill(out_fd)``
+    writes a temp file beside it (``.vmuser-tmp-`` and 12 hex digits: short, so even a
+    255-byte name works; the start-up sweep knows the shape), ``before_rename()`` may make
+    room, then ``renameat`` puts it in place (replacing a file or a link, never following
+    it). On any error the temp file is removed and the error propagates."""
+    tmp = f"{TMP_PREFIX}{secrets.token_hex(6)}"
+    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+    try:
+        try:
+            fill(out)
+        finally:
+            os.close(out)
+        if before_rename is not None:
+            before_rename()
+        os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=fd)
+        except OSError:
+            pass
+        raise
 
 
 def open_regular(path: str) -> tuple[int, os.stat_result]:

@@ -47,7 +47,7 @@ from vmuser_tui.core.pathcheck import (
     shown,
     symlink_stays_inside,
 )
-from vmuser_tui.core.store.confined import Confined, PathChanged, give, lstat_at
+from vmuser_tui.core.store.confined import Confined, PathChanged, give, lstat_at, replace_file
 from vmuser_tui.core.store.objects import CHUNKS, PACKED, ObjectStore
 from vmuser_tui.core.store.scan import TMP_PREFIX
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
@@ -361,7 +361,7 @@ def _size(n: int) -> str:
     return f"{n}"
 
 
-_OUR_TEMP = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{12}")  # secrets.token_hex(6), as _write_file names them
+_OUR_TEMP = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{12}")  # as confined.replace_file names them
 
 
 def sweep_temp_files(workspace: Path) -> int:
@@ -629,39 +629,32 @@ _ZEROS = bytes(HOLE)
 
 def _write_file(store: ObjectStore, tree: Confined, rel: str, e: Entry) -> int:
     """Write one file via a temp file in its folder (through the folder's descriptor) and
-    ``renameat`` it into place; returns the bytes of content. Aligned runs of
-    :data:`HOLE` zero bytes are skipped with ``lseek`` and the size set with
-    ``ftruncate``, so a sparse file stays sparse. The temp name is short and
-    fixed-length, so even a 255-byte file name can be restored."""
+    ``renameat`` it into place (:func:`~vmuser_tui.core.store.confined.replace_file`);
+    returns the bytes of content. Aligned runs of :data:`HOLE` zero bytes are skipped with
+    ``lseek`` and the size set with ``ftruncate``, so a sparse file stays sparse."""
     fd, name = tree.parent(rel, create=True)
-    tmp = f"{TMP_PREFIX}{secrets.token_hex(6)}"
-    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
     written = 0
-    try:
-        try:
-            for piece in store.iter_blob(e.hash):
-                view = memoryview(piece)
-                for i in range(0, len(view), HOLE):
-                    block = view[i : i + HOLE]
-                    if block == _ZEROS[: len(block)]:
-                        os.lseek(out, len(block), os.SEEK_CUR)
-                    else:
-                        while block:
-                            block = block[os.write(out, block) :]
-                written += len(piece)
-            os.ftruncate(out, written)
-            give(out, None, tree.owner)  # before the mode: chown clears set-id bits, and there are none
-            os.fchmod(out, e.mode & 0o777)
-        finally:
-            os.close(out)
+
+    def fill(out: int) -> None:
+        nonlocal written
+        for piece in store.iter_blob(e.hash):
+            view = memoryview(piece)
+            for i in range(0, len(view), HOLE):
+                block = view[i : i + HOLE]
+                if block == _ZEROS[: len(block)]:
+                    os.lseek(out, len(block), os.SEEK_CUR)
+                else:
+                    while block:
+                        block = block[os.write(out, block) :]
+            written += len(piece)
+        os.ftruncate(out, written)
+        give(out, None, tree.owner)  # before the mode: chown clears set-id bits, and there are none
+        os.fchmod(out, e.mode & 0o777)
+
+    def make_room() -> None:
         st = lstat_at(fd, name)
         if st is not None and statmod.S_ISDIR(st.st_mode):  # rename replaces a file or a link, not a folder
             _clear(tree, fd, rel, name)
-        os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-    except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=fd)
-        except OSError:
-            pass
-        raise
+
+    replace_file(fd, name, fill, before_rename=make_room)
     return written
