@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,13 @@ def docker_projects(docker_available):
             except docker.errors.NotFound:
                 pass
     client.close()
+
+
+@pytest.fixture
+def cli_env(clean_env, tmp_path):
+    """Environment for running ``python -m vmuser_tui`` from this checkout: no VMUSER_*
+    settings of the caller's, a config path that does not exist."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
+    env["VMUSER_CONFIG"] = str(tmp_path / "no-config.toml")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return env

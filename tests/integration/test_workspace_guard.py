@@ -200,14 +200,6 @@ def _cli(env, *args, check=True):
     return r
 
 
-@pytest.fixture
-def cli_env(clean_env, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
-    env["VMUSER_CONFIG"] = str(tmp_path / "no-config.toml")
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return env
-
-
 def test_case_1_the_cli_refuses_a_home_that_holds_the_data_dir(cli_env, tmp_path):
     home = tmp_path / "H"
     home.mkdir()

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -45,14 +44,6 @@ def _cli(env, *args):
                        stdin=subprocess.DEVNULL, timeout=120)
     assert r.returncode == 0, r.stderr
     return r.stdout
-
-
-@pytest.fixture
-def cli_env(clean_env, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
-    env["VMUSER_CONFIG"] = str(tmp_path / "no-config.toml")
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return env
 
 
 def test_restoring_a_checkpoint_that_holds_a_data_dir_leaves_the_live_one_alone(cli_env, tmp_path):
