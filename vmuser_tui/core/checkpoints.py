@@ -25,7 +25,7 @@ from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
 from vmuser_tui.core.store import restore as rs
 from vmuser_tui.core.store.confined import open_regular
-from vmuser_tui.core.store.trees import DIR, Entry
+from vmuser_tui.core.store.trees import Entry
 
 KINDS = ("manual", "auto", "pre-restore")
 

@@ -223,6 +223,27 @@ class Vmuser:
 
         return check(self.db, self.ctx.store, progress=progress)
 
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` of this client's connection: it changes when
+        another process commits, so an adapter polls it to know when to reload."""
+        return self.db.data_version()
+
+    def session_metrics(self, session_id: str):
+        """The session's :class:`~vmuser_tui.core.metrics.SessionMetrics` (zeros when
+        nothing was recorded yet)."""
+        from vmuser_tui.core import metrics
+
+        return metrics.get(self.db, session_id)
+
+    def log_operations(self) -> list[str]:
+        """Every operation name the log holds, sorted (a filter's choices)."""
+        return oplog.operations(self.db)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file (for messages)."""
+        return self.db.path
+
     def docker_status(self) -> tuple[bool, str]:
         """``(reachable, one-line description)`` of the Docker engine; never raises."""
         try:

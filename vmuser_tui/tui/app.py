@@ -175,7 +175,7 @@ class VmuserApp(App):
             self.push_screen(ProjectScreen(self._open_project))
         if self._watch_interval:
             # The version at the first screen: a commit before the first poll must count too.
-            self._data_version = self.vm.db.data_version()
+            self._data_version = self.vm.data_version()
             self.set_interval(self._watch_interval, self.check_data_version)
         # the project list calls first_screen_drawn when it is up; this is for when it never is
         self.set_timer(FIRST_SCREEN_FALLBACK, self.first_screen_drawn)
@@ -327,7 +327,7 @@ class VmuserApp(App):
     def check_data_version(self) -> None:
         """Reload the current screen when another process committed to the database."""
         try:
-            version = self.vm.db.data_version()
+            version = self.vm.data_version()
         except Exception:  # noqa: BLE001 - a busy or closed database: try again next tick
             return
         previous, self._data_version = self._data_version, version

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 
+from vmuser_tui.core.errors import NotFoundError
+
+
+def _project(vm, project_id: str):
+    try:
+        return vm.projects.get(project_id)
+    except NotFoundError:  # deleted since the job ran
+        return None
+
+
 def _name(vm, project_id: str) -> str:
-    row = vm.db.query_one("SELECT name FROM projects WHERE id = ?", (project_id,))
-    return row["name"] if row else project_id
+    project = _project(vm, project_id)
+    return project.name if project is not None else project_id
 
 
 def notes_for(vm, res) -> list[tuple[str, str]]:
@@ -20,7 +30,7 @@ def notes_for(vm, res) -> list[tuple[str, str]]:
         out.append(("information", (f"auto checkpoint {made['checkpoint']} of {_name(vm, made['project'])} "
                                    f"({made['files']} files)")))
     for pid in s.get("warned", []):
-        row = vm.projects.get(pid) if vm.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)) else None
+        row = _project(vm, pid)
         due = f" ({row.cleanup_due_at[:10]})" if row is not None and row.cleanup_due_at else ""
         out.append(("warning", (f"project {_name(vm, pid)} is idle and will be deleted soon{due}; "
                                "extend or pin it to keep it")))

@@ -62,7 +62,7 @@ def cmd_check(args, vm) -> int:
             print(f"  {a.id}  {a.project_id}  {a.kind}  {a.created_at[:19].replace('T', ' ')}  {paths}")
     n, m = len(report.damaged), len(report.affected)
     print(
-        f"vmuser: error: {n} damaged object(s) in {vm.db.path}, {m} checkpoint(s) affected; "
+        f"vmuser: error: {n} damaged object(s) in {vm.db_path}, {m} checkpoint(s) affected; "
         "see vmuser check --help for what to do",
         file=sys.stderr,
     )

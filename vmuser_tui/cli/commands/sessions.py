@@ -23,9 +23,7 @@ def cmd_start(args, vm) -> int:
 def _show(session, as_json: bool, vm=None) -> None:
     m = holders = None
     if vm is not None:
-        from vmuser_tui.core import metrics as mt
-
-        m = mt.get(vm.db, session.id)
+        m = vm.session_metrics(session.id)
         holders = vm.access.holders(session.id)
     if as_json:
         doc = session.to_json()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
 from textual.binding import Binding, BindingType
@@ -25,6 +25,7 @@ from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.tui.app import VmuserApp
 
 
 class TaskProgress(Message):
@@ -47,39 +48,56 @@ class WorkerMixin:
     busy: str | None = None
 
     @property
-    def vm(self) -> Vmuser:
-        return self.app.vm  # type: ignore[attr-defined]
+    def vapp(self) -> VmuserApp:
+        """The app, typed (posting's ``cast("Posting", self.app)``): use this, never
+        ``getattr(self.app, ...)``."""
+        return cast("VmuserApp", self.app)  # type: ignore[attr-defined]
 
-    # -- read-only ------------------------------------------------------------------
+    @property
+    def vm(self) -> Vmuser:
+        return self.vapp.vm
+
+    # -- the one write guard ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a changing action in read-only mode: hidden from the footer and not run
-        return not (action in self.WRITE_ACTIONS and getattr(self.app, "read_only", False))
+        return not (action in self.WRITE_ACTIONS and self.vapp.read_only)
 
     def key(self, binding_id: str, default: str) -> str:
         """The key shown in hints for ``binding_id`` (remapped keys included)."""
-        key = getattr(self.app, "key", None)
-        return key(binding_id, default) if key else default
+        return self.vapp.key(binding_id, default)
+
+    def write_refusal(self, action: str) -> str | None:
+        """Why the changing ``action`` (a short lower-case label such as ``"restore"``)
+        may not run here now, as one line, or None when it may. The one write guard:
+        screens extend it (``super().write_refusal(action) or ...``) with their own
+        reasons (another client holds the session, a past checkpoint is read-only)."""
+        if self.vapp.read_only:
+            return f"read-only mode: {action} is disabled"
+        if self.busy:
+            return f"wait: {self.busy} is still running"
+        return None
+
+    def guard_write(self, action: str) -> bool:
+        """True when ``action`` may run; otherwise a warning notification says why
+        (:meth:`write_refusal`) and False."""
+        why = self.write_refusal(action)
+        if why is None:
+            return True
+        self.notify(why, title="Refused" if why.startswith("read-only") else None,  # type: ignore[attr-defined]
+                    severity="warning")
+        return False
 
     def refuse_read_only(self, what: str) -> bool:
         """True (and a notification) when the app is read-only."""
-        if getattr(self.app, "read_only", False):
-            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")
+        if self.vapp.read_only:
+            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")  # type: ignore[attr-defined]
             return True
         return False
-
-    def can_write(self, what: str) -> bool:
-        """Guard for a changing action: not read-only, and no other task running here."""
-        if self.refuse_read_only(what):
-            return False
-        if self.busy:
-            self.notify(f"wait: {self.busy} is still running", severity="warning")
-            return False
-        return True
 
     def on_key(self, event: events.Key) -> None:
         """In read-only mode a key bound to a changing action says why nothing happens
         (check_action hides such bindings, so they would otherwise do nothing silently)."""
-        if not getattr(self.app, "read_only", False):
+        if not self.vapp.read_only:
             return
         binding = self.write_binding(event.key)
         if binding is not None:

@@ -207,7 +207,7 @@ class DiffScreen(VmuserScreen):
                  f"{k('diff.side', 's')}: {'unified' if self.side else 'side by side'}"]
         if self.hunk_rows and self.hunk_index is not None:
             parts.insert(0, f"hunk {self.hunk_index + 1}/{len(self.hunk_rows)}")
-        if not getattr(self.app, "read_only", False):
+        if not self.vapp.read_only:
             parts.append(f"{k('diff.restore', 'R')}: restore path")
         self.query_one(StatusLine).message = " · ".join(parts)
 
@@ -440,7 +440,7 @@ class DiffScreen(VmuserScreen):
     def action_restore_path(self) -> None:
         """Restore the selected path (or, in the dialog, its folder) from the older
         checkpoint onto the workspace, after a confirmation that shows what changes."""
-        if not self.can_write("restore"):
+        if not self.guard_write("restore"):
             return
         change = self.selected_change()
         source = self.restore_source

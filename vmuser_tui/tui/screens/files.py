@@ -226,7 +226,7 @@ class FilesScreen(VmuserScreen):
 
     def on_key(self, event: events.Key) -> None:
         """On a checkpoint, a key of a live-workspace action says why nothing happens."""
-        if self.at is None or getattr(self.app, "read_only", False):
+        if self.at is None or self.vapp.read_only:
             return  # read-only mode: WorkerMixin.on_key refuses (Textual calls it after this)
         if self.write_binding(event.key) is not None:
             event.stop()
@@ -619,7 +619,7 @@ class FilesScreen(VmuserScreen):
 
     def live_write(self, what: str) -> bool:
         """Guard of the live-workspace actions: not read-only, not busy, not a checkpoint."""
-        if not self.can_write(what):
+        if not self.guard_write(what):
             return False
         if self.at is not None:
             self.notify(f"a checkpoint never changes: {self.key('files.workspace', 'w')} switches to the live "

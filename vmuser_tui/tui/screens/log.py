@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import NotFoundError
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
@@ -129,7 +128,7 @@ class LogScreen(VmuserScreen):
         vm = self.vm
 
         def fetch() -> tuple[list[dict], list[str], str | None]:
-            operations = oplog.operations(vm.db)
+            operations = vm.log_operations()
             try:
                 rows = vm.log(project=query.project, operation=query.operation, text=query.text or None, limit=LIMIT)
             except NotFoundError as err:  # a project name still being typed: say so, not an error toast

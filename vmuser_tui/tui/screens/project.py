@@ -490,14 +490,12 @@ class ProjectScreen(VmuserScreen):
         events = self.show_events
 
         def fetch(limit: int) -> Loaded:
-            from vmuser_tui.core import metrics as core_metrics
-
             vm = self.vm
             project = vm.projects.get(self.project_id)
             sessions = vm.sessions.list(project.id)
             checkpoints = vm.checkpoints.list(project.id, limit=limit + 1)
             watched = [s.id for s in sessions if s.status in WATCHED]
-            metrics = {sid: core_metrics.get(vm.db, sid) for sid in watched}
+            metrics = {sid: vm.session_metrics(sid) for sid in watched}
             return Loaded(project, sessions, checkpoints, metrics, self._fetch_events(project, sessions) if events
                           else None)
 
@@ -848,7 +846,7 @@ class ProjectScreen(VmuserScreen):
             return
         self._lease_running = True
         wanted = [s.id for s in self.sessions if s.status in WATCHED]
-        if self._first_pass and not wanted and not getattr(self.app, "read_only", False):
+        if self._first_pass and not wanted and not self.vapp.read_only:
             # Stopped because its last client left ([runtime] container_stop_on_disconnect):
             # opening the project opens it again (open_session starts it).
             from vmuser_tui.core.service import DISCONNECT_REASON
@@ -857,7 +855,7 @@ class ProjectScreen(VmuserScreen):
                       and s.status_reason == DISCONNECT_REASON]
         self._first_pass = False
         mine = dict(self.attached)
-        read_only = bool(getattr(self.app, "read_only", False))
+        read_only = bool(self.vapp.read_only)
         vm = self.vm
 
         def job() -> Attachment:
@@ -952,7 +950,7 @@ class ProjectScreen(VmuserScreen):
         """A key of a changing action refused for a lease says why (check_action hides
         such bindings, so they would otherwise do nothing silently). The app's read-only
         mode is the base class's to explain."""
-        if getattr(self.app, "read_only", False) or not self.held_by:
+        if self.vapp.read_only or not self.held_by:
             return
         for namespace, bindings in self.screen._modal_binding_chain:  # type: ignore[attr-defined]
             if namespace is not self:
@@ -967,7 +965,7 @@ class ProjectScreen(VmuserScreen):
 
     def _may(self, action: str, what: str) -> bool:
         """Guard of a changing action: not read-only (app or lease), nothing else running."""
-        if not self.can_write(what):
+        if not self.guard_write(what):
             return False
         reason = self._lease_refusal(action)
         if reason:

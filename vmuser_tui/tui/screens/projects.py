@@ -482,7 +482,7 @@ class ProjectsScreen(VmuserScreen):
         self.app.push_screen(LogScreen(None))
 
     def action_new(self) -> None:
-        if not self.can_write("new project"):
+        if not self.guard_write("new project"):
             return
         from vmuser_tui.tui.screens.new_project import NewProjectScreen
 
@@ -496,7 +496,7 @@ class ProjectsScreen(VmuserScreen):
         self.app.push_screen(NewProjectScreen(), created)
 
     def action_start(self) -> None:
-        if not self.can_write("start session"):
+        if not self.guard_write("start session"):
             return
         project = self.require()
         if project is not None:
@@ -504,7 +504,7 @@ class ProjectsScreen(VmuserScreen):
 
     # -- bulk actions -----------------------------------------------------------------
     def action_pin(self) -> None:
-        if not self.can_write("pin"):
+        if not self.guard_write("pin"):
             return
         targets = self.targets()
         if targets and all(p.pinned for p in targets):
@@ -513,7 +513,7 @@ class ProjectsScreen(VmuserScreen):
             self._pin([p for p in targets if not p.pinned], True)
 
     def action_unpin(self) -> None:
-        if not self.can_write("unpin"):
+        if not self.guard_write("unpin"):
             return
         targets = self.targets()
         pinned = [p for p in targets if p.pinned]
@@ -536,7 +536,7 @@ class ProjectsScreen(VmuserScreen):
                    done_word="pinned (never cleaned up)" if pinned else "unpinned", confirm=len(targets) > 1)
 
     def action_extend(self) -> None:
-        if not self.can_write("extend"):
+        if not self.guard_write("extend"):
             return
         targets = self.targets()
         if not targets:
@@ -552,7 +552,7 @@ class ProjectsScreen(VmuserScreen):
         self._bulk(targets, "extend", one, body=body, done_word="idle clock reset", confirm=len(targets) > 1)
 
     def action_stop(self) -> None:
-        if not self.can_write("stop sessions"):
+        if not self.guard_write("stop sessions"):
             return
         targets = self.targets()
         if not targets:
@@ -596,7 +596,7 @@ class ProjectsScreen(VmuserScreen):
                    f"{plural(len(running), 'project')}?", label="Stop")
 
     def action_delete(self) -> None:
-        if not self.can_write("delete"):
+        if not self.guard_write("delete"):
             return
         targets = self.targets()
         if not targets:

@@ -119,7 +119,7 @@ class SettingsScreen(VmuserScreen):
     def _editable(self) -> tuple[str, str] | None:
         """``(section, key)`` of the highlighted setting when it may be edited now (not
         read-only, nothing running, a setting row rather than a section heading)."""
-        if not self.can_write("editing settings"):
+        if not self.guard_write("editing settings"):
             return None
         here = self.selected()
         if here is None or here[1] is None:
@@ -167,7 +167,7 @@ class SettingsScreen(VmuserScreen):
             self.reload()
 
     def _status(self) -> None:
-        if getattr(self.app, "read_only", False):
+        if self.vapp.read_only:
             message = "read-only: view only"
         elif self.edits:
             n = len(self.edits)
@@ -265,7 +265,7 @@ class SettingsScreen(VmuserScreen):
 
     def action_theme(self) -> None:
         """Pick a theme from Textual's themes; it applies as the cursor moves."""
-        if not self.can_write("choosing a theme"):
+        if not self.guard_write("choosing a theme"):
             return
         before = self.app.theme
 
@@ -289,7 +289,7 @@ class SettingsScreen(VmuserScreen):
 
     def action_save(self) -> None:
         """Check the new file (as ``load`` would), then confirm naming the file, then write."""
-        if not self.can_write("saving settings"):
+        if not self.guard_write("saving settings"):
             return
         if not self.edits:
             self.notify("no changes to save", timeout=3)
