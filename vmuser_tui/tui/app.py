@@ -17,11 +17,12 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.commands import VmuserCommands
 from vmuser_tui.tui.keymap_check import resolve, theme_problem, theme_suggestion, unknown_ids
+from vmuser_tui.tui.scopes import AppKeys, all_binding_ids
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,13 +36,6 @@ def clock_now() -> str:
     from vmuser_tui.core import clock
 
     return clock.now().astimezone().strftime("%H:%M:%S")
-
-
-def all_binding_ids() -> set[str]:
-    """Every binding id of every screen, for validating ``[keymap]``."""
-    from vmuser_tui.tui.keymap_check import known_ids
-
-    return {ident for ids in known_ids().values() for ident in ids}
 
 
 #: Allocations between young collections once the TUI is up (CPython's default: 700).
@@ -101,14 +95,7 @@ class VmuserApp(App):
     TITLE = "vmuser"
     CSS_PATH = css("app")
     COMMANDS = App.COMMANDS | {VmuserCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "back_or_quit", "Back (quit on the project list)", show=False, id="app.quit"),
-        Binding("j", "cursor_down", "Down in a list (like ↓)", show=False, id="app.down"),
-        Binding("k", "cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
-        Binding("m", "messages", "Messages: notifications in full", show=False, id="app.messages"),
-        Binding("comma", "settings", "Settings and theme", key_display=",", show=False, id="app.settings"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = AppKeys.BINDINGS  # the registry lists them without importing the app
     ENABLE_COMMAND_PALETTE = True
     MODES: ClassVar[dict] = {"projects": ProjectsScreen}
     DEFAULT_MODE = "projects"
@@ -257,6 +244,10 @@ class VmuserApp(App):
 
         for severity, text in notes_for(self.vm, res):
             self.notify(text, title="Background", severity=severity)
+        self._reload_screen()
+
+    def _reload_screen(self) -> None:
+        """Reload the current screen if it reloads itself (``AUTO_RELOAD``) and is not busy."""
         reload = getattr(self.screen, "reload", None)
         if getattr(self.screen, "AUTO_RELOAD", False) and callable(reload) and not getattr(self.screen, "busy", None):
             reload()
@@ -332,9 +323,7 @@ class VmuserApp(App):
             return
         previous, self._data_version = self._data_version, version
         if previous is not None and version != previous:
-            reload = getattr(self.screen, "reload", None)
-            if getattr(self.screen, "AUTO_RELOAD", False) and callable(reload) and not getattr(self.screen, "busy", None):
-                reload()
+            self._reload_screen()
 
     # -- actions ----------------------------------------------------------------------
     async def action_back_or_quit(self) -> None:
@@ -377,8 +366,8 @@ class VmuserApp(App):
             head = f"{note.at}  {note.severity}" + (f"  {note.title}" if note.title else "")
             blocks.append(head + "\n" + "\n".join("  " + line for line in note.text.splitlines()))
         count = len(self.history)
-        screen = OutputScreen("Messages (newest last)", "\n".join(blocks), empty="no messages yet", at_end=True, wrap=True,
-                              summary=f"{count} message{'s' if count != 1 else ''} since vmuser started")
+        screen = OutputScreen("Messages (newest last)", "\n".join(blocks), empty="no messages yet", at_end=True,
+                              wrap=True, summary=f"{count} message{'s' if count != 1 else ''} since vmuser started")
         self.push_screen(screen)
 
     async def action_quit(self) -> None:
