@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from vmuser_tui.tui.scopes import scopes
 from vmuser_tui.tui.screens.log import LogScreen
 from vmuser_tui.tui.screens.project import ProjectScreen
-from vmuser_tui.tui.scopes import scopes
 
 from .conftest import SIZE, make_app, settle
 

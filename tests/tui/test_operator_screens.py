@@ -357,7 +357,7 @@ async def test_log_from_a_project_is_scoped_and_can_widen(world):
         await settle(pilot)
         await pilot.press("down", "enter")  # web-app
         await settle(pilot)
-        await pilot.press("o")  # the operation log (l: container logs)
+        await pilot.press("L")  # the operation log (l: container logs)
         await settle(pilot)
         log = app.screen
         assert isinstance(log, LogScreen)

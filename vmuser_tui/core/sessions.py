@@ -98,7 +98,8 @@ class Sessions:
         picks (never root unless ``[docker] user = "root"``, which adds a warning to the
         notes). Raises RuntimeUnavailableError when Docker cannot be reached (the message
         suggests ``--runtime none``), StateError for a root-owned ``--workspace`` folder
-        when vmuser runs as root and no ``[docker] user`` is set."""
+        when vmuser runs as root and no ``[docker] user`` is set. A container that fails to
+        start leaves no session (the operation log keeps the attempt as ``session.fail``)."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
@@ -148,9 +149,13 @@ class Sessions:
             try:
                 info = rt.start(spec)
             except VmuserError as exc:
+                # rt.start removes a container it created but could not start: no container
+                # exists, so neither does the session (no row, not counted); the operation
+                # log keeps the attempt (session.create, then session.fail with the reason).
                 with self.db.write() as conn:
-                    self._set_status(conn, session, "failed", str(exc))
-                    oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc))
+                    oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc),
+                                 image=choice_image)
+                    conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
             container_id = info.id
         else:

@@ -280,6 +280,10 @@ class VmuserApp(App):
         if timeout is None:
             timeout = NOTIFY_TIMEOUT.get(str(severity), 5.0)
         super().notify(line, title="", severity=severity, timeout=timeout, markup=False)
+        if severity == "error" and self._first_screen_done:
+            # an error may be the engine's (a container that did not start): ask the engine
+            # again now, so the status line shows it rather than a stale "Docker ✓"
+            self.check_docker()
 
     def format_title(self, title: str, sub_title: str):
         """The header's title: names in it (a project's, a file's) with control and bidi
