@@ -410,8 +410,43 @@ class VmuserApp(App):
         self.push_screen(HelpScreen(self.screen))
 
 
-def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True) -> None:
+def still_running(vm: Vmuser) -> list[str]:
+    """What to say as the TUI exits: a line per session whose container keeps running
+    (running or paused: it holds memory and CPU until stopped), each with the command that
+    stops it, after a heading; ``[]`` when none does. A session this client alone is
+    attached to is left out when ``[runtime] container_stop_on_disconnect`` stops it on
+    close. Never raises (the database may be gone): then ``[]``."""
+    try:
+        me = vm.access.client_id
+        stops = bool(vm.config.get("runtime", "container_stop_on_disconnect")) and not vm.access.read_only
+        sessions = [s for s in vm.sessions.list() if s.runtime == "docker" and s.status in ("running", "paused")]
+        if stops:  # closing stops a running one that only this client holds (Vmuser.close_session)
+            sessions = [s for s in sessions if s.status != "running"
+                        or {h.holder for h in vm.access.holders(s.id)} != {me}]
+        names = {s.project_id: vm.projects.get(s.project_id).name for s in sessions}
+    except Exception:  # noqa: BLE001 - a note on the way out must never turn quitting into a crash
+        return []
+    if not sessions:
+        return []
+    n = len(sessions)
+    lines = [f"vmuser: {n} session{'s' if n != 1 else ''} still running (the container{'s' if n != 1 else ''} "
+             "keep running after vmuser exits); to stop:"]
+    for s in sessions:
+        paused = " (paused)" if s.status == "paused" else ""
+        lines.append(f"  vmuser session stop {s.id}    # {printable(names[s.project_id])}{paused}")
+    return lines
+
+
+def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True,
+            headless: bool = False, auto_pilot=None) -> None:
     """Run the TUI until the user quits (``q`` on the project list, or ctrl+q); ``open_project`` (an id)
     opens that project's screen over the project list. ``jobs``: host the background jobs
-    (never in read-only mode)."""
-    VmuserApp(vm, read_only=read_only, open_project=open_project, jobs=jobs).run()
+    (never in read-only mode). Then say, on stderr, which session containers keep running
+    and how to stop them (:func:`still_running`). ``headless``/``auto_pilot``: as
+    ``App.run`` takes them (tests)."""
+    import sys
+
+    VmuserApp(vm, read_only=read_only, open_project=open_project, jobs=jobs).run(headless=headless,
+                                                                                 auto_pilot=auto_pilot)
+    for line in still_running(vm):
+        print(line, file=sys.stderr)
