@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from .readme import BLOCK, README, captures, regenerate
 
+FIX = "run PYTHONPATH=$PWD python -m tests.tui.readme"
+
 
 def _blocks() -> dict[str, str]:
     return {m.group("name"): m.group("body") for m in BLOCK.finditer(README.read_text(encoding="utf-8"))}
@@ -17,11 +19,11 @@ def test_readme_has_the_generated_blocks():
 def test_readme_key_table_is_the_screens_bindings():
     from vmuser_tui.tui.readme_keys import key_table
 
-    assert _blocks()["keys"] == key_table(), "README's keys drifted: run PYTHONPATH=$PWD python -m tests.tui.readme"
+    assert _blocks()["keys"] == key_table(), f"README's keys drifted: {FIX}"
 
 
 def test_readme_captures_are_what_the_screens_show_at_80x24():
-    assert _blocks()["captures"] == captures(), "README's captures drifted: run PYTHONPATH=$PWD python -m tests.tui.readme"
+    assert _blocks()["captures"] == captures(), f"README's captures drifted: {FIX}"
 
 
 def test_a_drifted_block_is_put_back():

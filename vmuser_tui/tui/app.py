@@ -26,6 +26,8 @@ from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
     from vmuser_tui.core.service import Vmuser
 
 DockerStatus = Callable[[], "tuple[bool, str]"]
@@ -93,7 +95,7 @@ class VmuserApp(App):
     """
 
     TITLE = "vmuser"
-    CSS_PATH = css("app")
+    CSS_PATH = css("app")  # type: ignore[assignment]  # a list[Path]: Textual reads it, never appends
     COMMANDS = App.COMMANDS | {VmuserCommands}
     BINDINGS: ClassVar[list[BindingType]] = AppKeys.BINDINGS  # the registry lists them without importing the app
     ENABLE_COMMAND_PALETTE = True
@@ -117,7 +119,7 @@ class VmuserApp(App):
         super().__init__()
         self.vm = vm
         self._jobs = jobs
-        self._jobs_stop = None
+        self._jobs_stop: threading.Event | None = None
         ui = vm.config.values.get("ui", {})
         self.read_only = bool(read_only or ui.get("read_only", False))
         if self.read_only:  # [ui] read_only too: the service refuses every change, not only the keys
@@ -376,7 +378,7 @@ class VmuserApp(App):
 
     async def action_quit(self) -> None:
         """Quit; while a change (checkpoint, restore...) is still running, ask first."""
-        busy = [s.busy for s in self.screen_stack if getattr(s, "busy", None)]
+        busy = [task for s in self.screen_stack if (task := getattr(s, "busy", None))]
         if not busy:
             self.exit()
             return

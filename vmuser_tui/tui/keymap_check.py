@@ -260,10 +260,10 @@ def resolve(keymap: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str
                              f"[keymap] \"{ident}\" = \"{keymap[ident]}\": {why}. {outcome}; {KEY_HINT}."))
     current = {ident: keys for ident, keys in current.items() if keys}
     for _ in range(100):  # each round drops at least one key, so this ends
-        found = _collisions(current, order)
-        if not found:
+        collisions = _collisions(current, order)
+        if not collisions:
             break
-        first = found[0]
+        first = collisions[0]
         key = _display(first.key)
         if first.reserved:
             short = f"keymap {first.binding_id}={key} ignored: {key} is reserved"
