@@ -26,7 +26,7 @@ def test_quitting_names_the_running_sessions_and_how_to_stop_them(make_vm, docke
     try:
         run_tui(vm, jobs=False, headless=True, auto_pilot=_quit)
         err = capsys.readouterr().err
-        assert "1 session still running" in err
+        assert "1 session is still running" in err and "stop it with" in err
         assert f"vmuser session stop {session.id}" in err and "Left running" in err
     finally:
         vm.sessions.stop(session.id)

@@ -430,9 +430,11 @@ def still_running(vm: Vmuser) -> list[str]:
         return []
     if not sessions:
         return []
-    n = len(sessions)
-    lines = [f"vmuser: {n} session{'s' if n != 1 else ''} still running (the container{'s' if n != 1 else ''} "
-             "keep running after vmuser exits); to stop:"]
+    if len(sessions) == 1:
+        lines = ["vmuser: 1 session is still running (its container keeps running after vmuser exits); stop it with:"]
+    else:
+        lines = [f"vmuser: {len(sessions)} sessions are still running (their containers keep running after vmuser "
+                 "exits); stop them with:"]
     for s in sessions:
         paused = " (paused)" if s.status == "paused" else ""
         lines.append(f"  vmuser session stop {s.id}    # {printable(names[s.project_id])}{paused}")
