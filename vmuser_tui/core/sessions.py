@@ -38,6 +38,17 @@ FROM sessions s
 """
 
 
+def _container_left(rt, session_id: str) -> bool:
+    """Whether a container of ``session_id`` may exist after its start failed: one carries
+    its label, or the engine cannot say (then True: keep the row rather than lose track)."""
+    from vmuser_tui.core.runtime.base import LABEL_SESSION
+
+    try:
+        return any(c.labels.get(LABEL_SESSION) == session_id for c in rt.list_managed())
+    except VmuserError:
+        return True
+
+
 @dataclass
 class StartOutcome:
     """A started session plus notes for the user (e.g. which image was chosen and why)."""
@@ -149,13 +160,19 @@ class Sessions:
             try:
                 info = rt.start(spec)
             except VmuserError as exc:
-                # rt.start removes a container it created but could not start: no container
-                # exists, so neither does the session (no row, not counted); the operation
-                # log keeps the attempt (session.create, then session.fail with the reason).
+                # rt.start removes a container it created but could not start: when no
+                # container is left, neither is the session (no row, not counted); the
+                # operation log keeps the attempt (session.create, then session.fail). A
+                # container that may be left (or an engine that cannot tell) keeps a failed row,
+                # so the session can still be found and stopped.
+                left = _container_left(rt, sid)
                 with self.db.write() as conn:
+                    if left:
+                        self._set_status(conn, session, "failed", str(exc))
                     oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc),
                                  image=choice_image)
-                    conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+                    if not left:
+                        conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
             container_id = info.id
         else:
