@@ -210,7 +210,7 @@ class DockerRuntime:
             why = "connection refused"
         else:
             why = one_line(text, 120)
-        return f"{where}: {why}; is the engine running? (start it the way it was installed; `docker info` checks)"
+        return f"{where}: {why}; is dockerd running? (start it the way it was installed; `docker info` checks)"
 
     @contextlib.contextmanager
     def _errors(
