@@ -45,7 +45,7 @@ def tui_log_text(vm) -> str:
             for _ in range(4):
                 await app.workers.wait_for_complete()
                 await pilot.pause()
-            await pilot.press("l")
+            await pilot.press("L")
             for _ in range(4):
                 await app.workers.wait_for_complete()
                 await pilot.pause()

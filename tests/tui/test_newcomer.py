@@ -299,7 +299,7 @@ async def test_q_goes_back_on_sub_screens_and_quits_only_at_home(world):
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:
         await open_demo(pilot)
-        for key, screen_type in (("f", FilesScreen), ("D", DiffScreen), ("o", LogScreen)):
+        for key, screen_type in (("f", FilesScreen), ("D", DiffScreen), ("L", LogScreen)):
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(app.screen, screen_type)

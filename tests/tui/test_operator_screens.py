@@ -293,7 +293,7 @@ def test_folder_levels():
 # -- operation log ------------------------------------------------------------------------
 async def open_log(pilot) -> LogScreen:
     await settle(pilot)
-    await pilot.press("l")
+    await pilot.press("L")
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, LogScreen)
@@ -357,7 +357,7 @@ async def test_log_from_a_project_is_scoped_and_can_widen(world):
         await settle(pilot)
         await pilot.press("down", "enter")  # web-app
         await settle(pilot)
-        await pilot.press("o")  # the operation log (l: container logs)
+        await pilot.press("L")  # the operation log (l: container logs)
         await settle(pilot)
         log = app.screen
         assert isinstance(log, LogScreen)
@@ -580,7 +580,7 @@ async def test_keymap_override_of_new_keys(world):
         assert isinstance(app.screen, SettingsScreen)
         await pilot.press("escape", "escape", "escape")
         await settle(pilot)
-        await pilot.press("l")
+        await pilot.press("L")
         await settle(pilot)
         log = app.screen
         assert isinstance(log, LogScreen)

@@ -496,7 +496,7 @@ async def test_operation_log_screen(world):
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("l")
+        await pilot.press("L")
         await settle(pilot)
         assert isinstance(app.screen, LogScreen)
         ops = [e["operation"] for e in app.screen.entries]

@@ -440,7 +440,7 @@ async def test_container_logs_of_a_session_without_container(world):
         await pilot.press("e")  # shell: no container either
         await settle(pilot)
         assert app.screen is screen and any("no running container session" in m for m in history(app))
-        await pilot.press("o")  # the operation log moved here from l
+        await pilot.press("L")  # the operation log: L on every screen
         await settle(pilot)
         assert type(app.screen).__name__ == "LogScreen"
 

@@ -81,7 +81,7 @@ def test_log_filtered(snap_world, snap_compare, size):
 
     async def run_before(pilot):
         await settle(pilot)
-        await pilot.press("l")
+        await pilot.press("L")
         await settle(pilot)
         await pilot.press("slash", *"checkpoint")
         await settle(pilot)
@@ -95,7 +95,7 @@ def test_log_details(snap_world, snap_compare, size):
 
     async def run_before(pilot):
         await settle(pilot)
-        await pilot.press("l")
+        await pilot.press("L")
         await settle(pilot)
         await pilot.press("down", "down", "down", "enter")  # the checkpoint "Add notes, rename util.py…"
         await settle(pilot)

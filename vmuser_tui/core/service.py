@@ -245,13 +245,19 @@ class Vmuser:
         return self.db.path
 
     def docker_status(self) -> tuple[bool, str]:
-        """``(reachable, one-line description)`` of the Docker engine; never raises."""
+        """``(usable, one-line description)`` of the Docker engine; never raises. Not usable:
+        the engine cannot be reached, or it answers but the last container start failed
+        (its error, until a start succeeds)."""
         try:
-            self.ctx.runtime("docker").ping()
+            runtime = self.ctx.runtime("docker")
+            runtime.ping()
         except RuntimeUnavailableError as exc:
             return False, str(exc)
         except Exception as exc:  # the status line must never crash an adapter
             return False, f"Docker status unknown: {exc}"
+        last_error = getattr(runtime, "last_error", "")  # DockerRuntime's; a test double may lack it
+        if last_error:
+            return False, f"last container start failed: {last_error}"
         return True, "Docker reachable"
 
     def storage_stats(self) -> dict:

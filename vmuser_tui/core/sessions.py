@@ -38,6 +38,17 @@ FROM sessions s
 """
 
 
+def _container_left(rt, session_id: str) -> bool:
+    """Whether a container of ``session_id`` may exist after its start failed: one carries
+    its label, or the engine cannot say (then True: keep the row rather than lose track)."""
+    from vmuser_tui.core.runtime.base import LABEL_SESSION
+
+    try:
+        return any(c.labels.get(LABEL_SESSION) == session_id for c in rt.list_managed())
+    except VmuserError:
+        return True
+
+
 @dataclass
 class StartOutcome:
     """A started session plus notes for the user (e.g. which image was chosen and why)."""
@@ -98,7 +109,8 @@ class Sessions:
         picks (never root unless ``[docker] user = "root"``, which adds a warning to the
         notes). Raises RuntimeUnavailableError when Docker cannot be reached (the message
         suggests ``--runtime none``), StateError for a root-owned ``--workspace`` folder
-        when vmuser runs as root and no ``[docker] user`` is set."""
+        when vmuser runs as root and no ``[docker] user`` is set. A container that fails to
+        start leaves no session (the operation log keeps the attempt as ``session.fail``)."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
@@ -148,9 +160,19 @@ class Sessions:
             try:
                 info = rt.start(spec)
             except VmuserError as exc:
+                # rt.start removes a container it created but could not start: when no
+                # container is left, neither is the session (no row, not counted); the
+                # operation log keeps the attempt (session.create, then session.fail). A
+                # container that may be left (or an engine that cannot tell) keeps a failed row,
+                # so the session can still be found and stopped.
+                left = _container_left(rt, sid)
                 with self.db.write() as conn:
-                    self._set_status(conn, session, "failed", str(exc))
-                    oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc))
+                    if left:
+                        self._set_status(conn, session, "failed", str(exc))
+                    oplog.record(conn, "session.fail", project_id=project.id, session_id=sid, reason=str(exc),
+                                 image=choice_image)
+                    if not left:
+                        conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
             container_id = info.id
         else:

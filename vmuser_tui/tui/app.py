@@ -17,14 +17,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.commands import VmuserCommands
 from vmuser_tui.tui.keymap_check import resolve, theme_problem, theme_suggestion, unknown_ids
+from vmuser_tui.tui.scopes import AppKeys, all_binding_ids
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
     from vmuser_tui.core.service import Vmuser
 
 DockerStatus = Callable[[], "tuple[bool, str]"]
@@ -35,13 +38,6 @@ def clock_now() -> str:
     from vmuser_tui.core import clock
 
     return clock.now().astimezone().strftime("%H:%M:%S")
-
-
-def all_binding_ids() -> set[str]:
-    """Every binding id of every screen, for validating ``[keymap]``."""
-    from vmuser_tui.tui.keymap_check import known_ids
-
-    return {ident for ids in known_ids().values() for ident in ids}
 
 
 #: Allocations between young collections once the TUI is up (CPython's default: 700).
@@ -99,16 +95,9 @@ class VmuserApp(App):
     """
 
     TITLE = "vmuser"
-    CSS_PATH = css("app")
+    CSS_PATH = css("app")  # type: ignore[assignment]  # a list[Path]: Textual reads it, never appends
     COMMANDS = App.COMMANDS | {VmuserCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "back_or_quit", "Back (quit on the project list)", show=False, id="app.quit"),
-        Binding("j", "cursor_down", "Down in a list (like ↓)", show=False, id="app.down"),
-        Binding("k", "cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
-        Binding("m", "messages", "Messages: notifications in full", show=False, id="app.messages"),
-        Binding("comma", "settings", "Settings and theme", key_display=",", show=False, id="app.settings"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = AppKeys.BINDINGS  # the registry lists them without importing the app
     ENABLE_COMMAND_PALETTE = True
     MODES: ClassVar[dict] = {"projects": ProjectsScreen}
     DEFAULT_MODE = "projects"
@@ -130,7 +119,7 @@ class VmuserApp(App):
         super().__init__()
         self.vm = vm
         self._jobs = jobs
-        self._jobs_stop = None
+        self._jobs_stop: threading.Event | None = None
         ui = vm.config.values.get("ui", {})
         self.read_only = bool(read_only or ui.get("read_only", False))
         if self.read_only:  # [ui] read_only too: the service refuses every change, not only the keys
@@ -257,6 +246,10 @@ class VmuserApp(App):
 
         for severity, text in notes_for(self.vm, res):
             self.notify(text, title="Background", severity=severity)
+        self._reload_screen()
+
+    def _reload_screen(self) -> None:
+        """Reload the current screen if it reloads itself (``AUTO_RELOAD``) and is not busy."""
         reload = getattr(self.screen, "reload", None)
         if getattr(self.screen, "AUTO_RELOAD", False) and callable(reload) and not getattr(self.screen, "busy", None):
             reload()
@@ -289,6 +282,10 @@ class VmuserApp(App):
         if timeout is None:
             timeout = NOTIFY_TIMEOUT.get(str(severity), 5.0)
         super().notify(line, title="", severity=severity, timeout=timeout, markup=False)
+        if severity == "error" and self._first_screen_done:
+            # an error may be the engine's (a container that did not start): ask the engine
+            # again now, so the status line shows it rather than a stale "Docker ✓"
+            self.check_docker()
 
     def format_title(self, title: str, sub_title: str):
         """The header's title: names in it (a project's, a file's) with control and bidi
@@ -332,9 +329,7 @@ class VmuserApp(App):
             return
         previous, self._data_version = self._data_version, version
         if previous is not None and version != previous:
-            reload = getattr(self.screen, "reload", None)
-            if getattr(self.screen, "AUTO_RELOAD", False) and callable(reload) and not getattr(self.screen, "busy", None):
-                reload()
+            self._reload_screen()
 
     # -- actions ----------------------------------------------------------------------
     async def action_back_or_quit(self) -> None:
@@ -377,13 +372,13 @@ class VmuserApp(App):
             head = f"{note.at}  {note.severity}" + (f"  {note.title}" if note.title else "")
             blocks.append(head + "\n" + "\n".join("  " + line for line in note.text.splitlines()))
         count = len(self.history)
-        screen = OutputScreen("Messages (newest last)", "\n".join(blocks), empty="no messages yet", at_end=True, wrap=True,
-                              summary=f"{count} message{'s' if count != 1 else ''} since vmuser started")
+        screen = OutputScreen("Messages (newest last)", "\n".join(blocks), empty="no messages yet", at_end=True,
+                              wrap=True, summary=f"{count} message{'s' if count != 1 else ''} since vmuser started")
         self.push_screen(screen)
 
     async def action_quit(self) -> None:
         """Quit; while a change (checkpoint, restore...) is still running, ask first."""
-        busy = [s.busy for s in self.screen_stack if getattr(s, "busy", None)]
+        busy = [task for s in self.screen_stack if (task := getattr(s, "busy", None))]
         if not busy:
             self.exit()
             return
@@ -417,8 +412,45 @@ class VmuserApp(App):
         self.push_screen(HelpScreen(self.screen))
 
 
-def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True) -> None:
+def still_running(vm: Vmuser) -> list[str]:
+    """What to say as the TUI exits: a line per session whose container keeps running
+    (running or paused: it holds memory and CPU until stopped), each with the command that
+    stops it, after a heading; ``[]`` when none does. A session this client alone is
+    attached to is left out when ``[runtime] container_stop_on_disconnect`` stops it on
+    close. Never raises (the database may be gone): then ``[]``."""
+    try:
+        me = vm.access.client_id
+        stops = bool(vm.config.get("runtime", "container_stop_on_disconnect")) and not vm.access.read_only
+        sessions = [s for s in vm.sessions.list() if s.runtime == "docker" and s.status in ("running", "paused")]
+        if stops:  # closing stops a running one that only this client holds (Vmuser.close_session)
+            sessions = [s for s in sessions if s.status != "running"
+                        or {h.holder for h in vm.access.holders(s.id)} != {me}]
+        names = {s.project_id: vm.projects.get(s.project_id).name for s in sessions}
+    except Exception:  # noqa: BLE001 - a note on the way out must never turn quitting into a crash
+        return []
+    if not sessions:
+        return []
+    if len(sessions) == 1:
+        lines = ["vmuser: 1 session is still running (its container keeps running after vmuser exits); stop it with:"]
+    else:
+        lines = [f"vmuser: {len(sessions)} sessions are still running (their containers keep running after vmuser "
+                 "exits); stop them with:"]
+    for s in sessions:
+        paused = " (paused)" if s.status == "paused" else ""
+        lines.append(f"  vmuser session stop {s.id}    # {printable(names[s.project_id])}{paused}")
+    return lines
+
+
+def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True,
+            headless: bool = False, auto_pilot=None) -> None:
     """Run the TUI until the user quits (``q`` on the project list, or ctrl+q); ``open_project`` (an id)
     opens that project's screen over the project list. ``jobs``: host the background jobs
-    (never in read-only mode)."""
-    VmuserApp(vm, read_only=read_only, open_project=open_project, jobs=jobs).run()
+    (never in read-only mode). Then say, on stderr, which session containers keep running
+    and how to stop them (:func:`still_running`). ``headless``/``auto_pilot``: as
+    ``App.run`` takes them (tests)."""
+    import sys
+
+    VmuserApp(vm, read_only=read_only, open_project=open_project, jobs=jobs).run(headless=headless,
+                                                                                 auto_pilot=auto_pilot)
+    for line in still_running(vm):
+        print(line, file=sys.stderr)

@@ -4,13 +4,20 @@
 :func:`resolve` is what the TUI applies at start: the keymap less every remapping that
 would take a key away from another binding of the same screen, plus the warnings.
 
-Importing this module is cheap; Textual and the screens are imported when a function
-runs (no app is started).
+The checks are pure: the screens and their binding ids come from the registry
+(:mod:`~vmuser_tui.tui.scopes`), which imports the screens when a check first runs and
+never the app.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from vmuser_tui.tui.scopes import Scope, known_ids, scopes
+from vmuser_tui.tui.scopes import defaults as _defaults
+
+__all__ = ["Scope", "bad_key", "known_ids", "problems", "resolve", "scopes", "theme_problem",
+           "theme_suggestion", "unknown_ids"]
 
 #: Keys the app or Textual keep for themselves on every screen.
 RESERVED = {
@@ -23,61 +30,6 @@ RESERVED = {
 
 
 COMMON_THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "dracula", "tokyo-night", "monokai")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One screen: the binding ids of its chain (screen, its widgets, the app)."""
-
-    name: str  # "project"
-    prefix: str  # binding ids of this screen start with "<prefix>."
-    classes: tuple[type, ...]
-
-    @property
-    def where(self) -> str:
-        return "everywhere" if self.prefix == "app" else f"on the {self.name} screen"
-
-
-def scopes() -> list[Scope]:
-    """Every screen whose bindings a ``[keymap]`` can remap (the app's own: prefix ``app``)."""
-    from vmuser_tui.tui.app import VmuserApp
-    from vmuser_tui.tui.screens import (
-        annotate,
-        confirm,
-        container_logs,
-        diff,
-        files,
-        help,
-        log,
-        new_project,
-        output,
-        project,
-        projects,
-        prompt,
-        restore_confirm,
-        settings,
-    )
-
-    return [
-        Scope("projects", "projects", (projects.ProjectsScreen, projects.ProjectTable)),
-        Scope("project", "project", (project.ProjectScreen,)),
-        Scope("container logs", "logs", (container_logs.ContainerLogsScreen,)),
-        Scope("annotate", "annotate", (annotate.AnnotateScreen,)),
-        Scope("diff", "diff", (diff.DiffScreen,)),
-        Scope("files", "files", (files.FilesScreen,)),
-        Scope("checkpoint picker", "pick", (files.CheckpointPicker,)),
-        Scope("operation log", "log", (log.LogScreen,)),
-        Scope("help", "help", (help.HelpScreen,)),
-        Scope("confirm", "confirm", (confirm.ConfirmScreen,)),
-        Scope("prompt", "prompt", (prompt.PromptScreen,)),
-        Scope("output", "output", (output.OutputScreen,)),
-        Scope("new-project", "new", (new_project.NewProjectScreen,)),
-        Scope("restore", "restore", (restore_confirm.RestoreConfirmScreen,)),
-        Scope("settings", "settings", (settings.SettingsScreen,)),
-        Scope("setting editor", "setting", (settings.SettingEditScreen,)),
-        Scope("theme picker", "theme", (settings.ThemeScreen,)),
-        Scope("app", "app", (VmuserApp,)),
-    ]
 
 
 def _normalize(keys: str) -> list[str]:
@@ -138,25 +90,6 @@ def _bad_keys(keymap: dict[str, list[str]]) -> dict[str, list[tuple[str, str]]]:
 
 KEY_HINT = ('use a character ("x", "D", "/"), a key name ("f5", "enter", "pageup", "slash"), '
             'with modifiers before it ("ctrl+d", "shift+up")')
-
-
-def _defaults(classes: tuple[type, ...]) -> dict[str, list[str]]:
-    """Binding id -> its default keys (in declaration order), for ``classes``."""
-    from textual.binding import Binding
-
-    out: dict[str, list[str]] = {}
-    for cls in classes:
-        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
-            if binding.id:
-                keys = out.setdefault(binding.id, [])
-                if binding.key not in keys:
-                    keys.append(binding.key)
-    return out
-
-
-def known_ids() -> dict[str, list[str]]:
-    """Prefix -> the binding ids of that screen, sorted."""
-    return {scope.prefix: sorted(_defaults(scope.classes)) for scope in scopes()}
 
 
 def _display(key: str) -> str:
@@ -299,7 +232,7 @@ def problems(keymap: dict[str, str], theme: str | None) -> list[str]:
         out.append(f"[keymap] \"{ident}\" needs a key such as \"x\", \"ctrl+d\" or \"f5\" (a string)")
     normalized = {ident: _normalize(value) for ident, value in keymap.items() if ident not in bad_values}
     for ident, found in _bad_keys(normalized).items():
-        for key, why in found:
+        for _key, why in found:
             out.append(f"[keymap] \"{ident}\" = \"{keymap[ident]}\": {why}; {KEY_HINT}")
         normalized[ident] = [k for k in normalized[ident] if not bad_key(k)]
     normalized = {ident: keys for ident, keys in normalized.items() if keys}
@@ -327,10 +260,10 @@ def resolve(keymap: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str
                              f"[keymap] \"{ident}\" = \"{keymap[ident]}\": {why}. {outcome}; {KEY_HINT}."))
     current = {ident: keys for ident, keys in current.items() if keys}
     for _ in range(100):  # each round drops at least one key, so this ends
-        found = _collisions(current, order)
-        if not found:
+        collisions = _collisions(current, order)
+        if not collisions:
             break
-        first = found[0]
+        first = collisions[0]
         key = _display(first.key)
         if first.reserved:
             short = f"keymap {first.binding_id}={key} ignored: {key} is reserved"

@@ -46,6 +46,9 @@ KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait 
 # Interactive shells prefer bash when the image has it (busybox has only sh).
 SHELL = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 START_HINT = "start the session first: vmuser session start <session>"
+# Where to look when the engine fails: its own log, found the way the engine was set up.
+ENGINE_LOG_HINT = ("the engine's own log says more (where it is depends on how the engine runs: "
+                   "`docker info` names it; with Docker Desktop, its Troubleshoot page)")
 # Every capability is dropped. A container running as an unprivileged user (the default,
 # see core/container_user.py) gets none back: it needs none, and no-new-privileges keeps a
 # set-uid program or file capability from granting one. A container configured to run as
@@ -162,6 +165,9 @@ class DockerRuntime:
         self.pull_timeout = pull_timeout
         self._client: Any = None
         self._lock = threading.Lock()  # TUI thread workers share one runtime
+        #: The engine's answer when the last container start failed ("" since one succeeded):
+        #: the status line shows it (``Vmuser.docker_status``) while a ping still succeeds.
+        self.last_error = ""
 
     # -- connection and error translation ---------------------------------------------
 
@@ -204,7 +210,7 @@ class DockerRuntime:
             why = "connection refused"
         else:
             why = one_line(text, 120)
-        return f"{where}: {why}; is dockerd running? (try: sudo systemctl start docker)"
+        return f"{where}: {why}; is dockerd running? (start it the way it was installed; `docker info` checks)"
 
     @contextlib.contextmanager
     def _errors(
@@ -236,8 +242,10 @@ class DockerRuntime:
                 if status == code:
                     message = handler(why) if callable(handler) else handler
                     raise cls(message or f"cannot {action}: {why}") from err
+            # Where the engine logs depends on how it runs (a system service, Docker Desktop,
+            # rootless, another host): name the engine, guess no service manager.
             raise RuntimeUnavailableError(
-                f"the Docker engine failed to {action}: {why}; check its log (journalctl -u docker)"
+                f"the Docker engine at {self.url} failed to {action}: {why}; {ENGINE_LOG_HINT}"
             ) from err
         except (requests.exceptions.Timeout, TimeoutError) as err:
             raise RuntimeUnavailableError(
@@ -284,6 +292,8 @@ class DockerRuntime:
         ``spec.environment`` sets it, limits from ``spec`` (0 = unlimited). Commands run by
         :meth:`exec` and :meth:`shell_argv` run as the same user. Raises ``UsageError`` (bad
         spec or limits), ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
+        A container created but not started is removed, so a failed start leaves none; the
+        engine's error is kept in :attr:`last_error` until a start succeeds.
         """
         if not os.path.isabs(spec.workspace):
             raise UsageError(f"workspace must be an absolute path, got '{spec.workspace}'")
@@ -292,6 +302,16 @@ class DockerRuntime:
             raise NotFoundError(f"workspace {spec.workspace} does not exist: create it or restore the project's checkpoint into it")
         if spec.memory < 0 or spec.cpus < 0 or spec.pids_limit < 0:
             raise UsageError("memory, cpus and pids_limit must be >= 0 (0 = unlimited): fix docker.memory, docker.cpus, docker.pids_limit")
+        try:
+            info = self._start(spec)
+        except VmuserError as err:
+            self.last_error = str(err)
+            raise
+        self.last_error = ""
+        return info
+
+    def _start(self, spec: ContainerSpec) -> ContainerInfo:
+        """:meth:`start` past the checks that need no engine: create, start, inspect."""
         user = spec.user or default_user()
         api = self._docker().api
         with self._errors(

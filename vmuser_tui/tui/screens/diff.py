@@ -228,7 +228,7 @@ class DiffScreen(VmuserScreen):
             return
         change = self.changes[index]
         result = self.result
-        dark = getattr(self.app.current_theme, "dark", True)
+        dark = self._dark()
         forced = change.path in self.forced
 
         def fetch() -> tuple[str, object]:
@@ -333,7 +333,7 @@ class DiffScreen(VmuserScreen):
         patch.set_rows(len(rows), make, width)
 
     def _dark(self) -> bool:
-        return bool(getattr(self.app.current_theme, "dark", True))
+        return self.app.current_theme.dark
 
     def on_patch_view_resized(self, event: PatchView.Resized) -> None:
         self._relayout()

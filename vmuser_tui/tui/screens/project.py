@@ -394,7 +394,7 @@ class ProjectScreen(VmuserScreen):
         Binding("s", "start", "Start session", show=False, id="project.start"),
         Binding("S", "stop", "Stop session", show=False, id="project.stop"),
         Binding("y", "copy", "Copy id", show=False, id="project.copy"),
-        Binding("o", "log", "Operation log", show=False, id="project.log"),
+        Binding("L", "log", "Operation log", show=False, id="project.log"),  # L on every screen (issue 12)
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="project.refresh"),
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",

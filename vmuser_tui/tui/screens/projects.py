@@ -197,7 +197,7 @@ class ProjectsScreen(VmuserScreen):
         Binding("o", "sort", "Sort", id="projects.sort", tooltip="Sort by the next column"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="projects.sort_reverse",
                 tooltip="Reverse the sort (▲/▼)"),
-        Binding("l", "log", "Log", show=False, id="projects.log"),
+        Binding("L", "log", "Operation log", show=False, id="projects.log"),  # L on every screen (issue 12)
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="projects.refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter",
                 tooltip="Clear the filter, then the marks"),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from vmuser_tui.core.text import printable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.tui.app import VmuserApp
 
 
 class StatusLine(Static):
@@ -26,14 +31,19 @@ class StatusLine(Static):
 
     message: reactive[str] = reactive("")
 
+    @property
+    def vapp(self) -> VmuserApp:
+        """The app, typed (a StatusLine only runs inside :class:`VmuserApp`)."""
+        return cast("VmuserApp", self.app)
+
     def on_mount(self) -> None:
-        self.watch(self.app, "docker_state", self._redraw, init=True)
+        self.watch(self.vapp, "docker_state", self._redraw, init=True)
 
     def watch_message(self) -> None:
         self._redraw()
 
     def _redraw(self, *_args) -> None:
-        ok, detail = getattr(self.app, "docker_state", (None, ""))
+        ok, detail = self.vapp.docker_state
         text = Text(no_wrap=True, overflow="ellipsis")
         if ok is None:
             text.append("Docker …", style="dim")
@@ -41,7 +51,7 @@ class StatusLine(Static):
             text.append("Docker ✓", style="green")
         else:
             text.append("Docker ✗", style="bold red")
-        if getattr(self.app, "read_only", False):
+        if self.vapp.read_only:
             text.append(" │ ")
             text.append("READ-ONLY", style="bold yellow")
         if self.message:
