@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from vmuser_tui.core.text import printable
-from vmuser_tui.tui.widgets.cells import human_size
+from vmuser_tui.tui.widgets.cells import clip, human_size
 from vmuser_tui.tui.widgets.timeline import NOTE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,3 +122,20 @@ def annotate_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
         host.run_blocking(lambda: host.vm.checkpoints.annotate(cp.id, label, note), done, group="write")
 
     host.vapp.push_screen(AnnotateScreen(cp), answer)
+
+
+def ask_tag_filter(host: WorkerMixin, tags: list[str], current: str | None,
+                   then: Callable[[str | None], object]) -> None:
+    """Ask which tag the timeline shows (``tags``: those the loaded checkpoints have);
+    ``then(tag)`` with None for all; nothing on Esc."""
+    from vmuser_tui.tui.screens.prompt import PromptScreen
+
+    def answer(text: str | None) -> None:
+        if text is not None:
+            then(text.strip() or None)
+
+    hint = ("tags: " + clip(", ".join(tags), 50) if tags else "no checkpoint has a tag yet") + \
+        "   empty: all   Esc: cancel"
+    host.vapp.push_screen(PromptScreen("Show the checkpoints tagged", value=current or "",
+                                       placeholder="a tag, e.g. " + (tags[0] if tags else "release"),
+                                       hint=hint), answer)

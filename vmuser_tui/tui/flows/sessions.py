@@ -119,6 +119,29 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
                                  allow_empty=False), answer)
 
 
+def show_container_logs(host: WorkerMixin, selected: Session | None, sessions: list[Session]) -> None:
+    """The container output of ``selected`` (or of the first running session with a
+    container), followed; a warning when there is none."""
+    from vmuser_tui.tui.widgets.sessions_panel import WATCHED
+
+    session = selected
+    if session is None or not session.container_id:
+        with_container = [s for s in sessions if s.container_id and s.status in WATCHED]
+        if with_container:
+            session = with_container[0]
+    start = host.key("project.start", "s")
+    if session is None:
+        host.notify(f"this project has no session: {start} starts one", severity="warning")  # type: ignore[attr-defined]
+        return
+    if not session.container_id:
+        host.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "  # type: ignore[attr-defined]
+                    f"{start} starts a Docker session", severity="warning")
+        return
+    from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen
+
+    host.vapp.push_screen(ContainerLogsScreen(session))
+
+
 def shell_banner(container: str) -> str:
     """What the terminal shows before the shell starts: a cleared screen and one line."""
     return f"\x1b[H\x1b[2Jvmuser: shell in {container} — exit to return\n"

@@ -21,7 +21,6 @@ when the screen closes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -32,20 +31,22 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from vmuser_tui.core.access import HEARTBEAT, Attachment
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
-from vmuser_tui.core.text import printable
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
+from vmuser_tui.tui.flows import leases as lease_flows
 from vmuser_tui.tui.flows import restore_report
 from vmuser_tui.tui.flows import sessions as session_flows
+from vmuser_tui.tui.flows.project_view import Loaded, load_project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.tui.widgets.cells import ago, clip, lines, short_time, status_cell
+from vmuser_tui.tui.widgets.cells import ago
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.lease_banner import LeaseBanner
 from vmuser_tui.tui.widgets.metrics import MetricsPanel
-from vmuser_tui.tui.widgets.sessions_panel import WATCHED, SessionsPanel
+from vmuser_tui.tui.widgets.project_info import ProjectInfo
+from vmuser_tui.tui.widgets.sessions_panel import SessionsPanel
 from vmuser_tui.tui.widgets.status import StatusLine
 from vmuser_tui.tui.widgets.taskbar import TaskBar
-from vmuser_tui.tui.widgets.timeline import Event, Timeline, fetch_events
+from vmuser_tui.tui.widgets.timeline import Event, Timeline
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.leases import Lease
@@ -68,17 +69,6 @@ PROJECT_WRITES = frozenset({"checkpoint", "restore", "undo", "tag", "annotate", 
 SESSION_WRITES = frozenset({"exec", "shell", "stop"})
 #: guard_write labels that are not the action's name.
 ACTION_OF_LABEL = {"start session": "start", "stop session": "stop"}
-
-
-@dataclass
-class Loaded:
-    """One load of the screen's data (made in a worker)."""
-
-    project: Project
-    sessions: list[Session]
-    checkpoints: list[Checkpoint]
-    metrics: dict[str, SessionMetrics]
-    events: list[Event] | None  # None: not asked for (events hidden)
 
 
 class ProjectScreen(VmuserScreen):
@@ -135,19 +125,18 @@ class ProjectScreen(VmuserScreen):
         self.metrics: dict[str, SessionMetrics] = {}
         self.metrics_hidden = False
         self._select: str | None = None
-        self._lease_running = False
-        self._lease_again = False
-        self._first_pass = True
         self._vm = None
         self._shown: dict[str, object] = {}  # what was drawn last, to skip redrawing the same
         # the widgets, made here so that they (and what they hold) outlive the DOM: on_unmount reads them
+        self.info = ProjectInfo(id="project-info", classes="nowrap")
         self.panel = SessionsPanel(id="sessions")
         self.timeline = Timeline(id="checkpoints")
         self.banner = LeaseBanner(id="lease-banner")
+        self.leases = lease_flows.LeaseSync(self, self.banner, lambda: self.sessions, self._leases_passed)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="project-info", classes="nowrap")
+        yield self.info
         yield self.banner
         yield Label("Sessions", id="sessions-title", classes="pane-title")
         yield self.panel
@@ -209,7 +198,7 @@ class ProjectScreen(VmuserScreen):
         self.query_one("#timeline-empty").display = False
         self.query_one("#metrics").display = False
         self.timeline.focus()
-        self.set_interval(HEARTBEAT, self._heartbeat, name="lease heartbeat")
+        self.set_interval(HEARTBEAT, self.leases.heartbeat, name="lease heartbeat")
         self.set_interval(HOLDERS_INTERVAL, self._sync_leases, name="lease holders")
 
     def on_unmount(self) -> None:
@@ -246,14 +235,7 @@ class ProjectScreen(VmuserScreen):
         events = self.timeline.show_events
 
         def fetch(limit: int) -> Loaded:
-            vm = self.vm
-            project = vm.projects.get(self.project_id)
-            sessions = vm.sessions.list(project.id)
-            checkpoints = vm.checkpoints.list(project.id, limit=limit + 1)
-            watched = [s.id for s in sessions if s.status in WATCHED]
-            metrics = {sid: vm.session_metrics(sid) for sid in watched}
-            return Loaded(project, sessions, checkpoints, metrics,
-                          fetch_events(vm, project.id, [s.id for s in sessions]) if events else None)
+            return load_project(self.vm, self.project_id, limit=limit, events=events)
 
         def everything() -> None:
             self.run_blocking(lambda: fetch(MAX_CHECKPOINTS), self._loaded, failed=self._load_failed)
@@ -294,32 +276,14 @@ class ProjectScreen(VmuserScreen):
                       more=not partial and len(data.checkpoints) > MAX_CHECKPOINTS)
         self.metrics = data.metrics
         self.sub_title = f"{self.project.name} · {self.project.id}"
-        self._show_info()
+        self.info.show(self.project)
         self._show_sessions(keep_session)
         self._show_timeline(keep_row)
         self._show_leases()
-        if not partial and (self._first_pass or set(self.panel.watched()) != set(self.attached)):
+        if not partial and (self.leases.first_pass or set(self.panel.watched()) != set(self.attached)):
             self._sync_leases()  # (who holds what is looked at every HOLDERS_INTERVAL anyway)
 
     # -- drawing ------------------------------------------------------------------------
-    def _show_info(self) -> None:
-        p = self.project
-        assert p is not None
-        line1 = Text(no_wrap=True, overflow="ellipsis")
-        line1.append(p.name, style="bold")
-        line1.append(f"  {p.id}  ")
-        line1.append_text(status_cell(p.status))
-        line1.append(f"  {p.checkpoints} checkpoint{'s' if p.checkpoints != 1 else ''}")
-        if p.pinned:
-            line1.append("  pinned", style="bold cyan")
-        elif p.cleanup_due_at:
-            line1.append(f"  cleanup {short_time(p.cleanup_due_at)}", style="dim")
-        if p.tags:
-            line1.append(f"  [{', '.join(p.tags)}]", style="cyan")
-        line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {printable(p.workspace)}")
-        self.query_one("#project-info", Static).update(lines(line1, line2))
-
     def _show_sessions(self, keep: str | None) -> None:
         self.panel.show(keep, self.size.width or self.app.size.width)
         self._sessions_title()
@@ -396,15 +360,7 @@ class ProjectScreen(VmuserScreen):
         return self.timeline.selected_checkpoint()
 
     def require_checkpoint(self) -> Checkpoint | None:
-        cp = self.selected_checkpoint()
-        if cp is None:
-            if isinstance(self.timeline.selected_row(), Event):
-                self.notify(f"an event is selected: move to a checkpoint ({self.key('project.events', 'v')} "
-                            "hides the events)", severity="warning")
-            else:
-                self.notify(f"no checkpoint selected; press {self.key('project.checkpoint', 'c')} to take one",
-                            severity="warning")
-        return cp
+        return self.timeline.require_checkpoint()
 
     def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         self._status()  # the timeline's
@@ -424,61 +380,15 @@ class ProjectScreen(VmuserScreen):
                 timeline.scope_session = session.id
                 self._show_timeline(None)
 
-    # -- leases (the policy is core's Access.reconcile; here: the timers) ----------------
-    def _heartbeat(self) -> None:
-        """Renew this client's leases (every HEARTBEAT seconds, in a worker)."""
-        if self.attached:
-            self.run_blocking(self.vm.access.heartbeat, group="heartbeat")
-
+    # -- leases (the policy is core's Access.reconcile; the passes: flows/leases.py) ----
     def _sync_leases(self, take_over: str | None = None) -> None:
-        """Attach to the running sessions, leave stopped ones, see who holds what
-        (``Access.reconcile`` in a worker; one pass at a time)."""
-        if self.project is None:
-            return
-        if self._lease_running:
-            self._lease_again = True
-            return
-        self._lease_running = True
-        wanted = self.panel.watched()
-        if self._first_pass and not wanted and not self.vapp.read_only:
-            # Stopped because its last client left ([runtime] container_stop_on_disconnect):
-            # opening the project opens it again (open_session starts it).
-            from vmuser_tui.core.service import DISCONNECT_REASON
+        if self.project is not None:
+            self.leases.sync(take_over)
 
-            wanted = [s.id for s in self.sessions[:1] if s.status == "stopped" and s.runtime == "docker"
-                      and s.status_reason == DISCONNECT_REASON]
-        self._first_pass = False
-        mine = dict(self.attached)
-        read_only = bool(self.vapp.read_only)
-        vm = self.vm
-
-        def job() -> Attachment:
-            try:
-                return vm.access.reconcile(vm, wanted, mine, read_only=read_only, take_over=take_over)
-            except VmuserError:
-                raise
-            except Exception as exc:  # a crash would leave the passes stopped: report it as an error
-                raise VmuserError(f"attaching to the sessions failed: {type(exc).__name__}: {exc}") from exc
-
-        restarting = bool(wanted) and wanted[0] not in self.panel.watched()
-        self.run_blocking(job, self._leases_done, group="leases", failed=self._leases_failed,
-                          task="starting the session again" if restarting else None)
-
-    def _leases_failed(self, err: VmuserError) -> None:
-        self._lease_running = False
-        self.show_error(err)
-
-    def _leases_done(self, att: Attachment) -> None:
-        self._lease_running = False
-        restarted = any(sid not in {s.id for s in self.sessions} for sid in att.attached)
-        for text, title, severity in self.banner.absorb(att):
-            self.notify(text, title=title, severity=severity)  # type: ignore[arg-type]
+    def _leases_passed(self, restarted: bool) -> None:
         self._show_leases()
         if restarted:
             self.reload()
-        elif self._lease_again:
-            self._lease_again = False
-            self._sync_leases()
 
     def _show_leases(self) -> None:
         """The read-only banner, the attached line and which bindings show."""
@@ -519,33 +429,9 @@ class ProjectScreen(VmuserScreen):
 
     def action_takeover(self) -> None:
         """Take over a session whose read-write holder's lease expired (after a confirmation)."""
-        if self.refuse_read_only("take over"):
-            return
-        if not self.held_by:
-            self.notify("nobody else holds this project's sessions: nothing to take over", severity="warning")
-            return
-        session = self.focus_session()
-        sid = session.id if session is not None and session.id in self.held_by else next(iter(self.held_by))
-        lease = self.held_by[sid]
-        if lease.expires_in() > 0:
-            self.notify(f"session {sid} is held read-write by {lease.describe()}: it can be taken over once the "
-                        "lease expired (its holder stops renewing it when it exits or loses its connection)",
-                        title="Not yet", severity="warning")
-            return
-        from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-        body = Text()
-        body.append(f"{lease.actor} pid {lease.pid}", style="bold")
-        body.append(f" held session {sid} read-write; {lease.describe().split(', ', 1)[1]}: its vmuser stopped "
-                    "renewing the lease (it crashed, or lost its connection).\n\n")
-        body.append("Taking over makes this TUI the read-write holder. The take-over is written to the operation "
-                    "log. If that vmuser is still alive, its changes are refused from now on.")
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._sync_leases(take_over=sid)
-
-        self.app.push_screen(ConfirmScreen(f"Take over session {sid}?", body, confirm_label="Take over"), answer)
+        if not self.refuse_read_only("take over"):
+            focus = self.focus_session()
+            lease_flows.confirm_takeover(self, self.held_by, focus.id if focus else None, self._sync_leases)
 
     # -- navigation -------------------------------------------------------------------
     def action_back(self) -> None:
@@ -568,22 +454,14 @@ class ProjectScreen(VmuserScreen):
 
     def action_filter(self) -> None:
         """``/``: show only the checkpoints with a tag (an empty answer shows all)."""
-        from vmuser_tui.tui.screens.prompt import PromptScreen
-
         timeline = self.timeline
-        tags = sorted({t for cp in timeline.all_checkpoints for t in cp.tags})
 
-        def answer(text: str | None) -> None:
-            if text is None:
-                return
-            timeline.tag_filter = text.strip() or None
+        def apply(tag: str | None) -> None:
+            timeline.tag_filter = tag
             self._show_timeline(None)
 
-        hint = ("tags: " + clip(", ".join(tags), 50) if tags else "no checkpoint has a tag yet") + \
-            "   empty: all   Esc: cancel"
-        self.app.push_screen(PromptScreen("Show the checkpoints tagged", value=timeline.tag_filter or "",
-                                          placeholder="a tag, e.g. " + (tags[0] if tags else "release"),
-                                          hint=hint), answer)
+        tags = sorted({t for cp in timeline.all_checkpoints for t in cp.tags})
+        checkpoint_flows.ask_tag_filter(self, tags, timeline.tag_filter, apply)
 
     def action_events(self) -> None:
         """``v``: session events (exec, restore, tag, attach...) between the checkpoints, on/off."""
@@ -616,20 +494,12 @@ class ProjectScreen(VmuserScreen):
             return
         from vmuser_tui.tui.screens.diff import DiffScreen
 
-        marked = self.marked
-        if marked and marked != cp.id:
-            ids = [c.id for c in self.timeline.all_checkpoints]
-            if marked in ids:
-                # the list is newest first: the larger index is the older checkpoint
-                older, newer = sorted([marked, cp.id], key=lambda i: -ids.index(i))
-            else:
-                older, newer = marked, cp.id
-            self.app.push_screen(DiffScreen(self.project_id, older, newer))
-        elif marked == cp.id:
+        pair = self.timeline.diff_pair(cp)
+        if pair is None:
             self.notify("this checkpoint is the marked one: select another to compare, or space to unmark",
                         severity="warning")
         else:
-            self.app.push_screen(DiffScreen(self.project_id, cp.id, None))
+            self.app.push_screen(DiffScreen(self.project_id, *pair))
 
     def action_files(self) -> None:
         from vmuser_tui.tui.screens.files import FilesScreen
@@ -644,22 +514,7 @@ class ProjectScreen(VmuserScreen):
 
     def action_container_logs(self) -> None:
         """``l``: the container output of the selected (or the running) session, followed."""
-        session = self.selected_session()
-        if session is None or not session.container_id:
-            with_container = [s for s in self.sessions if s.container_id and s.status in WATCHED]
-            if with_container:
-                session = with_container[0]
-        if session is None:
-            self.notify(f"this project has no session: {self.key('project.start', 's')} starts one",
-                        severity="warning")
-            return
-        if not session.container_id:
-            self.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "
-                        f"{self.key('project.start', 's')} starts a Docker session", severity="warning")
-            return
-        from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen
-
-        self.app.push_screen(ContainerLogsScreen(session))
+        session_flows.show_container_logs(self, self.selected_session(), self.sessions)
 
     def action_copy(self) -> None:
         cp = self.selected_checkpoint()

@@ -280,6 +280,22 @@ class Timeline(LazyTable):
         self.marked = None if self.marked == cp.id else cp.id
         self.refresh_rows()  # the marks column
 
+    def diff_pair(self, cp: Checkpoint) -> tuple[str, str | None] | None:
+        """What ``D`` on ``cp`` compares: ``(older, newer)`` with the marked checkpoint,
+        ``(cp, None)`` (against the workspace) when none is marked; None when ``cp`` is the
+        marked one."""
+        marked = self.marked
+        if not marked:
+            return cp.id, None
+        if marked == cp.id:
+            return None
+        ids = [c.id for c in self.all_checkpoints]
+        if marked not in ids:
+            return marked, cp.id
+        # the list is newest first: the larger index is the older checkpoint
+        older, newer = sorted([marked, cp.id], key=lambda i: -ids.index(i))
+        return older, newer
+
     # -- selection ----------------------------------------------------------------------
     def selected_row(self) -> Checkpoint | Event | None:
         if not self.rows or self.cursor_row >= len(self.rows):
@@ -290,6 +306,18 @@ class Timeline(LazyTable):
         """The checkpoint under the cursor (None on an event row)."""
         item = self.selected_row()
         return item if isinstance(item, Checkpoint) else None
+
+    def require_checkpoint(self) -> Checkpoint | None:
+        """The selected checkpoint, or None and a warning that says what to do."""
+        cp = self.selected_checkpoint()
+        if cp is None:
+            if isinstance(self.selected_row(), Event):
+                self.notify(f"an event is selected: move to a checkpoint ({self._key_of('project.events', 'v')} "
+                            "hides the events)", severity="warning")
+            else:
+                self.notify(f"no checkpoint selected; press {self._key_of('project.checkpoint', 'c')} to take one",
+                            severity="warning")
+        return cp
 
     # -- rendering ----------------------------------------------------------------------
     def _cells(self, item: Checkpoint | Event, widths: dict[str, int]) -> list:
