@@ -16,8 +16,11 @@ from vmuser_tui.core.errors import VmuserError
 from vmuser_tui.tui.widgets.sessions_panel import WATCHED
 
 if TYPE_CHECKING:  # pragma: no cover
+    from textual.app import App
+
     from vmuser_tui.core.leases import Lease
     from vmuser_tui.core.models import Session
+    from vmuser_tui.core.service import Vmuser
     from vmuser_tui.tui.screens.base import WorkerMixin
     from vmuser_tui.tui.widgets.lease_banner import LeaseBanner
 
@@ -118,3 +121,29 @@ def confirm_takeover(host: WorkerMixin, held: dict[str, Lease], focus: str | Non
             take_over(sid)
 
     host.vapp.push_screen(ConfirmScreen(f"Take over session {sid}?", body, confirm_label="Take over"), answer)
+
+
+def leave_sessions(app: App, vm: Vmuser | None, session_ids: list[str]) -> None:
+    """Give back this client's leases on ``session_ids`` (a screen closing), in a worker of
+    the app (the screen is gone); a container stopped because its last client left is
+    said in a notification. When the whole app is closing, ``Vmuser.close()`` leaves them
+    instead."""
+    if not session_ids or vm is None or getattr(app, "_exit", False) or not app.is_running:
+        return
+
+    def leave() -> None:
+        for sid in session_ids:
+            try:
+                note = vm.close_session(sid)
+            except VmuserError:
+                continue
+            if note:
+                try:
+                    app.call_from_thread(app.notify, note)
+                except RuntimeError:
+                    pass
+
+    try:
+        app.run_worker(leave, thread=True, group="leave-sessions", exit_on_error=False, name="leaving sessions")
+    except Exception:  # noqa: BLE001, S110 - the app is closing after all: Vmuser.close() leaves them
+        pass

@@ -29,7 +29,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from vmuser_tui.core.access import HEARTBEAT, Attachment
-from vmuser_tui.core.errors import NotFoundError, VmuserError
+from vmuser_tui.core.errors import NotFoundError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
@@ -51,6 +51,7 @@ from vmuser_tui.tui.widgets.timeline import Event, Timeline
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.leases import Lease
     from vmuser_tui.core.metrics import SessionMetrics
+    from vmuser_tui.core.service import Vmuser
 
 #: Newest checkpoints loaded into the timeline (the CLI lists them all). The table draws
 #: only the rows on screen; this bounds the memory the loaded rows take.
@@ -125,7 +126,7 @@ class ProjectScreen(VmuserScreen):
         self.metrics: dict[str, SessionMetrics] = {}
         self.metrics_hidden = False
         self._select: str | None = None
-        self._vm = None
+        self._vm: Vmuser | None = None
         self._shown: dict[str, object] = {}  # what was drawn last, to skip redrawing the same
         # the widgets, made here so that they (and what they hold) outlive the DOM: on_unmount reads them
         self.info = ProjectInfo(id="project-info", classes="nowrap")
@@ -193,7 +194,7 @@ class ProjectScreen(VmuserScreen):
         return self.banner.attachment.held
 
     def on_mount(self) -> None:
-        self._vm = self.app.vm  # type: ignore[attr-defined]  (kept for leaving, when the app may be gone)
+        self._vm = self.vm  # kept for leaving, when the app may be gone
         self.sub_title = self.project_id
         self.query_one("#timeline-empty").display = False
         self.query_one("#metrics").display = False
@@ -202,30 +203,10 @@ class ProjectScreen(VmuserScreen):
         self.set_interval(HOLDERS_INTERVAL, self._sync_leases, name="lease holders")
 
     def on_unmount(self) -> None:
-        """Leave the sessions this screen attached to (the project list is not attached).
-        When the whole app is closing, ``Vmuser.close()`` leaves them instead."""
+        """Leave the sessions this screen attached to (the project list is not attached)."""
         attached = list(self.attached)
         self.banner.attachment = Attachment()
-        app, vm = self.app, self._vm
-        if not attached or vm is None or getattr(app, "_exit", False) or not app.is_running:
-            return
-
-        def leave() -> None:
-            for sid in attached:
-                try:
-                    note = vm.close_session(sid)
-                except VmuserError:
-                    continue
-                if note:
-                    try:
-                        app.call_from_thread(app.notify, note)
-                    except RuntimeError:
-                        pass
-
-        try:
-            app.run_worker(leave, thread=True, group="leave-sessions", exit_on_error=False, name="leaving sessions")
-        except Exception:  # noqa: BLE001, S110 - the app is closing after all: Vmuser.close() leaves them
-            pass
+        lease_flows.leave_sessions(self.app, self._vm, attached)
 
     # -- data -------------------------------------------------------------------------
     def reload(self, select: str | None = None) -> None:
@@ -441,15 +422,12 @@ class ProjectScreen(VmuserScreen):
         self.reload()
 
     def action_scope(self) -> None:
-        timeline = self.timeline
-        if timeline.scope == "project":
-            session = self.selected_session()
-            if session is None:
-                self.notify("no session to show: this project has none", severity="warning")
-                return
-            timeline.scope, timeline.scope_session = "session", session.id
-        else:
-            timeline.scope, timeline.scope_session = "project", None
+        """``w``: the timeline of the whole project / of the selected session."""
+        if self.timeline.scope == "project" and self.selected_session() is None:
+            self.notify("no session to show: this project has none", severity="warning")
+            return
+        session = self.selected_session()
+        self.timeline.toggle_scope(session.id if session else None)
         self._show_timeline(None)
 
     def action_filter(self) -> None:

@@ -258,7 +258,7 @@ class Timeline(LazyTable):
             cps = [cp for cp in cps if self.tag_filter in cp.tags]
         self.checkpoints = cps
         if not self.show_events or self.tag_filter:
-            self.rows = cps
+            self.rows = cast("list[Checkpoint | Event]", cps)  # the same list: no copy of 20,000 rows
             return
         events = self.events
         if self.scope == "session" and self.scope_session:
@@ -275,6 +275,13 @@ class Timeline(LazyTable):
         self._build_rows()
         self.set_columns(timeline_columns(self.rows))
         self.set_rows(self.rows, cursor_key=keep)
+
+    def toggle_scope(self, session_id: str | None) -> None:
+        """Whole project -> the session ``session_id`` -> whole project (:meth:`show` draws it)."""
+        if self.scope == "project" and session_id:
+            self.scope, self.scope_session = "session", session_id
+        else:
+            self.scope, self.scope_session = "project", None
 
     def toggle_mark(self, cp: Checkpoint) -> None:
         self.marked = None if self.marked == cp.id else cp.id
