@@ -44,3 +44,29 @@ def test_cli_says_the_description_was_not_recorded_and_allow_empty_records_it(tm
     cps = json.loads(_run(env, "checkpoint", "list", pid, "--json").stdout)
     assert [c["description"] for c in cps] == ["tests pass", ""]
     assert cps[0]["id"] == r.stdout.decode().strip() and cps[0]["parent_id"] == first
+
+
+def test_access_reconcile_is_the_lease_policy_without_a_tui(make_vm, data_dir, config_path):
+    """The attach policy is core's (issue 12): first client read-write, a second read-only
+    with the hold that refuses its changes, read-write once the first one leaves."""
+    from vmuser_tui.core.service import Vmuser
+
+    vm = make_vm()
+    project = vm.projects.create("shared")
+    sid = vm.sessions.start(project.id, runtime="none").session.id
+    att = vm.access.reconcile(vm, [sid], {})
+    assert att.attached == {sid: "rw"} and not att.held and att.blocker() is None
+    other = Vmuser.open(data_dir=str(data_dir), config_path=config_path, reconcile=False)
+    try:
+        other.access.leases.holder = "4242-0badc0de"
+        seen = other.access.reconcile(other, [sid], {})
+        assert seen.attached == {sid: "ro"} and set(seen.held) == {sid}
+        blocked_by = seen.blocker()
+        assert blocked_by is not None and blocked_by[0] == sid and blocked_by[1].holder == vm.access.client_id
+        assert seen.blocker(sid) == blocked_by and seen.blocker("elsewhere") is None
+        assert vm.access.reconcile(vm, [], {sid: "rw"}).attached == {}  # the first client leaves
+        again = other.access.reconcile(other, [sid], {sid: "ro"})
+        assert again.attached == {sid: "rw"}
+        assert ("information", f"session {sid}: read-write now (nobody else holds it)") in again.notes
+    finally:
+        other.close()

@@ -5,9 +5,8 @@ browse files, container logs, run a command or open a shell in the container.
 The screen composes widgets and routes their messages: :class:`SessionsPanel` (the
 sessions table), :class:`MetricsPanel`, :class:`Timeline` (the checkpoints and events),
 :class:`LeaseBanner` (who holds what); shared actions live in ``tui/flows``. The bindings
-stay here, on the screen, because they work whichever table has the focus (``c`` with the
-cursor on the sessions checkpoints that session) and the help screen and ``[keymap]`` list
-them under ``project.*``.
+stay here, on the screen: they work whichever table has the focus, and the help screen and
+``[keymap]`` list them under ``project.*``.
 
 Opening the screen attaches this client to the project's running sessions (design.md
 section 5; the policy is core's ``Access.reconcile``): read-write when nobody else holds
