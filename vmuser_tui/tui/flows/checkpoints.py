@@ -69,7 +69,7 @@ def _offer_empty(host: WorkerMixin, head: Checkpoint, description: str, take_emp
     body = Text()
     body.append(f"The workspace is the same as checkpoint {head.id}, so no checkpoint was taken.\n\n")
     body.append("Take an empty checkpoint (the same files) to keep the description ")
-    body.append(shown, style="bold")
+    body.append(f"“{shown}”", style="bold")
     body.append(", as git commit --allow-empty does?")
 
     def answer(yes: bool | None) -> None:
