@@ -190,7 +190,7 @@ def test_a_session_holder_killed_with_9_frees_the_session_at_once(world):
     assert entry["details"]["lease"] == f"session:{world['session']}"
     assert entry["details"]["previous_pid"] == holder.pid and entry["details"]["reason"] == "holder process is dead"
     # the project screen's timeline says why
-    from vmuser_tui.tui.screens.project import Event, event_text
+    from vmuser_tui.tui.widgets.timeline import Event, event_text
 
     text = str(event_text(Event(entry["id"], entry["at"], entry["operation"], entry["actor"], entry["session_id"],
                                 entry["details"])))

@@ -15,16 +15,17 @@ import pytest
 from textual.widgets import Input, Sparkline, Static
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.access import LeaseHeldError
+from vmuser_tui.core.access import LeaseHeldError, holders_text
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.tui.screens.annotate import AnnotateScreen
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
 from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen, new_lines
-from vmuser_tui.tui.screens.project import BRANCH, Event, ProjectScreen, describe, holders_text
+from vmuser_tui.tui.screens.project import ProjectScreen
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.metrics import MetricsPanel
+from vmuser_tui.tui.widgets.timeline import BRANCH, Event, describe
 
 from .conftest import SIZE, make_app, settle
 

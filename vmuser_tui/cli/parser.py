@@ -200,6 +200,8 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="SESSION|PROJECT")
     p.add_argument("-m", "--message", default="", help="description")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="take the checkpoint even when nothing changed (keeps the description, as git does)")
     p = leaf(g, "list", "checkpoint.list", "list checkpoints, newest first")
     p.add_argument("target", metavar="PROJECT|SESSION")
     p.add_argument("--tag", help="only checkpoints with this tag")

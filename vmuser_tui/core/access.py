@@ -22,9 +22,15 @@ timeline and run under their own job leases.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
 from vmuser_tui.core import oplog
-from vmuser_tui.core.errors import StateError
+from vmuser_tui.core.errors import StateError, VmuserError
 from vmuser_tui.core.leases import Lease, Leases, Outcome
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.models import Session
 
 SESSION_LEASE_TTL = 60.0  # seconds; a TUI heartbeats every HEARTBEAT seconds
 HEARTBEAT = 15.0
@@ -41,6 +47,58 @@ class LeaseHeldError(StateError):
 
 def lease_name(session_id: str) -> str:
     return f"session:{session_id}"
+
+
+class SessionDoors(Protocol):
+    """What :meth:`Access.reconcile` needs of the service layer (``Vmuser``): opening a
+    session may start its container again, closing it may stop it."""
+
+    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False) -> tuple[Session, Outcome]: ...
+
+    def close_session(self, ref: str) -> str | None: ...
+
+
+@dataclass
+class Attachment:
+    """What :meth:`Access.reconcile` found and did: this client's mode per session
+    (``rw``/``ro``), every attached session's lease holders, the sessions another client
+    holds read-write (live or expired lease), and ``(severity, text)`` lines for the user
+    (severity: ``information`` or ``warning``)."""
+
+    attached: dict[str, str] = field(default_factory=dict)
+    holders: dict[str, list[Lease]] = field(default_factory=dict)
+    held: dict[str, Lease] = field(default_factory=dict)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    def blocker(self, session_id: str | None = None) -> tuple[str, Lease] | None:
+        """``(session id, lease)`` of another client's read-write hold that refuses a change
+        here, or None. ``session_id`` None: a change to the whole project (checkpoint,
+        restore, start), refused while any of its sessions is held; else only that
+        session's hold counts (exec, shell, stop)."""
+        if session_id is None:
+            return next(iter(self.held.items()), None)
+        lease = self.held.get(session_id)
+        return (session_id, lease) if lease is not None else None
+
+
+def holders_text(holders: list[Lease], me: str) -> str:
+    """``you (rw), alice@host pid 4242 (ro)``: who is attached to a session (``me``: this
+    client's holder id)."""
+    parts = []
+    for lease in holders:
+        who = "you" if lease.holder == me else f"{lease.actor} pid {lease.pid}"
+        mode = lease.mode + (", expired" if lease.expires_in() <= 0 else "")
+        parts.append(f"{who} ({mode})")
+    return ", ".join(parts) or "nobody"
+
+
+def held_text(session_id: str, lease: Lease, key: str) -> str:
+    """The read-only line: who holds the session and what the user can do about it
+    (``key``: the key or option that takes it over, e.g. ``T``)."""
+    if lease.expires_in() > 0:
+        return (f"read-only: session {session_id} is held read-write by {lease.describe()}; "
+                f"{key} to take over when it expires")
+    return f"read-only: session {session_id} was held read-write by {lease.describe()}; {key} takes it over"
 
 
 class Access:
@@ -114,6 +172,64 @@ class Access:
         if self.db.read_only:
             return
         self.leases.release_all()
+
+    def reconcile(self, doors: SessionDoors, wanted: list[str], mine: dict[str, str], *,
+                  read_only: bool = False, take_over: str | None = None) -> Attachment:
+        """Bring this client's leases in line with ``wanted`` (session ids); blocking (a
+        worker's job): opening may start a container.
+
+        ``mine``: what the client held so far (session id -> ``rw``/``ro``). Sessions no
+        longer wanted are left (``doors.close_session``). A wanted session is attached
+        read-write when nobody else holds it (``take_over``: that session's expired holder
+        is replaced, logged), else read-only; ``read_only`` attaches read-only only.
+        Nothing is written while nothing changes (an attached session costs two reads),
+        so a client can call it every few seconds."""
+        me = self.client_id
+        out = Attachment()
+        for sid in mine:
+            if sid not in wanted:
+                try:
+                    note = doors.close_session(sid)
+                except VmuserError:
+                    note = None  # deleted meanwhile: its leases went with it
+                if note:
+                    out.notes.append(("information", note))
+        for sid in wanted:
+            had = mine.get(sid)
+            own = next((r for r in self.leases.holders(lease_name(sid), live_only=False) if r.holder == me), None)
+            if read_only:
+                if own is None:
+                    doors.open_session(sid, mode="ro")
+                out.attached[sid] = "ro"
+            elif own is not None and own.mode == "rw":
+                out.attached[sid] = "rw"
+            else:
+                session, got = doors.open_session(sid, mode="rw", take_over=sid == take_over)
+                if got.ok:
+                    out.attached[session.id] = "rw"
+                    if got.took_over is not None:
+                        old = got.took_over
+                        out.notes.append(("warning", f"took session {sid} over from {old.actor} pid {old.pid} "
+                                                     "(logged)"))
+                    elif session.id != sid:
+                        again = f"session {sid} (stopped when its last client left) started again as {session.id}"
+                        out.notes.append(("information", again))
+                    elif had == "ro":
+                        out.notes.append(("information", f"session {sid}: read-write now (nobody else holds it)"))
+                else:
+                    assert got.held_by is not None  # refused: by whom
+                    out.held[sid] = got.held_by
+                    if own is None:  # (a viewer's row already there: nothing to write)
+                        doors.open_session(sid, mode="ro")
+                    if had == "rw":
+                        lost = f"session {sid} was taken over by {got.held_by.actor} pid {got.held_by.pid}"
+                        out.notes.append(("warning", lost + " while this TUI held it; read-only now"))
+                    out.attached[sid] = "ro"
+        for sid in out.attached:
+            rows = self.leases.holders(lease_name(sid), live_only=False)
+            # viewers that stopped heartbeating are gone; an expired writer still blocks (until taken over)
+            out.holders[sid] = [r for r in rows if r.mode == "rw" or r.expires_in() > 0]
+        return out
 
     # -- the guard ------------------------------------------------------------------------
     def check(self, project_id: str | None, session_id: str | None = None, *, what: str = "change this") -> None:

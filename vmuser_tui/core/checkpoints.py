@@ -185,11 +185,14 @@ class Checkpoints:
         kind: str = "manual",
         progress=None,
         parent_override: str | None = None,
+        allow_empty: bool = False,
     ) -> CreateOutcome:
         """Capture the workspace of a project (or of a session's project) as a checkpoint.
 
         Nothing changed since the head: no new checkpoint, ``created=False`` and the head
-        returned (tags given are added to it). Raises StoreError for unreadable files,
+        returned (tags given are added to it) -- unless ``allow_empty`` (git's
+        ``commit --allow-empty``): then a checkpoint with the head's files is taken anyway,
+        so a description typed for it is kept. Raises StoreError for unreadable files,
         UsageError for bad tags or kinds.
         """
         if kind not in KINDS:
@@ -211,7 +214,7 @@ class Checkpoints:
         created = {}
 
         def finalize(conn, result: cap.CaptureResult) -> None:
-            if head and head.root_tree == result.root:
+            if head and head.root_tree == result.root and not allow_empty:
                 return
             now = clock.now_iso()
             conn.execute(

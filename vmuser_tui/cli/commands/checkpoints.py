@@ -22,7 +22,8 @@ from vmuser_tui.core.errors import Aborted, NotFoundError, StateError, UsageErro
 
 def cmd_create(args, vm) -> int:
     with progress("capturing") as cb:
-        outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb)
+        outcome = vm.checkpoints.create(args.target, description=args.message, tags=args.tag, progress=cb,
+                                        allow_empty=args.allow_empty)
     cp = outcome.checkpoint
     for path, why in outcome.skipped[:10]:
         print(f"vmuser: skipped {one_line(path)}: {why}", file=sys.stderr)
@@ -30,6 +31,9 @@ def cmd_create(args, vm) -> int:
         print(f"vmuser: {note}", file=sys.stderr)
     if not outcome.created:
         print(f"vmuser: nothing changed since checkpoint {cp.id}; no new checkpoint", file=sys.stderr)
+        if args.message:  # never drop typed text silently
+            print(f"vmuser: description {one_line(args.message)!r} not recorded; --allow-empty takes a checkpoint "
+                  "with it anyway", file=sys.stderr)
     else:
         print(f"vmuser: {cp.file_count} files, {human_size(cp.total_size)}; {human_size(outcome.new_bytes)} new data stored",
               file=sys.stderr)

@@ -59,8 +59,16 @@ class WorkerMixin:
 
     # -- the one write guard ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # a changing action in read-only mode: hidden from the footer and not run
-        return not (action in self.WRITE_ACTIONS and self.vapp.read_only)
+        # a changing action in read-only mode (or refused by the screen while some state
+        # lasts): hidden from the footer and not run
+        return not (action in self.WRITE_ACTIONS and (self.vapp.read_only or self.standing_refusal(action)))
+
+    def standing_refusal(self, action: str) -> str | None:
+        """Why the changing binding ``action`` (an action name in ``WRITE_ACTIONS``) is refused
+        for as long as some state of the screen lasts (another client holds the session), or
+        None. Its binding hides from the footer and its key says why (:meth:`on_key`); the
+        screen's :meth:`write_refusal` should include it. None here."""
+        return None
 
     def key(self, binding_id: str, default: str) -> str:
         """The key shown in hints for ``binding_id`` (remapped keys included)."""
@@ -95,15 +103,20 @@ class WorkerMixin:
         return False
 
     def on_key(self, event: events.Key) -> None:
-        """In read-only mode a key bound to a changing action says why nothing happens
-        (check_action hides such bindings, so they would otherwise do nothing silently)."""
-        if not self.vapp.read_only:
-            return
+        """In read-only mode (or while :meth:`standing_refusal` refuses it) a key bound to a
+        changing action says why nothing happens (check_action hides such bindings, so they
+        would otherwise do nothing silently)."""
         binding = self.write_binding(event.key)
-        if binding is not None:
+        if binding is None:
+            return
+        if self.vapp.read_only:
             event.stop()
             event.prevent_default()
             self.refuse_read_only((binding.description or binding.action).lower())
+        elif why := self.standing_refusal(binding.action):
+            event.stop()
+            event.prevent_default()
+            self.notify(why, title="Refused", severity="warning")  # type: ignore[attr-defined]
 
     def write_binding(self, key: str):
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,

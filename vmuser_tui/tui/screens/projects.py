@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Static
 from vmuser_tui.core import clock
 from vmuser_tui.core.models import Project
 from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows.sessions import start_session
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -727,47 +728,3 @@ def project_list(projects: list[Project]) -> Text:
     if len(projects) > LIST_CAP:
         out.append(f"  … and {len(projects) - LIST_CAP} more\n", style="dim")
     return out
-
-
-def start_session(screen: VmuserScreen, project_id: str, name: str, *, after=None) -> None:
-    """Start a session (Docker; when Docker is known to be unreachable, offer a
-    workspace-only session instead) in a worker, then notify its notes."""
-    from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-    def run(runtime: str) -> None:
-        def done(outcome) -> None:
-            s = outcome.session
-            if s.runtime == "docker":
-                short = f"session {s.id} started in a container"
-                where = f"container {s.container_name}, image {s.image}"
-            else:
-                short = f"session {s.id} started: workspace only"
-                where = "workspace only (runtime none): no container"
-            notes = [note for note in outcome.notes if note.strip()]
-            # one line; the notes (e.g. why this image: a registry lookup that failed) go
-            # to the messages view in full
-            screen.app.notify(short, title="Session started",
-                              details="\n".join([f"on {name}: {where}", *notes]) if notes else None)
-            for note in notes:  # e.g. [docker] user = "root": a toast of its own, not only in the details
-                if note.startswith("warning:"):
-                    screen.app.notify(note, title="Session started", severity="warning")
-            if after:
-                after()
-
-        label = "starting a Docker session" if runtime == "docker" else "starting a workspace-only session"
-        screen.run_blocking(lambda: screen.vm.sessions.start(project_id, runtime=runtime), done,
-                            group="write", task=label)
-
-    ok, detail = getattr(screen.app, "docker_state", (None, ""))
-    if ok is False:
-        def answer(yes: bool | None) -> None:
-            if yes:
-                run("none")
-
-        screen.app.push_screen(ConfirmScreen(
-            "Docker is unreachable",
-            Text.assemble(detail or "The Docker engine cannot be reached.", "\n\nStart a workspace-only session "
-                          "(runtime none: checkpoints, diffs and restores work; no container)?"),
-            confirm_label="Start without Docker", danger=False), answer)
-        return
-    run("docker")

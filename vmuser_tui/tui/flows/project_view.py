@@ -1,0 +1,40 @@
+"""What the project screen shows, read in one blocking call (a worker's job): the project,
+its sessions, its newest checkpoints, the metrics of its running sessions and, when asked,
+the session events of the operation log. Only the service layer is asked (no SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vmuser_tui.core.models import Checkpoint, Project, Session
+from vmuser_tui.tui.widgets.sessions_panel import WATCHED
+from vmuser_tui.tui.widgets.timeline import Event, fetch_events
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.metrics import SessionMetrics
+    from vmuser_tui.core.service import Vmuser
+
+
+@dataclass
+class Loaded:
+    """One load of the screen's data. ``checkpoints``: newest first, up to ``limit + 1`` (one
+    more than asked tells that there are more); ``metrics``: by session id, running and paused
+    sessions only; ``events``: None when not asked for (events hidden)."""
+
+    project: Project
+    sessions: list[Session]
+    checkpoints: list[Checkpoint]
+    metrics: dict[str, SessionMetrics]
+    events: list[Event] | None
+
+
+def load_project(vm: Vmuser, project_id: str, *, limit: int, events: bool) -> Loaded:
+    """Read everything the project screen shows. Raises NotFoundError when the project is gone."""
+    project = vm.projects.get(project_id)
+    sessions = vm.sessions.list(project.id)
+    checkpoints = vm.checkpoints.list(project.id, limit=limit + 1)
+    watched = [s.id for s in sessions if s.status in WATCHED]
+    metrics = {sid: vm.session_metrics(sid) for sid in watched}
+    return Loaded(project, sessions, checkpoints, metrics,
+                  fetch_events(vm, project.id, [s.id for s in sessions]) if events else None)

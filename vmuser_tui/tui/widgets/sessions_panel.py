@@ -1,0 +1,148 @@
+"""A project's sessions as a table: id, status, runtime, container, start time, uptime,
+checkpoints (and the image, when every column fits whole; else the status line says it).
+
+:class:`SessionsPanel` is a DataTable that owns the session list it shows and knows which
+session the screen's actions are about: the selected one, the one the metrics and the
+attached line follow (:meth:`~SessionsPanel.focus_session`), the running container that
+exec and shell use (:meth:`~SessionsPanel.exec_session`). Moving the cursor posts
+DataTable's ``RowHighlighted`` (the selection message).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from vmuser_tui.core import clock
+from vmuser_tui.core.access import holders_text
+from vmuser_tui.core.models import Session
+from vmuser_tui.tui.widgets.cells import clip_middle, short_time, status_cell
+from vmuser_tui.tui.widgets.tables import Fit, cell_width, refill, set_columns, table_width
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.leases import Lease
+    from vmuser_tui.tui.app import VmuserApp
+
+#: The table's columns; Image only where it fits whole (else: the status line).
+SESSION_COLUMNS = (("Id", "id"), ("Status", "status"), ("Runtime", "runtime"), ("Container", "container"),
+                   ("Started", "started"), ("Uptime", "uptime"), ("Cps", "cps"))
+IMAGE_COLUMN = ("Image", "image")
+#: Sessions a client attaches to (and shows metrics of).
+WATCHED = ("running", "paused")
+
+
+def uptime(session: Session) -> str:
+    """How long a running session has been up (``2h 5m``); ``-`` when it is not running."""
+    if session.status not in WATCHED or not session.started_at:
+        return "-"
+    seconds = max(0, int((clock.now() - clock.parse(session.started_at)).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+class SessionsPanel(DataTable):
+    """The sessions table; ``sessions`` is what it shows (newest first, as loaded)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.sessions: list[Session] = []
+        self.image_column = False
+
+    def on_mount(self) -> None:
+        set_columns(self, SESSION_COLUMNS)
+
+    def show(self, keep: str | None, width: int) -> None:
+        """Fill the table from ``sessions`` for a screen ``width`` columns wide; the cursor
+        stays on ``keep`` (default: the selected session)."""
+        if keep is None:
+            session = self.selected()
+            keep = session.id if session else None
+
+        def row(s: Session, image: bool) -> list:
+            cells = [s.id, status_cell(s.status), s.runtime,
+                     Fit.text(s.container_name or "-", cut=clip_middle),
+                     short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
+            return cells + [Text(s.image or "-")] if image else cells
+
+        # the Image column only when every column fits whole; else the status line shows it
+        columns = (*SESSION_COLUMNS, IMAGE_COLUMN)
+        full = [row(s, True) for s in self.sessions]
+        natural = [max([cell_width(label), *(cell_width(r[i]) for r in full)])
+                   for i, (label, key) in enumerate(columns)]
+        needed = sum(natural) + 2 * self.cell_padding * len(natural)
+        self.image_column = bool(full) and needed <= table_width(self, width, len(full))
+        set_columns(self, (*SESSION_COLUMNS, IMAGE_COLUMN) if self.image_column else SESSION_COLUMNS)
+        refill(self, ((row(s, self.image_column), s.id) for s in self.sessions), width=width,
+               minimum={"uptime": 7})
+        if keep and any(s.id == keep for s in self.sessions):
+            self.move_cursor(row=[s.id for s in self.sessions].index(keep), animate=False)
+        self.display = bool(self.sessions)
+
+    def refresh_times(self) -> None:
+        """Redraw the uptimes (no reload)."""
+        for s in self.sessions:
+            self.update_cell(s.id, "uptime", uptime(s))
+
+    # -- which session ------------------------------------------------------------------
+    def selected(self) -> Session | None:
+        if not self.sessions or self.cursor_row is None or self.cursor_row >= len(self.sessions):
+            return None
+        return self.sessions[self.cursor_row]
+
+    def focus_session(self) -> Session | None:
+        """The session the metrics and the attached line are about: the selected one when
+        it is running (or paused), else the first such session, else None."""
+        session = self.selected()
+        if session is not None and session.status in WATCHED:
+            return session
+        return next((s for s in self.sessions if s.status in WATCHED), None)
+
+    def exec_session(self) -> Session | None:
+        """The session exec and shell work in: the selected one when it is a running
+        container, else the first such; None when none runs."""
+        session = self.selected()
+        if session and session.runtime == "docker" and session.status == "running":
+            return session
+        return next((s for s in self.sessions if s.runtime == "docker" and s.status == "running"), None)
+
+    def watched(self) -> list[str]:
+        """Ids of the sessions a client attaches to (running or paused)."""
+        return [s.id for s in self.sessions if s.status in WATCHED]
+
+    # -- text ---------------------------------------------------------------------------
+    def title(self, holders: dict[str, list[Lease]], me: str) -> Text:
+        """``Sessions (1 running, 1 total) · attached: you (rw), alice@host pid 42 (ro)``
+        (``holders``: lease holders per attached session; ``me``: this client's holder id)."""
+        running = sum(1 for s in self.sessions if s.status == "running")
+        if not self.sessions:
+            start = cast("VmuserApp", self.app).key("project.start", "s")
+            title = Text(f"Sessions: none ({start} starts one)")
+        else:
+            title = Text(f"Sessions ({running} running, {len(self.sessions)} total)", no_wrap=True,
+                         overflow="ellipsis")
+        focus = self.focus_session()
+        if focus is not None and focus.id in holders:
+            title.append(" · attached" + (f" to {focus.id}" if len(holders) > 1 else "") + ": ")
+            title.append(holders_text(holders[focus.id], me), style="bold")
+        return title
+
+    @staticmethod
+    def status_text(session: Session, mode: str | None) -> str:
+        """The status line about ``session`` (``mode``: this client's ``rw``/``ro``, if attached)."""
+        msg = f"session {session.id} · {session.status} · {session.runtime}"
+        if session.image:
+            msg += f" · image {session.image}"
+        if session.container_name:
+            msg += f" · {session.container_name}"
+        msg += f" · started {short_time(session.started_at or session.created_at)} UTC"
+        if mode is not None:
+            msg += f" · you: {mode}"
+        return msg
