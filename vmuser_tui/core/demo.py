@@ -76,7 +76,8 @@ def ensure_demo(vm, *, say=lambda line: None) -> DemoOutcome:
     vm.fs.write(project.id, "README.md", readme + b"\nEdited in the second checkpoint.\n")
     vm.fs.mv(project.id, "src/core/clock.py", "src/core/timekeeping.py")
     vm.fs.rm(project.id, "src/__main__.py")
-    second = vm.checkpoints.create(project.id, description="Add notes, rename clock.py, drop __main__.py", tags=["edit"])
+    second = vm.checkpoints.create(project.id, description="Add notes, rename clock.py, drop __main__.py",
+                                   tags=["edit"])
     say(f"checkpoint {second.checkpoint.id}: notes and a rename")
     notes += _ensure_session(vm, project.id, say, build=True)
     with vm.db.write() as conn:
@@ -116,7 +117,8 @@ def _ensure_session(vm, project_id: str, say, *, build: bool = False) -> list[st
                  "wc -l < build/manifest.txt > build/COUNT && echo ok > build/STATUS"],
             )
             if result.exit_code != 0:
-                notes.append(f"demo build command exited {result.exit_code}: {result.output.decode(errors='replace')[:200]}")
+                output = result.output.decode(errors="replace")[:200]
+                notes.append(f"demo build command exited {result.exit_code}: {output}")
             desc = "Build manifest inside the container"
         else:
             listing = "\n".join(sorted(f.path for f in _walk_py(vm, project_id))) + "\n"

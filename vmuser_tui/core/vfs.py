@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from vmuser_tui.core import clock, oplog
-from vmuser_tui.core import container_user
+from vmuser_tui.core import clock, container_user, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     InvalidPathError,
@@ -82,7 +81,7 @@ class VirtualFS:
     def _info_live(rel: str, full: str) -> FileInfo:
         st = os.lstat(full)
         kind = _KIND.get(statmod.S_IFMT(st.st_mode), "other")
-        mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+        mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, UTC))
         target = os.readlink(full) if kind == SYMLINK else None
         size = st.st_size if kind != DIR else 0
         return FileInfo(rel, rel.rsplit("/", 1)[-1] if rel else "", kind, size, st.st_mode & 0o777, None, mtime, target)

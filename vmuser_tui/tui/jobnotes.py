@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from vmuser_tui.core.errors import NotFoundError
 
 

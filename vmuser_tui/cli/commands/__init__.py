@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
-           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc", "worker": "workers", "cleanup": "workers",
-           "check": "check"}
+           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc",
+           "worker": "workers", "cleanup": "workers", "check": "check"}
 
 
 # Commands that only read: on a data directory that cannot be written they open it read-only.

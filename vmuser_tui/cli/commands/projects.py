@@ -52,7 +52,8 @@ def _show(project, as_json: bool) -> None:
         ("sessions", f"{project.running_sessions} running / {project.sessions}"),
         ("checkpoints", project.checkpoints), ("head", project.head_checkpoint_id or "-"),
         ("pinned", "yes" if project.pinned else "no"), ("tags", ", ".join(project.tags) or "-"),
-        ("created", project.created_at), ("last active", f"{project.last_active_at} ({clock.ago(project.last_active_at)})"),
+        ("created", project.created_at),
+        ("last active", f"{project.last_active_at} ({clock.ago(project.last_active_at)})"),
         ("cleanup", "never (pinned)" if project.pinned else (project.cleanup_due_at or "disabled")),
     ])
 

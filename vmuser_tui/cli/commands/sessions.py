@@ -48,7 +48,8 @@ def _show(session, as_json: bool, vm=None) -> None:
     details([
         ("id", session.id), ("project", session.project_id), ("status", session.status),
         ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("image", session.image or "-"),
-        ("container", f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
+        ("container",
+         f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
         ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
         ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints), *extra,
     ])

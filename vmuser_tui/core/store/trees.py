@@ -100,7 +100,7 @@ class TreeIndex:
         self.hashes: dict[str, str] = {}
 
     @classmethod
-    def from_flat(cls, flat: dict[str, Entry]) -> tuple["TreeIndex", dict[str, list[Entry]]]:
+    def from_flat(cls, flat: dict[str, Entry]) -> tuple[TreeIndex, dict[str, list[Entry]]]:
         """Index a flat ``{path: Entry}`` map (parents implied); returns it and every tree."""
         index = cls()
         for path, entry in flat.items():
