@@ -12,7 +12,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -252,6 +252,7 @@ def parse_size(value: Any) -> int:
 def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: bool) -> Any:
     """Check ``value`` against ``setting``; text from env vars is converted first."""
     where = f"[{section}] {key}"
+    out: Any  # the setting's Python value: int, float, bool, str or list[str]
     try:
         if setting.kind == "size":
             out = parse_size(value)
@@ -330,7 +331,10 @@ def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
     if setting.kind not in ("int", "float", "size"):
         return
     shown = given if isinstance(given, str) and setting.kind == "size" else out
-    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else clip(str(shown)))
+    if isinstance(shown, str):
+        shown = repr(clip(shown))
+    else:
+        shown = f"{shown:g}" if isinstance(shown, float) else clip(str(shown))
     span = allowed(setting)
     tail = f" (allowed: {span})" if span else ""
     if isinstance(out, float) and not math.isfinite(out):
@@ -394,7 +398,7 @@ def load(
     path: str | os.PathLike[str] | None = None,
     *,
     overrides: dict[tuple[str, str], Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Read, layer and validate the settings.
 
@@ -403,7 +407,7 @@ def load(
     line for TOML syntax errors, and the ``[section] key`` and expected type for bad values.
     """
     cfg_path = resolve_config_path(path)
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
@@ -412,7 +416,8 @@ def load(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:  # e.g. a folder on the way we may not enter
-        raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; fix its permissions or pass --config") from None
+        raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; "
+                          "fix its permissions or pass --config") from None
     values: dict[str, dict[str, Any]] = {}
     sources: dict[tuple[str, str], str] = {}
     for section, settings in SCHEMA.items():
@@ -442,7 +447,7 @@ def load(
             except ConfigError as exc:
                 raise ConfigError(f"{cfg_path}: {exc}") from None
             sources[(section, key)] = "file"
-    for name, text in environ.items():
+    for name, text in env.items():
         if not name.startswith("VMUSER_") or name == "VMUSER_CONFIG":
             continue
         rest = name[len("VMUSER_"):].lower()

@@ -51,8 +51,7 @@ def ensure_demo(vm, *, say=lambda line: None) -> DemoOutcome:
     """
     existing = _remembered(vm)
     if existing:
-        notes = _ensure_session(vm, existing, say)
-        return DemoOutcome(existing, False, notes)
+        return DemoOutcome(existing, False, _ensure_session(vm, existing, say))
     notes: list[str] = []
     say("building the demo project from vmuser's own source...")
     project = vm.projects.create(

@@ -21,13 +21,12 @@ def cmd_start(args, vm) -> int:
 
 
 def _show(session, as_json: bool, vm=None) -> None:
-    m = holders = None
-    if vm is not None:
-        m = vm.session_metrics(session.id)
-        holders = vm.access.holders(session.id)
+    # `vm` given (session show): metrics and holders too; not given (session stop): the row only
+    m = vm.session_metrics(session.id) if vm is not None else None
+    holders = vm.access.holders(session.id) if vm is not None else []
     if as_json:
         doc = session.to_json()
-        if vm is not None:
+        if m is not None:
             doc["metrics"] = m.to_json()
             doc["attached"] = [{"actor": h.actor, "pid": h.pid, "mode": h.mode, "since": h.acquired_at,
                                 "expires_in_s": round(h.expires_in(), 1)} for h in holders]
