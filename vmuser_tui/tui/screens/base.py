@@ -27,6 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.tui.app import VmuserApp
 
+    # The mixin is only ever mixed into a Screen; telling the type checker so lets it check
+    # self.app, self.notify, self.run_worker... At run time it stays a plain mixin.
+    _MixinBase = Screen[Any]
+else:
+    _MixinBase = object
+
 
 class TaskProgress(Message):
     """Posted (thread-safely) by a progress callback running in a worker thread."""
@@ -39,7 +45,7 @@ class TaskProgress(Message):
         self.bytes_total = bytes_total
 
 
-class WorkerMixin:
+class WorkerMixin(_MixinBase):
     """Thread workers for Screens and ModalScreens (mixed into both)."""
 
     #: Actions that change something; hidden and refused in read-only mode.
@@ -51,7 +57,7 @@ class WorkerMixin:
     def vapp(self) -> VmuserApp:
         """The app, typed (posting's ``cast("Posting", self.app)``): use this, never
         ``getattr(self.app, ...)``."""
-        return cast("VmuserApp", self.app)  # type: ignore[attr-defined]
+        return cast("VmuserApp", self.app)
 
     @property
     def vm(self) -> Vmuser:
@@ -83,14 +89,13 @@ class WorkerMixin:
         why = self.write_refusal(action)
         if why is None:
             return True
-        self.notify(why, title="Refused" if why.startswith("read-only") else None,  # type: ignore[attr-defined]
-                    severity="warning")
+        self.notify(why, title="Refused" if why.startswith("read-only") else "", severity="warning")
         return False
 
     def refuse_read_only(self, what: str) -> bool:
         """True (and a notification) when the app is read-only."""
         if self.vapp.read_only:
-            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")  # type: ignore[attr-defined]
+            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")
             return True
         return False
 
@@ -108,7 +113,7 @@ class WorkerMixin:
     def write_binding(self, key: str):
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,
         or None. Hidden bindings do not fire, so a guard uses this to say why nothing happens."""
-        for namespace, bindings in self.screen._modal_binding_chain:  # type: ignore[attr-defined]
+        for namespace, bindings in self.screen._modal_binding_chain:
             if namespace is not self:
                 continue
             for binding in bindings.key_to_bindings.get(key, ()):
@@ -175,7 +180,7 @@ class WorkerMixin:
             except RuntimeError:  # the app is shutting down
                 pass
 
-        self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)  # type: ignore[attr-defined]
+        self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)
 
     def _generation_table(self) -> dict[str, int]:
         return self.__dict__.setdefault("_generations", {})
@@ -189,7 +194,7 @@ class WorkerMixin:
 
     def _alive(self) -> bool:
         try:
-            return self in self.app.screen_stack  # type: ignore[operator]
+            return self in self.app.screen_stack
         except Exception:  # noqa: BLE001 - not attached any more
             return False
 
@@ -201,7 +206,7 @@ class WorkerMixin:
 
     def _taskbar(self) -> TaskBar | None:
         try:
-            return self.query_one(TaskBar)  # type: ignore[attr-defined]
+            return self.query_one(TaskBar)
         except NoMatches:  # dialogs have none
             return None
 
@@ -227,7 +232,7 @@ class WorkerMixin:
             if now - last[0] < min_interval and done < total:
                 return
             last[0] = now
-            self.post_message(TaskProgress(done, total, bytes_done, bytes_total))  # type: ignore[attr-defined]
+            self.post_message(TaskProgress(done, total, bytes_done, bytes_total))
 
         return progress
 
