@@ -50,7 +50,8 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
     limit = shutil.get_terminal_size((10_000, 24)).columns if tty else None
     bold = tty and not os.environ.get("NO_COLOR")
     for n, r in enumerate(cells):
-        line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths)).rstrip()
+        # every row has one value per column (the widths above index each row by column)
+        line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths, strict=True)).rstrip()
         if limit is not None and cell_len(line) > limit:
             line = set_cell_size(line, limit - 1) + "…"
         if bold and n == 0:

@@ -128,7 +128,7 @@ def copy_import(src: Path, dest: Path, the_plan: ImportPlan, *, max_file_size: i
         for rel, target in the_plan.links:
             os.symlink(target, os.fsencode(os.path.join(out, rel)))
         root = os.path.realpath(out)
-        for rel, target in the_plan.links:  # the source may have changed since it was judged
+        for rel, _ in the_plan.links:  # the source may have changed since it was judged
             resolved = os.path.realpath(os.path.join(out, rel))
             if resolved != root and not resolved.startswith(root + os.sep):
                 raise UsageError(f"cannot import {src}: {rel} resolves outside the workspace after copying "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -13,11 +15,11 @@ class VmuserCommands(Provider):
     """One command per Binding of the screen the palette was opened from (allowed ones
     only: read-only mode leaves changing actions out), plus the app's own."""
 
-    def _commands(self) -> list[tuple[str, str, object]]:
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         screen = self.screen
         app = self.app
         name = getattr(screen, "HELP_NAME", "")
-        out: list[tuple[str, str, object]] = []
+        out: list[tuple[str, str, Callable[[], Any]]] = []  # (text, help, run it)
         seen: set[str] = set()
         for node in (screen, app):
             bindings = {b.id: b for b in _bindings(node) if b.id}

@@ -246,7 +246,8 @@ class LiveState:
         self.dir_inodes.pop(path, None)
         self.index.remove(path)
 
-    def apply(self, changes: tuple[set[str], set[str]], ignore: IgnoreFn | None) -> tuple[ScanResult, set[str], list[str]]:
+    def apply(self, changes: tuple[set[str], set[str]], ignore: IgnoreFn | None
+              ) -> tuple[ScanResult, set[str], list[str]]:
         """Bring the state up to date for ``changes`` (paths, and the directories among
         them that are new folders, from :meth:`Monitor.drain`).
 

@@ -313,7 +313,9 @@ class LazyTable(ScrollView, can_focus=True):
         post = Style.from_color(color=component.color) if cursor else Style()
         pad = " " * self.cell_padding
         line = Text(no_wrap=True)
-        for column, cell in zip(self.columns, cells):
+        # not strict: a drawing path must not raise; a row's cells function is meant to
+        # give one cell per column, and any extra cell would have no column to go in
+        for column, cell in zip(self.columns, cells, strict=False):
             # names and messages hold anything: escapes shown, never drawn (cells.shown)
             text = shown(cell).copy() if isinstance(cell, Text) else shown(str(cell))
             text.truncate(widths[column.key], overflow="ellipsis", pad=True)
