@@ -112,8 +112,8 @@ def _ensure_session(vm, project_id: str, say, *, build: bool = False) -> list[st
         if session.runtime == "docker":
             result = vm.sessions.exec(
                 session.id,
-                ["sh", "-c", "mkdir -p build && find src -name '*.py' | sort > build/manifest.txt && "
-                 "wc -l < build/manifest.txt > build/COUNT && echo ok > build/STATUS"],
+                ["sh", "-c", ("mkdir -p build && find src -name '*.py' | sort > build/manifest.txt && "
+                               "wc -l < build/manifest.txt > build/COUNT && echo ok > build/STATUS")],
             )
             if result.exit_code != 0:
                 output = result.output.decode(errors="replace")[:200]

@@ -37,9 +37,9 @@ def open_service(args, *, reconcile: bool = True):
     from vmuser_tui.core.service import Vmuser
 
     live = args.func in ("tui", "demo", "worker")
-    kwargs = dict(config_path=args.config, data_dir=args.data_dir, live=live,
-                  read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
-                  force=bool(getattr(args, "force", False)), reclaim=args.func != "gc")
+    kwargs = {"config_path": args.config, "data_dir": args.data_dir, "live": live,
+              "read_only": bool(getattr(args, "read_only", False)) and args.func == "tui",
+              "force": bool(getattr(args, "force", False)), "reclaim": args.func != "gc"}
     try:
         return Vmuser.open(reconcile=reconcile, **kwargs)
     except ReadOnlyDataError:

@@ -599,7 +599,7 @@ def _drop_escaping_links(tree: Confined, created: list[str], result: RestoreResu
     ``r -> d/q/..``), so resolve them for real, and repeat until nothing changes; the
     removal itself goes through the parent's descriptor. Returns how many were removed.
     """
-    entries = {rel: e for rel, e in the_plan.symlink} if the_plan is not None else {}
+    entries = dict(the_plan.symlink) if the_plan is not None else {}
     base = tree.base
     root = os.path.realpath(base)
     removed = 0
