@@ -24,6 +24,7 @@ from vmuser_tui.core import schema
 from vmuser_tui.core.errors import (
     AmbiguousError,
     NotFoundError,
+    ReadOnlyDataError,  # defined with the other errors; still importable from here
     StoreError,
     VmuserError,
 )
@@ -34,12 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover - imported on first use (start-up time)
 DB_NAME = "vmuser.db"
 BUSY_TIMEOUT_MS = 30_000
 MIN_PREFIX = 4
-
-
-class ReadOnlyDataError(StoreError):
-    """The data directory or its database cannot be written (a read-only mount, or
-    permissions): raised when opening it read-write, and by any write of a database opened
-    read-only. Commands that only read open it again with ``read_only=True``."""
 
 
 class Database:

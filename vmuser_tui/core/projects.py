@@ -12,7 +12,12 @@ from typing import Any
 from vmuser_tui.core import clock, oplog, workspace_guard, workspace_orphans
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError
-from vmuser_tui.core.ids import new_project_id, prefix_from_name, validate_prefix
+from vmuser_tui.core.ids import (  # validate_tag: with the other pure validators, for adapters too
+    new_project_id,
+    prefix_from_name,
+    validate_prefix,
+    validate_tag,
+)
 from vmuser_tui.core.models import Project
 
 _LIST_SQL = """
@@ -22,17 +27,6 @@ SELECT p.*,
   (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
 FROM projects p
 """
-
-TAG_MAX = 64
-
-
-def validate_tag(tag: str) -> str:
-    """A tag is 1-64 printable characters without spaces or commas. Raises UsageError."""
-    tag = tag.strip()
-    if not tag or len(tag) > TAG_MAX or any(c.isspace() or c == "," or not c.isprintable() for c in tag):
-        raise UsageError(f"invalid tag {tag!r}: use 1-{TAG_MAX} characters without spaces or commas")
-    return tag
-
 
 class Projects:
     """Project operations. Every change writes its operation-log entry in the same transaction."""

@@ -33,7 +33,7 @@ def open_service(args, *, reconcile: bool = True):
     long-lived TUI keeps change monitors; a one-shot command would only pay for them.
     A data directory that cannot be written is opened read-only for a command that only
     reads (:func:`reads_only`), with a note; a changing command is refused (ReadOnlyDataError)."""
-    from vmuser_tui.core.db import ReadOnlyDataError
+    from vmuser_tui.core.errors import ReadOnlyDataError
     from vmuser_tui.core.service import Vmuser
 
     live = args.func in ("tui", "demo", "worker")
