@@ -69,6 +69,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # the client half of the worker protocol: the CLI's fast path asks a running
     # `vmuser worker` without opening the service at all (core/rpc.py, cli/worker_client.py)
     f"{CORE}.rpc": {"request", "socket_path"},
+    # what vm.scheduler().run_due() returns and the worker's on_result callback gets
+    f"{CORE}.workers.scheduler": {"JobResult"},
 }
 
 #: Today's violations, as "<file under vmuser_tui/> -> <module>[:<name>]". Each says who

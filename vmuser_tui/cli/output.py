@@ -15,7 +15,9 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from vmuser_tui.cli.terminal import terminal  # noqa: F401 (re-exported for commands)
 from vmuser_tui.core.text import printable
@@ -24,7 +26,7 @@ from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for comm
 one_line = printable  # a value inside a one-line message: a name, a description, an error
 
 
-def emit_json(doc) -> None:
+def emit_json(doc: Any) -> None:
     """Print one JSON document (lists are arrays of objects keyed like the table columns).
     Indented on a terminal; compact when piped, where CPython's C encoder does it (the
     indenting encoder is pure Python: 10x slower on a 10,000-checkpoint timeline)."""
@@ -89,7 +91,7 @@ def confirm(question: str) -> bool:
 
 
 @contextmanager
-def progress(label: str):
+def progress(label: str) -> Iterator[Callable[[int, int, int, int], None] | None]:
     """A rich progress line on a terminal (silent when stderr is piped). Yields a callback
     ``cb(files_done, files_total, bytes_done, bytes_total)``."""
     if not sys.stderr.isatty():

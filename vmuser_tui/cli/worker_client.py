@@ -8,9 +8,13 @@ milliseconds of the worker's time plus Python's start-up.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
 
-def checkpoint_via_worker(args) -> int | None:
+def checkpoint_via_worker(args: Namespace) -> int | None:
     """Ask a worker to take the checkpoint; returns the exit code, or None when no worker
     serves the data dir (the caller then captures locally). Raises ConfigError for a bad
     config, as the local path would."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from textual.binding import Binding
+    from textual.dom import DOMNode
 
 from vmuser_tui.tui.screens.base import describe_bindings
 
@@ -59,7 +63,7 @@ class VmuserCommands(Provider):
                 yield Hit(score, matcher.highlight(text), command, help=help_text)
 
 
-def _bindings(node):
+def _bindings(node: DOMNode) -> list[Binding]:
     from textual.binding import Binding
 
     return list(Binding.make_bindings(type(node).BINDINGS))

@@ -13,6 +13,7 @@ symlink, the blob holding the link target; for a dir, the subtree.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 FILE, DIR, SYMLINK = "file", "dir", "symlink"
@@ -139,7 +140,7 @@ class TreeIndex:
                 self.modes.pop(d, None)
                 self.hashes.pop(d, None)
 
-    def rehash(self, dirty) -> dict[str, list[Entry]]:
+    def rehash(self, dirty: Iterable[str]) -> dict[str, list[Entry]]:
         """Re-hash the directories in ``dirty`` and all their ancestors, deepest first;
         returns ``{tree hash: sorted entries}`` of the trees computed."""
         todo: set[str] = set()

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
@@ -110,7 +112,7 @@ class WorkerMixin(_MixinBase):
             event.prevent_default()
             self.refuse_read_only((binding.description or binding.action).lower())
 
-    def write_binding(self, key: str):
+    def write_binding(self, key: str) -> Binding | None:
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,
         or None. Hidden bindings do not fire, so a guard uses this to say why nothing happens."""
         for namespace, bindings in self.screen._modal_binding_chain:
@@ -309,7 +311,7 @@ class VmuserModal(WorkerMixin, ModalScreen[ResultType]):
     ]
 
 
-def describe_bindings(node, app) -> list[tuple[str, str, str, bool]]:
+def describe_bindings(node: DOMNode, app: App[Any]) -> list[tuple[str, str, str, bool]]:
     """``(keys, description, binding id, allowed)`` for the Binding objects declared on
     ``node``'s class, with keys as remapped by the app's keymap (one row per id)."""
     keymap: dict[str, str] = getattr(app, "keymap", {}) or {}

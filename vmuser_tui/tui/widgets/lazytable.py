@@ -18,7 +18,7 @@ classes and colours, the same keys (and ``home``/``end`` go to the first/last ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -54,7 +54,7 @@ class Column:
     min_width: int = 8
 
 
-def text_width(values, *, floor: int = 0, cap: int | None = None) -> int:
+def text_width(values: Iterable[str], *, floor: int = 0, cap: int | None = None) -> int:
     """The widest of ``values`` (strings), at least ``floor``, at most ``cap``: a column
     width computed from the data without rendering it."""
     widest = max((len(v) for v in values), default=0)
