@@ -36,6 +36,10 @@ else:
     _MixinBase = object
 
 
+#: What a worker's ``fn`` returns and its ``done`` callback gets (run_blocking keeps it typed).
+Result = TypeVar("Result")
+
+
 class TaskProgress(Message):
     """Posted (thread-safely) by a progress callback running in a worker thread."""
 
@@ -126,15 +130,16 @@ class WorkerMixin(_MixinBase):
     # -- workers --------------------------------------------------------------------
     def run_blocking(
         self,
-        fn: Callable[[], Any],
-        done: Callable[[Any], None] | None = None,
+        fn: Callable[[], Result],
+        done: Callable[[Result], object] | None = None,
         *,
         group: str = "load",
         failed: Callable[[VmuserError], None] | None = None,
         task: str | None = None,
         total: float | None = None,
     ) -> None:
-        """Run ``fn()`` in a thread worker, then ``done(result)`` on the UI thread.
+        """Run ``fn()`` in a thread worker, then ``done(result)`` on the UI thread (typed:
+        ``done`` takes what ``fn`` returns; what ``done`` returns is ignored).
 
         A newer call in the same ``group`` makes an older one's result stale (dropped).
         ``task`` labels the screen's TaskBar while it runs and marks the screen busy.
@@ -170,6 +175,7 @@ class WorkerMixin(_MixinBase):
                 self.show_error(err)
 
         def job() -> None:
+            value: object  # fn's result, or what it raised
             try:
                 value, kind = fn(), "ok"
             except VmuserError as err:
