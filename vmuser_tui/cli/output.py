@@ -15,7 +15,9 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from vmuser_tui.cli.terminal import terminal  # noqa: F401 (re-exported for commands)
 from vmuser_tui.core.text import printable
@@ -24,7 +26,7 @@ from vmuser_tui.core.units import human_size  # noqa: F401 (re-exported for comm
 one_line = printable  # a value inside a one-line message: a name, a description, an error
 
 
-def emit_json(doc) -> None:
+def emit_json(doc: Any) -> None:
     """Print one JSON document (lists are arrays of objects keyed like the table columns).
     Indented on a terminal; compact when piped, where CPython's C encoder does it (the
     indenting encoder is pure Python: 10x slower on a 10,000-checkpoint timeline)."""
@@ -50,7 +52,8 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
     limit = shutil.get_terminal_size((10_000, 24)).columns if tty else None
     bold = tty and not os.environ.get("NO_COLOR")
     for n, r in enumerate(cells):
-        line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths)).rstrip()
+        # every row has one value per column (the widths above index each row by column)
+        line = "  ".join(set_cell_size(v, w) for v, w in zip(r, widths, strict=True)).rstrip()
         if limit is not None and cell_len(line) > limit:
             line = set_cell_size(line, limit - 1) + "…"
         if bold and n == 0:
@@ -88,7 +91,7 @@ def confirm(question: str) -> bool:
 
 
 @contextmanager
-def progress(label: str):
+def progress(label: str) -> Iterator[Callable[[int, int, int, int], None] | None]:
     """A rich progress line on a terminal (silent when stderr is piped). Yields a callback
     ``cb(files_done, files_total, bytes_done, bytes_total)``."""
     if not sys.stderr.isatty():

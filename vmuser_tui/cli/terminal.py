@@ -13,7 +13,9 @@ go to :func:`terminal`. Kept tiny: ``vmuser --help`` loads it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TextIO
 
 from vmuser_tui.core.text import printable_lines
 
@@ -23,24 +25,24 @@ class _SafeText:
     output is made of lines). Everything else (``buffer``, ``isatty``, ``fileno``, ``flush``)
     is the wrapped stream's."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.unsafe = stream
 
     def write(self, text: str) -> int:
         return self.unsafe.write(printable_lines(text))
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.unsafe, name)
 
 
-def terminal(stream):
+def terminal(stream: TextIO) -> TextIO:
     """The real stream under :func:`shown_safely`'s filter, for vmuser's own escape
     sequences (a bold header, a progress line)."""
     return getattr(stream, "unsafe", stream)
 
 
 @contextmanager
-def shown_safely():
+def shown_safely() -> Iterator[None]:
     """Filter ``sys.stdout`` and ``sys.stderr`` through :class:`_SafeText` for the block
     (one CLI command); the streams are put back after it."""
     out, err = sys.stdout, sys.stderr

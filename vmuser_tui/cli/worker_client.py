@@ -8,23 +8,27 @@ milliseconds of the worker's time plus Python's start-up.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
 
-def checkpoint_via_worker(args) -> int | None:
+def checkpoint_via_worker(args: Namespace) -> int | None:
     """Ask a worker to take the checkpoint; returns the exit code, or None when no worker
     serves the data dir (the caller then captures locally). Raises ConfigError for a bad
     config, as the local path would."""
     from vmuser_tui.core import config as cfg
-    from vmuser_tui.core import rpc
+    from vmuser_tui.core.rpc import request, socket_path
     from vmuser_tui.core.text import printable
 
     overrides = {("data", "dir"): args.data_dir} if args.data_dir else None
     conf = cfg.load(args.config, overrides=overrides)
-    path = rpc.socket_path(conf.data_dir)
+    path = socket_path(conf.data_dir)
     if not path.exists():
         return None
-    reply = rpc.request(path, {"op": "checkpoint", "target": args.target, "description": args.message,
-                               "tags": list(args.tag)})
+    reply = request(path, {"op": "checkpoint", "target": args.target, "description": args.message,
+                           "tags": list(args.tag)})
     if reply is None:
         return None
     if not reply.get("ok"):

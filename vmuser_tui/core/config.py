@@ -12,10 +12,11 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import platformdirs
 
@@ -49,53 +50,181 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "dir": Setting("str", "", "Data directory (database, managed workspaces). Empty: the platform default."),
     },
     "docker": {
-        "base_url": Setting("str", "", "Docker engine URL, e.g. 'unix:///var/run/docker.sock'. Empty: DOCKER_HOST or the default socket."),
-        "image": Setting("str", "debian:bookworm-slim", "Default image for new sessions. If it cannot be pulled, vmuser builds 'vmuser-busybox:local' from busybox-static."),
-        "memory": Setting("size", "1g", "Memory limit per container (bytes, or with k/m/g suffix).", minimum=4 * 1024 * 1024, maximum=4 * TiB),
+        "base_url": Setting(
+            "str", "",
+            "Docker engine URL, e.g. 'unix:///var/run/docker.sock'. Empty: DOCKER_HOST or the default socket.",
+        ),
+        "image": Setting(
+            "str", "debian:bookworm-slim",
+            "Default image for new sessions. If it cannot be pulled, vmuser builds 'vmuser-busybox:local' from "
+            "busybox-static.",
+        ),
+        "memory": Setting(
+            "size", "1g",
+            "Memory limit per container (bytes, or with k/m/g suffix).",
+            minimum=4 * 1024 * 1024, maximum=4 * TiB,
+        ),
         "cpus": Setting("float", 1.0, "CPU limit per container, in cores.", minimum=0.01, maximum=1024),
         "pids_limit": Setting("int", 512, "Maximum number of processes per container.", minimum=16, maximum=1_000_000),
         "timeout": Setting("int", 30, "Seconds to wait for the Docker engine to answer.", minimum=1, maximum=3600),
-        "user": Setting("str", "", "User session containers run as: \"uid:gid\" (numbers) or \"root\". Empty: your uid:gid; when vmuser runs as root, an unprivileged one (the workspace folder's owner; 65534:65534 for managed workspaces), so no file a session makes is set-uid root on the host.", check=container_user.check_setting),
+        "user": Setting(
+            "str", "",
+            "User session containers run as: \"uid:gid\" (numbers) or \"root\". Empty: your uid:gid; when vmuser runs"
+            " as root, an unprivileged one (the workspace folder's owner; 65534:65534 for managed workspaces), so"
+            " no file a session makes is set-uid root on the host.",
+            check=container_user.check_setting,
+        ),
     },
     "limits": {
-        "max_file_size": Setting("size", "100m", "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).", minimum=1, maximum=TiB),
-        "max_entries_per_dir": Setting("int", 100_000, "Most entries one directory may hold when written or imported through vmuser.", minimum=1, maximum=10_000_000),
-        "max_import_size": Setting("size", "10g", "Most bytes project create --import copies in all; checked before anything is copied.", minimum=1, maximum=64 * TiB),
-        "outside_symlinks": Setting("str", "refuse", "Symlinks pointing outside the workspace, met by a restore or an import: 'refuse' (a restore leaves them out and reports them, an import stops before copying) or 'store' (a plain file holding the link's target text, never a link).", choices=("refuse", "store")),
-        "max_projects": Setting("int", 10_000, "Most projects this data directory may hold.", minimum=1, maximum=1_000_000),
+        "max_file_size": Setting(
+            "size", "100m",
+            "Largest file the virtual filesystem writes or project create --import copies (bytes, or k/m/g).",
+            minimum=1, maximum=TiB,
+        ),
+        "max_entries_per_dir": Setting(
+            "int", 100_000,
+            "Most entries one directory may hold when written or imported through vmuser.",
+            minimum=1, maximum=10_000_000,
+        ),
+        "max_import_size": Setting(
+            "size", "10g",
+            "Most bytes project create --import copies in all; checked before anything is copied.",
+            minimum=1, maximum=64 * TiB,
+        ),
+        "outside_symlinks": Setting(
+            "str", "refuse",
+            "Symlinks pointing outside the workspace, met by a restore or an import: 'refuse' (a restore leaves "
+            "them out and reports them, an import stops before copying) or 'store' (a plain file holding the "
+            "link's target text, never a link).",
+            choices=("refuse", "store"),
+        ),
+        "max_projects": Setting(
+            "int", 10_000,
+            "Most projects this data directory may hold.",
+            minimum=1, maximum=1_000_000,
+        ),
     },
     "store": {
-        "compression_level": Setting("int", 3, "zstd level for stored blobs (1 fastest .. 19 smallest).", minimum=1, maximum=19),
-        "workers": Setting("int", 0, "Threads that hash and compress during capture. 0: number of CPUs.", minimum=0, maximum=256),
+        "compression_level": Setting(
+            "int", 3,
+            "zstd level for stored blobs (1 fastest .. 19 smallest).",
+            minimum=1, maximum=19,
+        ),
+        "workers": Setting(
+            "int", 0,
+            "Threads that hash and compress during capture. 0: number of CPUs.",
+            minimum=0, maximum=256,
+        ),
     },
     "snapshots": {
-        "interval": Setting("int", 300, "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of the TUI or of vmuser worker).", minimum=5, maximum=7 * 86400),
-        "debounce": Setting("float", 2.0, "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.", minimum=0.1, maximum=3600),
-        "ignore": Setting("list", [], "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore: left out of checkpoints and live diffs."),
-        "container_image": Setting("bool", False, "Also record each checkpoint's container filesystem (docker commit: packages installed outside /workspace); vmuser checkpoint restore --container recreates the container from it. Images of forgotten checkpoints are removed by gc."),
-        "secret_patterns": Setting("list", list(DEFAULT_SECRET_PATTERNS), "Secret files left out of automatic checkpoints (gitignore syntax). [] keeps them; one project opts in with e.g. '!.env' in its .vmuserignore."),
+        "interval": Setting(
+            "int", 300,
+            "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of"
+            " the TUI or of vmuser worker).",
+            minimum=5, maximum=7 * 86400,
+        ),
+        "debounce": Setting(
+            "float", 2.0,
+            "Seconds of quiet after file changes before an automatic checkpoint, so a burst of saves makes one.",
+            minimum=0.1, maximum=3600,
+        ),
+        "ignore": Setting(
+            "list", [],
+            "Ignore patterns (gitignore syntax, e.g. [\"*.log\", \"build/\"]) added to the workspace's .vmuserignore:"
+            " left out of checkpoints and live diffs.",
+        ),
+        "container_image": Setting(
+            "bool", False,
+            "Also record each checkpoint's container filesystem (docker commit: packages installed outside "
+            "/workspace); vmuser checkpoint restore --container recreates the container from it. Images of "
+            "forgotten checkpoints are removed by gc.",
+        ),
+        "secret_patterns": Setting(
+            "list", list(DEFAULT_SECRET_PATTERNS),
+            "Secret files left out of automatic checkpoints (gitignore syntax). [] keeps them; one project opts "
+            "in with e.g. '!.env' in its .vmuserignore.",
+        ),
     },
     "retention": {
-        "keep_last": Setting("int", 10, "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged and annotated checkpoints are always kept.", minimum=-1, maximum=MAX_COUNT),
-        "keep_hourly": Setting("int", 24, "Keep the newest automatic checkpoint of each of the N newest hours that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
-        "keep_daily": Setting("int", 7, "Keep the newest automatic checkpoint of each of the N newest days that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
-        "keep_weekly": Setting("int", 4, "Keep the newest automatic checkpoint of each of the N newest ISO weeks (Monday-Sunday, UTC) that have one.", minimum=-1, maximum=MAX_COUNT),
-        "keep_monthly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest months that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
-        "keep_yearly": Setting("int", 0, "Keep the newest automatic checkpoint of each of the N newest years that have one (UTC).", minimum=-1, maximum=MAX_COUNT),
-        "keep_within": Setting("str", "", "Keep every automatic checkpoint taken within this time of the newest one, e.g. '2d', '36h', '1m15d' (m: months, as in restic). Empty: off."),
+        "keep_last": Setting(
+            "int", 10,
+            "vmuser checkpoint forget keeps the N newest automatic checkpoints (0: off, -1: all). Manual, tagged "
+            "and annotated checkpoints are always kept.",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_hourly": Setting(
+            "int", 24,
+            "Keep the newest automatic checkpoint of each of the N newest hours that have one (UTC).",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_daily": Setting(
+            "int", 7,
+            "Keep the newest automatic checkpoint of each of the N newest days that have one (UTC).",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_weekly": Setting(
+            "int", 4,
+            "Keep the newest automatic checkpoint of each of the N newest ISO weeks (Monday-Sunday, UTC) that "
+            "have one.",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_monthly": Setting(
+            "int", 0,
+            "Keep the newest automatic checkpoint of each of the N newest months that have one (UTC).",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_yearly": Setting(
+            "int", 0,
+            "Keep the newest automatic checkpoint of each of the N newest years that have one (UTC).",
+            minimum=-1, maximum=MAX_COUNT,
+        ),
+        "keep_within": Setting(
+            "str", "",
+            "Keep every automatic checkpoint taken within this time of the newest one, e.g. '2d', '36h', '1m15d' "
+            "(m: months, as in restic). Empty: off.",
+        ),
     },
     "cleanup": {
-        "enabled": Setting("bool", False, "Let the cleanup job delete projects idle for longer than after_days (pinned ones never); preview with vmuser cleanup --dry-run."),
-        "after_days": Setting("int", 30, "Days of inactivity after which a project is deleted.", minimum=1, maximum=MAX_DAYS),
-        "warning_days": Setting("int", 7, "Days before deletion from which a project is flagged.", minimum=0, maximum=MAX_DAYS - 1),
+        "enabled": Setting(
+            "bool", False,
+            "Let the cleanup job delete projects idle for longer than after_days (pinned ones never); preview "
+            "with vmuser cleanup --dry-run.",
+        ),
+        "after_days": Setting(
+            "int", 30,
+            "Days of inactivity after which a project is deleted.",
+            minimum=1, maximum=MAX_DAYS,
+        ),
+        "warning_days": Setting(
+            "int", 7,
+            "Days before deletion from which a project is flagged.",
+            minimum=0, maximum=MAX_DAYS - 1,
+        ),
     },
     "runtime": {
-        "max_running": Setting("int", 0, "Most sessions running at once; starting one more checkpoints and stops the least recently used (0: no limit).", minimum=0, maximum=10_000),
-        "memory_budget": Setting("size", 0, "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the least recently used first (0: no limit).", minimum=0, maximum=64 * TiB),
-        "container_stop_on_disconnect": Setting("bool", False, "When the last TUI attached to a session closes, checkpoint it and stop its container; opening the session again starts a new one."),
+        "max_running": Setting(
+            "int", 0,
+            "Most sessions running at once; starting one more checkpoints and stops the least recently used (0: "
+            "no limit).",
+            minimum=0, maximum=10_000,
+        ),
+        "memory_budget": Setting(
+            "size", 0,
+            "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the "
+            "least recently used first (0: no limit).",
+            minimum=0, maximum=64 * TiB,
+        ),
+        "container_stop_on_disconnect": Setting(
+            "bool", False,
+            "When the last TUI attached to a session closes, checkpoint it and stop its container; opening the "
+            "session again starts a new one.",
+        ),
     },
     "ui": {
-        "theme": Setting("str", "textual-dark", "Textual theme name (e.g. textual-dark, textual-light, nord, gruvbox)."),
+        "theme": Setting(
+            "str", "textual-dark",
+            "Textual theme name (e.g. textual-dark, textual-light, nord, gruvbox).",
+        ),
         "read_only": Setting("bool", False, "Start the TUI read-only: browse, diff and view only."),
     },
 }
@@ -123,6 +252,7 @@ def parse_size(value: Any) -> int:
 def _coerce(section: str, key: str, setting: Setting, value: Any, *, from_text: bool) -> Any:
     """Check ``value`` against ``setting``; text from env vars is converted first."""
     where = f"[{section}] {key}"
+    out: Any  # the setting's Python value: int, float, bool, str or list[str]
     try:
         if setting.kind == "size":
             out = parse_size(value)
@@ -201,7 +331,10 @@ def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
     if setting.kind not in ("int", "float", "size"):
         return
     shown = given if isinstance(given, str) and setting.kind == "size" else out
-    shown = repr(clip(shown)) if isinstance(shown, str) else (f"{shown:g}" if isinstance(shown, float) else clip(str(shown)))
+    if isinstance(shown, str):
+        shown = repr(clip(shown))
+    else:
+        shown = f"{shown:g}" if isinstance(shown, float) else clip(str(shown))
     span = allowed(setting)
     tail = f" (allowed: {span})" if span else ""
     if isinstance(out, float) and not math.isfinite(out):
@@ -265,7 +398,7 @@ def load(
     path: str | os.PathLike[str] | None = None,
     *,
     overrides: dict[tuple[str, str], Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Read, layer and validate the settings.
 
@@ -274,7 +407,7 @@ def load(
     line for TOML syntax errors, and the ``[section] key`` and expected type for bad values.
     """
     cfg_path = resolve_config_path(path)
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
@@ -283,7 +416,8 @@ def load(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:  # e.g. a folder on the way we may not enter
-        raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; fix its permissions or pass --config") from None
+        raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; "
+                          "fix its permissions or pass --config") from None
     values: dict[str, dict[str, Any]] = {}
     sources: dict[tuple[str, str], str] = {}
     for section, settings in SCHEMA.items():
@@ -313,7 +447,7 @@ def load(
             except ConfigError as exc:
                 raise ConfigError(f"{cfg_path}: {exc}") from None
             sources[(section, key)] = "file"
-    for name, text in environ.items():
+    for name, text in env.items():
         if not name.startswith("VMUSER_") or name == "VMUSER_CONFIG":
             continue
         rest = name[len("VMUSER_"):].lower()

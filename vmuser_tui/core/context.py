@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from vmuser_tui.core.config import Config
 from vmuser_tui.core.db import DB_NAME, Database
 from vmuser_tui.core.errors import NotFoundError, StoreError
 from vmuser_tui.core.store.objects import ObjectStore
+
+if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time (docker SDK, inotify)
+    from vmuser_tui.core.access import Access
+    from vmuser_tui.core.runtime.base import ContainerRuntime
+    from vmuser_tui.core.store.live import LiveState, MonitorHub
 
 _warned: set[str] = set()  # paths already warned about in this process (warn once, not per open)
 
@@ -53,14 +59,26 @@ class Context:
     db: Database
     store: ObjectStore
     warnings: list[str] = field(default_factory=list)  # for the user, from opening (e.g. file modes)
-    _runtimes: dict = field(default_factory=dict)
-    _live: dict = field(default_factory=dict)
-    _hub: object = None
+    _runtimes: dict[str, ContainerRuntime] = field(default_factory=dict)
+    _live: dict[str, LiveState] = field(default_factory=dict)
+    _hub: MonitorHub | Literal[False] | None = None  # False: tried, this platform has none
     live_enabled: bool = True
-    access: object = None  # core.access.Access: who may change what (set by Vmuser)
+    _access: Access | None = None
+
+    @property
+    def access(self) -> Access:
+        """Who may change what (:class:`~vmuser_tui.core.access.Access`); set by
+        :class:`~vmuser_tui.core.service.Vmuser` when it opens. RuntimeError before that."""
+        if self._access is None:
+            raise RuntimeError("no access rules yet: a Context gets them from the Vmuser that opened it")
+        return self._access
+
+    @access.setter
+    def access(self, access: Access) -> None:
+        self._access = access
 
     @classmethod
-    def open(cls, config: Config, *, read_only: bool = False) -> "Context":
+    def open(cls, config: Config, *, read_only: bool = False) -> Context:
         """Open the data directory (created, 0700, when missing). ``read_only``: open an
         existing one without writing anything (see :class:`~vmuser_tui.core.db.Database`).
         Raises StoreError (ReadOnlyDataError when it cannot be written), NotFoundError."""
@@ -93,9 +111,10 @@ class Context:
         """Where managed workspaces live: ``<data dir>/workspaces/<project id>``."""
         return self.data_dir / "workspaces"
 
-    def live_state(self, project_id: str, workspace: Path):
-        """None when this process keeps no monitors (``live_enabled`` False); else the in-memory state of a project's workspace (see :mod:`.store.live`), kept for
-        this process's lifetime so captures after the first touch only what changed."""
+    def live_state(self, project_id: str, workspace: Path) -> LiveState | None:
+        """None when this process keeps no monitors (``live_enabled`` False); else the in-memory
+        state of a project's workspace (see :mod:`.store.live`), kept for this process's
+        lifetime so captures after the first touch only what changed."""
         from vmuser_tui.core.store.live import LiveState
 
         if not self.live_enabled:
@@ -107,7 +126,7 @@ class Context:
             state = self._live[project_id] = LiveState(Path(workspace), self._monitor_hub())
         return state
 
-    def _monitor_hub(self):
+    def _monitor_hub(self) -> MonitorHub | None:
         """The process's shared inotify instance, or None where there is none (not Linux)."""
         if self._hub is None:
             from vmuser_tui.core.store.live import MonitorHub
@@ -134,7 +153,7 @@ class Context:
         self.store.close()
         self.db.close()
 
-    def runtime(self, name: str):
+    def runtime(self, name: str) -> ContainerRuntime:
         """The container runtime ``docker`` or ``none`` (created on first use)."""
         if name not in self._runtimes:
             from vmuser_tui.core.runtime import get_runtime

@@ -18,24 +18,23 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import schema
 from vmuser_tui.core.errors import (
     AmbiguousError,
     NotFoundError,
+    ReadOnlyDataError,  # defined with the other errors; still importable from here
     StoreError,
     VmuserError,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - imported on first use (start-up time)
+    import sqlite_utils
+
 DB_NAME = "vmuser.db"
 BUSY_TIMEOUT_MS = 30_000
 MIN_PREFIX = 4
-
-
-class ReadOnlyDataError(StoreError):
-    """The data directory or its database cannot be written (a read-only mount, or
-    permissions): raised when opening it read-write, and by any write of a database opened
-    read-only. Commands that only read open it again with ``read_only=True``."""
 
 
 class Database:
@@ -64,7 +63,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
-        self._utils = None
+        self._utils: sqlite_utils.Database | None = None
         try:
             if read_only:
                 self._check_version()
@@ -161,7 +160,7 @@ class Database:
         return conn
 
     @property
-    def utils(self):
+    def utils(self) -> sqlite_utils.Database:
         """A sqlite-utils ``Database`` on the opening thread's connection (imported on first
         use: it costs ~30 ms of start-up that list commands should not pay)."""
         if self._utils is None:
@@ -229,13 +228,13 @@ class Database:
                 conn.execute("ROLLBACK")
             raise _translate(exc, self.path) from None
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Run a read query and return rows as dicts."""
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description or ()]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def query_one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+    def query_one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         """The first row of a read query, or None."""
         rows = self.query(sql, params)
         return rows[0] if rows else None

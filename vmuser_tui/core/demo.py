@@ -51,8 +51,7 @@ def ensure_demo(vm, *, say=lambda line: None) -> DemoOutcome:
     """
     existing = _remembered(vm)
     if existing:
-        notes = _ensure_session(vm, existing, say)
-        return DemoOutcome(existing, False, notes)
+        return DemoOutcome(existing, False, _ensure_session(vm, existing, say))
     notes: list[str] = []
     say("building the demo project from vmuser's own source...")
     project = vm.projects.create(
@@ -76,7 +75,8 @@ def ensure_demo(vm, *, say=lambda line: None) -> DemoOutcome:
     vm.fs.write(project.id, "README.md", readme + b"\nEdited in the second checkpoint.\n")
     vm.fs.mv(project.id, "src/core/clock.py", "src/core/timekeeping.py")
     vm.fs.rm(project.id, "src/__main__.py")
-    second = vm.checkpoints.create(project.id, description="Add notes, rename clock.py, drop __main__.py", tags=["edit"])
+    second = vm.checkpoints.create(project.id, description="Add notes, rename clock.py, drop __main__.py",
+                                   tags=["edit"])
     say(f"checkpoint {second.checkpoint.id}: notes and a rename")
     notes += _ensure_session(vm, project.id, say, build=True)
     with vm.db.write() as conn:
@@ -112,11 +112,12 @@ def _ensure_session(vm, project_id: str, say, *, build: bool = False) -> list[st
         if session.runtime == "docker":
             result = vm.sessions.exec(
                 session.id,
-                ["sh", "-c", "mkdir -p build && find src -name '*.py' | sort > build/manifest.txt && "
-                 "wc -l < build/manifest.txt > build/COUNT && echo ok > build/STATUS"],
+                ["sh", "-c", ("mkdir -p build && find src -name '*.py' | sort > build/manifest.txt && "
+                               "wc -l < build/manifest.txt > build/COUNT && echo ok > build/STATUS")],
             )
             if result.exit_code != 0:
-                notes.append(f"demo build command exited {result.exit_code}: {result.output.decode(errors='replace')[:200]}")
+                output = result.output.decode(errors="replace")[:200]
+                notes.append(f"demo build command exited {result.exit_code}: {output}")
             desc = "Build manifest inside the container"
         else:
             listing = "\n".join(sorted(f.path for f in _walk_py(vm, project_id))) + "\n"

@@ -57,3 +57,9 @@ class RuntimeUnavailableError(VmuserError):
 
 class StoreError(VmuserError):
     """The checkpoint store is damaged or inconsistent (missing blob, hash mismatch)."""
+
+
+class ReadOnlyDataError(StoreError):
+    """The data directory or its database cannot be written (a read-only mount, or
+    permissions): raised when opening it read-write, and by any write of a database opened
+    read-only. Commands that only read open it again with ``read_only=True``."""

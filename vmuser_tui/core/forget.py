@@ -61,7 +61,7 @@ def plan(
         "SELECT * FROM checkpoints WHERE project_id = ? ORDER BY created_at DESC, rowid DESC", (project_id,)
     )
     cols = [d[0] for d in cur.description]
-    checkpoints = [Checkpoint.from_row(dict(zip(cols, row))) for row in cur.fetchall()]
+    checkpoints = [Checkpoint.from_row(dict(zip(cols, row, strict=True))) for row in cur.fetchall()]
     head = conn.execute("SELECT head_checkpoint_id FROM projects WHERE id = ?", (project_id,)).fetchone()
     pinned = {head[0]: "head"} if head and head[0] else {}
     for (pre,) in conn.execute(
@@ -89,11 +89,12 @@ def plan(
 def _reparent(checkpoints: list[Checkpoint], gone: set[str]) -> dict[str, str | None]:
     """New parents for kept checkpoints whose parent goes: the nearest kept ancestor."""
     parent = {c.id: c.parent_id for c in checkpoints}
-    out = {}
+    out: dict[str, str | None] = {}
     for c in checkpoints:
         if c.id in gone or c.parent_id not in gone:
             continue
-        p, seen = c.parent_id, set()
+        p: str | None = c.parent_id
+        seen: set[str | None] = set()
         while p in gone and p not in seen:  # `seen` guards against a (corrupt) cycle
             seen.add(p)
             p = parent.get(p)

@@ -51,3 +51,14 @@ def new_project_id(prefix: str) -> str:
 def new_short_id(length: int = 10) -> str:
     """A new session or checkpoint id: ``length`` random lowercase hex digits (40 bits at 10)."""
     return secrets.token_hex((length + 1) // 2)[:length]
+
+
+TAG_MAX = 64
+
+
+def validate_tag(tag: str) -> str:
+    """A tag is 1-64 printable characters without spaces or commas. Raises UsageError."""
+    tag = tag.strip()
+    if not tag or len(tag) > TAG_MAX or any(c.isspace() or c == "," or not c.isprintable() for c in tag):
+        raise UsageError(f"invalid tag {tag!r}: use 1-{TAG_MAX} characters without spaces or commas")
+    return tag

@@ -8,6 +8,7 @@ workspace, and a restore never touches it (it is in neither side of the plan).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ IGNORE_FILE = ".vmuserignore"
 class IgnoreRules:
     """Compiled rules; ``key`` changes whenever the rules do (a cache key)."""
 
-    match: object  # IgnoreFn or None
+    match: Callable[[str, bool], bool] | None  # store.scan.IgnoreFn: (path, is_dir) -> leave out?
     key: str
     patterns: tuple[str, ...]
 

@@ -101,9 +101,9 @@ def plan_import(src: Path, *, max_file_size: int, max_entries_per_dir: int, max_
                     out.as_files.append((rel, target))
                     out.total_bytes += len(target)
                 else:
-                    raise UsageError(f"{where}: {rel} is a symlink to {text!r}, outside the imported folder; remove it, "
-                                     "or set [limits] outside_symlinks = \"store\" to import it as a plain file "
-                                     "(nothing was copied)")
+                    raise UsageError(f"{where}: {rel} is a symlink to {text!r}, outside the imported folder; "
+                                     "remove it, or set [limits] outside_symlinks = \"store\" to import it as a "
+                                     "plain file (nothing was copied)")
             else:
                 kind = _KIND_NAMES.get(statmod.S_IFMT(mode), "not a file")
                 raise UsageError(f"{where}: {rel} is {kind}; vmuser imports only files, folders and symlinks: "
@@ -128,7 +128,7 @@ def copy_import(src: Path, dest: Path, the_plan: ImportPlan, *, max_file_size: i
         for rel, target in the_plan.links:
             os.symlink(target, os.fsencode(os.path.join(out, rel)))
         root = os.path.realpath(out)
-        for rel, target in the_plan.links:  # the source may have changed since it was judged
+        for rel, _ in the_plan.links:  # the source may have changed since it was judged
             resolved = os.path.realpath(os.path.join(out, rel))
             if resolved != root and not resolved.startswith(root + os.sep):
                 raise UsageError(f"cannot import {src}: {rel} resolves outside the workspace after copying "

@@ -77,7 +77,8 @@ def sample(vm) -> dict:
     """The ``stats`` job: one sample of every running session. Docker sessions get CPU
     and memory from the engine; every running session gets its workspace and storage
     sizes. Returns ``{"sampled": n, "problems": [...]}``."""
-    rows = vm.db.query("SELECT id, project_id, runtime, container_id, started_at FROM sessions WHERE status = 'running'")
+    rows = vm.db.query("SELECT id, project_id, runtime, container_id, started_at FROM sessions "
+                       "WHERE status = 'running'")
     errors, done = [], 0
     for row in rows:
         cpu = mem = None
@@ -87,8 +88,8 @@ def sample(vm) -> dict:
                 cpu, mem = round(stats["cpu_percent"], 1), int(stats["memory_bytes"])
             except VmuserError as exc:
                 errors.append(f"{row['id']}: {exc}")
-        head = vm.db.query_one("SELECT c.total_size AS n FROM projects p JOIN checkpoints c ON c.id = p.head_checkpoint_id "
-                               "WHERE p.id = ?", (row["project_id"],))
+        head = vm.db.query_one("SELECT c.total_size AS n FROM projects p "
+                               "JOIN checkpoints c ON c.id = p.head_checkpoint_id WHERE p.id = ?", (row["project_id"],))
         started = int(clock.parse(row["started_at"]).timestamp()) if row["started_at"] else 0
         storage = _storage_since(vm.db, started)
         now = clock.now_iso()
@@ -100,8 +101,9 @@ def sample(vm) -> dict:
                 history = (history + [[now, cpu, mem]])[-HISTORY:]
             peak = max([v for v in (old[0] if old else None, mem) if v is not None], default=None)
             conn.execute(
-                "INSERT INTO session_metrics(session_id, memory_bytes, peak_memory_bytes, cpu_percent, workspace_bytes, "
-                "checkpoint_bytes, sampled_at, history) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET "
+                "INSERT INTO session_metrics(session_id, memory_bytes, peak_memory_bytes, cpu_percent, "
+                "workspace_bytes, checkpoint_bytes, sampled_at, history) VALUES (?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(session_id) DO UPDATE SET "
                 "memory_bytes = excluded.memory_bytes, peak_memory_bytes = excluded.peak_memory_bytes, "
                 "cpu_percent = excluded.cpu_percent, workspace_bytes = excluded.workspace_bytes, "
                 "checkpoint_bytes = excluded.checkpoint_bytes, sampled_at = excluded.sampled_at, "

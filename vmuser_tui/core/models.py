@@ -47,7 +47,7 @@ class Project:
     cleanup_due_at: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict) -> "Project":
+    def from_row(cls, row: dict) -> Project:
         return cls(
             id=row["id"], name=row["name"], description=row["description"], workspace=row["workspace"],
             managed=bool(row["managed"]), image=row["image"], pinned=bool(row["pinned"]),
@@ -85,7 +85,7 @@ class Session:
     checkpoints: int = 0
 
     @classmethod
-    def from_row(cls, row: dict) -> "Session":
+    def from_row(cls, row: dict) -> Session:
         return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row and k != "checkpoints"},
                    checkpoints=row.get("n_checkpoints") or 0)
 
@@ -117,7 +117,7 @@ class Checkpoint:
     state: dict = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: dict) -> "Checkpoint":
+    def from_row(cls, row: dict) -> Checkpoint:
         return cls(
             id=row["id"], project_id=row["project_id"], session_id=row["session_id"],
             parent_id=row["parent_id"], root_tree=row["root_tree"], kind=row["kind"],

@@ -6,10 +6,15 @@ import getpass
 import json
 import os
 import socket
+import sqlite3
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import clock
 from vmuser_tui.core.redact import redact
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from vmuser_tui.core.db import Database
 
 
 @lru_cache(maxsize=1)
@@ -38,7 +43,8 @@ def client_id() -> str:
     return _client[1]
 
 
-def record(conn, operation: str, *, project_id: str | None = None, session_id: str | None = None, **details) -> None:
+def record(conn: sqlite3.Connection, operation: str, *, project_id: str | None = None,
+           session_id: str | None = None, **details: Any) -> None:
     """Append one entry. Call inside the write transaction of the change it describes,
     so no change lacks its entry. ``details`` must be JSON-serializable; values under
     secret-looking keys (and ``NAME=value`` strings with such names) are stored masked."""
@@ -50,7 +56,7 @@ def record(conn, operation: str, *, project_id: str | None = None, session_id: s
     )
 
 
-def entries(database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100,
+def entries(database: Database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100,
             session_id: str | None = None, actor: str | None = None, since: str | None = None,
             until: str | None = None, text: str | None = None) -> list[dict]:
     """Newest first: ``{id, at, operation, actor, pid, client_id, project_id, session_id, details}``.
@@ -83,6 +89,6 @@ def entries(database, *, project_id: str | None = None, operation: str | None = 
     return rows
 
 
-def operations(database) -> list[str]:
+def operations(database: Database) -> list[str]:
     """Every operation name the log holds, sorted (for a filter's choices)."""
     return [row["operation"] for row in database.query("SELECT DISTINCT operation FROM operation_log ORDER BY 1")]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from vmuser_tui.core.errors import InvalidPathError
 
@@ -137,7 +138,7 @@ def check_name(name: str) -> str:
     return out
 
 
-def clash(name: str, siblings, *, casefold: bool = False) -> str | None:
+def clash(name: str, siblings: Iterable[str], *, casefold: bool = False) -> str | None:
     """The first of ``siblings`` (other names in the same folder) that ``name`` would be
     taken for, or None: byte-different names equal once NFC-folded (one of them is not
     NFC: macOS and many tools fold), and with ``casefold`` also names equal ignoring
@@ -154,7 +155,7 @@ def _fold(name: str, casefold: bool) -> str:
     return nfc.casefold() if casefold else nfc
 
 
-def check_siblings(names, *, where: str = "", casefold: bool = False) -> None:
+def check_siblings(names: Iterable[str], *, where: str = "", casefold: bool = False) -> None:
     """Refuse the names of one folder when two of them clash: the same name twice, a
     non-NFC name that folds to a sibling, and with ``casefold`` names differing only in
     case. Raises :class:`InvalidPathError` naming both. Linear in the number of names."""

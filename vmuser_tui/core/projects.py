@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from vmuser_tui.core import clock, oplog, workspace_guard, workspace_orphans
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError
-from vmuser_tui.core.ids import new_project_id, prefix_from_name, validate_prefix
+from vmuser_tui.core.ids import (  # validate_tag: with the other pure validators, for adapters too
+    new_project_id,
+    prefix_from_name,
+    validate_prefix,
+    validate_tag,
+)
 from vmuser_tui.core.models import Project
 
 _LIST_SQL = """
@@ -20,17 +27,6 @@ SELECT p.*,
   (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
 FROM projects p
 """
-
-TAG_MAX = 64
-
-
-def validate_tag(tag: str) -> str:
-    """A tag is 1-64 printable characters without spaces or commas. Raises UsageError."""
-    tag = tag.strip()
-    if not tag or len(tag) > TAG_MAX or any(c.isspace() or c == "," or not c.isprintable() for c in tag):
-        raise UsageError(f"invalid tag {tag!r}: use 1-{TAG_MAX} characters without spaces or commas")
-    return tag
-
 
 class Projects:
     """Project operations. Every change writes its operation-log entry in the same transaction."""
@@ -92,7 +88,8 @@ class Projects:
         return ws
 
     def list(self, *, tag: str | None = None, prefix: str | None = None) -> list[Project]:
-        """All projects, most recently active first, optionally those with ``tag`` or whose id starts with ``prefix``."""
+        """All projects, most recently active first, optionally those with ``tag`` or whose
+        id starts with ``prefix``."""
         where, params = [], []
         if tag:
             where.append("EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
@@ -106,7 +103,8 @@ class Projects:
     def head_sizes(self) -> dict[str, int]:
         """Project id -> total bytes of its head checkpoint (projects without one are left
         out): one cheap figure of a project's size, one query for every project."""
-        rows = self.db.query("SELECT p.id, c.total_size FROM projects p JOIN checkpoints c ON c.id = p.head_checkpoint_id")
+        rows = self.db.query("SELECT p.id, c.total_size FROM projects p "
+                             "JOIN checkpoints c ON c.id = p.head_checkpoint_id")
         return {r["id"]: r["total_size"] for r in rows}
 
     def create(
@@ -118,7 +116,7 @@ class Projects:
         import_dir: str | Path | None = None,
         image: str | None = None,
         description: str = "",
-        tags: list[str] | tuple[str, ...] = (),
+        tags: Sequence[str] = (),
     ) -> Project:
         """Create a project and its workspace.
 
@@ -143,7 +141,8 @@ class Projects:
         limit = self.ctx.config.get("limits", "max_projects")
         count = self.db.conn.execute("SELECT COUNT(*) FROM projects").fetchone()[0]
         if count >= limit:
-            raise LimitError(f"this data directory holds {count} projects, the limit ([limits] max_projects); delete some first")
+            raise LimitError(f"this data directory holds {count} projects, the limit ([limits] max_projects); "
+                             "delete some first")
         pid = new_project_id(prefix)
         while self.db.query_one("SELECT 1 FROM projects WHERE id = ?", (pid,)):
             pid = new_project_id(prefix)
@@ -185,11 +184,11 @@ class Projects:
         try:
             with self.db.write() as conn:
                 conn.execute(
-                    "INSERT INTO projects(id, name, description, workspace, managed, image, tags, created_at, updated_at, last_active_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO projects(id, name, description, workspace, managed, image, tags, created_at, "
+                    "updated_at, last_active_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (pid, name, description, str(ws), int(managed), image, json.dumps(tags), now, now, now),
                 )
-                extra = {}
+                extra: dict[str, Any] = {}
                 if imported is not None:
                     extra["imported"] = {"files": len(imported.files), "bytes": imported.total_bytes,
                                          "symlinks_as_files": [rel for rel, _ in imported.as_files]}
@@ -220,14 +219,16 @@ class Projects:
             if days < 1 or days > 3650:
                 raise UsageError("--days must be between 1 and 3650")
             keep = clock.iso(now + timedelta(days=days))
-            return self._update(ref, "project.extend", "last_active_at = ?, keep_until = ?", (clock.iso(now), keep), days=days)
+            return self._update(ref, "project.extend", "last_active_at = ?, keep_until = ?", (clock.iso(now), keep),
+                                days=days)
         return self._update(ref, "project.extend", "last_active_at = ?", (clock.iso(now),))
 
-    def tag(self, ref: str, add: list[str] = (), remove: list[str] = ()) -> Project:
+    def tag(self, ref: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> Project:
         """Add and remove project tags."""
         project = self.get(ref)
         tags = (set(project.tags) | {validate_tag(t) for t in add}) - set(remove)
-        return self._update(ref, "project.tag", "tags = ?", (json.dumps(sorted(tags)),), add=list(add), remove=list(remove))
+        return self._update(ref, "project.tag", "tags = ?", (json.dumps(sorted(tags)),),
+                            add=list(add), remove=list(remove))
 
     def touch(self, conn, project_id: str) -> None:
         """Mark activity (inside a caller's transaction); resets the cleanup clock."""

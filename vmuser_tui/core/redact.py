@@ -130,7 +130,7 @@ def redact(value: Any) -> Any:
     returned as they are.
     """
     if isinstance(value, Mapping):
-        out = {}
+        out: dict[Any, Any] = {}
         for k, v in value.items():
             if isinstance(k, str) and is_secret_name(k):
                 out[k] = MASK
@@ -250,7 +250,7 @@ def redact_script(script: str) -> str:
             words.append(raw.strip("\"'"))
     shown = redact_argv(words)
     pieces, last = [], 0
-    for (start, end), word, new in zip(spans, words, shown):
+    for (start, end), word, new in zip(spans, words, shown, strict=True):
         if new == word:
             continue
         raw = script[start:end]

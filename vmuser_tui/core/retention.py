@@ -32,10 +32,11 @@ newest record of all is always kept (reason ``"newest"``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from typing import Any, Protocol
 
 from vmuser_tui.core import clock
 from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, MAX_SECONDS, clip
@@ -183,13 +184,28 @@ class RetentionPolicy:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+class RetentionRecord(Protocol):
+    """What :func:`apply` reads of a record, e.g. a :class:`~vmuser_tui.core.models.Checkpoint`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | str: ...  # aware datetime or stored ISO string (UTC)
+    @property
+    def kind(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def annotations(self) -> Sequence[Any]: ...
+
+
 @dataclass(frozen=True)
 class Decision:
     """One record's fate: ``keep`` and, when kept, ``reasons``: protections first
     (``"manual"``, ``"tagged"``...), then ``"within D"``, the count rules in restic's order
     (``"last"``, ``"hourly"``, ..., ``"monthly (oldest)"``), and ``"newest"`` last."""
 
-    record: object
+    record: RetentionRecord
     keep: bool
     reasons: tuple[str, ...] = ()
 
@@ -206,12 +222,12 @@ class RetentionResult:
     forget: list[Decision]
 
 
-def _created(record) -> datetime:
+def _created(record: RetentionRecord) -> datetime:
     t = record.created_at
     return clock.parse(t) if isinstance(t, str) else t.astimezone(UTC)
 
 
-def protections(record, policy: RetentionPolicy) -> list[str]:
+def protections(record: RetentionRecord, policy: RetentionPolicy) -> list[str]:
     """Why ``record`` is out of the rules' reach under ``policy`` (empty: it is a candidate)."""
     out = []
     if record.kind == "manual" and not policy.include_manual:
@@ -240,7 +256,8 @@ def _buckets(t: datetime, nr: int) -> tuple:
     )
 
 
-def apply(policy: RetentionPolicy, records: Iterable, *, now: datetime | None = None) -> RetentionResult:
+def apply(policy: RetentionPolicy, records: Iterable[RetentionRecord], *, now: datetime | None = None
+          ) -> RetentionResult:
     """Decide, for each record, keep or forget under ``policy``, with restic's rules.
 
     ``records``: objects with ``id``, ``created_at`` (aware datetime or stored ISO string,
@@ -287,7 +304,8 @@ def apply(policy: RetentionPolicy, records: Iterable, *, now: datetime | None = 
             last[b] = keys[b]
             if counts[b] > 0:
                 counts[b] -= 1
-    keep, forget = [], []
+    keep: list[Decision] = []
+    forget: list[Decision] = []
     for i, (record, _) in enumerate(timed):
         why = protected[i] + rules.get(i, []) + (["newest"] if i == 0 else [])
         (keep if why else forget).append(Decision(record, bool(why), tuple(why)))

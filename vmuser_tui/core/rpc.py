@@ -20,6 +20,10 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - the client side stays import-light
+    from vmuser_tui.core.service import Vmuser
 
 SOCKET_NAME = "worker.sock"
 CLIENT_TIMEOUT = 120.0  # seconds: a big capture may take a while
@@ -50,7 +54,7 @@ def request(path: Path, payload: dict, *, timeout: float = CLIENT_TIMEOUT) -> di
         return None
 
 
-def _handle(vm, payload: dict) -> dict:
+def _handle(vm: Vmuser, payload: dict) -> dict:
     from vmuser_tui.core.errors import VmuserError
 
     try:
@@ -75,7 +79,7 @@ class Server:
     the data directory.
     """
 
-    def __init__(self, vm):
+    def __init__(self, vm: Vmuser) -> None:
         self.vm = vm
         self.path = socket_path(vm.data_dir)
         self._stop = threading.Event()
@@ -106,7 +110,7 @@ class Server:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break

@@ -5,18 +5,18 @@ workspace; changes (``write``, ``mkdir``, ``mv``, ``rm``) only on the live works
 Every path goes through :func:`vmuser_tui.core.pathcheck.normalize` first; writes never
 follow a symlink: each parent is checked with ``lstat`` for a clear message, and the change
 itself goes through directory descriptors (:mod:`vmuser_tui.core.store.confined`), so a
-folder swapped for a link between the check and the change cannot send it outside. Size and entry limits come from ``[limits]``; each change is logged.
+folder swapped for a link between the check and the change cannot send it outside. Size and
+entry limits come from ``[limits]``; each change is logged.
 """
 
 from __future__ import annotations
 
 import os
 import stat as statmod
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from vmuser_tui.core import clock, oplog
-from vmuser_tui.core import container_user
+from vmuser_tui.core import clock, container_user, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import (
     InvalidPathError,
@@ -70,10 +70,12 @@ class VirtualFS:
                 st = os.lstat(current)
             except FileNotFoundError:
                 if parents_must_exist:
-                    raise NotFoundError(f"{'/'.join(parts[: i + 1])}: no such directory; create it with fs mkdir") from None
+                    raise NotFoundError(f"{'/'.join(parts[: i + 1])}: no such directory; "
+                                        "create it with fs mkdir") from None
                 return os.path.join(ws, rel)
             if statmod.S_ISLNK(st.st_mode):
-                raise InvalidPathError(f"{'/'.join(parts[: i + 1])} is a symlink; vmuser does not write through symlinks")
+                raise InvalidPathError(f"{'/'.join(parts[: i + 1])} is a symlink; "
+                                       "vmuser does not write through symlinks")
             if not statmod.S_ISDIR(st.st_mode):
                 raise InvalidPathError(f"{'/'.join(parts[: i + 1])} is not a directory")
         return os.path.join(ws, rel) if rel else os.fspath(ws)
@@ -82,7 +84,7 @@ class VirtualFS:
     def _info_live(rel: str, full: str) -> FileInfo:
         st = os.lstat(full)
         kind = _KIND.get(statmod.S_IFMT(st.st_mode), "other")
-        mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+        mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, UTC))
         target = os.readlink(full) if kind == SYMLINK else None
         size = st.st_size if kind != DIR else 0
         return FileInfo(rel, rel.rsplit("/", 1)[-1] if rel else "", kind, size, st.st_mode & 0o777, None, mtime, target)
@@ -179,14 +181,18 @@ class VirtualFS:
         limit = self.ctx.config.get("limits", "max_entries_per_dir")
         names = os.listdir(parent)
         if len(names) >= limit:
-            raise LimitError(f"{parent_rel or '/'} already holds {len(names)} entries ([limits] max_entries_per_dir = {limit})")
-        other = clash(name, names) if name is not None else None
+            raise LimitError(f"{parent_rel or '/'} already holds {len(names)} entries "
+                             f"([limits] max_entries_per_dir = {limit})")
+        if name is None:
+            return
+        other = clash(name, names)
         if other is not None:
             where = join(parent_rel, name)
             raise InvalidPathError(f"{where}: the folder already holds {shown(other)}, a non-NFC name that folds to "
                                    f"{name!r}; rename that one first (vmuser never makes a look-alike sibling)")
 
-    def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None, parents: bool = True) -> FileInfo:
+    def write(self, project_ref: str, path: str, data: bytes, *, mode: int | None = None,
+              parents: bool = True) -> FileInfo:
         """Create or replace a file atomically (temp file + rename), creating missing parent
         folders with ``parents``. Raises LimitError past ``[limits] max_file_size`` before
         anything is written."""
@@ -302,7 +308,8 @@ class VirtualFS:
                     try:
                         os.rmdir(name, dir_fd=fd)
                     except OSError:
-                        raise StateError(f"{rel}: directory is not empty; use -r to remove it and its contents") from None
+                        raise StateError(f"{rel}: directory is not empty; "
+                                         "use -r to remove it and its contents") from None
             else:
                 os.unlink(name, dir_fd=fd)
         self._log("fs.rm", project_id, path=rel, recursive=recursive)

@@ -145,7 +145,7 @@ def _holds(outer: str, inner: str) -> bool:
         probe = parent
 
 
-def _named(given, real: str) -> str:
+def _named(given: str | os.PathLike[str], real: str) -> str:
     given = os.fspath(given)
     return given if os.path.abspath(os.path.expanduser(given)) == real else f"{given} ({real})"
 

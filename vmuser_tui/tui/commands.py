@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from textual.binding import Binding
+    from textual.dom import DOMNode
 
 from vmuser_tui.tui.screens.base import describe_bindings
 
@@ -13,11 +19,11 @@ class VmuserCommands(Provider):
     """One command per Binding of the screen the palette was opened from (allowed ones
     only: read-only mode leaves changing actions out), plus the app's own."""
 
-    def _commands(self) -> list[tuple[str, str, object]]:
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         screen = self.screen
         app = self.app
         name = getattr(screen, "HELP_NAME", "")
-        out: list[tuple[str, str, object]] = []
+        out: list[tuple[str, str, Callable[[], Any]]] = []  # (text, help, run it)
         seen: set[str] = set()
         for node in (screen, app):
             bindings = {b.id: b for b in _bindings(node) if b.id}
@@ -57,7 +63,7 @@ class VmuserCommands(Provider):
                 yield Hit(score, matcher.highlight(text), command, help=help_text)
 
 
-def _bindings(node):
+def _bindings(node: DOMNode) -> list[Binding]:
     from textual.binding import Binding
 
     return list(Binding.make_bindings(type(node).BINDINGS))

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core.errors import NotFoundError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from vmuser_tui.core.models import Project
+    from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.core.workers.scheduler import JobResult
 
-def _project(vm, project_id: str):
+
+def _project(vm: Vmuser, project_id: str) -> Project | None:
     try:
         return vm.projects.get(project_id)
     except NotFoundError:  # deleted since the job ran
         return None
 
 
-def _name(vm, project_id: str) -> str:
+def _name(vm: Vmuser, project_id: str) -> str:
     project = _project(vm, project_id)
     return project.name if project is not None else project_id
 
 
-def notes_for(vm, res) -> list[tuple[str, str]]:
+def notes_for(vm: Vmuser, res: JobResult) -> list[tuple[str, str]]:
     """``[(severity, one line)]`` for a :class:`~vmuser_tui.core.workers.scheduler.JobResult`:
     auto checkpoints taken, cleanup warnings and deletions, sessions whose container
     stopped or vanished, and failures."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 def styles_dir() -> Path:
@@ -15,7 +15,8 @@ def styles_dir() -> Path:
     return Path(__file__).parents[2] / "styles"
 
 
-def css(*names: str) -> list[Path]:
-    """Paths of ``styles/<name>.tcss`` for a ``CSS_PATH``."""
+def css(*names: str) -> list[str | PurePath]:
+    """Paths of ``styles/<name>.tcss`` for a ``CSS_PATH`` (typed as Textual's ``CSSPathType``
+    list, which is invariant: a ``list[Path]`` would not do)."""
     base = styles_dir()
     return [base / f"{name}.tcss" for name in names]

@@ -7,10 +7,17 @@ even when the database cannot be opened.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
+
+    from vmuser_tui.core.service import Vmuser
+
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
-           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc", "worker": "workers", "cleanup": "workers",
-           "check": "check"}
+           "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc",
+           "worker": "workers", "cleanup": "workers", "check": "check"}
 
 
 # Commands that only read: on a data directory that cannot be written they open it read-only.
@@ -18,7 +25,7 @@ READS = {"check", "log", "project.list", "project.show", "session.list", "sessio
          "checkpoint.list", "checkpoint.show", "checkpoint.diff", "fs.ls", "fs.cat"}
 
 
-def reads_only(args) -> bool:
+def reads_only(args: Namespace) -> bool:
     """True when the command changes nothing: :data:`READS`, ``tui --read-only``, and the
     dry runs (``checkpoint forget --dry-run``, ``cleanup`` without ``--apply``). (``gc --dry-run``
     is not one: it counts inside a write transaction, as gc does.)"""
@@ -28,18 +35,18 @@ def reads_only(args) -> bool:
             or (func == "cleanup" and not getattr(args, "apply", False)))
 
 
-def open_service(args, *, reconcile: bool = True):
+def open_service(args: Namespace, *, reconcile: bool = True) -> Vmuser:
     """The service for this invocation (``--config``, ``--data-dir`` honoured). Only the
     long-lived TUI keeps change monitors; a one-shot command would only pay for them.
     A data directory that cannot be written is opened read-only for a command that only
     reads (:func:`reads_only`), with a note; a changing command is refused (ReadOnlyDataError)."""
-    from vmuser_tui.core.db import ReadOnlyDataError
+    from vmuser_tui.core.errors import ReadOnlyDataError
     from vmuser_tui.core.service import Vmuser
 
     live = args.func in ("tui", "demo", "worker")
-    kwargs = dict(config_path=args.config, data_dir=args.data_dir, live=live,
-                  read_only=bool(getattr(args, "read_only", False)) and args.func == "tui",
-                  force=bool(getattr(args, "force", False)), reclaim=args.func != "gc")
+    kwargs: dict[str, Any] = {"config_path": args.config, "data_dir": args.data_dir, "live": live,
+              "read_only": bool(getattr(args, "read_only", False)) and args.func == "tui",
+              "force": bool(getattr(args, "force", False)), "reclaim": args.func != "gc"}
     try:
         return Vmuser.open(reconcile=reconcile, **kwargs)
     except ReadOnlyDataError:
@@ -50,7 +57,7 @@ def open_service(args, *, reconcile: bool = True):
     return vm
 
 
-def dispatch(args) -> int | None:
+def dispatch(args: Namespace) -> int | None:
     """Run the handler named by ``args.func`` (``'group.command'`` or ``'command'``)."""
     group, _, command = args.func.partition(".")
     module = import_module(f"vmuser_tui.cli.commands.{_GROUPS[group]}")

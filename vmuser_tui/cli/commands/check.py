@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import emit_json, terminal
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
+
+    from vmuser_tui.core.service import Vmuser
+
 
 SHOWN = 50  # damaged objects listed in the text report (--json lists all)
 
@@ -14,7 +21,7 @@ class _ProgressLine:
     """``checking blobs 1200/5000`` rewritten in place on a terminal's stderr, at most
     ten times a second; silent when stderr is not a terminal."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.shown = False
@@ -35,7 +42,7 @@ class _ProgressLine:
             sys.stderr.flush()
 
 
-def cmd_check(args, vm) -> int:
+def cmd_check(args: Namespace, vm: Vmuser) -> int:
     line = _ProgressLine()
     try:
         report = vm.check(progress=line)

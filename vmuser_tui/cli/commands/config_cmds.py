@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import emit_json
 from vmuser_tui.core import config as cfg
 from vmuser_tui.core.errors import UsageError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
-def _load(args):
+
+def _load(args: Namespace) -> cfg.Config:
     overrides = {("data", "dir"): args.data_dir} if args.data_dir else None
     return cfg.load(args.config, overrides=overrides)
 
 
-def cmd_init(args) -> int:
+def cmd_init(args: Namespace) -> int:
     path = cfg.resolve_config_path(args.config)
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
@@ -24,7 +28,7 @@ def cmd_init(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: Namespace) -> int:
     conf = _load(args)
     if args.json:
         emit_json({"path": str(conf.path), "data_dir": str(conf.data_dir), "settings": conf.to_toml_dict()})
@@ -36,14 +40,14 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_path(args) -> int:
+def cmd_path(args: Namespace) -> int:
     conf = _load(args)
     print(f"config: {conf.path}{'' if conf.path.exists() else ' (not present: defaults apply)'}")
     print(f"data:   {conf.data_dir}")
     return 0
 
 
-def cmd_validate(args) -> int:
+def cmd_validate(args: Namespace) -> int:
     """Types and ranges (core), then what only the TUI knows: binding ids, keys Textual can bind, key
     collisions within a screen, theme names. Exit 1 with one line per problem."""
     conf = _load(args)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import emit_json, human_size, table
 from vmuser_tui.core.errors import LimitError, UsageError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
-def cmd_ls(args, vm) -> int:
+    from vmuser_tui.core.service import Vmuser
+
+
+def cmd_ls(args: Namespace, vm: Vmuser) -> int:
     entries = vm.fs.ls(args.project, args.path, at=args.at)
     if args.json:
         emit_json([e.to_json() for e in entries])
@@ -24,13 +30,13 @@ def cmd_ls(args, vm) -> int:
     return 0
 
 
-def cmd_cat(args, vm) -> int:
+def cmd_cat(args: Namespace, vm: Vmuser) -> int:
     sys.stdout.buffer.write(vm.fs.read(args.project, args.path, at=args.at))
     sys.stdout.flush()
     return 0
 
 
-def cmd_put(args, vm) -> int:
+def cmd_put(args: Namespace, vm: Vmuser) -> int:
     if args.source == "-":
         if sys.stdin.isatty():
             print("vmuser: reading the file from standard input; end it with Ctrl-D "
@@ -52,16 +58,16 @@ def cmd_put(args, vm) -> int:
     return 0
 
 
-def cmd_mkdir(args, vm) -> int:
+def cmd_mkdir(args: Namespace, vm: Vmuser) -> int:
     vm.fs.mkdir(args.project, args.path)
     return 0
 
 
-def cmd_rm(args, vm) -> int:
+def cmd_rm(args: Namespace, vm: Vmuser) -> int:
     vm.fs.rm(args.project, args.path, recursive=args.recursive)
     return 0
 
 
-def cmd_mv(args, vm) -> int:
+def cmd_mv(args: Namespace, vm: Vmuser) -> int:
     vm.fs.mv(args.project, args.src, args.dst)
     return 0

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import emit_json, human_size, table
 from vmuser_tui.core.errors import UsageError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
-def cmd_tui(args, vm) -> int:
+    from vmuser_tui.core.service import Vmuser
+
+
+def cmd_tui(args: Namespace, vm: Vmuser) -> int:
     if not sys.stdout.isatty():
         raise UsageError("the TUI needs a terminal; for scripts use the commands (vmuser --help)")
     from vmuser_tui.tui.app import run_tui
@@ -18,7 +24,7 @@ def cmd_tui(args, vm) -> int:
     return 0
 
 
-def cmd_demo(args, vm) -> int:
+def cmd_demo(args: Namespace, vm: Vmuser) -> int:
     from vmuser_tui.core.demo import ensure_demo
 
     outcome = ensure_demo(vm, say=lambda line: print(f"vmuser: {line}", file=sys.stderr))
@@ -33,7 +39,7 @@ def cmd_demo(args, vm) -> int:
     return 0
 
 
-def cmd_log(args, vm) -> int:
+def cmd_log(args: Namespace, vm: Vmuser) -> int:
     from vmuser_tui.core import bounds, clock
 
     if args.limit < 1:
@@ -60,7 +66,7 @@ def cmd_log(args, vm) -> int:
     return 0
 
 
-def cmd_gc(args, vm) -> int:
+def cmd_gc(args: Namespace, vm: Vmuser) -> int:
     result = vm.gc(dry_run=args.dry_run)
     if args.json:
         emit_json({"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes, "dry_run": result.dry_run,

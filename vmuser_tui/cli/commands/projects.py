@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import confirm, details, emit_json, need_terminal, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
-def _due(project) -> str:
+    from vmuser_tui.core.models import Project
+    from vmuser_tui.core.service import Vmuser
+
+
+def _due(project: Project) -> str:
     if project.pinned:
         return "pinned"
     if not project.cleanup_due_at:
@@ -18,7 +25,7 @@ def _due(project) -> str:
     return f"in {max(0, int(seconds // 86400))}d"
 
 
-def cmd_create(args, vm) -> int:
+def cmd_create(args: Namespace, vm: Vmuser) -> int:
     project = vm.projects.create(
         args.name, prefix=args.prefix, workspace=args.workspace, import_dir=args.import_dir,
         image=args.image, description=args.description, tags=args.tag,
@@ -27,7 +34,7 @@ def cmd_create(args, vm) -> int:
     return 0
 
 
-def cmd_list(args, vm) -> int:
+def cmd_list(args: Namespace, vm: Vmuser) -> int:
     projects = vm.projects.list(tag=args.tag, prefix=args.prefix)
     if args.json:
         emit_json([p.to_json() for p in projects])
@@ -41,7 +48,7 @@ def cmd_list(args, vm) -> int:
     return 0
 
 
-def _show(project, as_json: bool) -> None:
+def _show(project: Project, as_json: bool) -> None:
     if as_json:
         emit_json(project.to_json())
         return
@@ -52,33 +59,34 @@ def _show(project, as_json: bool) -> None:
         ("sessions", f"{project.running_sessions} running / {project.sessions}"),
         ("checkpoints", project.checkpoints), ("head", project.head_checkpoint_id or "-"),
         ("pinned", "yes" if project.pinned else "no"), ("tags", ", ".join(project.tags) or "-"),
-        ("created", project.created_at), ("last active", f"{project.last_active_at} ({clock.ago(project.last_active_at)})"),
+        ("created", project.created_at),
+        ("last active", f"{project.last_active_at} ({clock.ago(project.last_active_at)})"),
         ("cleanup", "never (pinned)" if project.pinned else (project.cleanup_due_at or "disabled")),
     ])
 
 
-def cmd_show(args, vm) -> int:
+def cmd_show(args: Namespace, vm: Vmuser) -> int:
     _show(vm.projects.get(args.project), args.json)
     return 0
 
 
-def cmd_pin(args, vm) -> int:
+def cmd_pin(args: Namespace, vm: Vmuser) -> int:
     _show(vm.projects.pin(args.project, True), args.json)
     return 0
 
 
-def cmd_unpin(args, vm) -> int:
+def cmd_unpin(args: Namespace, vm: Vmuser) -> int:
     _show(vm.projects.pin(args.project, False), args.json)
     return 0
 
 
-def cmd_extend(args, vm) -> int:
+def cmd_extend(args: Namespace, vm: Vmuser) -> int:
     project = vm.projects.extend(args.project, args.days)
     print(f"{project.id}: cleanup clock reset; due {project.cleanup_due_at or 'never'}")
     return 0
 
 
-def cmd_delete(args, vm) -> int:
+def cmd_delete(args: Namespace, vm: Vmuser) -> int:
     project = vm.projects.get(args.project)
     if not args.yes:
         need_terminal()

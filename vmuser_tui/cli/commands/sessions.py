@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import details, emit_json, human_size, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import UsageError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
 
-def cmd_start(args, vm) -> int:
+    from vmuser_tui.core.models import Session
+    from vmuser_tui.core.service import Vmuser
+
+
+def cmd_start(args: Namespace, vm: Vmuser) -> int:
     if sys.stderr.isatty() and args.runtime == "docker":
         print("starting container...", file=sys.stderr)
     outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image)
@@ -20,14 +27,13 @@ def cmd_start(args, vm) -> int:
     return 0
 
 
-def _show(session, as_json: bool, vm=None) -> None:
-    m = holders = None
-    if vm is not None:
-        m = vm.session_metrics(session.id)
-        holders = vm.access.holders(session.id)
+def _show(session: Session, as_json: bool, vm: Vmuser | None = None) -> None:
+    # `vm` given (session show): metrics and holders too; not given (session stop): the row only
+    m = vm.session_metrics(session.id) if vm is not None else None
+    holders = vm.access.holders(session.id) if vm is not None else []
     if as_json:
         doc = session.to_json()
-        if vm is not None:
+        if m is not None:
             doc["metrics"] = m.to_json()
             doc["attached"] = [{"actor": h.actor, "pid": h.pid, "mode": h.mode, "since": h.acquired_at,
                                 "expires_in_s": round(h.expires_in(), 1)} for h in holders]
@@ -48,23 +54,24 @@ def _show(session, as_json: bool, vm=None) -> None:
     details([
         ("id", session.id), ("project", session.project_id), ("status", session.status),
         ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("image", session.image or "-"),
-        ("container", f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
+        ("container",
+         f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
         ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
         ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints), *extra,
     ])
 
 
-def cmd_stop(args, vm) -> int:
+def cmd_stop(args: Namespace, vm: Vmuser) -> int:
     _show(vm.sessions.stop(args.session), args.json)
     return 0
 
 
-def cmd_show(args, vm) -> int:
+def cmd_show(args: Namespace, vm: Vmuser) -> int:
     _show(vm.sessions.get(args.session), args.json, vm)
     return 0
 
 
-def cmd_list(args, vm) -> int:
+def cmd_list(args: Namespace, vm: Vmuser) -> int:
     sessions = vm.sessions.list(args.project)
     if args.json:
         emit_json([s.to_json() for s in sessions])
@@ -78,7 +85,7 @@ def cmd_list(args, vm) -> int:
     return 0
 
 
-def cmd_exec(args, vm) -> int:
+def cmd_exec(args: Namespace, vm: Vmuser) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -90,7 +97,7 @@ def cmd_exec(args, vm) -> int:
     return result.exit_code
 
 
-def cmd_shell(args, vm) -> int:
+def cmd_shell(args: Namespace, vm: Vmuser) -> int:
     argv = vm.sessions.shell_argv(args.session)
     if not sys.stdin.isatty():
         raise UsageError("session shell needs a terminal; use session exec for scripts")
@@ -99,6 +106,6 @@ def cmd_shell(args, vm) -> int:
     return 0  # not reached
 
 
-def cmd_logs(args, vm) -> int:
+def cmd_logs(args: Namespace, vm: Vmuser) -> int:
     sys.stdout.write(vm.sessions.logs(args.session, tail=args.tail))
     return 0

@@ -6,13 +6,21 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from vmuser_tui.cli.output import confirm, emit_json, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted, UsageError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
+    from argparse import Namespace
+    from datetime import datetime
 
-def _summary_line(res) -> str:
+    from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.core.workers.scheduler import JobResult
+
+
+def _summary_line(res: JobResult) -> str:
     if res.skipped:
         return f"{res.name}: skipped ({res.skipped})"
     if res.error:
@@ -20,7 +28,7 @@ def _summary_line(res) -> str:
     return f"{res.name}: {json.dumps(res.summary, sort_keys=True)}"
 
 
-def cmd_worker(args, vm) -> int:
+def cmd_worker(args: Namespace, vm: Vmuser) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s vmuser worker: %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     log = logging.getLogger("vmuser.worker")
@@ -50,7 +58,7 @@ def cmd_worker(args, vm) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
 
-    def report(res) -> None:
+    def report(res: JobResult) -> None:
         if res.name == "snapshot" and not res.error and not res.summary.get("errors"):
             return  # each auto checkpoint is already logged as it is taken
         log.info(_summary_line(res))
@@ -70,7 +78,7 @@ def cmd_worker(args, vm) -> int:
     return 0
 
 
-def cmd_cleanup(args, vm) -> int:
+def cmd_cleanup(args: Namespace, vm: Vmuser) -> int:
     from vmuser_tui.core.workers import cleanup
 
     if args.apply and args.dry_run:
@@ -107,7 +115,7 @@ def cmd_cleanup(args, vm) -> int:
     return 0
 
 
-def _when(at, now) -> str:
+def _when(at: datetime | None, now: datetime) -> str:
     if at is None:
         return "never (pinned)"
     seconds = (at - now).total_seconds()

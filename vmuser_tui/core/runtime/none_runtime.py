@@ -29,7 +29,8 @@ class NoneRuntime:
 
     def ensure_image(self, image: str) -> ImageChoice:
         """Nothing to pull; the image is recorded but never used."""
-        return ImageChoice(image=image, fallback=False, message=f"runtime 'none' runs no container; image '{image}' is not used")
+        return ImageChoice(image=image, fallback=False,
+                           message=f"runtime 'none' runs no container; image '{image}' is not used")
 
     def start(self, spec: ContainerSpec) -> ContainerInfo:
         """Return a container-less ``ContainerInfo`` (id "", status "none")."""

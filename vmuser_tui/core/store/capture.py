@@ -16,7 +16,7 @@ import socket
 import stat as statmod
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,7 +266,7 @@ def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[
     hexes = [d.hex() for d, _, _, _, _ in out]
     have = _existing(database.conn, "blobs", hexes)
     members, parts, offset = [], [], 0
-    for h, (raw, how) in zip(hexes, reads):
+    for h, (raw, how) in zip(hexes, reads, strict=True):
         if h in have or not isinstance(how, StatInfo):
             continue
         have.add(h)
@@ -385,7 +385,7 @@ def hash_pending(
             if pack is not None:
                 packs.append(pack)
                 batch_bytes += len(pack[2])
-            for task, (digest, raw_len, codec, data, how) in zip(group, done):
+            for task, (digest, raw_len, codec, data, how) in zip(group, done, strict=True):
                 path, full, _, _, last, chunked, _ = task
                 hexd = digest.hex()
                 bytes_done += raw_len
@@ -505,15 +505,15 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
     with _CaptureLock(database):
         counters = {"blobs": 0, "bytes": 0}
 
-        def write_batch(rows: list[tuple], packs: list[tuple] = (), paths: list[str] = ()) -> None:
+        def write_batch(rows: list[tuple], packs: Sequence[tuple] = (), paths: Sequence[str] = ()) -> None:
             now = int(time.time())
             with database.write() as conn:
                 # Stat-cache rows go with the blobs they promise, batch by batch, so the
                 # writes overlap hashing instead of piling up at the end.
                 if paths:
                     conn.executemany(
-                        "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, hash) "
-                        "VALUES (?,?,?,?,?,?,?,?)",
+                        "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, "
+                        "hash) VALUES (?,?,?,?,?,?,?,?)",
                         [(project_id, *row) for row in cache_rows(current[0], {p: current[1][p] for p in paths},
                                                                    time.time_ns())],
                     )
@@ -523,7 +523,8 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                     if h not in have and h not in fresh:
                         fresh[h] = (h, size, len(data), codec, data, now)
                 conn.executemany(
-                    "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) VALUES (?,?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) "
+                    "VALUES (?,?,?,?,?,?)",
                     list(fresh.values()),
                 )
                 counters["blobs"] += len(fresh)
@@ -584,13 +585,14 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
         with database.write() as conn:
             if link_rows:
                 write_batch(link_rows)
+            wanted: dict[str, list[Entry] | None] = dict(trees)  # None: entries rebuilt from the index
             if state is not None and changed is not None:
                 # Unchanged directories' trees were stored by earlier captures, unless gc
                 # has since pruned them: make sure every tree of the index is present.
                 for digest in index.hashes.values():
-                    trees.setdefault(digest, None)
-            existing = _existing(conn, "trees", list(trees))
-            for digest, entries in trees.items():
+                    wanted.setdefault(digest, None)
+            existing = _existing(conn, "trees", list(wanted))
+            for digest, entries in wanted.items():
                 if digest not in existing:
                     if entries is None:
                         entries = _entries_for(index, digest)

@@ -47,10 +47,10 @@ class MonitorHub:
                      | flags.CREATE | flags.DELETE | flags.DELETE_SELF | flags.MOVE_SELF
                      | flags.DONT_FOLLOW | flags.EXCL_UNLINK | flags.ONLYDIR)
         self._fd = INotify()
-        self._owners: dict[int, list[tuple["Monitor", str]]] = {}
+        self._owners: dict[int, list[tuple[Monitor, str]]] = {}
         self._lock = threading.Lock()
 
-    def add(self, monitor: "Monitor", rel: str, abs_path: str) -> int | None:
+    def add(self, monitor: Monitor, rel: str, abs_path: str) -> int | None:
         """Watch ``abs_path`` for ``monitor`` (as its directory ``rel``); None on failure."""
         with self._lock:
             try:
@@ -61,7 +61,7 @@ class MonitorHub:
             owners[:] = [(m, r) for m, r in owners if m is not monitor] + [(monitor, rel)]
             return wd
 
-    def remove(self, monitor: "Monitor", wd: int) -> None:
+    def remove(self, monitor: Monitor, wd: int) -> None:
         """``monitor`` no longer needs ``wd``; the watch goes when nobody does."""
         with self._lock:
             owners = [(m, r) for m, r in self._owners.get(wd, []) if m is not monitor]
@@ -246,7 +246,8 @@ class LiveState:
         self.dir_inodes.pop(path, None)
         self.index.remove(path)
 
-    def apply(self, changes: tuple[set[str], set[str]], ignore: IgnoreFn | None) -> tuple[ScanResult, set[str], list[str]]:
+    def apply(self, changes: tuple[set[str], set[str]], ignore: IgnoreFn | None
+              ) -> tuple[ScanResult, set[str], list[str]]:
         """Bring the state up to date for ``changes`` (paths, and the directories among
         them that are new folders, from :meth:`Monitor.drain`).
 

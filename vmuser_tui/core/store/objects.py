@@ -19,11 +19,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import zstandard
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.trees import Entry, decode, encode, tree_hash
+
+if TYPE_CHECKING:  # pragma: no cover - imported when the first capture needs the pool
+    from concurrent.futures import ThreadPoolExecutor
 
 CHUNK_SIZE = 1024 * 1024
 CHUNK_THRESHOLD = 4 * CHUNK_SIZE
@@ -94,10 +98,10 @@ class ObjectStore:
         self.workers = workers or os.cpu_count() or 2
         self._trees: OrderedDict[str, list[Entry]] = OrderedDict()
         self._packs: OrderedDict[int, bytes] = OrderedDict()
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def pool(self):
+    def pool(self) -> ThreadPoolExecutor:
         """The hashing thread pool, kept for the store's life so that its threads (and the
         SQLite connection each one opens) are reused, not made anew per capture."""
         with self._pool_lock:
@@ -173,7 +177,8 @@ class ObjectStore:
     def put_pack(self, conn, codec: str, size: int, data: bytes, members: list[tuple[str, int, int]], now: int) -> int:
         """Store a pack and its member blobs ``[(hash, offset, size)]`` (inside the caller's
         write transaction); returns the pack id. Members already stored are left as they are."""
-        cur = conn.execute("INSERT INTO packs(codec, size, data, created_at) VALUES (?,?,?,?)", (codec, size, data, now))
+        cur = conn.execute("INSERT INTO packs(codec, size, data, created_at) VALUES (?,?,?,?)",
+                           (codec, size, data, now))
         pack_id = cur.lastrowid
         conn.executemany(
             "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at, pack_id, pack_offset) "

@@ -22,9 +22,10 @@ a sparse file stays sparse.
 
 Everything that can be checked is checked before the first change (:func:`check`: paths,
 names that clash, the content of every blob against its hash, and the free space), so a
-refused restore changes nothing. What can still fail half-way (I/O errors, a kill) is covered by the caller's restore journal: applying a plan
-is idempotent, because a plan made again from the half-restored workspace lists only what
-still differs, and :func:`sweep_temp_files` removes the temp files a kill left behind.
+refused restore changes nothing. What can still fail half-way (I/O errors, a kill) is
+covered by the caller's restore journal: applying a plan is idempotent, because a plan made
+again from the half-restored workspace lists only what still differs, and
+:func:`sweep_temp_files` removes the temp files a kill left behind.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def _in(path: str, scope: list[str] | None) -> bool:
 def plan(target: dict[str, Entry], live: dict[str, Entry], scope: list[str] | None = None) -> RestorePlan:
     """Compare the target's flat ``{path: Entry}`` with the live one's, within ``scope``."""
     p = RestorePlan()
+    e: Entry | None  # the path in the workspace now (None: not there)
+    t: Entry | None  # the path in the target (None: not there)
     for path, e in live.items():
         if not _in(path, scope):
             continue
@@ -124,18 +127,22 @@ def plan(target: dict[str, Entry], live: dict[str, Entry], scope: list[str] | No
         if not _in(path, scope):
             continue
         e = live.get(path)
-        same_kind = e is not None and e.kind == t.kind
-        if t.kind == DIR:
-            if not same_kind:
+        if e is None or e.kind != t.kind:  # not there, or another kind: made anew
+            if t.kind == DIR:
                 p.mkdir.append((path, t))
-            elif e.mode != t.mode:
+            elif t.kind == FILE:
+                p.write.append((path, t))
+            elif t.kind == SYMLINK:
+                p.symlink.append((path, t))
+        elif t.kind == DIR:
+            if e.mode != t.mode:
                 p.chmod.append((path, t))
         elif t.kind == FILE:
-            if not same_kind or e.hash != t.hash:
+            if e.hash != t.hash:
                 p.write.append((path, t))
             elif e.mode != t.mode:
                 p.chmod.append((path, t))
-        elif t.kind == SYMLINK and (not same_kind or e.hash != t.hash):
+        elif t.kind == SYMLINK and e.hash != t.hash:
             p.symlink.append((path, t))
     p.mkdir.sort(key=lambda x: x[0])  # parents first (a scoped restore's replaced folders too)
     return p
@@ -206,7 +213,8 @@ def validate(the_plan: RestorePlan, workspace: Path | None = None) -> None:
                 sibling = "its sibling " if out in known else ""
                 raise InvalidPathError(f"{shown(rel)} is not NFC-normalized and folds to {sibling}{out!r}")
         except InvalidPathError as exc:
-            raise StoreError(f"refusing to restore: the checkpoint holds an invalid path ({exc}); nothing was changed") from None
+            raise StoreError(f"refusing to restore: the checkpoint holds an invalid path ({exc}); "
+                             "nothing was changed") from None
     if workspace is None or len(created) < 2:
         return
     by_parent: dict[str, list[str]] = {}
@@ -353,7 +361,7 @@ def check(store: ObjectStore, the_plan: RestorePlan, workspace: Path | None = No
                          f"{workspace} and only {_size(free)} is free; free some space there (nothing was changed)")
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -591,7 +599,7 @@ def _drop_escaping_links(tree: Confined, created: list[str], result: RestoreResu
     ``r -> d/q/..``), so resolve them for real, and repeat until nothing changes; the
     removal itself goes through the parent's descriptor. Returns how many were removed.
     """
-    entries = {rel: e for rel, e in the_plan.symlink} if the_plan is not None else {}
+    entries = dict(the_plan.symlink) if the_plan is not None else {}
     base = tree.base
     root = os.path.realpath(base)
     removed = 0

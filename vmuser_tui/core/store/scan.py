@@ -47,7 +47,7 @@ class StatInfo(NamedTuple):
     mode: int
 
     @classmethod
-    def of(cls, st: os.stat_result) -> "StatInfo":
+    def of(cls, st: os.stat_result) -> StatInfo:
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode & 0o777)
 
 

@@ -13,6 +13,7 @@ symlink, the blob holding the link target; for a dir, the subtree.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 FILE, DIR, SYMLINK = "file", "dir", "symlink"
@@ -100,7 +101,7 @@ class TreeIndex:
         self.hashes: dict[str, str] = {}
 
     @classmethod
-    def from_flat(cls, flat: dict[str, Entry]) -> tuple["TreeIndex", dict[str, list[Entry]]]:
+    def from_flat(cls, flat: dict[str, Entry]) -> tuple[TreeIndex, dict[str, list[Entry]]]:
         """Index a flat ``{path: Entry}`` map (parents implied); returns it and every tree."""
         index = cls()
         for path, entry in flat.items():
@@ -139,7 +140,7 @@ class TreeIndex:
                 self.modes.pop(d, None)
                 self.hashes.pop(d, None)
 
-    def rehash(self, dirty) -> dict[str, list[Entry]]:
+    def rehash(self, dirty: Iterable[str]) -> dict[str, list[Entry]]:
         """Re-hash the directories in ``dirty`` and all their ancestors, deepest first;
         returns ``{tree hash: sorted entries}`` of the trees computed."""
         todo: set[str] = set()

@@ -19,11 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import VmuserError
 from vmuser_tui.core.leases import Leases
 from vmuser_tui.core.workers import cleanup, snapshot
+
+if TYPE_CHECKING:  # pragma: no cover - the service imports this module
+    from vmuser_tui.core.service import Vmuser
 
 log = logging.getLogger("vmuser.worker")
 
@@ -36,8 +40,8 @@ class Job:
     seconds. ``interval`` is a function of the config, read at each check."""
 
     name: str
-    interval: Callable[[object], float]
-    run: Callable[[object, datetime], dict]
+    interval: Callable[[Vmuser], float]
+    run: Callable[[Vmuser, datetime], dict]
 
 
 @dataclass
@@ -164,7 +168,9 @@ class Scheduler:
         lease_name = f"job:{name}"
         got = self.leases.acquire(lease_name, ttl=JOB_LEASE_TTL, mode="job", log=True)
         if not got.ok:
-            return JobResult(name, skipped=f"running in {got.held_by.actor} pid {got.held_by.pid}")
+            holder = got.held_by
+            assert holder is not None  # acquire refuses only for a live holder, which it names
+            return JobResult(name, skipped=f"running in {holder.actor} pid {holder.pid}")
         try:
             if not force and not self._is_due(job, now):
                 return JobResult(name, skipped="not due")

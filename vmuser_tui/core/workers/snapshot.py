@@ -54,7 +54,8 @@ def checkpoint_if_changed(vm, project_id: str, why: str) -> dict | None:
 def run(vm, only: set[str] | None = None, why: str = "interval") -> dict:
     """Checkpoint every running session's project (or those in ``only``) that changed.
     Returns ``{"checkpoints": [...], "errors": [...]}``."""
-    made, errors = [], []
+    made: list[dict] = []
+    errors: list[dict] = []
     for project_id in running_projects(vm):
         if only is not None and project_id not in only:
             continue

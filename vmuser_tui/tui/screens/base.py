@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
@@ -26,6 +28,16 @@ from vmuser_tui.tui.widgets.taskbar import TaskBar
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.tui.app import VmuserApp
+
+    # The mixin is only ever mixed into a Screen; telling the type checker so lets it check
+    # self.app, self.notify, self.run_worker... At run time it stays a plain mixin.
+    _MixinBase = Screen[Any]
+else:
+    _MixinBase = object
+
+
+#: What a worker's ``fn`` returns and its ``done`` callback gets (run_blocking keeps it typed).
+Result = TypeVar("Result")
 
 
 class TaskProgress(Message):
@@ -39,7 +51,7 @@ class TaskProgress(Message):
         self.bytes_total = bytes_total
 
 
-class WorkerMixin:
+class WorkerMixin(_MixinBase):
     """Thread workers for Screens and ModalScreens (mixed into both)."""
 
     #: Actions that change something; hidden and refused in read-only mode.
@@ -51,7 +63,7 @@ class WorkerMixin:
     def vapp(self) -> VmuserApp:
         """The app, typed (posting's ``cast("Posting", self.app)``): use this, never
         ``getattr(self.app, ...)``."""
-        return cast("VmuserApp", self.app)  # type: ignore[attr-defined]
+        return cast("VmuserApp", self.app)
 
     @property
     def vm(self) -> Vmuser:
@@ -91,14 +103,13 @@ class WorkerMixin:
         why = self.write_refusal(action)
         if why is None:
             return True
-        self.notify(why, title="Refused" if why.startswith("read-only") else None,  # type: ignore[attr-defined]
-                    severity="warning")
+        self.notify(why, title="Refused" if why.startswith("read-only") else "", severity="warning")
         return False
 
     def refuse_read_only(self, what: str) -> bool:
         """True (and a notification) when the app is read-only."""
         if self.vapp.read_only:
-            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")  # type: ignore[attr-defined]
+            self.notify(f"read-only mode: {what} is disabled", title="Refused", severity="warning")
             return True
         return False
 
@@ -118,10 +129,10 @@ class WorkerMixin:
             event.prevent_default()
             self.notify(why, title="Refused", severity="warning")  # type: ignore[attr-defined]
 
-    def write_binding(self, key: str):
+    def write_binding(self, key: str) -> Binding | None:
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,
         or None. Hidden bindings do not fire, so a guard uses this to say why nothing happens."""
-        for namespace, bindings in self.screen._modal_binding_chain:  # type: ignore[attr-defined]
+        for namespace, bindings in self.screen._modal_binding_chain:
             if namespace is not self:
                 continue
             for binding in bindings.key_to_bindings.get(key, ()):
@@ -132,15 +143,16 @@ class WorkerMixin:
     # -- workers --------------------------------------------------------------------
     def run_blocking(
         self,
-        fn: Callable[[], Any],
-        done: Callable[[Any], None] | None = None,
+        fn: Callable[[], Result],
+        done: Callable[[Result], object] | None = None,
         *,
         group: str = "load",
         failed: Callable[[VmuserError], None] | None = None,
         task: str | None = None,
         total: float | None = None,
     ) -> None:
-        """Run ``fn()`` in a thread worker, then ``done(result)`` on the UI thread.
+        """Run ``fn()`` in a thread worker, then ``done(result)`` on the UI thread (typed:
+        ``done`` takes what ``fn`` returns; what ``done`` returns is ignored).
 
         A newer call in the same ``group`` makes an older one's result stale (dropped).
         ``task`` labels the screen's TaskBar while it runs and marks the screen busy.
@@ -176,6 +188,7 @@ class WorkerMixin:
                 self.show_error(err)
 
         def job() -> None:
+            value: object  # fn's result, or what it raised
             try:
                 value, kind = fn(), "ok"
             except VmuserError as err:
@@ -188,7 +201,7 @@ class WorkerMixin:
             except RuntimeError:  # the app is shutting down
                 pass
 
-        self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)  # type: ignore[attr-defined]
+        self.run_worker(job, thread=True, group=group, exit_on_error=False, name=task or group)
 
     def _generation_table(self) -> dict[str, int]:
         return self.__dict__.setdefault("_generations", {})
@@ -202,7 +215,7 @@ class WorkerMixin:
 
     def _alive(self) -> bool:
         try:
-            return self in self.app.screen_stack  # type: ignore[operator]
+            return self in self.app.screen_stack
         except Exception:  # noqa: BLE001 - not attached any more
             return False
 
@@ -214,7 +227,7 @@ class WorkerMixin:
 
     def _taskbar(self) -> TaskBar | None:
         try:
-            return self.query_one(TaskBar)  # type: ignore[attr-defined]
+            return self.query_one(TaskBar)
         except NoMatches:  # dialogs have none
             return None
 
@@ -240,7 +253,7 @@ class WorkerMixin:
             if now - last[0] < min_interval and done < total:
                 return
             last[0] = now
-            self.post_message(TaskProgress(done, total, bytes_done, bytes_total))  # type: ignore[attr-defined]
+            self.post_message(TaskProgress(done, total, bytes_done, bytes_total))
 
         return progress
 
@@ -317,7 +330,7 @@ class VmuserModal(WorkerMixin, ModalScreen[ResultType]):
     ]
 
 
-def describe_bindings(node, app) -> list[tuple[str, str, str, bool]]:
+def describe_bindings(node: DOMNode, app: App[Any]) -> list[tuple[str, str, str, bool]]:
     """``(keys, description, binding id, allowed)`` for the Binding objects declared on
     ``node``'s class, with keys as remapped by the app's keymap (one row per id)."""
     keymap: dict[str, str] = getattr(app, "keymap", {}) or {}

@@ -39,7 +39,8 @@ class ConfirmScreen(VmuserModal[bool]):
                 yield Static(safe_text(Text(self.body) if isinstance(self.body, str) else self.body, keep_lines=True)
                              if isinstance(self.body, (str, Text)) else self.body, id="confirm-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.confirm_label} (y)", id="yes", variant="error" if self.danger else "primary", compact=True)
+                yield Button(f"{self.confirm_label} (y)", id="yes", variant="error" if self.danger else "primary",
+                             compact=True)
                 yield Button("Cancel (n)", id="no", compact=True)
 
     def on_mount(self) -> None:

@@ -63,8 +63,8 @@ class OutputScreen(VmuserModal[None]):
         log = self.query_one("#output-log", RichLog)
         width = log.scrollable_content_region.width if self.wrap else None
         # a container's output can hold any escape sequence: shown, not obeyed (lines and tabs kept)
-        log.write(Text(printable_lines(self.output) or self.empty, style="" if self.output else "dim"), width=width or None,
-                  scroll_end=self.at_end)
+        log.write(Text(printable_lines(self.output) or self.empty, style="" if self.output else "dim"),
+                  width=width or None, scroll_end=self.at_end)
         if not self.at_end:
             log.scroll_home(animate=False)
 

@@ -21,7 +21,8 @@ class PromptScreen(VmuserModal[str | None]):
     CSS_PATH = css("prompt")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, *, placeholder: str = "", value: str = "", hint: str = "", allow_empty: bool = True) -> None:
+    def __init__(self, title: str, *, placeholder: str = "", value: str = "", hint: str = "",
+                 allow_empty: bool = True) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder

@@ -135,7 +135,7 @@ class SettingsScreen(VmuserScreen):
         table = self.query_one("#settings", DataTable)
         row = table.cursor_row
         self.rows = []
-        cells = []
+        cells: list[tuple[list[Text | Fit], str]] = []  # (cells, row key) for refill
         for section, settings in cfg.SCHEMA.items():
             self.rows.append((section, None))
             cells.append(([Text(f"[{section}]", style="bold"), Fit.text(""), Text("")], f"[{section}]"))
@@ -157,7 +157,8 @@ class SettingsScreen(VmuserScreen):
             head.append(" (not present: defaults; saving creates it)", style="dim")
         if self.config.keymap:
             n = len(self.config.keymap)
-            head.append(f" · [keymap]: {n} key{'s' if n != 1 else ''} remapped (edit the file; ? lists ids)", style="dim")
+            head.append(f" · [keymap]: {n} key{'s' if n != 1 else ''} remapped (edit the file; ? lists ids)",
+                        style="dim")
         self.query_one("#settings-file", Static).update(head)
         self.show_doc()
         self._status()
@@ -335,8 +336,8 @@ class SettingsScreen(VmuserScreen):
                 self.run_blocking(lambda: cfg.save(path, changes), lambda _text: self._saved(changes),
                                   group="save", task="saving settings")
 
-        self.app.push_screen(ConfirmScreen(f"Save settings to {path}?", body, confirm_label="Save", danger=bool(comments)),
-                             answer)
+        self.app.push_screen(
+            ConfirmScreen(f"Save settings to {path}?", body, confirm_label="Save", danger=bool(comments)), answer)
 
     def _saved(self, changes: dict) -> None:
         """The running app takes the new values (those not overridden by env or options)."""
@@ -349,7 +350,7 @@ class SettingsScreen(VmuserScreen):
         n = len(changes)
         self.edits.clear()
         self.reload()
-        self.app.notify(f"saved {n} setting{'s' if n != 1 else ''} to {config.path}",
+        self.vapp.notify(f"saved {n} setting{'s' if n != 1 else ''} to {config.path}",
                         details="Some settings (data dir, read-only, Docker) apply from the next start.")
 
     # -- leaving ----------------------------------------------------------------------

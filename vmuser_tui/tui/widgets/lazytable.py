@@ -18,7 +18,7 @@ classes and colours, the same keys (and ``home``/``end`` go to the first/last ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -54,7 +54,7 @@ class Column:
     min_width: int = 8
 
 
-def text_width(values, *, floor: int = 0, cap: int | None = None) -> int:
+def text_width(values: Iterable[str], *, floor: int = 0, cap: int | None = None) -> int:
     """The widest of ``values`` (strings), at least ``floor``, at most ``cap``: a column
     width computed from the data without rendering it."""
     widest = max((len(v) for v in values), default=0)
@@ -313,7 +313,9 @@ class LazyTable(ScrollView, can_focus=True):
         post = Style.from_color(color=component.color) if cursor else Style()
         pad = " " * self.cell_padding
         line = Text(no_wrap=True)
-        for column, cell in zip(self.columns, cells):
+        # not strict: a drawing path must not raise; a row's cells function is meant to
+        # give one cell per column, and any extra cell would have no column to go in
+        for column, cell in zip(self.columns, cells, strict=False):
             # names and messages hold anything: escapes shown, never drawn (cells.shown)
             text = shown(cell).copy() if isinstance(cell, Text) else shown(str(cell))
             text.truncate(widths[column.key], overflow="ellipsis", pad=True)

@@ -19,6 +19,7 @@ from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.text import Text
 from textual.css.scalar import Unit
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from vmuser_tui.core.text import printable
@@ -70,7 +71,9 @@ def table_width(table: DataTable, width: int | None = None, rows: int | None = N
     """The cells the table has for its columns: ``width`` (the widget's outer width when
     the caller knows it better, e.g. the screen's on a resize) less a vertical scrollbar
     when ``rows`` (None: unknown) may not fit its height."""
-    outer = width or table.size.width or (table.parent.size.width if table.parent else 0) or table.app.size.width
+    parent = table.parent  # a Widget (or Screen) once mounted
+    parent_width = parent.size.width if isinstance(parent, Widget) else 0
+    outer = width or table.size.width or parent_width or table.app.size.width
     gutter = 0
     if table.styles.overflow_y != "hidden":
         height = table.size.height
@@ -86,7 +89,7 @@ def table_width(table: DataTable, width: int | None = None, rows: int | None = N
 
 def refill(
     table: DataTable,
-    rows: Iterable[tuple[Sequence[RenderableType | Fit], object]],
+    rows: Iterable[tuple[Sequence[RenderableType | Fit], str | None]],
     *,
     width: int | None = None,
     minimum: dict[str, int] | None = None,
@@ -119,7 +122,7 @@ def refill(
         share = max(flex_minimum, left // len(flexible))
         for i in flexible:
             widths[i] = min(widths[i], share)
-    for column, w in zip(columns, widths):
+    for column, w in zip(columns, widths, strict=True):  # one width per column, made above
         if column.auto_width:
             column.content_width = w
     for cells, key in rows:
@@ -127,7 +130,7 @@ def refill(
                       key=key)
 
 
-def set_columns(table: DataTable, columns: Sequence[tuple[RenderableType, str]]) -> bool:
+def set_columns(table: DataTable, columns: Sequence[tuple[str | Text, str]]) -> bool:
     """Make ``table``'s columns exactly ``columns`` (``(label, key)``), removing the rows
     when they change. True when they changed."""
     if [str(c.key.value) for c in table.ordered_columns] == [key for _, key in columns]:
