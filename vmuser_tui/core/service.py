@@ -55,7 +55,7 @@ class Vmuser:
         elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/journal.py).
-            self.notes.extend(journal.recover(self.checkpoints))
+            self.notes.extend(self.checkpoints.restorer.recover())
             self.notes.extend(self.sessions.reconcile())
             if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
                 self.notes.extend(self.reclaim_orphan_workspaces())
@@ -211,10 +211,12 @@ class Vmuser:
 
     def restore_container(self, checkpoint_ref: str):
         """Recreate the project's container from the checkpoint's image (see
-        :func:`vmuser_tui.core.container_images.recreate`); returns a StartOutcome."""
+        :func:`vmuser_tui.core.container_images.recreate`); returns a StartOutcome. To
+        restore the workspace and the container in one call, use
+        ``checkpoints.restore(ref, container=True)``."""
         from vmuser_tui.core import container_images
 
-        return container_images.recreate(self, checkpoint_ref)
+        return container_images.recreate(self.sessions, self.checkpoints.get(checkpoint_ref))
 
     def check(self, *, progress=None):
         """Verify the database and every stored object (reads only); returns a

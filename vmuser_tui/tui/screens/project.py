@@ -29,7 +29,7 @@ from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.core.text import printable
-from vmuser_tui.tui.flows import restore_report
+from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import (
@@ -1206,50 +1206,13 @@ class ProjectScreen(VmuserScreen):
         cp = self.require_checkpoint()
         if cp is None:
             return
-        from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            progress = self.progress_callback()
-            self.run_blocking(lambda: self.vm.checkpoints.restore(cp.id, progress=progress), self._restored,
-                              group="write", task=f"restoring {cp.id}")
-
-        self.app.push_screen(RestoreConfirmScreen(cp, self.project.head_checkpoint_id if self.project else None), answer)
-
-    def _restored(self, outcome) -> None:
-        done = restore_report.report(outcome, outcome.checkpoint.id, self.key("project.undo", "u"))
-        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
-                        details=done.details)
-        self.reload()
+        restore_flow.restore(self, cp, head_id=self.project.head_checkpoint_id if self.project else None,
+                             then=lambda _outcome: self.reload())
 
     def action_undo(self) -> None:
         if not self._may("undo", "undo"):
             return
-        self.run_blocking(lambda: self.vm.checkpoints.last_restore(self.project_id), self._confirm_undo, group="write")
-
-    def _confirm_undo(self, last: dict | None) -> None:
-        if last is None:
-            self.notify("this project has no restore to undo", severity="warning")
-            return
-        from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-        details = last.get("details", {})
-        body = Text()
-        body.append(f"The last restore ({ago(last.get('at'))}) restored {details.get('checkpoint')}.\n")
-        body.append("Undo brings back the workspace as it was before, checkpoint ")
-        body.append(str(details.get("pre_restore")), style="bold")
-        if details.get("paths"):
-            body.append(f" (only {', '.join(details['paths'][:3])})")
-        body.append(".\n\nThe current workspace is saved first as well, so u again redoes it.")
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                progress = self.progress_callback()
-                self.run_blocking(lambda: self.vm.checkpoints.undo_restore(self.project_id, progress=progress),
-                                  self._restored, group="write", task="undoing the restore")
-
-        self.app.push_screen(ConfirmScreen("Undo the last restore?", body, confirm_label="Undo"), answer)
+        restore_flow.undo(self, self.project_id, then=lambda _outcome: self.reload())
 
     def _exec_session(self, *, quiet: bool = False) -> Session | None:
         """The session ``x`` and ``e`` work in: the selected one when it is a running
