@@ -106,3 +106,21 @@ def test_label_is_the_one_name_formatter():
     assert df.Change("src/new.py", "R", e, e, old_path="src/old.py").label() == "src/old.py → src/new.py"
     assert df.Change("src/new.py", "R", e, e, old_path="src/old.py").label("->") == "src/old.py -> src/new.py"
     assert df.Change("a\x1b[2Jb", "A", None, e).label() == "a\\x1b[2Jb"  # shown, never obeyed
+
+
+def test_the_journal_stores_rows_and_calls_nothing_back():
+    """core/journal.py imports no capture, store, checkpoint or restore code: what to do with
+    a row is core/restoring.py's."""
+    import ast
+    from pathlib import Path
+
+    import vmuser_tui.core.journal as journal
+
+    tree = ast.parse(Path(journal.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vmuser_tui"):
+            imported |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names if a.name.startswith("vmuser_tui")}
+    assert imported <= {"vmuser_tui.core.clock", "vmuser_tui.core.procs", "vmuser_tui.core.ids.new_short_id"}

@@ -119,10 +119,10 @@ def finish(conn, entry: JournalEntry) -> None:
 
 def entries(database, project_id: str | None = None) -> list[JournalEntry]:
     """Restores in progress or interrupted, oldest first; of one project when given."""
-    sql, params = "SELECT * FROM restore_journal", ()
-    if project_id:
-        sql, params = sql + " WHERE project_id = ?", (project_id,)
-    return [JournalEntry.from_row(r) for r in database.query(sql + " ORDER BY started_at, id", params)]
+    params: tuple[str, ...] = (project_id,) if project_id else ()
+    where = " WHERE project_id = ?" if project_id else ""
+    return [JournalEntry.from_row(r)
+            for r in database.query(f"SELECT * FROM restore_journal{where} ORDER BY started_at, id", params)]
 
 
 def claim(database, entry: JournalEntry) -> bool:

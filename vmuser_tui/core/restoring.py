@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from vmuser_tui.core import clock, container_images, container_user, ignore, journal, oplog, procs
 from vmuser_tui.core.checkpoints import Checkpoints, DiffResult
@@ -143,12 +143,13 @@ class Restorer:
         ``M`` = will be overwritten. ``from_id`` is None (the workspace), ``to_id`` the
         checkpoint. ``container``: the restore would recreate the container too; refused
         here already (StateError, UsageError) when it could not."""
+        cp = self.checkpoints.get(ref)
         if container:
-            self._check_container(self.checkpoints.get(ref), paths)
-        forward = self.checkpoints.diff(ref, None, paths=paths)
+            self._check_container(cp, paths)
+        forward = self.checkpoints.diff(cp.id, None, paths=paths)
         changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
-        workspace = self.projects.workspace_dir(self.projects.get(forward.project_id))
-        changes, alone = self.left_alone(workspace, self.checkpoints.get(forward.from_id), changes)
+        workspace = self.projects.workspace_dir(self.projects.get(cp.project_id))
+        changes, alone = self.left_alone(workspace, cp, changes)
         return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a,
                           left_alone=alone)
 
@@ -162,7 +163,7 @@ class Restorer:
         """Refuse a ``--path`` that is neither in the checkpoint nor in what a checkpoint of
         the workspace would take (it is missing there, or ignored), before anything is
         written: a refusal leaves no pre-restore checkpoint behind. Raises UsageError."""
-        rules = None
+        rules: Match | None = None
         for p in scope:
             if self.ctx.store.lookup(cp.root_tree, p) is not None:
                 continue
@@ -170,10 +171,14 @@ class Restorer:
             if not os.path.lexists(full):
                 raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
             if rules is None:
-                rules = self.checkpoints.ignore_rules(workspace, "pre-restore").match
+                rules = self._match(workspace, "pre-restore")
             if _ignored(rules, p, os.path.isdir(full) and not os.path.islink(full)):
                 raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace's checkpoints "
                                  "(it is ignored there: .vmuserignore or [snapshots] ignore)")
+
+    def _match(self, workspace: Path, kind: str = "manual") -> Match | None:
+        """The ``match(path, is_dir)`` of the ignore rules of a checkpoint of ``kind``, or None."""
+        return cast("Match | None", self.checkpoints.ignore_rules(workspace, kind).match)
 
     # -- planning --------------------------------------------------------------------
     def plan(
@@ -193,7 +198,7 @@ class Restorer:
         if cp is not None and cp.kind == "auto":
             # secret files: never deleted (the checkpoint never held them), and never written
             # either (one taken by an older vmuser, with fewer secret patterns, may hold them)
-            keep |= rs.spare(plan, self.checkpoints.ignore_rules(workspace, "auto").match, live)
+            keep |= rs.spare(plan, self._match(workspace, "auto"), live)
         return plan, keep
 
     def rules(self, workspace: Path, root_tree: str | None, target: dict[str, Entry] | None = None) -> Match | None:
@@ -203,19 +208,20 @@ class Restorer:
         so their absence from it is no reason to delete them: an undo after a restore that
         removed ``.vmuserignore`` keeps them too). ``target``: the flat map of the target,
         used when ``root_tree`` is None."""
-        now = self.checkpoints.ignore_rules(workspace).match
+        now = self._match(workspace)
         entry = (self.ctx.store.lookup(root_tree, ignore.IGNORE_FILE) if root_tree
                  else (target or {}).get(ignore.IGNORE_FILE))
-        then = None
+        then: Match | None = None
         if entry is not None and entry.kind == "file" and entry.size <= 1024 * 1024:
             text = self.ctx.store.read_blob(entry.hash).decode("utf-8", "replace")
             try:
-                then = ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match
+                then = cast("Match | None", ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match)
             except VmuserError:
                 then = None  # a malformed file then: only today's rules count
         if now is None or then is None:
             return now or then
-        return lambda path, is_dir: now(path, is_dir) or then(path, is_dir)
+        first, second = now, then
+        return lambda path, is_dir: first(path, is_dir) or second(path, is_dir)
 
     def left_alone(self, workspace: Path, cp: Checkpoint, changes: list[df.Change]
                    ) -> tuple[list[df.Change], list[str]]:
@@ -224,8 +230,7 @@ class Restorer:
         :meth:`rules`) and, for an ``auto`` checkpoint, secret files. Returns
         ``(changes, left alone paths)``."""
         matchers = [m for m in (self.rules(workspace, cp.root_tree),
-                                self.checkpoints.ignore_rules(workspace, "auto").match if cp.kind == "auto" else None)
-                    if m]
+                                self._match(workspace, "auto") if cp.kind == "auto" else None) if m]
         if not matchers:
             return changes, []
         probe = rs.RestorePlan(write=[(c.path, None) for c in changes])  # type: ignore[misc]
@@ -252,7 +257,7 @@ class Restorer:
         ck = self.checkpoints
         cp = ck.get(ref)
         project = self.projects.get(cp.project_id)
-        self.ctx.access.check(project.id, what="restore a checkpoint")
+        self.ctx.access.check(project.id, what="restore a checkpoint")  # type: ignore[attr-defined]
         workspace = self.projects.workspace_dir(project)
         scope = [normalize(p) for p in paths] if paths else None
         if container:
@@ -301,13 +306,13 @@ class Restorer:
                              (cp.id, now, project.id))
             else:
                 conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))
+            # only the lists that hold something (the entry stays short for the usual restore)
+            extra: dict[str, Any] = {k: v for k, v in (("as_files", result.as_files),
+                                                       ("failed", [p for p, _ in result.failed]),
+                                                       ("kept", result.kept), ("left_alone", alone)) if v}
             oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
                          pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
-                         deleted=_deleted(changes), refused=[p for p, _ in result.refused],
-                         **({"as_files": result.as_files} if result.as_files else {}),
-                         **({"failed": [p for p, _ in result.failed]} if result.failed else {}),
-                         **({"kept": result.kept} if result.kept else {}),
-                         **({"left_alone": alone} if alone else {}))
+                         deleted=_deleted(changes), refused=[p for p, _ in result.refused], **extra)
         notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
         notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
                   for path, why in pre.skipped[:10]]
@@ -357,8 +362,8 @@ class Restorer:
             raise StoreError(f"the workspace {workspace} is gone")
         store = self.ctx.store
         rs.sweep_temp_files(workspace)
-        rules = self.checkpoints.ignore_rules(workspace)  # the rules its pre-restore checkpoint was taken with
-        _, _, found = cap.live_tree(self.db, entry.project_id, workspace, ignore=rules.match, pool=store.pool())
+        rules = self._match(workspace)  # the rules its pre-restore checkpoint was taken with
+        _, _, found = cap.live_tree(self.db, entry.project_id, workspace, ignore=rules, pool=store.pool())
         target = dict(store.walk(tree))
         plan, keep = self.plan(cp, workspace, found.flat, target, entry.paths)
         changes = [c for c in df.flat_changes(found.flat, target, paths=entry.paths) if c.path not in keep]

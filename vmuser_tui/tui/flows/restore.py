@@ -74,9 +74,9 @@ def report(outcome: RestoreOutcome, what: str, undo_key: str, *, where: str = ""
         notes.append(f"container recreated from {outcome.checkpoint.image_id}: session "
                      f"{outcome.container.session.id}")
         notes.extend(outcome.container.notes)
-    short = f"restored {what}: {outcome.summary()}"
     if outcome.container is not None:
-        short += f"; container recreated (session {outcome.container.session.id})"
+        what += " and its container"
+    short = f"restored {what}: {outcome.summary()}"
     if problems:
         short = f"restored {what}; " + ", ".join(problems)
     elif not where:
@@ -86,7 +86,7 @@ def report(outcome: RestoreOutcome, what: str, undo_key: str, *, where: str = ""
 
 def _report(screen: VmuserScreen, outcome: RestoreOutcome, what: str, where: str, then: Done | None) -> None:
     done = report(outcome, what, screen.key("project.undo", "u"), where=where)
-    screen.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
+    screen.vapp.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
                       details=done.details)
     if then is not None:
         then(outcome)

@@ -108,7 +108,7 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             with VerticalScroll(id="dialog-body"):
                 yield Static("", id="restore-body")
             if self.offers_container:
-                yield Checkbox("Also restore the container's filesystem (its running container is replaced)",
+                yield Checkbox("Also restore the container's filesystem (replaces the container)",
                                value=False, id="restore-container", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Restore (y)", id="yes", variant="error", compact=True, disabled=True)
