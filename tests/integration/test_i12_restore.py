@@ -71,3 +71,29 @@ def test_a_path_in_neither_place_is_refused_before_anything_is_written(vm):
     with pytest.raises(UsageError, match="neither in checkpoint"):
         vm.checkpoints.restore(cp.id, paths=["nope.txt"])
     assert [c.id for c in vm.checkpoints.list(p.id)] == before
+
+
+@pytest.mark.docker
+def test_one_call_restores_the_workspace_and_the_container(make_vm, docker_projects):
+    _client, made = docker_projects
+    vm = make_vm(config_text='[snapshots]\ncontainer_image = true\n[docker]\nimage = "vmuser-busybox:local"\n')
+    p = vm.projects.create("stateful")
+    made.append(p.id)
+    s = vm.sessions.start(p.id).session
+
+    def sh(sid, script):
+        r = vm.sessions.exec(sid, ["sh", "-c", script])
+        return r.exit_code, r.output.decode()
+
+    assert sh(s.id, "echo v1 > /tmp/tool.txt && echo w > /workspace/w.txt")[0] == 0
+    cp = vm.checkpoints.create(p.id, description="with tool").checkpoint
+    sh(s.id, "rm /tmp/tool.txt; echo broken > /workspace/w.txt")
+    before = [c.id for c in vm.checkpoints.list(p.id)]
+    with pytest.raises(UsageError, match="leave out the paths"):  # a container restore is a whole one
+        vm.checkpoints.restore(cp.id, paths=["w.txt"], container=True)
+    assert [c.id for c in vm.checkpoints.list(p.id)] == before
+    outcome = vm.checkpoints.restore(cp.id, container=True)
+    assert outcome.container is not None and outcome.container_error is None
+    assert outcome.summary() == "1 path changed: 1 overwritten"
+    assert vm.sessions.get(s.id).status == "stopped"
+    assert sh(outcome.container.session.id, "cat /tmp/tool.txt /workspace/w.txt") == (0, "v1\nw\n")
