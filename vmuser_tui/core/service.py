@@ -54,7 +54,7 @@ class Vmuser:
             self.notes.extend(journal.pending_note(self.db))
         elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
-            # reads or captures that workspace (see core/journal.py).
+            # reads or captures that workspace (see core/restoring.py).
             self.notes.extend(self.checkpoints.restorer.recover())
             self.notes.extend(self.sessions.reconcile())
             if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
