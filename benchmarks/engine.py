@@ -185,10 +185,10 @@ class OursAPI:
         self.vm.checkpoints.diff(self.cps[-2], self.cps[-1])
 
     def restore_old(self) -> None:
-        self.vm.checkpoints.restore(self.cps[-2])
+        self.vm.restores.restore(self.cps[-2])
 
     def restore_new(self) -> None:
-        self.vm.checkpoints.restore(self.cps[-1])
+        self.vm.restores.restore(self.cps[-1])
 
     def storage(self) -> int:
         self.vm.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

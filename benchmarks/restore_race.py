@@ -122,7 +122,7 @@ def prepare(vm: Vmuser, base: Path, extra: int) -> tuple[str, Path, Path]:
 
 def _restore(vm: Vmuser, t: str, tally: Tally) -> None:
     try:
-        outcome = vm.checkpoints.restore(t)
+        outcome = vm.restores.restore(t)
     except VmuserError as exc:
         tally.refused += 1
         tally.errors.append(str(exc))

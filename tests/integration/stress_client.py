@@ -39,10 +39,10 @@ def main() -> int:
                 vm.checkpoints.tag(out_cp.checkpoint.id, [f"t{i}"])
                 done["tags"] += 1
             if i % 5 == 0 and len(done["checkpoints"]) > 2:
-                vm.checkpoints.restore(rng.choice(done["checkpoints"][:-1]))
+                vm.restores.restore(rng.choice(done["checkpoints"][:-1]))
                 done["restores"] += 1
                 if rng.random() < 0.5:
-                    vm.checkpoints.undo_restore(project)
+                    vm.restores.undo(project)
                     done["undos"] += 1
         except VmuserError as exc:
             done["errors"].append(str(exc))

@@ -116,7 +116,7 @@ def test_read_only_client_is_refused_in_core(world):
         for change in (lambda: vm.checkpoints.create(world["project"]),
                        lambda: vm.projects.pin(world["project"]),
                        lambda: vm.fs.write(world["project"], "x.txt", b"x"),
-                       lambda: vm.checkpoints.restore(vm.checkpoints.list(world["project"])[0].id),
+                       lambda: vm.restores.restore(vm.checkpoints.list(world["project"])[0].id),
                        lambda: vm.sessions.stop(world["session"])):
             with pytest.raises(ReadOnlyError, match="read-only"):
                 change()

@@ -214,7 +214,7 @@ def test_checkpoints_and_restores_during_a_build_never_fail(vm, tmp_path):
                 taken.append((out.checkpoint, text))
             if i % 4 == 3:  # a restore of src/ while the build runs: its pre-restore checkpoint too
                 back = taken[i - 2]
-                done = vm.checkpoints.restore(back[0].id, paths=["src"])
+                done = vm.restores.restore(back[0].id, paths=["src"])
                 taken.append((done.pre_restore, text))
                 assert (ws / "src" / "main.txt").read_text() == back[1]
                 (ws / "src" / "main.txt").write_text(text)

@@ -117,7 +117,7 @@ def test_capture_mutate_capture_restore_round_trip(vm, project):
     assert by_path["data/big.bin"].binary or by_path["data/big.bin"].large
 
     # restore the first checkpoint: byte for byte, mode for mode
-    outcome = vm.checkpoints.restore(cp1.id)
+    outcome = vm.restores.restore(cp1.id)
     now = snapshot(ws)
     assert now == before, describe_difference(now, before)
     r = outcome.result
@@ -127,7 +127,7 @@ def test_capture_mutate_capture_restore_round_trip(vm, project):
     assert vm.projects.get(project.id).head_checkpoint_id == cp1.id
 
     # and forward again to the second
-    vm.checkpoints.restore(cp2.id)
+    vm.restores.restore(cp2.id)
     now = snapshot(ws)
     assert now == after, describe_difference(now, after)
 
@@ -176,7 +176,7 @@ def test_no_change_after_restore_is_detected_too(vm, project):
     cp1 = vm.checkpoints.create(project.id).checkpoint
     mutate_rich_tree(ws)
     vm.checkpoints.create(project.id)
-    vm.checkpoints.restore(cp1.id)
+    vm.restores.restore(cp1.id)
     out = vm.checkpoints.create(project.id)
     assert out.created is False and out.checkpoint.id == cp1.id
 
@@ -186,7 +186,7 @@ def test_new_work_after_restore_branches_the_timeline(vm, project):
     cp1 = vm.checkpoints.create(project.id).checkpoint
     write(ws, "README.md", "v2\n")
     cp2 = vm.checkpoints.create(project.id).checkpoint
-    vm.checkpoints.restore(cp1.id)
+    vm.restores.restore(cp1.id)
     write(ws, "README.md", "v3\n")
     cp3 = vm.checkpoints.create(project.id).checkpoint
     assert cp2.parent_id == cp1.id
@@ -263,7 +263,7 @@ def test_long_file_name_round_trips(vm):
     write(ws, name, "long name\n")
     cp = vm.checkpoints.create(p.id).checkpoint
     os.unlink(ws / name)
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert (ws / name).read_bytes() == b"long name\n"
 
 
@@ -384,7 +384,7 @@ def test_property_round_trip(vm, entries, ops):
         }
         assert touched == expected
 
-    vm.checkpoints.restore(cp1.id)
+    vm.restores.restore(cp1.id)
     now = snapshot(ws)
     assert now == snap1, describe_difference(now, snap1)
 

@@ -144,7 +144,7 @@ def test_gc_running_during_a_capture_does_not_break_it(vm, data_dir, config_path
     # and it restores
     ws = Path(p.workspace)
     (ws / "big1.bin").unlink()
-    vm.checkpoints.restore(cap["id"])
+    vm.restores.restore(cap["id"])
     assert (ws / "big1.bin").read_bytes() == files["big1.bin"]
 
 

@@ -32,7 +32,7 @@ def test_container_image_round_trip_and_gc(make_vm, docker_projects):
 
     # The user breaks the container (outside /workspace) and the workspace.
     sh(vm, s.id, "rm -rf /tmp/tools; echo broken > /workspace/w.txt")
-    vm.checkpoints.restore(cp.checkpoint.id)
+    vm.restores.restore(cp.checkpoint.id)
     started = vm.restore_container(cp.checkpoint.id)
     assert vm.sessions.get(s.id).status == "stopped"
     new = started.session.id

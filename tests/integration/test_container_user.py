@@ -204,7 +204,7 @@ def test_what_a_restore_or_fs_put_writes_stays_editable_by_the_running_session(m
     assert sh(vm, session.id, "mkdir -p src && echo v1 > src/notes.txt && echo keep > gone.txt")[0] == 0
     first = vm.checkpoints.create(project.id, description="v1").checkpoint
     assert sh(vm, session.id, "echo v2 > src/notes.txt && rm -r gone.txt src")[0] == 0
-    vm.checkpoints.restore(first.id)
+    vm.restores.restore(first.id)
     vm.fs.write(project.id, "put/by/host.txt", b"from the host\n")
     code, out = sh(vm, session.id, "echo v3 >> src/notes.txt && echo more >> gone.txt && echo x >> put/by/host.txt "
                                    "&& touch src/new put/by/new && cat src/notes.txt")

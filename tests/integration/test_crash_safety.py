@@ -486,7 +486,7 @@ def test_restores_killed_at_random_points_are_finished_or_rolled_back(tmp_path, 
             child = open_vm(data_dir, config_path, reconcile=False)
             report("start")
             t0 = time.perf_counter()
-            out = child.checkpoints.restore(target, paths=scope)
+            out = child.restores.restore(target, paths=scope)
             report(f"done {time.perf_counter() - t0:.4f} {out.result.written}")
             child.close()
 
@@ -565,7 +565,7 @@ def test_restores_killed_at_random_points_are_finished_or_rolled_back(tmp_path, 
     vm = open_vm(data_dir, config_path)
     try:
         # undo still works after recovered restores: it restores the last restore's pre-restore checkpoint
-        assert vm.checkpoints.last_restore(project) is not None
+        assert vm.restores.last(project) is not None
         for cid, state in states.items():
             assert tree_manifest(vm, vm.checkpoints.get(cid).root_tree) == state
         vm.gc()
@@ -622,7 +622,7 @@ def kill_restore_after(data_dir, config_path, target, files: int, paths=None) ->
 
         rs._write_file = write_then_maybe_die
         report("start")
-        child.checkpoints.restore(target, paths=paths)
+        child.restores.restore(target, paths=paths)
         report("done")
 
     return fork_run(work)
@@ -644,7 +644,7 @@ def test_restore_killed_half_way_is_finished_on_next_start_and_can_be_undone(two
         assert vm.projects.get(project).head_checkpoint_id == a
         entry = vm.log(project=project, operation="checkpoint.restore", limit=1)[0]
         assert entry["details"]["recovered"] is True and entry["details"]["pre_restore"]
-        vm.checkpoints.undo_restore(project)  # back to B, the pre-restore state
+        vm.restores.undo(project)  # back to B, the pre-restore state
         assert dir_manifest(ws) == states[b]
     finally:
         vm.close()
@@ -720,7 +720,7 @@ def test_restore_failing_half_way_rolls_back_at_once(two_states, monkeypatch):
     vm = open_vm(data_dir, config_path)
     try:
         with pytest.raises(StoreError, match="No space left on device.*rolled back to pre-restore checkpoint"):
-            vm.checkpoints.restore(a)
+            vm.restores.restore(a)
         assert dir_manifest(ws) == states[b]
         assert vm.db.query_one("SELECT COUNT(*) AS n FROM restore_journal")["n"] == 0
         assert vm.log(project=project, operation="checkpoint.rollback", limit=1)
@@ -738,7 +738,7 @@ def test_restore_refused_before_any_change_leaves_no_journal(two_states):
         with vm.db.write() as conn:
             conn.execute("DELETE FROM blobs WHERE hash = ?", (victim,))
         with pytest.raises(StoreError, match=r"blob .* of d2/.* is missing .* \(nothing was changed\)"):
-            vm.checkpoints.restore(a)
+            vm.restores.restore(a)
         assert dir_manifest(ws) == states[b]
         assert vm.db.query_one("SELECT COUNT(*) AS n FROM restore_journal")["n"] == 0
     finally:

@@ -21,7 +21,7 @@ def test_directory_mode_change_shows_in_diff_and_restores(vm):
     os.chmod(ws / "ro", 0o755)
     (ws / "ro" / "inside.txt").unlink()
     (ws / "ro").rmdir()
-    vm.checkpoints.restore(second.id)
+    vm.restores.restore(second.id)
     assert (ws / "ro" / "inside.txt").read_text() == "kept\n"
     assert os.stat(ws / "ro").st_mode & 0o777 == 0o555
     os.chmod(ws / "ro", 0o755)  # let tmp cleanup remove it

@@ -89,7 +89,7 @@ def test_docker_session_end_to_end(make_vm, engine, cleanup):
     assert d.stat() == {"files": 2, "additions": 2, "deletions": 2}
 
     # restore: exact bytes and modes, on the host and inside the container
-    vm.checkpoints.restore(cp1.id)
+    vm.restores.restore(cp1.id)
     assert (ws / "app.txt").read_bytes() == b"one\ntwo\n" and mode(ws / "app.txt") == 0o755
     assert (ws / "sub/f.bin").read_bytes() == b"data"
     assert sh(vm, s.id, "cat app.txt") == b"one\ntwo\n"

@@ -116,7 +116,7 @@ def test_forget_then_gc_frees_data_and_what_is_left_restores_exactly(vm, history
 
     ws = Path(project.workspace)
     for i in sorted(EXPECTED_KEPT):
-        vm.checkpoints.restore(ids[i])
+        vm.restores.restore(ids[i])
         assert snapshot(ws) == contents[i], describe_difference(contents[i], snapshot(ws))
 
 
@@ -124,7 +124,7 @@ def test_head_and_previewed_ids_are_respected(vm, history, monkeypatch):
     project, ids, _ = history
     vm.forget(project.id, POLICY)
     # restoring hour 47 makes it the head: a stricter policy must keep it anyway
-    vm.checkpoints.restore(ids[47])
+    vm.restores.restore(ids[47])
     assert vm.projects.get(project.id).head_checkpoint_id == ids[47]
     strict = RetentionPolicy(keep_last=1)
     preview = vm.forget(project.id, strict, dry_run=True)

@@ -80,11 +80,11 @@ def test_gc_after_project_delete(vm, two_projects):
 
     # the survivor's checkpoints still restore, byte for byte
     c1, c2 = cps[b.id]
-    vm.checkpoints.restore(c1.id)
+    vm.restores.restore(c1.id)
     assert (b_ws / "own.txt").read_bytes() == b"B" * 100
     assert (b_ws / "shared.txt").read_bytes() == SHARED
     clear(b_ws)
-    vm.checkpoints.restore(c2.id)
+    vm.restores.restore(c2.id)
     now = snapshot(b_ws)
     assert now == b_snap_latest, describe_difference(now, b_snap_latest)
 

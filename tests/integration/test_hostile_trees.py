@@ -138,7 +138,7 @@ def world(vm, tmp_path):
     assert now == before, "written outside the workspace: " + describe_difference(now, before)
     assert not Path("/tmp/vmuser-hostile-pwned").exists()
     # consistent: a good checkpoint restores exactly over whatever the hostile one left
-    vm.checkpoints.restore(good.id)
+    vm.restores.restore(good.id)
     assert snapshot(ws) == {"keep.txt": ("file", 0o644, b"keep\n"), "src": ("dir", 0o755),
                             "src/app.py": ("file", 0o644, b"print('app')\n")}, snapshot(ws)
 
@@ -147,7 +147,7 @@ def refused(w, cid: str, fragment: str) -> str:
     """Restore ``cid``: it must be refused with one line holding ``fragment``, the workspace unchanged."""
     before = snapshot(w.ws)
     with pytest.raises(VmuserError) as err:
-        w.vm.checkpoints.restore(cid)
+        w.vm.restores.restore(cid)
     message = str(err.value)
     assert fragment in message, message
     assert "\n" not in message
@@ -239,7 +239,7 @@ def test_case_fold_siblings_on_a_case_sensitive_filesystem_are_two_files(world, 
     f = world.forge
     cid = f.checkpoint([f.file("README", b"upper\n"), f.file("readme", b"lower\n")])
     assert not rs.case_insensitive(world.ws)
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     assert (world.ws / "README").read_bytes() == b"upper\n" and (world.ws / "readme").read_bytes() == b"lower\n"
     tally(record_property, "neutralized", "case-fold siblings (case-sensitive filesystem: two files)")
 
@@ -273,7 +273,7 @@ def test_a_deep_but_valid_tree_restores(world, record_property):
     f = world.forge
     # (not deeper: Python 3.11's os.walk and shutil.rmtree recurse, and later clean-ups use them)
     cid = f.checkpoint(root=f.chain(500, f.file("leaf.txt", b"deep\n")))
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     assert (world.ws / ("d/" * 500 + "leaf.txt")).read_bytes() == b"deep\n"
     tally(record_property, "neutralized", "a tree 500 folders deep (valid: restored)")
 
@@ -288,7 +288,7 @@ def test_names_with_unicode_line_breaks_round_trip(vm, name):
     cp = vm.checkpoints.create(project.id).checkpoint
     assert vm.checkpoints.entry(cp.id, name) is not None
     (ws / name).unlink()
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert (ws / name).read_text() == "kept\n"
 
 
@@ -307,7 +307,7 @@ def test_kinds_the_format_cannot_express_are_refused(world, record_property, kin
 def test_special_file_type_bits_in_a_mode_make_a_plain_file(world, record_property):
     f = world.forge
     cid = f.checkpoint([f.file("dev", b"data\n", mode=stat.S_IFCHR | 0o666), f.file("pipe", b"p\n", mode=stat.S_IFIFO | 0o644)])
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     for name, mode in (("dev", 0o666), ("pipe", 0o644)):
         st = os.lstat(world.ws / name)
         assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == mode
@@ -323,7 +323,7 @@ def test_setuid_setgid_sticky_bits_are_dropped(world, record_property):
         f.dir("sticky", [f.file("x", b"x")], mode=0o1777),
         f.dir("setgid-dir", [f.file("y", b"y")], mode=0o2775),
     ])
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     modes = {n: stat.S_IMODE(os.lstat(world.ws / n).st_mode) for n in ("suid", "sgid", "all", "sticky", "setgid-dir")}
     assert modes == {"suid": 0o755, "sgid": 0o755, "all": 0o777, "sticky": 0o777, "setgid-dir": 0o775}
     tally(record_property, "neutralized", "setuid/setgid/sticky modes (dropped)")
@@ -333,7 +333,7 @@ def test_mode_change_on_an_existing_file_drops_setuid_too(world, record_property
     f = world.forge
     write(world.ws, "tool", "#!/bin/sh\n", 0o755)
     cid = f.checkpoint([f.file("tool", b"#!/bin/sh\n", mode=0o6755)])
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     assert stat.S_IMODE(os.lstat(world.ws / "tool").st_mode) == 0o755
     tally(record_property, "neutralized", "a chmod to setuid of an existing file")
 
@@ -381,7 +381,7 @@ def test_missing_blob_is_refused(world, record_property):
 
 
 def _refused_paths(w, cid: str) -> dict[str, str]:
-    result = w.vm.checkpoints.restore(cid).result
+    result = w.vm.restores.restore(cid).result
     return dict(result.refused)
 
 
@@ -447,7 +447,7 @@ def test_a_symlinked_folder_in_the_workspace_is_replaced_not_followed(world, rec
     os.symlink(world.sentinel, world.ws / "src")
     cid = f.checkpoint([f.dir("src", [f.file("app.py", b"pwned\n"), f.file("victim.txt", b"pwned\n")]),
                         f.file("keep.txt", b"keep\n")])
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     assert not (world.ws / "src").is_symlink()
     assert (world.ws / "src/victim.txt").read_bytes() == b"pwned\n"  # inside, in a real folder
     tally(record_property, "neutralized", "a symlinked folder in the workspace (replaced, not followed)")
@@ -467,7 +467,7 @@ def test_a_file_entry_where_the_workspace_has_a_link_to_outside_changes_no_mode_
     f = world.forge
     os.symlink(world.sentinel / "victim.txt", world.ws / "victim-link")
     cid = f.checkpoint([f.file("victim-link", b"mine\n", mode=0o777), f.file("keep.txt", b"keep\n")])
-    world.vm.checkpoints.restore(cid)
+    world.vm.restores.restore(cid)
     assert stat.S_IMODE(os.stat(world.sentinel / "victim.txt").st_mode) == 0o600
     assert not (world.ws / "victim-link").is_symlink()
     tally(record_property, "neutralized", "a mode change aimed through a workspace link (CVE-2024-12718)")
@@ -480,7 +480,7 @@ def test_partial_restore_under_a_symlinked_folder_never_writes_through(world, re
         p.unlink()
     (world.ws / "src").rmdir()
     os.symlink(world.near, world.ws / "src")
-    world.vm.checkpoints.restore(cid, paths=["src/app.py"])
+    world.vm.restores.restore(cid, paths=["src/app.py"])
     assert not (world.ws / "src").is_symlink()
     tally(record_property, "neutralized", "a partial restore below a symlinked folder")
 
@@ -494,7 +494,7 @@ def test_outside_symlinks_stored_as_plain_files(make_vm, tmp_path, record_proper
     write(sentinel, "victim.txt", "do not touch\n")
     cid = f.checkpoint([f.link("abs", str(sentinel)), f.link("rel", "../../x"), f.link("in", "abs"),
                         f.dir("d", [f.link("q", "..")]), f.link("r", "d/q/.."), f.file("k", b"k")])
-    result = vm.checkpoints.restore(cid).result
+    result = vm.restores.restore(cid).result
     assert sorted(result.as_files) == ["abs", "r", "rel"]
     assert result.refused == []
     for rel, text in (("abs", str(sentinel)), ("rel", "../../x"), ("r", "d/q/..")):

@@ -41,7 +41,7 @@ def test_vmuserignore_and_config_patterns(make_vm):
     assert vm.checkpoints.diff(cp.id).changes == []
     # a restore does not delete what is ignored
     (ws / "src.py").write_text("print(2)\n")
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert (ws / "app.log").read_text() == "more noise\n" and (ws / "build" / "new.o").exists()
     assert (ws / "src.py").read_text() == "print(1)\n"
 
@@ -84,5 +84,5 @@ def test_names_restore_would_refuse_are_skipped_at_capture_not_stored(vm, tmp_pa
     assert [path for path, _ in out.skipped] == ["c:foo"]
     assert sorted(e.path for e in vm.fs.ls(p.id, "", at=out.checkpoint.id)) == ["ok.txt"]
     (ws / "ok.txt").write_text("changed\n")
-    vm.checkpoints.restore(out.checkpoint.id)  # restorable: nothing in it is refused
+    vm.restores.restore(out.checkpoint.id)  # restorable: nothing in it is refused
     assert (ws / "ok.txt").read_text() == "ok\n"

@@ -27,7 +27,7 @@ def test_small_files_share_packs_and_read_back(vm):
     out = vm.checkpoints.create(project.id)
     assert out.created and _count(vm, "SELECT COUNT(*) FROM packs") == packs + 1
     assert _count(vm, "SELECT COUNT(*) FROM blobs") == 601
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert (ws / "f000.txt").read_text() == "file 0\n" and not (ws / "copy.txt").exists()
 
 

@@ -62,7 +62,7 @@ def world(tmp_path_factory):
     vm.checkpoints.create(p.id, description="second")
     (ws / "gone.txt").unlink()
     vm.checkpoints.create(p.id, description="third")
-    vm.checkpoints.restore(first.id)
+    vm.restores.restore(first.id)
     session = vm.sessions.start(p.id, runtime="none").session
     idle = vm.projects.create("idle")
     with vm.db.write() as conn:  # idle for a year: due for cleanup
@@ -98,9 +98,9 @@ CHANGES = {
     "checkpoints.create auto": lambda vm, w: vm.checkpoints.create(w["project"], kind="auto"),
     "checkpoints.tag": lambda vm, w: vm.checkpoints.tag(_cp(vm, w), ["t"]),
     "checkpoints.annotate": lambda vm, w: vm.checkpoints.annotate(_cp(vm, w), "label"),
-    "checkpoints.restore": lambda vm, w: vm.checkpoints.restore(_cp(vm, w, 1)),
-    "checkpoints.restore --path": lambda vm, w: vm.checkpoints.restore(_cp(vm, w, 1), paths=["a.txt"]),
-    "checkpoints.undo_restore": lambda vm, w: vm.checkpoints.undo_restore(w["project"]),
+    "checkpoints.restore": lambda vm, w: vm.restores.restore(_cp(vm, w, 1)),
+    "checkpoints.restore --path": lambda vm, w: vm.restores.restore(_cp(vm, w, 1), paths=["a.txt"]),
+    "checkpoints.undo_restore": lambda vm, w: vm.restores.undo(w["project"]),
     "fs.write": lambda vm, w: vm.fs.write(w["project"], "new.txt", b"x"),
     "fs.mkdir": lambda vm, w: vm.fs.mkdir(w["project"], "newdir"),
     "fs.mv": lambda vm, w: vm.fs.mv(w["project"], "a.txt", "c.txt"),
@@ -216,7 +216,7 @@ def test_what_a_read_only_client_may_do_changes_nothing_either(world):
         try:
             cps = vm.checkpoints.list(world["project"])
             assert {c.path for c in vm.checkpoints.diff(cps[-1].id).changes} >= {"live.txt"}
-            vm.checkpoints.restore_preview(cps[-1].id)
+            vm.restores.preview(cps[-1].id)
             assert vm.fs.read(world["project"], "a.txt", at=cps[-1].id) == b"one\n"
             assert vm.fs.ls(world["project"]) and vm.log() and vm.projects.list()
             assert vm.check().ok

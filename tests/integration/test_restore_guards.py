@@ -36,11 +36,11 @@ def test_restore_neither_overwrites_nor_deletes_an_ignored_file(vm):
     write(ws, "src/a.py", "a = 2\n")
     vm.checkpoints.create(p.id)
 
-    preview = vm.checkpoints.restore_preview(cp1.id)
+    preview = vm.restores.preview(cp1.id)
     assert [c.path for c in preview.changes] == [".vmuserignore", "src/a.py"]
     assert preview.left_alone == ["notes.txt"]
 
-    outcome = vm.checkpoints.restore(cp1.id)
+    outcome = vm.restores.restore(cp1.id)
     assert (ws / "notes.txt").read_text() == "my new notes, never captured\n"
     assert (ws / "src/a.py").read_text() == "a = 1\n"
     assert outcome.left_alone == ["notes.txt"]
@@ -48,7 +48,7 @@ def test_restore_neither_overwrites_nor_deletes_an_ignored_file(vm):
 
     # the restore removed .vmuserignore (cp1 did not have it), so notes.txt is captured by the
     # pre-restore checkpoint of the undo; the undo must still leave the new bytes in place
-    vm.checkpoints.undo_restore(p.id)
+    vm.restores.undo(p.id)
     assert (ws / "notes.txt").read_text() == "my new notes, never captured\n"
     assert (ws / "src/a.py").read_text() == "a = 2\n"
 
@@ -61,8 +61,8 @@ def test_undo_does_not_delete_an_ignored_file_the_restore_spared(vm):
     cp1 = vm.checkpoints.create(p.id).checkpoint
     write(ws, "a.txt", "2\n")
     write(ws, "build.log", "today's build log\n")
-    vm.checkpoints.restore(cp1.id)
-    vm.checkpoints.undo_restore(p.id)
+    vm.restores.restore(cp1.id)
+    vm.restores.undo(p.id)
     assert (ws / "build.log").read_text() == "today's build log\n"
     assert (ws / "a.txt").read_text() == "2\n"
 
@@ -75,7 +75,7 @@ def test_a_folder_the_restore_deletes_keeps_the_ignored_files_in_it(vm):
     cp1 = vm.checkpoints.create(p.id).checkpoint
     write(ws, "build/main.c", "int main;\n")
     write(ws, "build/main.o", b"\x7fELF object the user made\n")
-    outcome = vm.checkpoints.restore(cp1.id)
+    outcome = vm.restores.restore(cp1.id)
     assert not (ws / "build/main.c").exists()  # captured: restored away
     assert (ws / "build/main.o").read_bytes() == b"\x7fELF object the user made\n"
     assert outcome.result.kept == ["build"]
@@ -202,7 +202,7 @@ def test_a_sparse_file_is_restored_as_holes(vm):
         fh.write(b"a few bytes in the middle")
     cp = vm.checkpoints.create(p.id).checkpoint
     os.unlink(ws / "disk.img")
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     st = os.stat(ws / "disk.img")
     assert st.st_size == 2 * GIB
     assert st.st_blocks * 512 < 1024 * 1024  # allocated: a block or so, not 2 GiB
@@ -237,7 +237,7 @@ def test_a_restore_that_does_not_fit_is_refused_before_any_change(vm, small_fs):
     vm.checkpoints.create(p.id)
     before = snapshot(ws)
     with pytest.raises(StoreError, match=r"needs about .* of free space in .* free some space there"):
-        vm.checkpoints.restore(cp.id, paths=["a.bin", "b.bin"])
+        vm.restores.restore(cp.id, paths=["a.bin", "b.bin"])
     assert snapshot(ws) == before
     # a sparse file of 2 GiB fits on the same 16 MiB filesystem
     os.unlink(ws / "filler.bin")
@@ -245,7 +245,7 @@ def test_a_restore_that_does_not_fit_is_refused_before_any_change(vm, small_fs):
         fh.truncate(2 * GIB)
     cp2 = vm.checkpoints.create(p.id).checkpoint
     os.unlink(ws / "huge.img")
-    vm.checkpoints.restore(cp2.id)
+    vm.restores.restore(cp2.id)
     assert os.stat(ws / "huge.img").st_size == 2 * GIB
 
 
@@ -262,7 +262,7 @@ def test_restore_never_sets_setuid_or_setgid_bits(vm):
     cp = vm.checkpoints.create(p.id).checkpoint
     os.unlink(ws / "tool")
     os.rmdir(ws / "shared")
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert stat.S_IMODE(os.lstat(ws / "tool").st_mode) == 0o755
     assert stat.S_IMODE(os.lstat(ws / "shared").st_mode) & 0o7000 == 0
 
@@ -295,9 +295,9 @@ def test_an_old_auto_checkpoint_never_writes_a_secret_over_the_live_one(make_vm)
     vm = make_vm(config_text="")  # today's defaults
     write(ws, ".npmrc", "//registry/:_authToken=new\n")
     write(ws, "a.txt", "2\n")
-    preview = vm.checkpoints.restore_preview(auto.id)
+    preview = vm.restores.preview(auto.id)
     assert [c.path for c in preview.changes] == ["a.txt"] and preview.left_alone == [".npmrc"]
-    vm.checkpoints.restore(auto.id)
+    vm.restores.restore(auto.id)
     assert (ws / ".npmrc").read_text() == "//registry/:_authToken=new\n"
     assert (ws / "a.txt").read_text() == "1\n"
 
@@ -316,7 +316,7 @@ def test_as_root_a_restore_gives_what_it_makes_to_the_workspace_owner(vm, tmp_pa
     import shutil
 
     shutil.rmtree(ws / "src")
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     for rel in ("src", "src/a.py", "src/link"):
         st = os.lstat(ws / rel)
         assert (st.st_uid, st.st_gid) == (1234, 1234), rel

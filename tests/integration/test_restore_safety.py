@@ -41,7 +41,7 @@ def test_restore_of_chosen_paths_touches_only_those(vm, project):
     b_inode = os.stat(ws / "b.txt").st_ino
     before = snapshot(ws)
 
-    outcome = vm.checkpoints.restore(cp1.id, paths=["a.txt", "src"])
+    outcome = vm.restores.restore(cp1.id, paths=["a.txt", "src"])
     after = snapshot(ws)
     assert after["a.txt"][2] == b"a v1\n"
     assert after["src/x.py"][2] == b"x = 1\n"
@@ -61,7 +61,7 @@ def test_restore_one_file_that_was_deleted(vm, project):
     cp = vm.checkpoints.create(project.id).checkpoint
     os.unlink(ws / "docs/readme.md")
     os.rmdir(ws / "docs")
-    vm.checkpoints.restore(cp.id, paths=["docs/readme.md"])
+    vm.restores.restore(cp.id, paths=["docs/readme.md"])
     assert (ws / "docs/readme.md").read_bytes() == b"docs v1\n"
 
 
@@ -72,21 +72,21 @@ def test_restore_preview_shows_what_restore_will_do_and_changes_nothing(vm, proj
     write(ws, "extra.txt", "will be deleted\n")
     os.unlink(ws / "b.txt")
     before = snapshot(ws)
-    preview = vm.checkpoints.restore_preview(cp.id)
+    preview = vm.restores.preview(cp.id)
     got = {(c.path, c.status) for c in preview.changes}
     assert got == {("a.txt", "M"), ("extra.txt", "D"), ("b.txt", "A")}
     a = next(c for c in preview.changes if c.path == "a.txt")
     assert (a.additions, a.deletions) == (1, 2)  # the workspace's 2 lines go, the checkpoint's 1 comes
     assert (preview.from_id, preview.to_id) == (None, cp.id)
     assert snapshot(ws) == before
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert not (ws / "extra.txt").exists() and (ws / "b.txt").read_bytes() == b"b v1\n"
 
 
 def test_restore_unknown_path_is_refused(vm, project):
     cp = vm.checkpoints.create(project.id).checkpoint
     with pytest.raises(UsageError, match="neither in checkpoint"):
-        vm.checkpoints.restore(cp.id, paths=["no/such/file"])
+        vm.restores.restore(cp.id, paths=["no/such/file"])
 
 
 def test_restore_takes_pre_restore_checkpoint_and_undo_brings_workspace_back(vm, project):
@@ -97,7 +97,7 @@ def test_restore_takes_pre_restore_checkpoint_and_undo_brings_workspace_back(vm,
     os.unlink(ws / "b.txt")
     unsaved = snapshot(ws)
 
-    outcome = vm.checkpoints.restore(cp1.id)
+    outcome = vm.restores.restore(cp1.id)
     pre = outcome.pre_restore
     assert pre.kind == "pre-restore" and pre.id != cp1.id
     assert cp1.id in pre.description
@@ -106,7 +106,7 @@ def test_restore_takes_pre_restore_checkpoint_and_undo_brings_workspace_back(vm,
     assert entry["details"]["pre_restore"] == pre.id
     assert entry["details"]["checkpoint"] == cp1.id
 
-    vm.checkpoints.undo_restore(project.id)
+    vm.restores.undo(project.id)
     now = snapshot(ws)
     assert now == unsaved, describe_difference(now, unsaved)
 
@@ -116,9 +116,9 @@ def test_undo_of_partial_restore_restores_only_those_paths(vm, project):
     cp1 = vm.checkpoints.create(project.id).checkpoint
     write(ws, "a.txt", "a v2\n")
     write(ws, "b.txt", "b v2\n")
-    vm.checkpoints.restore(cp1.id, paths=["a.txt"])
+    vm.restores.restore(cp1.id, paths=["a.txt"])
     write(ws, "b.txt", "b v3, after the restore\n")
-    vm.checkpoints.undo_restore(project.id)
+    vm.restores.undo(project.id)
     assert (ws / "a.txt").read_bytes() == b"a v2\n"
     assert (ws / "b.txt").read_bytes() == b"b v3, after the restore\n"
 
@@ -126,7 +126,7 @@ def test_undo_of_partial_restore_restores_only_those_paths(vm, project):
 def test_undo_without_restore_is_not_found(vm, project):
     vm.checkpoints.create(project.id)
     with pytest.raises(NotFoundError, match="no restore to undo"):
-        vm.checkpoints.undo_restore(project.id)
+        vm.restores.undo(project.id)
 
 
 def test_restore_replaces_symlinked_dir_instead_of_writing_through(vm, project, tmp_path):
@@ -141,7 +141,7 @@ def test_restore_replaces_symlinked_dir_instead_of_writing_through(vm, project, 
     os.rmdir(ws / "src")
     os.symlink(outside, ws / "src")
 
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert sorted(os.listdir(outside)) == ["victim.txt"]
     assert (outside / "victim.txt").read_bytes() == b"do not touch\n"
     assert not (ws / "src").is_symlink()
@@ -157,7 +157,7 @@ def test_partial_restore_under_symlinked_dir_does_not_write_through(vm, project,
         os.unlink(ws / "src" / f)
     os.rmdir(ws / "src")
     os.symlink(outside, ws / "src")
-    vm.checkpoints.restore(cp.id, paths=["src/x.py"])
+    vm.restores.restore(cp.id, paths=["src/x.py"])
     assert os.listdir(outside) == []
     assert (ws / "src/x.py").read_bytes() == b"x = 1\n"
     assert not (ws / "src").is_symlink()
@@ -169,7 +169,7 @@ def test_restore_replaces_symlinked_file_without_following(vm, project, tmp_path
     victim = write(tmp_path, "victim.txt", "outside\n")
     os.unlink(ws / "a.txt")
     os.symlink(victim, ws / "a.txt")
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert victim.read_bytes() == b"outside\n"
     assert not (ws / "a.txt").is_symlink()
     assert (ws / "a.txt").read_bytes() == b"a v1\n"
@@ -226,7 +226,7 @@ def test_hostile_symlinks_are_refused(vm, project, tmp_path):
             h.dir("d", [h.link("deep", "../../x"), h.link("fine", "../ok.txt")]),
         ]
     )
-    result = vm.checkpoints.restore(cid).result
+    result = vm.restores.restore(cid).result
     refused = {path for path, _ in result.refused}
     assert refused == {"evil", "abs", "up", "d/deep"}
     for path in refused:
@@ -243,7 +243,7 @@ def test_hostile_file_names_are_refused_and_nothing_is_written_outside(vm, proje
     cid = h.checkpoint([h.file(name, b"pwned\n")])
     ws = Path(project.workspace)
     with pytest.raises(VmuserError):
-        vm.checkpoints.restore(cid)
+        vm.restores.restore(cid)
     assert not Path("/tmp/vmuser-pwned-abs").exists()
     assert not (ws.parent / "vmuser-pwned-rel").exists()
     assert not (ws.parent.parent / "vmuser-pwned-rel").exists()
@@ -254,7 +254,7 @@ def test_hostile_dir_named_dotdot_is_refused(vm, project):
     ws = Path(project.workspace)
     cid = h.checkpoint([h.dir("..", [h.file("escaped.txt", b"pwned\n")])])
     with pytest.raises(StoreError):
-        vm.checkpoints.restore(cid)
+        vm.restores.restore(cid)
     assert not (ws.parent / "escaped.txt").exists()
 
 
@@ -264,7 +264,7 @@ def test_refused_restore_leaves_the_workspace_untouched(vm, project):
     h = Hostile(vm, project.id)
     cid = h.checkpoint([h.file("..", b"pwned\n")])
     with pytest.raises(StoreError):
-        vm.checkpoints.restore(cid)
+        vm.restores.restore(cid)
     now = snapshot(ws)
     assert now == before, describe_difference(now, before)
 
@@ -273,7 +273,7 @@ def test_symlink_chain_cannot_escape(vm, project):
     ws = Path(project.workspace)
     h = Hostile(vm, project.id)
     cid = h.checkpoint([h.dir("d", [h.link("q", "..")]), h.link("r", "d/q/..")])
-    vm.checkpoints.restore(cid)
+    vm.restores.restore(cid)
     real_ws = os.path.realpath(ws)
     for name in ("r", "d/q"):
         if os.path.lexists(ws / name):
@@ -286,7 +286,7 @@ def test_missing_blob_is_a_store_error_not_a_crash(vm, project):
     ghost = Entry("ghost.txt", FILE, 0o644, 5, "0" * 64)
     cid = h.checkpoint([ghost])
     with pytest.raises(StoreError, match="missing"):
-        vm.checkpoints.restore(cid)
+        vm.restores.restore(cid)
 
 
 def test_checkpoints_of_another_project_cannot_be_diffed_together(vm, project):

@@ -88,15 +88,15 @@ def test_restoring_an_auto_checkpoint_leaves_every_secret_alone(world):
         (ws / rel).write_text(f"rotated {rel}\n")
     (ws / "README.md").write_text("changed\n")
     (ws / "nested/deep/.env.example").write_text("changed\n")
-    preview = vm.checkpoints.restore_preview(auto.id)  # no secret shown as deleted or changed
+    preview = vm.restores.preview(auto.id)  # no secret shown as deleted or changed
     assert {c.path for c in preview.changes} == {"README.md", "nested/deep/.env.example"}
-    outcome = vm.checkpoints.restore(auto.id)
+    outcome = vm.restores.restore(auto.id)
     assert {c.path for c in outcome.changes} == {"README.md", "nested/deep/.env.example"}
     assert (ws / "README.md").read_text() == "content of README.md\n"
     assert (ws / "nested/deep/.env.example").read_text() == "content of nested/deep/.env.example\n"
     assert [rel for rel in secrets if (ws / rel).read_text() != f"rotated {rel}\n"] == []
     # undoing the restore (its pre-restore checkpoint is a full one) leaves them too
-    vm.checkpoints.undo_restore(project.id)
+    vm.restores.undo(project.id)
     assert (ws / "README.md").read_text() == "changed\n"
     assert [rel for rel in secrets if (ws / rel).read_text() != f"rotated {rel}\n"] == []
 

@@ -155,9 +155,9 @@ def test_restoring_an_auto_checkpoint_leaves_secret_files_alone(secret_project):
     (ws / "src" / "app.py").write_text("changed\n")
     (ws / "new.txt").write_text("new\n")
     (ws / ".env").write_text("TOKEN=rotated\n")
-    preview = vm.checkpoints.restore_preview(auto.id)
+    preview = vm.restores.preview(auto.id)
     assert {c.path for c in preview.changes} == {"src/app.py", "new.txt"}  # no secret shown as deleted
-    outcome = vm.checkpoints.restore(auto.id)
+    outcome = vm.restores.restore(auto.id)
     assert (ws / "src" / "app.py").read_text() == "content of src/app.py\n" and not (ws / "new.txt").exists()
     assert (ws / ".env").read_text() == "TOKEN=rotated\n"
     assert all((ws / rel).is_file() for rel in SECRETS)
@@ -180,12 +180,12 @@ def test_missing_workspace_names_project_path_and_fix(vm):
     for call in (
         lambda: vm.checkpoints.create(project.id),
         lambda: vm.checkpoints.diff(cp.id),
-        lambda: vm.checkpoints.restore(cp.id),
+        lambda: vm.restores.restore(cp.id),
         lambda: vm.fs.ls(project.id),
     ):
         with pytest.raises(NotFoundError) as err:
             call()
         assert str(err.value) == expected
     ws.mkdir()  # the fix the message names works
-    vm.checkpoints.restore(cp.id)
+    vm.restores.restore(cp.id)
     assert (ws / "f.txt").read_text() == "x"

@@ -33,7 +33,7 @@ def test_restoring_an_old_checkpoint_leaves_an_inner_workspace_alone(vm, tmp_pat
     write(outer, "inner/f.txt", "new")
     write(outer, "inner/g.txt", "Q's work")
     write(outer, "a.txt", "a2")
-    vm.checkpoints.restore(first.id)
+    vm.restores.restore(first.id)
     assert (outer / "a.txt").read_text() == "a1"
     assert (outer / "inner/f.txt").read_text() == "new"
     assert (outer / "inner/g.txt").read_text() == "Q's work"

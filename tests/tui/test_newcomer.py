@@ -231,7 +231,7 @@ async def test_sessions_table_drops_the_image_column_when_it_does_not_fit(world)
 
 async def test_timeline_tags_keep_their_closing_bracket_after_a_restore(world):
     (world.workspace / "README.md").write_text("unsaved work\n")
-    world.vm.checkpoints.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
+    world.vm.restores.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
     app = make_app(world.vm)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_demo(pilot)

@@ -362,7 +362,7 @@ def test_describe_fits_description_tags_and_label():
 
 async def test_branch_marks_where_a_restore_started_a_new_line(world):
     vm = world.vm
-    vm.checkpoints.restore(world.checkpoints[0])  # back to the first; a pre-restore checkpoint first
+    vm.restores.restore(world.checkpoints[0])  # back to the first; a pre-restore checkpoint first
     (world.workspace / "new.txt").write_text("a new line of work\n")
     branch = vm.checkpoints.create(world.demo, description="new line").checkpoint
     assert branch.parent_id == world.checkpoints[0]

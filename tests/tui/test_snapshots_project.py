@@ -45,7 +45,7 @@ def timeline_story(world, monkeypatch) -> None:
     monkeypatch.setenv("VMUSER_FROZEN_TIME", "2026-11-21T11:45:00Z")
     vm.checkpoints.annotate(world.checkpoints[1], "tests pass", "all 212 green")
     monkeypatch.setenv("VMUSER_FROZEN_TIME", "2026-11-21T11:50:00Z")
-    vm.checkpoints.restore(world.checkpoints[0])
+    vm.restores.restore(world.checkpoints[0])
     monkeypatch.setenv("VMUSER_FROZEN_TIME", "2026-11-21T11:55:00Z")
     write_tree(world.workspace, {**FILES_1, "README.md": b"# demo\n\nAnother approach.\n"})
     vm.checkpoints.create(world.session, description="Try another approach", tags=["v2"])

@@ -63,9 +63,9 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.metrics": {"SessionMetrics"},
     # what vm.access.holders(sid) returns (who holds a session, until when)
     f"{CORE}.leases": {"Lease"},
-    # what vm.checkpoints.restore returns, and the one summary of it that the CLI and the
-    # TUI both show (issue 12: one formatter per thing); these move with the restore code
-    f"{CORE}.checkpoints": {"RestoreOutcome", "restore_summary", "RESTORE_WORDS"},
+    # what vm.restores.restore returns, and the one summary of it (and its counts, which
+    # the TUI colours) that the CLI and the TUI both show (issue 12: one formatter per thing)
+    f"{CORE}.restoring": {"RestoreOutcome", "restore_summary", "restore_counts"},
     # the client half of the worker protocol: the CLI's fast path asks a running
     # `vmuser worker` without opening the service at all (core/rpc.py, cli/worker_client.py)
     f"{CORE}.rpc": {"request", "socket_path"},

@@ -1,4 +1,6 @@
-"""Checkpoints: create (capture), list, show, tag, diff, restore and undo.
+"""Checkpoints: create (capture), list, show, tag, diff. Restore and undo live above this
+module, in :mod:`vmuser_tui.core.restoring` (``vm.restores``), where a restore is planned,
+checked, journalled, applied and rolled back in one place.
 
 A checkpoint's parent is the project's head: the last checkpoint taken or restored. A
 restore takes a ``pre-restore`` checkpoint first, so every restore can be undone; a
@@ -14,16 +16,15 @@ import stat as statmod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmuser_tui.core import clock, container_user, ignore, journal, oplog
+from vmuser_tui.core import clock, ignore, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
+from vmuser_tui.core.errors import NotFoundError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.core.pathcheck import normalize
 from vmuser_tui.core.projects import validate_tag
 from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
-from vmuser_tui.core.store import restore as rs
 from vmuser_tui.core.store.confined import open_regular
 from vmuser_tui.core.store.trees import Entry
 
@@ -89,44 +90,6 @@ class DiffResult:
         """Totals: files changed, lines added and deleted."""
         return {"files": len(self.changes), "additions": sum(c.additions for c in self.changes),
                 "deletions": sum(c.deletions for c in self.changes)}
-
-
-@dataclass
-class RestoreOutcome:
-    """What a restore did; ``pre_restore`` is the checkpoint that undoes it. ``changes``
-    are the paths it changed, seen from the workspace (D: deleted, A: re-created,
-    M: overwritten, R: renamed back, T: type changed), as the confirmation showed them."""
-
-    checkpoint: Checkpoint
-    pre_restore: Checkpoint
-    result: rs.RestoreResult
-    paths: list[str]
-    changes: list[df.Change] = field(default_factory=list)
-    left_alone: list[str] = field(default_factory=list)  # ignored paths the restore did not touch
-    notes: list[str] = field(default_factory=list)  # about the pre-restore checkpoint, e.g. files left out
-
-    def summary(self) -> str:
-        """One line: ``'7 paths changed: 1 overwritten, 1 re-created, 4 deleted, 1 renamed back'``."""
-        return restore_summary(self.changes)
-
-
-#: What each status of a workspace -> checkpoint diff means for the workspace, in the
-#: order restore summaries list them (the CLI and the TUI word them alike).
-RESTORE_WORDS = (("M", "overwritten"), ("A", "re-created"), ("D", "deleted"), ("R", "renamed back"),
-                 ("T", "replaced by another kind"))
-
-
-def restore_summary(changes: list[df.Change]) -> str:
-    """Describe what restoring changes (or changed) in the workspace, counted by kind, for
-    the confirmation before and the report after, so the two always agree."""
-    if not changes:
-        return "no paths change"
-    counts = {}
-    for c in changes:
-        counts[c.status] = counts.get(c.status, 0) + 1
-    parts = [f"{counts[k]} {word}" for k, word in RESTORE_WORDS if counts.get(k)]
-    n = len(changes)
-    return f"{n} path{'s' if n != 1 else ''} changed: " + ", ".join(parts)
 
 
 class Checkpoints:
@@ -223,7 +186,8 @@ class Checkpoints:
                 (cid, project_id, session_id, parent_override or (head.id if head else None), result.root, kind,
                  description, json.dumps(tags), result.file_count, result.total_size, now),
             )
-            conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?", (cid, now, project_id))
+            conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?",
+                         (cid, now, project_id))
             if session_id:
                 conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (now, session_id))
             oplog.record(conn, "checkpoint.create", project_id=project_id, session_id=session_id, checkpoint=cid,
@@ -357,170 +321,6 @@ class Checkpoints:
             return df.unified(change, result.content_a, result.content_b, context=context)
         except OSError as exc:
             return f"cannot read {change.path}: {exc.strerror}\n"
-
-    # -- restore ---------------------------------------------------------------
-    def restore_preview(self, ref: str, paths: list[str] | None = None) -> DiffResult:
-        """What restoring ``ref`` would do to the live workspace, as a diff from the
-        workspace to the checkpoint: ``D`` = will be deleted, ``A`` = will be re-created,
-        ``M`` = will be overwritten. ``from_id`` is None (the workspace), ``to_id`` the checkpoint."""
-        forward = self.diff(ref, None, paths=paths)
-        changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
-        workspace = self.projects.workspace_dir(self.projects.get(forward.project_id))
-        changes, alone = self.left_alone(workspace, self.get(forward.from_id), changes)
-        return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a,
-                          left_alone=alone)
-
-    def restore(self, ref: str, *, paths: list[str] | None = None, progress=None) -> RestoreOutcome:
-        """Restore a checkpoint (or only ``paths`` of it) onto the live workspace.
-
-        A ``pre-restore`` checkpoint of the workspace is taken first (or the head reused
-        when nothing changed), so ``undo`` can bring it back. Only differing files are
-        written. A ``restore_journal`` row lives while the workspace is being changed, so
-        a restore killed half-way is finished (or rolled back) when vmuser next starts
-        (:mod:`vmuser_tui.core.journal`). Raises UsageError for a path that is in neither
-        the checkpoint nor the workspace; StoreError when the plan is refused (invalid
-        path, missing blob: nothing changed) or writing failed half-way (the workspace is
-        rolled back to the pre-restore checkpoint, and the message says so).
-        """
-        cp = self.get(ref)
-        project = self.projects.get(cp.project_id)
-        self.ctx.access.check(project.id, what="restore a checkpoint")
-        workspace = self.projects.workspace_dir(project)
-        scope = [normalize(p) for p in paths] if paths else None
-        for p in scope or ():  # refuse a path in neither place before the pre-restore checkpoint is taken
-            if self.ctx.store.lookup(cp.root_tree, p) is None and not os.path.lexists(os.path.join(workspace, p)):
-                raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
-        pre = self.create(project.id, description=f"before restoring {cp.id}", kind="pre-restore")
-        store = self.ctx.store
-        if scope:
-            for p in scope:
-                if store.lookup(cp.root_tree, p) is None and store.lookup(pre.checkpoint.root_tree, p) is None:
-                    raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
-        # The live tree equals the pre-restore checkpoint right now (just captured), so
-        # only the subtrees whose hashes differ between the two need looking at.
-        live, target = df.differing_flats(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree)
-        plan, keep = self.restore_plan(cp, workspace, live, target, scope)
-        alone = sorted(p for p in keep if p not in live)  # in the checkpoint, ignored in the workspace
-        # What the pre-restore checkpoint could not take (unreadable, or changing on every
-        # read) is still there, and could not be brought back by an undo: leave it as it is.
-        uncaptured = {p for p, _ in pre.skipped} | set(pre.changing)
-        if uncaptured:
-            keep |= rs.spare(plan, lambda path, is_dir: path in uncaptured, live)
-        changes = df.diff_trees(store.get_tree, pre.checkpoint.root_tree, store.get_tree, cp.root_tree, paths=scope)
-        if keep:
-            changes = [c for c in changes if c.path not in keep]
-        rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
-        entry = None
-        if not plan.empty:  # intent on disk before the first change (see core/journal.py)
-            entry = journal.begin(self.db, project_id=project.id, workspace=workspace, checkpoint_id=cp.id,
-                                  target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
-                                  pre_tree=pre.checkpoint.root_tree, paths=scope)
-        try:
-            result = rs.apply(store, workspace, plan, progress=progress, checked=True,
-                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
-                              owner=container_user.workspace_owner(workspace))
-        except Exception as exc:
-            if entry is None:
-                raise
-            # Half-restored: put the workspace back now rather than at the next start.
-            failure = journal.roll_back(self, entry, str(exc))
-            if failure is None:
-                raise StoreError(f"{exc}; the workspace was rolled back to pre-restore checkpoint "
-                                 f"{pre.checkpoint.id}") from exc
-            raise StoreError(f"{exc}; rolling back failed too ({failure}): restore a checkpoint by hand, e.g. "
-                             f"vmuser checkpoint restore {pre.checkpoint.id}") from exc
-        with self.db.write() as conn:
-            if entry is not None:
-                journal.finish(conn, entry)
-            now = clock.now_iso()
-            if not scope:
-                conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?", (cp.id, now, project.id))
-            else:
-                conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))
-            oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
-                         pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
-                         deleted=result.deleted, refused=[p for p, _ in result.refused],
-                         **({"as_files": result.as_files} if result.as_files else {}),
-                         **({"failed": [p for p, _ in result.failed]} if result.failed else {}),
-                         **({"kept": result.kept} if result.kept else {}),
-                         **({"left_alone": alone} if alone else {}))
-        notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
-        notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
-                  for path, why in pre.skipped[:10]]
-        return RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
-
-    def restore_plan(
-        self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],
-        scope: list[str] | None,
-    ) -> tuple[rs.RestorePlan, set[str]]:
-        """The plan that makes ``live`` look like ``target`` (flat ``{path: Entry}`` maps)
-        within ``scope``, and the paths it spares: every path the workspace's ignore rules
-        match now (ignored files are the user's: a restore neither overwrites, re-creates
-        nor deletes them, whatever the checkpoint holds), and, for an ``auto`` checkpoint,
-        the secret files (``[snapshots] secret_patterns``): it never held them, and one taken
-        before those patterns widened is not let write an old secret over the live one. ``cp`` is the checkpoint ``target`` comes from
-        (None: spare only what is ignored). Shared by :meth:`restore` and the recovery of an
-        interrupted restore (:mod:`vmuser_tui.core.journal`), so both plan alike."""
-        plan = rs.plan(target, live, scope)
-        keep = rs.spare(plan, self.restore_rules(workspace, cp.root_tree if cp is not None else None, target), live)
-        if cp is not None and cp.kind == "auto":
-            # secret files: never deleted (the checkpoint never held them), and never written
-            # either (one taken by an older vmuser, with fewer secret patterns, may hold them)
-            keep |= rs.spare(plan, self.ignore_rules(workspace, "auto").match, live)
-        return plan, keep
-
-    def restore_rules(self, workspace: Path, root_tree: str | None, target: dict[str, Entry] | None = None):
-        """The ``match(path, is_dir)`` of what a restore to tree ``root_tree`` leaves alone,
-        or None: what the workspace's ignore rules match now, and what the target's own
-        ``.vmuserignore`` matched when it was taken (the checkpoint never captured those,
-        so their absence from it is no reason to delete them: an undo after a restore that
-        removed ``.vmuserignore`` keeps them too). ``target``: the flat map of the target,
-        used when ``root_tree`` is None."""
-        now = self.ignore_rules(workspace).match
-        entry = (self.ctx.store.lookup(root_tree, ignore.IGNORE_FILE) if root_tree
-                 else (target or {}).get(ignore.IGNORE_FILE))
-        then = None
-        if entry is not None and entry.kind == "file" and entry.size <= 1024 * 1024:
-            text = self.ctx.store.read_blob(entry.hash).decode("utf-8", "replace")
-            try:
-                then = ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match
-            except VmuserError:
-                then = None  # a malformed file then: only today's rules count
-        if now is None or then is None:
-            return now or then
-        return lambda path, is_dir: now(path, is_dir) or then(path, is_dir)
-
-    def left_alone(self, workspace: Path, cp: Checkpoint, changes: list[df.Change]
-                   ) -> tuple[list[df.Change], list[str]]:
-        """Split a restore preview's ``changes`` into those a restore of ``cp`` makes and
-        the paths it leaves alone, as :meth:`restore_plan` spares them: ignored ones (see
-        :meth:`restore_rules`) and, for an ``auto`` checkpoint, secret files. Returns
-        ``(changes, left alone paths)``."""
-        matchers = [m for m in (self.restore_rules(workspace, cp.root_tree),
-                                self.ignore_rules(workspace, "auto").match if cp.kind == "auto" else None) if m]
-        if not matchers:
-            return changes, []
-        probe = rs.RestorePlan(write=[(c.path, None) for c in changes])
-        # a change's kind may differ on the two sides: a path counts when either kind matches
-        spared = rs.spare(probe, lambda path, is_dir: any(m(path, is_dir) or m(path, not is_dir) for m in matchers))
-        return [c for c in changes if c.path not in spared], sorted(spared)
-
-    def last_restore(self, project_ref: str) -> dict | None:
-        """The newest ``checkpoint.restore`` log entry of a project (for undo), or None."""
-        pid = self.projects.resolve(project_ref)
-        rows = oplog.entries(self.db, project_id=pid, operation="checkpoint.restore", limit=1)
-        return rows[0] if rows else None
-
-    def undo_restore(self, project_ref: str, progress=None) -> RestoreOutcome:
-        """Undo the project's last restore by restoring its pre-restore checkpoint."""
-        last = self.last_restore(project_ref)
-        if last is None:
-            raise NotFoundError("this project has no restore to undo")
-        pre = last["details"]["pre_restore"]
-        try:
-            return self.restore(pre, paths=last["details"].get("paths") or None, progress=progress)
-        except NotFoundError:
-            raise StoreError(f"the pre-restore checkpoint {pre} no longer exists; nothing to undo") from None
 
     def entry(self, ref: str, path: str) -> Entry | None:
         """The stored tree entry (kind, mode, size, hash) at ``path`` in checkpoint ``ref``,

@@ -11,9 +11,15 @@ Images are named ``vmuser-checkpoint/<project id>:<checkpoint id>`` and labelled
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import RuntimeUnavailableError, StateError, VmuserError
+from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.core.runtime.base import LABEL_PROJECT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.sessions import Sessions, StartOutcome
 
 REPOSITORY = "vmuser-checkpoint"
 LABEL_CHECKPOINT = "vmuser.checkpoint"
@@ -56,16 +62,24 @@ def prune(ctx, *, dry_run: bool = False) -> list[str]:
     return gone
 
 
-def recreate(vm, checkpoint_ref: str):
-    """Replace the project's running sessions by a new Docker session started from the
-    checkpoint's image (its workspace should be restored first). Returns the new session's
-    :class:`~vmuser_tui.core.sessions.StartOutcome`. Raises StateError when the checkpoint
-    has no image."""
-    cp = vm.checkpoints.get(checkpoint_ref)
+def require_image(cp: Checkpoint) -> str:
+    """The image reference of checkpoint ``cp``; StateError saying how to get one when it
+    has none (the one wording of that refusal, for the CLI and the TUI alike)."""
     if not cp.image_id:
         raise StateError(f"checkpoint {cp.id} has no container image; set [snapshots] container_image = true "
                          "before taking checkpoints to record one")
-    for session in vm.sessions.list(cp.project_id):
+    return cp.image_id
+
+
+def recreate(sessions: Sessions, cp: Checkpoint) -> StartOutcome:
+    """Replace the running sessions of ``cp``'s project by a new Docker session started from
+    the checkpoint's image (its workspace should be restored first: see
+    :meth:`vmuser_tui.core.restoring.Restorer.restore`). ``sessions``: the service's
+    :class:`~vmuser_tui.core.sessions.Sessions`. Returns the new session's StartOutcome.
+    Raises StateError when the checkpoint has no image, RuntimeUnavailableError when the
+    engine fails."""
+    image = require_image(cp)
+    for session in sessions.list(cp.project_id):
         if session.status in ("running", "paused", "created"):
-            vm.sessions.stop(session.id, reason=f"replaced by the container of checkpoint {cp.id}")
-    return vm.sessions.start(cp.project_id, runtime="docker", image=cp.image_id)
+            sessions.stop(session.id, reason=f"replaced by the container of checkpoint {cp.id}")
+    return sessions.start(cp.project_id, runtime="docker", image=image)

@@ -18,6 +18,7 @@ from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import RuntimeUnavailableError, VmuserError
 from vmuser_tui.core.projects import Projects
+from vmuser_tui.core.restoring import Restorer
 from vmuser_tui.core.sessions import Sessions
 from vmuser_tui.core.vfs import VirtualFS
 
@@ -26,7 +27,8 @@ DISCONNECT_REASON = "stopped when its last client left"
 
 
 class Vmuser:
-    """The service layer. Attributes: ``projects``, ``sessions``, ``checkpoints``, ``fs``
+    """The service layer. Attributes: ``projects``, ``sessions``, ``checkpoints``,
+    ``restores`` (restore, preview, undo: :class:`~vmuser_tui.core.restoring.Restorer`), ``fs``
     (see their modules); ``access`` (leases and the read-only / read-write rules, see
     :mod:`vmuser_tui.core.access`); ``config``; ``data_dir``; ``notes`` (lines for the user
     from start-up, e.g. an interrupted restore finished, sessions reconciled).
@@ -46,6 +48,7 @@ class Vmuser:
         self.projects = Projects(self.ctx)
         self.sessions = Sessions(self.ctx, self.projects)
         self.checkpoints = Checkpoints(self.ctx, self.projects, self.sessions)
+        self.restores = Restorer(self.checkpoints)
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
@@ -54,8 +57,8 @@ class Vmuser:
             self.notes.extend(journal.pending_note(self.db))
         elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
-            # reads or captures that workspace (see core/journal.py).
-            self.notes.extend(journal.recover(self.checkpoints))
+            # reads or captures that workspace (see core/restoring.py).
+            self.notes.extend(self.restores.recover())
             self.notes.extend(self.sessions.reconcile())
             if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
                 self.notes.extend(self.reclaim_orphan_workspaces())
@@ -211,10 +214,12 @@ class Vmuser:
 
     def restore_container(self, checkpoint_ref: str):
         """Recreate the project's container from the checkpoint's image (see
-        :func:`vmuser_tui.core.container_images.recreate`); returns a StartOutcome."""
+        :func:`vmuser_tui.core.container_images.recreate`); returns a StartOutcome. To
+        restore the workspace and the container in one call, use
+        ``restores.restore(ref, container=True)``."""
         from vmuser_tui.core import container_images
 
-        return container_images.recreate(self, checkpoint_ref)
+        return container_images.recreate(self.sessions, self.checkpoints.get(checkpoint_ref))
 
     def check(self, *, progress=None):
         """Verify the database and every stored object (reads only); returns a

@@ -16,8 +16,8 @@ from vmuser_tui.cli.output import (
     table,
 )
 from vmuser_tui.core import clock
-from vmuser_tui.core.checkpoints import restore_summary
-from vmuser_tui.core.errors import Aborted, NotFoundError, StateError, UsageError
+from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
+from vmuser_tui.core.restoring import restore_summary
 
 
 def cmd_create(args, vm) -> int:
@@ -35,8 +35,8 @@ def cmd_create(args, vm) -> int:
             print(f"vmuser: description {one_line(args.message)!r} not recorded; --allow-empty takes a checkpoint "
                   "with it anyway", file=sys.stderr)
     else:
-        print(f"vmuser: {cp.file_count} files, {human_size(cp.total_size)}; {human_size(outcome.new_bytes)} new data stored",
-              file=sys.stderr)
+        print(f"vmuser: {cp.file_count} files, {human_size(cp.total_size)}; "
+              f"{human_size(outcome.new_bytes)} new data stored", file=sys.stderr)
     print(cp.id)
     return 0
 
@@ -93,21 +93,16 @@ def cmd_diff(args, vm) -> int:
         print(f"no changes between {result.from_id} and {result.to_id or 'the workspace'}", file=sys.stderr)
         return 0
     if args.stat:
-        width = max(len(_name(c)) for c in result.changes)
+        width = max(len(c.label('->')) for c in result.changes)
         for c in result.changes:
-            print(f" {c.status} {_name(c):<{width}} | {_stat_line(c)}")
+            print(f" {c.status} {c.label('->'):<{width}} | {_stat_line(c)}")
         s = result.stat()
         print(f" {s['files']} file(s) changed, {s['additions']} insertion(s)(+), {s['deletions']} deletion(s)(-)")
         return 0
     for c in result.changes:
-        print(f"{c.status} {_name(c)}")
+        print(f"{c.status} {c.label('->')}")
         sys.stdout.write(vm.checkpoints.file_diff(result, c))
     return 0
-
-
-def _name(change) -> str:
-    # one line whatever the names hold (a newline in a name must not start a new change line)
-    return f"{one_line(change.old_path)} -> {one_line(change.path)}" if change.old_path else one_line(change.path)
 
 
 def _left_alone(paths: list[str]) -> str:
@@ -120,13 +115,9 @@ def _left_alone(paths: list[str]) -> str:
 
 def cmd_restore(args, vm) -> int:
     cp = vm.checkpoints.get(args.checkpoint)
-    if args.container and not cp.image_id:
-        raise StateError(f"checkpoint {cp.id} has no container image; set [snapshots] container_image = true "
-                         "before taking checkpoints to record one")
-    if args.container and args.path:
-        raise UsageError("--container restores the whole container; leave out --path")
     if not args.yes:
-        preview = vm.checkpoints.restore_preview(cp.id, paths=args.path or None)
+        # core refuses a container restore it cannot do (no image, or paths) before the prompt
+        preview = vm.restores.preview(cp.id, paths=args.path or None, container=args.container)
         if not preview.changes and not args.container:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
@@ -134,7 +125,7 @@ def cmd_restore(args, vm) -> int:
         print(f"Restoring {cp.id} ({one_line(cp.description or cp.kind)}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:
-            print(f"  {c.status} {_name(c)}", file=sys.stderr)
+            print(f"  {c.status} {c.label('->')}", file=sys.stderr)
         if len(preview.changes) > 15:
             print(f"  ... and {len(preview.changes) - 15} more", file=sys.stderr)
         if preview.left_alone:
@@ -145,7 +136,7 @@ def cmd_restore(args, vm) -> int:
         if not confirm("Restore?"):
             raise Aborted("not restored (confirm at the prompt, or pass --yes)")
     with progress("restoring") as cb:
-        outcome = vm.checkpoints.restore(cp.id, paths=args.path or None, progress=cb)
+        outcome = vm.restores.restore(cp.id, paths=args.path or None, progress=cb, container=args.container)
     r = outcome.result
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
@@ -165,11 +156,12 @@ def cmd_restore(args, vm) -> int:
               f"above); stop what changes the workspace, move away what is in the way, and restore {cp.id} again",
               file=sys.stderr)
         return 1
-    if args.container:
-        started = vm.restore_container(cp.id)
-        for note in started.notes:
+    if outcome.container_error is not None:  # the workspace restore stands; the error says what failed
+        raise outcome.container_error
+    if outcome.container is not None:
+        for note in outcome.container.notes:
             print(f"vmuser: {note}", file=sys.stderr)
-        print(f"container recreated from {cp.image_id}: session {started.session.id}")
+        print(f"container recreated from {cp.image_id}: session {outcome.container.session.id}")
     return 0
 
 

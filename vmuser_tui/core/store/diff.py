@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmuser_tui.core.store.trees import DIR, FILE, Entry
+from vmuser_tui.core.text import printable
 
 ADDED, DELETED, MODIFIED, RENAMED, TYPE_CHANGED = "A", "D", "M", "R", "T"
 TEXT_DIFF_LIMIT = 2 * 1024 * 1024  # bytes per side; larger files get counts of 0 and 'large'
@@ -41,6 +42,17 @@ class Change:
     @property
     def mode_changed(self) -> bool:
         return bool(self.old and self.new and self.old.mode != self.new.mode)
+
+    def label(self, arrow: str = "→") -> str:
+        """The change's path as one line of text: ``'src/new.py'``, or for a rename
+        ``'src/old.py → src/new.py'`` (``arrow``: the CLI passes ``'->'``). Control and
+        bidi characters in the names are shown as escapes (:func:`~vmuser_tui.core.text.printable`),
+        so a name cannot steer the terminal nor split the line. The one formatter of a
+        change's name for the CLI and the TUI (which may colour around it: the new path is
+        always the label's last ``len(printable(path))`` characters)."""
+        if self.old_path:
+            return f"{printable(self.old_path)} {arrow} {printable(self.path)}"
+        return printable(self.path)
 
     def to_json(self) -> dict:
         """The shape of ``checkpoint diff --json``'s ``changes`` items."""
@@ -196,6 +208,50 @@ def differing_flats(
     return flat_a, flat_b
 
 
+def flat_changes(
+    flat_a: dict[str, Entry], flat_b: dict[str, Entry], *, paths: list[str] | None = None
+) -> list[Change]:
+    """The changes :func:`diff_trees` finds, made from the flat maps :func:`differing_flats`
+    returns for the same two trees, so a caller that needs both (a restore: its plan and
+    its report) walks the trees once. ``paths`` limits the result as in :func:`diff_trees`.
+
+    Same rules: a folder on both sides is a change only when its mode changed; a folder on
+    one side only is listed only when it is empty (its contents speak for it); a kind change
+    to or from a folder is a ``T`` with that side left None and the folder's contents added
+    or deleted; exact renames are paired in the order the tree walk meets them (parents
+    first, names sorted), then the result is sorted by path."""
+    # every entry of a folder on one side only is in that side's map: a parent in this set has children
+    parents_a = {p.rpartition("/")[0] for p in flat_a}
+    parents_b = {p.rpartition("/")[0] for p in flat_b}
+    changes: list[Change] = []
+    for path in sorted(flat_a.keys() | flat_b.keys(), key=lambda p: p.split("/")):
+        if not _in_scope(path, paths):
+            continue
+        ea, eb = flat_a.get(path), flat_b.get(path)
+        if ea == eb:
+            continue
+        if ea and eb:
+            if ea.kind == DIR and eb.kind == DIR:
+                if ea.mode != eb.mode:
+                    changes.append(Change(path, MODIFIED, ea, eb))
+            elif ea.kind == eb.kind:
+                changes.append(Change(path, MODIFIED, ea, eb))
+            elif ea.kind == DIR:
+                changes.append(Change(path, TYPE_CHANGED, None, eb))
+            elif eb.kind == DIR:
+                changes.append(Change(path, TYPE_CHANGED, ea, None))
+            else:
+                changes.append(Change(path, TYPE_CHANGED, ea, eb))
+        elif ea:
+            if not (ea.kind == DIR and path in parents_a):
+                changes.append(Change(path, DELETED, ea, None))
+        elif eb and not (eb.kind == DIR and path in parents_b):
+            changes.append(Change(path, ADDED, None, eb))
+    changes = _pair_renames(changes)
+    changes.sort(key=lambda c: c.path)
+    return changes
+
+
 def _pair_renames(changes: list[Change]) -> list[Change]:
     """Turn a deleted and an added file with the same blob into one rename."""
     deleted = {}
@@ -257,7 +313,8 @@ def unified(change: Change, content_a: ContentGetter, content_b: ContentGetter, 
     old = change.old if change.old and change.old.kind == FILE else None
     new = change.new if change.new and change.new.kind == FILE else None
     a_path = change.old_path or change.path
-    header = (f"--- a/{a_path}\n" if old else "--- /dev/null\n") + (f"+++ b/{change.path}\n" if new else "+++ /dev/null\n")
+    header = ((f"--- a/{a_path}\n" if old else "--- /dev/null\n")
+              + (f"+++ b/{change.path}\n" if new else "+++ /dev/null\n"))
     if change.mode_changed and old and new and old.hash == new.hash:
         return f"mode changed {change.old.mode:o} -> {change.new.mode:o}\n"
     if old is None and new is None:

@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
-from vmuser_tui.tui.flows import restore_report
+from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets import diffview
@@ -49,9 +50,10 @@ def describe_change(change) -> Text:
     """The heading of one change: status word, path, kinds and modes where they matter."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{STATUS_WORD.get(change.status, change.status)} ", style="bold")
-    if change.old_path:
-        text.append(f"{change.old_path} → ")
-    text.append(change.path, style="bold")
+    label = change.label()  # core's one formatter; the new path (its end) in bold
+    new = len(printable(change.path))
+    text.append(label[:-new])
+    text.append(label[-new:], style="bold")
     old, new = change.old, change.new
     facts = []
     if change.status == "T" and old and new:
@@ -148,10 +150,13 @@ class DiffScreen(VmuserScreen):
     def reload(self) -> None:
         self.loaded = True
         self.query_one("#diff-panes").loading = True
-        if self.from_id is None:  # workspace -> checkpoint: what a restore would change
-            fn = lambda: self.vm.checkpoints.restore_preview(self.to_id)
-        else:
-            fn = lambda: self.vm.checkpoints.diff(self.from_id, self.to_id)
+        from_id, to_id = self.from_id, self.to_id
+
+        def fn():
+            if from_id is None:  # workspace -> checkpoint: what a restore would change
+                return self.vm.restores.preview(to_id)
+            return self.vm.checkpoints.diff(from_id, to_id)
+
         self.run_blocking(fn, self._loaded, failed=self._failed)
 
     def _failed(self, err) -> None:
@@ -196,7 +201,7 @@ class DiffScreen(VmuserScreen):
         # what is left for the path: status (1) and counts columns, 2 cells of padding each, scrollbar
         width = max(12, (table.size.width or 32) - 1 - widest - 6 - 1)
         refill(table, (([change_status(change.status), Text(clip_left(change.path, width)), count], None)
-                       for change, count in zip(self.changes, counts)))
+                       for change, count in zip(self.changes, counts, strict=True)))
         if self.changes and row:
             table.move_cursor(row=min(row, len(self.changes) - 1), animate=False)
 
@@ -449,27 +454,11 @@ class DiffScreen(VmuserScreen):
             return
         paths = restore_paths(change)
         self.run_blocking(lambda: self.vm.checkpoints.get(source),
-                          lambda cp: self._confirm_restore(cp, paths), group="restore-confirm")
+                          lambda cp: restore_flow.restore(self, cp, paths=paths, where=" on the project screen",
+                                                          then=self._after_restore),
+                          group="restore-confirm")
 
-    def _confirm_restore(self, cp, paths: list[str]) -> None:
-        from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
-
-        dialog = RestoreConfirmScreen(cp, paths=paths)
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            scope = list(dialog.paths or paths)
-            progress = self.progress_callback()
-            self.run_blocking(lambda: self.vm.checkpoints.restore(cp.id, paths=scope, progress=progress),
-                              self._restored, group="write", task=f"restoring {', '.join(scope)}")
-
-        self.app.push_screen(dialog, answer)
-
-    def _restored(self, outcome) -> None:
-        what = f"{', '.join(outcome.paths)} from {outcome.checkpoint.id}"
-        done = restore_report.report(outcome, what, self.key("project.undo", "u"), where=" on the project screen")
-        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
-                        details=done.details)
-        if self.to_id is None or self.from_id is None:  # this diff shows the workspace: it changed
+    def _after_restore(self, _outcome) -> None:
+        """After a restore (reported by the flow): a diff that shows the workspace reloads."""
+        if self.to_id is None or self.from_id is None:
             self.reload()

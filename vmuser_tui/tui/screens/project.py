@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Label, Static
@@ -32,12 +31,11 @@ from vmuser_tui.core.errors import NotFoundError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
-from vmuser_tui.tui.flows import restore_report
+from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.flows import sessions as session_flows
 from vmuser_tui.tui.flows.project_view import Loaded, load_project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.tui.widgets.cells import ago
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.lease_banner import LeaseBanner
 from vmuser_tui.tui.widgets.metrics import MetricsPanel
@@ -402,11 +400,6 @@ class ProjectScreen(VmuserScreen):
     def write_refusal(self, action: str) -> str | None:
         return super().write_refusal(action) or self.standing_refusal(ACTION_OF_LABEL.get(action, action))
 
-    def _may(self, action: str, what: str) -> bool:
-        """Kept for action_restore and action_undo until they move to tui/flows/restore.py;
-        guard_write says it all now."""
-        return self.guard_write(what)
-
     def action_takeover(self) -> None:
         """Take over a session whose read-write holder's lease expired (after a confirmation)."""
         if not self.refuse_read_only("take over"):
@@ -530,55 +523,18 @@ class ProjectScreen(VmuserScreen):
             checkpoint_flows.annotate_checkpoint(self, cp, self._select_after)
 
     def action_restore(self) -> None:
-        if not self._may("restore", "restore"):
+        if not self.guard_write("restore"):
             return
         cp = self.require_checkpoint()
         if cp is None:
             return
-        from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            progress = self.progress_callback()
-            self.run_blocking(lambda: self.vm.checkpoints.restore(cp.id, progress=progress), self._restored,
-                              group="write", task=f"restoring {cp.id}")
-
-        self.app.push_screen(RestoreConfirmScreen(cp, self.project.head_checkpoint_id if self.project else None), answer)
-
-    def _restored(self, outcome) -> None:
-        done = restore_report.report(outcome, outcome.checkpoint.id, self.key("project.undo", "u"))
-        self.app.notify(done.short, title="Restore", severity="warning" if done.warning else "information",
-                        details=done.details)
-        self.reload()
+        restore_flow.restore(self, cp, head_id=self.project.head_checkpoint_id if self.project else None,
+                             then=lambda _outcome: self.reload())
 
     def action_undo(self) -> None:
-        if not self._may("undo", "undo"):
+        if not self.guard_write("undo"):
             return
-        self.run_blocking(lambda: self.vm.checkpoints.last_restore(self.project_id), self._confirm_undo, group="write")
-
-    def _confirm_undo(self, last: dict | None) -> None:
-        if last is None:
-            self.notify("this project has no restore to undo", severity="warning")
-            return
-        from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-        details = last.get("details", {})
-        body = Text()
-        body.append(f"The last restore ({ago(last.get('at'))}) restored {details.get('checkpoint')}.\n")
-        body.append("Undo brings back the workspace as it was before, checkpoint ")
-        body.append(str(details.get("pre_restore")), style="bold")
-        if details.get("paths"):
-            body.append(f" (only {', '.join(details['paths'][:3])})")
-        body.append(".\n\nThe current workspace is saved first as well, so u again redoes it.")
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                progress = self.progress_callback()
-                self.run_blocking(lambda: self.vm.checkpoints.undo_restore(self.project_id, progress=progress),
-                                  self._restored, group="write", task="undoing the restore")
-
-        self.app.push_screen(ConfirmScreen("Undo the last restore?", body, confirm_label="Undo"), answer)
+        restore_flow.undo(self, self.project_id, then=lambda _outcome: self.reload())
 
     def _exec_session(self) -> Session | None:
         """The running container session exec and shell work in, or None (and a message)."""

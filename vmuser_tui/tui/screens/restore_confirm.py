@@ -1,8 +1,8 @@
-"""Confirm a restore after showing what it will change (the restore preview)."""
+"""Confirm a restore after showing what it will change (the restore preview); for a
+checkpoint with a container image, offer to restore the container's filesystem too."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import ClassVar
 
 from rich.console import Group
@@ -11,17 +11,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, LoadingIndicator, Static
+from textual.widgets import Button, Checkbox, Label, LoadingIndicator, Static
 
-from vmuser_tui.core.checkpoints import RESTORE_WORDS
 from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.restoring import restore_counts
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import STATUS_STYLE, ago, clip, clip_left, safe
 
 FIRST_FILES = 6
-# restore_preview diffs workspace -> checkpoint: what each status means for the workspace
-EFFECT = dict(RESTORE_WORDS)
 
 
 def folder_levels(paths: list[str]) -> list[list[str]]:
@@ -39,25 +37,26 @@ def folder_levels(paths: list[str]) -> list[list[str]]:
     return levels
 
 
-def preview_summary(changes) -> Text:
-    """'2 overwritten, 1 deleted, 1 re-created' from the preview's changes."""
-    counts = Counter(c.status for c in changes)
+def coloured_counts(changes) -> Text:
+    """``'2 overwritten, 1 deleted, 1 re-created'``: core's one count of a restore's changes
+    (:func:`~vmuser_tui.core.restoring.restore_counts`, the words of its summary), each
+    part in its status colour."""
     text = Text()
-    parts = [(counts[s], EFFECT[s], STATUS_STYLE[s]) for s, _ in RESTORE_WORDS if counts.get(s)]
-    for i, (n, word, style) in enumerate(parts):
+    for i, (status, word, n) in enumerate(restore_counts(changes)):
         if i:
             text.append(", ")
-        text.append(f"{n} {word}", style=f"bold {style}")
+        text.append(f"{n} {word}", style=f"bold {STATUS_STYLE[status]}")
     return text
 
 
 class RestoreConfirmScreen(VmuserModal[bool]):
-    """Loads ``restore_preview`` in a worker, shows the counts and the first files, and
+    """Loads ``vm.restores.preview`` in a worker, shows the counts and the first files, and
     says that the current workspace is saved as a pre-restore checkpoint first.
 
     ``paths``: restore only these (the diff screen's ``R``); ``f`` then widens the scope
     to the folder around them, and further out, and back. :attr:`paths` is the scope the
-    user confirmed."""
+    user confirmed; :attr:`container` whether the user asked to restore the container's
+    filesystem too (offered only for a whole checkpoint that has a container image)."""
 
     CSS_PATH = css("restore_confirm")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,6 +73,18 @@ class RestoreConfirmScreen(VmuserModal[bool]):
         self.levels = folder_levels(paths) if paths else []
         self.level = 0
         self.paths: list[str] | None = list(paths) if paths else None
+
+    @property
+    def offers_container(self) -> bool:
+        """True when the dialog offers the container restore: a whole checkpoint with an image."""
+        return bool(self.checkpoint.image_id) and not self.paths
+
+    @property
+    def container(self) -> bool:
+        """The user asked to restore the container's filesystem too (off by default)."""
+        if not self.offers_container:
+            return False
+        return self.query_one("#restore-container", Checkbox).value
 
     def _title(self) -> str:
         cp = self.checkpoint
@@ -96,6 +107,9 @@ class RestoreConfirmScreen(VmuserModal[bool]):
             yield LoadingIndicator(id="restore-loading")
             with VerticalScroll(id="dialog-body"):
                 yield Static("", id="restore-body")
+            if self.offers_container:
+                yield Checkbox("Also restore the container's filesystem (replaces the container)",
+                               value=False, id="restore-container", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Restore (y)", id="yes", variant="error", compact=True, disabled=True)
                 yield Button("Cancel (n)", id="no", compact=True)
@@ -110,7 +124,7 @@ class RestoreConfirmScreen(VmuserModal[bool]):
         self.query_one("#restore-loading").display = True
         self.query_one("#dialog-body").display = False
         paths = self.paths
-        self.run_blocking(lambda: self.vm.checkpoints.restore_preview(self.checkpoint.id, paths), self._show,
+        self.run_blocking(lambda: self.vm.restores.preview(self.checkpoint.id, paths), self._show,
                           group="preview", failed=self._failed)
 
     def action_folder(self) -> None:
@@ -141,15 +155,14 @@ class RestoreConfirmScreen(VmuserModal[bool]):
                               " the project's head moves to it."))
         else:
             line = Text(f"{len(changes)} path{'s' if len(changes) != 1 else ''} in the workspace change: ")
-            line.append_text(preview_summary(changes))
+            line.append_text(coloured_counts(changes))
             parts.append(line)
             table = Table.grid(padding=(0, 1))
             table.add_column(width=1)
             table.add_column()
             for change in changes[:FIRST_FILES]:
-                path = change.path if not change.old_path else f"{change.old_path} → {change.path}"
                 table.add_row(Text(change.status, style=f"bold {STATUS_STYLE.get(change.status, '')}"),
-                              Text(clip_left(path, 60)))
+                              Text(clip_left(change.label(), 60)))
             if len(changes) > FIRST_FILES:
                 table.add_row("", Text(f"… and {len(changes) - FIRST_FILES} more", style="dim"))
             parts.append(table)
