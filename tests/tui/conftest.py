@@ -24,6 +24,8 @@ from vmuser_tui.tui.app import VmuserApp
 from .world import World, build_world
 
 SIZE = (80, 24)
+# The two sizes most snapshots are taken at; the parameter ids name the snapshot files.
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 # A fixed path (not tmp_path, not $TMPDIR): the workspace path shows in the snapshots.
 SNAPSHOT_DATA_DIR = Path("/tmp/vmuser-tui-snapshots")
 

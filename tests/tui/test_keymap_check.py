@@ -80,8 +80,8 @@ def test_every_default_key_of_every_screen_is_a_key_bad_key_accepts():
 
 
 @pytest.mark.parametrize("value", ["x", "D", "/", "!", "slash", "exclamation_mark", "f5", "f24", "ctrl+d", "shift+up",
-                                   "ctrl+shift+pageup", "alt+x", "enter", "escape", "space", "home", "delete", "question_mark",
-                                   "g, f6", "ctrl+at"])
+                                   "ctrl+shift+pageup", "alt+x", "enter", "escape", "space", "home", "delete",
+                                   "question_mark", "g, f6", "ctrl+at"])
 def test_keys_textual_can_bind_are_accepted(value):
     from vmuser_tui.tui.keymap_check import _normalize, bad_key
 
