@@ -43,6 +43,14 @@ async def test_hostile_names_are_shown_escaped_and_literal(make_vm):
         text = screen_text(app)  # the projects screen
         assert not CONTROL.search(text), repr(text)
         assert "[b]loud" in text and "desc\\x1b]0;pwned\\x07\\x1b[2J[@click=app.quit]q" in text
+        # a click on the description runs nothing: not where the text is drawn, nor where the
+        # link would be, were the markup applied ("q" right after "desc" and its escapes)
+        y, line = next((y, line) for y, line in enumerate(text.split("\n")) if "[@click=app.quit]q" in line)
+        x, home = line.index("[@click=app.quit]q"), app.screen
+        for column in (x, x + len("[@click=app.quit]")):
+            await pilot.click(offset=(column, y))
+            await settle(pilot)
+            assert app.is_running and app.screen is home, column
 
         await pilot.press("enter")
         await settle(pilot)
@@ -65,7 +73,6 @@ async def test_hostile_names_are_shown_escaped_and_literal(make_vm):
         assert "esc\\x1b[2J.txt" in text and "line1\\nline2" in text and "[red]red.txt" in text
         labels = [str(n.label) for n in files.query_one("#tree", Tree).root.children]
         assert "[red]red.txt" in labels
-        assert app.is_running  # no [@click] ran
 
 
 async def test_command_output_titles_and_toasts_show_escapes(make_vm):
