@@ -17,6 +17,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
 
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.tui.app import VmuserApp
@@ -95,17 +97,17 @@ def patch_text(diff) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
 
 
-async def press_settle(pilot, *keys: str) -> None:
+async def press_settle(pilot: Pilot, *keys: str) -> None:
     """Press ``keys`` (one burst; none: only settle), then wait for the workers and a redraw."""
     if keys:
         await pilot.press(*keys)
     await settle(pilot)
 
 
-def keys_then_settle(*groups: Sequence[str]) -> Callable[..., Awaitable[None]]:
+def keys_then_settle(*groups: Sequence[str]) -> Callable[[Pilot], Awaitable[None]]:
     """A snapshot's ``run_before``: settle, then press each group of keys and settle after it."""
 
-    async def run_before(pilot) -> None:
+    async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
         for group in groups:
             await press_settle(pilot, *group)
@@ -125,12 +127,12 @@ ROUTES: dict[str, list[Step]] = {
     "workspace": [*_DEMO, (("f",), "FilesScreen"), (("w",), "FilesScreen")],  # its live workspace
     "diff": [*_DEMO, (("space", "down", "down", "D"), "DiffScreen")],  # oldest -> newest checkpoint
     "diff_workspace": [*_DEMO, (("D",), "DiffScreen")],  # newest checkpoint -> live workspace
-    "log": [(("l",), "LogScreen")],  # the operation log, every project
+    "log": [(("l",), "LogScreen")],  # the operation log of every project (l on the projects screen)
     "settings": [(("comma",), "SettingsScreen")],
 }
 
 
-async def go(pilot, where: str, world: World | None = None):
+async def go(pilot: Pilot, where: str, world: World | None = None) -> Screen:
     """Walk ``ROUTES[where]`` from the projects screen; return the screen it leads to.
 
     Each step's screen is checked; on ``world``, the project opened must be its demo and the
@@ -150,7 +152,7 @@ async def go(pilot, where: str, world: World | None = None):
 
 @asynccontextmanager
 async def run_app(vm: Vmuser, *, size: tuple[int, int] = SIZE, notifications: bool = False,
-                  **app_kwargs) -> AsyncIterator:
+                  **app_kwargs) -> AsyncIterator[Pilot]:
     """``make_app(vm, **app_kwargs)`` running headless at ``size``, settled; yields the Pilot."""
     app = make_app(vm, **app_kwargs)
     async with app.run_test(size=size, notifications=notifications) as pilot:
@@ -160,11 +162,11 @@ async def run_app(vm: Vmuser, *, size: tuple[int, int] = SIZE, notifications: bo
 
 @pytest.fixture
 def pilot_at(world):
-    """``async with pilot_at(where, size=SIZE, world=None, **app_kwargs) as (pilot, screen)``:
-    the app on the test's world (or ``world``), walked to ``ROUTES[where]``."""
+    """``async with pilot_at(where, size=SIZE, notifications=False, **app_kwargs) as (pilot, screen)``:
+    the app on the test's world, walked to ``ROUTES[where]``; ``screen`` is the one reached."""
 
     @asynccontextmanager
-    async def at(where: str = "projects", *, world: World = world, **kwargs) -> AsyncIterator:
+    async def at(where: str = "projects", **kwargs) -> AsyncIterator[tuple[Pilot, Screen]]:
         async with run_app(world.vm, **kwargs) as pilot:
             yield pilot, await go(pilot, where, world)
 
