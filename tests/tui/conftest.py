@@ -97,10 +97,21 @@ def patch_text(diff) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
 
 
+def bound_key(pilot: Pilot, action: str) -> str:
+    """The key that runs ``action`` on the screen shown now (its bindings, its focused widget's
+    and the app's, after the keymap): a route names the action where the key may change."""
+    for key, active in pilot.app.screen.active_bindings.items():
+        if active.binding.action == action:
+            return key
+    raise AssertionError(f"no key runs {action!r} on {type(pilot.app.screen).__name__}")
+
+
 async def press_settle(pilot: Pilot, *keys: str) -> None:
-    """Press ``keys`` (one burst; none: only settle), then wait for the workers and a redraw."""
+    """Press ``keys`` (one burst; none: only settle), then wait for the workers and a redraw.
+    A key written ``action:<name>`` is the key bound to that action on the screen (bound_key)."""
     if keys:
-        await pilot.press(*keys)
+        await pilot.press(*(bound_key(pilot, k.removeprefix("action:")) if k.startswith("action:") else k
+                            for k in keys))
     await settle(pilot)
 
 
@@ -127,7 +138,7 @@ ROUTES: dict[str, list[Step]] = {
     "workspace": [*_DEMO, (("f",), "FilesScreen"), (("w",), "FilesScreen")],  # its live workspace
     "diff": [*_DEMO, (("space", "down", "down", "D"), "DiffScreen")],  # oldest -> newest checkpoint
     "diff_workspace": [*_DEMO, (("D",), "DiffScreen")],  # newest checkpoint -> live workspace
-    "log": [(("l",), "LogScreen")],  # the operation log of every project (l on the projects screen)
+    "log": [(("action:log",), "LogScreen")],  # the operation log of every project
     "settings": [(("comma",), "SettingsScreen")],
 }
 
@@ -148,6 +159,11 @@ async def go(pilot: Pilot, where: str, world: World | None = None) -> Screen:
     if where == "workspace":
         assert pilot.app.screen.at is None
     return pilot.app.screen
+
+
+async def open_demo(pilot: Pilot) -> Screen:
+    """``go(pilot, "project")``: the demo project's timeline, from the projects screen."""
+    return await go(pilot, "project")
 
 
 @asynccontextmanager

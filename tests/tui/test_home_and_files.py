@@ -250,6 +250,12 @@ async def test_keymap_override_of_the_new_keys(world, pilot_at):
 
 
 # -- files ------------------------------------------------------------------------------------
+async def open_files(pilot, *, live: bool = False) -> FilesScreen:
+    """From the projects screen: the demo's newest checkpoint on the files screen (``live``: its
+    live workspace). Kept for the tests that open it this way; pilot_at("files") is the same."""
+    return await go(pilot, "workspace" if live else "files")
+
+
 def tree_labels(files: FilesScreen) -> list[str]:
     return [str(n.label) for n in files.query_one("#tree", Tree).root.children]
 

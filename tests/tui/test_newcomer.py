@@ -22,7 +22,7 @@ from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 
-from .conftest import go, messages, settle
+from .conftest import SIZE, go, make_app, messages, open_demo, settle
 
 
 def log_text(log: RichLog) -> str:
@@ -284,9 +284,10 @@ async def test_j_and_k_move_in_tables_trees_and_help(world, pilot_at):
         assert ids["app.down"] == "j" and ids["app.up"] == "k"
 
 
-async def test_q_goes_back_on_sub_screens_and_quits_only_at_home(world, pilot_at):
-    async with pilot_at("project") as (pilot, _screen):
-        app = pilot.app
+async def test_q_goes_back_on_sub_screens_and_quits_only_at_home(world):
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_demo(pilot)
         for key, screen_type in (("f", FilesScreen), ("D", DiffScreen), ("o", LogScreen)):
             await pilot.press(key)
             await settle(pilot)

@@ -17,7 +17,7 @@ from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 
-from .conftest import messages, patch_text, row_keys, run_app, settle
+from .conftest import SIZE, make_app, messages, patch_text, row_keys, run_app, settle
 from .world import FILES_1, FILES_3, read_tree
 
 
@@ -441,11 +441,12 @@ async def test_command_palette_lists_allowed_actions(world, pilot_at, read_only)
         assert isinstance(pilot.app.screen, FilesScreen)
 
 
-async def test_operation_log_screen(world, pilot_at):
+async def test_operation_log_screen(world):
     from vmuser_tui.tui.screens.log import LogScreen
 
-    async with pilot_at("projects") as (pilot, _screen):
-        app = pilot.app
+    app = make_app(world.vm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
         assert isinstance(app.screen, LogScreen)

@@ -65,10 +65,10 @@ def test_diff(snap_world, snap_compare, scene, size):
     assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
 
 
-LOG = {  # scene: run_before, from the projects screen
-    "filtered": keys_then_settle(("l",), ("slash", *"checkpoint")),
+LOG = {  # scene: run_before, from the projects screen (action:log: the key of its Log binding)
+    "filtered": keys_then_settle(("action:log",), ("slash", *"checkpoint")),
     # the checkpoint "Add notes, rename util.py…"
-    "details": keys_then_settle(("l",), ("down", "down", "down", "enter")),
+    "details": keys_then_settle(("action:log",), ("down", "down", "down", "enter")),
 }
 
 
