@@ -14,7 +14,6 @@ from vmuser_tui.tui.widgets.filetree import FileTree
 from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 
 from .conftest import SIZE, make_app, settle
-from .test_pilot import open_demo
 
 
 class TableApp(App):
@@ -79,7 +78,7 @@ async def test_lazy_table_click_selects_and_set_rows_keeps_the_cursor_on_its_key
         assert table.cursor_row == 0
 
 
-async def test_big_timeline_draws_its_newest_page_first_then_all(world, monkeypatch):
+async def test_big_timeline_draws_its_newest_page_first_then_all(world, pilot_at, monkeypatch):
     monkeypatch.setattr("vmuser_tui.tui.screens.project.FIRST_PAGE", 2)
     pages: list[int | None] = []
     listing = world.vm.checkpoints.list
@@ -89,9 +88,7 @@ async def test_big_timeline_draws_its_newest_page_first_then_all(world, monkeypa
         return listing(ref, **kwargs)
 
     monkeypatch.setattr(world.vm.checkpoints, "list", spy)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project") as (pilot, screen):
         assert isinstance(screen, ProjectScreen)
         assert pages[:2] == [3, 20_001]  # the first page (and one more, to know there are more), then all
         assert [c.id for c in screen.checkpoints] == list(reversed(world.checkpoints))
@@ -103,7 +100,7 @@ async def test_big_timeline_draws_its_newest_page_first_then_all(world, monkeypa
         assert pages[2:] == [20_001]
 
 
-async def test_a_folder_of_thousands_expands_with_one_invalidation(world, monkeypatch):
+async def test_a_folder_of_thousands_expands_with_one_invalidation(world, pilot_at, monkeypatch):
     folder = Path(world.workspace) / "many"
     folder.mkdir()
     for i in range(3000):
@@ -116,9 +113,8 @@ async def test_a_folder_of_thousands_expands_with_one_invalidation(world, monkey
         original(self)
 
     monkeypatch.setattr(FileTree, "_invalidate", counting)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         app.screen.action_files()
         await settle(pilot)
         files = app.screen

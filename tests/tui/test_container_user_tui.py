@@ -7,18 +7,17 @@ import asyncio
 
 import pytest
 
-from .conftest import SIZE, make_app, settle
+from .conftest import settle
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("user", ["root", ""])
-async def test_starting_a_root_container_shows_a_warning_toast(world, user):
+async def test_starting_a_root_container_shows_a_warning_toast(world, pilot_at, user):
     world.vm.config.values["docker"]["user"] = user  # as a saved setting applies to the running app
     world.vm.config.values["docker"]["image"] = "vmuser-busybox:local"
-    app = make_app(world.vm, docker_status=world.vm.docker_status)
     try:
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await settle(pilot)
+        async with pilot_at("projects", notifications=True, docker_status=world.vm.docker_status) as (pilot, _screen):
+            app = pilot.app
             await pilot.press("down", "s")  # web-app: a Docker session
             started = []
             for _ in range(150):  # a container start takes a moment more on a busy machine
@@ -32,7 +31,8 @@ async def test_starting_a_root_container_shows_a_warning_toast(world, user):
             assert started, [n.message for n in app._notifications]
             if user == "root":
                 assert len(warned) == 1 and warned[0].severity == "warning"
-                assert any('[docker] user = "root"' in note.text and "set-uid root" in note.text for note in app.history)
+                assert any('[docker] user = "root"' in note.text and "set-uid root" in note.text
+                           for note in app.history)
             else:
                 assert warned == []
     finally:

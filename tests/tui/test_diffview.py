@@ -24,9 +24,9 @@ def test_build_parses_hunks_with_line_numbers():
     assert patch.notes == [] and len(patch.hunks) == 2
     first = patch.hunks[0]
     assert first.header.startswith("@@ -5,4 +5,5 @@")
-    assert [(l.tag, l.old_no, l.new_no) for l in first.lines] == [
+    assert [(line.tag, line.old_no, line.new_no) for line in first.lines] == [
         (" ", 5, 5), ("-", 6, None), ("+", None, 6), ("+", None, 7), (" ", 7, 8)]
-    assert [l.text.plain for l in first.lines][:3] == ["def main():", "    return 1", "    return 2"]
+    assert [line.text.plain for line in first.lines][:3] == ["def main():", "    return 1", "    return 2"]
     assert patch.hunks[1].lines[-1].tag == "\\"
     assert any(span.style for span in first.lines[0].text.spans)  # coloured as Python
 

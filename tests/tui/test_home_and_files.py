@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from contextlib import contextmanager
 
+import pytest
 from textual.widgets import Input, Tree
 
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
@@ -16,8 +17,7 @@ from vmuser_tui.tui.widgets.cells import human_size
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
-from .conftest import SIZE, make_app, settle
-from .test_pilot import messages, open_demo, row_keys
+from .conftest import SIZE, go, messages, row_keys, run_app, settle
 
 
 def headers(table: LazyTable) -> dict[str, str]:
@@ -32,18 +32,10 @@ def enable_cleanup(world, after_days: int = 8, warning_days: int = 7) -> None:
     world.vm.config.values["cleanup"].update(enabled=True, after_days=after_days, warning_days=warning_days)
 
 
-async def home(pilot) -> tuple[ProjectsScreen, LazyTable]:
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, ProjectsScreen)
-    return screen, screen.query_one("#projects", LazyTable)
-
-
 # -- projects ---------------------------------------------------------------------------------
-async def test_o_cycles_the_sort_column_and_shift_o_reverses_it(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 30)) as pilot:
-        screen, table = await home(pilot)
+async def test_o_cycles_the_sort_column_and_shift_o_reverses_it(world, pilot_at):
+    async with pilot_at("projects", size=(120, 30)) as (pilot, screen):
+        table = screen.query_one("#projects", LazyTable)
         assert headers(table)["active"] == "Active ▼"  # most recently active first
         assert row_keys(table) == [world.demo, world.web, world.scratch]
         await pilot.press("o")  # the next column to the right: pinned first (no cleanup column: it is off)
@@ -71,15 +63,13 @@ async def test_o_cycles_the_sort_column_and_shift_o_reverses_it(world):
         assert screen.selected().id == selected
 
 
-async def test_cleanup_countdown_column_when_cleanup_is_on(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 30)) as pilot:
-        _screen, table = await home(pilot)
+async def test_cleanup_countdown_column_when_cleanup_is_on(world, pilot_at):
+    async with pilot_at("projects", size=(120, 30)) as (_pilot, screen):
+        table = screen.query_one("#projects", LazyTable)
         assert "cleanup" not in headers(table)  # off by default: no countdown to show
     enable_cleanup(world)  # scratch was last active 5 days ago: deleted 8 days after that
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 30)) as pilot:
-        screen, table = await home(pilot)
+    async with pilot_at("projects", size=(120, 30)) as (pilot, screen):
+        table = screen.query_one("#projects", LazyTable)
         assert headers(table)["cleanup"] == "Cleanup"
         assert cell(table, world.scratch, "cleanup") == "deletes in 2d"  # 2d20h left: never rounded up
         assert cell(table, world.web, "cleanup") == "pinned"
@@ -90,17 +80,16 @@ async def test_cleanup_countdown_column_when_cleanup_is_on(world):
         await pilot.press("o")  # the next column after "active"
         assert screen.sort == "cleanup" and row_keys(table) == [world.scratch, world.demo, world.web]
     # at 80 columns the pin and id columns give way (the cleanup column says "pinned")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        _screen, table = await home(pilot)
+    async with pilot_at("projects") as (pilot, screen):
+        table = screen.query_one("#projects", LazyTable)
         assert "cleanup" in headers(table) and "id" not in headers(table)
         assert table.total_width <= SIZE[0]
 
 
-async def test_space_marks_and_bulk_pin_unpin_extend_go_through_one_confirm(world, monkeypatch):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen, table = await home(pilot)
+async def test_space_marks_and_bulk_pin_unpin_extend_go_through_one_confirm(world, pilot_at, monkeypatch):
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
+        table = screen.query_one("#projects", LazyTable)
         await pilot.press("space")  # demo, and the cursor moves down
         assert screen.marked == {world.demo} and table.cursor_row == 1
         await pilot.press("down", "space")  # scratch
@@ -147,10 +136,10 @@ async def test_space_marks_and_bulk_pin_unpin_extend_go_through_one_confirm(worl
         assert not screen.marked
 
 
-async def test_marks_survive_the_filter_and_the_confirm_lists_hidden_ones(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        _screen, table = await home(pilot)
+async def test_marks_survive_the_filter_and_the_confirm_lists_hidden_ones(world, pilot_at):
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
+        table = screen.query_one("#projects", LazyTable)
         await pilot.press("space")  # demo
         await pilot.press("slash", *"tmp", "enter")  # only scratch shows
         assert row_keys(table) == [world.scratch]
@@ -163,7 +152,7 @@ async def test_marks_survive_the_filter_and_the_confirm_lists_hidden_ones(world)
         await pilot.press("n")
 
 
-async def test_bulk_delete_names_what_is_lost_and_shows_progress(world, monkeypatch):
+async def test_bulk_delete_names_what_is_lost_and_shows_progress(world, pilot_at, monkeypatch):
     progress: list[tuple] = []
     real = TaskBar.progress
 
@@ -173,9 +162,9 @@ async def test_bulk_delete_names_what_is_lost_and_shows_progress(world, monkeypa
 
     monkeypatch.setattr(TaskBar, "progress", spy)
     workspaces = [world.vm.projects.get(p).workspace for p in (world.demo, world.scratch)]
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        _screen, table = await home(pilot)
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
+        table = screen.query_one("#projects", LazyTable)
         await pilot.press("space", "down", "down", "space", "d")
         await settle(pilot)
         confirm = app.screen
@@ -193,10 +182,9 @@ async def test_bulk_delete_names_what_is_lost_and_shows_progress(world, monkeypa
     assert [p.id for p in world.vm.projects.list()] == [world.web]
 
 
-async def test_bulk_stop_stops_running_sessions_after_a_confirm(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        _screen, _table = await home(pilot)
+async def test_bulk_stop_stops_running_sessions_after_a_confirm(world, pilot_at):
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "S")  # web-app: nothing runs there
         await settle(pilot)
         assert any("no running session in web-app" in m for m in messages(app))
@@ -211,10 +199,9 @@ async def test_bulk_stop_stops_running_sessions_after_a_confirm(world):
         assert any(m == "demo: sessions stopped" for m in messages(app))
 
 
-async def test_read_only_hides_and_refuses_the_changing_keys(world):
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        screen, _table = await home(pilot)
+async def test_read_only_hides_and_refuses_the_changing_keys(world, pilot_at):
+    async with pilot_at("projects", read_only=True) as (pilot, screen):
+        app = pilot.app
         for action in ("mark", "pin", "unpin", "extend", "stop", "delete", "new"):
             assert not screen.check_action(action, ())
         assert screen.check_action("sort", ())
@@ -230,11 +217,10 @@ async def test_read_only_hides_and_refuses_the_changing_keys(world):
     assert [(p.id, p.pinned, p.last_active_at) for p in world.vm.projects.list()] == before
 
 
-async def test_keymap_override_of_the_new_keys(world):
+async def test_keymap_override_of_the_new_keys(world, pilot_at):
     world.vm.config.keymap = {"projects.sort": "z", "projects.mark": "x", "files.find": "F", "files.pick": "ctrl+o"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen, _table = await home(pilot)
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
         await pilot.press("o")  # no longer sorts
         assert screen.sort == "active"
         await pilot.press("z")
@@ -265,16 +251,9 @@ async def test_keymap_override_of_the_new_keys(world):
 
 # -- files ------------------------------------------------------------------------------------
 async def open_files(pilot, *, live: bool = False) -> FilesScreen:
-    await open_demo(pilot)
-    await pilot.press("f")  # the newest checkpoint
-    await settle(pilot)
-    files = pilot.app.screen
-    assert isinstance(files, FilesScreen)
-    if live:
-        await pilot.press("w")
-        await settle(pilot)
-        assert files.at is None
-    return files
+    """From the projects screen: the demo's newest checkpoint on the files screen (``live``: its
+    live workspace). Kept for the tests that open it this way; pilot_at("files") is the same."""
+    return await go(pilot, "workspace" if live else "files")
 
 
 def tree_labels(files: FilesScreen) -> list[str]:
@@ -286,11 +265,10 @@ def cursor_path(files: FilesScreen) -> str | None:
     return node.data.info.path if node is not None and node.data and node.data.info else None
 
 
-async def test_the_picker_switches_between_the_live_workspace_and_any_checkpoint(world):
+async def test_the_picker_switches_between_the_live_workspace_and_any_checkpoint(world, pilot_at):
     (world.workspace / "live-only.txt").write_text("live\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot)
+    async with pilot_at("files") as (pilot, files):
+        app = pilot.app
         assert files.at == world.checkpoints[2]
         await pilot.press("c")
         await settle(pilot)
@@ -320,10 +298,9 @@ async def test_the_picker_switches_between_the_live_workspace_and_any_checkpoint
         assert files.at == world.checkpoints[0]
 
 
-async def test_new_file_and_folder_rename_and_delete_on_the_live_workspace(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot, live=True)
+async def test_new_file_and_folder_rename_and_delete_on_the_live_workspace(world, pilot_at):
+    async with pilot_at("workspace") as (pilot, files):
+        app = pilot.app
         await pilot.press("n")
         await settle(pilot)
         prompt = app.screen
@@ -396,10 +373,9 @@ async def test_new_file_and_folder_rename_and_delete_on_the_live_workspace(world
     assert {"fs.write", "fs.mkdir", "fs.mv", "fs.rm"} <= set(ops)  # every change through the VFS, logged
 
 
-async def test_live_workspace_actions_are_refused_on_a_checkpoint(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot)
+async def test_live_workspace_actions_are_refused_on_a_checkpoint(world, pilot_at):
+    async with pilot_at("files") as (pilot, files):
+        app = pilot.app
         for action in ("new_file", "new_folder", "rename", "delete", "edit"):
             assert not files.check_action(action, ())
         for key in ("n", "N", "R", "d", "e"):
@@ -409,10 +385,9 @@ async def test_live_workspace_actions_are_refused_on_a_checkpoint(world):
         assert sum("a checkpoint never changes" in m for m in messages(app)) == 5
 
 
-async def test_read_only_refuses_the_file_changes(world):
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot, live=True)
+async def test_read_only_refuses_the_file_changes(world, pilot_at):
+    async with pilot_at("workspace", read_only=True) as (pilot, files):
+        app = pilot.app
         await pilot.press("down")  # build/
         for action in ("new_file", "new_folder", "rename", "delete", "edit"):
             assert not files.check_action(action, ())
@@ -441,10 +416,10 @@ async def test_edit_runs_the_editor_suspended_and_saves_through_the_vfs(world, m
     monkeypatch.setenv("EDITOR", "true --wait")
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setattr(subprocess, "run", fake_run)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
+    async with run_app(world.vm) as pilot:
+        app = pilot.app
         monkeypatch.setattr(app, "suspend", fake_suspend)
-        files = await open_files(pilot, live=True)
+        files = await go(pilot, "workspace", world)
         files.reveal("NOTES.md")
         await settle(pilot)
         await pilot.press("e")
@@ -473,10 +448,9 @@ async def test_edit_runs_the_editor_suspended_and_saves_through_the_vfs(world, m
         assert any("editor 'no-such-editor-vmuser' not found: set $EDITOR" in m for m in messages(app))
 
 
-async def test_y_copies_the_path_with_osc52(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot)
+async def test_y_copies_the_path_with_osc52(world, pilot_at):
+    async with pilot_at("files") as (pilot, files):
+        app = pilot.app
         files.reveal("src/app.py")
         await settle(pilot)
         await pilot.press("y")
@@ -484,10 +458,9 @@ async def test_y_copies_the_path_with_osc52(world):
         assert "copied src/app.py (OSC 52)" in messages(app)
 
 
-async def test_find_by_name_as_you_type_and_jump_to_the_result(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        files = await open_files(pilot)
+async def test_find_by_name_as_you_type_and_jump_to_the_result(world, pilot_at):
+    async with pilot_at("files") as (pilot, files):
+        app = pilot.app
         await pilot.press("slash")
         await settle(pilot)
         assert files.finding() and files.query_one("#find", Input).has_focus
@@ -519,39 +492,38 @@ async def test_find_by_name_as_you_type_and_jump_to_the_result(world):
         assert app.screen is files and not files.finding()
 
 
-async def test_the_new_keys_are_in_the_palette_and_help_and_read_only_leaves_changes_out(world):
+@pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
+async def test_the_new_keys_are_in_the_palette_and_help_and_read_only_leaves_changes_out(world, pilot_at, read_only):
     from textual.widgets import DataTable
 
     from vmuser_tui.tui.commands import VmuserCommands
     from vmuser_tui.tui.screens.help import HelpScreen
 
-    for read_only in (False, True):
-        app = make_app(world.vm, read_only=read_only)
-        async with app.run_test(size=SIZE) as pilot:
-            screen, _table = await home(pilot)
-            helps = {ident: text for text, ident in
-                     ((t, h.rsplit(" · ", 1)[-1]) for t, h, _c in VmuserCommands(screen)._commands())}
-            assert helps["projects.sort"] == "Projects: Sort by the next column"
-            assert "projects.sort_reverse" in helps
-            for ident in ("projects.mark", "projects.pin", "projects.unpin", "projects.extend", "projects.stop",
-                          "projects.delete"):
-                assert (ident in helps) is not read_only, ident
-            # running the palette's command runs the action
-            command = next(cmd for text, _h, cmd in VmuserCommands(screen)._commands()
-                           if text == "Projects: Sort by the next column")
-            await command()
-            assert screen.sort == "pinned"
-            screen.sort, screen.sort_desc = "active", True  # back to the default order for open_files
-            screen.apply_filter()
-            files = await open_files(pilot, live=True)
-            helps = {h.rsplit(" · ", 1)[-1] for _t, h, _c in VmuserCommands(files)._commands()}
-            assert {"files.pick", "files.find", "files.copy", "files.workspace"} <= helps
-            for ident in ("files.new_file", "files.new_folder", "files.rename", "files.delete", "files.edit"):
-                assert (ident in helps) is not read_only, ident
-            await pilot.press("question_mark")
-            await settle(pilot)
-            assert isinstance(app.screen, HelpScreen)
-            table = app.screen.query_one("#help-table", DataTable)
-            rows = {str(table.get_row_at(i)[2]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
-            assert rows["files.pick"] == "Pick a checkpoint (or the live files)"
-            assert ("(r" in rows["files.delete"]) is read_only  # "(read-only)", cut to fit 80 columns
+    async with pilot_at("projects", read_only=read_only) as (pilot, screen):
+        app = pilot.app
+        helps = {ident: text for text, ident in
+                 ((t, h.rsplit(" · ", 1)[-1]) for t, h, _c in VmuserCommands(screen)._commands())}
+        assert helps["projects.sort"] == "Projects: Sort by the next column"
+        assert "projects.sort_reverse" in helps
+        for ident in ("projects.mark", "projects.pin", "projects.unpin", "projects.extend", "projects.stop",
+                      "projects.delete"):
+            assert (ident in helps) is not read_only, ident
+        # running the palette's command runs the action
+        command = next(cmd for text, _h, cmd in VmuserCommands(screen)._commands()
+                       if text == "Projects: Sort by the next column")
+        await command()
+        assert screen.sort == "pinned"
+        screen.sort, screen.sort_desc = "active", True  # back to the default order for go()
+        screen.apply_filter()
+        files = await go(pilot, "workspace", world)
+        helps = {h.rsplit(" · ", 1)[-1] for _t, h, _c in VmuserCommands(files)._commands()}
+        assert {"files.pick", "files.find", "files.copy", "files.workspace"} <= helps
+        for ident in ("files.new_file", "files.new_folder", "files.rename", "files.delete", "files.edit"):
+            assert (ident in helps) is not read_only, ident
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table", DataTable)
+        rows = {str(table.get_row_at(i)[2]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert rows["files.pick"] == "Pick a checkpoint (or the live files)"
+        assert ("(r" in rows["files.delete"]) is read_only  # "(read-only)", cut to fit 80 columns

@@ -13,7 +13,7 @@ from textual.widgets import Tree
 from vmuser_tui.tui.screens.files import FilesScreen
 from vmuser_tui.tui.screens.project import ProjectScreen
 
-from .conftest import make_app, settle
+from .conftest import run_app, settle
 
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CLEAR = "\x1b[2J"
@@ -38,12 +38,19 @@ async def test_hostile_names_are_shown_escaped_and_literal(make_vm):
     vm.checkpoints.create(project.id, description=f"msg{TITLE}{CLEAR}\nsecond[@click=app.quit]q")
     (ws / f"esc{CLEAR}.txt").write_text("3\n")  # never captured (a control character): live only
     (ws / "line1\nline2").write_text("4\n")
-    app = make_app(vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with run_app(vm, size=SIZE) as pilot:
+        app = pilot.app
         text = screen_text(app)  # the projects screen
         assert not CONTROL.search(text), repr(text)
         assert "[b]loud" in text and "desc\\x1b]0;pwned\\x07\\x1b[2J[@click=app.quit]q" in text
+        # a click on the description runs nothing: not where the text is drawn, nor where the
+        # link would be, were the markup applied ("q" right after "desc" and its escapes)
+        y, line = next((y, line) for y, line in enumerate(text.split("\n")) if "[@click=app.quit]q" in line)
+        x, home = line.index("[@click=app.quit]q"), app.screen
+        for column in (x, x + len("[@click=app.quit]")):
+            await pilot.click(offset=(column, y))
+            await settle(pilot)
+            assert app.is_running and app.screen is home, column
 
         await pilot.press("enter")
         await settle(pilot)
@@ -66,7 +73,6 @@ async def test_hostile_names_are_shown_escaped_and_literal(make_vm):
         assert "esc\\x1b[2J.txt" in text and "line1\\nline2" in text and "[red]red.txt" in text
         labels = [str(n.label) for n in files.query_one("#tree", Tree).root.children]
         assert "[red]red.txt" in labels
-        assert app.is_running  # no [@click] ran
 
 
 async def test_command_output_titles_and_toasts_show_escapes(make_vm):
@@ -75,9 +81,8 @@ async def test_command_output_titles_and_toasts_show_escapes(make_vm):
 
     vm = make_vm()
     vm.projects.create("plain")
-    app = make_app(vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with run_app(vm, size=SIZE) as pilot:
+        app = pilot.app
         app.notify(f"could not read evil{CLEAR}.txt")
         await settle(pilot)
         # the toast's text as handed to Textual (the toast rack is not drawn under run_test)

@@ -22,8 +22,7 @@ from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 
-from .conftest import SIZE, make_app, settle
-from .test_pilot import messages, open_demo
+from .conftest import SIZE, go, make_app, messages, open_demo, settle
 
 
 def log_text(log: RichLog) -> str:
@@ -43,7 +42,7 @@ def columns_width(table: DataTable | LazyTable) -> int:
 
 
 # -- 1. files: a slow preview never lands over a newer highlight -------------------------
-async def test_files_preview_drops_a_stale_read_when_a_folder_is_highlighted(world, monkeypatch):
+async def test_files_preview_drops_a_stale_read_when_a_folder_is_highlighted(world, pilot_at, monkeypatch):
     gate = threading.Event()
     read = world.vm.fs.read
 
@@ -53,14 +52,9 @@ async def test_files_preview_drops_a_stale_read_when_a_folder_is_highlighted(wor
         return read(project, path, *args, **kwargs)
 
     monkeypatch.setattr(world.vm.fs, "read", slow_read)
-    app = make_app(world.vm)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await open_demo(pilot)
-            await pilot.press("f")  # the newest checkpoint: build/ src/ NOTES.md README.md data.bin
-            await settle(pilot)
-            files = app.screen
-            assert isinstance(files, FilesScreen)
+        # the newest checkpoint: build/ src/ NOTES.md README.md data.bin
+        async with pilot_at("files") as (pilot, files):
             tree = files.query_one("#tree", Tree)
             assert [str(n.label) for n in tree.root.children][:3] == ["build/", "src/", "NOTES.md"]
             await pilot.press("down", "down", "down")  # NOTES.md: its read hangs
@@ -89,7 +83,7 @@ async def test_files_preview_drops_a_stale_read_when_a_folder_is_highlighted(wor
 
 
 # -- 2. notifications: one short line, gone soon; the full text in the messages view ----
-async def test_notifications_are_single_short_lines_with_the_full_text_kept(world, monkeypatch):
+async def test_notifications_are_single_short_lines_with_the_full_text_kept(world, pilot_at, monkeypatch):
     registry = "\n".join(f"registry lookup failed (attempt {i}): could not resolve host" for i in range(13))
     world.vm.notes = [registry]
     start = world.vm.sessions.start
@@ -99,9 +93,9 @@ async def test_notifications_are_single_short_lines_with_the_full_text_kept(worl
         return dataclasses.replace(outcome, notes=[registry])
 
     monkeypatch.setattr(world.vm.sessions, "start", start_with_notes)
-    app = make_app(world.vm, docker_status=lambda: (False, "Cannot reach Docker (test)"))
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects", notifications=True,
+                        docker_status=lambda: (False, "Cannot reach Docker (test)")) as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "s")  # web-app: Docker is down, so a workspace-only session
         await settle(pilot)
         await pilot.press("y")
@@ -127,10 +121,9 @@ async def test_notifications_are_single_short_lines_with_the_full_text_kept(worl
         assert isinstance(app.screen, ProjectsScreen)
 
 
-async def test_toasts_over_a_dialog_stay_off_its_edges(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await open_demo(pilot)
+async def test_toasts_over_a_dialog_stay_off_its_edges(world, pilot_at):
+    async with pilot_at("project", notifications=True) as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down", "r")
         await settle(pilot)
         dialog = app.screen.query_one("#dialog")
@@ -142,10 +135,9 @@ async def test_toasts_over_a_dialog_stay_off_its_edges(world):
 
 
 # -- 3. new-project form: the message follows the edits ---------------------------------
-async def test_new_project_form_error_clears_and_refreshes_while_editing(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_new_project_form_error_clears_and_refreshes_while_editing(world, pilot_at):
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("n")
         await settle(pilot)
         form = app.screen
@@ -201,10 +193,8 @@ def _docker_like(session):
                                container_name=f"vmuser-{session.project_id}-{session.id}")
 
 
-async def test_sessions_table_drops_the_image_column_when_it_does_not_fit(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_sessions_table_drops_the_image_column_when_it_does_not_fit(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
         table = screen.query_one("#sessions", DataTable)
         screen.sessions = [_docker_like(s) for s in screen.sessions]
         screen._show_sessions(None)
@@ -229,27 +219,24 @@ async def test_sessions_table_drops_the_image_column_when_it_does_not_fit(world)
         assert rendered_rows(table)[0].endswith("3.11-slim")
 
 
-async def test_timeline_tags_keep_their_closing_bracket_after_a_restore(world):
+async def test_timeline_tags_keep_their_closing_bracket_after_a_restore(world, pilot_at):
     (world.workspace / "README.md").write_text("unsaved work\n")
-    world.vm.restores.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    world.vm.checkpoints.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
+    async with pilot_at("project") as (pilot, screen):
         assert any(cp.kind == "pre-restore" for cp in screen.checkpoints)
         table = screen.query_one("#checkpoints", LazyTable)
         assert columns_width(table) <= table.size.width
         rows = rendered_rows(table)
-        for cp, row in zip(screen.checkpoints, rows):
+        for cp, row in zip(screen.checkpoints, rows, strict=True):
             if cp.tags:
                 assert row.endswith("]"), row
                 assert f"[{cp.tags[0][:2]}" in row
         assert any("[edit]" in row for row in rows)
 
 
-async def test_help_fits_80_columns_and_end_does_not_scroll_sideways(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+async def test_help_fits_80_columns_and_end_does_not_scroll_sideways(world, pilot_at):
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("question_mark")
         await settle(pilot)
         table = app.screen.query_one("#help-table", DataTable)
@@ -257,14 +244,16 @@ async def test_help_fits_80_columns_and_end_does_not_scroll_sideways(world):
         await pilot.press("end")
         await pilot.pause()
         assert table.scroll_x == 0
-        assert all(row.lstrip().split()[0] for row in rendered_rows(table)[:5])  # the Key column is there
+        # the Key column is there: each row drawn starts with its key (rows drawn from scroll_y on)
+        first = round(table.scroll_y)
+        for i, row in enumerate(rendered_rows(table)[:5]):
+            assert row.lstrip().startswith(str(table.get_row_at(first + i)[0])), row
 
 
 # -- 5. j/k everywhere, q goes back ------------------------------------------------------
-async def test_j_and_k_move_in_tables_trees_and_help(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_j_and_k_move_in_tables_trees_and_help(world, pilot_at):
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         projects = app.screen.query_one("#projects", LazyTable)
         await pilot.press("j", "j")
         assert projects.cursor_row == 2
@@ -327,10 +316,9 @@ async def test_q_goes_back_on_sub_screens_and_quits_only_at_home(world):
     assert app.return_code == 0
 
 
-async def test_ctrl_q_quits_from_a_sub_screen(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+async def test_ctrl_q_quits_from_a_sub_screen(world, pilot_at):
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("f")
         await settle(pilot)
         await pilot.press("ctrl+q")
@@ -339,11 +327,10 @@ async def test_ctrl_q_quits_from_a_sub_screen(world):
 
 
 # -- 6. relative times move on by themselves ---------------------------------------------
-async def test_relative_times_refresh_without_reloading_or_moving_the_cursor(world, monkeypatch):
+async def test_relative_times_refresh_without_reloading_or_moving_the_cursor(world, pilot_at, monkeypatch):
     monkeypatch.setattr("vmuser_tui.tui.screens.base.TIME_REFRESH", 0.1, raising=False)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         timeline = screen.query_one("#checkpoints", LazyTable)
         await pilot.press("down")
         assert str(timeline.get_cell(world.checkpoints[2], "when")) == "20m ago"
@@ -365,12 +352,11 @@ async def test_relative_times_refresh_without_reloading_or_moving_the_cursor(wor
 
 
 # -- 7. ! says where the shell is --------------------------------------------------------
-async def test_shell_starts_on_a_cleared_screen_with_a_hint(world, monkeypatch):
+async def test_shell_starts_on_a_cleared_screen_with_a_hint(world, pilot_at, monkeypatch):
     import subprocess
 
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         out = io.StringIO()
         events: list[str] = []
 
@@ -401,14 +387,13 @@ async def test_shell_starts_on_a_cleared_screen_with_a_hint(world, monkeypatch):
 
 
 # -- 8. a keymap collision is refused at start, with a warning -----------------------------
-async def test_keymap_collision_keeps_both_keys_working(world):
+async def test_keymap_collision_keeps_both_keys_working(world, pilot_at):
     world.vm.config.keymap = {"project.restore": "c"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         warning = [m for m in messages(app) if "project.restore" in m]
         assert warning and "project.checkpoint" in warning[0]
-        screen = await open_demo(pilot)
+        screen = await go(pilot, "project", world)
         await pilot.press("c")
         await settle(pilot)
         assert isinstance(app.screen, PromptScreen)  # c is still Checkpoint

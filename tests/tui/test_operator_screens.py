@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import DataTable, Input, Select
 
 from vmuser_tui.core import config as cfg
@@ -18,32 +19,10 @@ from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen, folder_levels
 from vmuser_tui.tui.screens.settings import SettingEditScreen, SettingsScreen, ThemeScreen
 
-from .conftest import SIZE, make_app, settle
+from .conftest import go, messages, patch_text, run_app, settle
 from .world import FILES_1, FILES_3, read_tree
 
 WIDE = (120, 40)
-
-
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def patch_text(diff: DiffScreen) -> str:
-    log = diff.query_one("#patch")
-    return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
-
-
-async def open_diff(pilot, *, oldest_to_newest: bool = True) -> DiffScreen:
-    """Projects -> demo -> diff: oldest -> newest checkpoint (or newest -> workspace)."""
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, ProjectScreen)
-    await pilot.press(*(("space", "down", "down", "D") if oldest_to_newest else ("D",)))
-    await settle(pilot)
-    diff = pilot.app.screen
-    assert isinstance(diff, DiffScreen)
-    return diff
 
 
 async def select_path(pilot, diff: DiffScreen, path: str) -> None:
@@ -72,10 +51,8 @@ def many_lines(n: int, tag: str = "") -> bytes:
 
 
 # -- diff ---------------------------------------------------------------------------------
-async def test_diff_side_by_side_toggle_and_narrow_fallback(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+async def test_diff_side_by_side_toggle_and_narrow_fallback(world, pilot_at):
+    async with pilot_at("diff") as (pilot, diff):
         await select_path(pilot, diff, "src/app.py")
         unified = patch_text(diff)
         assert '+if __name__ == "__main__":' in unified and "│" not in unified
@@ -94,12 +71,13 @@ async def test_diff_side_by_side_toggle_and_narrow_fallback(world):
         await pilot.press("s")
         await settle(pilot)
         assert not diff.side and "│" not in patch_text(diff)
+        await pilot.press("escape")  # back to the timeline the diff was opened from
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ProjectScreen)
 
 
-async def test_diff_side_by_side_fits_at_120_columns(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=WIDE) as pilot:
-        diff = await open_diff(pilot)
+async def test_diff_side_by_side_fits_at_120_columns(world, pilot_at):
+    async with pilot_at("diff", size=WIDE) as (pilot, diff):
         await select_path(pilot, diff, "README.md")
         await pilot.press("s")
         await settle(pilot)
@@ -109,10 +87,8 @@ async def test_diff_side_by_side_fits_at_120_columns(world):
                    for line in text.splitlines() if "│" in line)
 
 
-async def test_diff_is_coloured_by_syntax(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+async def test_diff_is_coloured_by_syntax(world, pilot_at):
+    async with pilot_at("diff") as (pilot, diff):
         await select_path(pilot, diff, "src/app.py")
         log = diff.query_one("#patch")
         styles = {seg.text.strip(): seg.style for strip in log.lines for seg in strip if seg.text.strip()}
@@ -123,10 +99,8 @@ async def test_diff_is_coloured_by_syntax(world):
         assert all(seg.style.bgcolor is not None for seg in added if seg.text)
 
 
-async def test_binary_file_is_summarized(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+async def test_binary_file_is_summarized(world, pilot_at):
+    async with pilot_at("diff") as (pilot, diff):
         await select_path(pilot, diff, "data.bin")
         assert "Binary file, 1.0 KiB → 1.0 KiB: not rendered." in flat(diff)
         assert not diff.hunk_rows
@@ -142,11 +116,10 @@ def hunky_world(world) -> None:
     (world.workspace / "big.py").write_text("".join(lines))
 
 
-async def test_hunk_jumps(world):
+async def test_hunk_jumps(world, pilot_at):
     hunky_world(world)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot, oldest_to_newest=False)  # newest checkpoint -> workspace
+    async with pilot_at("diff_workspace") as (pilot, diff):  # newest checkpoint -> workspace
+        app = pilot.app
         assert [c.path for c in diff.changes] == ["big.py"]
         await settle(pilot)
         assert len(diff.hunk_rows) == 3
@@ -164,10 +137,8 @@ async def test_hunk_jumps(world):
         assert diff.hunk_index == 2 and any("last hunk" in m for m in messages(app))
 
 
-async def test_hunk_jump_crosses_into_the_next_file(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+async def test_hunk_jump_crosses_into_the_next_file(world, pilot_at):
+    async with pilot_at("diff") as (pilot, diff):
         await select_path(pilot, diff, "NOTES.md")  # one hunk
         await pilot.press("right_square_bracket")
         await settle(pilot)
@@ -180,13 +151,11 @@ async def test_hunk_jump_crosses_into_the_next_file(world):
         assert diff.shown[0].path == "NOTES.md" and diff.hunk_index == 0
 
 
-async def test_large_diff_is_summarized_until_asked(world):
+async def test_large_diff_is_summarized_until_asked(world, pilot_at):
     (world.workspace / "huge.txt").write_bytes(many_lines(1500))
     world.vm.checkpoints.create(world.demo, description="huge")
     (world.workspace / "huge.txt").write_bytes(many_lines(1500, " changed"))  # 3,000 lines changed
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot, oldest_to_newest=False)
+    async with pilot_at("diff_workspace") as (pilot, diff):
         await settle(pilot)
         assert "Large diff: 3,000 lines changed (+1,500 -1,500), not rendered. L renders it anyway." in flat(diff)
         assert not diff.hunk_rows
@@ -195,11 +164,10 @@ async def test_large_diff_is_summarized_until_asked(world):
         assert diff.hunk_rows and "+line 1499 changed" in patch_text(diff)
 
 
-async def test_restore_one_file_from_the_diff(world):
+async def test_restore_one_file_from_the_diff(world, pilot_at):
     (world.workspace / "scratch.txt").write_text("unsaved\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+    async with pilot_at("diff") as (pilot, diff):
+        app = pilot.app
         await select_path(pilot, diff, "src/app.py")
         await pilot.press("R")
         await settle(pilot)
@@ -220,10 +188,9 @@ async def test_restore_one_file_from_the_diff(world):
     assert len(pre) == 1 and world.vm.fs.read(world.demo, "scratch.txt", at=pre[0].id) == b"unsaved\n"
 
 
-async def test_restore_the_folder_from_the_diff(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+async def test_restore_the_folder_from_the_diff(world, pilot_at):
+    async with pilot_at("diff") as (pilot, diff):
+        app = pilot.app
         await select_path(pilot, diff, "src/helpers.py")  # renamed from src/util.py
         await pilot.press("R")
         await settle(pilot)
@@ -243,11 +210,10 @@ async def test_restore_the_folder_from_the_diff(world):
     assert files["NOTES.md"] == FILES_3["NOTES.md"]
 
 
-async def test_restore_cancel_and_nothing_to_restore(world):
+async def test_restore_cancel_and_nothing_to_restore(world, pilot_at):
     before = read_tree(world.workspace)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+    async with pilot_at("diff") as (pilot, diff):
+        app = pilot.app
         await select_path(pilot, diff, "src/app.py")
         await pilot.press("R")
         await settle(pilot)
@@ -266,11 +232,10 @@ async def test_restore_cancel_and_nothing_to_restore(world):
     assert read_tree(world.workspace) == before
 
 
-async def test_read_only_refuses_path_restore(world):
+async def test_read_only_refuses_path_restore(world, pilot_at):
     before = read_tree(world.workspace)
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+    async with pilot_at("diff", read_only=True) as (pilot, diff):
+        app = pilot.app
         assert diff.check_action("restore_path", ()) is False  # hidden from the footer
         await pilot.press("R")
         await settle(pilot)
@@ -291,23 +256,13 @@ def test_folder_levels():
 
 
 # -- operation log ------------------------------------------------------------------------
-async def open_log(pilot) -> LogScreen:
-    await settle(pilot)
-    await pilot.press("L")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, LogScreen)
-    return screen
-
-
 def ops(screen: LogScreen) -> list[str]:
     return [e["operation"] for e in screen.entries]
 
 
-async def test_log_newest_first_and_text_filter(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        log = await open_log(pilot)
+async def test_log_newest_first_and_text_filter(world, pilot_at):
+    async with pilot_at("log") as (pilot, log):
+        app = pilot.app
         ats = [e["at"] for e in log.entries]
         assert ats == sorted(ats, reverse=True) and len(log.entries) == 9
         await pilot.press("slash")
@@ -329,10 +284,8 @@ async def test_log_newest_first_and_text_filter(world):
         assert not any("web-appx" in m for m in messages(app))
 
 
-async def test_log_operation_filter(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        log = await open_log(pilot)
+async def test_log_operation_filter(world, pilot_at):
+    async with pilot_at("log") as (pilot, log):
         select = log.query_one("#log-op", Select)
         values = [value for _label, value in select._options if isinstance(value, str)]
         assert "checkpoint." in values and "session.start" in values
@@ -351,10 +304,9 @@ async def test_log_operation_filter(world):
         assert log.entries == []
 
 
-async def test_log_from_a_project_is_scoped_and_can_widen(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_log_from_a_project_is_scoped_and_can_widen(world, pilot_at):
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "enter")  # web-app
         await settle(pilot)
         await pilot.press("L")  # the operation log (l: container logs)
@@ -369,10 +321,9 @@ async def test_log_from_a_project_is_scoped_and_can_widen(world):
         assert len(log.entries) == 9
 
 
-async def test_log_details_as_json(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        log = await open_log(pilot)
+async def test_log_details_as_json(world, pilot_at):
+    async with pilot_at("log") as (pilot, log):
+        app = pilot.app
         await pilot.press("enter")  # the newest entry
         await settle(pilot)
         out = app.screen
@@ -393,24 +344,14 @@ def test_log_query_parsing():
 
 
 # -- settings -----------------------------------------------------------------------------
-async def open_settings(pilot) -> SettingsScreen:
-    await settle(pilot)
-    await pilot.press("comma")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, SettingsScreen)
-    return screen
-
-
 async def go_to(pilot, screen: SettingsScreen, section: str, key: str) -> None:
     screen.query_one("#settings", DataTable).move_cursor(row=screen.rows.index((section, key)), animate=False)
     await pilot.pause()
 
 
-async def test_settings_lists_every_setting_with_source(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+async def test_settings_lists_every_setting_with_source(world, pilot_at):
+    async with pilot_at("settings") as (pilot, screen):
+        app = pilot.app
         keys = [(s, k) for s, k in screen.rows if k]
         assert keys == [(s, k) for s, settings in cfg.SCHEMA.items() for k in settings]
         assert screen.source("data", "dir") == "option" and screen.source("docker", "image") == "default"
@@ -421,10 +362,9 @@ async def test_settings_lists_every_setting_with_source(world):
         assert app.screen is screen
 
 
-async def test_settings_edit_validates_and_saves(world, config_path):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+async def test_settings_edit_validates_and_saves(world, pilot_at, config_path):
+    async with pilot_at("settings") as (pilot, screen):
+        app = pilot.app
         await go_to(pilot, screen, "docker", "memory")
         await pilot.press("enter")
         await settle(pilot)
@@ -467,9 +407,9 @@ async def test_settings_save_keeps_keymap_and_names_lost_comments(make_vm, confi
 
     text = '# my settings\n[docker]\nimage = "alpine"\n\n[keymap]\n"diff.next" = "x"\n'
     world = build_world(make_vm(config_text=text), monkeypatch)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+    async with run_app(world.vm) as pilot:
+        app = pilot.app
+        screen = await go(pilot, "settings", world)
         await go_to(pilot, screen, "docker", "image")
         assert screen.source("docker", "image") == "file"
         await pilot.press("d")  # back to the default: the key leaves the file
@@ -488,10 +428,9 @@ async def test_settings_save_keeps_keymap_and_names_lost_comments(make_vm, confi
     assert config_path.read_text() == '[store]\ncompression_level = 5\n\n[keymap]\n"diff.next" = "x"\n'
 
 
-async def test_settings_theme_picker_applies_live(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+async def test_settings_theme_picker_applies_live(world, pilot_at):
+    async with pilot_at("settings") as (pilot, screen):
+        app = pilot.app
         assert app.theme == "textual-dark"
         await pilot.press("t")
         await settle(pilot)
@@ -510,10 +449,9 @@ async def test_settings_theme_picker_applies_live(world):
         assert screen.selected() == ("ui", "theme")
 
 
-async def test_settings_leave_with_unsaved_changes_asks(world, config_path):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+async def test_settings_leave_with_unsaved_changes_asks(world, pilot_at, config_path):
+    async with pilot_at("settings") as (pilot, screen):
+        app = pilot.app
         await go_to(pilot, screen, "cleanup", "enabled")
         await pilot.press("enter", "t")
         await settle(pilot)
@@ -535,10 +473,9 @@ async def test_settings_leave_with_unsaved_changes_asks(world, config_path):
     assert not config_path.exists()
 
 
-async def test_settings_read_only_is_view_only(world, config_path):
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_settings(pilot)
+async def test_settings_read_only_is_view_only(world, pilot_at, config_path):
+    async with pilot_at("settings", read_only=True) as (pilot, screen):
+        app = pilot.app
         for action in ("edit", "theme", "reset", "save"):
             assert screen.check_action(action, ()) is False
         await go_to(pilot, screen, "cleanup", "enabled")
@@ -555,11 +492,10 @@ async def test_settings_read_only_is_view_only(world, config_path):
 
 
 # -- keymap, help, palette ----------------------------------------------------------------------
-async def test_keymap_override_of_new_keys(world):
+async def test_keymap_override_of_new_keys(world, pilot_at):
     world.vm.config.keymap = {"diff.side": "v", "app.settings": "f2", "log.details": "i"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        diff = await open_diff(pilot)
+    async with pilot_at("diff") as (pilot, diff):
+        app = pilot.app
         await pilot.press("s")  # no longer bound
         assert not diff.side
         await pilot.press("v")
@@ -589,25 +525,25 @@ async def test_keymap_override_of_new_keys(world):
         assert isinstance(app.screen, OutputScreen)
 
 
-async def test_palette_lists_the_new_actions(world):
+@pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
+async def test_palette_lists_the_new_actions(world, pilot_at, read_only):
     from vmuser_tui.tui.commands import VmuserCommands
 
-    for read_only in (False, True):
-        app = make_app(world.vm, read_only=read_only)
-        async with app.run_test(size=SIZE) as pilot:
-            diff = await open_diff(pilot)
-            texts = [text for text, _help, _cmd in VmuserCommands(diff)._commands()]
-            assert "Diff: Side by side / unified" in texts and "Diff: Next hunk (at the last: the next file)" in texts
-            assert ("Diff: Restore this path (or its folder) from the older checkpoint" in texts) is not read_only
-            assert "vmuser: Settings and theme" in texts
-            command = next(cmd for text, _h, cmd in VmuserCommands(diff)._commands() if text == "Diff: Side by side / unified")
-            await command()
-            assert diff.side
-            settings = next(cmd for text, _h, cmd in VmuserCommands(diff)._commands()
-                            if text == "vmuser: Settings and theme")
-            await settings()
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, SettingsScreen)
-            texts = [text for text, _help, _cmd in VmuserCommands(screen)._commands()]
-            assert ("Settings: Save" in texts) is not read_only and ("Settings: Theme" in texts) is not read_only
+    async with pilot_at("diff", read_only=read_only) as (pilot, diff):
+        app = pilot.app
+        texts = [text for text, _help, _cmd in VmuserCommands(diff)._commands()]
+        assert "Diff: Side by side / unified" in texts and "Diff: Next hunk (at the last: the next file)" in texts
+        assert ("Diff: Restore this path (or its folder) from the older checkpoint" in texts) is not read_only
+        assert "vmuser: Settings and theme" in texts
+        command = next(cmd for text, _h, cmd in VmuserCommands(diff)._commands()
+                       if text == "Diff: Side by side / unified")
+        await command()
+        assert diff.side
+        settings = next(cmd for text, _h, cmd in VmuserCommands(diff)._commands()
+                        if text == "vmuser: Settings and theme")
+        await settings()
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        texts = [text for text, _help, _cmd in VmuserCommands(screen)._commands()]
+        assert ("Settings: Save" in texts) is not read_only and ("Settings: Theme" in texts) is not read_only

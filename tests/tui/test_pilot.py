@@ -17,48 +17,20 @@ from vmuser_tui.tui.screens.prompt import PromptScreen
 from vmuser_tui.tui.screens.restore_confirm import RestoreConfirmScreen
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 
-from .conftest import SIZE, make_app, settle
+from .conftest import SIZE, make_app, messages, patch_text, row_keys, run_app, settle
 from .world import FILES_1, FILES_3, read_tree
 
 
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def patch_text(diff: DiffScreen) -> str:
-    log = diff.query_one("#patch")
-    return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
-
-
-def row_keys(table: LazyTable) -> list[str]:
-    return [table.row_key(i) for i in range(table.row_count)]
-
-
-async def open_demo(pilot) -> ProjectScreen:
-    await settle(pilot)
-    table = pilot.app.screen.query_one("#projects", LazyTable)
-    assert row_keys(table)[0].startswith("demo-")  # most recently active first
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, ProjectScreen)
-    return screen
-
-
-async def test_projects_screen_lists_projects(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, ProjectsScreen)
-        table = app.screen.query_one("#projects", LazyTable)
+async def test_projects_screen_lists_projects(world, pilot_at):
+    async with pilot_at("projects") as (_pilot, screen):
+        assert isinstance(screen, ProjectsScreen)
+        table = screen.query_one("#projects", LazyTable)
         assert row_keys(table) == [world.demo, world.web, world.scratch]
 
 
-async def test_filter_as_you_type_and_escape_clears(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = app.screen
+async def test_filter_as_you_type_and_escape_clears(world, pilot_at):
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
         table = screen.query_one("#projects", LazyTable)
         await pilot.press("slash")
         box = screen.query_one("#filter", Input)
@@ -80,10 +52,9 @@ async def test_filter_as_you_type_and_escape_clears(world):
         assert isinstance(app.screen, ProjectScreen) and app.screen.project_id == world.scratch
 
 
-async def test_mark_and_diff_lists_changed_files(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_mark_and_diff_lists_changed_files(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         assert [c.id for c in screen.checkpoints] == list(reversed(world.checkpoints))  # newest first
         # mark the newest, move to the oldest, D: oldest -> newest
         await pilot.press("space", "down", "down", "D")
@@ -111,11 +82,10 @@ async def test_mark_and_diff_lists_changed_files(world):
         assert app.screen is screen
 
 
-async def test_diff_without_mark_compares_with_the_workspace(world):
+async def test_diff_without_mark_compares_with_the_workspace(world, pilot_at):
     (world.workspace / "README.md").write_text("changed live\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("D")
         await settle(pilot)
         diff = app.screen
@@ -123,13 +93,12 @@ async def test_diff_without_mark_compares_with_the_workspace(world):
         assert [(c.status, c.path) for c in diff.changes] == [("M", "README.md")]
 
 
-async def test_restore_end_to_end_with_keys(world):
+async def test_restore_end_to_end_with_keys(world, pilot_at):
     # unsaved work in the workspace, so the restore must save it first (pre-restore)
     (world.workspace / "src" / "app.py").write_text("print('unsaved work')\n")
     (world.workspace / "scratch.txt").write_text("new file\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down")  # the oldest checkpoint
         await pilot.press("r")
         await settle(pilot)
@@ -152,11 +121,10 @@ async def test_restore_end_to_end_with_keys(world):
     assert world.vm.projects.get(world.demo).head_checkpoint_id == world.checkpoints[0]
 
 
-async def test_restore_cancel_changes_nothing(world):
+async def test_restore_cancel_changes_nothing(world, pilot_at):
     before = read_tree(world.workspace)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down", "r")
         await settle(pilot)
         assert isinstance(app.screen, RestoreConfirmScreen)
@@ -166,10 +134,9 @@ async def test_restore_cancel_changes_nothing(world):
     assert read_tree(world.workspace) == before
 
 
-async def test_undo_restore(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+async def test_undo_restore(world, pilot_at):
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down", "r")
         await settle(pilot)
         await pilot.press("y")
@@ -183,11 +150,10 @@ async def test_undo_restore(world):
     assert read_tree(world.workspace) == FILES_3
 
 
-async def test_read_only_refuses_restore(world):
+async def test_read_only_refuses_restore(world, pilot_at):
     before = read_tree(world.workspace)
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project", read_only=True) as (pilot, screen):
+        app = pilot.app
         assert screen.check_action("restore", ()) is False  # hidden from the footer
         assert "r" not in {k for k, b in screen.active_bindings.items() if b.enabled and b.binding.show}
         await pilot.press("down", "down", "r")
@@ -204,11 +170,10 @@ async def test_read_only_refuses_restore(world):
     assert len(world.vm.checkpoints.list(world.demo)) == 3
 
 
-async def test_read_only_from_config(world):
+async def test_read_only_from_config(world, pilot_at):
     world.vm.config.values["ui"]["read_only"] = True
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         assert app.read_only
         await pilot.press("n")
         await settle(pilot)
@@ -216,12 +181,10 @@ async def test_read_only_from_config(world):
         assert any("read-only" in m for m in messages(app))
 
 
-async def test_keymap_override(world):
+async def test_keymap_override(world, pilot_at):
     world.vm.config.keymap = {"projects.filter": "f", "project.mark": "m", "project.diff": "ctrl+d"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = app.screen
+    async with pilot_at("projects") as (pilot, screen):
+        app = pilot.app
         await pilot.press("slash")  # the old key no longer filters
         assert not screen.query_one("#filter", Input).display
         await pilot.press("f")
@@ -251,28 +214,25 @@ async def test_keymap_override(world):
         assert rows["project.diff"] == "^d"
 
 
-async def test_unknown_keymap_id_is_reported(world):
+async def test_unknown_keymap_id_is_reported(world, pilot_at):
     world.vm.config.keymap = {"project.nonsense": "z"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         assert any("project.nonsense" in m for m in messages(app))
 
 
-async def test_a_key_textual_cannot_bind_is_refused_and_the_default_kept(world):
+async def test_a_key_textual_cannot_bind_is_refused_and_the_default_kept(world, pilot_at):
     world.vm.config.keymap = {"projects.filter": "notakey!!"}
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         assert "keymap projects.filter=notakey!! ignored: not a key" in messages(app)
         await pilot.press("slash")  # the default key still filters
         assert app.screen.query_one("#filter", Input).display
 
 
-async def test_checkpoint_now_and_nothing_changed(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_checkpoint_now_and_nothing_changed(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         await pilot.press("c")
         await settle(pilot)
         assert isinstance(app.screen, PromptScreen)
@@ -288,11 +248,10 @@ async def test_checkpoint_now_and_nothing_changed(world):
         assert screen.project.head_checkpoint_id == screen.checkpoints[0].id
 
 
-async def test_files_screen_browses_checkpoint_and_workspace(world):
+async def test_files_screen_browses_checkpoint_and_workspace(world, pilot_at):
     (world.workspace / "live-only.txt").write_text("live\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down", "f")  # the oldest checkpoint
         await settle(pilot)
         files = app.screen
@@ -317,13 +276,12 @@ async def test_files_screen_browses_checkpoint_and_workspace(world):
         assert files.at == world.checkpoints[0]
 
 
-async def test_new_project_form_validates_inline(world, tmp_path):
+async def test_new_project_form_validates_inline(world, pilot_at, tmp_path):
     src = tmp_path / "import-me"
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "x.txt").write_text("x\n")
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("n")
         await settle(pilot)
         form = app.screen
@@ -345,10 +303,9 @@ async def test_new_project_form_validates_inline(world, tmp_path):
     assert world.vm.fs.read(created[0].id, "sub/x.txt") == b"x\n"
 
 
-async def test_pin_and_delete_with_confirmation(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_pin_and_delete_with_confirmation(world, pilot_at):
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down", "down")  # scratch
         await pilot.press("p")
         await settle(pilot)
@@ -371,10 +328,9 @@ async def test_pin_and_delete_with_confirmation(world):
     assert world.scratch not in [p.id for p in world.vm.projects.list()]
 
 
-async def test_start_workspace_only_session_when_docker_is_unreachable(world):
-    app = make_app(world.vm, docker_status=lambda: (False, "Cannot reach Docker (test)"))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_start_workspace_only_session_when_docker_is_unreachable(world, pilot_at):
+    async with pilot_at("projects", docker_status=lambda: (False, "Cannot reach Docker (test)")) as (pilot, _screen):
+        app = pilot.app
         await pilot.press("down")  # web-app
         await pilot.press("s")
         await settle(pilot)
@@ -386,20 +342,18 @@ async def test_start_workspace_only_session_when_docker_is_unreachable(world):
     assert [(s.runtime, s.status) for s in sessions] == [("none", "running")]
 
 
-async def test_exec_without_container_explains(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+async def test_exec_without_container_explains(world, pilot_at):
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, ProjectScreen)
         assert any("no running container session" in m for m in messages(app))
 
 
-async def test_help_lists_every_binding_with_ids(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await open_demo(pilot)
+async def test_help_lists_every_binding_with_ids(world, pilot_at):
+    async with pilot_at("project") as (pilot, _screen):
+        app = pilot.app
         await pilot.press("question_mark")
         await settle(pilot)
         help_screen = app.screen
@@ -439,13 +393,12 @@ def test_package_import_does_not_import_textual():
 
 
 @pytest.mark.docker
-async def test_docker_session_start_and_exec(world):
+async def test_docker_session_start_and_exec(world, pilot_at):
     from vmuser_tui.core.service import Vmuser  # noqa: F401
 
-    app = make_app(world.vm, docker_status=world.vm.docker_status)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+        async with pilot_at("projects", docker_status=world.vm.docker_status) as (pilot, _screen):
+            app = pilot.app
             await pilot.press("down")  # web-app
             await pilot.press("enter")
             await settle(pilot)
@@ -472,22 +425,20 @@ async def test_docker_session_start_and_exec(world):
                 world.vm.sessions.stop(s.id)
 
 
-async def test_command_palette_lists_allowed_actions(world):
+@pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
+async def test_command_palette_lists_allowed_actions(world, pilot_at, read_only):
     from vmuser_tui.tui.commands import VmuserCommands
 
-    for read_only in (False, True):
-        app = make_app(world.vm, read_only=read_only)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
-            texts = [text for text, _help, _cmd in VmuserCommands(screen)._commands()]
-            assert "Project: Diff" in texts and "Project: Files" in texts
-            assert ("Project: Restore" in texts) is not read_only
-            assert "vmuser: Go to projects (home)" in texts
-            # running a palette command runs the screen's action
-            command = next(cmd for text, _h, cmd in VmuserCommands(screen)._commands() if text == "Project: Files")
-            await command()
-            await settle(pilot)
-            assert isinstance(app.screen, FilesScreen)
+    async with pilot_at("project", read_only=read_only) as (pilot, screen):
+        texts = [text for text, _help, _cmd in VmuserCommands(screen)._commands()]
+        assert "Project: Diff" in texts and "Project: Files" in texts
+        assert ("Project: Restore" in texts) is not read_only
+        assert "vmuser: Go to projects (home)" in texts
+        # running a palette command runs the screen's action
+        command = next(cmd for text, _h, cmd in VmuserCommands(screen)._commands() if text == "Project: Files")
+        await command()
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, FilesScreen)
 
 
 async def test_operation_log_screen(world):
@@ -505,13 +456,11 @@ async def test_operation_log_screen(world):
         assert isinstance(app.screen, ProjectsScreen)
 
 
-async def test_another_process_commit_reloads_the_screen(world, data_dir, config_path):
+async def test_another_process_commit_reloads_the_screen(world, pilot_at, data_dir, config_path):
     from vmuser_tui.core.service import Vmuser
 
-    app = make_app(world.vm, watch_interval=0.1)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        table = app.screen.query_one("#projects", LazyTable)
+    async with pilot_at("projects", watch_interval=0.1) as (pilot, screen):
+        table = screen.query_one("#projects", LazyTable)
         assert table.row_count == 3
         other = Vmuser.open(data_dir=str(data_dir), config_path=config_path)  # "another process"
         try:
@@ -527,18 +476,16 @@ async def test_another_process_commit_reloads_the_screen(world, data_dir, config
 
 
 async def test_open_project_at_start(world):
-    app = make_app(world.vm, open_project=world.demo)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with run_app(world.vm, open_project=world.demo) as pilot:
+        app = pilot.app
         assert isinstance(app.screen, ProjectScreen) and app.screen.project_id == world.demo
         await pilot.press("escape")
         assert isinstance(app.screen, ProjectsScreen)
 
 
-async def test_scope_toggle_and_stop_session(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_scope_toggle_and_stop_session(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         assert len(screen.checkpoints) == 3
         await pilot.press("w")  # only the selected session's checkpoints
         await settle(pilot)
@@ -555,15 +502,13 @@ async def test_scope_toggle_and_stop_session(world):
     assert world.vm.sessions.get(world.session).status == "stopped"
 
 
-async def test_theme_from_config(world):
+async def test_theme_from_config(world, pilot_at):
     world.vm.config.values["ui"]["theme"] = "nord"
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         assert app.theme == "nord"
     world.vm.config.values["ui"]["theme"] = "no-such-theme"
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_at("projects") as (pilot, _screen):
+        app = pilot.app
         assert app.theme == "textual-dark"
         assert any("unknown theme 'no-such-theme'" in m for m in messages(app))

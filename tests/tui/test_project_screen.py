@@ -27,13 +27,9 @@ from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.metrics import MetricsPanel
 from vmuser_tui.tui.widgets.timeline import BRANCH, Event, describe
 
-from .conftest import SIZE, make_app, settle
+from .conftest import messages, run_app, settle
 
 OTHER = "4242-0badc0de"
-
-
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def history(app) -> list[str]:
@@ -82,21 +78,12 @@ def write_metrics(vm: Vmuser, session_id: str) -> list:
                for i, c in enumerate([2, 5, 30, 12, 8, 60, 45, 20, 10, 5] * 3)]
     with vm.db.write() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO session_metrics(session_id, commands_run, exec_ms_total, last_exec_ms, memory_bytes, "
-            "peak_memory_bytes, cpu_percent, workspace_bytes, checkpoint_bytes, sampled_at, history) "
+            "INSERT OR REPLACE INTO session_metrics(session_id, commands_run, exec_ms_total, last_exec_ms, "
+            "memory_bytes, peak_memory_bytes, cpu_percent, workspace_bytes, checkpoint_bytes, sampled_at, history) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (session_id, 14, 1680, 30, 69 * 2**20, 120 * 2**20, 12.5, 1300, 300 * 1024, "2026-11-21T11:59:50Z",
              json.dumps(samples)))
     return samples
-
-
-async def open_demo(pilot) -> ProjectScreen:
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, ProjectScreen)
-    return screen
 
 
 @pytest.fixture
@@ -106,10 +93,9 @@ def fast_leases(monkeypatch):
 
 
 # -- leases -----------------------------------------------------------------------------
-async def test_the_screen_attaches_read_write_and_leaves_when_closed(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_the_screen_attaches_read_write_and_leaves_when_closed(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         assert screen.attached == {world.session: "rw"}
         [lease] = world.vm.access.holders(world.session)
         assert (lease.mode, lease.holder) == ("rw", world.vm.access.client_id)
@@ -123,15 +109,14 @@ async def test_the_screen_attaches_read_write_and_leaves_when_closed(world):
     assert ops[:2] == ["session.detach", "session.attach"]
 
 
-async def test_held_by_another_client_the_screen_is_read_only(world, data_dir, config_path, fast_leases):
+async def test_held_by_another_client_the_screen_is_read_only(world, pilot_at, data_dir, config_path, fast_leases):
     other = other_client(data_dir, config_path)
     try:
         _, got = other.open_session(world.session, mode="rw")
         assert got.ok
         other.disguise()
-        app = make_app(world.vm)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
+        async with pilot_at("project") as (pilot, screen):
+            app = pilot.app
             assert screen.attached == {world.session: "ro"} and set(screen.held_by) == {world.session}
             banner = screen.query_one("#lease-banner", Static)
             assert banner.display
@@ -171,15 +156,14 @@ async def test_held_by_another_client_the_screen_is_read_only(world, data_dir, c
         other.close()
 
 
-async def test_take_over_after_the_lease_expired_is_logged(world, data_dir, config_path):
+async def test_take_over_after_the_lease_expired_is_logged(world, pilot_at, data_dir, config_path):
     other = other_client(data_dir, config_path)
     try:
         other.open_session(world.session, mode="rw")
         other.disguise()
         expire(world.vm, OTHER, seconds_ago=30)
-        app = make_app(world.vm)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
+        async with pilot_at("project") as (pilot, screen):
+            app = pilot.app
             banner = text_of(screen.query_one("#lease-banner"))
             assert "was held read-write by alice@devbox" in banner and "lease expired 30 s ago" in banner
             assert "T takes it over" in banner
@@ -205,12 +189,10 @@ async def test_take_over_after_the_lease_expired_is_logged(world, data_dir, conf
         other.close()
 
 
-async def test_viewers_are_listed_and_the_list_follows_them(world, data_dir, config_path, fast_leases):
-    app = make_app(world.vm)
+async def test_viewers_are_listed_and_the_list_follows_them(world, pilot_at, data_dir, config_path, fast_leases):
     viewer = other_client(data_dir, config_path, holder="77-feedf00d", actor="bob@laptop", pid=77)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
+        async with pilot_at("project") as (pilot, screen):
             title = screen.query_one("#sessions-title")
             assert text_of(title).endswith("attached: you (rw)")
             _, got = viewer.open_session(world.session, mode="rw")  # refused: the TUI holds it
@@ -225,10 +207,8 @@ async def test_viewers_are_listed_and_the_list_follows_them(world, data_dir, con
         viewer.close()
 
 
-async def test_read_only_app_attaches_read_only(world):
-    app = make_app(world.vm, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_read_only_app_attaches_read_only(world, pilot_at):
+    async with pilot_at("project", read_only=True) as (pilot, screen):
         assert screen.attached == {world.session: "ro"}
         assert [lease.mode for lease in world.vm.access.holders(world.session)] == ["ro"]
         assert not screen.check_action("takeover", ())
@@ -246,11 +226,9 @@ def test_holders_text():
 
 
 # -- metrics ----------------------------------------------------------------------------
-async def test_metrics_panel_shows_the_session_metrics(world):
+async def test_metrics_panel_shows_the_session_metrics(world, pilot_at):
     samples = write_metrics(world.vm, world.session)
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project") as (pilot, screen):
         panel = screen.query_one("#metrics", MetricsPanel)
         assert panel.display and panel.compact
         assert "CPU 12.5%" in text_of(panel.query_one("#cpu-label"))
@@ -265,9 +243,7 @@ async def test_metrics_panel_shows_the_session_metrics(world):
         assert not panel.display
         await pilot.press("M")
         assert panel.display
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project", size=(120, 40)) as (pilot, screen):
         panel = screen.query_one("#metrics", MetricsPanel)
         assert not panel.compact
         assert "Memory  69.0 MiB, peak 120.0 MiB" in text_of(panel.query_one("#mem-label"))
@@ -276,28 +252,22 @@ async def test_metrics_panel_shows_the_session_metrics(world):
         assert "Commands 14 run · avg 120 ms · last 30 ms" in counts and "Last active 20m ago" in counts
 
 
-async def test_metrics_of_a_session_without_samples_say_why(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_metrics_of_a_session_without_samples_say_why(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
         panel = screen.query_one("#metrics", MetricsPanel)
         assert panel.display and not panel.query_one("#metrics-graphs").display
         assert not panel.query_one("#metrics-note").display  # one line at 80x24
         counts = text_of(panel.query_one("#metrics-counts"))
         assert counts.startswith("no container (runtime none) · workspace – · storage – · active 20m ago")
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project", size=(120, 40)) as (pilot, screen):
         panel = screen.query_one("#metrics", MetricsPanel)
         assert "CPU, memory and commands need a Docker session" in text_of(panel.query_one("#metrics-note"))
 
 
-async def test_metrics_follow_the_stats_written_by_another_process(world, data_dir, config_path):
-    app = make_app(world.vm, watch_interval=0.1)
+async def test_metrics_follow_the_stats_written_by_another_process(world, pilot_at, data_dir, config_path):
     other = other_client(data_dir, config_path)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
+        async with pilot_at("project", watch_interval=0.1) as (pilot, screen):
             panel = screen.query_one("#metrics", MetricsPanel)
             write_metrics(other, world.session)  # what the stats job does every 10 s
             assert await until(pilot, lambda: "CPU 12.5%" in text_of(panel.query_one("#cpu-label")))
@@ -306,10 +276,9 @@ async def test_metrics_follow_the_stats_written_by_another_process(world, data_d
 
 
 # -- timeline ---------------------------------------------------------------------------
-async def test_tag_annotate_and_filter_by_tag(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_tag_annotate_and_filter_by_tag(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         table = screen.query_one("#checkpoints", LazyTable)
         await pilot.press("down")  # c000000002 [edit]
         await pilot.press("t")
@@ -360,15 +329,13 @@ def test_describe_fits_description_tags_and_label():
     assert describe(cp, 30).plain == "Add notes, rena… [edit] ✎test…"  # the description keeps 16
 
 
-async def test_branch_marks_where_a_restore_started_a_new_line(world):
+async def test_branch_marks_where_a_restore_started_a_new_line(world, pilot_at):
     vm = world.vm
     vm.restores.restore(world.checkpoints[0])  # back to the first; a pre-restore checkpoint first
     (world.workspace / "new.txt").write_text("a new line of work\n")
     branch = vm.checkpoints.create(world.demo, description="new line").checkpoint
     assert branch.parent_id == world.checkpoints[0]
-    app = make_app(vm)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project", size=(100, 30)) as (_pilot, screen):
         assert screen.branches == {branch.id}
         table = screen.query_one("#checkpoints", LazyTable)
         assert str(table.get_cell(branch.id, "marks")) == f" {'●'}{BRANCH}"
@@ -376,15 +343,14 @@ async def test_branch_marks_where_a_restore_started_a_new_line(world):
         assert f"{BRANCH} new line of work from {world.checkpoints[0]}" in screen.query_one("StatusLine").message
 
 
-async def test_session_events_between_checkpoints(world):
+async def test_session_events_between_checkpoints(world, pilot_at):
     from vmuser_tui.core import oplog
 
     with world.vm.db.write() as conn:  # as a container exec would log it
         oplog.record(conn, "session.exec", project_id=world.demo, session_id=world.session,
                      command=["sh", "-c", "make test"], exit_code=0, duration_ms=1234)
-    app = make_app(world.vm)
-    async with app.run_test(size=(120, 30)) as pilot:
-        screen = await open_demo(pilot)
+    async with pilot_at("project", size=(120, 30)) as (pilot, screen):
+        app = pilot.app
         assert not any(isinstance(r, Event) for r in screen.rows)
         await pilot.press("v")
         await settle(pilot)
@@ -407,12 +373,10 @@ async def test_session_events_between_checkpoints(world):
 
 
 # -- another process commits: the screen reloads, the cursor and marks stay -------------------
-async def test_reload_keeps_the_cursor_and_the_marks(world, data_dir, config_path):
-    app = make_app(world.vm, watch_interval=0.1)
+async def test_reload_keeps_the_cursor_and_the_marks(world, pilot_at, data_dir, config_path):
     other = other_client(data_dir, config_path)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_demo(pilot)
+        async with pilot_at("project", watch_interval=0.1) as (pilot, screen):
             table = screen.query_one("#checkpoints", LazyTable)
             await pilot.press("down", "down", "space", "up")  # mark the oldest, cursor on the middle one
             assert (screen.marked, screen.selected_checkpoint().id) == (world.checkpoints[0], world.checkpoints[1])
@@ -429,10 +393,9 @@ async def test_reload_keeps_the_cursor_and_the_marks(world, data_dir, config_pat
 
 
 # -- container logs, shell, exec -----------------------------------------------------------
-async def test_container_logs_of_a_session_without_container(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_demo(pilot)
+async def test_container_logs_of_a_session_without_container(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        app = pilot.app
         await pilot.press("l")
         await settle(pilot)
         assert app.screen is screen
@@ -462,9 +425,8 @@ async def test_container_logs_follow_a_real_container(world):
     try:
         # what PID 1 writes is the container's output (docker logs)
         vm.sessions.exec(session.id, ["sh", "-c", "echo first-line > /proc/1/fd/1"])
-        app = make_app(vm, docker_status=vm.docker_status, open_project=world.web)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+        async with run_app(vm, docker_status=vm.docker_status, open_project=world.web) as pilot:
+            app = pilot.app
             screen = app.screen
             assert isinstance(screen, ProjectScreen) and screen.attached == {session.id: "rw"}
             await pilot.press("l")

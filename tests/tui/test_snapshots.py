@@ -6,91 +6,33 @@ look at the SVGs before committing them.
 
 from __future__ import annotations
 
-from .conftest import SIZE, make_app, settle
+import pytest
+
+from .conftest import SIZE, keys_then_settle, make_app
 
 
-async def _open_demo(pilot) -> None:
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
+def scene(name: str, *groups, size: tuple[int, int] = SIZE, **app_kwargs):
+    """A parameter of test_screen: from the projects screen, each group of keys then a settle;
+    its snapshot is ``test_screen[<name>-<width>x<height>].svg``."""
+    return pytest.param(keys_then_settle(*groups), size, app_kwargs, id=f"{name}-{size[0]}x{size[1]}")
 
 
-def test_projects_screen(snap_world, snap_compare):
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=settle)
+DEMO = ("enter",)  # the newest project: demo
+SCENES = [
+    scene("projects"),
+    scene("projects_filtered", ("slash", *"prod")),
+    scene("project_marked", DEMO, ("down", "space", "up")),  # mark the middle checkpoint
+    scene("diff", DEMO, ("down", "down", "space", "up", "up", "D"), ("n",)),  # README.md
+    # the newest checkpoint's files; expand src/, then src/app.py
+    scene("files", DEMO, ("f",), ("down", "down", "enter"), ("down",)),
+    scene("help", DEMO, ("question_mark",)),
+    scene("restore_confirm", DEMO, ("down", "down", "r")),
+    scene("new_project_form", ("n",)),
+    scene("project_read_only", DEMO, read_only=True),
+    scene("project", DEMO, size=(120, 36)),
+]
 
 
-def test_projects_screen_filtered(snap_world, snap_compare):
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("slash", *"prod")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_project_screen(snap_world, snap_compare):
-    async def run_before(pilot):
-        await _open_demo(pilot)
-        await pilot.press("down", "space", "up")  # mark the middle checkpoint
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_diff_screen(snap_world, snap_compare):
-    async def run_before(pilot):
-        await _open_demo(pilot)
-        await pilot.press("down", "down", "space", "up", "up", "D")
-        await settle(pilot)
-        await pilot.press("n")  # README.md
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_files_screen(snap_world, snap_compare):
-    async def run_before(pilot):
-        await _open_demo(pilot)
-        await pilot.press("f")  # the newest checkpoint
-        await settle(pilot)
-        await pilot.press("down", "down", "enter")  # expand src/
-        await settle(pilot)
-        await pilot.press("down")  # src/app.py
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_help_screen(snap_world, snap_compare):
-    async def run_before(pilot):
-        await _open_demo(pilot)
-        await pilot.press("question_mark")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_restore_confirm(snap_world, snap_compare):
-    async def run_before(pilot):
-        await _open_demo(pilot)
-        await pilot.press("down", "down", "r")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_new_project_form(snap_world, snap_compare):
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=SIZE, run_before=run_before)
-
-
-def test_project_screen_read_only(snap_world, snap_compare):
-    assert snap_compare(make_app(snap_world.vm, read_only=True), terminal_size=SIZE, run_before=_open_demo)
-
-
-def test_project_screen_large(snap_world, snap_compare):
-    assert snap_compare(make_app(snap_world.vm), terminal_size=(120, 36), run_before=_open_demo)
+@pytest.mark.parametrize("run_before, size, app_kwargs", SCENES)
+def test_screen(snap_world, snap_compare, run_before, size, app_kwargs):
+    assert snap_compare(make_app(snap_world.vm, **app_kwargs), terminal_size=size, run_before=run_before)

@@ -8,33 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import make_app, settle
+from .conftest import SIZES, keys_then_settle, make_app
 
-SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+DEMO = ("enter",)  # the newest project: demo
 
-
-def _project(*keys: str, typed: str = ""):
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("enter")  # demo, the newest project
-        await settle(pilot)
-        if keys:
-            await pilot.press(*keys)
-            await settle(pilot)
-        if typed:
-            await pilot.press(*typed)
-            await settle(pilot)
-
-    return run_before
-
-
-SCENES = {
-    "help": _project("question_mark"),
-    "restore_confirm": _project("down", "down", "r"),
-    "tag_prompt": _project("t", typed="release"),
-    "annotate_form": _project("a", typed="reviewed"),
-    "container_logs_none": _project("l"),
-    "messages": _project("c", "enter", "m"),  # "nothing changed", then the messages view
+SCENES = {  # from the projects screen: each group of keys, then a settle
+    "help": keys_then_settle(DEMO, ("question_mark",)),
+    "restore_confirm": keys_then_settle(DEMO, ("down", "down", "r")),
+    "tag_prompt": keys_then_settle(DEMO, ("t",), tuple("release")),
+    "annotate_form": keys_then_settle(DEMO, ("a",), tuple("reviewed")),
+    "container_logs_none": keys_then_settle(DEMO, ("l",)),
+    "messages": keys_then_settle(DEMO, ("c", "enter", "m")),  # "nothing changed", then the messages view
 }
 
 

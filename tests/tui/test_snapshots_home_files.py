@@ -20,10 +20,9 @@ import pytest
 
 from vmuser_tui.core.service import Vmuser
 
-from .conftest import make_app, settle
+from .conftest import SIZES, keys_then_settle, make_app
 from .world import build_world
 
-SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 MTIME = 1795252800  # 2026-11-21T09:20:00Z
 
 
@@ -54,95 +53,57 @@ def with_cleanup(world) -> None:
     world.vm.config.values["cleanup"].update(enabled=True, after_days=8, warning_days=7)
 
 
-async def _keys(pilot, *keys: str) -> None:
-    await settle(pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
+def one_by_one(*keys: str):
+    """A ``run_before``: settle, then each key pressed and settled on its own."""
+    return keys_then_settle(*((key,) for key in keys))
+
+
+def live_files(*keys: str):
+    """A ``run_before``: the demo's live workspace on the files screen (its newest checkpoint,
+    then w), then ``keys`` one by one."""
+    return keys_then_settle(("enter",), ("f",), ("w",), (), *((key,) for key in keys))
+
+
+PROJECTS = {  # scene: (what the world gets first, run_before)
+    # by cleanup, soonest first; scratch and demo marked
+    "sorted_marked_countdown": (with_cleanup, one_by_one("o", "home", "space", "space")),
+    "bulk_delete_confirm": (None, one_by_one("space", "down", "down", "space", "d")),  # demo and scratch
+}
 
 
 @SIZES
-def test_projects_sorted_marked_countdown(snap_world, snap_compare, size):
-    with_cleanup(snap_world)
-
-    async def run_before(pilot):
-        await _keys(pilot, "o", "home", "space", "space")  # by cleanup, soonest first; scratch and demo marked
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_projects_bulk_delete_confirm(snap_world, snap_compare, size):
-    async def run_before(pilot):
-        await _keys(pilot, "space", "down", "down", "space", "d")  # demo and scratch
-
+@pytest.mark.parametrize("scene", list(PROJECTS))
+def test_projects(snap_world, snap_compare, scene, size):
+    prepare, run_before = PROJECTS[scene]
+    if prepare:
+        prepare(snap_world)
     assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
 
 
 @SIZES
 def test_new_project_form_inline_errors(snap_world, snap_compare, size):
     async def run_before(pilot):
-        await _keys(pilot, "n", "a", "p", "i")
+        await one_by_one("n", "a", "p", "i")(pilot)
         form = pilot.app.screen
         form.query_one("#field-prefix").value = "API_v2"
         form.query_one("#field-tags").value = "svc, " + "x" * 65  # a tag has at most 64 characters
-        await _keys(pilot, "enter")
+        await one_by_one("enter")(pilot)
 
     assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
 
 
-async def _live_files(pilot, *keys: str) -> None:
-    """The demo's live workspace on the files screen (call fixed_mtimes first), then ``keys``."""
-    await _keys(pilot, "enter", "f", "w")  # demo, its newest checkpoint, then the live workspace
-    await _keys(pilot, *keys)
+FILES = {  # scene: run_before, on the live workspace
+    "live_workspace_preview": live_files("down", "down", "enter", "down"),  # src/app.py
+    "checkpoint_picker": live_files("c"),
+    "find": live_files("slash", "p", "y", "enter"),
+    "new_file_prompt_error": live_files("down", "down", "n", "backspace", "backspace", "backspace", "backspace",
+                                        ".", ".", "slash", "x"),
+    "delete_folder_confirm": live_files("down", "down", "d"),  # src/
+}
 
 
 @SIZES
-def test_files_live_workspace_preview(snap_world, snap_compare, size):
+@pytest.mark.parametrize("scene", list(FILES))
+def test_files(snap_world, snap_compare, scene, size):
     fixed_mtimes(snap_world)
-
-    async def run_before(pilot):
-        await _live_files(pilot, "down", "down", "enter", "down")  # src/app.py
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_files_checkpoint_picker(snap_world, snap_compare, size):
-    fixed_mtimes(snap_world)
-
-    async def run_before(pilot):
-        await _live_files(pilot, "c")
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_files_find(snap_world, snap_compare, size):
-    fixed_mtimes(snap_world)
-
-    async def run_before(pilot):
-        await _live_files(pilot, "slash", "p", "y", "enter")
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_files_new_file_prompt_error(snap_world, snap_compare, size):
-    fixed_mtimes(snap_world)
-
-    async def run_before(pilot):
-        await _live_files(pilot, "down", "down", "n", "backspace", "backspace", "backspace", "backspace", ".", ".",
-                          "slash", "x")
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_files_delete_folder_confirm(snap_world, snap_compare, size):
-    fixed_mtimes(snap_world)
-
-    async def run_before(pilot):
-        await _live_files(pilot, "down", "down", "d")  # src/
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
+    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=FILES[scene])

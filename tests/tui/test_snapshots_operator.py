@@ -14,9 +14,7 @@ import pytest
 from vmuser_tui.core import config as cfg
 from vmuser_tui.tui.screens.settings import value_text
 
-from .conftest import make_app, settle
-
-SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+from .conftest import SIZES, keys_then_settle, make_app, settle
 
 
 def fixed_log(world) -> None:
@@ -50,128 +48,53 @@ async def _open_diff(pilot, *keys: str) -> None:
         await settle(pilot)
 
 
-@SIZES
-def test_diff_unified(snap_world, snap_compare, size):
-    async def run_before(pilot):
-        await _open_diff(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_diff_side_by_side(snap_world, snap_compare, size):
-    async def run_before(pilot):
+def diff_keys(scene: str, size: tuple[int, int]) -> tuple[str, ...]:
+    """The keys pressed on the diff screen for ``scene``."""
+    if scene == "side_by_side":
         # 80 columns: zoomed (with the change list it falls back to unified); 120: as it is
-        await _open_diff(pilot, "s", *(("z",) if size[0] < 100 else ()))
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
+        return ("s", *(("z",) if size[0] < 100 else ()))
+    return {"unified": (), "restore_path_confirm": ("R",)}[scene]
 
 
 @SIZES
-def test_diff_restore_path_confirm(snap_world, snap_compare, size):
+@pytest.mark.parametrize("scene", ["unified", "side_by_side", "restore_path_confirm"])
+def test_diff(snap_world, snap_compare, scene, size):
     async def run_before(pilot):
-        await _open_diff(pilot, "R")
+        await _open_diff(pilot, *diff_keys(scene, size))
 
     assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
 
 
+LOG = {  # scene: run_before, from the projects screen (action:log: the key of its Log binding)
+    "filtered": keys_then_settle(("action:log",), ("slash", *"checkpoint")),
+    # the checkpoint "Add notes, rename util.py…"
+    "details": keys_then_settle(("action:log",), ("down", "down", "down", "enter")),
+}
+
+
 @SIZES
-def test_log_filtered(snap_world, snap_compare, size):
+@pytest.mark.parametrize("scene", list(LOG))
+def test_log(snap_world, snap_compare, scene, size):
     fixed_log(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("L")
-        await settle(pilot)
-        await pilot.press("slash", *"checkpoint")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
+    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=LOG[scene])
 
 
-@SIZES
-def test_log_details(snap_world, snap_compare, size):
-    fixed_log(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("L")
-        await settle(pilot)
-        await pilot.press("down", "down", "down", "enter")  # the checkpoint "Add notes, rename util.py…"
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
+SETTINGS = {  # scene: (run_before from the projects screen, app keyword arguments)
+    # [docker] image, edited, not saved
+    "edited": (keys_then_settle(("comma",), ("down",) * 4 + ("enter",), ("ctrl+u", *"alpine:3.20", "enter")), {}),
+    # [docker] memory, refused inline
+    "edit_error": (keys_then_settle(("comma",), ("down",) * 5 + ("enter",), ("ctrl+u", *"lots", "enter")), {}),
+    # [docker] memory edited, then save: the confirmation
+    "save_confirm": (keys_then_settle(("comma",), ("down",) * 5 + ("enter",), ("ctrl+u", *"2g", "enter", "ctrl+s")),
+                     {}),
+    "theme_picker": (keys_then_settle(("comma",), ("t",)), {}),
+    "read_only": (keys_then_settle(("comma",)), {"read_only": True}),
+}
 
 
 @SIZES
-def test_settings(snap_world, snap_compare, size):
+@pytest.mark.parametrize("scene", list(SETTINGS))
+def test_settings(snap_world, snap_compare, scene, size):
     fixed_settings(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("comma")
-        await settle(pilot)
-        await pilot.press("down", "down", "down", "down", "enter")  # [docker] image
-        await settle(pilot)
-        await pilot.press("ctrl+u", *"alpine:3.20", "enter")  # edited, not saved
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_settings_edit_error(snap_world, snap_compare, size):
-    fixed_settings(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("comma")
-        await settle(pilot)
-        await pilot.press("down", "down", "down", "down", "down", "enter")  # [docker] memory
-        await settle(pilot)
-        await pilot.press("ctrl+u", *"lots", "enter")  # refused inline
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_settings_save_confirm(snap_world, snap_compare, size):
-    fixed_settings(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("comma")
-        await settle(pilot)
-        await pilot.press("down", "down", "down", "down", "down", "enter")  # [docker] memory
-        await settle(pilot)
-        await pilot.press("ctrl+u", *"2g", "enter", "ctrl+s")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_settings_theme_picker(snap_world, snap_compare, size):
-    fixed_settings(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("comma")
-        await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_settings_read_only(snap_world, snap_compare, size):
-    fixed_settings(snap_world)
-
-    async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("comma")
-        await settle(pilot)
-
-    assert snap_compare(make_app(snap_world.vm, read_only=True), terminal_size=size, run_before=run_before)
+    run_before, app_kwargs = SETTINGS[scene]
+    assert snap_compare(make_app(snap_world.vm, **app_kwargs), terminal_size=size, run_before=run_before)

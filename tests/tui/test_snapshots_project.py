@@ -18,11 +18,9 @@ import pytest
 from vmuser_tui.core import clock
 from vmuser_tui.core.service import Vmuser
 
-from .conftest import SNAPSHOT_DATA_DIR, make_app, settle
+from .conftest import SIZES, SNAPSHOT_DATA_DIR, make_app, settle
 from .test_project_screen import OTHER, disguise, write_metrics
 from .world import FILES_1, write_tree
-
-SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 
 
 @pytest.fixture

@@ -107,12 +107,13 @@ def build_world(vm: Vmuser, monkeypatch) -> World:
     world = World(vm, demo, web, scratch)
     write_tree(world.workspace, FILES_1)
     at("2026-11-21T08:05:00Z")
-    world.checkpoints.append(vm.checkpoints.create(demo, description="Import sample code", tags=["import"]).checkpoint.id)
+    world.checkpoints.append(
+        vm.checkpoints.create(demo, description="Import sample code", tags=["import"]).checkpoint.id)
 
     at("2026-11-21T09:30:00Z")
     write_tree(world.workspace, FILES_2)
-    world.checkpoints.append(
-        vm.checkpoints.create(demo, description="Add notes, rename util.py, drop the guide", tags=["edit"]).checkpoint.id)
+    world.checkpoints.append(vm.checkpoints.create(
+        demo, description="Add notes, rename util.py, drop the guide", tags=["edit"]).checkpoint.id)
 
     at("2026-11-21T11:00:00Z")
     world.session = vm.sessions.start(demo, runtime="none").session.id
