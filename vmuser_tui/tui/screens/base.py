@@ -60,7 +60,13 @@ class WorkerMixin:
     # -- the one write guard ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a changing action in read-only mode: hidden from the footer and not run
-        return not (action in self.WRITE_ACTIONS and self.vapp.read_only)
+        return not (action in self.WRITE_ACTIONS and self.writes_hidden())
+
+    def writes_hidden(self) -> bool:
+        """True while every changing action (``WRITE_ACTIONS``) is hidden and its key says
+        why (:meth:`write_refusal`): read-only mode; screens add their own (``super()...
+        or``), e.g. a checkpoint browsed never changes."""
+        return self.vapp.read_only
 
     def key(self, binding_id: str, default: str) -> str:
         """The key shown in hints for ``binding_id`` (remapped keys included)."""
@@ -95,15 +101,16 @@ class WorkerMixin:
         return False
 
     def on_key(self, event: events.Key) -> None:
-        """In read-only mode a key bound to a changing action says why nothing happens
-        (check_action hides such bindings, so they would otherwise do nothing silently)."""
-        if not self.vapp.read_only:
+        """While writes are hidden (read-only mode) a key bound to a changing action says why
+        nothing happens (check_action hides such bindings, so they would otherwise do
+        nothing silently)."""
+        if not self.writes_hidden():
             return
         binding = self.write_binding(event.key)
         if binding is not None:
             event.stop()
             event.prevent_default()
-            self.refuse_read_only((binding.description or binding.action).lower())
+            self.guard_write((binding.description or binding.action).lower())
 
     def write_binding(self, key: str):
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,

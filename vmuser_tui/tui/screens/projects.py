@@ -39,10 +39,19 @@ def matches(project: Project, needle: str) -> bool:
 
 
 class ProjectTable(LazyTable):
-    """The project list; its Enter shows in the footer as "Open" (the table hides its own)."""
+    """The project list; its Enter shows in the footer as "Open" (the table hides its own).
+
+    ``/`` (the screen's filter key) is bound here as well, with priority: the App runs a
+    priority binding as it routes the key, before it routes the next one, so the keys
+    typed after ``/`` in one burst (one read over SSH) go to the filter box, in order. A
+    plain binding runs only once the key has travelled through the table, after the keys
+    behind it were already routed to the table (and ran its bindings: ``s`` starts a
+    session). The screen keeps its own ``/`` for when the box has the focus (there the
+    box types it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="projects.open"),
+        Binding("slash", "screen.filter", "Filter", key_display="/", id="projects.filter", priority=True),
     ]
 
 
