@@ -119,7 +119,7 @@ def edit_file(screen: VmuserScreen, project_id: str, info: FileInfo, saved: Call
 
     argv = editor_argv()
     if shutil.which(argv[0]) is None:
-        screen.app.notify(f"editor {argv[0]!r} not found: set $EDITOR", severity="error",
+        screen.vapp.notify(f"editor {argv[0]!r} not found: set $EDITOR", severity="error",
                           details="vmuser runs $VISUAL, else $EDITOR, else vi; e.g. export EDITOR=nano")
         return
     screen.run_blocking(lambda: vm.fs.read(project_id, info.path),
@@ -147,8 +147,8 @@ def _edit(screen: VmuserScreen, project_id: str, info: FileInfo, argv: list[str]
         screen.notify(f"cannot run the editor here: {exc}", severity="error")
         _remove(folder)
         return
-    with open(copy, "rb") as fh:
-        edited = fh.read()
+    with open(copy, "rb") as back:
+        edited = back.read()
     if edited == original:
         _remove(folder)
         screen.notify(f"{info.path}: not changed")
@@ -161,7 +161,7 @@ def _edit(screen: VmuserScreen, project_id: str, info: FileInfo, argv: list[str]
 
     def saved(new: FileInfo | None) -> None:
         if new is None:
-            screen.app.notify(f"{info.path} changed while you edited it; not overwritten", severity="error",
+            screen.vapp.notify(f"{info.path} changed while you edited it; not overwritten", severity="error",
                               details=f"Your edited copy is kept: {copy}")
             return
         _remove(folder)
@@ -169,7 +169,7 @@ def _edit(screen: VmuserScreen, project_id: str, info: FileInfo, argv: list[str]
         then(new)
 
     def failed(err: VmuserError) -> None:
-        screen.app.notify(f"{info.path} not saved: {err}", severity="error",
+        screen.vapp.notify(f"{info.path} not saved: {err}", severity="error",
                           details=f"Your edited copy is kept: {copy}")
 
     screen.run_blocking(save, saved, failed=failed, group="write", task=f"saving {info.path}")

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -91,7 +92,7 @@ class FilesScreen(VmuserScreen):
         self.loaded = False
         self.checkpoint: Checkpoint | None = None  # the one browsed, once loaded (for the where line)
         self.index: FindIndex | None = None  # every entry, walked for the find (None: walk again)
-        self._find_timer = None
+        self._find_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -171,7 +172,7 @@ class FilesScreen(VmuserScreen):
 
     # -- tree -------------------------------------------------------------------------
     @property
-    def tree(self) -> FileTree:
+    def file_tree(self) -> FileTree:
         return self.query_one("#tree", FileTree)
 
     def load_children(self, node: TreeNode, *, expand: bool = False, after: Callable[[], None] | None = None) -> None:
@@ -179,7 +180,7 @@ class FilesScreen(VmuserScreen):
         data: NodeData = node.data
         path = data.info.path if data.info else ""
         at = self.at
-        tree = self.tree
+        tree = self.file_tree
         tree.mark_loading(node)
 
         def done(entries: list[FileInfo]) -> None:
@@ -243,10 +244,10 @@ class FilesScreen(VmuserScreen):
     def refresh_folder(self, folder: str, select: str | None = None) -> None:
         """Fetch ``folder``'s entries again (after a change), then put the cursor on ``select``."""
         self.index = None  # the find walks again
-        node = self.tree.node_for(folder)
+        node = self.file_tree.node_for(folder)
         while node is None and folder:  # a new folder (made on the way): its nearest shown parent
             folder = parent_of(folder)
-            node = self.tree.node_for(folder)
+            node = self.file_tree.node_for(folder)
         if node is None or not node.data.loaded:
             self.reveal(select or folder)
             return

@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from vmuser_tui.core.models import Project
@@ -76,7 +77,7 @@ class ProjectsScreen(VmuserScreen):
         self.loaded = False
         self._select: str | None = None
         self._applied: str | None = None
-        self._filter_timer = None
+        self._filter_timer: Timer | None = None
         self._columns_width = 0  # the width the columns were chosen for
 
     def compose(self) -> ComposeResult:
