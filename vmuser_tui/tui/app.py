@@ -234,6 +234,8 @@ class VmuserApp(App):
                         name="background jobs")
 
     def _from_thread(self, fn, *args) -> None:
+        """``fn(*args)`` on the UI thread, called from a worker thread; dropped once the app
+        is closing. The one such helper: screens and flows call ``self.vapp._from_thread``."""
         try:
             self.call_from_thread(fn, *args)
         except RuntimeError:

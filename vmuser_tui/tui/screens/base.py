@@ -71,9 +71,15 @@ class WorkerMixin(_MixinBase):
 
     # -- the one write guard ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # a changing action in read-only mode (or refused by the screen while some state
-        # lasts): hidden from the footer and not run
-        return not (action in self.WRITE_ACTIONS and (self.vapp.read_only or self.standing_refusal(action)))
+        # a changing action while writes are hidden (read-only mode, a checkpoint browsed) or
+        # refused by the screen while some state lasts: hidden from the footer and not run
+        return not (action in self.WRITE_ACTIONS and (self.writes_hidden() or self.standing_refusal(action)))
+
+    def writes_hidden(self) -> bool:
+        """True while every changing action (``WRITE_ACTIONS``) is hidden and its key says
+        why (:meth:`write_refusal`): read-only mode; screens add their own (``super()...
+        or``), e.g. a checkpoint browsed never changes."""
+        return self.vapp.read_only
 
     def standing_refusal(self, action: str) -> str | None:
         """Why the changing binding ``action`` (an action name in ``WRITE_ACTIONS``) is refused
@@ -114,16 +120,16 @@ class WorkerMixin(_MixinBase):
         return False
 
     def on_key(self, event: events.Key) -> None:
-        """In read-only mode (or while :meth:`standing_refusal` refuses it) a key bound to a
-        changing action says why nothing happens (check_action hides such bindings, so they
-        would otherwise do nothing silently)."""
+        """While writes are hidden (:meth:`writes_hidden`) or the screen refuses one for now
+        (:meth:`standing_refusal`), a key bound to a changing action says why nothing happens
+        (check_action hides such bindings, so they would otherwise do nothing silently)."""
         binding = self.write_binding(event.key)
         if binding is None:
             return
-        if self.vapp.read_only:
+        if self.writes_hidden():
             event.stop()
             event.prevent_default()
-            self.refuse_read_only((binding.description or binding.action).lower())
+            self.guard_write((binding.description or binding.action).lower())
         elif why := self.standing_refusal(binding.action):
             event.stop()
             event.prevent_default()

@@ -76,6 +76,13 @@ class NewProjectScreen(VmuserModal["object | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="new.cancel"),
         Binding("ctrl+s", "create", "Create", id="new.create"),
+        # Tab and shift+tab as the Screen binds them, but priority: the App moves the focus
+        # before it routes the next key, so "abc<Tab>desc" typed in one burst (one read over
+        # SSH) puts "desc" in the next field. A plain binding acts only once the Tab has been
+        # through the old field, after the keys behind it were already routed there.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="new.next_field"),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="new.previous_field"),
     ]
 
     def compose(self) -> ComposeResult:

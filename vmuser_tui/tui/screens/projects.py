@@ -4,173 +4,37 @@ for bulk pin, unpin, extend, stop and delete; open, create, start."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
-from vmuser_tui.core import clock
 from vmuser_tui.core.models import Project
 from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows.bulk import LIST_CAP, plural, project_list, run_bulk
 from vmuser_tui.tui.flows.sessions import start_session
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
-from vmuser_tui.tui.widgets.cells import (
-    ago,
-    clip,
-    human_size,
-    lines,
-    short_time,
-    status_cell,
-    tags_text,
+from vmuser_tui.tui.widgets.cells import human_size, lines, short_time
+from vmuser_tui.tui.widgets.lazytable import LazyTable
+from vmuser_tui.tui.widgets.projects_table import (
+    DEFAULT_SORT,
+    SORT_BY_KEY,
+    SORTS,
+    ProjectTable,
+    cleanup_state,
+    matches,
+    sort_key,
 )
-from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 from vmuser_tui.tui.widgets.status import StatusLine
-from vmuser_tui.tui.widgets.tables import TIME_WIDTH
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
-
-def matches(project: Project, needle: str) -> bool:
-    """Case-insensitive substring match over name, id and tags (every word must match)."""
-    hay = " ".join([project.name, project.id, *project.tags]).lower()
-    return all(word in hay for word in needle.lower().split())
-
-
-class ProjectTable(LazyTable):
-    """The project list; its Enter shows in the footer as "Open" (the table hides its own)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Open", id="projects.open"),
-    ]
-
+__all__ = ["ProjectTable", "ProjectsScreen"]  # ProjectTable: where keymap_check finds it
 
 DEBOUNCE_ABOVE = 2000  # projects; beyond this the filter waits for a pause in typing
-NAME_CAP = 24  # characters of a name shown in the table (the detail line has it whole)
-TAGS_CAP = 16
-MARK = "✓"  # as the timeline's mark
-LIST_CAP = 40  # projects named one by one in a bulk confirmation; the rest are counted
-
-
-def sessions_text(p: Project) -> str:
-    return f"{p.running_sessions}/{p.sessions}" if p.sessions else "-"
-
-
-def size_text(p: Project, sizes: dict[str, int]) -> str:
-    size = sizes.get(p.id)
-    return human_size(size) if size is not None else "-"
-
-
-def cleanup_state(p: Project, warning_days: int, now=None) -> tuple[str, str, str]:
-    """``(state, text, style)`` of a project's cleanup countdown: ``pinned``; ``off``
-    (cleanup disabled: no due time); ``due`` ("deletes now": the job deletes it at its next
-    run); ``warn`` ("deletes in 3d", within ``[cleanup] warning_days``); ``ok`` ("in 24d")."""
-    if p.pinned:
-        return "pinned", "pinned", "cyan"
-    if not p.cleanup_due_at:
-        return "off", "-", "dim"
-    left = (clock.parse(p.cleanup_due_at) - (now or clock.now())).total_seconds()
-    if left <= 0:
-        return "due", "deletes now", "bold red"
-    # rounded down: a countdown must never promise more time than is left
-    span = (f"{int(left // 86400)}d" if left >= 86400 else f"{int(left // 3600)}h" if left >= 3600
-            else f"{max(1, int(left // 60))}m")
-    if left <= warning_days * 86400:
-        return "warn", f"deletes in {span}", "bold yellow"
-    return "ok", f"in {span}", "dim"
-
-
-@dataclass(frozen=True)
-class Sort:
-    """A sortable column: ``key`` the column, ``desc`` its first direction when chosen
-    (names A→Z, but the most recent activity and the biggest size first)."""
-
-    key: str
-    label: str
-    desc: bool
-
-
-#: ``o`` goes through these, in this order
-SORTS: tuple[Sort, ...] = (
-    Sort("name", "name", False),
-    Sort("status", "status", True),
-    Sort("sessions", "running sessions", True),
-    Sort("active", "last active", True),
-    Sort("cleanup", "cleanup", False),
-    Sort("pinned", "pinned", True),
-    Sort("tags", "tags", False),
-    Sort("size", "size", True),
-    Sort("id", "id", False),
-)
-SORT_BY_KEY = {s.key: s for s in SORTS}
-DEFAULT_SORT = "active"  # the order the service lists them in: most recently active first
-
-
-def sort_key(column: str, sizes: dict[str, int]) -> Callable[[Project], object]:
-    """The key function of ``column`` (ascending)."""
-    return {
-        "name": lambda p: p.name.casefold(),
-        "status": lambda p: p.status != "idle",
-        "sessions": lambda p: (p.running_sessions, p.sessions),
-        "active": lambda p: p.last_active_at,
-        "cleanup": lambda p: (p.cleanup_due_at is None, p.cleanup_due_at or ""),  # pinned (no due time) last
-        "pinned": lambda p: p.pinned,
-        "tags": lambda p: (not p.tags, ",".join(p.tags).casefold()),
-        "size": lambda p: sizes.get(p.id, -1),
-        "id": lambda p: p.id,
-    }[column]
-
-
-#: Columns left out, in this order, while the table is wider than the screen: the id is in
-#: the detail line, the cleanup column says "pinned", the size matters least of the rest.
-DROP_ORDER = ("id", "pinned", "size", "tags")
-
-
-def project_columns(projects: list[Project], sizes: dict[str, int], *, width: int, sort: str = DEFAULT_SORT,
-                    desc: bool = True, cleanup: bool = False, warning_days: int = 7, marks: bool = False) -> list[Column]:
-    """The columns that fit ``width``, sized from the data without rendering a row (a pass
-    over strings); the sorted column's header says ▲ or ▼. The cleanup column is there
-    only while ``[cleanup] enabled``, the mark column only while a project is marked."""
-    arrow = " ▼" if desc else " ▲"
-
-    def label(key: str, text: str) -> str:
-        return text + arrow if key == sort else text
-
-    def fit(key: str, text: str, values, cap: int | None = None) -> Column:
-        head = label(key, text)
-        return Column(key, head, max(len(head), text_width(values, cap=cap)))
-
-    oldest = min((p.last_active_at for p in projects), default=None)  # ISO times sort as text
-    # the widest countdown, from the settings (no date arithmetic over every project)
-    countdown = max(len("deletes in 23h"), len(f"deletes in {warning_days}d"))
-    name = fit("name", "Name", (p.name for p in projects), cap=NAME_CAP)
-    # the name gets what the other columns leave, up to NAME_CAP
-    name.flex, name.min_width = True, max(8, len(name.label))
-    columns = [
-        *([Column("mark", "", 1)] if marks else []),
-        name,
-        fit("status", "Status", {f"○ {p.status}" for p in projects}),
-        fit("sessions", "Sess", (sessions_text(p) for p in projects)),
-        fit("active", "Active", [ago(oldest), " " * TIME_WIDTH]),
-        *([fit("cleanup", "Cleanup", [" " * countdown])] if cleanup else []),
-        fit("pinned", "Pin", ()),
-        fit("tags", "Tags", (tags_text(p.tags, TAGS_CAP) for p in projects)),
-        fit("size", "Size", {size_text(p, sizes) for p in projects}),
-        fit("id", "Id", (p.id for p in projects)),
-    ]
-
-    def total(cols: list[Column]) -> int:
-        return sum(min(c.width, c.min_width) if c.flex else c.width for c in cols) + 2 * len(cols)
-
-    for key in DROP_ORDER:
-        if total(columns) <= width:
-            break
-        if key == "pinned" and not cleanup:
-            continue  # without the cleanup column nothing else shows the pin
-        columns = [c for c in columns if c.key != key]
-    return columns
 
 
 class ProjectsScreen(VmuserScreen):
@@ -209,21 +73,18 @@ class ProjectsScreen(VmuserScreen):
         super().__init__()
         self.projects: list[Project] = []
         self.shown: list[Project] = []
-        self.sizes: dict[str, int] = {}
-        self.marked: set[str] = set()
         self.sort = DEFAULT_SORT
         self.sort_desc = SORT_BY_KEY[DEFAULT_SORT].desc
         self.loaded = False
         self._select: str | None = None
         self._applied: str | None = None
-        self._filter_timer = None
+        self._filter_timer: Timer | None = None
         self._columns_width = 0  # the width the columns were chosen for
-        self._column_keys: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: name, id or tag (Esc clears)", id="filter", compact=True)
-        yield ProjectTable([], self.cells, lambda p: p.id, id="projects")
+        yield ProjectTable(id="projects")
         yield Static("", id="projects-empty")
         yield Static("", id="project-detail", classes="nowrap")
         yield TaskBar()
@@ -232,39 +93,33 @@ class ProjectsScreen(VmuserScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "projects"
-        table = self.query_one("#projects", ProjectTable)
+        table = self.table
         self.query_one("#filter", Input).display = False
         self.query_one("#projects-empty").display = False
         table.focus()
 
-    # -- cells ------------------------------------------------------------------------
-    def cells(self, p: Project, widths: dict[str, int]) -> list:
-        """One row of the project table; rendered only when the row is drawn."""
-        marked = p.id in self.marked
-        out = []
-        for key in self._column_keys:  # the columns shown, in order
-            if key == "mark":
-                out.append(Text(MARK if marked else " ", style="bold magenta"))
-            elif key == "name":
-                out.append(Text(clip(p.name, widths["name"]), style="bold magenta" if marked else "bold"))
-            elif key == "status":
-                out.append(status_cell(p.status))
-            elif key == "sessions":
-                out.append(sessions_text(p))
-            elif key == "active":
-                out.append(ago(p.last_active_at))
-            elif key == "cleanup":
-                _state, text, style = cleanup_state(p, self._warning_days())
-                out.append(Text(text, style=style))
-            elif key == "pinned":
-                out.append("✓" if p.pinned else "")
-            elif key == "tags":
-                out.append(Text(tags_text(p.tags, TAGS_CAP), style="cyan"))
-            elif key == "size":
-                out.append(Text(size_text(p, self.sizes).rjust(widths["size"])))
-            elif key == "id":
-                out.append(p.id)
-        return out
+    # -- what the table holds ------------------------------------------------------------
+    @property
+    def table(self) -> ProjectTable:
+        return self.query_one("#projects", ProjectTable)
+
+    @property
+    def marked(self) -> set[str]:
+        """Ids of the projects marked for the bulk actions (the table draws the marks)."""
+        return self.table.marked
+
+    @marked.setter
+    def marked(self, ids: set[str]) -> None:
+        self.table.marked = ids
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Project id -> bytes at its head checkpoint."""
+        return self.table.sizes
+
+    @sizes.setter
+    def sizes(self, sizes: dict[str, int]) -> None:
+        self.table.sizes = sizes
 
     def _cleanup_on(self) -> bool:
         return bool(self.vm.config.values.get("cleanup", {}).get("enabled", False))
@@ -293,7 +148,7 @@ class ProjectsScreen(VmuserScreen):
         return self.query_one("#filter", Input).value.strip()
 
     def selected(self) -> Project | None:
-        table = self.query_one("#projects", ProjectTable)
+        table = self.table
         if not self.shown or table.cursor_row >= len(self.shown):
             return None
         return self.shown[table.cursor_row]
@@ -304,18 +159,15 @@ class ProjectsScreen(VmuserScreen):
     def _set_columns(self) -> None:
         self._columns_width = width = self._table_width()
         # a column less than the screen: the vertical scrollbar (projects.tcss) when the rows overflow
-        columns = project_columns(self.shown, self.sizes, width=width - 1, sort=self.sort, desc=self.sort_desc,
-                                  cleanup=self._cleanup_on(), warning_days=self._warning_days(),
-                                  marks=bool(self.marked))
-        self._column_keys = [c.key for c in columns]
-        self.query_one("#projects", ProjectTable).set_columns(columns)
+        self.table.choose_columns(self.shown, width=width - 1, sort=self.sort, desc=self.sort_desc,
+                                  cleanup=self._cleanup_on(), warning_days=self._warning_days())
 
     def on_resize(self) -> None:
         if self.loaded and self._table_width() != self._columns_width:
             self._set_columns()
 
     def apply_filter(self, select: str | None = None) -> None:
-        table = self.query_one("#projects", ProjectTable)
+        table = self.table
         current = select or (self.selected().id if self.selected() else None)
         needle = self._applied = self.needle
         matched = [p for p in self.projects if matches(p, needle)] if needle else list(self.projects)
@@ -345,12 +197,12 @@ class ProjectsScreen(VmuserScreen):
             keys = " ".join(self.key(f"projects.{a}", k) for a, k in
                             (("pin", "p"), ("unpin", "P"), ("extend", "e"), ("stop", "S"), ("delete", "d")))
             msg += f" · {len(self.marked)} marked: {keys} act on them"
-        if self.sort not in self._column_keys:
+        if self.sort not in self.table.column_keys:
             msg += f" · sorted by {SORT_BY_KEY[self.sort].label} {'▼' if self.sort_desc else '▲'}"
         self.query_one(StatusLine).message = msg
 
     def refresh_times(self) -> None:
-        self.query_one("#projects", ProjectTable).refresh_rows()  # rows on screen only: the cells call ago()
+        self.table.refresh_rows()  # rows on screen only: the cells call ago()
 
     def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         self.show_detail()
@@ -403,7 +255,7 @@ class ProjectsScreen(VmuserScreen):
             event.stop()
             if not event.value.strip():
                 event.input.display = False
-            self.query_one("#projects", ProjectTable).focus()
+            self.table.focus()
 
     def action_clear_filter(self) -> None:
         """Escape: clear the filter; with none, clear the marks."""
@@ -417,7 +269,7 @@ class ProjectsScreen(VmuserScreen):
         box.value = ""
         box.display = False
         self.apply_filter()
-        self.query_one("#projects", ProjectTable).focus()
+        self.table.focus()
 
     # -- sort and marks ---------------------------------------------------------------
     def action_sort(self) -> None:
@@ -440,7 +292,7 @@ class ProjectsScreen(VmuserScreen):
         if project is None:
             return
         self.marked ^= {project.id}
-        table = self.query_one("#projects", ProjectTable)
+        table = self.table
         self._set_columns()  # redraws the rows (and adds or drops the mark column)
         table.move_cursor(row=table.cursor_row + 1)
         self.show_status()
@@ -654,48 +506,9 @@ class ProjectsScreen(VmuserScreen):
 
     def _bulk(self, targets: list[Project], verb: str, one: Callable[[Project], object], *, body: Text,
               done_word: str, confirm: bool, title: str | None = None, label: str | None = None) -> None:
-        """Run ``one(project)`` for each of ``targets`` in a thread worker, with a progress bar,
-        after one confirmation (when ``confirm``); a project that fails does not stop the rest."""
-        if not targets:
-            return
-        names = targets[0].name if len(targets) == 1 else f"{len(targets)} projects"
-
-        def run() -> None:
-            bar = self._taskbar()
-
-            def work() -> tuple[list[str], list[str]]:
-                ok, failed = [], []
-                for i, p in enumerate(targets):
-                    try:
-                        one(p)
-                        ok.append(p.id)
-                    except Exception as err:  # noqa: BLE001 - reported, and the others still run
-                        failed.append(f"{p.name} ({p.id}): {err}")
-                    if bar is not None and len(targets) > 1:
-                        self._from_thread(bar.progress, i + 1, len(targets), f"{verb}: {i + 1}/{len(targets)} projects")
-                return ok, failed
-
-            self.run_blocking(work, lambda result: self._bulk_done(verb, done_word, targets, *result),
-                              group="write", task=f"{verb} {names}", total=len(targets) if len(targets) > 1 else None)
-
-        if not confirm:
-            run()
-            return
-        from vmuser_tui.tui.screens.confirm import ConfirmScreen
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                run()
-
-        destructive = verb in ("delete", "stop sessions")
-        self.app.push_screen(ConfirmScreen(title or f"{verb.capitalize()} {names}?", body,
-                                           confirm_label=label or verb.capitalize(), danger=destructive), answer)
-
-    def _from_thread(self, fn, *args) -> None:
-        try:
-            self.app.call_from_thread(fn, *args)
-        except RuntimeError:  # the app is closing
-            pass
+        """``one(project)`` for each of ``targets`` (see :func:`run_bulk`), then the report."""
+        run_bulk(self, targets, verb, one, body=body, confirm=confirm, title=title, label=label,
+                 done=lambda ok, failed: self._bulk_done(verb, done_word, targets, ok, failed))
 
     def _bulk_done(self, verb: str, done_word: str, targets: list[Project], ok: list[str], failed: list[str]) -> None:
         by_id = {p.id: p for p in targets}
@@ -711,20 +524,5 @@ class ProjectsScreen(VmuserScreen):
         else:
             self.notify(message)
         select = self.selected()
-        self.reload(select=select.id if select is not None and select.id not in (ok if verb == "delete" else ()) else None)
-
-
-def plural(n: int, word: str) -> str:
-    """``'1 checkpoint'``, ``'3 checkpoints'``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def project_list(projects: list[Project]) -> Text:
-    """The projects of a bulk action, one a line (at most LIST_CAP, the rest counted)."""
-    out = Text()
-    for p in projects[:LIST_CAP]:
-        out.append(f"  • {p.name}", style="bold")
-        out.append(f" ({p.id})\n")
-    if len(projects) > LIST_CAP:
-        out.append(f"  … and {len(projects) - LIST_CAP} more\n", style="dim")
-    return out
+        gone = ok if verb == "delete" else []
+        self.reload(select=select.id if select is not None and select.id not in gone else None)
