@@ -221,7 +221,7 @@ async def test_sessions_table_drops_the_image_column_when_it_does_not_fit(world,
 
 async def test_timeline_tags_keep_their_closing_bracket_after_a_restore(world, pilot_at):
     (world.workspace / "README.md").write_text("unsaved work\n")
-    world.vm.checkpoints.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
+    world.vm.restores.restore(world.checkpoints[0])  # saves a pre-restore checkpoint first
     async with pilot_at("project") as (pilot, screen):
         assert any(cp.kind == "pre-restore" for cp in screen.checkpoints)
         table = screen.query_one("#checkpoints", LazyTable)
