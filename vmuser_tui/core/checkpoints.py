@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import stat as statmod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +76,8 @@ class DiffResult:
     from_id: str | None
     to_id: str | None
     changes: list[df.Change]
-    content_a: object
-    content_b: object
+    content_a: df.ContentGetter
+    content_b: df.ContentGetter
     left_alone: list[str] = field(default_factory=list)  # restore previews: ignored paths it does not touch
 
     def to_json(self) -> dict:
@@ -144,7 +145,7 @@ class Checkpoints:
         ref: str,
         *,
         description: str = "",
-        tags: list[str] | tuple[str, ...] = (),
+        tags: Sequence[str] = (),
         kind: str = "manual",
         progress=None,
         parent_override: str | None = None,
@@ -210,6 +211,7 @@ class Checkpoints:
         )
         left_out = {"vanished": result.vanished, "changing": result.changing}
         if not created:
+            assert head is not None, "only a capture equal to the head's files is not created"
             if tags:
                 self.tag(head.id, tags)
             return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped,
@@ -225,7 +227,7 @@ class Checkpoints:
         return CreateOutcome(self.get(cid), True, result.new_bytes, result.hashed_files, result.skipped, notes,
                              **left_out)
 
-    def tag(self, ref: str, add: list[str], remove: list[str] = ()) -> Checkpoint:
+    def tag(self, ref: str, add: Sequence[str], remove: Sequence[str] = ()) -> Checkpoint:
         """Add (and remove) tags on a checkpoint."""
         cp = self.get(ref)
         self.ctx.access.check(cp.project_id, what="tag a checkpoint")
@@ -271,7 +273,7 @@ class Checkpoints:
         return self.ctx.store.read_blob(entry.hash)
 
     def diff(
-        self, from_ref: str, to_ref: str | None = None, *, paths: list[str] | None = None, counts: bool = True
+        self, from_ref: str, to_ref: str | None = None, *, paths: Sequence[str] | None = None, counts: bool = True
     ) -> DiffResult:
         """Diff checkpoint ``from_ref`` against ``to_ref`` or, when None, the live workspace
         of its project. ``paths`` limits it to those paths. With ``counts``, every file

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import clock, container_images, container_user, ignore, journal, oplog, procs
 from vmuser_tui.core.checkpoints import Checkpoints, DiffResult
@@ -178,7 +178,7 @@ class Restorer:
 
     def _match(self, workspace: Path, kind: str = "manual") -> Match | None:
         """The ``match(path, is_dir)`` of the ignore rules of a checkpoint of ``kind``, or None."""
-        return cast("Match | None", self.checkpoints.ignore_rules(workspace, kind).match)
+        return self.checkpoints.ignore_rules(workspace, kind).match
 
     # -- planning --------------------------------------------------------------------
     def plan(
@@ -215,7 +215,7 @@ class Restorer:
         if entry is not None and entry.kind == "file" and entry.size <= 1024 * 1024:
             text = self.ctx.store.read_blob(entry.hash).decode("utf-8", "replace")
             try:
-                then = cast("Match | None", ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match)
+                then = ignore.parse(text, list(self.ctx.config.get("snapshots", "ignore"))).match
             except VmuserError:
                 then = None  # a malformed file then: only today's rules count
         if now is None or then is None:
@@ -257,7 +257,7 @@ class Restorer:
         ck = self.checkpoints
         cp = ck.get(ref)
         project = self.projects.get(cp.project_id)
-        self.ctx.access.check(project.id, what="restore a checkpoint")  # type: ignore[attr-defined]
+        self.ctx.access.check(project.id, what="restore a checkpoint")
         workspace = self.projects.workspace_dir(project)
         scope = [normalize(p) for p in paths] if paths else None
         if container:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Any
 
 from vmuser_tui.cli.output import (
     confirm,
@@ -195,8 +196,9 @@ def _policy(args, vm):
     options are the whole policy), else the config's [retention]; --include-* on top."""
     from vmuser_tui.core.retention import COUNT_RULES, RetentionPolicy
 
-    flags = {f"include_{k}": getattr(args, f"include_{k}") for k in ("manual", "pre_restore", "tagged", "annotated")}
-    given = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
+    flags: dict[str, Any] = {f"include_{k}": getattr(args, f"include_{k}")
+                             for k in ("manual", "pre_restore", "tagged", "annotated")}
+    given: dict[str, Any] = {name: _count("--" + name.replace("_", "-"), getattr(args, name))
              for name, _ in COUNT_RULES if getattr(args, name) is not None}
     if args.keep_within is not None:
         from vmuser_tui.core.retention import parse_duration

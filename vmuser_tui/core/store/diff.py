@@ -40,6 +40,14 @@ class Change:
     large: bool = False
 
     @property
+    def entry(self) -> Entry:
+        """The entry the change is about: the new one, or the old one for a deletion
+        (a Change always has at least one)."""
+        entry = self.new or self.old
+        assert entry is not None, "a Change has an old or a new entry"
+        return entry
+
+    @property
     def mode_changed(self) -> bool:
         return bool(self.old and self.new and self.old.mode != self.new.mode)
 
@@ -65,7 +73,7 @@ class Change:
             "binary": self.binary,
             "old_mode": f"{self.old.mode:o}" if self.old else None,
             "new_mode": f"{self.new.mode:o}" if self.new else None,
-            "kind": (self.new or self.old).kind,
+            "kind": self.entry.kind,
         }
 
 
@@ -138,7 +146,7 @@ def diff_trees(
                     changes.append(Change(path, TYPE_CHANGED, ea, eb))
             elif ea:
                 _subtree(get_a, ea, path, DELETED)
-            else:
+            elif eb:
                 _subtree(get_b, eb, path, ADDED)
 
     def _subtree(get: TreeGetter, entry: Entry, path: str, status: str, include_self: bool = True) -> None:
@@ -168,7 +176,7 @@ _INVERSE = {ADDED: DELETED, DELETED: ADDED, MODIFIED: MODIFIED, RENAMED: RENAMED
 
 def invert(change: Change) -> Change:
     """The same change seen from the other side (B -> A): A<->D, renames reversed."""
-    if change.status == RENAMED:
+    if change.status == RENAMED and change.old_path is not None:
         return Change(change.old_path, RENAMED, change.new, change.old, change.path,
                       change.deletions, change.additions, change.binary, change.large)
     return Change(change.path, _INVERSE[change.status], change.new, change.old, None,
@@ -187,7 +195,7 @@ def differing_flats(
     flat_a: dict[str, Entry] = {}
     flat_b: dict[str, Entry] = {}
 
-    todo = [(root_a, root_b, "")] if root_a != root_b else []
+    todo: list[tuple[str | None, str | None, str]] = [(root_a, root_b, "")] if root_a != root_b else []
     while todo:  # a stack, not recursion: see _leaves
         ha, hb, prefix = todo.pop()
         a = {e.name: e for e in get_a(ha)} if ha else {}
@@ -254,7 +262,7 @@ def flat_changes(
 
 def _pair_renames(changes: list[Change]) -> list[Change]:
     """Turn a deleted and an added file with the same blob into one rename."""
-    deleted = {}
+    deleted: dict[str, list[Change]] = {}
     for c in changes:
         if c.status == DELETED and c.old and c.old.kind == FILE:
             deleted.setdefault(c.old.hash, []).append(c)
@@ -316,9 +324,9 @@ def unified(change: Change, content_a: ContentGetter, content_b: ContentGetter, 
     header = ((f"--- a/{a_path}\n" if old else "--- /dev/null\n")
               + (f"+++ b/{change.path}\n" if new else "+++ /dev/null\n"))
     if change.mode_changed and old and new and old.hash == new.hash:
-        return f"mode changed {change.old.mode:o} -> {change.new.mode:o}\n"
+        return f"mode changed {old.mode:o} -> {new.mode:o}\n"
     if old is None and new is None:
-        return f"{change.status} {change.path} ({(change.new or change.old).kind})\n"
+        return f"{change.status} {change.path} ({change.entry.kind})\n"
     if (old and old.size > TEXT_DIFF_LIMIT) or (new and new.size > TEXT_DIFF_LIMIT):
         return f"large file ({max(e.size for e in (old, new) if e):,} bytes): not shown\n"
     a = content_a(a_path, old) if old else b""

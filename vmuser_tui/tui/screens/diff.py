@@ -3,7 +3,7 @@ side, coloured by the file's syntax, with hunk jumps and a restore of one path."
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -106,7 +106,7 @@ class DiffScreen(VmuserScreen):
         self.loaded = False
         self.side = False  # side-by-side view (diff.side)
         self.forced: set[str] = set()  # paths whose large diff the user asked to see (diff.render)
-        self.shown = None  # (change, kind, patch) on display, redrawn on toggle and resize
+        self.shown: tuple[Any, str, Any] | None = None  # (change, kind, patch) on display, redrawn on toggle and resize
         self.hunk_rows: list[int] = []  # the log line of each hunk's header
         self.hunk_index: int | None = None  # the hunk the last jump went to
         self._pending_hunk: str | None = None  # "first"/"last": jump once the next file is drawn
@@ -154,6 +154,7 @@ class DiffScreen(VmuserScreen):
 
         def fn():
             if from_id is None:  # workspace -> checkpoint: what a restore would change
+                assert to_id is not None, "the workspace is diffed against a checkpoint"
                 return self.vm.restores.preview(to_id)
             return self.vm.checkpoints.diff(from_id, to_id)
 

@@ -34,7 +34,7 @@ from vmuser_tui.tui.screens.path_prompt import PathPrompt
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import short_time
 from vmuser_tui.tui.widgets.file_preview import FilePreview, Preview, read_preview
-from vmuser_tui.tui.widgets.filetree import FileTree, NodeData
+from vmuser_tui.tui.widgets.filetree import FileTree, NodeData, folder_data
 from vmuser_tui.tui.widgets.find_panel import (
     FIND_CAP,
     FIND_DEBOUNCE_ABOVE,
@@ -177,7 +177,7 @@ class FilesScreen(VmuserScreen):
 
     def load_children(self, node: TreeNode, *, expand: bool = False, after: Callable[[], None] | None = None) -> None:
         """Fetch a folder's entries (in a worker) into ``node``; then ``after()``."""
-        data: NodeData = node.data
+        data = folder_data(node)
         path = data.info.path if data.info else ""
         at = self.at
         tree = self.file_tree
@@ -226,7 +226,7 @@ class FilesScreen(VmuserScreen):
                 if info is not None and info is not self.pane.shown:
                     self.preview(info)
                 return
-            data: NodeData = node.data
+            data = folder_data(node)
             if not data.loaded:
                 self.load_children(node, expand=True, after=lambda: step(node, i))
                 return
@@ -248,7 +248,7 @@ class FilesScreen(VmuserScreen):
         while node is None and folder:  # a new folder (made on the way): its nearest shown parent
             folder = parent_of(folder)
             node = self.file_tree.node_for(folder)
-        if node is None or not node.data.loaded:
+        if node is None or not folder_data(node).loaded:
             self.reveal(select or folder)
             return
         self.load_children(node, expand=True, after=(lambda: self.reveal(select)) if select else None)

@@ -161,16 +161,15 @@ class NewProjectScreen(VmuserModal["object | None"]):
             self.show_errors(problems)
             self.query_one(f"#field-{problems[0][0]}", Input).focus()
             return
-        kwargs = {
-            "prefix": self.value("prefix") or None,
-            "description": self.value("description"),
-            "tags": split_tags(self.value("tags")),
-            "import_dir": self.value("import_dir") or None,
-            "workspace": self.value("workspace") or None,
-        }
+        prefix = self.value("prefix") or None
+        description = self.value("description")
+        tags = split_tags(self.value("tags"))
+        import_dir = self.value("import_dir") or None
+        workspace = self.value("workspace") or None
         self.show_errors([])
         self._form_error(Text("creating…", style="dim"))
-        self.run_blocking(lambda: self.vm.projects.create(name, **kwargs), self.dismiss,
+        self.run_blocking(lambda: self.vm.projects.create(name, prefix=prefix, description=description, tags=tags,
+                                                          import_dir=import_dir, workspace=workspace), self.dismiss,
                           group="create", failed=self._failed, task="creating project")
 
     def _failed(self, err: VmuserError) -> None:

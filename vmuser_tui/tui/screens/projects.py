@@ -168,7 +168,8 @@ class ProjectsScreen(VmuserScreen):
 
     def apply_filter(self, select: str | None = None) -> None:
         table = self.table
-        current = select or (self.selected().id if self.selected() else None)
+        selected = self.selected()
+        current = select or (selected.id if selected is not None else None)
         needle = self._applied = self.needle
         matched = [p for p in self.projects if matches(p, needle)] if needle else list(self.projects)
         if not (self.sort == DEFAULT_SORT and self.sort_desc):  # the service's order already is the default
@@ -341,7 +342,7 @@ class ProjectsScreen(VmuserScreen):
 
         def created(project) -> None:
             if project is not None:
-                self.app.notify(f"created project {project.id}", details=f"name: {project.name}\n"
+                self.vapp.notify(f"created project {project.id}", details=f"name: {project.name}\n"
                                 f"workspace: {project.workspace}")
                 self.action_clear_filter()
                 self.reload(select=project.id)
@@ -520,7 +521,7 @@ class ProjectsScreen(VmuserScreen):
             message = f"{plural(len(ok), 'project')} {done_word}"
         if failed:
             message += f"; {len(failed)} failed"
-            self.app.notify(message, severity="error", details="\n".join(failed))
+            self.vapp.notify(message, severity="error", details="\n".join(failed))
         else:
             self.notify(message)
         select = self.selected()

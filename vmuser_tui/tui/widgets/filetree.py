@@ -36,6 +36,14 @@ class NodeData:
     loaded: bool = False  # a folder's children have been fetched
 
 
+def folder_data(node: TreeNode) -> NodeData:
+    """The :class:`NodeData` of a folder node of a :class:`FileTree` (every node but a
+    placeholder line has one). Raises AssertionError for a node without."""
+    data = node.data
+    assert isinstance(data, NodeData), "a FileTree folder node carries NodeData"
+    return data
+
+
 def entry_label(info: FileInfo) -> Text:
     """A tree line: a folder's name ends in ``/``, a link shows its target."""
     # Text, not markup (a name such as "[red]x"); escapes shown (a name such as "a\x1b[2J")
@@ -52,7 +60,7 @@ class FileTree(Tree):
     _batching = False
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def bulk_update(self) -> Iterator[None]:
         """Add (or remove) many nodes inside: the tree is invalidated once, at the end."""
         self._batching = True
         try:
@@ -96,10 +104,10 @@ class FileTree(Tree):
     def fill(self, node: TreeNode, entries: list[FileInfo]) -> None:
         """Make a folder's fetched ``entries`` its children (at most MAX_CHILDREN, then a
         line counting the rest; "(empty)" for none), in one invalidation."""
-        data: NodeData = node.data
+        data = folder_data(node)
         data.loaded = True
         node.set_label(self.node_label(node))
-        with self.batch():  # one invalidation for thousands of adds
+        with self.bulk_update():  # one invalidation for thousands of adds
             node.remove_children()
             for info in entries[:MAX_CHILDREN]:
                 if info.kind == "dir":

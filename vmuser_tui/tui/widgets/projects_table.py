@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -84,7 +84,7 @@ SORT_BY_KEY = {s.key: s for s in SORTS}
 DEFAULT_SORT = "active"  # the order the service lists them in: most recently active first
 
 
-def sort_key(column: str, sizes: dict[str, int]) -> Callable[[Project], object]:
+def sort_key(column: str, sizes: dict[str, int]) -> Callable[[Project], Any]:
     """The key function of ``column`` (ascending)."""
     return {
         "name": lambda p: p.name.casefold(),
