@@ -22,6 +22,7 @@ timeline and run under their own job leases.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -108,6 +109,10 @@ class Access:
     that stand in the way (never a live one).
     """
 
+    #: Seconds between two :meth:`heartbeat` calls of a client that holds leases (an
+    #: adapter's timer): well inside a lease's life, so one late beat loses nothing.
+    heartbeat_interval: float = HEARTBEAT
+
     def __init__(self, database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
                  ttl: float = SESSION_LEASE_TTL):
         self.db = database
@@ -167,6 +172,18 @@ class Access:
         """Live leases on the session: the read-write holder first, then viewers."""
         return self.leases.holders(lease_name(session_id))
 
+    def takeovers(self, session_ids: Iterable[str], *, limit: int = 200) -> list[dict]:
+        """Operation-log entries (:func:`~vmuser_tui.core.oplog.entries`) of take-overs of
+        these sessions' leases, among the last ``limit`` take-overs, newest first, each with
+        its ``session_id`` set: a take-over is logged under the lease's name only."""
+        names = {lease_name(sid): sid for sid in session_ids}
+        out = []
+        for entry in oplog.entries(self.db, operation="lease.takeover", limit=limit):
+            sid = names.get(str(entry["details"].get("lease", "")))
+            if sid:
+                out.append({**entry, "session_id": sid})
+        return out
+
     def close(self) -> None:
         """Release everything this client holds (a TUI closing, a CLI command ending)."""
         if self.db.read_only:
@@ -209,8 +226,8 @@ class Access:
                     out.attached[session.id] = "rw"
                     if got.took_over is not None:
                         old = got.took_over
-                        out.notes.append(("warning", f"took session {sid} over from {old.actor} pid {old.pid} "
-                                                     "(logged)"))
+                        took = f"took session {sid} over from {old.actor} pid {old.pid} (logged)"
+                        out.notes.append(("warning", took))
                     elif session.id != sid:
                         again = f"session {sid} (stopped when its last client left) started again as {session.id}"
                         out.notes.append(("information", again))

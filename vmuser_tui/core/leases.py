@@ -126,7 +126,8 @@ class Leases:
                     conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, other.holder))
                     if log:
                         sid = name.split(":", 1)[1] if name.startswith("session:") else None
-                        row = conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone() if sid else None
+                        row = (conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone()
+                               if sid else None)
                         # expired_s: how long ago it expired; a dead holder's lease may not have yet
                         why = ({"reason": "expired", "expired_s": round(now - other.expires_at, 1)}
                                if other.expires_at <= now else {"reason": "holder process is dead"})

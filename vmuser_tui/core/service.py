@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vmuser_tui.core import config as cfg
 from vmuser_tui.core import clock, journal, oplog
+from vmuser_tui.core import config as cfg
 from vmuser_tui.core.access import Access
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
@@ -21,6 +24,10 @@ from vmuser_tui.core.projects import Projects
 from vmuser_tui.core.sessions import Sessions
 from vmuser_tui.core.vfs import VirtualFS
 
+if TYPE_CHECKING:  # annotations only: these modules load lazily, when their method is called
+    from vmuser_tui.core.demo import DemoOutcome
+    from vmuser_tui.core.rpc import Server
+    from vmuser_tui.core.workers.cleanup import PlanItem
 
 DISCONNECT_REASON = "stopped when its last client left"
 
@@ -65,7 +72,7 @@ class Vmuser:
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
         reclaim: bool = True, read_only_data: bool = False,
-    ) -> "Vmuser":
+    ) -> Vmuser:
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
         it pays off only across several captures in one process. ``reclaim=False``: leave
@@ -130,6 +137,34 @@ class Vmuser:
 
         return Scheduler(self, **kwargs)
 
+    def serve_requests(self) -> Server:
+        """Answer the CLI's fast-path requests (:mod:`vmuser_tui.core.rpc`) on this data
+        directory's socket, from a daemon thread, until the returned server's ``stop()``.
+        Raises StateError when another worker already serves this data directory."""
+        import threading
+
+        from vmuser_tui.core.rpc import Server
+
+        server = Server(self)
+        server.start()
+        threading.Thread(target=server.serve_forever, name="vmuser-rpc", daemon=True).start()
+        return server
+
+    def cleanup_plan(self, now: datetime | None = None) -> list[PlanItem]:
+        """Every project with its idle-cleanup state at ``now`` (default: the clock),
+        soonest first (see :func:`vmuser_tui.core.workers.cleanup.plan`). Reads only."""
+        from vmuser_tui.core.workers import cleanup
+
+        return cleanup.plan(self, now)
+
+    def ensure_demo(self, *, say: Callable[[str], None] = lambda line: None) -> DemoOutcome:
+        """The demo project (vmuser's own source with a few checkpoints), built first when
+        this data directory has none; ``say(line)`` reports progress (see
+        :func:`vmuser_tui.core.demo.ensure_demo`)."""
+        from vmuser_tui.core.demo import ensure_demo
+
+        return ensure_demo(self, say=say)
+
     def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100,
             session: str | None = None, actor: str | None = None, since: str | None = None,
             until: str | None = None, text: str | None = None) -> list[dict]:
@@ -167,9 +202,8 @@ class Vmuser:
         ReadOnlyError for a read-only client (unless ``dry_run``)."""
         if not dry_run:
             self.access.check(None, what="collect garbage")
-        from vmuser_tui.core.store.gc import collect
-
         from vmuser_tui.core import container_images
+        from vmuser_tui.core.store.gc import collect
 
         result = collect(self.db, self.ctx.store, dry_run=dry_run)
         # Container images of checkpoints that are gone (only when some were ever taken).

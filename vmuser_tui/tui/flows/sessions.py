@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from vmuser_tui.core.access import HEARTBEAT
 from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.tui.widgets.cells import clip
 
@@ -165,7 +164,7 @@ def run_shell(host: WorkerMixin, argv: list[str], session: Session, *, after: Af
     vm = host.vm
 
     def beat() -> None:
-        while not stop.wait(HEARTBEAT):
+        while not stop.wait(vm.access.heartbeat_interval):
             try:
                 vm.access.heartbeat()
             except Exception:  # noqa: BLE001, S110 - a busy database: the next beat tries again
