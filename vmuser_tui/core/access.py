@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import StateError, VmuserError
@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SESSION_LEASE_TTL = 60.0  # seconds; a TUI heartbeats every HEARTBEAT seconds
 HEARTBEAT = 15.0
+
+#: How a note for the user weighs (Textual's notification severities, less ``error``).
+NoteSeverity = Literal["information", "warning"]
 
 
 class ReadOnlyError(StateError):
@@ -69,7 +72,7 @@ class Attachment:
     attached: dict[str, str] = field(default_factory=dict)
     holders: dict[str, list[Lease]] = field(default_factory=dict)
     held: dict[str, Lease] = field(default_factory=dict)
-    notes: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[NoteSeverity, str]] = field(default_factory=list)
 
     def blocker(self, session_id: str | None = None) -> tuple[str, Lease] | None:
         """``(session id, lease)`` of another client's read-write hold that refuses a change

@@ -95,7 +95,7 @@ class VmuserApp(App):
     """
 
     TITLE = "vmuser"
-    CSS_PATH = css("app")  # type: ignore[assignment]  # a list[Path]: Textual reads it, never appends
+    CSS_PATH = css("app")
     COMMANDS = App.COMMANDS | {VmuserCommands}
     BINDINGS: ClassVar[list[BindingType]] = AppKeys.BINDINGS  # the registry lists them without importing the app
     ENABLE_COMMAND_PALETTE = True
@@ -433,8 +433,8 @@ def still_running(vm: Vmuser) -> list[str]:
     if len(sessions) == 1:
         lines = ["vmuser: 1 session is still running (its container keeps running after vmuser exits); stop it with:"]
     else:
-        lines = [f"vmuser: {len(sessions)} sessions are still running (their containers keep running after vmuser "
-                 "exits); stop them with:"]
+        lines = [(f"vmuser: {len(sessions)} sessions are still running (their containers keep running after "
+                  "vmuser exits); stop them with:")]
     for s in sessions:
         paused = " (paused)" if s.status == "paused" else ""
         lines.append(f"  vmuser session stop {s.id}    # {printable(names[s.project_id])}{paused}")

@@ -77,7 +77,7 @@ def stop_session(host: WorkerMixin, session: Session, *, after: After = None) ->
                     "/workspace inside it is lost. The workspace and checkpoints stay.")
 
     def stopped(s: Session) -> None:
-        host.notify(f"session {s.id} stopped")  # type: ignore[attr-defined]
+        host.notify(f"session {s.id} stopped")
         if after:
             after()
 
@@ -130,10 +130,10 @@ def show_container_logs(host: WorkerMixin, selected: Session | None, sessions: l
             session = with_container[0]
     start = host.key("project.start", "s")
     if session is None:
-        host.notify(f"this project has no session: {start} starts one", severity="warning")  # type: ignore[attr-defined]
+        host.notify(f"this project has no session: {start} starts one", severity="warning")
         return
     if not session.container_id:
-        host.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "  # type: ignore[attr-defined]
+        host.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "
                     f"{start} starts a Docker session", severity="warning")
         return
     from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen
@@ -179,7 +179,7 @@ def run_shell(host: WorkerMixin, argv: list[str], session: Session, *, after: Af
             sys.stdout.flush()
             subprocess.call(argv)
     except Exception as exc:  # noqa: BLE001 - SuspendNotSupported (served over the web), no docker CLI
-        host.notify(f"cannot open a shell here: {exc}", severity="error")  # type: ignore[attr-defined]
+        host.notify(f"cannot open a shell here: {exc}", severity="error")
     finally:
         stop.set()
     if after:

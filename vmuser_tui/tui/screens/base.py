@@ -127,7 +127,7 @@ class WorkerMixin(_MixinBase):
         elif why := self.standing_refusal(binding.action):
             event.stop()
             event.prevent_default()
-            self.notify(why, title="Refused", severity="warning")  # type: ignore[attr-defined]
+            self.notify(why, title="Refused", severity="warning")
 
     def write_binding(self, key: str) -> Binding | None:
         """This screen's Binding of a changing action (one in ``WRITE_ACTIONS``) for ``key``,
