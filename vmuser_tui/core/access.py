@@ -31,6 +31,7 @@ from vmuser_tui.core.errors import StateError, VmuserError
 from vmuser_tui.core.leases import Lease, Leases, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.db import Database
     from vmuser_tui.core.models import Session
 
 SESSION_LEASE_TTL = 60.0  # seconds; a TUI heartbeats every HEARTBEAT seconds
@@ -116,8 +117,8 @@ class Access:
     #: adapter's timer): well inside a lease's life, so one late beat loses nothing.
     heartbeat_interval: float = HEARTBEAT
 
-    def __init__(self, database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
-                 ttl: float = SESSION_LEASE_TTL):
+    def __init__(self, database: Database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
+                 ttl: float = SESSION_LEASE_TTL) -> None:
         self.db = database
         self.read_only = read_only
         self.force = force
@@ -158,7 +159,7 @@ class Access:
         if held:
             self._event("session.detach", session_id, mode=held[0].mode)
 
-    def _event(self, operation: str, session_id: str, **details) -> None:
+    def _event(self, operation: str, session_id: str, **details: object) -> None:
         """attach/detach go to the session's event log (the operation log)."""
         row = self.db.query_one("SELECT project_id FROM sessions WHERE id = ?", (session_id,))
         with self.db.write() as conn:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import clock, journal, oplog
 from vmuser_tui.core import config as cfg
@@ -24,10 +24,19 @@ from vmuser_tui.core.projects import Projects
 from vmuser_tui.core.sessions import Sessions
 from vmuser_tui.core.vfs import VirtualFS
 
-if TYPE_CHECKING:  # annotations only: these modules load lazily, when their method is called
+if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when their method is called)
+    from vmuser_tui.core.check import CheckReport, Progress
+    from vmuser_tui.core.db import Database
     from vmuser_tui.core.demo import DemoOutcome
+    from vmuser_tui.core.forget import ForgetResult
+    from vmuser_tui.core.leases import Outcome
+    from vmuser_tui.core.metrics import SessionMetrics
+    from vmuser_tui.core.models import Session
+    from vmuser_tui.core.retention import RetentionPolicy
     from vmuser_tui.core.rpc import Server
+    from vmuser_tui.core.store.gc import GcResult
     from vmuser_tui.core.workers.cleanup import PlanItem
+    from vmuser_tui.core.workers.scheduler import Scheduler
 
 DISCONNECT_REASON = "stopped when its last client left"
 
@@ -87,10 +96,10 @@ class Vmuser:
                    force=force, reclaim=reclaim, read_only_data=read_only_data)
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.ctx.db
 
-    def _on_session_end(self, session, why: str) -> None:
+    def _on_session_end(self, session: Session, why: str) -> None:
         """A session is stopping or its container exited: checkpoint its workspace (kind
         ``auto``) if it changed, so no work is lost between two interval snapshots. A
         failure is reported in :attr:`notes`, never raised: the stop must go on."""
@@ -100,7 +109,7 @@ class Vmuser:
         if res and "error" in res:
             self.notes.append(f"no checkpoint before the session ended: {res['error']}")
 
-    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False):
+    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False) -> tuple[Session, Outcome]:
         """Attach this client to a session for work (``rw``) or to watch (``ro``); see
         :meth:`Access.attach`. A session stopped because its last client left
         (``[runtime] container_stop_on_disconnect``) is started again first: a new container
@@ -130,7 +139,7 @@ class Vmuser:
         then unreachable stored data (see :meth:`Projects.delete`)."""
         return self.projects.delete(ref, sessions=self.sessions, reason=reason)
 
-    def scheduler(self, **kwargs):
+    def scheduler(self, **kwargs: Any) -> Scheduler:
         """A :class:`~vmuser_tui.core.workers.scheduler.Scheduler` of the default jobs for
         this service (``kwargs``: ``now``, ``on_result``, ``jobs``)."""
         from vmuser_tui.core.workers.scheduler import Scheduler
@@ -182,7 +191,8 @@ class Vmuser:
                              actor=actor, since=clock.parse_when(since) if since else None,
                              until=clock.parse_when(until) if until else None, text=text)
 
-    def forget(self, project_ref: str, policy=None, dry_run: bool = False, *, only=None):
+    def forget(self, project_ref: str, policy: RetentionPolicy | None = None, dry_run: bool = False, *,
+               only: Collection[str] | None = None) -> ForgetResult:
         """Forget one project's checkpoints under a retention policy (restic's ``forget``):
         ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
         config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
@@ -197,7 +207,7 @@ class Vmuser:
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
-    def gc(self, *, dry_run: bool = False):
+    def gc(self, *, dry_run: bool = False) -> GcResult:
         """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
         ReadOnlyError for a read-only client (unless ``dry_run``)."""
         if not dry_run:
@@ -250,7 +260,7 @@ class Vmuser:
 
         return container_images.recreate(self, checkpoint_ref)
 
-    def check(self, *, progress=None):
+    def check(self, *, progress: Progress | None = None) -> CheckReport:
         """Verify the database and every stored object (reads only); returns a
         :class:`~vmuser_tui.core.check.CheckReport`. ``progress(phase, done, total)``."""
         from vmuser_tui.core.check import check
@@ -262,7 +272,7 @@ class Vmuser:
         another process commits, so an adapter polls it to know when to reload."""
         return self.db.data_version()
 
-    def session_metrics(self, session_id: str):
+    def session_metrics(self, session_id: str) -> SessionMetrics:
         """The session's :class:`~vmuser_tui.core.metrics.SessionMetrics` (zeros when
         nothing was recorded yet)."""
         from vmuser_tui.core import metrics
@@ -297,10 +307,11 @@ class Vmuser:
     def storage_stats(self) -> dict:
         """Bytes stored: ``{"blobs", "blob_bytes", "raw_bytes", "packs", "trees", "tree_bytes", "db_file"}``
         (``blob_bytes`` counts packed content at its compressed size in packs)."""
-        row = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
-                                "FROM blobs WHERE codec != 'chunks'")
-        prow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")
-        trow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")
+        # an aggregate without GROUP BY returns exactly one row
+        row = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
+                            "FROM blobs WHERE codec != 'chunks'")[0]
+        prow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")[0]
+        trow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")[0]
         return {"blobs": row["n"], "blob_bytes": row["s"] + prow["s"], "raw_bytes": row["r"], "packs": prow["n"],
                 "trees": trow["n"], "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
 

@@ -25,7 +25,11 @@ from vmuser_tui.core.errors import (
 from vmuser_tui.core.models import Session
 
 if TYPE_CHECKING:
-    from vmuser_tui.core.runtime.base import ExecResult
+    import sqlite3
+
+    from vmuser_tui.core.db import Database
+    from vmuser_tui.core.projects import Projects
+    from vmuser_tui.core.runtime.base import ContainerRuntime, ExecResult
 
 RUNTIMES = ("docker", "none")
 TRANSITIONS = {
@@ -44,7 +48,7 @@ FROM sessions s
 """
 
 
-def _container_left(rt, session_id: str) -> bool:
+def _container_left(rt: ContainerRuntime, session_id: str) -> bool:
     """Whether a container of ``session_id`` may exist after its start failed: one carries
     its label, or the engine cannot say (then True: keep the row rather than lose track)."""
     from vmuser_tui.core.runtime.base import LABEL_SESSION
@@ -66,7 +70,7 @@ class StartOutcome:
 class Sessions:
     """Session operations over the configured container runtimes."""
 
-    def __init__(self, ctx: Context, projects):
+    def __init__(self, ctx: Context, projects: Projects) -> None:
         self.ctx = ctx
         self.projects = projects
         # on_end(session, why): called before a session stops and when its container is
@@ -74,7 +78,7 @@ class Sessions:
         self.on_end: Callable[[Session, str], None] | None = None
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.ctx.db
 
     def resolve(self, ref: str) -> str:
@@ -84,7 +88,10 @@ class Sessions:
     def get(self, ref: str) -> Session:
         """The session ``ref`` names. Raises NotFoundError / AmbiguousError."""
         sid = self.resolve(ref)
-        return Session.from_row(self.db.query_one(_LIST_SQL + " WHERE s.id = ?", (sid,)))
+        row = self.db.query_one(_LIST_SQL + " WHERE s.id = ?", (sid,))
+        if row is None:  # deleted by another process since resolve() found it
+            raise NotFoundError(f"no session matches {ref!r}; list them with: vmuser session list")
+        return Session.from_row(row)
 
     def list(self, project_ref: str | None = None) -> builtins.list[Session]:
         """Sessions, newest first; of one project when ``project_ref`` is given."""
@@ -95,7 +102,8 @@ class Sessions:
             rows = self.db.query(_LIST_SQL + " ORDER BY s.created_at DESC")
         return [Session.from_row(r) for r in rows]
 
-    def _set_status(self, conn, session: Session, status: str, reason: str = "", **fields) -> None:
+    def _set_status(self, conn: sqlite3.Connection, session: Session, status: str, reason: str = "",
+                    **fields: object) -> None:
         if status not in TRANSITIONS[session.status] and status != session.status:
             raise StateError(
                 f"session {session.id} is {session.status}; it cannot become {status}"
