@@ -72,6 +72,9 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.rpc": {"request", "socket_path"},
     # what vm.scheduler().run_due() returns and the worker's on_result callback gets
     f"{CORE}.workers.scheduler": {"JobResult"},
+    # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
+    f"{CORE}.sessions": {"StartOutcome"},
+    f"{CORE}.runtime.base": {"ExecResult"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the
     # one wording of who holds a session that the TUI's banner and sessions panel show
     f"{CORE}.access": {"Attachment", "held_text", "holders_text"},

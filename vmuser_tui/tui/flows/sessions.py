@@ -16,6 +16,8 @@ from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.models import Session
+    from vmuser_tui.core.runtime.base import ExecResult
+    from vmuser_tui.core.sessions import StartOutcome
     from vmuser_tui.tui.screens.base import WorkerMixin
 
 After = Callable[[], object] | None
@@ -29,7 +31,7 @@ def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After
     app = host.vapp
 
     def run(runtime: str) -> None:
-        def done(outcome) -> None:
+        def done(outcome: StartOutcome) -> None:
             s = outcome.session
             if s.runtime == "docker":
                 short = f"session {s.id} started in a container"
@@ -102,7 +104,7 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
             return
         argv = ["sh", "-c", command]
 
-        def done(result) -> None:
+        def done(result: ExecResult) -> None:
             output = result.output.decode("utf-8", errors="replace")
             shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
             app.push_screen(OutputScreen(f"$ {clip(shown, 60)}  [{session.container_name}]", output,

@@ -28,7 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from vmuser_tui.core.access import Attachment
-from vmuser_tui.core.errors import NotFoundError
+from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
@@ -235,7 +235,7 @@ class ProjectScreen(VmuserScreen):
         # opening: the newest page first, drawn while the rest loads
         self.run_blocking(lambda: fetch(FIRST_PAGE), first, failed=self._load_failed)
 
-    def _load_failed(self, err) -> None:
+    def _load_failed(self, err: VmuserError) -> None:
         if isinstance(err, NotFoundError):  # deleted meanwhile (e.g. by another process)
             self.notify(f"project {self.project_id} no longer exists", severity="warning")
             self.app.pop_screen()

@@ -163,11 +163,11 @@ def event_text(event: Event) -> Text:
     return Text(" ".join(printable(text).split()), style="dim")
 
 
-def _key(item) -> str:
+def _key(item: Event | Checkpoint) -> str:
     return item.key if isinstance(item, Event) else item.id
 
 
-def _when(item) -> str:
+def _when(item: Event | Checkpoint) -> str:
     return item.at if isinstance(item, Event) else item.created_at
 
 
