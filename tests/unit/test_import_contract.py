@@ -66,31 +66,27 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # what vm.restores.restore returns, and the one summary of it (and its counts, which
     # the TUI colours) that the CLI and the TUI both show (issue 12: one formatter per thing)
     f"{CORE}.restoring": {"RestoreOutcome", "restore_summary", "restore_counts"},
+    # what vm.checkpoints.create returns (the TUI's checkpoint flow reports it)
+    f"{CORE}.checkpoints": {"CreateOutcome"},
     # the client half of the worker protocol: the CLI's fast path asks a running
     # `vmuser worker` without opening the service at all (core/rpc.py, cli/worker_client.py)
     f"{CORE}.rpc": {"request", "socket_path"},
     # what vm.scheduler().run_due() returns and the worker's on_result callback gets
     f"{CORE}.workers.scheduler": {"JobResult"},
+    # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
+    f"{CORE}.sessions": {"StartOutcome"},
+    f"{CORE}.runtime.base": {"ExecResult"},
+    # what vm.access.reconcile returns (this client's sessions and their holders), and the
+    # one wording of who holds a session that the TUI's banner and sessions panel show
+    f"{CORE}.access": {"Attachment", "held_text", "holders_text"},
 }
 
 #: Today's violations, as "<file under vmuser_tui/> -> <module>[:<name>]". Each says who
 #: removes it; when it is gone, delete the line (test_known_exceptions_still_occur says so).
 KNOWN_EXCEPTIONS = {
-    # Project screen (issue 12, lease policy into core: Access.reconcile): the TUI keeps
-    # only the heartbeat timer, and asks the service for its interval and the lease names.
-    f"tui/screens/project.py -> {CORE}.access:HEARTBEAT",
-    f"tui/screens/project.py -> {CORE}.access:lease_name",
     # New-project dialog: validate_tag now lives in core.ids (still importable from
     # core.projects); the import line changes to `from vmuser_tui.core.ids import validate_tag`.
     f"tui/screens/new_project.py -> {CORE}.projects:validate_tag",
-    # `vmuser demo` (lead, after merging: core/service.py): a facade method
-    # Vmuser.ensure_demo(say) that calls core.demo.
-    f"cli/commands/misc.py -> {CORE}.demo:ensure_demo",
-    # `vmuser worker` / `vmuser cleanup` (lead, after merging: core/service.py): facade
-    # methods for serving the worker socket (core.rpc.Server) and for the cleanup plan
-    # (core.workers.cleanup.plan).
-    f"cli/commands/workers.py -> {CORE}.rpc:Server",
-    f"cli/commands/workers.py -> {CORE}.workers.cleanup",
 }
 
 

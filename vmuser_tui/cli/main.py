@@ -20,7 +20,7 @@ def _split_paths(argv: list[str]) -> tuple[list[str], list[str]]:
 def _damaged_database(exc: Exception) -> bool:
     """True for SQLite's "malformed" / "not a database" errors (sqlite3 is loaded by then)."""
     sqlite3 = sys.modules.get("sqlite3")
-    return bool(sqlite3) and isinstance(exc, sqlite3.DatabaseError) and any(
+    return sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError) and any(
         s in str(exc) for s in ("malformed", "not a database", "corrupt"))
 
 
@@ -85,7 +85,8 @@ def _run(argv: list[str] | None) -> int:
             print(f"vmuser: error: the database is damaged ({one_line(exc)}); see what it affects with: vmuser check",
                   file=sys.stderr)
             return 1
-        print(f"vmuser: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
+        print(f"vmuser: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)",
+              file=sys.stderr)
         return 1
 
 

@@ -4,6 +4,7 @@ scripts depend on them, so they change only with a CHANGELOG entry."""
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from vmuser_tui import __version__
 
@@ -61,12 +62,12 @@ class _Parser(argparse.ArgumentParser):
     value: 'x' (see vmuser log --help)``, exit code 2. The usage block argparse prints
     first would make every usage error several lines; ``--help`` shows it in full."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog):
+    def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=34)
 
 
@@ -99,7 +100,8 @@ def build() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    root.add_argument("--data-dir", metavar="DIR", help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
+    root.add_argument("--data-dir", metavar="DIR",
+                      help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
     root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
     root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     root.add_argument("--force", action="store_true", help="take over a session whose read-write lease expired "
@@ -108,26 +110,30 @@ def build() -> argparse.ArgumentParser:
     root.set_defaults(func="tui", read_only=False, no_jobs=False)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
 
-    def group(name: str, help_text: str) -> argparse._SubParsersAction:
+    def group(name: str, help_text: str) -> argparse._SubParsersAction[_Parser]:
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
         p.set_defaults(func=f"{name}.help", _parser=p)
         return p.add_subparsers(title="commands", metavar="COMMAND")
 
     # The global options are accepted after the command too (`vmuser project list --data-dir X`);
     # SUPPRESS keeps a value given before the command from being reset by the subparser.
-    common = argparse.ArgumentParser(add_help=False)
+    # A _Parser, the class of the subparsers it is a parent of (their add_parser's `parents` is typed so);
+    # it only lends its arguments and never parses.
+    common = _Parser(add_help=False)
     common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    def leaf(group_sub, name: str, func: str, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    def leaf(group_sub: argparse._SubParsersAction[_Parser], name: str, func: str, help_text: str,
+             epilog: str | None = None) -> argparse.ArgumentParser:
         p = group_sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
                                  formatter_class=_Formatter, parents=[common])
         p.set_defaults(func=func, _leaf=p)
         return p
 
-    p = sub.add_parser("tui", help="open the terminal UI (the default)", formatter_class=_Formatter, parents=[common])
+    p: argparse.ArgumentParser = sub.add_parser("tui", help="open the terminal UI (the default)",
+                                                formatter_class=_Formatter, parents=[common])
     p.add_argument("--read-only", action="store_true", help="browse, diff and view only; refuse changes")
     p.add_argument("--no-jobs", action="store_true", help="do not run the background jobs (auto checkpoints, "
                    "retention, cleanup) in this TUI; e.g. when `vmuser worker` runs them")
@@ -230,7 +236,8 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("tags", nargs="+", metavar="TAG")
     p.add_argument("--remove", action="store_true", help="remove these tags instead")
-    p = leaf(g, "forget", "checkpoint.forget", "delete old automatic checkpoints by a retention policy (restic's forget)",
+    p = leaf(g, "forget", "checkpoint.forget",
+             "delete old automatic checkpoints by a retention policy (restic's forget)",
              epilog=FORGET_EPILOG)
     p.add_argument("project", help="project id, unique id prefix or name")
     p.add_argument("--dry-run", "-n", action="store_true", help="only show what would be kept and forgotten")
@@ -310,7 +317,8 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _json(p)
     p.set_defaults(func="cleanup", _leaf=p)
-    p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter, parents=[common],
+    p = sub.add_parser("gc", help="remove stored data no checkpoint uses (prune)", formatter_class=_Formatter,
+                       parents=[common],
                        description="Remove blobs and trees that no checkpoint (and no workspace's stat cache) "
                        "reaches, as restic's prune does; safe while another process is capturing.")
     p.add_argument("--dry-run", action="store_true", help="only report what would be freed")

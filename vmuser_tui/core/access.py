@@ -22,18 +22,23 @@ timeline and run under their own job leases.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import StateError, VmuserError
 from vmuser_tui.core.leases import Lease, Leases, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.db import Database
     from vmuser_tui.core.models import Session
 
 SESSION_LEASE_TTL = 60.0  # seconds; a TUI heartbeats every HEARTBEAT seconds
 HEARTBEAT = 15.0
+
+#: How a note for the user weighs (Textual's notification severities, less ``error``).
+NoteSeverity = Literal["information", "warning"]
 
 
 class ReadOnlyError(StateError):
@@ -68,7 +73,7 @@ class Attachment:
     attached: dict[str, str] = field(default_factory=dict)
     holders: dict[str, list[Lease]] = field(default_factory=dict)
     held: dict[str, Lease] = field(default_factory=dict)
-    notes: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[NoteSeverity, str]] = field(default_factory=list)
 
     def blocker(self, session_id: str | None = None) -> tuple[str, Lease] | None:
         """``(session id, lease)`` of another client's read-write hold that refuses a change
@@ -108,8 +113,12 @@ class Access:
     that stand in the way (never a live one).
     """
 
-    def __init__(self, database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
-                 ttl: float = SESSION_LEASE_TTL):
+    #: Seconds between two :meth:`heartbeat` calls of a client that holds leases (an
+    #: adapter's timer): well inside a lease's life, so one late beat loses nothing.
+    heartbeat_interval: float = HEARTBEAT
+
+    def __init__(self, database: Database, *, read_only: bool = False, force: bool = False, holder: str | None = None,
+                 ttl: float = SESSION_LEASE_TTL) -> None:
         self.db = database
         self.read_only = read_only
         self.force = force
@@ -150,7 +159,7 @@ class Access:
         if held:
             self._event("session.detach", session_id, mode=held[0].mode)
 
-    def _event(self, operation: str, session_id: str, **details) -> None:
+    def _event(self, operation: str, session_id: str, **details: object) -> None:
         """attach/detach go to the session's event log (the operation log)."""
         row = self.db.query_one("SELECT project_id FROM sessions WHERE id = ?", (session_id,))
         with self.db.write() as conn:
@@ -166,6 +175,18 @@ class Access:
     def holders(self, session_id: str) -> list[Lease]:
         """Live leases on the session: the read-write holder first, then viewers."""
         return self.leases.holders(lease_name(session_id))
+
+    def takeovers(self, session_ids: Iterable[str], *, limit: int = 200) -> list[dict]:
+        """Operation-log entries (:func:`~vmuser_tui.core.oplog.entries`) of take-overs of
+        these sessions' leases, among the last ``limit`` take-overs, newest first, each with
+        its ``session_id`` set: a take-over is logged under the lease's name only."""
+        names = {lease_name(sid): sid for sid in session_ids}
+        out = []
+        for entry in oplog.entries(self.db, operation="lease.takeover", limit=limit):
+            sid = names.get(str(entry["details"].get("lease", "")))
+            if sid:
+                out.append({**entry, "session_id": sid})
+        return out
 
     def close(self) -> None:
         """Release everything this client holds (a TUI closing, a CLI command ending)."""
@@ -209,8 +230,8 @@ class Access:
                     out.attached[session.id] = "rw"
                     if got.took_over is not None:
                         old = got.took_over
-                        out.notes.append(("warning", f"took session {sid} over from {old.actor} pid {old.pid} "
-                                                     "(logged)"))
+                        took = f"took session {sid} over from {old.actor} pid {old.pid} (logged)"
+                        out.notes.append(("warning", took))
                     elif session.id != sid:
                         again = f"session {sid} (stopped when its last client left) started again as {session.id}"
                         out.notes.append(("information", again))

@@ -17,10 +17,15 @@ table; design.md section 5.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import clock, oplog, procs
 from vmuser_tui.core.ids import new_short_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.db import Database
 
 COLUMNS = "name, holder, mode, actor, pid, acquired_at, heartbeat_at, expires_at, host, pid_start"
 _FIELDS = tuple(c.strip() for c in COLUMNS.split(","))
@@ -46,7 +51,7 @@ class Lease:
     pid_start: int | None = None
 
     @classmethod
-    def from_row(cls, row) -> Lease:
+    def from_row(cls, row: dict[str, Any] | Sequence[Any]) -> Lease:
         """From a row selected as :data:`COLUMNS`: a tuple, or a dict from ``Database.query``."""
         if isinstance(row, dict):
             return cls(**{k: row[k] for k in _FIELDS})
@@ -98,7 +103,8 @@ class Leases:
     (real time, unless a test froze the clock).
     """
 
-    def __init__(self, database, holder: str | None = None, *, now=clock.epoch):
+    def __init__(self, database: Database, holder: str | None = None, *,
+                 now: Callable[[], float] = clock.epoch) -> None:
         self.database = database
         self.holder = holder or new_holder_id()
         self._now = now
@@ -126,7 +132,8 @@ class Leases:
                     conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, other.holder))
                     if log:
                         sid = name.split(":", 1)[1] if name.startswith("session:") else None
-                        row = conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone() if sid else None
+                        row = (conn.execute("SELECT project_id FROM sessions WHERE id = ?", (sid,)).fetchone()
+                               if sid else None)
                         # expired_s: how long ago it expired; a dead holder's lease may not have yet
                         why = ({"reason": "expired", "expired_s": round(now - other.expires_at, 1)}
                                if other.expires_at <= now else {"reason": "holder process is dead"})

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable, Collection
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from vmuser_tui.core import config as cfg
 from vmuser_tui.core import clock, journal, oplog
+from vmuser_tui.core import config as cfg
 from vmuser_tui.core.access import Access
 from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
@@ -22,6 +25,19 @@ from vmuser_tui.core.restoring import Restorer
 from vmuser_tui.core.sessions import Sessions
 from vmuser_tui.core.vfs import VirtualFS
 
+if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when their method is called)
+    from vmuser_tui.core.check import CheckReport, Progress
+    from vmuser_tui.core.db import Database
+    from vmuser_tui.core.demo import DemoOutcome
+    from vmuser_tui.core.forget import ForgetResult
+    from vmuser_tui.core.leases import Outcome
+    from vmuser_tui.core.metrics import SessionMetrics
+    from vmuser_tui.core.models import Session
+    from vmuser_tui.core.retention import RetentionPolicy
+    from vmuser_tui.core.rpc import Server
+    from vmuser_tui.core.store.gc import GcResult
+    from vmuser_tui.core.workers.cleanup import PlanItem
+    from vmuser_tui.core.workers.scheduler import Scheduler
 
 DISCONNECT_REASON = "stopped when its last client left"
 
@@ -68,7 +84,7 @@ class Vmuser:
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
         reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
         reclaim: bool = True, read_only_data: bool = False,
-    ) -> "Vmuser":
+    ) -> Vmuser:
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
         and open the service. ``live=False`` (one-shot CLI commands) keeps no change monitor:
         it pays off only across several captures in one process. ``reclaim=False``: leave
@@ -83,10 +99,10 @@ class Vmuser:
                    force=force, reclaim=reclaim, read_only_data=read_only_data)
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.ctx.db
 
-    def _on_session_end(self, session, why: str) -> None:
+    def _on_session_end(self, session: Session, why: str) -> None:
         """A session is stopping or its container exited: checkpoint its workspace (kind
         ``auto``) if it changed, so no work is lost between two interval snapshots. A
         failure is reported in :attr:`notes`, never raised: the stop must go on."""
@@ -96,7 +112,7 @@ class Vmuser:
         if res and "error" in res:
             self.notes.append(f"no checkpoint before the session ended: {res['error']}")
 
-    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False):
+    def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False) -> tuple[Session, Outcome]:
         """Attach this client to a session for work (``rw``) or to watch (``ro``); see
         :meth:`Access.attach`. A session stopped because its last client left
         (``[runtime] container_stop_on_disconnect``) is started again first: a new container
@@ -126,12 +142,40 @@ class Vmuser:
         then unreachable stored data (see :meth:`Projects.delete`)."""
         return self.projects.delete(ref, sessions=self.sessions, reason=reason)
 
-    def scheduler(self, **kwargs):
+    def scheduler(self, **kwargs: Any) -> Scheduler:
         """A :class:`~vmuser_tui.core.workers.scheduler.Scheduler` of the default jobs for
         this service (``kwargs``: ``now``, ``on_result``, ``jobs``)."""
         from vmuser_tui.core.workers.scheduler import Scheduler
 
         return Scheduler(self, **kwargs)
+
+    def serve_requests(self) -> Server:
+        """Answer the CLI's fast-path requests (:mod:`vmuser_tui.core.rpc`) on this data
+        directory's socket, from a daemon thread, until the returned server's ``stop()``.
+        Raises StateError when another worker already serves this data directory."""
+        import threading
+
+        from vmuser_tui.core.rpc import Server
+
+        server = Server(self)
+        server.start()
+        threading.Thread(target=server.serve_forever, name="vmuser-rpc", daemon=True).start()
+        return server
+
+    def cleanup_plan(self, now: datetime | None = None) -> list[PlanItem]:
+        """Every project with its idle-cleanup state at ``now`` (default: the clock),
+        soonest first (see :func:`vmuser_tui.core.workers.cleanup.plan`). Reads only."""
+        from vmuser_tui.core.workers import cleanup
+
+        return cleanup.plan(self, now)
+
+    def ensure_demo(self, *, say: Callable[[str], None] = lambda line: None) -> DemoOutcome:
+        """The demo project (vmuser's own source with a few checkpoints), built first when
+        this data directory has none; ``say(line)`` reports progress (see
+        :func:`vmuser_tui.core.demo.ensure_demo`)."""
+        from vmuser_tui.core.demo import ensure_demo
+
+        return ensure_demo(self, say=say)
 
     def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100,
             session: str | None = None, actor: str | None = None, since: str | None = None,
@@ -150,7 +194,8 @@ class Vmuser:
                              actor=actor, since=clock.parse_when(since) if since else None,
                              until=clock.parse_when(until) if until else None, text=text)
 
-    def forget(self, project_ref: str, policy=None, dry_run: bool = False, *, only=None):
+    def forget(self, project_ref: str, policy: RetentionPolicy | None = None, dry_run: bool = False, *,
+               only: Collection[str] | None = None) -> ForgetResult:
         """Forget one project's checkpoints under a retention policy (restic's ``forget``):
         ``policy`` is a :class:`~vmuser_tui.core.retention.RetentionPolicy`, default the
         config's ``[retention]``. Deletes rows only; :meth:`gc` frees their data afterwards.
@@ -165,14 +210,13 @@ class Vmuser:
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
-    def gc(self, *, dry_run: bool = False):
+    def gc(self, *, dry_run: bool = False) -> GcResult:
         """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
         ReadOnlyError for a read-only client (unless ``dry_run``)."""
         if not dry_run:
             self.access.check(None, what="collect garbage")
-        from vmuser_tui.core.store.gc import collect
-
         from vmuser_tui.core import container_images
+        from vmuser_tui.core.store.gc import collect
 
         result = collect(self.db, self.ctx.store, dry_run=dry_run)
         # Container images of checkpoints that are gone (only when some were ever taken).
@@ -221,7 +265,7 @@ class Vmuser:
 
         return container_images.recreate(self.sessions, self.checkpoints.get(checkpoint_ref))
 
-    def check(self, *, progress=None):
+    def check(self, *, progress: Progress | None = None) -> CheckReport:
         """Verify the database and every stored object (reads only); returns a
         :class:`~vmuser_tui.core.check.CheckReport`. ``progress(phase, done, total)``."""
         from vmuser_tui.core.check import check
@@ -233,7 +277,7 @@ class Vmuser:
         another process commits, so an adapter polls it to know when to reload."""
         return self.db.data_version()
 
-    def session_metrics(self, session_id: str):
+    def session_metrics(self, session_id: str) -> SessionMetrics:
         """The session's :class:`~vmuser_tui.core.metrics.SessionMetrics` (zeros when
         nothing was recorded yet)."""
         from vmuser_tui.core import metrics
@@ -268,10 +312,11 @@ class Vmuser:
     def storage_stats(self) -> dict:
         """Bytes stored: ``{"blobs", "blob_bytes", "raw_bytes", "packs", "trees", "tree_bytes", "db_file"}``
         (``blob_bytes`` counts packed content at its compressed size in packs)."""
-        row = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
-                                "FROM blobs WHERE codec != 'chunks'")
-        prow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")
-        trow = self.db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")
+        # an aggregate without GROUP BY returns exactly one row
+        row = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
+                            "FROM blobs WHERE codec != 'chunks'")[0]
+        prow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")[0]
+        trow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")[0]
         return {"blobs": row["n"], "blob_bytes": row["s"] + prow["s"], "raw_bytes": row["r"], "packs": prow["n"],
                 "trees": trow["n"], "tree_bytes": trow["s"], "db_file": self.db.path.stat().st_size}
 

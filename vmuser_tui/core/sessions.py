@@ -8,7 +8,10 @@ state; other transitions are refused. Runtime state lives in Docker (containers 
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, container_user, metrics, oplog
 from vmuser_tui.core.context import Context
@@ -20,6 +23,13 @@ from vmuser_tui.core.errors import (
     VmuserError,
 )
 from vmuser_tui.core.models import Session
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from vmuser_tui.core.db import Database
+    from vmuser_tui.core.projects import Projects
+    from vmuser_tui.core.runtime.base import ContainerRuntime, ExecResult
 
 RUNTIMES = ("docker", "none")
 TRANSITIONS = {
@@ -38,7 +48,7 @@ FROM sessions s
 """
 
 
-def _container_left(rt, session_id: str) -> bool:
+def _container_left(rt: ContainerRuntime, session_id: str) -> bool:
     """Whether a container of ``session_id`` may exist after its start failed: one carries
     its label, or the engine cannot say (then True: keep the row rather than lose track)."""
     from vmuser_tui.core.runtime.base import LABEL_SESSION
@@ -60,15 +70,15 @@ class StartOutcome:
 class Sessions:
     """Session operations over the configured container runtimes."""
 
-    def __init__(self, ctx: Context, projects):
+    def __init__(self, ctx: Context, projects: Projects) -> None:
         self.ctx = ctx
         self.projects = projects
         # on_end(session, why): called before a session stops and when its container is
         # found gone, while the workspace is still there; the service checkpoints it.
-        self.on_end = None
+        self.on_end: Callable[[Session, str], None] | None = None
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.ctx.db
 
     def resolve(self, ref: str) -> str:
@@ -78,9 +88,12 @@ class Sessions:
     def get(self, ref: str) -> Session:
         """The session ``ref`` names. Raises NotFoundError / AmbiguousError."""
         sid = self.resolve(ref)
-        return Session.from_row(self.db.query_one(_LIST_SQL + " WHERE s.id = ?", (sid,)))
+        row = self.db.query_one(_LIST_SQL + " WHERE s.id = ?", (sid,))
+        if row is None:  # deleted by another process since resolve() found it
+            raise NotFoundError(f"no session matches {ref!r}; list them with: vmuser session list")
+        return Session.from_row(row)
 
-    def list(self, project_ref: str | None = None) -> list[Session]:
+    def list(self, project_ref: str | None = None) -> builtins.list[Session]:
         """Sessions, newest first; of one project when ``project_ref`` is given."""
         if project_ref:
             pid = self.projects.resolve(project_ref)
@@ -89,7 +102,8 @@ class Sessions:
             rows = self.db.query(_LIST_SQL + " ORDER BY s.created_at DESC")
         return [Session.from_row(r) for r in rows]
 
-    def _set_status(self, conn, session: Session, status: str, reason: str = "", **fields) -> None:
+    def _set_status(self, conn: sqlite3.Connection, session: Session, status: str, reason: str = "",
+                    **fields: object) -> None:
         if status not in TRANSITIONS[session.status] and status != session.status:
             raise StateError(
                 f"session {session.id} is {session.status}; it cannot become {status}"
@@ -122,7 +136,7 @@ class Sessions:
         notes: list[str] = []
         wanted = image or project.image or self.ctx.config.get("docker", "image")
         rt = self.ctx.runtime(runtime)
-        choice_image = None
+        choice_image: str | None = None  # stays None for runtime 'none' (no image)
         if runtime == "docker":
             try:
                 rt.ping()
@@ -140,19 +154,21 @@ class Sessions:
         name = f"vmuser-{project.id}-{sid}"
         with self.db.write() as conn:
             conn.execute(
-                "INSERT INTO sessions(id, project_id, runtime, image, container_name, status, created_at, last_active_at) "
+                "INSERT INTO sessions(id, project_id, runtime, image, container_name, status, created_at, "
+                "last_active_at) "
                 "VALUES (?,?,?,?,?,?,?,?)",
                 (sid, project.id, runtime, choice_image, name if runtime == "docker" else None, "created", now, now),
             )
             self.projects.touch(conn, project.id)
-            oplog.record(conn, "session.create", project_id=project.id, session_id=sid, runtime=runtime, image=choice_image)
+            oplog.record(conn, "session.create", project_id=project.id, session_id=sid, runtime=runtime,
+                         image=choice_image)
         session = self.get(sid)
         if runtime == "docker":
             from vmuser_tui.core.runtime.base import ContainerSpec
 
             docker_cfg = self.ctx.config.values["docker"]
             spec = ContainerSpec(
-                image=choice_image, name=name, workspace=project.workspace,
+                image=choice.image, name=name, workspace=project.workspace,
                 labels={"vmuser.project": project.id, "vmuser.session": sid},
                 memory=docker_cfg["memory"], cpus=docker_cfg["cpus"], pids_limit=docker_cfg["pids_limit"],
                 user=user.spec,
@@ -183,7 +199,7 @@ class Sessions:
                          runtime=runtime, image=choice_image, container_id=container_id)
         return StartOutcome(self.get(sid), notes)
 
-    def _make_room(self, project_id: str) -> list[str]:
+    def _make_room(self, project_id: str) -> builtins.list[str]:
         """The resource budget ("one VM at a time" on small hosts): while starting one more
         container would exceed ``[runtime] max_running`` or ``memory_budget`` (each
         container counted at ``[docker] memory``), checkpoint and stop the least recently
@@ -194,7 +210,8 @@ class Sessions:
             return []
         each = self.ctx.config.get("docker", "memory")
         running = [Session.from_row(r) for r in self.db.query(
-            "SELECT * FROM sessions WHERE runtime = 'docker' AND status = 'running' ORDER BY last_active_at, created_at")]
+            "SELECT * FROM sessions WHERE runtime = 'docker' AND status = 'running' "
+            "ORDER BY last_active_at, created_at")]
         notes = []
         while running:
             wanted = len(running) + 1  # with the one being started
@@ -240,21 +257,32 @@ class Sessions:
         """The session, which must be running with a container. Raises StateError otherwise."""
         session = self.get(ref)
         if session.runtime != "docker":
-            raise StateError(f"session {session.id} has no container (runtime 'none'); start one with: vmuser session start {session.project_id}")
+            raise StateError(f"session {session.id} has no container (runtime 'none'); "
+                             f"start one with: vmuser session start {session.project_id}")
         if session.status != "running":
             why = f" ({session.status_reason})" if session.status_reason else ""
             raise StateError(f"session {session.id} is {session.status}{why}; "
                              f"start a new one with: vmuser session start {session.project_id}")
         return session
 
-    def exec(self, ref: str, argv: list[str]):
+    def _running_container(self, ref: str) -> tuple[Session, str]:
+        """:meth:`require_running`'s session and the id of its container. A running docker
+        session always has one (start records both in one write); a row without one is
+        refused as StateError rather than handed to the engine."""
+        session = self.require_running(ref)
+        if not session.container_id:
+            raise StateError(f"session {session.id} is running but has no container on record; "
+                             f"stop it and start a new one with: vmuser session start {session.project_id}")
+        return session, session.container_id
+
+    def exec(self, ref: str, argv: builtins.list[str]) -> ExecResult:
         """Run ``argv`` in the session's container at /workspace; returns the runtime's
         ExecResult (exit_code, output bytes, duration seconds) and logs it."""
         if not argv:
             raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
-        session = self.require_running(ref)
+        session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
-        result = self.ctx.runtime("docker").exec(session.container_id, argv)
+        result = self.ctx.runtime("docker").exec(container_id, argv)
         with self.db.write() as conn:
             conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
             self.projects.touch(conn, session.project_id)
@@ -263,11 +291,11 @@ class Sessions:
             metrics.record_exec(conn, session.id, round(result.duration * 1000))
         return result
 
-    def shell_argv(self, ref: str) -> list[str]:
+    def shell_argv(self, ref: str) -> builtins.list[str]:
         """argv for an interactive shell in the session's container (``docker exec -it``)."""
-        session = self.require_running(ref)
+        session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="open a shell in this session")
-        return self.ctx.runtime("docker").shell_argv(session.container_id)
+        return self.ctx.runtime("docker").shell_argv(container_id)
 
     def logs(self, ref: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output. Raises StateError when the
@@ -302,7 +330,7 @@ class Sessions:
                         self._set_status(conn, session, "stopped", "project deleted", stopped_at=clock.now_iso())
         return count
 
-    def reconcile(self) -> list[str]:
+    def reconcile(self) -> builtins.list[str]:
         """Bring active sessions in line with what Docker reports; returns one line per
         change. Docker is only contacted when a docker session is active; an unreachable
         engine changes nothing (the status is unknown, not failed). ReadOnlyError for a
@@ -342,10 +370,11 @@ class Sessions:
             if session.status == "created" and not session.container_id:
                 new, reason = "failed", "start did not finish"
             with self.db.write() as conn:
-                self._set_status(conn, session, new, reason, **({"stopped_at": clock.now_iso()} if new in ("stopped", "failed") else {}))
+                ended = {"stopped_at": clock.now_iso()} if new in ("stopped", "failed") else {}
+                self._set_status(conn, session, new, reason, **ended)
                 oplog.record(conn, "session.reconcile", project_id=session.project_id, session_id=session.id,
                              old=session.status, new=new, reason=reason)
-            changes.append(f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + info.status})")
+            changes.append(f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + new})")
             if self.on_end is not None and session.status == "running" and new in ("stopped", "failed"):
                 self.on_end(session, reason)  # the container exited: keep what it left in the workspace
         return changes

@@ -28,7 +28,12 @@ from vmuser_tui.tui.widgets.cells import clip
 if TYPE_CHECKING:  # pragma: no cover
     import threading
 
+    from textual.app import AutopilotCallbackType
+    from textual.content import Content
+    from textual.notifications import SeverityLevel
+
     from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.core.workers.scheduler import JobResult
 
 DockerStatus = Callable[[], "tuple[bool, str]"]
 
@@ -95,7 +100,7 @@ class VmuserApp(App):
     """
 
     TITLE = "vmuser"
-    CSS_PATH = css("app")  # type: ignore[assignment]  # a list[Path]: Textual reads it, never appends
+    CSS_PATH = css("app")
     COMMANDS = App.COMMANDS | {VmuserCommands}
     BINDINGS: ClassVar[list[BindingType]] = AppKeys.BINDINGS  # the registry lists them without importing the app
     ENABLE_COMMAND_PALETTE = True
@@ -241,7 +246,7 @@ class VmuserApp(App):
         except RuntimeError:
             pass  # the app is closing
 
-    def job_note(self, res) -> None:
+    def job_note(self, res: JobResult) -> None:
         """One notification per background event: an auto checkpoint, a cleanup warning or
         deletion, a container that died, a job that failed."""
         from vmuser_tui.tui.jobnotes import notes_for
@@ -260,7 +265,8 @@ class VmuserApp(App):
         if self._jobs_stop is not None:
             self._jobs_stop.set()
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None,
                markup: bool = False, details: str | None = None) -> None:
         """Show a one-line toast; the full text (``message``, ``details``) is kept for the
         messages view (``m``).
@@ -289,7 +295,7 @@ class VmuserApp(App):
             # again now, so the status line shows it rather than a stale "Docker ✓"
             self.check_docker()
 
-    def format_title(self, title: str, sub_title: str):
+    def format_title(self, title: str, sub_title: str) -> Content:
         """The header's title: names in it (a project's, a file's) with control and bidi
         characters shown as escapes (Textual's own shows them raw)."""
         return super().format_title(printable(title), printable(sub_title))
@@ -435,8 +441,8 @@ def still_running(vm: Vmuser) -> list[str]:
     if len(sessions) == 1:
         lines = ["vmuser: 1 session is still running (its container keeps running after vmuser exits); stop it with:"]
     else:
-        lines = [f"vmuser: {len(sessions)} sessions are still running (their containers keep running after vmuser "
-                 "exits); stop them with:"]
+        lines = [(f"vmuser: {len(sessions)} sessions are still running (their containers keep running after "
+                  "vmuser exits); stop them with:")]
     for s in sessions:
         paused = " (paused)" if s.status == "paused" else ""
         lines.append(f"  vmuser session stop {s.id}    # {printable(names[s.project_id])}{paused}")
@@ -444,7 +450,7 @@ def still_running(vm: Vmuser) -> list[str]:
 
 
 def run_tui(vm: Vmuser, *, read_only: bool = False, open_project: str | None = None, jobs: bool = True,
-            headless: bool = False, auto_pilot=None) -> None:
+            headless: bool = False, auto_pilot: AutopilotCallbackType | None = None) -> None:
     """Run the TUI until the user quits (``q`` on the project list, or ctrl+q); ``open_project`` (an id)
     opens that project's screen over the project list. ``jobs``: host the background jobs
     (never in read-only mode). Then say, on stderr, which session containers keep running

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from vmuser_tui.core.errors import NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from textual.notifications import SeverityLevel
+
     from vmuser_tui.core.models import Project
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.core.workers.scheduler import JobResult
@@ -24,11 +26,11 @@ def _name(vm: Vmuser, project_id: str) -> str:
     return project.name if project is not None else project_id
 
 
-def notes_for(vm: Vmuser, res: JobResult) -> list[tuple[str, str]]:
+def notes_for(vm: Vmuser, res: JobResult) -> list[tuple[SeverityLevel, str]]:
     """``[(severity, one line)]`` for a :class:`~vmuser_tui.core.workers.scheduler.JobResult`:
     auto checkpoints taken, cleanup warnings and deletions, sessions whose container
     stopped or vanished, and failures."""
-    out: list[tuple[str, str]] = []
+    out: list[tuple[SeverityLevel, str]] = []
     s = res.summary or {}
     if res.error:
         out.append(("error", f"{res.name} job failed: {res.error}"))

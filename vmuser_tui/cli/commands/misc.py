@@ -25,9 +25,7 @@ def cmd_tui(args: Namespace, vm: Vmuser) -> int:
 
 
 def cmd_demo(args: Namespace, vm: Vmuser) -> int:
-    from vmuser_tui.core.demo import ensure_demo
-
-    outcome = ensure_demo(vm, say=lambda line: print(f"vmuser: {line}", file=sys.stderr))
+    outcome = vm.ensure_demo(say=lambda line: print(f"vmuser: {line}", file=sys.stderr))
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
     if args.no_tui or not sys.stdout.isatty():

@@ -48,13 +48,7 @@ def cmd_worker(args: Namespace, vm: Vmuser) -> int:
     import threading
 
     stop = threading.Event()
-    server = None
-    if not args.no_serve:
-        from vmuser_tui.core.rpc import Server
-
-        server = Server(vm)
-        server.start()
-        threading.Thread(target=server.serve_forever, name="vmuser-rpc", daemon=True).start()
+    server = None if args.no_serve else vm.serve_requests()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
 
@@ -79,12 +73,10 @@ def cmd_worker(args: Namespace, vm: Vmuser) -> int:
 
 
 def cmd_cleanup(args: Namespace, vm: Vmuser) -> int:
-    from vmuser_tui.core.workers import cleanup
-
     if args.apply and args.dry_run:
         raise UsageError("--apply and --dry-run exclude each other")
     now = clock.now()
-    items = cleanup.plan(vm, now)
+    items = vm.cleanup_plan(now)
     enabled = vm.config.get("cleanup", "enabled")
     if not args.apply:
         if args.json:

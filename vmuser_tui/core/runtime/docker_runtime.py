@@ -101,7 +101,7 @@ def _read_all(sock: Any, deadline: float | None) -> bytes | None:
     select() before each read, so the socket's own timeout never fires on a command that
     is merely quiet, and the deadline holds however the output is paced.
     """
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         pending = getattr(sock, "pending", None)  # TLS sockets buffer data select() cannot see
         if not (pending and pending()):
@@ -199,7 +199,8 @@ class DockerRuntime:
         text = str(err)
         where = f"cannot reach the Docker engine at {self.url}"
         if "Permission denied" in text or "PermissionError" in text:
-            return f"{where}: permission denied; add your user to the docker group (sudo usermod -aG docker $USER, then log in again)"
+            return (f"{where}: permission denied; add your user to the docker group "
+                    "(sudo usermod -aG docker $USER, then log in again)")
         if "Invalid bind address" in text or "Invalid URL" in text or "No connection adapters" in text:
             return f"{where}: not a valid engine address; fix docker.base_url (e.g. unix:///var/run/docker.sock or tcp://host:2375)"
         if "FileNotFoundError" in text or "No such file" in text:
@@ -263,7 +264,8 @@ class DockerRuntime:
             raise RuntimeUnavailableError(self._unreachable(err)) from err
 
     def _missing(self, container_id: str) -> str:
-        return f"container {_short(container_id)} no longer exists: it was removed outside vmuser; start the session again"
+        return (f"container {_short(container_id)} no longer exists: it was removed outside vmuser; "
+                "start the session again")
 
     # -- ContainerRuntime -------------------------------------------------------------
 
@@ -299,9 +301,11 @@ class DockerRuntime:
             raise UsageError(f"workspace must be an absolute path, got '{spec.workspace}'")
         if not os.path.isdir(spec.workspace):
             # Docker would create a missing bind source as an empty root-owned directory.
-            raise NotFoundError(f"workspace {spec.workspace} does not exist: create it or restore the project's checkpoint into it")
+            raise NotFoundError(f"workspace {spec.workspace} does not exist: "
+                                "create it or restore the project's checkpoint into it")
         if spec.memory < 0 or spec.cpus < 0 or spec.pids_limit < 0:
-            raise UsageError("memory, cpus and pids_limit must be >= 0 (0 = unlimited): fix docker.memory, docker.cpus, docker.pids_limit")
+            raise UsageError("memory, cpus and pids_limit must be >= 0 (0 = unlimited): "
+                             "fix docker.memory, docker.cpus, docker.pids_limit")
         try:
             info = self._start(spec)
         except VmuserError as err:
@@ -320,8 +324,10 @@ class DockerRuntime:
                 f"image '{spec.image}' is not available locally: docker pull/load it, or prepare it with ensure_image "
                 f"so vmuser falls back to '{FALLBACK_IMAGE}' built from busybox-static"
             ),
-            conflict=f"a container named {spec.name} already exists: remove it (docker rm -f {spec.name}) and start again",
-            rejected=lambda why: f"Docker rejected container {spec.name}: {why}; check docker.memory, docker.cpus and docker.pids_limit",
+            conflict=f"a container named {spec.name} already exists: remove it (docker rm -f {spec.name}) "
+                     "and start again",
+            rejected=lambda why: (f"Docker rejected container {spec.name}: {why}; "
+                                  "check docker.memory, docker.cpus and docker.pids_limit"),
         ):
             host_config = api.create_host_config(
                 binds={spec.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
@@ -343,13 +349,15 @@ class DockerRuntime:
         try:
             with self._errors(
                 f"start container {spec.name}",
-                rejected=lambda why: f"container {spec.name} did not start: {why}; the image needs /bin/sh (try '{FALLBACK_IMAGE}')",
+                rejected=lambda why: (f"container {spec.name} did not start: {why}; "
+                                      f"the image needs /bin/sh (try '{FALLBACK_IMAGE}')"),
             ):
                 api.start(container_id)
         except VmuserError:
             self.remove(container_id)  # don't leave a created-but-dead container behind
             raise
-        return self.inspect(container_id) or ContainerInfo(container_id, spec.name, spec.image, "removing", dict(spec.labels))
+        return self.inspect(container_id) or ContainerInfo(
+            container_id, spec.name, spec.image, "removing", dict(spec.labels))
 
     def stop(self, container_id: str, timeout: int = 5) -> None:
         """Stop: SIGTERM, then SIGKILL after ``timeout`` seconds. Stopping a stopped one is fine."""
@@ -431,10 +439,12 @@ class DockerRuntime:
 
         def not_running(why: str) -> str:
             if "paused" in why:
-                return f"session container {_short(container_id)} is paused: resume it first: vmuser session resume <session>"
+                return (f"session container {_short(container_id)} is paused: "
+                        "resume it first: vmuser session resume <session>")
             return f"session container {_short(container_id)} is not running: {START_HINT}"
 
-        with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id), conflict=not_running):
+        with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id),
+                          conflict=not_running):
             exec_id = api.exec_create(
                 container_id, argv, stdout=True, stderr=True, stdin=False, tty=False,
                 environment=environment, workdir=workdir,  # no user: the container's own
@@ -456,12 +466,14 @@ class DockerRuntime:
                     break
                 time.sleep(0.02)
         exit_code = result.get("ExitCode")
-        return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw), duration=time.monotonic() - started)
+        return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw),
+                          duration=time.monotonic() - started)
 
     def logs(self, container_id: str, tail: int = 200) -> str:
         """The container's last ``tail`` lines of output (stdout and stderr), UTF-8 decoded."""
         with self._errors(f"read logs of container {_short(container_id)}", missing=self._missing(container_id)):
-            data = self._docker().api.logs(container_id, stdout=True, stderr=True, tail=max(0, int(tail)), timestamps=False)
+            data = self._docker().api.logs(container_id, stdout=True, stderr=True, tail=max(0, int(tail)),
+                                           timestamps=False)
         return data.decode("utf-8", errors="replace")
 
     def commit(self, container_id: str, repository: str, tag: str, labels: dict[str, str]) -> str:
@@ -504,7 +516,8 @@ class DockerRuntime:
         with self._errors(f"read stats of container {_short(container_id)}", missing=self._missing(container_id)):
             sample = self._docker().api.stats(container_id, stream=False)
         mem = sample.get("memory_stats") or {}
-        return {"cpu_percent": _cpu_percent(sample), "memory_bytes": _memory_bytes(sample), "memory_limit": int(mem.get("limit", 0))}
+        return {"cpu_percent": _cpu_percent(sample), "memory_bytes": _memory_bytes(sample),
+                "memory_limit": int(mem.get("limit", 0))}
 
     def shell_argv(self, container_id: str) -> list[str]:
         """argv for an interactive shell (bash if present, else sh) in /workspace.

@@ -49,7 +49,7 @@ def take_checkpoint(host: WorkerMixin, target: str, then: Then) -> None:
 def _checkpointed(host: WorkerMixin, outcome: CreateOutcome, description: str, then: Then,
                   take_empty: Callable[[], None]) -> None:
     cp = outcome.checkpoint
-    notify = host.notify  # type: ignore[attr-defined]
+    notify = host.notify
     if outcome.created:
         notify(f"checkpoint {cp.id}: {cp.file_count} files, {human_size(outcome.new_bytes)} new"
                + (f"; {len(outcome.skipped)} unreadable skipped" if outcome.skipped else "")
@@ -76,7 +76,7 @@ def _offer_empty(host: WorkerMixin, head: Checkpoint, description: str, take_emp
         if yes:
             take_empty()
         else:
-            host.notify(f"description {shown!r} not recorded: nothing changed since {head.id}",  # type: ignore[attr-defined]
+            host.notify(f"description {shown!r} not recorded: nothing changed since {head.id}",
                         title="Checkpoint", severity="warning")
 
     host.vapp.push_screen(ConfirmScreen(f"Nothing changed since {head.id}", body, confirm_label="Take it",
@@ -88,7 +88,7 @@ def tag_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
     from vmuser_tui.tui.screens.prompt import PromptScreen
 
     def tagged(new: Checkpoint) -> None:
-        host.notify(f"{new.id}: " + (f"tags {', '.join(new.tags)}" if new.tags else "no tags now"),  # type: ignore[attr-defined]
+        host.notify(f"{new.id}: " + (f"tags {', '.join(new.tags)}" if new.tags else "no tags now"),
                     title="Tags")
         then(new.id)
 
@@ -116,7 +116,7 @@ def annotate_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
         label, note = result
 
         def done(new: Checkpoint) -> None:
-            host.notify(f"{new.id}: {NOTE}{label}", title="Annotated")  # type: ignore[attr-defined]
+            host.notify(f"{new.id}: {NOTE}{label}", title="Annotated")
             then(new.id)
 
         host.run_blocking(lambda: host.vm.checkpoints.annotate(cp.id, label, note), done, group="write")

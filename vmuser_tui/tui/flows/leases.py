@@ -84,7 +84,7 @@ class LeaseSync:
         self.running = False
         restarted = any(sid not in {s.id for s in self.sessions()} for sid in att.attached)
         for text, title, severity in self.banner.absorb(att):
-            self.host.notify(text, title=title, severity=severity)  # type: ignore[attr-defined]
+            self.host.notify(text, title=title, severity=severity)
         self.after(restarted)
         if not restarted and self.again:
             self.again = False
@@ -96,7 +96,7 @@ def confirm_takeover(host: WorkerMixin, held: dict[str, Lease], focus: str | Non
     """``T``: take over the session another client held read-write and whose lease expired
     (``focus``: the session to prefer), after a confirmation; ``take_over(session_id)``
     runs the pass that does it. Says why when there is nothing (yet) to take over."""
-    notify = host.notify  # type: ignore[attr-defined]
+    notify = host.notify
     if not held:
         notify("nobody else holds this project's sessions: nothing to take over", severity="warning")
         return

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from vmuser_tui.core.access import HEARTBEAT
 from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.models import Session
+    from vmuser_tui.core.runtime.base import ExecResult
+    from vmuser_tui.core.sessions import StartOutcome
     from vmuser_tui.tui.screens.base import WorkerMixin
 
 After = Callable[[], object] | None
@@ -30,7 +31,7 @@ def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After
     app = host.vapp
 
     def run(runtime: str) -> None:
-        def done(outcome) -> None:
+        def done(outcome: StartOutcome) -> None:
             s = outcome.session
             if s.runtime == "docker":
                 short = f"session {s.id} started in a container"
@@ -78,7 +79,7 @@ def stop_session(host: WorkerMixin, session: Session, *, after: After = None) ->
                     "/workspace inside it is lost. The workspace and checkpoints stay.")
 
     def stopped(s: Session) -> None:
-        host.notify(f"session {s.id} stopped")  # type: ignore[attr-defined]
+        host.notify(f"session {s.id} stopped")
         if after:
             after()
 
@@ -103,7 +104,7 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
             return
         argv = ["sh", "-c", command]
 
-        def done(result) -> None:
+        def done(result: ExecResult) -> None:
             output = result.output.decode("utf-8", errors="replace")
             shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
             app.push_screen(OutputScreen(f"$ {clip(shown, 60)}  [{session.container_name}]", output,
@@ -131,10 +132,10 @@ def show_container_logs(host: WorkerMixin, selected: Session | None, sessions: l
             session = with_container[0]
     start = host.key("project.start", "s")
     if session is None:
-        host.notify(f"this project has no session: {start} starts one", severity="warning")  # type: ignore[attr-defined]
+        host.notify(f"this project has no session: {start} starts one", severity="warning")
         return
     if not session.container_id:
-        host.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "  # type: ignore[attr-defined]
+        host.notify(f"no container logs: session {session.id} has no container (runtime '{session.runtime}'); "
                     f"{start} starts a Docker session", severity="warning")
         return
     from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen
@@ -165,7 +166,7 @@ def run_shell(host: WorkerMixin, argv: list[str], session: Session, *, after: Af
     vm = host.vm
 
     def beat() -> None:
-        while not stop.wait(HEARTBEAT):
+        while not stop.wait(vm.access.heartbeat_interval):
             try:
                 vm.access.heartbeat()
             except Exception:  # noqa: BLE001, S110 - a busy database: the next beat tries again
@@ -180,7 +181,7 @@ def run_shell(host: WorkerMixin, argv: list[str], session: Session, *, after: Af
             sys.stdout.flush()
             subprocess.call(argv)
     except Exception as exc:  # noqa: BLE001 - SuspendNotSupported (served over the web), no docker CLI
-        host.notify(f"cannot open a shell here: {exc}", severity="error")  # type: ignore[attr-defined]
+        host.notify(f"cannot open a shell here: {exc}", severity="error")
     finally:
         stop.set()
     if after:

@@ -14,7 +14,7 @@ them, else read-only, with a banner that says who holds them and until when. Rea
 a lease hides and refuses the changing actions, as the app's read-only mode does; once the
 holder leaves, the screen becomes read-write by itself, and once the holder's lease expired
 (it crashed, its SSH link dropped) ``T`` takes the session over (the core logs it). The
-leases are renewed every :data:`~vmuser_tui.core.access.HEARTBEAT` seconds and given back
+leases are renewed every ``vm.access.heartbeat_interval`` seconds and given back
 when the screen closes.
 """
 
@@ -26,8 +26,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from vmuser_tui.core.access import HEARTBEAT, Attachment
-from vmuser_tui.core.errors import NotFoundError
+from vmuser_tui.core.access import Attachment
+from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
@@ -196,7 +196,7 @@ class ProjectScreen(VmuserScreen):
         self.query_one("#timeline-empty").display = False
         self.query_one("#metrics").display = False
         self.timeline.focus()
-        self.set_interval(HEARTBEAT, self.leases.heartbeat, name="lease heartbeat")
+        self.set_interval(self.vm.access.heartbeat_interval, self.leases.heartbeat, name="lease heartbeat")
         self.set_interval(HOLDERS_INTERVAL, self._sync_leases, name="lease holders")
 
     def on_unmount(self) -> None:
@@ -233,7 +233,7 @@ class ProjectScreen(VmuserScreen):
         # opening: the newest page first, drawn while the rest loads
         self.run_blocking(lambda: fetch(FIRST_PAGE), first, failed=self._load_failed)
 
-    def _load_failed(self, err) -> None:
+    def _load_failed(self, err: VmuserError) -> None:
         if isinstance(err, NotFoundError):  # deleted meanwhile (e.g. by another process)
             self.notify(f"project {self.project_id} no longer exists", severity="warning")
             self.app.pop_screen()

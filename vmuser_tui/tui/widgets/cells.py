@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar, overload
+
 from rich.text import Text
 
 from vmuser_tui.core import clock
@@ -55,7 +57,18 @@ def safe_text(text: Text, *, keep_lines: bool = False) -> Text:
     return out
 
 
-def shown(cell):
+_Cell = TypeVar("_Cell")
+
+
+@overload
+def shown(cell: str | Text) -> Text: ...
+
+
+@overload
+def shown(cell: _Cell) -> _Cell | Text: ...
+
+
+def shown(cell: object) -> object:
     """A table cell made safe to draw: a string becomes :func:`safe` Text (so ``[b]`` in a
     file name is not markup), a Text goes through :func:`safe_text`; anything else is kept."""
     if isinstance(cell, str):

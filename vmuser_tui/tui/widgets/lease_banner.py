@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
+from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from vmuser_tui.core.access import Attachment, held_text
@@ -19,7 +20,7 @@ from vmuser_tui.core.access import Attachment, held_text
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.tui.app import VmuserApp
 
-Note = tuple[str, str, str]  # (text, title, severity) of a notification
+Note = tuple[str, str, SeverityLevel]  # (text, title, severity) of a notification
 
 
 class LeaseBanner(Static):
@@ -50,8 +51,8 @@ class LeaseBanner(Static):
                 out.append((held_text(sid, lease, takeover), "Read-only", "warning"))
             if lease.expires_in() <= 0 and (sid, lease.holder) not in self._expired_told and sid in before:
                 self._expired_told.add((sid, lease.holder))
-                out.append((f"the read-write lease of {lease.actor} on session {sid} expired: {takeover} takes it "
-                            "over", "Lease expired", "warning"))
+                expired = f"the read-write lease of {lease.actor} on session {sid} expired: {takeover} takes it over"
+                out.append((expired, "Lease expired", "warning"))
         return out
 
     def refusal(self, session_id: str | None) -> str | None:

@@ -42,7 +42,7 @@ class StatusLine(Static):
     def watch_message(self) -> None:
         self._redraw()
 
-    def _redraw(self, *_args) -> None:
+    def _redraw(self, *_args: object) -> None:
         ok, detail = self.vapp.docker_state
         text = Text(no_wrap=True, overflow="ellipsis")
         if ok is None:

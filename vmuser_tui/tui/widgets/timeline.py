@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 
-from vmuser_tui.core.access import lease_name
 from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import ago, clip, human_size, short_time
@@ -164,11 +163,11 @@ def event_text(event: Event) -> Text:
     return Text(" ".join(printable(text).split()), style="dim")
 
 
-def _key(item) -> str:
+def _key(item: Event | Checkpoint) -> str:
     return item.key if isinstance(item, Event) else item.id
 
 
-def _when(item) -> str:
+def _when(item: Event | Checkpoint) -> str:
     return item.at if isinstance(item, Event) else item.created_at
 
 
@@ -196,11 +195,7 @@ def fetch_events(vm: Vmuser, project_id: str, session_ids: list[str]) -> list[Ev
     """The project's session events, newest first (blocking: a worker's job). A take-over
     is logged under the lease's name only, so those are read apart and matched by session."""
     rows = [e for e in vm.log(project=project_id, limit=EVENTS_LIMIT) if e["operation"] in EVENT_KINDS]
-    names = {lease_name(sid): sid for sid in session_ids}
-    for entry in vm.log(operation="lease.takeover", limit=200):
-        sid = names.get(str(entry["details"].get("lease", "")))
-        if sid:
-            rows.append({**entry, "session_id": sid})
+    rows += vm.access.takeovers(session_ids, limit=200)
     rows.sort(key=lambda e: (e["at"], e["id"]), reverse=True)
     return [Event.from_entry(e) for e in rows]
 
