@@ -4,6 +4,11 @@ Layering, lowest first: built-in defaults (:data:`SCHEMA`) < the config file <
 environment variables ``VMUSER_<SECTION>_<KEY>`` (e.g. ``VMUSER_DOCKER_IMAGE``,
 ``VMUSER_DATA_DIR``) < explicit overrides from the command line (``--data-dir``).
 The file path is ``--config`` / ``VMUSER_CONFIG`` / the platformdirs config dir.
+
+Over 600 lines on purpose: about half is :data:`SCHEMA`, one table of every setting with
+its type, default, range and help text (which ``config.example.toml``, the settings screen
+and ``config validate`` all read); splitting the table from its validator would leave two
+files that must change together.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ lock is never held across file reads; the trees, the stat cache and the caller's
 checkpoint row go in one final transaction. A crash before that leaves only unreachable
 blobs, which ``gc`` removes. A row in ``capture_locks`` tells a concurrent ``gc`` which
 fresh blobs it must not touch. hashlib and zstandard release the GIL, so threads scale.
+
+Over 600 lines on purpose: the write order above (batches, the final transaction, the
+lock row, files that vanish or keep changing mid-capture) is one invariant, and reading it
+in one file is how it is kept; scanning (``scan.py``), the live change monitor
+(``live.py``) and the object store (``objects.py``) are already modules of their own.
 """
 
 from __future__ import annotations

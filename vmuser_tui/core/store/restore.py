@@ -26,6 +26,11 @@ refused restore changes nothing. What can still fail half-way (I/O errors, a kil
 covered by the caller's restore journal: applying a plan is idempotent, because a plan made
 again from the half-restored workspace lists only what still differs, and
 :func:`sweep_temp_files` removes the temp files a kill left behind.
+
+Over 600 lines on purpose: plan, checks and apply share one set of rules (what is spared,
+what a race may change under us, the dirfd walk of :mod:`~vmuser_tui.core.store.confined`) that
+must be read together to be kept; the policy around it (journal, roll back, recovery) lives in
+:mod:`vmuser_tui.core.restoring`.
 """
 
 from __future__ import annotations
