@@ -28,6 +28,14 @@ SELECT p.*,
 FROM projects p
 """
 
+def validate_name(name: str) -> str:
+    """A project's display name, stripped: 1-200 printable characters. Raises UsageError."""
+    name = name.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise UsageError("a project name needs 1-200 printable characters")
+    return name
+
+
 class Projects:
     """Project operations. Every change writes its operation-log entry in the same transaction."""
 
@@ -131,9 +139,7 @@ class Projects:
         read-only client.
         """
         self.ctx.access.check(None, what="create a project")
-        name = name.strip()
-        if not name or len(name) > 200 or not name.isprintable():
-            raise UsageError("a project name needs 1-200 printable characters")
+        name = validate_name(name)
         if workspace and import_dir:
             raise UsageError("give either a workspace to use in place or a directory to import (copy), not both")
         prefix = validate_prefix(prefix) if prefix is not None else prefix_from_name(name)
@@ -229,6 +235,47 @@ class Projects:
         tags = (set(project.tags) | {validate_tag(t) for t in add}) - set(remove)
         return self._update(ref, "project.tag", "tags = ?", (json.dumps(sorted(tags)),),
                             add=list(add), remove=list(remove))
+
+    def update(
+        self,
+        ref: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        image: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> Project:
+        """Change a project's name, description, image (``""``: back to ``[docker] image``)
+        and tags in one transaction and one ``project.update`` log entry listing the fields
+        changed (old and new values). None leaves a field as it is. Raises UsageError for a
+        bad name or tag, or when nothing would change (with what to pass);
+        NotFoundError/AmbiguousError for ``ref``; ReadOnlyError for a read-only client."""
+        project = self.get(ref)
+        self.ctx.access.check(project.id, what="update this project")
+        new: dict[str, object] = {}
+        if name is not None and (name := validate_name(name)) != project.name:
+            new["name"] = name
+        if description is not None and description != project.description:
+            new["description"] = description
+        if image is not None and (image.strip() or None) != project.image:
+            new["image"] = image.strip() or None
+        tags = sorted((set(project.tags) | {validate_tag(t) for t in add_tags}) - set(remove_tags))
+        if tags != sorted(project.tags):
+            new["tags"] = tags
+        if not new:
+            raise UsageError(f"nothing to change in project {project.id}: give --name, --description, --image, "
+                             "--add-tag or --remove-tag with a new value")
+        old = {"name": project.name, "description": project.description, "image": project.image,
+               "tags": sorted(project.tags)}
+        columns = ", ".join(f"{k} = ?" for k in new)
+        values = tuple(json.dumps(v) if k == "tags" else v for k, v in new.items())
+        with self.db.write() as conn:
+            conn.execute(f"UPDATE projects SET {columns}, updated_at = ? WHERE id = ?",
+                         (*values, clock.now_iso(), project.id))
+            oplog.record(conn, "project.update", project_id=project.id,
+                         changed={k: {"from": old[k], "to": v} for k, v in new.items()})
+        return self.get(project.id)
 
     def touch(self, conn, project_id: str) -> None:
         """Mark activity (inside a caller's transaction); resets the cleanup clock."""

@@ -80,6 +80,12 @@ def cmd_unpin(args: Namespace, vm: Vmuser) -> int:
     return 0
 
 
+def cmd_update(args: Namespace, vm: Vmuser) -> int:
+    _show(vm.projects.update(args.project, name=args.name, description=args.description, image=args.image,
+                             add_tags=args.add_tag, remove_tags=args.remove_tag), args.json)
+    return 0
+
+
 def cmd_extend(args: Namespace, vm: Vmuser) -> int:
     project = vm.projects.extend(args.project, args.days)
     print(f"{project.id}: cleanup clock reset; due {project.cleanup_due_at or 'never'}")
