@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from vmuser_tui.tui.screens.new_project import NewProjectScreen
 
-from .conftest import SIZE, make_app, settle
+from .conftest import SIZE, make_app, run_app, settle
 
 NAMES = {"/": "slash", "\t": "tab", " ": "space"}
 
@@ -68,15 +68,19 @@ async def test_files_find_typed_in_one_burst_lands_whole_in_the_box(world):
         assert app.screen.query_one("#find", Input).value == "notes"
 
 
+async def _new_project_form(pilot) -> NewProjectScreen:
+    """The New project dialog, opened with ``n`` from the projects screen."""
+    await pilot.press("n")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, NewProjectScreen)
+    return form
+
+
 async def test_new_project_fields_typed_in_one_burst_land_in_their_fields(make_vm):
-    vm = make_vm()
-    app = make_app(vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, NewProjectScreen)
+    async with run_app(make_vm()) as pilot:
+        app = pilot.app
+        form = await _new_project_form(pilot)
         burst(app, "abc\t\tdesc")
         await settle(pilot)
         values = {key: form.query_one(f"#field-{key}", Input).value for key in ("name", "prefix", "description")}
@@ -85,13 +89,9 @@ async def test_new_project_fields_typed_in_one_burst_land_in_their_fields(make_v
 
 
 async def test_a_longer_burst_fills_every_field_in_order(make_vm):
-    vm = make_vm()
-    app = make_app(vm)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
+    async with run_app(make_vm()) as pilot:
+        app = pilot.app
+        form = await _new_project_form(pilot)
         burst(app, "web app\tweb\ta site\tx y\t\t")
         await settle(pilot)
         values = {key: form.query_one(f"#field-{key}", Input).value

@@ -5,44 +5,33 @@ silently (cancelling says it was not recorded and repeats it)."""
 from __future__ import annotations
 
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
-from vmuser_tui.tui.screens.project import ProjectScreen
 
-from .conftest import SIZE, make_app, settle
+from .conftest import settle
 
 
-async def _open(pilot) -> ProjectScreen:
+async def _offer(pilot) -> None:
+    """``c``, a description, Enter, with nothing changed: the empty-checkpoint offer shows."""
+    await pilot.press("c", *"tests pass", "enter")
     await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, ProjectScreen)
-    return screen
+    assert isinstance(pilot.app.screen, ConfirmScreen)
 
 
-async def test_a_description_with_nothing_changed_offers_an_empty_checkpoint(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await _open(pilot)
-        await pilot.press("c", *"tests pass", "enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "tests pass" in str(app.screen.query_one("#confirm-body").render())
+async def test_a_description_with_nothing_changed_offers_an_empty_checkpoint(world, pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        await _offer(pilot)
+        assert "tests pass" in str(pilot.app.screen.query_one("#confirm-body").render())
         await pilot.press("y")
         await settle(pilot)
-        assert app.screen is screen and len(screen.checkpoints) == 4
+        assert pilot.app.screen is screen and len(screen.checkpoints) == 4
         cp = screen.checkpoints[0]
         assert cp.description == "tests pass" and cp.parent_id == world.checkpoints[2]
         assert screen.project.head_checkpoint_id == cp.id
 
 
-async def test_cancelling_says_the_description_was_not_recorded(world):
-    app = make_app(world.vm)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await _open(pilot)
-        await pilot.press("c", *"tests pass", "enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
+async def test_cancelling_says_the_description_was_not_recorded(pilot_at):
+    async with pilot_at("project") as (pilot, screen):
+        await _offer(pilot)
         await pilot.press("n")
         await settle(pilot)
         assert len(screen.checkpoints) == 3
-        assert any("'tests pass' not recorded" in n.message for n in app._notifications)
+        assert any("'tests pass' not recorded" in n.message for n in pilot.app._notifications)
