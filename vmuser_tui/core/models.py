@@ -63,6 +63,9 @@ class Project:
         return asdict(self)
 
 
+_SESSION_JSON = ("ports", "metadata", "env_keys", "setup")  # columns stored as JSON text
+
+
 @dataclass
 class Session:
     """A period of work on a project: a container (runtime ``docker``) or none (``none``).
@@ -83,11 +86,24 @@ class Session:
     stopped_at: str | None
     last_active_at: str
     checkpoints: int = 0
+    # What it was started with (schema 4): published ports as
+    # ``[{"container", "host", "host_ip", "protocol"}]``, the user's ``--meta`` pairs, the
+    # names (never the values) of the environment variables set, the folder and user exec
+    # starts with (None: /workspace, the container's user), a summary of the launch.
+    ports: list[dict] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    env_keys: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    exec_user: str | None = None
+    setup: dict = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: dict) -> Session:
-        return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row and k != "checkpoints"},
-                   checkpoints=row.get("n_checkpoints") or 0)
+        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row and k != "checkpoints"}
+        for key in _SESSION_JSON:
+            if isinstance(values.get(key), str):
+                values[key] = json.loads(values[key])
+        return cls(**values, checkpoints=row.get("n_checkpoints") or 0)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -199,6 +199,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE leases ADD COLUMN host TEXT;
     ALTER TABLE leases ADD COLUMN pid_start INTEGER;
     """,
+    # 4: what a session was started with (issue 13). ``ports``: JSON list of published
+    # ports as the engine reported them; ``metadata``: the user's ``--meta K=V`` pairs;
+    # ``env_keys``: the NAMES of the environment variables set (values live only in the
+    # container: they may be secrets); ``workdir``/``exec_user``: where and as whom exec
+    # and shells start (a devcontainer.json's workspaceFolder/remoteUser; NULL: /workspace
+    # and the container's user); ``setup``: a JSON summary of the launch (devcontainer.json
+    # path, built image, lifecycle hooks' exit codes, ignored properties).
+    """
+    ALTER TABLE sessions ADD COLUMN ports TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sessions ADD COLUMN env_keys TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN workdir TEXT;
+    ALTER TABLE sessions ADD COLUMN exec_user TEXT;
+    ALTER TABLE sessions ADD COLUMN setup TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

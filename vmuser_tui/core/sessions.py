@@ -9,6 +9,7 @@ state; other transitions are refused. Runtime state lives in Docker (containers 
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,11 +24,13 @@ from vmuser_tui.core.errors import (
     VmuserError,
 )
 from vmuser_tui.core.models import Session
+from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT
 
 if TYPE_CHECKING:
     import sqlite3
 
     from vmuser_tui.core.db import Database
+    from vmuser_tui.core.launch import StartOptions
     from vmuser_tui.core.projects import Projects
     from vmuser_tui.core.runtime.base import ContainerRuntime, ExecResult
 
@@ -116,7 +119,8 @@ class Sessions:
             params.append(value)
         conn.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*params, session.id))
 
-    def start(self, project_ref: str, *, runtime: str = "docker", image: str | None = None) -> StartOutcome:
+    def start(self, project_ref: str, *, runtime: str = "docker", image: str | None = None,
+              options: StartOptions | None = None) -> StartOutcome:
         """Start a new session on a project: with runtime ``docker`` a container from the
         project's (or configured) image with the workspace at /workspace; with ``none``,
         the workspace only. The container runs as the user :func:`container_user.prepare`
@@ -124,17 +128,28 @@ class Sessions:
         notes). Raises RuntimeUnavailableError when Docker cannot be reached (the message
         suggests ``--runtime none``), StateError for a root-owned ``--workspace`` folder
         when vmuser runs as root and no ``[docker] user`` is set. A container that fails to
-        start leaves no session (the operation log keeps the attempt as ``session.fail``)."""
+        start leaves no session (the operation log keeps the attempt as ``session.fail``).
+
+        ``options`` (:class:`~vmuser_tui.core.launch.StartOptions`): environment, published
+        ports, metadata; read and checked by :func:`vmuser_tui.core.launch.plan` before
+        anything is recorded (UsageError/ConfigError for bad input)."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
         self.ctx.access.check(project.id, what="start a session")
+        from vmuser_tui.core import launch
         from vmuser_tui.core.ids import new_short_id
+
+        plan = launch.plan(self.ctx, project, options)
+        if runtime != "docker" and (plan.environment or plan.ports or plan.hooks or plan.build):
+            raise UsageError("environment variables, ports and a devcontainer need a container: "
+                             "drop --runtime none")
+        meta = dict((options or launch.StartOptions()).meta)
 
         sid = new_short_id()
         now = clock.now_iso()
         notes: list[str] = []
-        wanted = image or project.image or self.ctx.config.get("docker", "image")
+        wanted = image or plan.image or project.image or self.ctx.config.get("docker", "image")
         rt = self.ctx.runtime(runtime)
         choice_image: str | None = None  # stays None for runtime 'none' (no image)
         if runtime == "docker":
@@ -155,9 +170,11 @@ class Sessions:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO sessions(id, project_id, runtime, image, container_name, status, created_at, "
-                "last_active_at) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (sid, project.id, runtime, choice_image, name if runtime == "docker" else None, "created", now, now),
+                "last_active_at, metadata, env_keys, workdir, exec_user, setup) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (sid, project.id, runtime, choice_image, name if runtime == "docker" else None, "created", now, now,
+                 json.dumps(meta), json.dumps(sorted(plan.environment)),
+                 None if plan.workdir == WORKSPACE_MOUNT else plan.workdir, plan.exec_user, json.dumps(plan.setup)),
             )
             self.projects.touch(conn, project.id)
             oplog.record(conn, "session.create", project_id=project.id, session_id=sid, runtime=runtime,
@@ -171,7 +188,8 @@ class Sessions:
                 image=choice.image, name=name, workspace=project.workspace,
                 labels={"vmuser.project": project.id, "vmuser.session": sid},
                 memory=docker_cfg["memory"], cpus=docker_cfg["cpus"], pids_limit=docker_cfg["pids_limit"],
-                user=user.spec,
+                user=user.spec, environment=dict(plan.environment), ports=list(plan.ports),
+                mounts=list(plan.mounts), workdir=plan.workdir, run_options=dict(plan.run_options),
             )
             try:
                 info = rt.start(spec)
@@ -191,10 +209,12 @@ class Sessions:
                         conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
             container_id = info.id
+            ports = json.dumps([p.to_json() for p in info.ports])
         else:
-            container_id = None
+            container_id, ports = None, "[]"
         with self.db.write() as conn:
-            self._set_status(conn, session, "running", "", container_id=container_id, started_at=clock.now_iso())
+            self._set_status(conn, session, "running", "", container_id=container_id, started_at=clock.now_iso(),
+                             ports=ports)
             oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
                          runtime=runtime, image=choice_image, container_id=container_id)
         return StartOutcome(self.get(sid), notes)

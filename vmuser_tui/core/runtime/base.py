@@ -19,6 +19,37 @@ LABEL_SESSION = "vmuser.session"
 WORKSPACE_MOUNT = "/workspace"
 
 
+@dataclass(frozen=True)
+class PortBinding:
+    """One published port: ``container`` port (1-65535) reachable on the engine's host at
+    ``host_ip:host``. ``host`` None: the engine picks a free port (read it back from
+    :attr:`ContainerInfo.ports`). ``host_ip`` defaults to loopback: a dev server is never
+    exposed to the network unless the user asks for ``0.0.0.0`` (Docker's own default is
+    every interface). ``protocol`` is ``tcp`` or ``udp``."""
+
+    container: int
+    host: int | None = None
+    host_ip: str = "127.0.0.1"
+    protocol: str = "tcp"
+
+    def to_json(self) -> dict:
+        """``{"container": int, "host": int | None, "host_ip": str, "protocol": str}``."""
+        return {"container": self.container, "host": self.host, "host_ip": self.host_ip,
+                "protocol": self.protocol}
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    """One extra mount besides the workspace: ``kind`` ``volume`` (a named volume, created by
+    the engine on first use) or ``bind`` (a host path; only when the config allows it),
+    ``source`` the volume name or absolute host path, ``target`` an absolute container path."""
+
+    kind: str
+    source: str
+    target: str
+    read_only: bool = False
+
+
 @dataclass
 class ContainerSpec:
     """What to create for one session.
@@ -39,6 +70,13 @@ class ContainerSpec:
     pids_limit: int
     environment: dict[str, str] = field(default_factory=dict)
     user: str = ""
+    # Published ports, extra mounts, the folder commands start in (the workspace mount
+    # point unless a devcontainer.json names another), and allow-listed docker run
+    # options as host-config keyword arguments (see core/launch.py for which and why).
+    ports: list[PortBinding] = field(default_factory=list)
+    mounts: list[MountSpec] = field(default_factory=list)
+    workdir: str = WORKSPACE_MOUNT
+    run_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +92,7 @@ class ContainerInfo:
     image: str  # image reference actually used
     status: str
     labels: dict[str, str]
+    ports: list[PortBinding] = field(default_factory=list)  # as published (host port filled in)
 
 
 @dataclass

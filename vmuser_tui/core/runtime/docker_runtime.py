@@ -33,6 +33,7 @@ from vmuser_tui.core.runtime.base import (
     ContainerSpec,
     ExecResult,
     ImageChoice,
+    PortBinding,
 )
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 
@@ -86,13 +87,44 @@ def _hostname(name: str) -> str:
     return label or "vmuser"
 
 
+def _published(attrs: dict) -> list[PortBinding]:
+    """The ports an ``inspect_container`` result says are published, host port filled in.
+
+    ``NetworkSettings.Ports`` is ``{"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]}``
+    while the container runs; a stopped one has none there, so ``HostConfig.PortBindings``
+    (what was asked) is the fallback."""
+    ports = (attrs.get("NetworkSettings") or {}).get("Ports") or (attrs.get("HostConfig") or {}).get("PortBindings")
+    out = []
+    for key, bindings in sorted((ports or {}).items()):
+        number, _, proto = key.partition("/")
+        for b in bindings or []:
+            host = b.get("HostPort") or ""
+            out.append(PortBinding(int(number), int(host) if host.isdigit() else None, b.get("HostIp") or "",
+                                   proto or "tcp"))
+    return out
+
+
 def _info(attrs: dict) -> ContainerInfo:
     """``ContainerInfo`` from an ``inspect_container`` result."""
     config, state = attrs.get("Config") or {}, attrs.get("State") or {}
     return ContainerInfo(
         id=attrs["Id"], name=attrs.get("Name", "").lstrip("/"), image=config.get("Image", ""),
         status=state.get("Status", "unknown"), labels=dict(config.get("Labels") or {}),
+        ports=_published(attrs),
     )
+
+
+def _extra_mounts(spec: ContainerSpec) -> list[Any]:
+    """``docker.types.Mount`` objects for ``spec.mounts``, plus the workspace again at
+    ``spec.workdir`` when a devcontainer.json puts it elsewhere than /workspace (the
+    workspace stays at /workspace too: captures, restores and exec defaults rely on it)."""
+    from docker.types import Mount
+
+    mounts = [Mount(m.target, m.source, type=m.kind, read_only=m.read_only) for m in spec.mounts]
+    wd = spec.workdir.rstrip("/") or "/"
+    if wd != WORKSPACE_MOUNT and not wd.startswith(WORKSPACE_MOUNT + "/"):
+        mounts.append(Mount(wd, spec.workspace, type="bind"))
+    return mounts
 
 
 def _read_all(sock: Any, deadline: float | None) -> bytes | None:
@@ -290,7 +322,8 @@ class DockerRuntime:
 
         Runs as ``spec.user`` (empty: :func:`default_user`) with ``no-new-privileges`` and
         every capability dropped (:data:`CAP_ADD` back only for uid 0), unprivileged, the
-        workspace bind-mounted at /workspace (nothing else mounted), HOME=/tmp unless
+        workspace bind-mounted at /workspace (plus ``spec.mounts``, and the workspace again at
+        ``spec.workdir`` when that is elsewhere), ``spec.ports`` published, HOME=/tmp unless
         ``spec.environment`` sets it, limits from ``spec`` (0 = unlimited). Commands run by
         :meth:`exec` and :meth:`shell_argv` run as the same user. Raises ``UsageError`` (bad
         spec or limits), ``NotFoundError`` (image or workspace missing), ``StateError`` (name taken).
@@ -329,8 +362,15 @@ class DockerRuntime:
             rejected=lambda why: (f"Docker rejected container {spec.name}: {why}; "
                                   "check docker.memory, docker.cpus and docker.pids_limit"),
         ):
+            port_bindings: dict[str, list[tuple]] = {}
+            for p in spec.ports:
+                binding = (p.host_ip, p.host) if p.host else (p.host_ip,)
+                port_bindings.setdefault(f"{p.container}/{p.protocol}", []).append(binding)
             host_config = api.create_host_config(
                 binds={spec.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
+                mounts=_extra_mounts(spec) or None,
+                port_bindings=port_bindings or None,
+                **spec.run_options,
                 mem_limit=spec.memory or None,
                 nano_cpus=int(round(spec.cpus * 1e9)) or None,
                 pids_limit=spec.pids_limit or None,
@@ -342,7 +382,8 @@ class DockerRuntime:
             created = api.create_container(
                 spec.image, command=KEEPALIVE, name=spec.name, hostname=_hostname(spec.name),
                 user=user, environment={"HOME": "/tmp", **spec.environment},
-                working_dir=WORKSPACE_MOUNT, labels=dict(spec.labels), host_config=host_config,
+                ports=[(p.container, p.protocol) for p in spec.ports] or None,
+                working_dir=spec.workdir, labels=dict(spec.labels), host_config=host_config,
                 detach=True, stdin_open=False, tty=False,
             )
         container_id = created["Id"]

@@ -1,0 +1,110 @@
+"""What a session is started with, gathered before anything is recorded or created.
+
+``session start`` takes more than a project: environment variables, published ports, the
+user's metadata, and (issue 13) what the workspace's own ``devcontainer.json`` or
+Dockerfile asks for. :func:`plan` reads and checks all of it first, so bad input (a port
+that is not a number, a broken devcontainer.json) is refused before a session row, an
+image or a container exists; :class:`~vmuser_tui.core.sessions.Sessions` then carries the
+:class:`LaunchPlan` out.
+
+Precedence, lowest first (as ``docker run`` and VS Code dev containers layer them): the
+image's own ``ENV`` < ``[session.env]`` in config < the devcontainer.json's
+``containerEnv``/``remoteEnv`` < ``--env-file`` < ``--env``. Ports: the devcontainer's
+``forwardPorts``/``appPort`` plus ``--publish``; a container port published twice keeps the
+``--publish`` one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from vmuser_tui.core.ports import parse_publish
+from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT, MountSpec, PortBinding
+
+if TYPE_CHECKING:
+    from vmuser_tui.core.context import Context
+    from vmuser_tui.core.models import Project
+
+
+@dataclass
+class StartOptions:
+    """What the user asked of one ``session start`` besides the project and runtime.
+
+    ``env``: ``--env K=V`` pairs (already split); ``env_files``: ``--env-file`` paths on
+    this host, in order; ``publish``: ``--publish`` specs as typed
+    (``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]``); ``meta``: ``--meta K=V`` pairs,
+    stored with the session and shown by ``session show``; ``dockerfile``: build the image
+    from this Dockerfile (a path relative to the workspace) when there is no
+    devcontainer.json; ``devcontainer``: False ignores the workspace's devcontainer.json.
+    """
+
+    env: dict[str, str] = field(default_factory=dict)
+    env_files: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    dockerfile: str | None = None
+    devcontainer: bool = True
+
+
+@dataclass
+class Hook:
+    """One lifecycle command of a devcontainer.json (``postCreateCommand``,
+    ``postStartCommand``): ``argv`` run without a shell, or a string run by ``sh -c``;
+    ``name`` is the key of the object form ("" otherwise)."""
+
+    stage: str  # "postCreate" | "postStart"
+    argv: list[str]
+    name: str = ""
+
+
+@dataclass
+class LaunchPlan:
+    """Everything :meth:`Sessions.start` needs past the project, checked.
+
+    ``image``: the image to run (None: the project's, then ``[docker] image``);
+    ``build``: a build to run first (a :class:`~vmuser_tui.core.devcontainer` build spec,
+    None when the image is used as is); ``environment``: the container's variables;
+    ``ports``/``mounts``/``run_options``: for :class:`~vmuser_tui.core.runtime.base.ContainerSpec`;
+    ``workdir``: where the workspace is seen and commands start; ``container_user``: the
+    ``uid:gid`` or name the container runs as (None: vmuser's choice, see
+    :mod:`~vmuser_tui.core.container_user`); ``exec_user``: who exec and shells run as (None:
+    the container's user); ``hooks``: lifecycle commands run after the start; ``notes``: lines
+    for the user (e.g. ignored properties, listed once); ``setup``: the JSON summary kept with
+    the session (never a variable's value).
+    """
+
+    image: str | None = None
+    build: object | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    ports: list[PortBinding] = field(default_factory=list)
+    mounts: list[MountSpec] = field(default_factory=list)
+    run_options: dict[str, object] = field(default_factory=dict)
+    workdir: str = WORKSPACE_MOUNT
+    container_user: str | None = None
+    exec_user: str | None = None
+    hooks: list[Hook] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    setup: dict = field(default_factory=dict)
+
+
+def merge_ports(low: list[PortBinding], high: list[PortBinding]) -> list[PortBinding]:
+    """``low`` then ``high``, where a container port/protocol in ``high`` replaces ``low``'s."""
+    taken = {(p.container, p.protocol) for p in high}
+    return [p for p in low if (p.container, p.protocol) not in taken] + list(high)
+
+
+def plan(ctx: Context, project: Project, options: StartOptions | None = None) -> LaunchPlan:
+    """The checked :class:`LaunchPlan` for starting a session on ``project``.
+
+    Reads nothing but the config, the options and the workspace's own files; contacts no
+    engine. Raises UsageError for a bad ``--env``/``--publish``/``--meta`` and ConfigError
+    for a broken devcontainer.json (with its line and column).
+    """
+    options = options or StartOptions()
+    result = LaunchPlan()
+    result.environment = dict(options.env)
+    result.ports = merge_ports([], [parse_publish(spec) for spec in options.publish])
+    if result.environment:
+        result.setup["env_keys"] = sorted(result.environment)
+    return result
