@@ -480,7 +480,10 @@ def run(ctx, path: Path, *, name: str | None = None, as_new: bool = False, say: 
                               ctx.config.get("limits", "outside_symlinks"))
         conn.close()
         say("storing the objects and rows")
-        result = _insert(ctx, staged, v, pid, idmap, new_name, folder, final, restored["id"], path)
+        try:
+            result = _insert(ctx, staged, v, pid, idmap, new_name, folder, final, restored["id"], path)
+        except sqlite3.IntegrityError as exc:  # a row the checks let through but this data dir's schema refuses
+            raise _refuse(path, f"a row of it does not fit this data dir ({exc})") from None
         result.notes = notes
         result.seconds = round(time.perf_counter() - started, 3)
         return result
