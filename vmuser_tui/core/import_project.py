@@ -435,7 +435,8 @@ def run(ctx, path: Path, *, name: str | None = None, as_new: bool = False, say: 
     limits = ctx.config.values["limits"]
     new_name = validate_name(name) if name is not None else None
     staged = stage(path, ctx.data_dir)
-    conn = sqlite3.connect(staged.absolute().as_uri() + "?mode=ro", uri=True, isolation_level=None,
+    # immutable: the staged copy is private and never changes (no locks, no -shm even for a WAL file)
+    conn = sqlite3.connect(staged.absolute().as_uri() + "?mode=ro&immutable=1", uri=True, isolation_level=None,
                            check_same_thread=False)
     folder: Path | None = None
     try:
@@ -494,8 +495,9 @@ def run(ctx, path: Path, *, name: str | None = None, as_new: bool = False, say: 
     finally:
         with contextlib.suppress(sqlite3.Error):
             conn.close()
-        with contextlib.suppress(OSError):
-            staged.unlink()
+        for leftover in (staged, Path(f"{staged}-wal"), Path(f"{staged}-shm"), Path(f"{staged}-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 _TOKEN = re.compile(r"[0-9a-z][0-9a-z-]*")
