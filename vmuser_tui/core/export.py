@@ -46,7 +46,10 @@ from vmuser_tui.core.store.objects import CHUNKS, PACKED, pack
 
 Say = Callable[[str], None]
 BATCH = 500  # hashes per IN (...) query
-_ENTRY = re.compile(rb"^(dir|file|symlink) [0-7]+ [0-9]+ ([0-9a-f]{64})\t", re.M)
+# The hashes a tree's canonical encoding names (one line per entry, see store/trees.py),
+# picked by two regexes in C: the walk then never builds an Entry per line.
+_DIRS = re.compile(rb"^dir [0-7]+ [0-9]+ ([0-9a-f]{64})\t", re.M)
+_BLOBS = re.compile(rb"^(?:file|symlink) [0-7]+ [0-9]+ ([0-9a-f]{64})\t", re.M)
 
 
 @dataclass
@@ -79,7 +82,8 @@ def check_destination(out: Path, force: bool) -> Path:
     if not parent.is_dir():
         raise UsageError(f"cannot write {out}: the folder {parent} does not exist; create it first")
     if out.is_dir():
-        raise UsageError(f"cannot write {out}: it is a folder; give a file name, e.g. {out / ('export' + transfer_format.SUFFIX)}")
+        example = out / ("export" + transfer_format.SUFFIX)
+        raise UsageError(f"cannot write {out}: it is a folder; give a file name, e.g. {example}")
     if out.exists() and not force:
         raise UsageError(f"{out} already exists; pass --force to replace it, or choose another name")
     return out.absolute()
@@ -110,11 +114,11 @@ def reach(conn: sqlite3.Connection, roots: set[str], say: Say) -> tuple[set[str]
     """``(tree hashes, blob hashes)`` reachable from ``roots`` in ``src`` (chunks included).
     Raises StoreError for a missing or damaged tree."""
     trees: set[str] = set()
-    blobs: set[str] = set()
+    blobs: set[bytes] = set()
+    subtrees: set[bytes] = set()
     frontier = sorted(roots)
     dctx = zstandard.ZstdDecompressor()
     while frontier:
-        nxt: set[str] = set()
         for i in range(0, len(frontier), BATCH):
             part = frontier[i : i + BATCH]
             found = 0
@@ -124,31 +128,30 @@ def reach(conn: sqlite3.Connection, roots: set[str], say: Say) -> tuple[set[str]
                 try:
                     raw = dctx.decompress(data)
                 except zstandard.ZstdError as exc:
-                    raise StoreError(f"cannot export: tree {digest[:12]} is damaged ({exc}); run 'vmuser check'") from None
+                    raise StoreError(f"cannot export: tree {digest[:12]} is damaged ({exc}); "
+                                     "run 'vmuser check'") from None
                 if hashlib.sha256(raw).hexdigest() != digest:
                     raise StoreError(f"cannot export: tree {digest[:12]} does not match its hash; run 'vmuser check'")
-                for kind, h in _ENTRY.findall(raw):
-                    name = h.decode()
-                    if kind == b"dir":
-                        if name not in trees:
-                            nxt.add(name)
-                    else:
-                        blobs.add(name)
+                subtrees.update(_DIRS.findall(raw))
+                blobs.update(_BLOBS.findall(raw))
             if found != len(part):
                 have = {r[0] for r in conn.execute(
                     f"SELECT hash FROM src.trees WHERE hash IN ({','.join('?' * len(part))})", part)}
                 lost = next(h for h in part if h not in have)
                 raise StoreError(f"cannot export: tree {lost[:12]} is missing from the store; run 'vmuser check'")
         trees.update(frontier)
-        frontier = sorted(nxt - trees)
+        nxt = {h.decode() for h in subtrees} - trees
+        subtrees.clear()
+        frontier = sorted(nxt)
         say(f"walking trees: {len(trees):,} trees, {len(blobs):,} files so far")
-    chunked = sorted(blobs)
+    found_blobs = {h.decode() for h in blobs}
+    chunked = sorted(found_blobs)
     for i in range(0, len(chunked), BATCH):
         part = chunked[i : i + BATCH]
         for (data,) in conn.execute(f"SELECT data FROM src.blobs WHERE codec = '{CHUNKS}' AND hash IN "
                                     f"({','.join('?' * len(part))})", part):
-            blobs.update(bytes(data[j : j + 32]).hex() for j in range(0, len(data), 32))
-    return trees, blobs
+            found_blobs.update(bytes(data[j : j + 32]).hex() for j in range(0, len(data), 32))
+    return trees, found_blobs
 
 
 def _fill(conn: sqlite3.Connection, table: str, values: set[str]) -> None:
@@ -279,7 +282,7 @@ def export(db_path: Path, project_id: str, out: Path, *, since: str | None = Non
         # sqlite-utils serves here: ten key/value rows into a table it can describe.
         import sqlite_utils
 
-        sqlite_utils.Database(conn)["header"].insert_all(
+        sqlite_utils.Database(conn).table("header").insert_all(
             [{"key": k, "value": v} for k, v in header.items()])
         conn.close()
         fd = os.open(temp, os.O_RDONLY)

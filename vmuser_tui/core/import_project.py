@@ -291,7 +291,8 @@ def check_blobs(conn: sqlite3.Connection, path: Path, claims: dict[str, int], li
         if held[0] != claimed:
             raise _refuse(path, f"a tree declares {claimed:,} bytes for blob {blob[:12]}, which holds {held[0]:,}")
     done = 0
-    for digest, size, codec, data in conn.execute(f"SELECT hash, size, codec, data FROM blobs WHERE codec != '{PACKED}'"):
+    unpacked = f"SELECT hash, size, codec, data FROM blobs WHERE codec != '{PACKED}'"
+    for digest, size, codec, data in conn.execute(unpacked):
         where = f"blob {digest[:12]}"
         if not isinstance(data, bytes):
             raise _refuse(path, f"{where} is not stored as bytes")
@@ -529,7 +530,8 @@ def _insert(ctx, staged: Path, v: _Verified, pid: str, idmap: dict[str, str], ne
             offset = conn.execute("SELECT COALESCE(MAX(id), 0) FROM main.packs").fetchone()[0]
             # a pack all of whose members are here already would only take space: left out
             conn.execute(
-                "INSERT INTO main.packs (id, codec, size, data, created_at) SELECT p.id + ?, p.codec, p.size, p.data, ? "
+                "INSERT INTO main.packs (id, codec, size, data, created_at) "
+                "SELECT p.id + ?, p.codec, p.size, p.data, ? "
                 "FROM x.packs p WHERE EXISTS (SELECT 1 FROM x.blobs b WHERE b.pack_id = p.id AND NOT EXISTS "
                 "(SELECT 1 FROM main.blobs m WHERE m.hash = b.hash))", (offset, now))
             conn.execute(
@@ -551,7 +553,7 @@ def _insert(ctx, staged: Path, v: _Verified, pid: str, idmap: dict[str, str], ne
                 (pid, name, p["description"] or "", str(final), p["image"], int(bool(p["pinned"])), p["tags"],
                  idmap.get(restored_id, restored_id), p["keep_until"], p["created_at"], stamp, stamp))
             utils = sqlite_utils.Database(conn)
-            utils["checkpoints"].insert_all(
+            utils.table("checkpoints").insert_all(
                 ({**cp, "id": idmap.get(cp["id"], cp["id"]), "project_id": pid,
                   "parent_id": idmap.get(cp["parent_id"], cp["parent_id"]) if cp["parent_id"] else None,
                   "description": _remap(cp["description"] or "", idmap),
@@ -564,7 +566,7 @@ def _insert(ctx, staged: Path, v: _Verified, pid: str, idmap: dict[str, str], ne
                 e["project_id"] = pid
                 e["details"] = _remap(e["details"], idmap) if isinstance(e["details"], str) else e["details"]
             if entries:
-                utils["operation_log"].insert_all(entries, batch_size=500)
+                utils.table("operation_log").insert_all(entries, batch_size=500)
             h = v.header
             oplog.record(conn, "project.import", project_id=pid, name=name, file=str(path),
                          source_project=h["project_id"], source_host=h["source_host"],
