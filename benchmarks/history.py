@@ -28,6 +28,30 @@ LIST_TARGET_S = 0.100
 SIZE_TARGET = 1.2
 
 
+def build(vm, checkpoints: int, n_files: int, seed: int = 3):
+    """Project ``history`` in ``vm``: ``n_files`` files, then ``checkpoints`` checkpoints,
+    each after appending to 1-3 of them (every 500th tagged); returns the project.
+    benchmarks/export.py builds the same history."""
+    rng = random.Random(seed)
+    project = vm.projects.create("history")
+    ws = Path(project.workspace)
+    files = []
+    for i in range(n_files):
+        p = ws / f"pkg{i % 12}" / f"mod{i % 5}" / f"f{i}.py"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("".join(f"line {j} of file {i}\n" for j in range(rng.randint(5, 60))))
+        files.append(p)
+    t0 = time.perf_counter()
+    for n in range(checkpoints):
+        for p in rng.sample(files, rng.randint(1, 3)):
+            with open(p, "a") as fh:
+                fh.write(f"edit {n}\n")
+        vm.checkpoints.create(project.id, description=f"step {n}", tags=["milestone"] if n % 500 == 0 else ())
+        if n and n % 1000 == 0:
+            print(f"{n} checkpoints, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return project
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoints", type=int, default=10_000)
@@ -38,24 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-history-"))
     shutil.rmtree(work / "data", ignore_errors=True)
-    rng = random.Random(3)
     vm = Vmuser.open(data_dir=str(work / "data"), config_path=str(work / "none.toml"), reconcile=False)
-    project = vm.projects.create("history")
-    ws = Path(project.workspace)
-    files = []
-    for i in range(args.files):
-        p = ws / f"pkg{i % 12}" / f"mod{i % 5}" / f"f{i}.py"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text("".join(f"line {j} of file {i}\n" for j in range(rng.randint(5, 60))))
-        files.append(p)
     t0 = time.perf_counter()
-    for n in range(args.checkpoints):
-        for p in rng.sample(files, rng.randint(1, 3)):
-            with open(p, "a") as fh:
-                fh.write(f"edit {n}\n")
-        vm.checkpoints.create(project.id, description=f"step {n}", tags=["milestone"] if n % 500 == 0 else ())
-        if n and n % 1000 == 0:
-            print(f"{n} checkpoints, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    project = build(vm, args.checkpoints, args.files)
     build_s = time.perf_counter() - t0
     runs = []
     for _ in range(7):

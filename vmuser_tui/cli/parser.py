@@ -184,6 +184,21 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "delete", "project.delete", "delete a project: containers, managed workspace, history")
     p.add_argument("project")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    from vmuser_tui.cli.commands.transfer import EXPORT_EPILOG, IMPORT_EPILOG
+
+    p = leaf(g, "export", "project.export", "write a project with its checkpoints and content to one file",
+             epilog=EXPORT_EPILOG)
+    p.add_argument("project", help="project id, unique id prefix or name")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write (--force replaces it)")
+    p.add_argument("--since", metavar="WHEN", help="only checkpoints created at or after WHEN (ISO time or age: 7d)")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="ID", help="only this checkpoint (repeatable)")
+    _json(p)
+    p = leaf(g, "import", "project.import", "bring in a project from a file written by project export",
+             epilog=IMPORT_EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", help="name it this (suffixed when a project has it already)")
+    p.add_argument("--as-new", action="store_true", help="a copy under new project and checkpoint ids")
+    _json(p)
 
     g = group("session", "start, stop and use sessions (containers)")
     p = leaf(g, "start", "session.start", "start a session on a project and print its id")

@@ -29,7 +29,9 @@ if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when t
     from vmuser_tui.core.check import CheckReport, Progress
     from vmuser_tui.core.db import Database
     from vmuser_tui.core.demo import DemoOutcome
+    from vmuser_tui.core.export import ExportResult
     from vmuser_tui.core.forget import ForgetResult
+    from vmuser_tui.core.import_project import ImportResult
     from vmuser_tui.core.leases import Outcome
     from vmuser_tui.core.metrics import SessionMetrics
     from vmuser_tui.core.models import Session
@@ -141,6 +143,40 @@ class Vmuser:
         """Delete a project with everything it owns: containers, managed workspace, rows,
         then unreachable stored data (see :meth:`Projects.delete`)."""
         return self.projects.delete(ref, sessions=self.sessions, reason=reason)
+
+    def export_project(self, ref: str, out: str | os.PathLike[str], *, since: str | None = None,
+                       checkpoints: Collection[str] = (), force: bool = False,
+                       say: Callable[[str], None] = lambda line: None) -> ExportResult:
+        """Write project ``ref`` to one self-contained SQLite file ``out`` (see
+        :mod:`vmuser_tui.core.export`): all its checkpoints, or those created at or after
+        ``since`` (ISO time or age: 2h, 3d) or the ``checkpoints`` named (ids or prefixes of
+        this project's), with what they need. ``force``: replace an existing ``out``.
+        ``say(line)``: one line per phase. Reads only (works on a read-only data dir).
+        Raises NotFoundError, UsageError (destination, selection), StoreError."""
+        from vmuser_tui.core import export
+
+        project_id = self.projects.resolve(ref)
+        dest = export.check_destination(Path(out), force)
+        ids = [self.db.resolve("checkpoints", c, what="checkpoint", extra_where="project_id = ?",
+                               params=(project_id,)) for c in checkpoints]
+        return export.export(self.db.path, project_id, dest, since=clock.parse_when(since) if since else None,
+                             ids=ids, read_only_dir=self.db.read_only, say=say)
+
+    def import_project(self, path: str | os.PathLike[str], *, name: str | None = None, as_new: bool = False,
+                       say: Callable[[str], None] = lambda line: None) -> ImportResult:
+        """Bring a project exported by :meth:`export_project` into this data dir (see
+        :mod:`vmuser_tui.core.import_project`): every object verified and every tree
+        validated before the first write, then one transaction; the workspace restored
+        from the project's head (or newest) checkpoint. ``as_new``: new project and
+        checkpoint ids (a second copy); ``name``: its name (suffixed when taken). Raises
+        UsageError (no such file), StoreError (damaged, forged, newer format), StateError
+        (the project is here already: pass ``as_new``), LimitError, ReadOnlyError."""
+        from vmuser_tui.core import import_project
+        from vmuser_tui.core.projects import validate_name
+
+        self.access.check(None, what="import a project")
+        return import_project.run(self.ctx, Path(path), name=name, as_new=as_new, say=say,
+                                  validate_name=validate_name)
 
     def scheduler(self, **kwargs: Any) -> Scheduler:
         """A :class:`~vmuser_tui.core.workers.scheduler.Scheduler` of the default jobs for

@@ -21,7 +21,8 @@ _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoi
 
 
 # Commands that only read: on a data directory that cannot be written they open it read-only.
-READS = {"check", "log", "project.list", "project.show", "session.list", "session.show", "session.logs",
+READS = {"check", "log", "project.list", "project.show", "project.export",
+         "session.list", "session.show", "session.logs",
          "checkpoint.list", "checkpoint.show", "checkpoint.diff", "fs.ls", "fs.cat"}
 
 

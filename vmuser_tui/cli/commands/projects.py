@@ -107,3 +107,7 @@ def cmd_delete(args: Namespace, vm: Vmuser) -> int:
           f"{'workspace removed, ' if result['workspace_removed'] else ''}"
           f"{result['gc']['bytes']:,} bytes of stored data freed")
     return 0
+
+
+# export and import live in their own module (one job each); dispatch finds them here.
+from vmuser_tui.cli.commands.transfer import cmd_export, cmd_import  # noqa: E402,F401
