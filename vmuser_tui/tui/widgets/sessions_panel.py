@@ -1,5 +1,6 @@
-"""A project's sessions as a table: id, status, runtime, container, start time, uptime,
-checkpoints (and the image, when every column fits whole; else the status line says it).
+"""A project's sessions as a table: id, status, runtime, published ports (when a session has
+any), container, start time, uptime, checkpoints (and the image, when every column fits
+whole; else the status line says it, as it says every port, the metadata and the variables).
 
 :class:`SessionsPanel` is a DataTable that owns the session list it shows and knows which
 session the screen's actions are about: the selected one, the one the metrics and the
@@ -18,6 +19,8 @@ from textual.widgets import DataTable
 from vmuser_tui.core import clock
 from vmuser_tui.core.access import holders_text
 from vmuser_tui.core.models import Session
+from vmuser_tui.core.ports import port_text, ports_text
+from vmuser_tui.core.session_env import env_text
 from vmuser_tui.tui.widgets.cells import clip_middle, short_time, status_cell
 from vmuser_tui.tui.widgets.tables import Fit, cell_width, refill, set_columns, table_width
 
@@ -29,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SESSION_COLUMNS = (("Id", "id"), ("Status", "status"), ("Runtime", "runtime"), ("Container", "container"),
                    ("Started", "started"), ("Uptime", "uptime"), ("Cps", "cps"))
 IMAGE_COLUMN = ("Image", "image")
+#: Published ports, after Runtime, only while a session of the project has any (an 80-column
+#: screen has no cells to spare for a column of dashes).
+PORTS_COLUMN = ("Ports", "ports")
 #: Sessions a client attaches to (and shows metrics of).
 WATCHED = ("running", "paused")
 
@@ -46,6 +52,15 @@ def uptime(session: Session) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def ports_cell(session: Session) -> str:
+    """The Ports cell: the first port in short form (``32771->8000``: loopback and tcp are
+    the default) and how many more (``+2``); the status line lists them all."""
+    if not session.ports:
+        return "-"
+    more = len(session.ports) - 1
+    return port_text(session.ports[0], short=True) + (f" +{more}" if more else "")
 
 
 class SessionsPanel(DataTable):
@@ -66,20 +81,29 @@ class SessionsPanel(DataTable):
             session = self.selected()
             keep = session.id if session else None
 
+        ports = any(s.ports for s in self.sessions)
+
         def row(s: Session, image: bool) -> list:
             cells = [s.id, status_cell(s.status), s.runtime,
                      Fit.text(s.container_name or "-", cut=clip_middle),
                      short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
+            if ports:
+                cells.insert(3, Text(ports_cell(s)))
             return cells + [Text(s.image or "-")] if image else cells
 
+        def columns(image: bool) -> tuple[tuple[str, str], ...]:
+            cols = list(SESSION_COLUMNS)
+            if ports:
+                cols.insert(3, PORTS_COLUMN)
+            return (*cols, IMAGE_COLUMN) if image else tuple(cols)
+
         # the Image column only when every column fits whole; else the status line shows it
-        columns = (*SESSION_COLUMNS, IMAGE_COLUMN)
         full = [row(s, True) for s in self.sessions]
         natural = [max([cell_width(label), *(cell_width(r[i]) for r in full)])
-                   for i, (label, key) in enumerate(columns)]
+                   for i, (label, key) in enumerate(columns(True))]
         needed = sum(natural) + 2 * self.cell_padding * len(natural)
         self.image_column = bool(full) and needed <= table_width(self, width, len(full))
-        set_columns(self, (*SESSION_COLUMNS, IMAGE_COLUMN) if self.image_column else SESSION_COLUMNS)
+        set_columns(self, columns(self.image_column))
         refill(self, ((row(s, self.image_column), s.id) for s in self.sessions), width=width,
                minimum={"uptime": 7})
         if keep and any(s.id == keep for s in self.sessions):
@@ -135,9 +159,18 @@ class SessionsPanel(DataTable):
         return title
 
     @staticmethod
-    def status_text(session: Session, mode: str | None) -> str:
-        """The status line about ``session`` (``mode``: this client's ``rw``/``ro``, if attached)."""
+    def status_text(session: Session, mode: str | None, env: dict[str, str | None] | None = None) -> str:
+        """The status line about ``session`` (``mode``: this client's ``rw``/``ro``, if
+        attached; ``env``: its variables as :meth:`Sessions.environment` shows them, values
+        masked; None: the names only). Ports, metadata and variables come before the image
+        and the container: at 80 columns the end of the line is cut."""
         msg = f"session {session.id} · {session.status} · {session.runtime}"
+        if session.ports:
+            msg += f" · ports {ports_text(session.ports)}"
+        if session.metadata:
+            msg += " · " + ", ".join(f"{k}={v}" for k, v in session.metadata.items())
+        if session.env_keys:
+            msg += f" · env {env_text(env or dict.fromkeys(session.env_keys))}"
         if session.image:
             msg += f" · image {session.image}"
         if session.container_name:
