@@ -35,6 +35,8 @@ IMAGE_COLUMN = ("Image", "image")
 #: Published ports, after Runtime, only while a session of the project has any (an 80-column
 #: screen has no cells to spare for a column of dashes).
 PORTS_COLUMN = ("Ports", "ports")
+#: Cells (padding included) the Container column needs to stay readable beside Ports.
+CONTAINER_MIN = 14
 #: Sessions a client attaches to (and shows metrics of).
 WATCHED = ("running", "paused")
 
@@ -82,29 +84,36 @@ class SessionsPanel(DataTable):
             keep = session.id if session else None
 
         ports = any(s.ports for s in self.sessions)
+        room = table_width(self, width, len(self.sessions))
 
-        def row(s: Session, image: bool) -> list:
-            cells = [s.id, status_cell(s.status), s.runtime,
-                     Fit.text(s.container_name or "-", cut=clip_middle),
-                     short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
+        def row(s: Session, image: bool, container: bool = True) -> list:
+            cells: list = [s.id, status_cell(s.status), s.runtime]
             if ports:
-                cells.insert(3, Text(ports_cell(s)))
+                cells.append(Text(ports_cell(s)))
+            if container:
+                cells.append(Fit.text(s.container_name or "-", cut=clip_middle))
+            cells += [short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
             return cells + [Text(s.image or "-")] if image else cells
 
-        def columns(image: bool) -> tuple[tuple[str, str], ...]:
-            cols = list(SESSION_COLUMNS)
+        def columns(image: bool, container: bool = True) -> tuple[tuple[str, str], ...]:
+            cols = [c for c in SESSION_COLUMNS if container or c[1] != "container"]
             if ports:
                 cols.insert(3, PORTS_COLUMN)
             return (*cols, IMAGE_COLUMN) if image else tuple(cols)
 
+        def needed(cols: tuple[tuple[str, str], ...], rows: list[list]) -> dict[str, int]:
+            return {key: max([cell_width(label), *(cell_width(r[i]) for r in rows)]) + 2 * self.cell_padding
+                    for i, (label, key) in enumerate(cols)}
+
         # the Image column only when every column fits whole; else the status line shows it
-        full = [row(s, True) for s in self.sessions]
-        natural = [max([cell_width(label), *(cell_width(r[i]) for r in full)])
-                   for i, (label, key) in enumerate(columns(True))]
-        needed = sum(natural) + 2 * self.cell_padding * len(natural)
-        self.image_column = bool(full) and needed <= table_width(self, width, len(full))
-        set_columns(self, columns(self.image_column))
-        refill(self, ((row(s, self.image_column), s.id) for s in self.sessions), width=width,
+        full = needed(columns(True), [row(s, True) for s in self.sessions])
+        self.image_column = bool(self.sessions) and sum(full.values()) <= room
+        # with ports, the Container column (vmuser-<project>-<session>: the status line has it)
+        # gives way when it would be cut to less than CONTAINER_MIN cells
+        widths = needed(columns(False), [row(s, False) for s in self.sessions])
+        container = not ports or sum(w for k, w in widths.items() if k != "container") + CONTAINER_MIN <= room
+        set_columns(self, columns(self.image_column, container))
+        refill(self, ((row(s, self.image_column, container), s.id) for s in self.sessions), width=width,
                minimum={"uptime": 7})
         if keep and any(s.id == keep for s in self.sessions):
             self.move_cursor(row=[s.id for s in self.sessions].index(keep), animate=False)
