@@ -142,9 +142,9 @@ def test_a_taken_port_is_one_line_and_leaves_nothing(cli, docker_projects):
         r = cli.run("session", "start", cli.project, "--image", IMAGE, "-p", f"{port}:8000", "-e", f"API_TOKEN={TOKEN}")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
-        f"vmuser: error: port {port} on 127.0.0.1 is already in use: publish another host port "
+        (f"vmuser: error: port {port} on 127.0.0.1 is already in use: publish another host port "
         f"(--publish {port + 1}:8000), or leave the host port out for a free one (--publish 8000), "
-        "or stop what uses it"]
+        "or stop what uses it")]
     assert json.loads(cli.ok("session", "list", "--json")) == []
     assert client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={cli.project}"}) == []
     assert TOKEN.encode() not in _db_bytes(cli.data)  # the failed attempt's log entry holds no value either

@@ -145,10 +145,10 @@ def test_port_text():
 
 
 @pytest.mark.parametrize("engine", [
-    "driver failed programming external connectivity on endpoint x (abc): Error starting userland proxy: "
-    "listen tcp4 127.0.0.1:8000: bind: address already in use",
-    "driver failed programming external connectivity on endpoint x (abc): Bind for 127.0.0.1:8000 failed: "
-    "port is already allocated",
+    ("driver failed programming external connectivity on endpoint x (abc): Error starting userland proxy: "
+    "listen tcp4 127.0.0.1:8000: bind: address already in use"),
+    ("driver failed programming external connectivity on endpoint x (abc): Bind for 127.0.0.1:8000 failed: "
+    "port is already allocated"),
 ])
 def test_a_taken_port_is_named(engine):
     line = in_use_message(engine, [parse_publish("8000:80")])
