@@ -158,3 +158,17 @@ def test_a_taken_port_is_one_line_and_leaves_nothing(cli, docker_projects):
     assert len(r.stderr.strip().splitlines()) == 1
     assert [s["id"] for s in json.loads(cli.ok("session", "list", "--json"))] == [first["id"]]
     assert len(client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={cli.project}"})) == 1
+
+
+def test_a_container_image_checkpoint_keeps_no_secret(cli, docker_projects):
+    """With [snapshots] container_image, a checkpoint is a docker commit of the container: its
+    image config would carry the variables; secret-looking ones are emptied there."""
+    client, _ = docker_projects
+    cfg = Path(cli.env["VMUSER_CONFIG"])
+    cfg.write_text(cfg.read_text() + "[snapshots]\ncontainer_image = true\n")
+    sid = cli.ok("session", "start", cli.project, "--image", IMAGE, "-e", f"API_TOKEN={TOKEN}", "-e", "GREETING=hi")
+    cp = json.loads(cli.ok("checkpoint", "show", cli.ok("checkpoint", "create", sid, "-m", "image"), "--json"))
+    assert cp["image_id"]
+    env = client.api.inspect_image(cp["image_id"])["Config"]["Env"]
+    assert "API_TOKEN=" in env and "GREETING=hi" in env and f"SENTRY_TOKEN={CONFIG_SECRET}" not in env
+    assert not any(TOKEN in e or CONFIG_SECRET in e or PROJECT_SECRET in e for e in env)

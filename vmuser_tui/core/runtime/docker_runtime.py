@@ -543,10 +543,16 @@ class DockerRuntime:
         """``docker commit`` the container's filesystem (what a user installed outside
         /workspace; the bind-mounted workspace itself is not in it) as ``repository:tag``
         with ``labels``; returns that reference. The container keeps running (paused for
-        the copy, as docker commit does by default)."""
+        the copy, as docker commit does by default). Secret-looking variables of the
+        container (:func:`vmuser_tui.core.session_env.looks_secret`) are emptied in the
+        image's config: a checkpoint keeps no secret (the engine merges ``Env`` by name, so
+        ``NAME=`` replaces the value and the other variables stay)."""
+        from vmuser_tui.core.session_env import looks_secret
+
+        emptied = [f"{k}=" for k, v in self.environment(container_id).items() if looks_secret(k, v)]
         with self._errors(f"commit container {_short(container_id)}", missing=self._missing(container_id)):
             self._docker().api.commit(container_id, repository=repository, tag=tag,
-                                      conf={"Labels": dict(labels)})
+                                      conf={"Labels": dict(labels), **({"Env": emptied} if emptied else {})})
         return f"{repository}:{tag}"
 
     def images(self, label: str) -> list[tuple[str, dict[str, str]]]:
