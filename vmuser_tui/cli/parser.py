@@ -211,7 +211,7 @@ def build() -> argparse.ArgumentParser:
                    help="set a variable in the container (repeatable); NAME alone copies it from your environment")
     p.add_argument("--env-file", action="append", default=[], metavar="FILE",
                    help="read variables from FILE: NAME=VALUE lines, # comments (repeatable; no quote processing)")
-    p.add_argument("-p", "--publish", action="append", default=[], metavar="[HOST_IP:][HOST_PORT:]PORT[/udp]",
+    p.add_argument("-p", "--publish", action="append", default=[], metavar="[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]",
                    help="publish a container port on the host (repeatable); 127.0.0.1 unless HOST_IP says otherwise")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                    help="a label of yours kept with the session, shown by session show/list (repeatable)")
