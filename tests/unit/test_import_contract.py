@@ -79,6 +79,12 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # what vm.access.reconcile returns (this client's sessions and their holders), and the
     # one wording of who holds a session that the TUI's banner and sessions panel show
     f"{CORE}.access": {"Attachment", "held_text", "holders_text"},
+    # issue 13: what vm.sessions.start takes besides the project (--env, --publish, --meta...),
+    # the one parser of --env/--meta (the CLI checks them before it says "starting"), and the
+    # one wording of a published port and of a session's variables (CLI and TUI alike)
+    f"{CORE}.launch": {"StartOptions"},
+    f"{CORE}.session_env": {"parse_env_args", "parse_meta", "env_text"},
+    f"{CORE}.ports": {"ports_text", "port_text"},
 }
 
 #: Today's violations, as "<file under vmuser_tui/> -> <module>[:<name>]". Each says who

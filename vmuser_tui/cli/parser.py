@@ -71,6 +71,22 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=34)
 
 
+START_EPILOG = """\
+examples:
+  vmuser session start web -p 8000                 a dev server on 8000, reached at 127.0.0.1:<free port>
+  vmuser session start web -p 8080:8000            ... at 127.0.0.1:8080
+  vmuser session start web -p 0.0.0.0:8080:8000    ... on every interface (only when you ask)
+  vmuser session start web -e DEBUG=1 -e API_TOKEN --env-file .env.dev --meta ticket=OPS-7
+
+Variables, lowest first: [session.env] in the config, [projects."<id or name>".env], the
+workspace's devcontainer.json, --env-file files in order, --env. An env file is docker's:
+NAME=VALUE per line, # comments and blank lines skipped, NAME alone copies it from your
+environment; no quote processing (A="x" sets A to "x" with the quotes).
+Values are never written to vmuser's database or log (only the names are); values that look
+secret (by name, e.g. API_TOKEN, or by shape) are shown as *** by session show and the TUI.
+`vmuser session show S` lists the host ports the engine gave; --json has ports and metadata.
+"""
+
 WORKER_EPILOG = """\
 examples:
   vmuser worker                  run until Ctrl-C (e.g. in a tmux window or under systemd)
@@ -201,11 +217,19 @@ def build() -> argparse.ArgumentParser:
     _json(p)
 
     g = group("session", "start, stop and use sessions (containers)")
-    p = leaf(g, "start", "session.start", "start a session on a project and print its id")
+    p = leaf(g, "start", "session.start", "start a session on a project and print its id", epilog=START_EPILOG)
     p.add_argument("project")
     p.add_argument("--runtime", choices=["docker", "none"], default="docker",
                    help="docker: a container with the workspace at /workspace; none: workspace only")
     p.add_argument("--image", help="image for this session (default: the project's, then [docker] image)")
+    p.add_argument("-e", "--env", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="set a variable in the container (repeatable); NAME alone copies it from your environment")
+    p.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                   help="read variables from FILE: NAME=VALUE lines, # comments (repeatable; no quote processing)")
+    p.add_argument("-p", "--publish", action="append", default=[], metavar="[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]",
+                   help="publish a container port on the host (repeatable); 127.0.0.1 unless HOST_IP says otherwise")
+    p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                   help="a label of yours kept with the session, shown by session show/list (repeatable)")
     for name, text in (("stop", "stop a session (its container is removed; the workspace stays)"),
                        ("show", "show one session")):
         p = leaf(g, name, f"session.{name}", text)

@@ -18,7 +18,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -372,6 +372,10 @@ class Config:
     values: dict[str, dict[str, Any]]
     sources: dict[tuple[str, str], str]
     keymap: dict[str, str]
+    # Environment variables for sessions (issue 13): ``[session.env]`` for every session,
+    # ``[projects."<id or name>".env]`` per project (see :data:`ENV_TABLES`).
+    session_env: dict[str, str] = field(default_factory=dict)
+    project_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def get(self, section: str, key: str) -> Any:
         """The value of ``[section] key``."""
@@ -386,6 +390,13 @@ class Config:
     def to_toml_dict(self) -> dict[str, Any]:
         """The effective settings as a TOML-ready dict (sizes in bytes)."""
         out: dict[str, Any] = {s: dict(v) for s, v in self.values.items()}
+        # variables as they are shown everywhere: secret-looking values masked
+        from vmuser_tui.core.session_env import masked
+
+        if self.session_env:
+            out["session"] = {"env": masked(self.session_env)}
+        if self.project_env:
+            out["projects"] = {ref: {"env": masked(env)} for ref, env in self.project_env.items()}
         if self.keymap:
             out["keymap"] = dict(self.keymap)
         return out
@@ -431,15 +442,27 @@ def load(
             values[section][key] = _coerce(section, key, setting, setting.default, from_text=False)
             sources[(section, key)] = "default"
     keymap: dict[str, str] = {}
+    session_env: dict[str, str] = {}
+    project_env: dict[str, dict[str, str]] = {}
     for section, table in raw.items():
         if section == "keymap":
             if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
                 raise ConfigError(f"{cfg_path}: [keymap] must map binding ids to key strings")
             keymap = dict(table)
             continue
+        if section in ENV_TABLES:
+            try:
+                if section == "session":
+                    session_env = _env_tables("session", table).get("", {})
+                else:
+                    project_env = _env_tables("projects", table)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg_path}: {exc}") from None
+            continue
         if section not in SCHEMA:
             raise ConfigError(
-                f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap"
+                f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap, "
+                f"{', '.join(ENV_TABLES)}"
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{cfg_path}: '{section}' must be a table ([{section}])")
@@ -480,7 +503,41 @@ def load(
             f"[cleanup] warning_days ({values['cleanup']['warning_days']}) must be less than "
             f"after_days ({values['cleanup']['after_days']})"
         )
-    return Config(path=cfg_path, values=values, sources=sources, keymap=keymap)
+    return Config(path=cfg_path, values=values, sources=sources, keymap=keymap, session_env=session_env,
+                  project_env=project_env)
+
+
+#: Tables of environment variables, free-form (any variable name) and so outside
+#: :data:`SCHEMA`, checked by :func:`vmuser_tui.core.session_env.check_env_table`:
+#: ``[session.env]`` (every session) and ``[projects."<project id or name>".env]`` (one
+#: project's sessions). In the config file rather than the database because values may be
+#: secrets: vmuser's database keeps variable names only.
+ENV_TABLES = ("session", "projects")
+
+
+def _env_tables(section: str, table: Any) -> dict[str, dict[str, str]]:
+    """``[session]`` -> ``{"": env}``; ``[projects]`` -> ``{project ref: env}``. Each table
+    may hold only ``env``; ConfigError naming the table otherwise."""
+    from vmuser_tui.core.session_env import check_env_table
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"'{section}' must be a table ([{section}.env])")
+    owners = {"": table} if section == "session" else table
+    out: dict[str, dict[str, str]] = {}
+    for ref, body in owners.items():
+        where = f"[{section}]" if not ref else f"[{section}.{_toml_key(ref)}]"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where} must be a table holding env, e.g. [{section}.{_toml_key(ref or 'web')}.env]")
+        for key in body:
+            if key != "env":
+                raise ConfigError(f"unknown key {where} {key}; known: env")
+        out[ref] = check_env_table(f"{where[:-1]}.env]", body.get("env", {}))
+    return out
+
+
+def _toml_key(key: str) -> str:
+    """A table name as TOML spells it: bare when it can be, else quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _toml_value(value: Any) -> str:
@@ -512,6 +569,15 @@ def commented_default() -> str:
             lines.append(f"# {key} = {_toml_value(setting.default)}")
         lines.append("")
     lines += [
+        "# Environment variables for every session, NAME = \"value\"; one project's sessions get more from",
+        "# [projects.\"<project id or name>\".env]. Lowest first: these, the project's, the workspace's",
+        "# devcontainer.json, session start --env-file, --env. Secret-looking values are masked wherever shown;",
+        "# vmuser's database keeps the names only (keep this file private: chmod 600).",
+        "# [session.env]",
+        '# TZ = "UTC"',
+        "# [projects.web.env]",
+        '# API_URL = "http://localhost:8000"',
+        "",
         "[keymap]",
         "# Remap any key binding by its id (see the help screen, '?'), e.g.:",
         '# "projects.filter" = "slash"',

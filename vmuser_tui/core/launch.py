@@ -8,8 +8,11 @@ image or a container exists; :class:`~vmuser_tui.core.sessions.Sessions` then ca
 :class:`LaunchPlan` out.
 
 Precedence, lowest first (as ``docker run`` and VS Code dev containers layer them): the
-image's own ``ENV`` < ``[session.env]`` in config < the devcontainer.json's
-``containerEnv``/``remoteEnv`` < ``--env-file`` < ``--env``. Ports: the devcontainer's
+image's own ``ENV`` < ``[session.env]`` in config < the project's
+``[projects."<id or name>".env]`` (by name, then by id) < the devcontainer.json's
+``containerEnv``/``remoteEnv`` < ``--env-file`` files, in the order given < ``--env``
+(the last of a name wins). Reading and checking them: :mod:`vmuser_tui.core.session_env`;
+only the names are kept with the session (values may be secrets). Ports: the devcontainer's
 ``forwardPorts``/``appPort`` plus ``--publish``; a container port published twice keeps the
 ``--publish`` one.
 """
@@ -101,9 +104,19 @@ def plan(ctx: Context, project: Project, options: StartOptions | None = None) ->
     engine. Raises UsageError for a bad ``--env``/``--publish``/``--meta`` and ConfigError
     for a broken devcontainer.json (with its line and column).
     """
+    import os
+
+    from vmuser_tui.core import session_env
+
     options = options or StartOptions()
     result = LaunchPlan()
-    result.environment = dict(options.env)
+    session_env.parse_meta(f"{k}={v}" for k, v in options.meta.items())  # (the CLI parsed them; others did not)
+    environment = session_env.config_env(ctx.config, project)
+    # (the devcontainer.json's containerEnv/remoteEnv go here: above the config, below the files)
+    for path in options.env_files:
+        environment.update(session_env.read_env_file(path, os.environ))
+    environment.update(session_env.check_env(options.env))
+    result.environment = environment
     result.ports = merge_ports([], [parse_publish(spec) for spec in options.publish])
     if result.environment:
         result.setup["env_keys"] = sorted(result.environment)

@@ -273,6 +273,22 @@ class Sessions:
             oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id, reason=reason)
         return self.get(session.id)
 
+    def environment(self, ref: str) -> dict[str, str | None]:
+        """The variables the session was started with (its ``env_keys``), values read from
+        its container now (vmuser stores names only) and secret-looking ones masked
+        (:func:`vmuser_tui.core.session_env.masked`). A value is None when the container
+        cannot say (removed, runtime none, the engine unreachable)."""
+        from vmuser_tui.core.session_env import masked
+
+        session = self.get(ref)
+        values: dict[str, str] = {}
+        if session.env_keys and session.container_id and session.runtime == "docker":
+            try:
+                values = masked(self.ctx.runtime("docker").environment(session.container_id))
+            except VmuserError:
+                values = {}
+        return {name: values.get(name) for name in session.env_keys}
+
     def require_running(self, ref: str) -> Session:
         """The session, which must be running with a container. Raises StateError otherwise."""
         session = self.get(ref)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from vmuser_tui.cli.output import details, emit_json, human_size, table
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.ports import ports_text
+from vmuser_tui.core.session_env import env_text
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
     from argparse import Namespace
@@ -18,9 +20,15 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
 
 
 def cmd_start(args: Namespace, vm: Vmuser) -> int:
+    from vmuser_tui.core.launch import StartOptions
+    from vmuser_tui.core.session_env import parse_env_args, parse_meta
+
+    # checked here first, so a typo is refused before "starting container..." is printed
+    options = StartOptions(env=parse_env_args(args.env, os.environ), env_files=list(args.env_file),
+                           publish=list(args.publish), meta=parse_meta(args.meta))
     if sys.stderr.isatty() and args.runtime == "docker":
         print("starting container...", file=sys.stderr)
-    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image)
+    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image, options=options)
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
     print(outcome.session.id)
@@ -31,8 +39,11 @@ def _show(session: Session, as_json: bool, vm: Vmuser | None = None) -> None:
     # `vm` given (session show): metrics and holders too; not given (session stop): the row only
     m = vm.session_metrics(session.id) if vm is not None else None
     holders = vm.access.holders(session.id) if vm is not None else []
+    env = vm.sessions.environment(session.id) if vm is not None else {}
     if as_json:
         doc = session.to_json()
+        if vm is not None:
+            doc["environment"] = env  # values as shown: secret-looking ones "***", null when unknown
         if m is not None:
             doc["metrics"] = m.to_json()
             doc["attached"] = [{"actor": h.actor, "pid": h.pid, "mode": h.mode, "since": h.acquired_at,
@@ -57,7 +68,10 @@ def _show(session: Session, as_json: bool, vm: Vmuser | None = None) -> None:
         ("container",
          f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
         ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
-        ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints), *extra,
+        ("last active", clock.ago(session.last_active_at)), ("checkpoints", session.checkpoints),
+        ("ports", ports_text(session.ports)),
+        ("metadata", ", ".join(f"{k}={v}" for k, v in session.metadata.items()) or "-"),
+        ("env", env_text(env or dict.fromkeys(session.env_keys)) or "-"), *extra,
     ])
 
 
@@ -77,9 +91,9 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
         emit_json([s.to_json() for s in sessions])
         return 0
     table(
-        ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS"],
-        [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints]
-         for s in sessions],
+        ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS"],
+        [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
+          ports_text(s.ports)] for s in sessions],
         empty="no sessions: vmuser session start PROJECT",
     )
     return 0

@@ -165,6 +165,11 @@ class ContainerRuntime(Protocol):
         """All containers (any state) labelled ``vmuser.session``."""
         ...
 
+    def environment(self, container_id: str) -> dict[str, str]:
+        """The container's environment variables ``{name: value}`` (values may be secrets:
+        mask before showing, never store)."""
+        ...
+
     def exec(
         self,
         container_id: str,

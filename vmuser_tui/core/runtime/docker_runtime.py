@@ -349,6 +349,9 @@ class DockerRuntime:
 
     def _start(self, spec: ContainerSpec) -> ContainerInfo:
         """:meth:`start` past the checks that need no engine: create, start, inspect."""
+        import docker.errors
+
+        from vmuser_tui.core import ports
         user = spec.user or default_user()
         api = self._docker().api
         with self._errors(
@@ -393,7 +396,13 @@ class DockerRuntime:
                 rejected=lambda why: (f"container {spec.name} did not start: {why}; "
                                       f"the image needs /bin/sh (try '{FALLBACK_IMAGE}')"),
             ):
-                api.start(container_id)
+                try:
+                    api.start(container_id)
+                except docker.errors.APIError as err:  # a taken host port: one line naming it (core/ports.py)
+                    taken = ports.in_use_message(str(err.explanation or err), spec.ports)
+                    if taken is None:
+                        raise
+                    raise StateError(taken) from err
         except VmuserError:
             self.remove(container_id)  # don't leave a created-but-dead container behind
             raise
@@ -443,6 +452,19 @@ class DockerRuntime:
                 return _info(self._docker().api.inspect_container(container_id))
             except docker.errors.NotFound:
                 return None
+
+    def environment(self, container_id: str) -> dict[str, str]:
+        """The container's environment variables (``Config.Env``: the image's and the
+        session's) as ``{name: value}``. Values may be secrets: callers mask them before
+        showing (:func:`vmuser_tui.core.session_env.masked`) and never store them.
+        NotFoundError when the container is gone."""
+        with self._errors(f"inspect container {_short(container_id)}", missing=self._missing(container_id)):
+            attrs = self._docker().api.inspect_container(container_id)
+        out: dict[str, str] = {}
+        for item in (attrs.get("Config") or {}).get("Env") or []:
+            name, _, value = item.partition("=")
+            out[name] = value
+        return out
 
     def list_managed(self) -> list[ContainerInfo]:
         """Every container (any state) that carries the ``vmuser.session`` label."""
@@ -521,10 +543,16 @@ class DockerRuntime:
         """``docker commit`` the container's filesystem (what a user installed outside
         /workspace; the bind-mounted workspace itself is not in it) as ``repository:tag``
         with ``labels``; returns that reference. The container keeps running (paused for
-        the copy, as docker commit does by default)."""
+        the copy, as docker commit does by default). Secret-looking variables of the
+        container (:func:`vmuser_tui.core.session_env.looks_secret`) are emptied in the
+        image's config: a checkpoint keeps no secret (the engine merges ``Env`` by name, so
+        ``NAME=`` replaces the value and the other variables stay)."""
+        from vmuser_tui.core.session_env import looks_secret
+
+        emptied = [f"{k}=" for k, v in self.environment(container_id).items() if looks_secret(k, v)]
         with self._errors(f"commit container {_short(container_id)}", missing=self._missing(container_id)):
             self._docker().api.commit(container_id, repository=repository, tag=tag,
-                                      conf={"Labels": dict(labels)})
+                                      conf={"Labels": dict(labels), **({"Env": emptied} if emptied else {})})
         return f"{repository}:{tag}"
 
     def images(self, label: str) -> list[tuple[str, dict[str, str]]]:

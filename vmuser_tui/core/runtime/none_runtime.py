@@ -50,6 +50,10 @@ class NoneRuntime:
     def remove(self, container_id: str) -> None:
         """No-op."""
 
+    def environment(self, container_id: str) -> dict[str, str]:
+        """Raise StateError: no container, no environment."""
+        raise StateError(NO_CONTAINER)
+
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """Always a ``ContainerInfo`` with status "none".
 

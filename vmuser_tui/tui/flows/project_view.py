@@ -1,10 +1,10 @@
 """What the project screen shows, read in one blocking call (a worker's job): the project,
-its sessions, its newest checkpoints, the metrics of its running sessions and, when asked,
-the session events of the operation log. Only the service layer is asked (no SQL)."""
+its sessions, its newest checkpoints, the metrics (and the variables, masked) of its running
+sessions and, when asked, the session events of the operation log. Only the service layer is asked (no SQL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core.models import Checkpoint, Project, Session
@@ -27,6 +27,8 @@ class Loaded:
     checkpoints: list[Checkpoint]
     metrics: dict[str, SessionMetrics]
     events: list[Event] | None
+    #: by session id: the variables of its running container, values masked (vm.sessions.environment)
+    env: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def load_project(vm: Vmuser, project_id: str, *, limit: int, events: bool) -> Loaded:
@@ -36,5 +38,6 @@ def load_project(vm: Vmuser, project_id: str, *, limit: int, events: bool) -> Lo
     checkpoints = vm.checkpoints.list(project.id, limit=limit + 1)
     watched = [s.id for s in sessions if s.status in WATCHED]
     metrics = {sid: vm.session_metrics(sid) for sid in watched}
+    env = {s.id: vm.sessions.environment(s.id) for s in sessions if s.env_keys and s.status in WATCHED}
     return Loaded(project, sessions, checkpoints, metrics,
-                  fetch_events(vm, project.id, [s.id for s in sessions]) if events else None)
+                  fetch_events(vm, project.id, [s.id for s in sessions]) if events else None, env)

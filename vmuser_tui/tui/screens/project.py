@@ -121,6 +121,7 @@ class ProjectScreen(VmuserScreen):
         self.project_id = project_id
         self.project: Project | None = None
         self.metrics: dict[str, SessionMetrics] = {}
+        self.env: dict[str, dict[str, str | None]] = {}  # by session: its variables, masked (Loaded.env)
         self.metrics_hidden = False
         self._select: str | None = None
         self._vm: Vmuser | None = None
@@ -252,7 +253,7 @@ class ProjectScreen(VmuserScreen):
         timeline.load(data.checkpoints[:limit], data.events, head=data.project.head_checkpoint_id,
                       total=data.project.checkpoints, partial=partial,
                       more=not partial and len(data.checkpoints) > MAX_CHECKPOINTS)
-        self.metrics = data.metrics
+        self.metrics, self.env = data.metrics, data.env
         self.sub_title = f"{self.project.name} · {self.project.id}"
         self.info.show(self.project)
         self._show_sessions(keep_session)
@@ -324,7 +325,7 @@ class ProjectScreen(VmuserScreen):
         the focus (its image among them), else the selected checkpoint's (or event's)."""
         session = self.panel.selected()
         if self.panel.has_focus and session is not None:
-            message = self.panel.status_text(session, self.attached.get(session.id))
+            message = self.panel.status_text(session, self.attached.get(session.id), self.env.get(session.id))
         else:
             message = self.timeline.status_text()
         self.query_one(StatusLine).message = message

@@ -159,6 +159,10 @@ class SettingsScreen(VmuserScreen):
             n = len(self.config.keymap)
             head.append(f" · [keymap]: {n} key{'s' if n != 1 else ''} remapped (edit the file; ? lists ids)",
                         style="dim")
+        n = len(self.config.session_env) + sum(len(env) for env in self.config.project_env.values())
+        if n:  # free-form tables (core.config.ENV_TABLES): edited in the file, values never shown here
+            head.append(f" · [session.env]/[projects.*.env]: {n} variable{'s' if n != 1 else ''} (edit the file)",
+                        style="dim")
         self.query_one("#settings-file", Static).update(head)
         self.show_doc()
         self._status()

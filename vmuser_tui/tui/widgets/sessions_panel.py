@@ -1,5 +1,6 @@
-"""A project's sessions as a table: id, status, runtime, container, start time, uptime,
-checkpoints (and the image, when every column fits whole; else the status line says it).
+"""A project's sessions as a table: id, status, runtime, published ports (when a session has
+any), container, start time, uptime, checkpoints (and the image, when every column fits
+whole; else the status line says it, as it says every port, the metadata and the variables).
 
 :class:`SessionsPanel` is a DataTable that owns the session list it shows and knows which
 session the screen's actions are about: the selected one, the one the metrics and the
@@ -18,6 +19,8 @@ from textual.widgets import DataTable
 from vmuser_tui.core import clock
 from vmuser_tui.core.access import holders_text
 from vmuser_tui.core.models import Session
+from vmuser_tui.core.ports import port_text, ports_text
+from vmuser_tui.core.session_env import env_text
 from vmuser_tui.tui.widgets.cells import clip_middle, short_time, status_cell
 from vmuser_tui.tui.widgets.tables import Fit, cell_width, refill, set_columns, table_width
 
@@ -29,6 +32,11 @@ if TYPE_CHECKING:  # pragma: no cover
 SESSION_COLUMNS = (("Id", "id"), ("Status", "status"), ("Runtime", "runtime"), ("Container", "container"),
                    ("Started", "started"), ("Uptime", "uptime"), ("Cps", "cps"))
 IMAGE_COLUMN = ("Image", "image")
+#: Published ports, after Runtime, only while a session of the project has any (an 80-column
+#: screen has no cells to spare for a column of dashes).
+PORTS_COLUMN = ("Ports", "ports")
+#: Cells (padding included) the Container column needs to stay readable beside Ports.
+CONTAINER_MIN = 14
 #: Sessions a client attaches to (and shows metrics of).
 WATCHED = ("running", "paused")
 
@@ -46,6 +54,15 @@ def uptime(session: Session) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def ports_cell(session: Session) -> str:
+    """The Ports cell: the first port in short form (``32771->8000``: loopback and tcp are
+    the default) and how many more (``+2``); the status line lists them all."""
+    if not session.ports:
+        return "-"
+    more = len(session.ports) - 1
+    return port_text(session.ports[0], short=True) + (f" +{more}" if more else "")
 
 
 class SessionsPanel(DataTable):
@@ -66,21 +83,37 @@ class SessionsPanel(DataTable):
             session = self.selected()
             keep = session.id if session else None
 
-        def row(s: Session, image: bool) -> list:
-            cells = [s.id, status_cell(s.status), s.runtime,
-                     Fit.text(s.container_name or "-", cut=clip_middle),
-                     short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
+        ports = any(s.ports for s in self.sessions)
+        room = table_width(self, width, len(self.sessions))
+
+        def row(s: Session, image: bool, container: bool = True) -> list:
+            cells: list = [s.id, status_cell(s.status), s.runtime]
+            if ports:
+                cells.append(Text(ports_cell(s)))
+            if container:
+                cells.append(Fit.text(s.container_name or "-", cut=clip_middle))
+            cells += [short_time(s.started_at or s.created_at), uptime(s), str(s.checkpoints)]
             return cells + [Text(s.image or "-")] if image else cells
 
+        def columns(image: bool, container: bool = True) -> tuple[tuple[str, str], ...]:
+            cols = [c for c in SESSION_COLUMNS if container or c[1] != "container"]
+            if ports:
+                cols.insert(3, PORTS_COLUMN)
+            return (*cols, IMAGE_COLUMN) if image else tuple(cols)
+
+        def needed(cols: tuple[tuple[str, str], ...], rows: list[list]) -> dict[str, int]:
+            return {key: max([cell_width(label), *(cell_width(r[i]) for r in rows)]) + 2 * self.cell_padding
+                    for i, (label, key) in enumerate(cols)}
+
         # the Image column only when every column fits whole; else the status line shows it
-        columns = (*SESSION_COLUMNS, IMAGE_COLUMN)
-        full = [row(s, True) for s in self.sessions]
-        natural = [max([cell_width(label), *(cell_width(r[i]) for r in full)])
-                   for i, (label, key) in enumerate(columns)]
-        needed = sum(natural) + 2 * self.cell_padding * len(natural)
-        self.image_column = bool(full) and needed <= table_width(self, width, len(full))
-        set_columns(self, (*SESSION_COLUMNS, IMAGE_COLUMN) if self.image_column else SESSION_COLUMNS)
-        refill(self, ((row(s, self.image_column), s.id) for s in self.sessions), width=width,
+        full = needed(columns(True), [row(s, True) for s in self.sessions])
+        self.image_column = bool(self.sessions) and sum(full.values()) <= room
+        # with ports, the Container column (vmuser-<project>-<session>: the status line has it)
+        # gives way when it would be cut to less than CONTAINER_MIN cells
+        widths = needed(columns(False), [row(s, False) for s in self.sessions])
+        container = not ports or sum(w for k, w in widths.items() if k != "container") + CONTAINER_MIN <= room
+        set_columns(self, columns(self.image_column, container))
+        refill(self, ((row(s, self.image_column, container), s.id) for s in self.sessions), width=width,
                minimum={"uptime": 7})
         if keep and any(s.id == keep for s in self.sessions):
             self.move_cursor(row=[s.id for s in self.sessions].index(keep), animate=False)
@@ -135,9 +168,18 @@ class SessionsPanel(DataTable):
         return title
 
     @staticmethod
-    def status_text(session: Session, mode: str | None) -> str:
-        """The status line about ``session`` (``mode``: this client's ``rw``/``ro``, if attached)."""
+    def status_text(session: Session, mode: str | None, env: dict[str, str | None] | None = None) -> str:
+        """The status line about ``session`` (``mode``: this client's ``rw``/``ro``, if
+        attached; ``env``: its variables as :meth:`Sessions.environment` shows them, values
+        masked; None: the names only). Ports, metadata and variables come before the image
+        and the container: at 80 columns the end of the line is cut."""
         msg = f"session {session.id} · {session.status} · {session.runtime}"
+        if session.ports:
+            msg += f" · ports {ports_text(session.ports)}"
+        if session.metadata:
+            msg += " · " + ", ".join(f"{k}={v}" for k, v in session.metadata.items())
+        if session.env_keys:
+            msg += f" · env {env_text(env or dict.fromkeys(session.env_keys))}"
         if session.image:
             msg += f" · image {session.image}"
         if session.container_name:
