@@ -191,6 +191,11 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--runtime", choices=["docker", "none"], default="docker",
                    help="docker: a container with the workspace at /workspace; none: workspace only")
     p.add_argument("--image", help="image for this session (default: the project's, then [docker] image)")
+    p.add_argument("--dockerfile", metavar="PATH",
+                   help="build the session's image from this Dockerfile (relative to the workspace, which is the "
+                        "build context); cached by content")
+    p.add_argument("--no-devcontainer", action="store_true",
+                   help="ignore the workspace's .devcontainer/devcontainer.json (or .devcontainer.json)")
     for name, text in (("stop", "stop a session (its container is removed; the workspace stays)"),
                        ("show", "show one session")):
         p = leaf(g, name, f"session.{name}", text)

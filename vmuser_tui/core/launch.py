@@ -16,6 +16,7 @@ image's own ``ENV`` < ``[session.env]`` in config < the devcontainer.json's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT, MountSpec, PortBinding
 if TYPE_CHECKING:
     from vmuser_tui.core.context import Context
     from vmuser_tui.core.models import Project
+    from vmuser_tui.core.runtime.build import BuildSpec
 
 
 @dataclass
@@ -36,7 +38,9 @@ class StartOptions:
     (``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]``); ``meta``: ``--meta K=V`` pairs,
     stored with the session and shown by ``session show``; ``dockerfile``: build the image
     from this Dockerfile (a path relative to the workspace) when there is no
-    devcontainer.json; ``devcontainer``: False ignores the workspace's devcontainer.json.
+    devcontainer.json; ``devcontainer``: False ignores the workspace's devcontainer.json;
+    ``output``: called with each line of progress while the session starts (image build
+    output, lifecycle commands being run), from the thread that runs the start.
     """
 
     env: dict[str, str] = field(default_factory=dict)
@@ -45,6 +49,7 @@ class StartOptions:
     meta: dict[str, str] = field(default_factory=dict)
     dockerfile: str | None = None
     devcontainer: bool = True
+    output: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -75,7 +80,7 @@ class LaunchPlan:
     """
 
     image: str | None = None
-    build: object | None = None
+    build: BuildSpec | None = None
     environment: dict[str, str] = field(default_factory=dict)
     ports: list[PortBinding] = field(default_factory=list)
     mounts: list[MountSpec] = field(default_factory=list)
@@ -103,8 +108,41 @@ def plan(ctx: Context, project: Project, options: StartOptions | None = None) ->
     """
     options = options or StartOptions()
     result = LaunchPlan()
-    result.environment = dict(options.env)
-    result.ports = merge_ports([], [parse_publish(spec) for spec in options.publish])
+    dc_ports = _devcontainer(ctx, project, options, result)
+    result.environment = {**result.environment, **options.env}
+    result.ports = merge_ports(dc_ports, [parse_publish(spec) for spec in options.publish])
     if result.environment:
         result.setup["env_keys"] = sorted(result.environment)
     return result
+
+
+def _devcontainer(ctx: Context, project: Project, options: StartOptions, result: LaunchPlan) -> list[PortBinding]:
+    """Fill ``result`` from the workspace's devcontainer.json (unless ``--no-devcontainer``)
+    and ``--dockerfile``; return the devcontainer's ports (the lowest layer under
+    ``--publish``). See :mod:`vmuser_tui.core.devcontainer` for what is read and refused."""
+    from vmuser_tui.core import devcontainer
+
+    rel = devcontainer.find(project.workspace) if options.devcontainer else None
+    ports: list[PortBinding] = []
+    if rel is not None:
+        dc = devcontainer.load(project.workspace, rel, project_id=project.id,
+                               allow_binds=bool(ctx.config.get("devcontainer", "allow_bind_mounts")),
+                               user_setting=ctx.config.get("docker", "user"))
+        result.image, result.build = dc.image, dc.build
+        result.environment = dict(dc.env)
+        ports, result.mounts, result.workdir = dc.ports, dc.mounts, dc.workdir
+        result.run_options, result.hooks = dict(dc.run_options), list(dc.hooks)
+        result.notes.extend(dc.notes)
+        result.setup["devcontainer"] = rel
+    if options.dockerfile:
+        if result.build is not None or result.image:
+            result.notes.append(f"--dockerfile {options.dockerfile} is built instead of the image {rel} names")
+        result.image = None
+        result.build = devcontainer.for_dockerfile(project.workspace, options.dockerfile, project_id=project.id)
+    if result.build is not None:
+        result.setup["build"] = result.build.to_json()
+    if result.hooks:
+        from vmuser_tui.core.hooks import label
+
+        result.setup["hooks"] = [label(h) for h in result.hooks]
+    return ports

@@ -148,7 +148,8 @@ class Sessions:
 
         sid = new_short_id()
         now = clock.now_iso()
-        notes: list[str] = []
+        notes: list[str] = list(plan.notes)
+        output = (options.output if options else None) or (lambda _line: None)
         wanted = image or plan.image or project.image or self.ctx.config.get("docker", "image")
         rt = self.ctx.runtime(runtime)
         choice_image: str | None = None  # stays None for runtime 'none' (no image)
@@ -161,7 +162,15 @@ class Sessions:
             user, user_notes = container_user.prepare(
                 self.ctx.config.get("docker", "user"), project.workspace, managed=project.managed)
             notes.extend(user_notes)
-            choice = rt.ensure_image(wanted)
+            if plan.build is not None and image is None:  # --image wins over the workspace's build
+                from vmuser_tui.core.runtime.base import ImageChoice
+                from vmuser_tui.core.runtime.build import build_with
+
+                built = build_with(rt, plan.build, output)
+                plan.setup["build"] = {**plan.setup.get("build", {}), "image": built.image, "built": built.built}
+                choice = ImageChoice(built.image, False, "")
+            else:
+                choice = rt.ensure_image(wanted)
             if choice.fallback:
                 notes.append(choice.message)
             choice_image = choice.image
@@ -217,6 +226,11 @@ class Sessions:
                              ports=ports)
             oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
                          runtime=runtime, image=choice_image, container_id=container_id)
+        if plan.hooks and container_id:  # the devcontainer's postCreate/postStart commands
+            from vmuser_tui.core import hooks
+
+            notes.extend(hooks.run(self.ctx, rt, session_id=sid, project_id=project.id, container_id=container_id,
+                                   hooks=plan.hooks, workdir=plan.workdir, output=output))
         return StartOutcome(self.get(sid), notes)
 
     def _make_room(self, project_id: str) -> builtins.list[str]:

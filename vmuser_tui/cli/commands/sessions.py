@@ -20,7 +20,13 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
 def cmd_start(args: Namespace, vm: Vmuser) -> int:
     if sys.stderr.isatty() and args.runtime == "docker":
         print("starting container...", file=sys.stderr)
-    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image)
+    from vmuser_tui.core.launch import StartOptions
+
+    def progress(line: str) -> None:  # build output and lifecycle commands, as they happen
+        print(line, file=sys.stderr, flush=True)
+
+    options = StartOptions(dockerfile=args.dockerfile, devcontainer=not args.no_devcontainer, output=progress)
+    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image, options=options)
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
     print(outcome.session.id)
