@@ -133,8 +133,8 @@ def test_a_failing_post_create_command_leaves_the_session_running(cli):
     proc = cli("session", "start", pid)
     sid = proc.stdout.strip()
     notes = [ln for ln in proc.stderr.splitlines() if "failed" in ln]
-    assert notes == [f"vmuser: postCreateCommand.first failed (exit 4); the session is running; its output: "
-                     f"vmuser session logs {sid}"]
+    assert notes == [(f"vmuser: postCreateCommand.first failed (exit 4); the session is running; its output: "
+                     f"vmuser session logs {sid}")]
     assert json.loads(cli("session", "show", sid, "--json").stdout)["status"] == "running"
     logs = cli("session", "logs", sid).stdout
     assert "failing-hook" in logs and "second-hook" in logs  # the next hook still ran

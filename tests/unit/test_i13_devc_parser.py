@@ -106,8 +106,8 @@ def test_unknown_properties_are_listed_once(tmp_path):
     dc = _load(tmp_path, json.dumps({"image": "x", "features": {}, "customizations": {"vscode": {}},
                                      "initializeCommand": "rm -rf ~", "name": "ok"}))
     ignored = [n for n in dc.notes if "ignored (not supported by vmuser)" in n]
-    assert ignored == [".devcontainer/devcontainer.json: ignored (not supported by vmuser): customizations, "
-                       "features, initializeCommand"]
+    assert ignored == [(".devcontainer/devcontainer.json: ignored (not supported by vmuser): customizations, "
+                       "features, initializeCommand")]
     assert not dc.hooks  # initializeCommand (a host command) is never run
 
 
