@@ -146,3 +146,10 @@ def _devcontainer(ctx: Context, project: Project, options: StartOptions, result:
 
         result.setup["hooks"] = [label(h) for h in result.hooks]
     return ports
+
+
+def has_devcontainer(workspace: str) -> bool:
+    """Whether ``workspace`` has a devcontainer.json that a Docker session would read."""
+    from vmuser_tui.core import devcontainer
+
+    return devcontainer.find(workspace) is not None

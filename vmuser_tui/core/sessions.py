@@ -140,7 +140,14 @@ class Sessions:
         from vmuser_tui.core import launch
         from vmuser_tui.core.ids import new_short_id
 
+        skip_dc = runtime != "docker" and (options is None or options.devcontainer)
+        if skip_dc:  # a workspace-only session: the devcontainer.json has no container to act on
+            from dataclasses import replace
+
+            options = replace(options or launch.StartOptions(), devcontainer=False)
         plan = launch.plan(self.ctx, project, options)
+        if skip_dc and launch.has_devcontainer(project.workspace):
+            plan.notes.append(f"the workspace's devcontainer.json is not used: runtime {runtime} has no container")
         if runtime != "docker" and (plan.environment or plan.ports or plan.hooks or plan.build):
             raise UsageError("environment variables, ports and a devcontainer need a container: "
                              "drop --runtime none")
