@@ -44,17 +44,15 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vmuser_tui.core import run_args
 from vmuser_tui.core.errors import ConfigError, InvalidPathError, UsageError, VmuserError
+from vmuser_tui.core.hooks import Hook
 from vmuser_tui.core.pathcheck import normalize
 from vmuser_tui.core.ports import parse_publish
 from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT, MountSpec, PortBinding
 from vmuser_tui.core.runtime.build import BuildSpec, open_under
-
-if TYPE_CHECKING:
-    from vmuser_tui.core.launch import Hook
 
 FILES = (".devcontainer/devcontainer.json", ".devcontainer.json")
 MAX_BYTES = 1 << 20
@@ -183,8 +181,6 @@ def _str_map(doc: dict, key: str, where: str) -> dict[str, str]:
 def commands(value: object, stage: str, where: str) -> list[Hook]:
     """The hooks of one lifecycle property: a string (run by ``sh -c``), an array (argv, no
     shell) or an object of named commands (each a string or an array; run in order)."""
-    from vmuser_tui.core.launch import Hook
-
     key = f"{stage}Command"
 
     def one(v: object, name: str) -> Hook | None:

@@ -23,6 +23,7 @@ next hook runs. A hook still running goes on in the container.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import oplog
@@ -32,8 +33,20 @@ from vmuser_tui.core.runtime.images import one_line
 
 if TYPE_CHECKING:
     from vmuser_tui.core.context import Context
-    from vmuser_tui.core.launch import Hook
     from vmuser_tui.core.runtime.base import ContainerRuntime
+
+
+@dataclass
+class Hook:
+    """One lifecycle command of a devcontainer.json (``postCreateCommand``,
+    ``postStartCommand``): ``argv`` run without a shell, or a string run by ``sh -c``;
+    ``name`` is the key of the object form ("" otherwise). Defined here, beside what runs
+    it; :mod:`vmuser_tui.core.launch` names it in :class:`LaunchPlan` (no import cycle)."""
+
+    stage: str  # "postCreate" | "postStart"
+    argv: list[str]
+    name: str = ""
+
 
 # $0 is the header, "$@" the hook's argv. `[ -w ]` checks PID 1's stdout can be opened.
 _WRAPPER = ('if [ -w /proc/1/fd/1 ] && [ -w /proc/1/fd/2 ]; then '

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vmuser_tui.core.hooks import Hook
 from vmuser_tui.core.ports import parse_publish
 from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT, MountSpec, PortBinding
 
@@ -50,17 +51,6 @@ class StartOptions:
     dockerfile: str | None = None
     devcontainer: bool = True
     output: Callable[[str], None] | None = None
-
-
-@dataclass
-class Hook:
-    """One lifecycle command of a devcontainer.json (``postCreateCommand``,
-    ``postStartCommand``): ``argv`` run without a shell, or a string run by ``sh -c``;
-    ``name`` is the key of the object form ("" otherwise)."""
-
-    stage: str  # "postCreate" | "postStart"
-    argv: list[str]
-    name: str = ""
 
 
 @dataclass
