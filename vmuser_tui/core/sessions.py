@@ -177,6 +177,8 @@ class Sessions:
                 plan.setup["build"] = {**plan.setup.get("build", {}), "image": built.image, "built": built.built}
                 choice = ImageChoice(built.image, False, "")
             else:
+                if plan.build is not None:
+                    notes.append(f"--image {image} is used; {plan.build.dockerfile} is not built")
                 choice = rt.ensure_image(wanted)
             if choice.fallback:
                 notes.append(choice.message)

@@ -169,7 +169,8 @@ def _entries(ctx_fd: int, matches: Callable[[str], bool], keep: set[str],
         kept = []
         for d in dirnames:
             path = f"{rel_dir}/{d}" if rel_dir else d
-            if matches(path) and path not in keep and not any(p.startswith(path) for p in negated_prefixes):
+            if (matches(path) and not any(k.startswith(path + "/") for k in keep)
+                    and not any(p.startswith(path) for p in negated_prefixes)):
                 continue
             kept.append(d)
         dirnames[:] = kept
