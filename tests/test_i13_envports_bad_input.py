@@ -35,7 +35,7 @@ ROWS = [
     row("env-space-in-name", ["session", "start", "{A}", "-e", "MY VAR=1"], 2, "'MY VAR' is not a variable name"),
     row("env-missing-value-option", "session start {A} --env", 2, "argument -e/--env: expected one argument"),
     row("env-without-container", "session start {A} --runtime none -e A=1", 2,
-        "environment variables, ports and a devcontainer need a container: drop --runtime none"),
+        "environment variables, ports and a Dockerfile need a container: drop --runtime none"),
     # --env-file
     row("env-file-missing", "session start {A} --env-file {tmp}/nope.env", 2,
         "--env-file {tmp}/nope.env: no such file; give the path of an env file of NAME=VALUE lines"),

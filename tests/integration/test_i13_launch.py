@@ -57,3 +57,12 @@ def test_bad_publish_is_refused_before_anything_exists(make_vm, docker_projects)
     with pytest.raises(UsageError, match="not a port number"):
         vm.sessions.start(p.id, options=StartOptions(publish=["80000"]))
     assert vm.sessions.list(p.id) == []
+
+
+def test_config_env_does_not_block_a_workspace_only_session(make_vm):
+    vm = make_vm(config_text='[session.env]\nEDITOR = "vi"\n')
+    p = vm.projects.create("No container")
+    s = vm.sessions.start(p.id, runtime="none").session
+    assert s.status == "running" and s.env_keys == []
+    with pytest.raises(UsageError, match="need a container"):
+        vm.sessions.start(p.id, runtime="none", options=StartOptions(env={"A": "1"}))

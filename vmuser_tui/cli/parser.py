@@ -230,6 +230,11 @@ def build() -> argparse.ArgumentParser:
                    help="publish a container port on the host (repeatable); 127.0.0.1 unless HOST_IP says otherwise")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                    help="a label of yours kept with the session, shown by session show/list (repeatable)")
+    p.add_argument("--dockerfile", metavar="PATH",
+                   help="build the session's image from this Dockerfile (relative to the workspace, which is the "
+                        "build context); cached by content")
+    p.add_argument("--no-devcontainer", action="store_true",
+                   help="ignore the workspace's .devcontainer/devcontainer.json (or .devcontainer.json)")
     for name, text in (("stop", "stop a session (its container is removed; the workspace stays)"),
                        ("show", "show one session")):
         p = leaf(g, name, f"session.{name}", text)

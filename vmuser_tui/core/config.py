@@ -80,6 +80,19 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             check=container_user.check_setting,
         ),
     },
+    "devcontainer": {
+        "allow_bind_mounts": Setting(
+            "bool", False,
+            "Let a workspace's devcontainer.json bind-mount host folders (mounts with type=bind). Off: named volumes"
+            " only; the file is writable from inside the container, so it must not reach host folders.",
+        ),
+        "hook_timeout": Setting(
+            "int", 600,
+            "Seconds a devcontainer.json postCreateCommand/postStartCommand may run before session start goes on"
+            " without it (it keeps running in the container).",
+            minimum=1, maximum=86400,
+        ),
+    },
     "limits": {
         "max_file_size": Setting(
             "size", "100m",

@@ -19,15 +19,18 @@ only the names are kept with the session (values may be secrets). Ports: the dev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vmuser_tui.core.hooks import Hook
 from vmuser_tui.core.ports import parse_publish
 from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT, MountSpec, PortBinding
 
 if TYPE_CHECKING:
     from vmuser_tui.core.context import Context
     from vmuser_tui.core.models import Project
+    from vmuser_tui.core.runtime.build import BuildSpec
 
 
 @dataclass
@@ -39,7 +42,9 @@ class StartOptions:
     (``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]``); ``meta``: ``--meta K=V`` pairs,
     stored with the session and shown by ``session show``; ``dockerfile``: build the image
     from this Dockerfile (a path relative to the workspace) when there is no
-    devcontainer.json; ``devcontainer``: False ignores the workspace's devcontainer.json.
+    devcontainer.json; ``devcontainer``: False ignores the workspace's devcontainer.json;
+    ``output``: called with each line of progress while the session starts (image build
+    output, lifecycle commands being run), from the thread that runs the start.
     """
 
     env: dict[str, str] = field(default_factory=dict)
@@ -48,17 +53,7 @@ class StartOptions:
     meta: dict[str, str] = field(default_factory=dict)
     dockerfile: str | None = None
     devcontainer: bool = True
-
-
-@dataclass
-class Hook:
-    """One lifecycle command of a devcontainer.json (``postCreateCommand``,
-    ``postStartCommand``): ``argv`` run without a shell, or a string run by ``sh -c``;
-    ``name`` is the key of the object form ("" otherwise)."""
-
-    stage: str  # "postCreate" | "postStart"
-    argv: list[str]
-    name: str = ""
+    output: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -78,7 +73,7 @@ class LaunchPlan:
     """
 
     image: str | None = None
-    build: object | None = None
+    build: BuildSpec | None = None
     environment: dict[str, str] = field(default_factory=dict)
     ports: list[PortBinding] = field(default_factory=list)
     mounts: list[MountSpec] = field(default_factory=list)
@@ -111,13 +106,53 @@ def plan(ctx: Context, project: Project, options: StartOptions | None = None) ->
     options = options or StartOptions()
     result = LaunchPlan()
     session_env.parse_meta(f"{k}={v}" for k, v in options.meta.items())  # (the CLI parsed them; others did not)
-    environment = session_env.config_env(ctx.config, project)
-    # (the devcontainer.json's containerEnv/remoteEnv go here: above the config, below the files)
+    dc_ports = _devcontainer(ctx, project, options, result)
+    # config < the devcontainer.json's containerEnv/remoteEnv < env files < --env
+    environment = {**session_env.config_env(ctx.config, project), **result.environment}
     for path in options.env_files:
         environment.update(session_env.read_env_file(path, os.environ))
     environment.update(session_env.check_env(options.env))
     result.environment = environment
-    result.ports = merge_ports([], [parse_publish(spec) for spec in options.publish])
+    result.ports = merge_ports(dc_ports, [parse_publish(spec) for spec in options.publish])
     if result.environment:
         result.setup["env_keys"] = sorted(result.environment)
     return result
+
+
+def _devcontainer(ctx: Context, project: Project, options: StartOptions, result: LaunchPlan) -> list[PortBinding]:
+    """Fill ``result`` from the workspace's devcontainer.json (unless ``--no-devcontainer``)
+    and ``--dockerfile``; return the devcontainer's ports (the lowest layer under
+    ``--publish``). See :mod:`vmuser_tui.core.devcontainer` for what is read and refused."""
+    from vmuser_tui.core import devcontainer
+
+    rel = devcontainer.find(project.workspace) if options.devcontainer else None
+    ports: list[PortBinding] = []
+    if rel is not None:
+        dc = devcontainer.load(project.workspace, rel, project_id=project.id,
+                               allow_binds=bool(ctx.config.get("devcontainer", "allow_bind_mounts")),
+                               user_setting=ctx.config.get("docker", "user"))
+        result.image, result.build = dc.image, dc.build
+        result.environment = dict(dc.env)
+        ports, result.mounts, result.workdir = dc.ports, dc.mounts, dc.workdir
+        result.run_options, result.hooks = dict(dc.run_options), list(dc.hooks)
+        result.notes.extend(dc.notes)
+        result.setup["devcontainer"] = rel
+    if options.dockerfile:
+        if result.build is not None or result.image:
+            result.notes.append(f"--dockerfile {options.dockerfile} is built instead of the image {rel} names")
+        result.image = None
+        result.build = devcontainer.for_dockerfile(project.workspace, options.dockerfile, project_id=project.id)
+    if result.build is not None:
+        result.setup["build"] = result.build.to_json()
+    if result.hooks:
+        from vmuser_tui.core.hooks import label
+
+        result.setup["hooks"] = [label(h) for h in result.hooks]
+    return ports
+
+
+def has_devcontainer(workspace: str) -> bool:
+    """Whether ``workspace`` has a devcontainer.json that a Docker session would read."""
+    from vmuser_tui.core import devcontainer
+
+    return devcontainer.find(workspace) is not None

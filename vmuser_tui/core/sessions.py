@@ -140,15 +140,26 @@ class Sessions:
         from vmuser_tui.core import launch
         from vmuser_tui.core.ids import new_short_id
 
+        skip_dc = runtime != "docker" and (options is None or options.devcontainer)
+        if skip_dc:  # a workspace-only session: the devcontainer.json has no container to act on
+            from dataclasses import replace
+
+            options = replace(options or launch.StartOptions(), devcontainer=False)
         plan = launch.plan(self.ctx, project, options)
-        if runtime != "docker" and (plan.environment or plan.ports or plan.hooks or plan.build):
-            raise UsageError("environment variables, ports and a devcontainer need a container: "
-                             "drop --runtime none")
+        if skip_dc and launch.has_devcontainer(project.workspace):
+            plan.notes.append(f"the workspace's devcontainer.json is not used: runtime {runtime} has no container")
+        if runtime != "docker":
+            asked = options is not None and (options.env or options.env_files or options.publish or options.dockerfile)
+            if asked:
+                raise UsageError("environment variables, ports and a Dockerfile need a container: "
+                                 "drop --runtime none")
+            plan.environment = {}  # [session.env] in config is for containers; nothing to set here
         meta = dict((options or launch.StartOptions()).meta)
 
         sid = new_short_id()
         now = clock.now_iso()
-        notes: list[str] = []
+        notes: list[str] = list(plan.notes)
+        output = (options.output if options else None) or (lambda _line: None)
         wanted = image or plan.image or project.image or self.ctx.config.get("docker", "image")
         rt = self.ctx.runtime(runtime)
         choice_image: str | None = None  # stays None for runtime 'none' (no image)
@@ -161,7 +172,17 @@ class Sessions:
             user, user_notes = container_user.prepare(
                 self.ctx.config.get("docker", "user"), project.workspace, managed=project.managed)
             notes.extend(user_notes)
-            choice = rt.ensure_image(wanted)
+            if plan.build is not None and image is None:  # --image wins over the workspace's build
+                from vmuser_tui.core.runtime.base import ImageChoice
+                from vmuser_tui.core.runtime.build import build_with
+
+                built = build_with(rt, plan.build, output)
+                plan.setup["build"] = {**plan.setup.get("build", {}), "image": built.image, "built": built.built}
+                choice = ImageChoice(built.image, False, "")
+            else:
+                if plan.build is not None:
+                    notes.append(f"--image {image} is used; {plan.build.dockerfile} is not built")
+                choice = rt.ensure_image(wanted)
             if choice.fallback:
                 notes.append(choice.message)
             choice_image = choice.image
@@ -217,6 +238,11 @@ class Sessions:
                              ports=ports)
             oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
                          runtime=runtime, image=choice_image, container_id=container_id)
+        if plan.hooks and container_id:  # the devcontainer's postCreate/postStart commands
+            from vmuser_tui.core import hooks
+
+            notes.extend(hooks.run(self.ctx, rt, session_id=sid, project_id=project.id, container_id=container_id,
+                                   hooks=plan.hooks, workdir=plan.workdir, output=output))
         return StartOutcome(self.get(sid), notes)
 
     def _make_room(self, project_id: str) -> builtins.list[str]:

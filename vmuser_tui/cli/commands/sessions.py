@@ -23,9 +23,13 @@ def cmd_start(args: Namespace, vm: Vmuser) -> int:
     from vmuser_tui.core.launch import StartOptions
     from vmuser_tui.core.session_env import parse_env_args, parse_meta
 
+    def progress(line: str) -> None:  # build output and lifecycle commands, as they happen
+        print(line, file=sys.stderr, flush=True)
+
     # checked here first, so a typo is refused before "starting container..." is printed
     options = StartOptions(env=parse_env_args(args.env, os.environ), env_files=list(args.env_file),
-                           publish=list(args.publish), meta=parse_meta(args.meta))
+                           publish=list(args.publish), meta=parse_meta(args.meta), dockerfile=args.dockerfile,
+                           devcontainer=not args.no_devcontainer, output=progress)
     if sys.stderr.isatty() and args.runtime == "docker":
         print("starting container...", file=sys.stderr)
     outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image, options=options)

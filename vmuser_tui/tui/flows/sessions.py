@@ -50,8 +50,12 @@ def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After
             if after:
                 after()
 
+        from vmuser_tui.core.launch import StartOptions
+
         label = "starting a Docker session" if runtime == "docker" else "starting a workspace-only session"
-        host.run_blocking(lambda: host.vm.sessions.start(project_id, runtime=runtime), done,
+        # the image build of a devcontainer.json/Dockerfile streams its latest line into the TaskBar
+        options = StartOptions(output=host.line_callback())
+        host.run_blocking(lambda: host.vm.sessions.start(project_id, runtime=runtime, options=options), done,
                           group="write", task=label)
 
     ok, detail = getattr(app, "docker_state", (None, ""))

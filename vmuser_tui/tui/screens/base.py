@@ -43,12 +43,13 @@ Result = TypeVar("Result")
 class TaskProgress(Message):
     """Posted (thread-safely) by a progress callback running in a worker thread."""
 
-    def __init__(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+    def __init__(self, done: int, total: int, bytes_done: int, bytes_total: int, line: str = "") -> None:
         super().__init__()
         self.done = done
         self.total = total
         self.bytes_done = bytes_done
         self.bytes_total = bytes_total
+        self.line = line  # the latest line of output (an image build): shown instead of counts
 
 
 class WorkerMixin(_MixinBase):
@@ -263,9 +264,27 @@ class WorkerMixin(_MixinBase):
 
         return progress
 
+    def line_callback(self, min_interval: float = 0.1) -> Callable[[str], None]:
+        """An ``output(line)`` for the core (``StartOptions.output``: image build output,
+        lifecycle commands) that shows the latest line in the TaskBar after the task's label,
+        posted from the worker thread at most every ``min_interval`` seconds."""
+        last = [0.0]
+
+        def output(line: str) -> None:
+            now = time.monotonic()
+            if now - last[0] < min_interval:
+                return
+            last[0] = now
+            self.post_message(TaskProgress(0, 0, 0, 0, line=line))
+
+        return output
+
     def on_task_progress(self, message: TaskProgress) -> None:
         bar = self._taskbar()
         if bar is None or not bar.active:
+            return
+        if message.line:
+            bar.progress(0, None, f"{self.busy or 'working'}: {message.line}")
             return
         from vmuser_tui.tui.widgets.cells import human_size
 
