@@ -76,6 +76,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
     f"{CORE}.sessions": {"StartOutcome"},
     f"{CORE}.runtime.base": {"ExecResult"},
+    # what vm.sessions.stream_logs returns (lines of a container's output) and what it yields
+    f"{CORE}.runtime.logs": {"LogLine", "LogStream"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the
     # one wording of who holds a session that the TUI's banner and sessions panel show
     f"{CORE}.access": {"Attachment", "held_text", "holders_text"},

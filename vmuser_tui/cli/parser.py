@@ -191,8 +191,8 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--runtime", choices=["docker", "none"], default="docker",
                    help="docker: a container with the workspace at /workspace; none: workspace only")
     p.add_argument("--image", help="image for this session (default: the project's, then [docker] image)")
-    for name, text in (("stop", "stop a session (its container is removed unless [runtime] keep_stopped; the "
-                               "workspace stays)"),
+    stop_help = "stop a session (its container is removed unless [runtime] keep_stopped; the workspace stays)"
+    for name, text in (("stop", stop_help),
                        ("show", "show one session"),
                        ("pause", "freeze a running session's processes (docker pause); resume continues them"),
                        ("resume", "continue a paused session (docker unpause)")):
@@ -213,7 +213,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("session", help="session id or unique prefix")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p = leaf(g, "logs", "session.logs", "print the container's output (as docker logs does)",
-             epilog="examples:\n  vmuser session logs 3fa2 -f              follow: new lines as they come (Ctrl-C ends)\n"
+             epilog="examples:\n  vmuser session logs 3fa2 -f     follow: new lines as they come (Ctrl-C ends)\n"
              "  vmuser session logs 3fa2 --since 10m --timestamps\n"
              "  vmuser session logs 3fa2 --since 2026-12-04T10:00:00Z --tail all")
     p.add_argument("session")
@@ -320,11 +320,11 @@ def build() -> argparse.ArgumentParser:
                        description="Run the background jobs in the foreground until stopped (Ctrl-C, SIGTERM), "
                        "logging to stderr: automatic checkpoints of running sessions (every [snapshots] interval "
                        "seconds and [snapshots] debounce seconds after files change), retention ([retention], "
-                       "hourly), idle-project cleanup (every [cleanup] check_interval seconds) and gc. Each job takes a lease in the "
-                       "database, so a TUI running the same jobs never runs one at the same time. It also keeps "
-                       "each workspace's change monitor, so `vmuser checkpoint create` from any shell is handed "
-                       "to it (worker.sock in the data dir, owner only) and captures only what changed, as git's "
-                       "fsmonitor daemon does.")
+                       "hourly), idle-project cleanup (every [cleanup] check_interval seconds) and gc. Each job "
+                       "takes a lease in the database, so a TUI running the same jobs never runs one at the same "
+                       "time. It also keeps each workspace's change monitor, so `vmuser checkpoint create` from "
+                       "any shell is handed to it (worker.sock in the data dir, owner only) and captures only what "
+                       "changed, as git's fsmonitor daemon does.")
     p.add_argument("--once", action="store_true", help="run each due job one time and exit (for cron and tests)")
     p.add_argument("--all", action="store_true", dest="all_jobs", help="with --once: run every job, due or not")
     p.add_argument("--no-serve", action="store_true", help="do not serve checkpoints to the CLI over worker.sock")

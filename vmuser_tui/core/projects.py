@@ -24,6 +24,7 @@ _LIST_SQL = """
 SELECT p.*,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id) AS n_sessions,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status IN ('running','paused')) AS n_running,
+  (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status = 'paused') AS n_paused,
   (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
 FROM projects p
 """
@@ -284,8 +285,9 @@ class Projects:
     def delete(self, ref: str, *, sessions=None, reason: str = "") -> dict:
         """Delete a project: stop and remove its containers (every container and image on the
         engine labelled ``vmuser.project=<id>``, see :func:`lifecycle.purge_project`), its
-        managed workspace, its rows, then unreachable objects. ``reason`` goes to the operation log (e.g. "idle cleanup").
-        Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
+        managed workspace, its rows, then unreachable objects. ``reason`` goes to the
+        operation log (e.g. "idle cleanup"). Returns ``{"id", "images", "containers",
+        "workspace_removed", "gc"}``."""
         project = self.get(ref)
         self.ctx.access.check(project.id, what="delete this project")
         removed = 0
