@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.bounds import MAX_TAIL, clip
+from vmuser_tui.core.bounds import MAX_TAIL, clip, in_range
 from vmuser_tui.core.errors import NotFoundError, StateError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,9 +41,7 @@ def parse_tail(text: str | int | None) -> int | None:
         count = int(text)
     except ValueError:
         raise UsageError(f"--tail: expected a number of lines or 'all', got {clip(str(text))!r}") from None
-    if not 0 <= count <= MAX_TAIL:
-        raise UsageError(f"--tail: {count} is out of range: give 0 to {MAX_TAIL} lines, or 'all'")
-    return count
+    return in_range("--tail", count, 0, MAX_TAIL)
 
 
 def open_stream(sessions: Sessions, ref: str, *, follow: bool = False, since: str | None = None,

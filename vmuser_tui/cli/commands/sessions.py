@@ -125,11 +125,12 @@ def cmd_resume(args: Namespace, vm: Vmuser) -> int:
 
 
 def cmd_rm(args: Namespace, vm: Vmuser) -> int:
-    from vmuser_tui.cli.output import confirm
+    from vmuser_tui.cli.output import confirm, need_terminal
     from vmuser_tui.core.errors import Aborted
 
     session = vm.sessions.get(args.session)
     if not args.yes and session.status in ("stopped", "failed"):  # an active one is refused before asking
+        need_terminal()
         kept = f" and its container {session.container_name}" if session.container_id else ""
         print(f"Removing session {session.id} ({session.status}) removes its row{kept}; its "
               f"{session.checkpoints} checkpoint(s) stay.", file=sys.stderr)
