@@ -169,10 +169,10 @@ class ContainerLogsScreen(VmuserScreen):
         start = len(text)
         text.append(body, style="red" if line.stream == "stderr" else "")
         if self.query_text:
+            if self.current is not None and self.matches and self.matches[self.current] == number:
+                text.stylize(CURRENT_STYLE)  # first: the matches' own colours go over it
             for m in re.finditer(re.escape(self.query_text), body, flags=re.IGNORECASE):
                 text.stylize(MATCH_STYLE, start + m.start(), start + m.end())
-            if self.current is not None and self.matches and self.matches[self.current] == number:
-                text.stylize(CURRENT_STYLE)
         return text
 
     def _redraw(self) -> None:
