@@ -27,7 +27,7 @@ def toggle_pause(host: WorkerMixin, session: Session, *, after: Callable[[], obj
         if resuming:
             host.notify(f"session {s.id} running again")
         else:
-            host.notify(f"session {s.id} paused: its processes are frozen; {key} resumes it")
+            host.notify(f"session {s.id} paused; {key} resumes it")
         if after:
             after()
 

@@ -202,7 +202,7 @@ class ContainerLogsScreen(VmuserScreen):
         elif self.follow:
             parts.append(f"following · {follow}: stop")
         else:
-            parts.append(f"not following: the view stays put · {follow}: follow")
+            parts.append(f"not following · {follow}: follow")
         parts.append(f"{len(self.lines)} lines" if self.lines or self.ended or self.problem
                      else "no output yet: the container has printed nothing; new lines show here as they come")
         if self.query_text:
