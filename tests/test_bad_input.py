@@ -59,7 +59,7 @@ ROWS = [
     row("missing-name", "project create", 2, "the following arguments are required: name"),
     row("missing-tags", "checkpoint tag {C1}", 2, "the following arguments are required: TAG"),
     row("bad-int-days", "project extend {A} --days x", 2, "argument --days: invalid int value: 'x'"),
-    row("bad-int-tail", "session logs {S1} --tail x", 2, "argument --tail: invalid int value: 'x'"),
+    row("bad-int-tail", "session logs {S1} --tail x", 2, "--tail: expected a number of lines or 'all', got 'x'"),
     row("bad-int-limit", "log --limit x", 2, "argument --limit: invalid int value: 'x'"),
     row("limit-zero", "log --limit 0", 2, "--limit must be at least 1"),
     row("days-zero", "project extend {A} --days 0", 2, "--days must be between 1 and 3650"),

@@ -55,9 +55,12 @@ def make_app(vm: Vmuser, **kwargs) -> VmuserApp:
 
 
 async def settle(pilot, rounds: int = 4) -> None:
-    """Wait until the thread workers (and those they start) are done and the screen redrawn."""
+    """Wait until the thread workers (and those they start) are done and the screen redrawn.
+    Workers in a group named ``stream...`` (a followed log) never end by themselves: not waited for."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        finite = [w for w in pilot.app.workers if not w.group.startswith("stream")]
+        if finite:
+            await pilot.app.workers.wait_for_complete(finite)
         await pilot.pause()
 
 

@@ -19,7 +19,7 @@ from vmuser_tui.core.access import LeaseHeldError, holders_text
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.tui.screens.annotate import AnnotateScreen
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
-from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen, new_lines
+from vmuser_tui.tui.screens.container_logs import ContainerLogsScreen
 from vmuser_tui.tui.screens.project import ProjectScreen
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
@@ -407,15 +407,6 @@ async def test_container_logs_of_a_session_without_container(world, pilot_at):
         await pilot.press("L")  # the operation log: L on every screen
         await settle(pilot)
         assert type(app.screen).__name__ == "LogScreen"
-
-
-def test_new_lines_follow_a_sliding_tail():
-    assert new_lines([], ["a", "b"]) == ["a", "b"]
-    assert new_lines(["a", "b"], ["a", "b", "c"]) == ["c"]
-    assert new_lines(["a", "b", "c"], ["b", "c", "d", "e"]) == ["d", "e"]
-    assert new_lines(["x", "x"], ["x", "x", "x"]) == ["x"]
-    assert new_lines(["a", "b"], ["c", "d"]) is None  # no overlap: shown afresh
-    assert new_lines(["a"], ["a"]) == []
 
 
 @pytest.mark.docker

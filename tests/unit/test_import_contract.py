@@ -79,6 +79,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # what vm.sessions.start takes: the options of one `session start` (env, ports,
     # --dockerfile, --no-devcontainer, a progress callback for the image build)
     f"{CORE}.launch": {"StartOptions"},
+    # what vm.sessions.stream_logs returns (lines of a container's output) and what it yields
+    f"{CORE}.runtime.logs": {"LogLine", "LogStream"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the
     # one wording of who holds a session that the TUI's banner and sessions panel show
     f"{CORE}.access": {"Attachment", "held_text", "holders_text"},

@@ -235,8 +235,11 @@ def build() -> argparse.ArgumentParser:
                         "build context); cached by content")
     p.add_argument("--no-devcontainer", action="store_true",
                    help="ignore the workspace's .devcontainer/devcontainer.json (or .devcontainer.json)")
-    for name, text in (("stop", "stop a session (its container is removed; the workspace stays)"),
-                       ("show", "show one session")):
+    stop_help = "stop a session (its container is removed unless [runtime] keep_stopped; the workspace stays)"
+    for name, text in (("stop", stop_help),
+                       ("show", "show one session"),
+                       ("pause", "freeze a running session's processes (docker pause); resume continues them"),
+                       ("resume", "continue a paused session (docker unpause)")):
         p = leaf(g, name, f"session.{name}", text)
         p.add_argument("session", help="session id or unique prefix")
         _json(p)
@@ -249,9 +252,23 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARG]...")
     p = leaf(g, "shell", "session.shell", "open an interactive shell in the session's container")
     p.add_argument("session")
-    p = leaf(g, "logs", "session.logs", "print the container's output")
+    p = leaf(g, "rm", "session.rm", "remove a stopped or failed session: its container (if kept) and its row; "
+             "its checkpoints stay")
+    p.add_argument("session", help="session id or unique prefix")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p = leaf(g, "logs", "session.logs", "print the container's output (as docker logs does)",
+             epilog="examples:\n  vmuser session logs 3fa2 -f     follow: new lines as they come (Ctrl-C ends)\n"
+             "  vmuser session logs 3fa2 --since 10m --timestamps\n"
+             "  vmuser session logs 3fa2 --since 2026-12-04T10:00:00Z --tail all")
     p.add_argument("session")
-    p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="keep printing new lines until the container stops or Ctrl-C")
+    p.add_argument("--since", metavar="WHEN",
+                   help="only lines from WHEN on: an age (30s, 10m, 2h, 3d) or a time (2026-12-04T10:00:00Z; UTC if "
+                   "no offset)")
+    p.add_argument("--tail", metavar="N|all", default="200", help="only the last N lines, or all (default 200)")
+    p.add_argument("-t", "--timestamps", action="store_true", help="put the engine's time (RFC 3339, UTC) before each "
+                   "line")
 
     g = group("checkpoint", "create, list, diff and restore checkpoints")
     p = leaf(g, "create", "checkpoint.create", "snapshot the workspace and print the checkpoint id")
@@ -347,11 +364,11 @@ def build() -> argparse.ArgumentParser:
                        description="Run the background jobs in the foreground until stopped (Ctrl-C, SIGTERM), "
                        "logging to stderr: automatic checkpoints of running sessions (every [snapshots] interval "
                        "seconds and [snapshots] debounce seconds after files change), retention ([retention], "
-                       "hourly), idle-project cleanup ([cleanup], hourly) and gc. Each job takes a lease in the "
-                       "database, so a TUI running the same jobs never runs one at the same time. It also keeps "
-                       "each workspace's change monitor, so `vmuser checkpoint create` from any shell is handed "
-                       "to it (worker.sock in the data dir, owner only) and captures only what changed, as git's "
-                       "fsmonitor daemon does.")
+                       "hourly), idle-project cleanup (every [cleanup] check_interval seconds) and gc. Each job "
+                       "takes a lease in the database, so a TUI running the same jobs never runs one at the same "
+                       "time. It also keeps each workspace's change monitor, so `vmuser checkpoint create` from "
+                       "any shell is handed to it (worker.sock in the data dir, owner only) and captures only what "
+                       "changed, as git's fsmonitor daemon does.")
     p.add_argument("--once", action="store_true", help="run each due job one time and exit (for cron and tests)")
     p.add_argument("--all", action="store_true", dest="all_jobs", help="with --once: run every job, due or not")
     p.add_argument("--no-serve", action="store_true", help="do not serve checkpoints to the CLI over worker.sock")

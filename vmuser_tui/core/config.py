@@ -135,6 +135,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         ),
     },
     "snapshots": {
+        "enabled": Setting(
+            "bool", True,
+            "Automatic checkpoints: every interval seconds, after files change, and when a session stops (the "
+            "snapshot job of the TUI or of vmuser worker). false: only the checkpoints you take.",
+        ),
         "interval": Setting(
             "int", 300,
             "Seconds between automatic checkpoints of a running session, if anything changed (the snapshot job of"
@@ -218,6 +223,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "Days before deletion from which a project is flagged.",
             minimum=0, maximum=MAX_DAYS - 1,
         ),
+        "check_interval": Setting(
+            "int", 3600,
+            "Seconds between two passes of the cleanup job (flag idle projects, delete those due).",
+            minimum=60, maximum=30 * 86400,
+        ),
     },
     "runtime": {
         "max_running": Setting(
@@ -231,6 +241,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "Sum of running containers' memory limits ([docker] memory each); starting one beyond it stops the "
             "least recently used first (0: no limit).",
             minimum=0, maximum=64 * TiB,
+        ),
+        "keep_stopped": Setting(
+            "bool", False,
+            "Keep a stopped session's container (stopped, not removed: docker start/inspect/logs still work); "
+            "vmuser session rm or deleting its project removes it. false: stopping removes the container.",
         ),
         "container_stop_on_disconnect": Setting(
             "bool", False,

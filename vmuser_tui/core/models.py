@@ -19,11 +19,20 @@ def _json_list(text: str | None) -> list:
 _tags = _json_list
 
 
+def project_status(live: int, paused: int) -> str:
+    """A project's status from its count of ``live`` sessions (running or paused) and of
+    ``paused`` ones: running while one runs, paused when every live one is paused."""
+    if live > paused:
+        return "running"
+    return "paused" if paused else "idle"
+
+
 @dataclass
 class Project:
     """A body of work with a workspace directory.
 
-    ``status`` is derived: ``running`` (a session runs), ``idle`` otherwise.
+    ``status`` is derived (:func:`project_status`): ``running`` (a session runs),
+    ``paused`` (its only live sessions are paused), ``idle`` otherwise.
     ``cleanup_due_at`` is when idle cleanup would delete it (None when pinned).
     """
 
@@ -56,7 +65,7 @@ class Project:
             last_active_at=row["last_active_at"], keep_until=row.get("keep_until"),
             sessions=row.get("n_sessions") or 0, running_sessions=row.get("n_running") or 0,
             checkpoints=row.get("n_checkpoints") or 0,
-            status="running" if row.get("n_running") else "idle",
+            status=project_status(row.get("n_running") or 0, row.get("n_paused") or 0),
         )
 
     def to_json(self) -> dict:

@@ -24,6 +24,7 @@ _LIST_SQL = """
 SELECT p.*,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id) AS n_sessions,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status IN ('running','paused')) AS n_running,
+  (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status = 'paused') AS n_paused,
   (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
 FROM projects p
 """
@@ -282,14 +283,20 @@ class Projects:
         conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (clock.now_iso(), project_id))
 
     def delete(self, ref: str, *, sessions=None, reason: str = "") -> dict:
-        """Delete a project: stop and remove its containers, its managed workspace, its rows,
-        then unreachable objects. ``reason`` goes to the operation log (e.g. "idle cleanup").
-        Returns ``{"id", "containers", "workspace_removed", "gc"}``."""
+        """Delete a project: stop and remove its containers (every container and image on the
+        engine labelled ``vmuser.project=<id>``, see :func:`lifecycle.purge_project`), its
+        managed workspace, its rows, then unreachable objects. ``reason`` goes to the
+        operation log (e.g. "idle cleanup"). Returns ``{"id", "images", "containers",
+        "workspace_removed", "gc"}``."""
         project = self.get(ref)
         self.ctx.access.check(project.id, what="delete this project")
         removed = 0
+        engine: dict[str, list[str]] = {"containers": [], "images": []}
         if sessions is not None:
+            from vmuser_tui.core.lifecycle import purge_project
+
             removed = sessions.remove_containers(project.id)
+            engine = purge_project(self.ctx, project.id)  # kept or stray containers, its images
         with self.db.write() as conn:
             conn.execute("DELETE FROM stat_cache WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM checkpoints WHERE project_id = ?", (project.id,))
@@ -297,7 +304,7 @@ class Projects:
             conn.execute("DELETE FROM projects WHERE id = ?", (project.id,))
             oplog.record(conn, "project.delete", project_id=project.id, name=project.name,
                          workspace=project.workspace, managed=project.managed, containers=removed,
-                         reason=reason or "requested")
+                         engine=engine, reason=reason or "requested")
         self.ctx.forget_live(project.id)
         workspace_removed = False
         if project.managed:
@@ -312,5 +319,7 @@ class Projects:
             from vmuser_tui.core import container_images
 
             images = container_images.prune(self.ctx)  # its checkpoints' container images
+        images = sorted(set(images) | set(engine["images"]))
+        removed = max(removed, len(engine["containers"]))
         return {"id": project.id, "images": images, "containers": removed, "workspace_removed": workspace_removed,
                 "gc": {"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes}}

@@ -110,6 +110,8 @@ class Vmuser:
         failure is reported in :attr:`notes`, never raised: the stop must go on."""
         from vmuser_tui.core.workers import snapshot
 
+        if not snapshot.enabled(self):  # [snapshots] enabled = false: only the checkpoints users take
+            return
         res = snapshot.checkpoint_if_changed(self, session.project_id, why or "session ended")
         if res and "error" in res:
             self.notes.append(f"no checkpoint before the session ended: {res['error']}")

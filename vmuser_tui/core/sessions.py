@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vmuser_tui.core.launch import StartOptions
     from vmuser_tui.core.projects import Projects
     from vmuser_tui.core.runtime.base import ContainerRuntime, ExecResult
+    from vmuser_tui.core.runtime.logs import LogStream
 
 RUNTIMES = ("docker", "none")
 TRANSITIONS = {
@@ -278,21 +279,25 @@ class Sessions:
 
     def stop(self, ref: str, *, reason: str = "stopped by user") -> Session:
         """Stop a session: an automatic checkpoint of its workspace first (see ``on_end``),
-        then its container is stopped and removed (the workspace stays). Raises StateError
-        when it is already stopped."""
+        then its container is stopped and removed (the workspace stays); with ``[runtime]
+        keep_stopped = true`` the stopped container stays until ``session rm`` or the
+        project's deletion. Raises StateError when it is already stopped."""
         session = self.get(ref)
         if session.status in ("stopped",):
             raise StateError(f"session {session.id} is already stopped")
         self.ctx.access.check(session.project_id, session.id, what="stop this session")
-        if self.on_end is not None and session.status == "running":
+        if self.on_end is not None and session.status in ("running", "paused"):
             self.on_end(session, "session stopped")
         if session.runtime == "docker" and session.container_id:
+            from vmuser_tui.core.lifecycle import keep_stopped
+
             rt = self.ctx.runtime("docker")
             try:
                 rt.stop(session.container_id)
             except NotFoundError:
                 pass  # the container is already gone (removed behind vmuser's back)
-            rt.remove(session.container_id)
+            if not keep_stopped(self.ctx):
+                rt.remove(session.container_id)
         with self.db.write() as conn:
             self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
             self.projects.touch(conn, session.project_id)
@@ -321,6 +326,10 @@ class Sessions:
         if session.runtime != "docker":
             raise StateError(f"session {session.id} has no container (runtime 'none'); "
                              f"start one with: vmuser session start {session.project_id}")
+        if session.status == "paused":
+            from vmuser_tui.core.lifecycle import resume_hint
+
+            raise StateError(resume_hint(session.id))
         if session.status != "running":
             why = f" ({session.status_reason})" if session.status_reason else ""
             raise StateError(f"session {session.id} is {session.status}{why}; "
@@ -379,11 +388,16 @@ class Sessions:
                              "and its output with it") from None
 
     def remove_containers(self, project_id: str) -> int:
-        """Stop and remove every container of a project's sessions; marks them stopped.
-        Docker being unreachable is an error only if a session still has a container."""
+        """Stop and remove every container of a project's sessions (kept stopped ones too,
+        see ``[runtime] keep_stopped``); marks them stopped. Docker being unreachable is an
+        error only if a session may still have a container."""
+        from vmuser_tui.core.lifecycle import keep_stopped
+
         count = 0
+        kept = ("stopped",) if keep_stopped(self.ctx) else ()
         for session in self.list(project_id):
-            if session.runtime == "docker" and session.container_id and session.status in ACTIVE + ("failed",):
+            if (session.runtime == "docker" and session.container_id
+                    and session.status in ACTIVE + ("failed",) + kept):
                 rt = self.ctx.runtime("docker")
                 rt.remove(session.container_id)
                 count += 1
@@ -391,6 +405,32 @@ class Sessions:
                     if session.status != "stopped":
                         self._set_status(conn, session, "stopped", "project deleted", stopped_at=clock.now_iso())
         return count
+
+    # -- lifecycle and logs (the work is in core/lifecycle.py and core/session_logs.py) ----
+    def pause(self, ref: str) -> Session:
+        """Freeze a running session's container (``docker pause``); see :func:`lifecycle.pause`."""
+        from vmuser_tui.core import lifecycle
+
+        return lifecycle.pause(self, ref)
+
+    def resume(self, ref: str) -> Session:
+        """Thaw a paused session (``docker unpause``); see :func:`lifecycle.resume`."""
+        from vmuser_tui.core import lifecycle
+
+        return lifecycle.resume(self, ref)
+
+    def remove(self, ref: str) -> Session:
+        """Remove a stopped or failed session (its container, its row); see :func:`lifecycle.remove`."""
+        from vmuser_tui.core import lifecycle
+
+        return lifecycle.remove(self, ref)
+
+    def stream_logs(self, ref: str, *, follow: bool = False, since: str | None = None,
+                    tail: str | int | None = None) -> LogStream:
+        """The container's output as lines, followed or not; see :func:`session_logs.open_stream`."""
+        from vmuser_tui.core import session_logs
+
+        return session_logs.open_stream(self, ref, follow=follow, since=since, tail=tail)
 
     def reconcile(self) -> builtins.list[str]:
         """Bring active sessions in line with what Docker reports; returns one line per

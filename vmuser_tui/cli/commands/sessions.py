@@ -124,6 +124,53 @@ def cmd_shell(args: Namespace, vm: Vmuser) -> int:
     return 0  # not reached
 
 
+def cmd_pause(args: Namespace, vm: Vmuser) -> int:
+    session = vm.sessions.pause(args.session)
+    if args.json:
+        _show(session, True)
+    else:
+        print(f"session {session.id} paused; continue it with: vmuser session resume {session.id}")
+    return 0
+
+
+def cmd_resume(args: Namespace, vm: Vmuser) -> int:
+    session = vm.sessions.resume(args.session)
+    if args.json:
+        _show(session, True)
+    else:
+        print(f"session {session.id} running again")
+    return 0
+
+
+def cmd_rm(args: Namespace, vm: Vmuser) -> int:
+    from vmuser_tui.cli.output import confirm, need_terminal
+    from vmuser_tui.core.errors import Aborted
+
+    session = vm.sessions.get(args.session)
+    if not args.yes and session.status in ("stopped", "failed"):  # an active one is refused before asking
+        need_terminal()
+        kept = f" and its container {session.container_name}" if session.container_id else ""
+        print(f"Removing session {session.id} ({session.status}) removes its row{kept}; its "
+              f"{session.checkpoints} checkpoint(s) stay.", file=sys.stderr)
+        if not confirm("Remove it?"):
+            raise Aborted("not removed (confirm at the prompt, or pass --yes)")
+    removed = vm.sessions.remove(session.id)
+    print(f"removed session {removed.id}")
+    return 0
+
+
 def cmd_logs(args: Namespace, vm: Vmuser) -> int:
-    sys.stdout.write(vm.sessions.logs(args.session, tail=args.tail))
+    """Print the container's output; with -f, until the container stops (0) or Ctrl-C (130)."""
+    stream = vm.sessions.stream_logs(args.session, follow=args.follow, since=args.since, tail=args.tail)
+    try:
+        for line in stream:
+            target = sys.stderr if line.stream == "stderr" else sys.stdout
+            target.write(line.shown(args.timestamps) + "\n")
+            if args.follow:  # as it comes, even into a pipe
+                target.flush()
+    except KeyboardInterrupt:  # the way to end a follow: no traceback, no "interrupted" line
+        return 130
+    finally:
+        stream.close()
+    sys.stdout.flush()
     return 0

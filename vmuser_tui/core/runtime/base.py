@@ -8,7 +8,10 @@ seconds for durations and timeouts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.runtime.logs import LogStream
 
 # Labels carried by every managed container; any process can reconcile the sessions
 # table with what the engine reports by filtering on them (design.md section 2).
@@ -161,8 +164,8 @@ class ContainerRuntime(Protocol):
         """Current state, or None when the container is gone."""
         ...
 
-    def list_managed(self) -> list[ContainerInfo]:
-        """All containers (any state) labelled ``vmuser.session``."""
+    def list_managed(self, label: str = LABEL_SESSION) -> list[ContainerInfo]:
+        """All containers (any state) carrying ``label`` (default: ``vmuser.session``)."""
         ...
 
     def environment(self, container_id: str) -> dict[str, str]:
@@ -183,6 +186,12 @@ class ContainerRuntime(Protocol):
 
     def logs(self, container_id: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output, decoded as UTF-8."""
+        ...
+
+    def stream_logs(self, container_id: str, *, follow: bool = False, since: float | None = None,
+                    tail: int | None = None) -> LogStream:
+        """The output as :class:`~vmuser_tui.core.runtime.logs.LogLine`\\ s (``since``: UNIX
+        seconds, UTC; ``tail``: last lines, None = all); ``follow`` keeps reading new lines."""
         ...
 
     def stats(self, container_id: str) -> dict:

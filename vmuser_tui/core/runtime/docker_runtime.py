@@ -36,6 +36,7 @@ from vmuser_tui.core.runtime.base import (
     PortBinding,
 )
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
+from vmuser_tui.core.runtime.logs import LogStream
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 # The first contact (API version handshake) gets at most this many seconds, so an
@@ -466,10 +467,11 @@ class DockerRuntime:
             out[name] = value
         return out
 
-    def list_managed(self) -> list[ContainerInfo]:
-        """Every container (any state) that carries the ``vmuser.session`` label."""
+    def list_managed(self, label: str = LABEL_SESSION) -> list[ContainerInfo]:
+        """Every container (any state) that carries ``label`` (a key or ``key=value``;
+        default the ``vmuser.session`` label)."""
         with self._errors("list containers"):
-            rows = self._docker().api.containers(all=True, filters={"label": LABEL_SESSION})
+            rows = self._docker().api.containers(all=True, filters={"label": label})
         return [
             ContainerInfo(
                 id=row["Id"], name=(row.get("Names") or ["/"])[0].lstrip("/"), image=row.get("Image", ""),
@@ -538,6 +540,14 @@ class DockerRuntime:
             data = self._docker().api.logs(container_id, stdout=True, stderr=True, tail=max(0, int(tail)),
                                            timestamps=False)
         return data.decode("utf-8", errors="replace")
+
+    def stream_logs(self, container_id: str, *, follow: bool = False, since: float | None = None,
+                    tail: int | None = None) -> LogStream:
+        """The container's output as timestamped lines, followed or not; see
+        :func:`vmuser_tui.core.runtime.docker_logs.open_logs` (``since``: UNIX seconds; ``tail``: None = all)."""
+        from vmuser_tui.core.runtime.docker_logs import open_logs
+
+        return open_logs(self, container_id, follow=follow, since=since, tail=tail)
 
     def commit(self, container_id: str, repository: str, tag: str, labels: dict[str, str]) -> str:
         """``docker commit`` the container's filesystem (what a user installed outside

@@ -15,6 +15,7 @@ from vmuser_tui.core.runtime.base import (
     ExecResult,
     ImageChoice,
 )
+from vmuser_tui.core.runtime.logs import LogStream
 
 NO_CONTAINER = "session has no container (runtime 'none'); start one with --runtime docker"
 
@@ -62,7 +63,7 @@ class NoneRuntime:
         """
         return ContainerInfo(id=container_id, name="", image="", status="none", labels={})
 
-    def list_managed(self) -> list[ContainerInfo]:
+    def list_managed(self, label: str = "") -> list[ContainerInfo]:
         """No containers."""
         return []
 
@@ -79,6 +80,11 @@ class NoneRuntime:
         raise StateError(NO_CONTAINER)
 
     def logs(self, container_id: str, tail: int = 200) -> str:
+        """Raise ``StateError``."""
+        raise StateError(NO_CONTAINER)
+
+    def stream_logs(self, container_id: str, *, follow: bool = False, since: float | None = None,
+                    tail: int | None = None) -> LogStream:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)
 

@@ -103,14 +103,15 @@ def _stats(vm, now: datetime) -> dict:
 
 def default_jobs() -> list[Job]:
     """reconcile (every 15 s: a container that died is noticed and its workspace
-    checkpointed), snapshot (``[snapshots] interval``), retention and cleanup (hourly), gc
+    checkpointed), snapshot (``[snapshots] interval``; none with ``[snapshots] enabled =
+    false``), retention (hourly), cleanup (``[cleanup] check_interval``), gc
     (daily, and right after a retention or cleanup run that removed something)."""
     return [
         Job("reconcile", lambda vm: 15.0, _reconcile),
         Job("stats", lambda vm: 10.0, _stats),
         Job("snapshot", lambda vm: vm.config.get("snapshots", "interval"), _snapshot),
         Job("retention", lambda vm: 3600.0, _retention),
-        Job("cleanup", lambda vm: 3600.0, _cleanup),
+        Job("cleanup", lambda vm: float(vm.config.get("cleanup", "check_interval")), _cleanup),
         Job("gc", lambda vm: 86400.0, _gc),
     ]
 
@@ -226,7 +227,7 @@ class Scheduler:
     def serve(self, stop: threading.Event, *, tick: float = 1.0, watch: bool = True) -> None:
         """Run until ``stop`` is set: due jobs every ``tick`` seconds, and change-driven
         snapshots as soon as a workspace has been quiet for ``[snapshots] debounce``."""
-        if watch:
+        if watch and snapshot.enabled(self.vm):
             self.watcher = snapshot.Watcher(self.vm, debounce=self.vm.config.get("snapshots", "debounce")).start()
         try:
             next_jobs = 0.0

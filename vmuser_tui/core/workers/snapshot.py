@@ -10,7 +10,8 @@ makes no checkpoint, see :meth:`Checkpoints.create`):
 - when a session stops or its container exits (:meth:`Vmuser.on_session_end`).
 
 Changes to ignored paths (``.vmuserignore``, ``[snapshots] ignore``, secret patterns) do
-not mark a project dirty.
+not mark a project dirty. ``[snapshots] enabled = false`` turns all three off (:func:`enabled`).
+A paused session is not running: its project is not checkpointed while it is frozen.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from pathlib import Path
 from vmuser_tui.core.errors import VmuserError
 
 log = logging.getLogger("vmuser.worker")
+
+
+def enabled(vm) -> bool:
+    """``[snapshots] enabled``: whether automatic checkpoints are taken at all."""
+    return bool(vm.config.get("snapshots", "enabled"))
 
 
 def running_projects(vm) -> dict[str, Path]:
@@ -53,7 +59,10 @@ def checkpoint_if_changed(vm, project_id: str, why: str) -> dict | None:
 
 def run(vm, only: set[str] | None = None, why: str = "interval") -> dict:
     """Checkpoint every running session's project (or those in ``only``) that changed.
-    Returns ``{"checkpoints": [...], "errors": [...]}``."""
+    Returns ``{"checkpoints": [...], "errors": [...]}``, or ``{"skipped": why}`` when
+    ``[snapshots] enabled = false``."""
+    if not enabled(vm):
+        return {"skipped": "automatic checkpoints are off ([snapshots] enabled = false)"}
     made: list[dict] = []
     errors: list[dict] = []
     for project_id in running_projects(vm):

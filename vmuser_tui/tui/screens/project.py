@@ -31,6 +31,7 @@ from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
+from vmuser_tui.tui.flows import lifecycle as lifecycle_flows
 from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.flows import sessions as session_flows
 from vmuser_tui.tui.flows.project_view import Loaded, load_project
@@ -64,9 +65,9 @@ FULL_METRICS_HEIGHT = 32
 #: Changing actions on the whole project: refused while another client holds any of its sessions.
 PROJECT_WRITES = frozenset({"checkpoint", "restore", "undo", "tag", "annotate", "start"})
 #: Changing actions on one session: refused while another client holds that session.
-SESSION_WRITES = frozenset({"exec", "shell", "stop"})
+SESSION_WRITES = frozenset({"exec", "shell", "stop", "pause"})
 #: guard_write labels that are not the action's name.
-ACTION_OF_LABEL = {"start session": "start", "stop session": "stop"}
+ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause session": "pause"}
 
 
 class ProjectScreen(VmuserScreen):
@@ -109,12 +110,14 @@ class ProjectScreen(VmuserScreen):
                 id="project.takeover"),
         Binding("s", "start", "Start session", show=False, id="project.start"),
         Binding("S", "stop", "Stop session", show=False, id="project.stop"),
+        Binding("p", "pause", "Pause/resume", show=False, tooltip="Pause or resume the session (docker pause)",
+                id="project.pause"),
         Binding("y", "copy", "Copy id", show=False, id="project.copy"),
         Binding("L", "log", "Operation log", show=False, id="project.log"),  # L on every screen (issue 12)
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="project.refresh"),
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",
-                               "takeover"})
+                               "takeover", "pause"})
 
     def __init__(self, project_id: str) -> None:
         super().__init__()
@@ -326,6 +329,8 @@ class ProjectScreen(VmuserScreen):
         session = self.panel.selected()
         if self.panel.has_focus and session is not None:
             message = self.panel.status_text(session, self.attached.get(session.id), self.env.get(session.id))
+            if session.status == "paused":
+                message += f" · {self.key('project.pause', 'p')}: resume"
         else:
             message = self.timeline.status_text()
         self.query_one(StatusLine).message = message
@@ -394,7 +399,7 @@ class ProjectScreen(VmuserScreen):
         if action in PROJECT_WRITES:
             return self.banner.refusal(None)
         if action in SESSION_WRITES:
-            session = self.selected_session() if action == "stop" else self.panel.exec_session()
+            session = self.selected_session() if action in ("stop", "pause") else self.panel.exec_session()
             return self.banner.refusal(session.id) if session is not None else None
         return None
 
@@ -540,7 +545,11 @@ class ProjectScreen(VmuserScreen):
     def _exec_session(self) -> Session | None:
         """The running container session exec and shell work in, or None (and a message)."""
         session = self.panel.exec_session()
-        if session is None:
+        selected = self.selected_session()
+        if session is None and selected is not None and selected.status == "paused":
+            self.notify(f"session {selected.id} is paused: press {self.key('project.pause', 'p')} to resume it",
+                        severity="error")
+        elif session is None:
             self.notify(f"no running container session: press {self.key('project.start', 's')} to start one",
                         severity="error")
         return session
@@ -562,6 +571,17 @@ class ProjectScreen(VmuserScreen):
         if self.guard_write("start session"):
             name = self.project.name if self.project else self.project_id
             session_flows.start_session(self, self.project_id, name, after=self.reload)
+
+    def action_pause(self) -> None:
+        """``p``: pause the selected session (docker pause), or resume it when it is paused."""
+        if not self.guard_write("pause session"):
+            return
+        session = self.selected_session()
+        if session is None or session.runtime != "docker" or session.status not in lifecycle_flows.PAUSABLE:
+            self.notify("select a running or paused container session to pause or resume (Tab moves to the "
+                        "sessions)", severity="warning")
+            return
+        lifecycle_flows.toggle_pause(self, session, after=self.reload)
 
     def action_stop(self) -> None:
         if not self.guard_write("stop session"):
