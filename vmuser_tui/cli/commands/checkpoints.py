@@ -6,6 +6,7 @@ import contextlib
 import sys
 from typing import Any
 
+from vmuser_tui.cli.commands.checkpoint_edits import annotation_text, cmd_annotate, cmd_rm
 from vmuser_tui.cli.output import (
     confirm,
     details,
@@ -16,7 +17,6 @@ from vmuser_tui.cli.output import (
     progress,
     table,
 )
-from vmuser_tui.cli.commands.checkpoint_edits import annotation_text, cmd_annotate, cmd_rm
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
 from vmuser_tui.core.restoring import restore_summary
