@@ -14,6 +14,7 @@ from vmuser_tui.core.errors import Aborted
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from argparse import Namespace
 
+    from vmuser_tui.core.checkpoint_rm import RemoveResult
     from vmuser_tui.core.service import Vmuser
 
 
@@ -41,7 +42,7 @@ def cmd_annotate(args: Namespace, vm: Vmuser) -> int:
     return 0
 
 
-def _describe_removal(plan, heads: dict[str, str | None]) -> None:
+def _describe_removal(plan: RemoveResult, heads: dict[str, str]) -> None:
     """The preview (on stderr, beside the prompt): what goes, what re-parents, where the head moves."""
     with contextlib.redirect_stdout(sys.stderr):
         table(["ID", "CREATED", "KIND", "DESCRIPTION"],
