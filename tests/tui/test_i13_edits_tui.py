@@ -194,3 +194,33 @@ async def test_E_with_nothing_edited_closes_and_changes_nothing(world, pilot_at)
         assert pilot.app.screen is screen
         assert any("nothing changed" in m for m in messages(pilot.app))
         assert world.vm.log(project=world.demo, operation="project.update") == []
+
+
+async def test_the_edit_form_keeps_a_value_when_tab_reaches_it(world, pilot_at):
+    """The fields open with the project's values and the cursor at their end: Tab then
+    typing adds to a value (no select-all on focus to replace it by the first key)."""
+    async with pilot_at("projects") as (pilot, screen):
+        await pilot.press("E")
+        await settle(pilot)
+        form = pilot.app.screen
+        await pilot.press("tab", *" v2", "tab", "tab", *" shop", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        project = world.vm.projects.get(world.demo)
+        assert project.description == "Sample project with three checkpoints v2"
+        assert project.tags == ["demo", "shop"]
+        assert form.project.name == project.name == "demo"
+
+
+async def test_annotate_enter_moves_on_from_a_typed_label_and_tab_reaches_the_tags(world, pilot_at):
+    _c1, c2, _c3 = world.checkpoints
+    async with pilot_at("project") as (pilot, screen):
+        await pilot.press("down", "a")
+        await settle(pilot)
+        await pilot.press(*"lbl")
+        await settle(pilot)
+        await pilot.press("enter", *"a note", "tab", *"t1,t2", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        [note] = world.vm.checkpoints.get(c2).annotations
+        assert (note["label"], note["note"], note["tags"]) == ("lbl", "a note", ["t1", "t2"])

@@ -43,6 +43,15 @@ class AnnotateScreen(VmuserModal["Annotation | None"]):
         Binding("escape", "cancel", "Cancel", id="annotate.cancel"),
         # ctrl+r: Input binds ctrl+d (delete right) and ctrl+x (cut) itself
         Binding("ctrl+r", "remove", "Remove the label typed", id="annotate.remove"),
+        # priority, as on the new-project form: the App moves the focus before it routes the
+        # next key, so "label<Enter>note<Tab>tags" typed in one burst (one read over SSH)
+        # lands in three fields. Enter is ours only in a label already typed (check_action):
+        # elsewhere it is the Input's, acted on after the keys before it are in (an empty
+        # label is refused there; the note and the tags save)
+        Binding("enter", "next_field", "Next field", show=False, priority=True, id="annotate.next"),
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="annotate.next_field"),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="annotate.previous_field"),
     ]
 
     def __init__(self, checkpoint: Checkpoint) -> None:
@@ -93,17 +102,30 @@ class AnnotateScreen(VmuserModal["Annotation | None"]):
         label = self.query_one("#annotate-label", Input).value.strip()
         if not label:
             self.query_one("#annotate-error", Static).update("a label is needed (1-80 characters), or Esc to cancel")
-            self.query_one("#annotate-label", Input).focus()
+            self.set_focus(self.query_one("#annotate-label", Input))
             return None
         return label
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":
+            focused = self.focused
+            return (focused is not None and focused.id == "annotate-label"
+                    and bool(self.query_one("#annotate-label", Input).value.strip()))
+        return super().check_action(action, parameters)
+
+    def action_next_field(self) -> None:
+        """Enter in the label: on to the note (now, not at the next idle)."""
+        self.set_focus(self.query_one("#annotate-note", Input))
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the note or the tags: save; in the label (typed in the same burst as
+        the Enter, or empty): check it and go on to the note."""
         event.stop()
         label = self._label()
         if label is None:
             return
         if event.input.id == "annotate-label":
-            self.query_one("#annotate-note", Input).focus()
+            self.set_focus(self.query_one("#annotate-note", Input))
             return
         tags = [t for t in self.query_one("#annotate-tags", Input).value.replace(",", " ").split() if t]
         self.dismiss(Annotation(label, self.query_one("#annotate-note", Input).value.strip(), tags))

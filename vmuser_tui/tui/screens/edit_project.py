@@ -104,7 +104,11 @@ class EditProjectScreen(VmuserModal["Project | None"]):
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label, classes="form-label")
-                        yield Input(values[key], placeholder=placeholder, id=f"field-{key}", compact=True)
+                        # no select-on-focus: its select-all lands after the keys of a burst typed
+                        # over SSH ("ab<Tab>cd" in one read) and replaced what they typed; the
+                        # cursor starts at the end, ctrl+u clears the field
+                        yield Input(values[key], placeholder=placeholder, id=f"field-{key}", compact=True,
+                                    select_on_focus=False)
                     yield Static("", id=f"error-{key}", classes="field-error")
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
