@@ -12,7 +12,7 @@ from vmuser_tui.tui.screens.annotate import AnnotateScreen
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
 from vmuser_tui.tui.screens.edit_project import EditProjectScreen
 from vmuser_tui.tui.screens.project import ProjectScreen
-from vmuser_tui.tui.widgets.timeline import HEAD
+from vmuser_tui.tui.widgets.timeline import HEAD, Event, event_text
 
 from .conftest import messages, row_keys, settle
 
@@ -224,3 +224,16 @@ async def test_annotate_enter_moves_on_from_a_typed_label_and_tab_reaches_the_ta
         assert pilot.app.screen is screen
         [note] = world.vm.checkpoints.get(c2).annotations
         assert (note["label"], note["note"], note["tags"]) == ("lbl", "a note", ["t1", "t2"])
+
+
+async def test_the_removal_shows_as_an_event_on_the_timeline(world, pilot_at):
+    _c1, c2, _c3 = world.checkpoints
+    world.vm.checkpoints.annotate(c2, "gone soon")
+    world.vm.checkpoints.remove_annotation(c2, "gone soon")
+    world.vm.checkpoints.remove([c2])
+    async with pilot_at("project") as (pilot, screen):
+        await pilot.press("v")  # the events between the checkpoints
+        await settle(pilot)
+        texts = [event_text(r).plain for r in screen.rows if isinstance(r, Event)]
+        assert any(t.startswith(f"removed {c2} ·") for t in texts), texts
+        assert any(t.startswith(f"removed the annotation ✎gone soon of {c2}") for t in texts), texts
