@@ -68,6 +68,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.restoring": {"RestoreOutcome", "restore_summary", "restore_counts"},
     # what vm.checkpoints.create returns (the TUI's checkpoint flow reports it)
     f"{CORE}.checkpoints": {"CreateOutcome"},
+    # what vm.checkpoints.remove returns (`checkpoint rm` and the TUI's remove dialog show it)
+    f"{CORE}.checkpoint_rm": {"RemoveResult"},
     # the client half of the worker protocol: the CLI's fast path asks a running
     # `vmuser worker` without opening the service at all (core/rpc.py, cli/worker_client.py)
     f"{CORE}.rpc": {"request", "socket_path"},

@@ -280,6 +280,7 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "list", "checkpoint.list", "list checkpoints, newest first")
     p.add_argument("target", metavar="PROJECT|SESSION")
     p.add_argument("--tag", help="only checkpoints with this tag")
+    p.add_argument("--annotation-tag", metavar="TAG", help="only checkpoints with an annotation tagged TAG")
     _json(p)
     p = leaf(g, "show", "checkpoint.show", "show one checkpoint")
     p.add_argument("checkpoint")
@@ -305,6 +306,24 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("tags", nargs="+", metavar="TAG")
     p.add_argument("--remove", action="store_true", help="remove these tags instead")
+    p = leaf(g, "annotate", "checkpoint.annotate", "annotate a checkpoint: a label, a note, tags (or --remove LABEL)",
+             epilog="examples:\n  vmuser checkpoint annotate 1c0e --label 'tests pass' --note '212 green' --tag ci\n"
+             "  vmuser checkpoint annotate 1c0e --remove 'tests pass'\n\nThe same label again replaces "
+             "that annotation. Filter: vmuser checkpoint list PROJECT --annotation-tag ci")
+    p.add_argument("checkpoint")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--label", help="the annotation's label, shown on the timeline (1-80 characters)")
+    what.add_argument("--remove", metavar="LABEL", help="remove the annotation with this label")
+    p.add_argument("--note", default="", help="free text (not written to the operation log)")
+    p.add_argument("--tag", action="append", default=[], help="a tag of the annotation (repeatable)")
+    _json(p)
+    p = leaf(g, "rm", "checkpoint.rm", "remove checkpoints (their children re-parent; gc frees the data later)",
+             epilog="The project's head (the checkpoint the workspace was last captured or restored at) is "
+             "kept\nunless --force. Asks first on a terminal; --yes for scripts.")
+    p.add_argument("checkpoints", nargs="+", metavar="ID")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    # --force is the global option (also: take over expired leases), as `config init --force` is
+    _json(p)
     p = leaf(g, "forget", "checkpoint.forget",
              "delete old automatic checkpoints by a retention policy (restic's forget)",
              epilog=FORGET_EPILOG)

@@ -16,6 +16,7 @@ import stat as statmod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, ignore, oplog
 from vmuser_tui.core.context import Context
@@ -28,6 +29,9 @@ from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
 from vmuser_tui.core.store.confined import open_regular
 from vmuser_tui.core.store.trees import Entry
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from vmuser_tui.core.checkpoint_rm import RemoveResult
 
 KINDS = ("manual", "auto", "pre-restore")
 
@@ -125,8 +129,10 @@ class Checkpoints:
         except NotFoundError:
             raise NotFoundError(f"no session or project matches {ref!r}; list them with: vmuser project list") from None
 
-    def list(self, ref: str, *, tag: str | None = None, limit: int | None = None) -> list[Checkpoint]:
-        """Checkpoints of a project or a session, newest first, optionally with ``tag``."""
+    def list(self, ref: str, *, tag: str | None = None, limit: int | None = None,
+             annotation_tag: str | None = None) -> list[Checkpoint]:
+        """Checkpoints of a project or a session, newest first, optionally with ``tag`` and
+        with an annotation tagged ``annotation_tag``."""
         project_id, session_id = self._target(ref)
         where, params = ["project_id = ?"], [project_id]
         if session_id:
@@ -135,6 +141,11 @@ class Checkpoints:
         if tag:
             where.append("EXISTS (SELECT 1 FROM json_each(checkpoints.tags) WHERE value = ?)")
             params.append(tag)
+        if annotation_tag:
+            from vmuser_tui.core.annotations import HAS_ANNOTATION_TAG
+
+            where.append(HAS_ANNOTATION_TAG)
+            params.append(annotation_tag)
         sql = f"SELECT * FROM checkpoints WHERE {' AND '.join(where)} ORDER BY created_at DESC, rowid DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -238,18 +249,25 @@ class Checkpoints:
                          checkpoint=cp.id, add=list(add), remove=list(remove))
         return self.get(cp.id)
 
-    def annotate(self, ref: str, label: str, note: str = "") -> Checkpoint:
-        """Attach an annotation ``{label, note, at, actor}`` to a checkpoint."""
-        cp = self.get(ref)
-        self.ctx.access.check(cp.project_id, what="annotate a checkpoint")
-        label = label.strip()
-        if not label or len(label) > 80:
-            raise UsageError("an annotation label needs 1-80 characters")
-        notes = cp.annotations + [{"label": label, "note": note, "at": clock.now_iso(), "actor": oplog.actor()}]
-        with self.db.write() as conn:
-            conn.execute("UPDATE checkpoints SET annotations = ? WHERE id = ?", (json.dumps(notes), cp.id))
-            oplog.record(conn, "checkpoint.annotate", project_id=cp.project_id, checkpoint=cp.id, label=label)
-        return self.get(cp.id)
+    def annotate(self, ref: str, label: str, note: str = "", tags: Sequence[str] = ()) -> Checkpoint:
+        """Attach an annotation ``{label, note, tags, at, actor}`` to a checkpoint; the same
+        label again replaces it (see :mod:`vmuser_tui.core.annotations`)."""
+        from vmuser_tui.core import annotations
+
+        return annotations.annotate(self, ref, label, note, tags)
+
+    def remove_annotation(self, ref: str, label: str) -> Checkpoint:
+        """Remove the annotation labelled ``label`` (NotFoundError when there is none)."""
+        from vmuser_tui.core import annotations
+
+        return annotations.remove(self, ref, label)
+
+    def remove(self, refs: Sequence[str], *, force: bool = False, dry_run: bool = False) -> RemoveResult:
+        """Remove the checkpoints ``refs`` name; children re-parent as forget's do; the head
+        only with ``force``; ``dry_run`` checks only (see :func:`vmuser_tui.core.checkpoint_rm.remove`)."""
+        from vmuser_tui.core import checkpoint_rm
+
+        return checkpoint_rm.remove(self, refs, force=force, dry_run=dry_run)
 
     def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
         """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``

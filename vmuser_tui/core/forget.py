@@ -83,22 +83,29 @@ def plan(
                 reasons[d.id] = ("not in the preview",)
     kept = [(c, reasons[c.id]) for c in checkpoints if c.id in reasons]
     gone = [c for c in checkpoints if c.id not in reasons]
-    return ForgetResult(project_id, policy, kept, gone, _reparent(checkpoints, {c.id for c in gone}))
+    return ForgetResult(project_id, policy, kept, gone, reparent(checkpoints, {c.id for c in gone}))
 
 
-def _reparent(checkpoints: list[Checkpoint], gone: set[str]) -> dict[str, str | None]:
-    """New parents for kept checkpoints whose parent goes: the nearest kept ancestor."""
+def nearest_kept(parent: dict[str, str | None], start: str | None, gone: Collection[str]) -> str | None:
+    """``start`` itself when it stays, else its nearest ancestor (by ``parent``: id ->
+    parent id) not in ``gone``; None when every ancestor goes (it becomes a root)."""
+    p = start
+    seen: set[str | None] = set()
+    while p in gone and p not in seen:  # `seen` guards against a (corrupt) cycle
+        seen.add(p)
+        p = parent.get(p)  # type: ignore[arg-type]  # p is in gone: a str
+    return None if p in gone else p
+
+
+def reparent(checkpoints: list[Checkpoint], gone: set[str]) -> dict[str, str | None]:
+    """New parents for kept checkpoints whose parent goes: the nearest kept ancestor.
+    Also used by ``checkpoint rm`` (:mod:`vmuser_tui.core.checkpoint_rm`)."""
     parent = {c.id: c.parent_id for c in checkpoints}
     out: dict[str, str | None] = {}
     for c in checkpoints:
         if c.id in gone or c.parent_id not in gone:
             continue
-        p: str | None = c.parent_id
-        seen: set[str | None] = set()
-        while p in gone and p not in seen:  # `seen` guards against a (corrupt) cycle
-            seen.add(p)
-            p = parent.get(p)
-        out[c.id] = None if p in gone else p
+        out[c.id] = nearest_kept(parent, c.parent_id, gone)
     return out
 
 

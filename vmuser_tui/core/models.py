@@ -27,6 +27,13 @@ def project_status(live: int, paused: int) -> str:
     return "paused" if paused else "idle"
 
 
+def _annotations(text: str | None) -> list[dict]:
+    """The annotations column; ``tags`` is a list on each, on rows from before annotation
+    tags too (see :mod:`vmuser_tui.core.annotations`)."""
+    notes = _json_list(text)
+    return [n if isinstance(n.get("tags"), list) else {**n, "tags": []} for n in notes if isinstance(n, dict)]
+
+
 @dataclass
 class Project:
     """A body of work with a workspace directory.
@@ -147,7 +154,7 @@ class Checkpoint:
             id=row["id"], project_id=row["project_id"], session_id=row["session_id"],
             parent_id=row["parent_id"], root_tree=row["root_tree"], kind=row["kind"],
             description=row["description"], tags=_tags(row["tags"]),
-            annotations=_json_list(row["annotations"]), file_count=row["file_count"],
+            annotations=_annotations(row["annotations"]), file_count=row["file_count"],
             total_size=row["total_size"], image_id=row["image_id"], created_at=row["created_at"],
             # masked on read too: container config holds environment variables (core.redact)
             state=redact(json.loads(row["state"])) if row["state"] and row["state"] != "{}" else {},

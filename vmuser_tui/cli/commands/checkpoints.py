@@ -6,6 +6,7 @@ import contextlib
 import sys
 from typing import Any
 
+from vmuser_tui.cli.commands.checkpoint_edits import annotation_text, cmd_annotate, cmd_rm
 from vmuser_tui.cli.output import (
     confirm,
     details,
@@ -19,6 +20,8 @@ from vmuser_tui.cli.output import (
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
 from vmuser_tui.core.restoring import restore_summary
+
+__all__ = ["cmd_annotate", "cmd_rm"]  # (and the cmd_* below): dispatch finds them here
 
 
 def cmd_create(args, vm) -> int:
@@ -43,7 +46,7 @@ def cmd_create(args, vm) -> int:
 
 
 def cmd_list(args, vm) -> int:
-    cps = vm.checkpoints.list(args.target, tag=args.tag)
+    cps = vm.checkpoints.list(args.target, tag=args.tag, annotation_tag=args.annotation_tag)
     if args.json:
         emit_json([c.to_json() for c in cps])
         return 0
@@ -66,7 +69,7 @@ def cmd_show(args, vm) -> int:
         ("kind", c.kind), ("created", f"{c.created_at} ({clock.ago(c.created_at)})"),
         ("description", c.description or "-"), ("tags", ", ".join(c.tags) or "-"),
         ("files", c.file_count), ("size", human_size(c.total_size)), ("tree", c.root_tree),
-        ("annotations", "; ".join(f"{a['label']}: {a.get('note', '')}" for a in c.annotations) or "-"),
+        ("annotations", "; ".join(annotation_text(a) for a in c.annotations) or "-"),
     ])
     return 0
 

@@ -107,19 +107,28 @@ def tag_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
 
 
 def annotate_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
-    """Ask for a label (shown on the timeline) and a note, and attach them to ``cp``."""
-    from vmuser_tui.tui.screens.annotate import AnnotateScreen
+    """Ask for a label (shown on the timeline), a note and tags, and attach them to ``cp``;
+    or remove the annotation whose label was typed (ctrl+r in the dialog)."""
+    from vmuser_tui.tui.screens.annotate import AnnotateScreen, Annotation
 
-    def answer(result: tuple[str, str] | None) -> None:
+    def answer(result: Annotation | None) -> None:
         if not result:
             return
-        label, note = result
+        label = result.label
 
         def done(new: Checkpoint) -> None:
-            host.notify(f"{new.id}: {NOTE}{label}", title="Annotated")
+            if result.remove:
+                host.notify(f"{new.id}: annotation {NOTE}{label} removed", title="Annotation removed")
+            else:
+                host.notify(f"{new.id}: {NOTE}{label}" + (f" [{', '.join(result.tags)}]" if result.tags else ""),
+                            title="Annotated")
             then(new.id)
 
-        host.run_blocking(lambda: host.vm.checkpoints.annotate(cp.id, label, note), done, group="write")
+        if result.remove:
+            host.run_blocking(lambda: host.vm.checkpoints.remove_annotation(cp.id, label), done, group="write")
+        else:
+            host.run_blocking(lambda: host.vm.checkpoints.annotate(cp.id, label, result.note, result.tags), done,
+                              group="write")
 
     host.vapp.push_screen(AnnotateScreen(cp), answer)
 

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from vmuser_tui.core.access import Attachment
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
+from vmuser_tui.tui.flows import checkpoint_edits
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
 from vmuser_tui.tui.flows import lifecycle as lifecycle_flows
@@ -63,11 +64,12 @@ HOLDERS_INTERVAL = 3.0
 #: From this terminal height on, the metrics panel has a line per graph (else two lines).
 FULL_METRICS_HEIGHT = 32
 #: Changing actions on the whole project: refused while another client holds any of its sessions.
-PROJECT_WRITES = frozenset({"checkpoint", "restore", "undo", "tag", "annotate", "start"})
+PROJECT_WRITES = frozenset({"checkpoint", "restore", "undo", "tag", "annotate", "start", "remove", "edit_project"})
 #: Changing actions on one session: refused while another client holds that session.
 SESSION_WRITES = frozenset({"exec", "shell", "stop", "pause"})
 #: guard_write labels that are not the action's name.
-ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause session": "pause"}
+ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause session": "pause",
+                   "edit project": "edit_project"}
 
 
 class ProjectScreen(VmuserScreen):
@@ -96,8 +98,12 @@ class ProjectScreen(VmuserScreen):
         Binding("exclamation_mark", "shell", "Shell", key_display="!", show=False, id="project.shell"),
         Binding("t", "tag", "Tag", show=False, tooltip="Tag the checkpoint (-tag removes)",
                 id="project.tag"),
-        Binding("a", "annotate", "Annotate", show=False, tooltip="Annotate: a label and a note",
+        Binding("a", "annotate", "Annotate", show=False, tooltip="Annotate: a label, a note, tags",
                 id="project.annotate"),
+        Binding("d", "remove", "Remove", show=False, tooltip="Remove the checkpoint(s); asks first",
+                id="project.remove"),
+        Binding("E", "edit_project", "Edit project", show=False,
+                tooltip="Edit name, description, image, tags", id="project.edit"),
         Binding("l", "container_logs", "Logs", show=False, tooltip="Container logs, followed",
                 id="project.logs"),
         Binding("slash", "filter", "Filter by tag", key_display="/", show=False, id="project.filter"),
@@ -117,7 +123,7 @@ class ProjectScreen(VmuserScreen):
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="project.refresh"),
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",
-                               "takeover", "pause"})
+                               "takeover", "pause", "remove", "edit_project"})
 
     def __init__(self, project_id: str) -> None:
         super().__init__()
@@ -527,6 +533,22 @@ class ProjectScreen(VmuserScreen):
         cp = self.require_checkpoint()
         if cp is not None:
             checkpoint_flows.annotate_checkpoint(self, cp, self._select_after)
+
+    def action_remove(self) -> None:
+        """``d``: remove the selected checkpoint, and the marked one with it (asks first)."""
+        if not self.guard_write("remove"):
+            return
+        cp = self.require_checkpoint()
+        if cp is None:
+            return
+        marked = [c for c in self.timeline.all_checkpoints if c.id == self.marked and c.id != cp.id]
+        checkpoint_edits.remove_checkpoints(self, [*marked, cp], self.project.head_checkpoint_id if self.project
+                                            else None, lambda _result: self.reload(select=cp.parent_id))
+
+    def action_edit_project(self) -> None:
+        """``E``: edit the project's name, description, image and tags."""
+        if self.guard_write("edit project") and self.project is not None:
+            checkpoint_edits.edit_project(self, self.project, lambda _project: self.reload())
 
     def action_restore(self) -> None:
         if not self.guard_write("restore"):

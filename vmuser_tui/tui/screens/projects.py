@@ -55,6 +55,8 @@ class ProjectsScreen(VmuserScreen):
                 tooltip="Pin (all pinned: unpin)"),
         Binding("P", "unpin", "Unpin", show=False, id="projects.unpin"),
         Binding("d", "delete", "Delete", id="projects.delete", tooltip="Delete (asks first)"),
+        Binding("E", "edit", "Edit", show=False, id="projects.edit",
+                tooltip="Edit the project: name, description, image, tags"),
         Binding("e", "extend", "Extend", show=False, id="projects.extend",
                 tooltip="Extend: restart the idle clock"),
         Binding("S", "stop", "Stop sessions", show=False, id="projects.stop",
@@ -67,7 +69,7 @@ class ProjectsScreen(VmuserScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter",
                 tooltip="Clear the filter, then the marks"),
     ]
-    WRITE_ACTIONS = frozenset({"new", "start", "mark", "pin", "unpin", "delete", "extend", "stop"})
+    WRITE_ACTIONS = frozenset({"new", "start", "mark", "pin", "unpin", "delete", "extend", "stop", "edit"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -348,6 +350,16 @@ class ProjectsScreen(VmuserScreen):
                 self.reload(select=project.id)
 
         self.app.push_screen(NewProjectScreen(), created)
+
+    def action_edit(self) -> None:
+        """``E``: the edit form of the selected project."""
+        if not self.guard_write("edit project"):
+            return
+        project = self.require()
+        if project is not None:
+            from vmuser_tui.tui.flows.checkpoint_edits import edit_project
+
+            edit_project(self, project, lambda p: self.reload(select=p.id))
 
     def action_start(self) -> None:
         if not self.guard_write("start session"):

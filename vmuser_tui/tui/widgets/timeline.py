@@ -40,6 +40,7 @@ EVENT_KINDS = {
     "session.exec": "exec", "checkpoint.restore": "restore", "checkpoint.tag": "tag",
     "checkpoint.annotate": "annotate", "session.attach": "attach", "session.detach": "detach",
     "lease.takeover": "take-over", "session.start": "start", "session.stop": "stop",
+    "checkpoint.rm": "remove",
 }
 
 @dataclass(frozen=True)
@@ -144,8 +145,18 @@ def event_text(event: Event) -> Text:
     elif op == "checkpoint.tag":
         changes = [f"+{t}" for t in d.get("add") or []] + [f"-{t}" for t in d.get("remove") or []]
         text = f"tagged {d.get('checkpoint')} {' '.join(changes)} · {who}"
+    elif op == "checkpoint.annotate" and d.get("action") == "remove":
+        text = f"removed the annotation {NOTE}{d.get('label', '')} of {d.get('checkpoint')} · {who}"
     elif op == "checkpoint.annotate":
         text = f"annotated {d.get('checkpoint')}: {NOTE}{d.get('label', '')} · {who}"
+    elif op == "checkpoint.rm":
+        gone = d.get("checkpoints") or []
+        text = f"removed {', '.join(str(c) for c in gone[:3])}"
+        if len(gone) > 3:
+            text += f" and {len(gone) - 3} more"
+        if d.get("head"):
+            text += f" (head moved to {d['head'].get('to') or 'none'})"
+        text += f" · {who}"
     elif op == "session.attach":
         text = f"{who} attached ({d.get('mode', '?')}) to {event.session_id}"
     elif op == "session.detach":
