@@ -107,7 +107,8 @@ def keep_stopped(ctx: Context) -> bool:
 def purge_project(ctx: Context, project_id: str) -> dict[str, list[str]]:
     """Remove from the engine every container labelled ``vmuser.project=<project_id>`` (any
     state) and every image with that label (checkpoint images, see core/container_images.py,
-    and images built for the project). Returns ``{"containers": [names], "images": [refs]}``.
+    and images built for the project), then every volume with that label (named volumes of
+    its devcontainer.json). Returns ``{"containers": [names], "images": [refs], "volumes": [names]}``.
     The engine unreachable: ``RuntimeUnavailableError`` only when a container may be left
     (a session not stopped, or stopped with ``keep_stopped``); else nothing is removed, and
     images left behind go with the next ``gc`` (checkpoint images) or by hand."""
@@ -117,15 +118,16 @@ def purge_project(ctx: Context, project_id: str) -> dict[str, list[str]]:
     if not had_docker and ctx.db.query_one(
             "SELECT 1 FROM operation_log WHERE project_id = ? AND operation IN ('session.create', 'checkpoint.image') "
             "LIMIT 1", (project_id,)) is None:
-        return {"containers": [], "images": []}  # never had a container: no need to ask the engine
+        return {"containers": [], "images": [], "volumes": []}  # never had a container: no need to ask
     rt: Any = ctx.runtime("docker")  # the Docker runtime's image calls are not in the Protocol
     try:
         containers = rt.list_managed(label=f"{LABEL_PROJECT}={project_id}")
         images = [ref for ref, _ in rt.images(f"{LABEL_PROJECT}={project_id}")]
+        volumes = rt.volumes(f"{LABEL_PROJECT}={project_id}")
     except VmuserError:
         if had_docker:
             raise
-        return {"containers": [], "images": []}
+        return {"containers": [], "images": [], "volumes": []}
     for c in containers:
         rt.remove(c.id)
     removed_images = []
@@ -135,4 +137,6 @@ def purge_project(ctx: Context, project_id: str) -> dict[str, list[str]]:
         except NotFoundError:
             continue
         removed_images.append(ref)
-    return {"containers": [c.name for c in containers], "images": removed_images}
+    for name in volumes:  # after the containers: a volume in use cannot go
+        rt.remove_volume(name)
+    return {"containers": [c.name for c in containers], "images": removed_images, "volumes": volumes}

@@ -286,12 +286,12 @@ class Projects:
         """Delete a project: stop and remove its containers (every container and image on the
         engine labelled ``vmuser.project=<id>``, see :func:`lifecycle.purge_project`), its
         managed workspace, its rows, then unreachable objects. ``reason`` goes to the
-        operation log (e.g. "idle cleanup"). Returns ``{"id", "images", "containers",
+        operation log (e.g. "idle cleanup"). Returns ``{"id", "images", "volumes", "containers",
         "workspace_removed", "gc"}``."""
         project = self.get(ref)
         self.ctx.access.check(project.id, what="delete this project")
         removed = 0
-        engine: dict[str, list[str]] = {"containers": [], "images": []}
+        engine: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
         if sessions is not None:
             from vmuser_tui.core.lifecycle import purge_project
 
@@ -321,5 +321,6 @@ class Projects:
             images = container_images.prune(self.ctx)  # its checkpoints' container images
         images = sorted(set(images) | set(engine["images"]))
         removed = max(removed, len(engine["containers"]))
-        return {"id": project.id, "images": images, "containers": removed, "workspace_removed": workspace_removed,
+        return {"id": project.id, "images": images, "volumes": engine["volumes"], "containers": removed,
+                "workspace_removed": workspace_removed,
                 "gc": {"blobs": result.blobs, "trees": result.trees, "bytes": result.bytes}}

@@ -273,8 +273,10 @@ class Sessions:
             with self.db.write() as conn:
                 oplog.record(conn, "session.swap", project_id=victim.project_id, session_id=victim.id,
                              for_project=project_id, limit=limit)
+            saved = ("it was checkpointed first" if self.ctx.config.get("snapshots", "enabled")
+                     else "not checkpointed: [snapshots] enabled = false")
             notes.append(f"stopped session {victim.id} of project {victim.project_id} (least recently used) to stay "
-                         f"within {limit}; it was checkpointed first")
+                         f"within {limit}; {saved}")
         return notes
 
     def stop(self, ref: str, *, reason: str = "stopped by user") -> Session:

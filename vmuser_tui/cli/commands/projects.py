@@ -104,7 +104,8 @@ def cmd_delete(args: Namespace, vm: Vmuser) -> int:
             raise Aborted("not deleted (confirm at the prompt, or pass --yes)")
     result = vm.projects.delete(project.id, sessions=vm.sessions)
     images = f"{len(result['images'])} image(s) removed, " if result.get("images") else ""
-    print(f"deleted {result['id']}: {result['containers']} container(s) removed, {images}"
+    volumes = f"{len(result['volumes'])} volume(s) removed, " if result.get("volumes") else ""
+    print(f"deleted {result['id']}: {result['containers']} container(s) removed, {images}{volumes}"
           f"{'workspace removed, ' if result['workspace_removed'] else ''}"
           f"{result['gc']['bytes']:,} bytes of stored data freed")
     return 0

@@ -27,6 +27,7 @@ from vmuser_tui.core.errors import (
 )
 from vmuser_tui.core.redact import redact_argv
 from vmuser_tui.core.runtime.base import (
+    LABEL_PROJECT,
     LABEL_SESSION,
     WORKSPACE_MOUNT,
     ContainerInfo,
@@ -121,7 +122,11 @@ def _extra_mounts(spec: ContainerSpec) -> list[Any]:
     workspace stays at /workspace too: captures, restores and exec defaults rely on it)."""
     from docker.types import Mount
 
-    mounts = [Mount(m.target, m.source, type=m.kind, read_only=m.read_only) for m in spec.mounts]
+    # A named volume the engine creates for this mount carries the project's label, so
+    # `project delete` finds and removes it (a volume that already exists keeps its own labels).
+    owner = {LABEL_PROJECT: spec.labels[LABEL_PROJECT]} if LABEL_PROJECT in spec.labels else None
+    mounts = [Mount(m.target, m.source, type=m.kind, read_only=m.read_only,
+                    labels=owner if m.kind == "volume" else None) for m in spec.mounts]
     wd = spec.workdir.rstrip("/") or "/"
     if wd != WORKSPACE_MOUNT and not wd.startswith(WORKSPACE_MOUNT + "/"):
         mounts.append(Mount(wd, spec.workspace, type="bind"))
@@ -574,6 +579,23 @@ class DockerRuntime:
             for ref in row.get("RepoTags") or [row["Id"]]:
                 out.append((ref, dict(row.get("Labels") or {})))
         return out
+
+    def volumes(self, label: str) -> list[str]:
+        """Names of the volumes carrying ``label`` (a key or ``key=value``)."""
+        with self._errors("list volumes"):
+            answer = self._docker().api.volumes(filters={"label": label})
+        return sorted(v["Name"] for v in (answer or {}).get("Volumes") or [])
+
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume; gone already is fine. StateError while a container uses it."""
+        import docker.errors
+
+        with self._errors(f"remove volume {name}",
+                          conflict=lambda why: f"volume {name} is in use: {why}; stop the container using it"):
+            try:
+                self._docker().api.remove_volume(name)
+            except docker.errors.NotFound:
+                pass
 
     def remove_image(self, reference: str) -> None:
         """Remove an image by reference; gone already is fine."""

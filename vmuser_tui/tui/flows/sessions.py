@@ -78,7 +78,10 @@ def stop_session(host: WorkerMixin, session: Session, *, after: After = None) ->
     from vmuser_tui.tui.screens.confirm import ConfirmScreen
 
     body = Text(f"Session {session.id} ({session.runtime}) stops.")
-    if session.runtime == "docker":
+    if session.runtime == "docker" and host.vm.config.get("runtime", "keep_stopped"):
+        body.append(f"\nIts container {session.container_name} is stopped and kept ([runtime] keep_stopped): "
+                    "`vmuser session rm` removes it. The workspace and checkpoints stay.")
+    elif session.runtime == "docker":
         body.append(f"\nIts container {session.container_name} is stopped and removed: anything outside "
                     "/workspace inside it is lost. The workspace and checkpoints stay.")
 
