@@ -37,6 +37,11 @@ def render() -> str:
     }))
     # argparse-manpage puts today's date in .TH; the page describes a version, not a day
     page = _TH.sub(f'.TH VMUSER "1" "" "vmuser {__version__}" "vmuser manual"', page, count=1)
+    # the examples are laid out in columns: keep their lines as written (no fill)
+    head, sep, tail = page.partition(".SH COMMENTS\n")
+    if sep:
+        body, nxt, rest = tail.partition("\n.SH ")
+        page = f"{head}.SH EXAMPLES\n.nf\n{body.rstrip()}\n.fi\n" + (f".SH {rest}" if nxt else "")
     return page if page.endswith("\n") else page + "\n"
 
 

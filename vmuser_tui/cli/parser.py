@@ -458,7 +458,7 @@ the data dir; --data-dir typed on the line is honoured). Generate it again after
 """
 
 
-def _conventions(sub: argparse._SubParsersAction[_Parser], common: argparse.ArgumentParser) -> None:
+def _conventions(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
     """``completion``, ``version`` and ``help``: what a command-line tool is expected to have."""
     p = sub.add_parser("completion", help="print a shell completion script to source (bash, zsh, fish)",
                        description="Print a script that makes TAB complete vmuser's commands, options and values.",
