@@ -136,3 +136,9 @@ def test_zsh_and_fish_scripts_name_the_commands_and_value_completers(world, shel
             check = ["zsh", "-n"] if syntax == "zsh" else ["fish", "--no-execute"]
             r = subprocess.run([*check], input=text, capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
+
+
+def test_completion_reads_the_database_file_the_service_writes():
+    from vmuser_tui.core import completion, db
+
+    assert completion.DB_NAME == db.DB_NAME

@@ -16,11 +16,13 @@ not flood the terminal; typing more of the prefix narrows the query).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
-from vmuser_tui.core import config as config_mod
-from vmuser_tui.core.db import DB_NAME
+from vmuser_tui.core.errors import VmuserError
+
+DB_NAME = "vmuser.db"  # core.db's; not imported from there: it loads the schema (start-up time)
 
 KINDS = ("projects", "checkpoints", "sessions")
 LIMIT = 200
@@ -32,8 +34,12 @@ def _like(prefix: str) -> str:
 
 
 def _data_dir(config_path: str | None, data_dir: str | None) -> Path:
-    if data_dir:
-        return Path(data_dir).expanduser()
+    """``--data-dir``, else ``VMUSER_DATA_DIR`` (which wins over the config file anyway),
+    else the config's: loading the config costs ~30 ms of imports, paid only then."""
+    if data_dir or os.environ.get("VMUSER_DATA_DIR"):
+        return Path(data_dir or os.environ["VMUSER_DATA_DIR"]).expanduser()
+    from vmuser_tui.core import config as config_mod
+
     return config_mod.load(config_path).data_dir
 
 
@@ -49,7 +55,7 @@ def candidates(kind: str, prefix: str = "", *, config_path: str | None = None,
         if not db.is_file():
             return []
         conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=0.5)
-    except (OSError, sqlite3.Error, config_mod.ConfigError):
+    except (OSError, sqlite3.Error, VmuserError):  # e.g. ConfigError: an invalid config file
         return []
     try:
         return _query(conn, kind, prefix)
