@@ -78,6 +78,11 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
     f"{CORE}.sessions": {"StartOutcome"},
     f"{CORE}.runtime.base": {"ExecResult"},
+    # shell completion's fast path: a TAB asks the data dir for ids with one read-only query,
+    # without opening the service (no migration, no Docker, no reconcile; issue 16)
+    f"{CORE}.completion": {"candidates", "KINDS"},
+    # `vmuser version`: versions for a bug report, which must work when the database cannot be opened
+    f"{CORE}.about": {"versions"},
     # what vm.sessions.start takes: the options of one `session start` (env, ports,
     # --dockerfile, --no-devcontainer, a progress callback for the image build)
     f"{CORE}.launch": {"StartOptions"},

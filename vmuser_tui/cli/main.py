@@ -1,12 +1,17 @@
 """``vmuser`` entry point: parse, open the service, dispatch, turn errors into one line.
 
 Exit codes: 0 success; 1 an error (one line on stderr, no traceback unless --debug);
-2 a usage error; ``session exec`` exits with the command's own code.
+2 a usage error; ``session exec`` exits with the command's own code; ``checkpoint diff
+--exit-code`` (or ``-q``) exits 1 when there are changes, so its errors exit 2 or more.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import argparse
 
 
 def _split_paths(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -35,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # a TAB in the shell: no parser, no service (cli/completion.py)
+        from vmuser_tui.cli.completion import complete_values
+
+        return complete_values(argv[1:])
     from vmuser_tui.cli import parser as parser_mod
 
     head, diff_paths = _split_paths(argv)
@@ -44,6 +53,7 @@ def _run(argv: list[str] | None) -> int:
         (getattr(args, "_leaf", None) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if diff_paths:
         args.paths = list(getattr(args, "paths", []) or []) + diff_paths
+    _formats(args)
     if args.func.endswith(".help"):  # a group without its command: show its commands
         args._parser.print_help()
         print(f"{args._parser.prog}: error: missing COMMAND (listed above)", file=sys.stderr)
@@ -64,6 +74,8 @@ def _run(argv: list[str] | None) -> int:
         if code is not None:
             return code
 
+    # `checkpoint diff --exit-code`: 1 means "changes", so an error must be 2 or more (as git's, diff(1)'s)
+    least = 2 if getattr(args, "exit_code", False) or getattr(args, "quiet", False) else 1
     try:
         from vmuser_tui.cli import commands
 
@@ -72,7 +84,7 @@ def _run(argv: list[str] | None) -> int:
         if args.debug:
             raise
         print(f"vmuser: error: {one_line(exc)}", file=sys.stderr)
-        return exc.exit_code
+        return max(exc.exit_code, least)
     except KeyboardInterrupt:
         print("vmuser: interrupted", file=sys.stderr)
         return 130
@@ -84,10 +96,21 @@ def _run(argv: list[str] | None) -> int:
         if _damaged_database(exc):  # a bad page met by any query: name it and the tool, not a bug
             print(f"vmuser: error: the database is damaged ({one_line(exc)}); see what it affects with: vmuser check",
                   file=sys.stderr)
-            return 1
+            return max(1, least)
         print(f"vmuser: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)",
               file=sys.stderr)
-        return 1
+        return max(1, least)
+
+
+def _formats(args: argparse.Namespace) -> None:
+    """``--json`` is ``--format json``; both given must agree. Leaves ``args.format`` set
+    (table by default) and ``args.json`` true for json, which the handlers read."""
+    if not hasattr(args, "format"):
+        return
+    if args.json and args.format not in (None, "json"):
+        args._leaf.error(f"--json and --format {args.format} disagree; give one of them")
+    args.format = "json" if args.json else (args.format or "table")
+    args.json = args.format == "json"
 
 
 if __name__ == "__main__":

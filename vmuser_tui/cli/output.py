@@ -35,12 +35,16 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write("\n")
 
 
-def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show") -> None:
+def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show", fmt: str = "table") -> None:
     """Print rows under column headings, docker-ps style: every column at its natural
     width, one line per row. On a terminal each line is cut at its right edge with "…"
     (as ``less -S`` does), so ids on the left are always whole; piped output is never cut.
-    ``empty`` goes to stderr when there are no rows.
+    ``empty`` goes to stderr when there are no rows. ``fmt="csv"``: the same columns and
+    cells as CSV (stdlib csv, RFC 4180 quoting), header row first, even with no rows.
     """
+    if fmt == "csv":
+        _csv(columns, rows)
+        return
     if not rows:
         print(empty, file=sys.stderr)
         return
@@ -60,6 +64,17 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
             terminal(sys.stdout).write(f"\x1b[1m{line}\x1b[0m\n")
         else:
             print(line)
+
+
+def _csv(columns: list[str], rows: list[list]) -> None:
+    """CSV for spreadsheets and ``csvkit``: never cut, no padding, None as an empty cell.
+    Control characters in a cell are still shown as escapes by the terminal filter
+    (line feeds inside a quoted cell stay line feeds, as CSV allows)."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([["" if v is None else v for v in r] for r in rows])
 
 
 def details(pairs: list[tuple[str, object]]) -> None:

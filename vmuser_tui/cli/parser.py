@@ -18,7 +18,8 @@ examples:
   vmuser checkpoint diff 1c0e 77ab --stat   what changed between two checkpoints
   vmuser checkpoint restore 1c0e            put the workspace back (undo: restore the pre-restore one)
 
-Ids can be shortened to any unique prefix, as in git. Lists take --json.
+Ids can be shortened to any unique prefix, as in git. Lists take --format json|csv (--json).
+TAB completion: vmuser completion bash|zsh|fish; the manual: vmuser help --man.
 Settings: vmuser config init; data lives in the data dir (vmuser config path).
 """
 
@@ -107,6 +108,16 @@ def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
 
 
+FORMATS = ("table", "json", "csv")
+
+
+def _listing(p: argparse.ArgumentParser) -> None:
+    """A command that prints a list: ``--format table|json|csv`` (``--json`` = ``--format json``)."""
+    p.add_argument("--format", choices=FORMATS, metavar="{table,json,csv}",
+                   help="table (default), json (one document) or csv (the table's columns with a header row)")
+    p.add_argument("--json", action="store_true", help="the same as --format json")
+
+
 def build() -> argparse.ArgumentParser:
     """The full parser. Each leaf sets ``func`` to ``'group.command'`` for dispatch."""
     root = _Parser(
@@ -181,7 +192,7 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "list", "project.list", "list projects, most recently active first")
     p.add_argument("--tag", help="only projects with this tag")
     p.add_argument("--prefix", help="only projects whose id starts with this")
-    _json(p)
+    _listing(p)
     for name, text in (("show", "show one project"), ("pin", "pin: never clean it up"), ("unpin", "unpin")):
         p = leaf(g, name, f"project.{name}", text)
         p.add_argument("project", help="project id, unique id prefix or name")
@@ -245,7 +256,7 @@ def build() -> argparse.ArgumentParser:
         _json(p)
     p = leaf(g, "list", "session.list", "list sessions, newest first")
     p.add_argument("project", nargs="?", help="only this project's sessions")
-    _json(p)
+    _listing(p)
     p = leaf(g, "exec", "session.exec", "run a command in the session's container; exits with its code",
              epilog="example: vmuser session exec 3fa2 -- sh -c 'make && make test'")
     p.add_argument("session")
@@ -281,18 +292,28 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PROJECT|SESSION")
     p.add_argument("--tag", help="only checkpoints with this tag")
     p.add_argument("--annotation-tag", metavar="TAG", help="only checkpoints with an annotation tagged TAG")
-    _json(p)
+    _listing(p)
     p = leaf(g, "show", "checkpoint.show", "show one checkpoint")
     p.add_argument("checkpoint")
     _json(p)
     p = leaf(g, "diff", "checkpoint.diff", "what changed from FROM to TO (default: the live workspace)",
              epilog="limit it to paths after --: vmuser checkpoint diff FROM [TO] -- PATH...\n\n"
              "examples:\n  vmuser checkpoint diff 1c0e            changes since checkpoint 1c0e\n"
-             "  vmuser checkpoint diff 1c0e 77ab --stat\n  vmuser checkpoint diff 1c0e -- src/app.py")
+             "  vmuser checkpoint diff 1c0e 77ab --stat\n  vmuser checkpoint diff 1c0e -- src/app.py\n"
+             "  vmuser checkpoint diff 1c0e 77ab --name-status\n"
+             "  vmuser checkpoint diff -q 1c0e || echo changed   exit 1 when anything changed, 2 on an error")
     p.add_argument("from_ref", metavar="FROM")
     p.add_argument("to_ref", metavar="TO", nargs="?")
-    p.add_argument("--stat", action="store_true", help="only the list of files with +/- line counts")
-    _json(p)
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--stat", action="store_true", help="only the list of files with +/- line counts")
+    shown.add_argument("--name-only", action="store_true", help="only the changed paths, one a line (as git)")
+    shown.add_argument("--name-status", action="store_true",
+                       help="the status letter (A added, D deleted, M modified, R100 renamed, T type changed), "
+                       "a tab and the path (renames: old and new path), as git")
+    shown.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit 1 when there are changes, 0 when none, 2 on an error (as git diff --exit-code)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; implies --exit-code")
     p.set_defaults(paths=[])  # PATHs come after `--` (see cli.main): TO and PATH look alike
     p = leaf(g, "restore", "checkpoint.restore", "put the workspace (or --path) back to a checkpoint",
              epilog="A pre-restore checkpoint is taken first; restore it to undo.")
@@ -345,7 +366,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("path", nargs="?", default="")
     p.add_argument("--at", metavar="CHECKPOINT", help="read from this checkpoint instead of the live workspace")
-    _json(p)
+    _listing(p)
     p = leaf(g, "cat", "fs.cat", "print a file of the workspace or of a checkpoint (--at)")
     p.add_argument("project")
     p.add_argument("path")
@@ -376,7 +397,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="WHEN", help="only entries at or after WHEN: 2026-11-21T09:00, or an age: 2h, 3d")
     p.add_argument("--until", metavar="WHEN", help="only entries before WHEN (same forms)")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
-    _json(p)
+    _listing(p)
     p.set_defaults(func="log", _leaf=p)
     p = sub.add_parser("worker", help="run the background jobs headless (auto checkpoints, retention, cleanup, gc)",
                        formatter_class=_Formatter, parents=[common], epilog=WORKER_EPILOG,
@@ -421,4 +442,41 @@ def build() -> argparse.ArgumentParser:
                        "checkpoints it affects and their damaged paths).")
     _json(p)
     p.set_defaults(func="check", _leaf=p)
+    _conventions(sub, common)
     return root
+
+
+COMPLETION_EPILOG = """\
+examples:
+  source <(vmuser completion bash)                       this shell only
+  vmuser completion bash > ~/.local/share/bash-completion/completions/vmuser
+  vmuser completion zsh > "${fpath[1]}/_vmuser"          then: autoload -U compinit && compinit
+  vmuser completion fish > ~/.config/fish/completions/vmuser.fish
+
+Completes commands, options, project ids and names, checkpoint and session ids (read from
+the data dir; --data-dir typed on the line is honoured). Generate it again after upgrading.
+"""
+
+
+def _conventions(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    """``completion``, ``version`` and ``help``: what a command-line tool is expected to have."""
+    p = sub.add_parser("completion", help="print a shell completion script to source (bash, zsh, fish)",
+                       description="Print a script that makes TAB complete vmuser's commands, options and values.",
+                       formatter_class=_Formatter, parents=[common], epilog=COMPLETION_EPILOG)
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish")
+    p.set_defaults(func="completion", _leaf=p)
+    p = sub.add_parser("version", help="print the versions of vmuser, Python, SQLite, Textual, the docker SDK "
+                       "and the Docker engine", formatter_class=_Formatter, parents=[common],
+                       description="Print the versions a bug report needs. The Docker engine is asked with a "
+                       "short timeout; when it does not answer it is shown as unreachable (exit code 0).")
+    _json(p)
+    p.set_defaults(func="version", _leaf=p)
+    p = sub.add_parser("help", help="show help for a command, or the manual page (--man)",
+                       formatter_class=_Formatter, parents=[common],
+                       description="vmuser help [COMMAND...] is vmuser [COMMAND...] --help.",
+                       epilog="examples:\n  vmuser help checkpoint diff\n  vmuser help --man | man -l -\n"
+                       "  vmuser help --man > vmuser.1")
+    p.add_argument("command", nargs="*", metavar="COMMAND", help="the command, e.g. checkpoint diff")
+    p.add_argument("--man", action="store_true", help="print the manual page (roff, for man -l) made from every "
+                   "command's --help")
+    p.set_defaults(func="help", _leaf=p)

@@ -1,7 +1,7 @@
 """Command handlers, one module per group. ``dispatch(args)`` finds ``args.func``'s handler.
 
-Handlers take ``(args, vm)``; config commands take ``(args,)`` because they must work
-even when the database cannot be opened.
+Handlers take ``(args, vm)``; config, completion, version and help take ``(args,)``
+because they must work even when the database cannot be opened.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
            "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc",
-           "worker": "workers", "cleanup": "workers", "check": "check"}
+           "worker": "workers", "cleanup": "workers", "check": "check",
+           "completion": "conventions", "version": "conventions", "help": "conventions"}
+
+# Commands that never open the database: they must work when it cannot be opened.
+NO_SERVICE = {"config", "completion", "version", "help"}
 
 
 # Commands that only read: on a data directory that cannot be written they open it read-only.
@@ -63,7 +67,7 @@ def dispatch(args: Namespace) -> int | None:
     group, _, command = args.func.partition(".")
     module = import_module(f"vmuser_tui.cli.commands.{_GROUPS[group]}")
     handler = getattr(module, f"cmd_{(command or group).replace('-', '_')}")
-    if group == "config":
+    if group in NO_SERVICE:
         return handler(args)
     vm = open_service(args, reconcile=group != "check")  # check reads only: no Docker, no writes
     try:

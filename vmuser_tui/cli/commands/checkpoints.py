@@ -54,7 +54,7 @@ def cmd_list(args, vm) -> int:
         ["ID", "CREATED", "KIND", "SESSION", "FILES", "SIZE", "TAGS", "DESCRIPTION"],
         [[c.id, c.created_at[:19].replace("T", " "), c.kind, c.session_id or "-", c.file_count,
           human_size(c.total_size), ",".join(c.tags), c.description] for c in cps],
-        empty="no checkpoints: vmuser checkpoint create PROJECT -m 'first'",
+        empty="no checkpoints: vmuser checkpoint create PROJECT -m 'first'", fmt=args.format,
     )
     return 0
 
@@ -90,23 +90,37 @@ def cmd_diff(args, vm) -> int:
             raise NotFoundError(f"{exc} (to limit the diff to a path, put it after --: "
                                 f"vmuser checkpoint diff {args.from_ref} -- {args.to_ref})") from None
         raise
+    # git's --exit-code: 1 when anything changed (errors exit 2: see cli.main)
+    code = 1 if (args.exit_code or args.quiet) and result.changes else 0
+    if args.quiet:
+        return code
     if args.json:
         emit_json(result.to_json())
-        return 0
+        return code
     if not result.changes:
         print(f"no changes between {result.from_id} and {result.to_id or 'the workspace'}", file=sys.stderr)
-        return 0
+        return code
+    if args.name_only or args.name_status:
+        for c in result.changes:
+            # one_line: a tab or line feed in a name is shown as an escape, so each line stays one path
+            if not args.name_status:
+                print(one_line(c.path))
+            elif c.status == "R":  # exact renames only: git's R100 (100% similar)
+                print(f"R100\t{one_line(c.old_path)}\t{one_line(c.path)}")
+            else:
+                print(f"{c.status}\t{one_line(c.path)}")
+        return code
     if args.stat:
         width = max(len(c.label('->')) for c in result.changes)
         for c in result.changes:
             print(f" {c.status} {c.label('->'):<{width}} | {_stat_line(c)}")
         s = result.stat()
         print(f" {s['files']} file(s) changed, {s['additions']} insertion(s)(+), {s['deletions']} deletion(s)(-)")
-        return 0
+        return code
     for c in result.changes:
         print(f"{c.status} {c.label('->')}")
         sys.stdout.write(vm.checkpoints.file_diff(result, c))
-    return 0
+    return code
 
 
 def _left_alone(paths: list[str]) -> str:

@@ -25,7 +25,7 @@ def cmd_ls(args: Namespace, vm: Vmuser) -> int:
         [[f"{'d' if e.kind == 'dir' else 'l' if e.kind == 'symlink' else '-'}{e.mode:03o}",
           "-" if e.kind == "dir" else human_size(e.size), (e.mtime or "")[:19].replace("T", " ") or "-",
           e.name + ("/" if e.kind == "dir" else f" -> {e.target}" if e.target else "")] for e in entries],
-        empty="(empty directory)",
+        empty="(empty directory)", fmt=args.format,
     )
     return 0
 

@@ -57,9 +57,10 @@ def cmd_log(args: Namespace, vm: Vmuser) -> int:
     table(
         ["ID", "AT", "OPERATION", "ACTOR", "PROJECT", "DETAILS"],
         [[r["id"], r["at"][:19].replace("T", " "), r["operation"], r["actor"], r["project_id"] or "-",
-          json.dumps(r["details"], sort_keys=True)[:80]] for r in rows],
+          json.dumps(r["details"], sort_keys=True)[:80 if args.format == "table" else None]] for r in rows],
         empty="no entries match" if any((args.project, args.session, args.operation, args.actor, args.since,
                                          args.until)) else "the operation log is empty",
+        fmt=args.format,
     )
     return 0
 

@@ -43,7 +43,7 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
         ["ID", "NAME", "STATUS", "SESSIONS", "CHECKPOINTS", "LAST ACTIVE", "CLEANUP", "TAGS"],
         [[p.id, p.name, p.status, f"{p.running_sessions}/{p.sessions}", p.checkpoints,
           clock.ago(p.last_active_at), _due(p), ",".join(p.tags)] for p in projects],
-        empty="no projects yet: vmuser project create NAME (or vmuser demo)",
+        empty="no projects yet: vmuser project create NAME (or vmuser demo)", fmt=args.format,
     )
     return 0
 

@@ -98,7 +98,7 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
         ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS"],
         [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
           ports_text(s.ports)] for s in sessions],
-        empty="no sessions: vmuser session start PROJECT",
+        empty="no sessions: vmuser session start PROJECT", fmt=args.format,
     )
     return 0
 
