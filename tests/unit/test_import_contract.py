@@ -83,15 +83,13 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.completion": {"candidates", "KINDS"},
     # `vmuser version`: versions for a bug report, which must work when the database cannot be opened
     f"{CORE}.about": {"versions"},
-    # what vm.sessions.start takes: the options of one `session start` (env, ports,
-    # --dockerfile, --no-devcontainer, a progress callback for the image build)
-    f"{CORE}.launch": {"StartOptions"},
     # what vm.sessions.stream_logs returns (lines of a container's output) and what it yields
     f"{CORE}.runtime.logs": {"LogLine", "LogStream"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the
     # one wording of who holds a session that the TUI's banner and sessions panel show
     f"{CORE}.access": {"Attachment", "held_text", "holders_text"},
-    # issue 13: what vm.sessions.start takes besides the project (--env, --publish, --meta...),
+    # issue 13: what vm.sessions.start takes besides the project (--env, --publish, --meta,
+    # --dockerfile, --no-devcontainer, a progress callback for the image build),
     # the one parser of --env/--meta (the CLI checks them before it says "starting"), and the
     # one wording of a published port and of a session's variables (CLI and TUI alike)
     f"{CORE}.launch": {"StartOptions"},
