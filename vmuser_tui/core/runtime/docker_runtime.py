@@ -31,9 +31,13 @@ from vmuser_tui.core.runtime.base import (
     WORKSPACE_MOUNT,
     ContainerInfo,
     ContainerSpec,
+    ExecOptions,
+    ExecOutcome,
     ExecResult,
     ImageChoice,
+    OutputSink,
 )
+from vmuser_tui.core.runtime.exec_control import ExecControl
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
@@ -84,6 +88,14 @@ def _hostname(name: str) -> str:
     """A valid hostname (RFC 1123 label, at most 63 characters) derived from ``name``."""
     label = re.sub(r"[^a-z0-9-]+", "-", name.lower())[:63].strip("-")
     return label or "vmuser"
+
+
+def _not_running(container_id: str, why: str) -> str:
+    """The line for an exec the engine refused with 409: paused (say resume) or not running."""
+    if "paused" in why:
+        return (f"session container {_short(container_id)} is paused: "
+                "resume it first: vmuser session resume <session>")
+    return f"session container {_short(container_id)} is not running: {START_HINT}"
 
 
 def _info(attrs: dict) -> ContainerInfo:
@@ -437,14 +449,8 @@ class DockerRuntime:
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
 
-        def not_running(why: str) -> str:
-            if "paused" in why:
-                return (f"session container {_short(container_id)} is paused: "
-                        "resume it first: vmuser session resume <session>")
-            return f"session container {_short(container_id)} is not running: {START_HINT}"
-
         with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id),
-                          conflict=not_running):
+                          conflict=lambda why: _not_running(container_id, why)):
             exec_id = api.exec_create(
                 container_id, argv, stdout=True, stderr=True, stdin=False, tty=False,
                 environment=environment, workdir=workdir,  # no user: the container's own
@@ -468,6 +474,33 @@ class DockerRuntime:
         exit_code = result.get("ExitCode")
         return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw),
                           duration=time.monotonic() - started)
+
+    def exec_stream(
+        self,
+        container_id: str,
+        argv: list[str],
+        options: ExecOptions,
+        on_output: OutputSink,
+        *,
+        stdin_fd: int | None = None,
+        control: ExecControl | None = None,
+    ) -> ExecOutcome:
+        """Run ``argv`` with output streamed to ``on_output`` as it arrives (stdout and
+        stderr apart without a TTY), ``stdin_fd`` forwarded, a TTY, detached: see
+        :mod:`vmuser_tui.core.runtime.exec_stream`. Raises ``UsageError`` (empty argv),
+        ``StateError`` (container not running or paused), ``NotFoundError`` (gone)."""
+        from vmuser_tui.core.runtime.exec_stream import DockerExec
+
+        if not argv:
+            raise UsageError("empty command: give the program to run, e.g. ['sh', '-c', 'make']")
+
+        def errors(action: str) -> contextlib.AbstractContextManager[None]:
+            return self._errors(f"{action} in container {_short(container_id)}", missing=self._missing(container_id),
+                                conflict=lambda why: _not_running(container_id, why))
+
+        run = DockerExec(self._docker().api, errors, container_id, argv, options)
+        run.start()
+        return run.pump(on_output, stdin_fd=stdin_fd, control=control)
 
     def logs(self, container_id: str, tail: int = 200) -> str:
         """The container's last ``tail`` lines of output (stdout and stderr), UTF-8 decoded."""

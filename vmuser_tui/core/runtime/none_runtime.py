@@ -12,9 +12,13 @@ from vmuser_tui.core.runtime.base import (
     WORKSPACE_MOUNT,
     ContainerInfo,
     ContainerSpec,
+    ExecOptions,
+    ExecOutcome,
     ExecResult,
     ImageChoice,
+    OutputSink,
 )
+from vmuser_tui.core.runtime.exec_control import ExecControl
 
 NO_CONTAINER = "session has no container (runtime 'none'); start one with --runtime docker"
 
@@ -71,6 +75,19 @@ class NoneRuntime:
         environment: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> ExecResult:
+        """Raise ``StateError``."""
+        raise StateError(NO_CONTAINER)
+
+    def exec_stream(
+        self,
+        container_id: str,
+        argv: list[str],
+        options: ExecOptions,
+        on_output: OutputSink,
+        *,
+        stdin_fd: int | None = None,
+        control: ExecControl | None = None,
+    ) -> ExecOutcome:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)
 
