@@ -100,7 +100,7 @@ class ExecOptions:
 class ExecOutcome:
     """How a streaming exec ended: ``exit_code`` (None when detached, or when the engine
     never reported one), wall time in seconds, whether it was cancelled, and which
-    signal ended it when vmuser sent one ("INT", "TERM", "KILL"; "" otherwise)."""
+    signal vmuser sent it last ("INT", "TERM", "KILL"; "" when none)."""
 
     exit_code: int | None
     duration: float

@@ -21,8 +21,9 @@ class ExecControl:
 
     - :meth:`interrupt`: one ctrl-c (in a TTY with stdin: the byte ``\\x03``; otherwise
       SIGINT to the command's processes). The command may trap it and go on.
-    - :meth:`cancel`: stop the command: SIGINT, then SIGTERM, then SIGKILL, a few seconds
-      apart, until its output ends (:data:`~vmuser_tui.core.runtime.exec_stream.GRACE`).
+    - :meth:`cancel`: stop the command: SIGTERM to every process of it, then SIGKILL a
+      few seconds later if its output has not ended
+      (:data:`~vmuser_tui.core.runtime.exec_stream.CANCEL_SIGNALS`).
     - :meth:`resize`: the terminal is now ``rows`` x ``cols`` characters (TTY only).
 
     No lock on purpose: a signal handler may run while the pump thread reads the fields,
@@ -52,7 +53,7 @@ class ExecControl:
         self._wake()
 
     def cancel(self) -> None:
-        """Stop the command (INT, TERM, KILL until its output ends)."""
+        """Stop the command (TERM, then KILL until its output ends)."""
         self.cancelled = True
         self._wake()
 

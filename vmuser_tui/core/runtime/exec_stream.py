@@ -39,9 +39,13 @@ from vmuser_tui.core.runtime.exec_control import ExecControl
 #: Environment variable that marks every process of one exec (value: a random token), so a
 #: second exec can find and signal them all. Visible to the command (``env`` shows it).
 MARKER = "VMUSER_EXEC"
-#: Seconds between the signals of a cancel (INT, then TERM, then KILL), and after KILL
-#: before the connection is closed without waiting any longer.
+#: Seconds between the signals of a cancel (TERM, then KILL), and after KILL before the
+#: connection is closed without waiting any longer.
 GRACE = 2.0
+#: A cancel's signals, in order: SIGTERM (what `docker stop` and CI cancel buttons send to
+#: mean "stop"; a program may trap SIGINT to go on, as a REPL does), then SIGKILL. An
+#: interrupt (ctrl-c: :meth:`ExecControl.interrupt`) sends SIGINT, as a terminal would.
+CANCEL_SIGNALS = ("TERM", "KILL")
 #: Bytes read from the connection or the local stdin at a time.
 CHUNK = 65536
 
@@ -54,19 +58,26 @@ CHUNK = 65536
 # keep it across fork and exec), and a second exec, run as the same user so it may read
 # /proc/PID/environ and signal, kills each process carrying that token. That reaches the
 # whole tree (`sh -c 'sleep 100'` included: the sleep, not only the shell) and nothing
-# else. A process that clears its environment escapes; the last step of a cancel closes
-# the connection so the caller never waits on such a one. Needs only sh, tr, grep and kill,
-# which every image able to run a session has (the session's own PID 1 is `sh`).
+# else. The processes are found first and then signalled together, stopped (SIGSTOP) while
+# the signal is sent to each and continued after, as a terminal's ctrl-c reaches its whole
+# process group at once: signalled one by one, a `sh -c 'a; b'` whose child `a` died first
+# went on to run `b` before its own signal came. A process that clears its environment
+# escapes; the last step of a cancel closes the connection, so the caller never waits on
+# such a one. Needs only sh, tr, grep and kill, which every image able to run a session
+# has (the session's own PID 1 is `sh`).
 KILL_SCRIPT = r"""
-sig=$1 tok=$2 n=0
+sig=$1 tok=$2 pids=
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
   [ "$p" = "$$" ] && continue
-  if tr '\000' '\n' < "$d/environ" 2>/dev/null | grep -qx "VMUSER_EXEC=$tok"; then
-    kill -"$sig" "$p" 2>/dev/null && n=$((n+1))
-  fi
+  if tr '\000' '\n' < "$d/environ" 2>/dev/null | grep -qx "VMUSER_EXEC=$tok"; then pids="$pids $p"; fi
 done
-echo "$n"
+[ -n "$pids" ] || { echo 0; exit 0; }
+[ "$sig" = KILL ] || kill -STOP $pids 2>/dev/null
+kill -"$sig" $pids 2>/dev/null
+[ "$sig" = KILL ] || kill -CONT $pids 2>/dev/null
+set -- $pids
+echo $#
 """
 
 Errors = Callable[[str], AbstractContextManager[None]]
@@ -232,16 +243,22 @@ class DockerExec:
                     on_output(stream, piece)
 
         def close_write() -> None:
-            # Docker closes the command's stdin when the client half-closes (what `docker exec -i`
-            # does at EOF). Over TLS a half-close would end the TLS session for reading too, so it
-            # is skipped there: the command's stdin then stays open until it ends.
-            nonlocal stdin_open
+            # Without a TTY, Docker closes the command's stdin when the client half-closes (what
+            # `docker exec -i` does at EOF), so `cat` ends. With a TTY the engine would close the
+            # output too (moby's attach ends a TTY's streams with its stdin), so the EOF is typed
+            # instead: ^D, as a user would (twice after a partial line: the first ends the line).
+            # Over TLS a half-close would end the TLS session for reading too, so it is skipped
+            # there: the command's stdin then stays open until it ends.
+            nonlocal stdin_open, pending
             stdin_open = False
-            if not hasattr(raw, "pending"):  # not an ssl.SSLSocket
+            if o.tty:
+                pending += b"\x04" if last_sent in (b"", b"\n", b"\r") else b"\x04\x04"
+            elif not hasattr(raw, "pending"):  # not an ssl.SSLSocket
                 with contextlib.suppress(OSError):
                     raw.shutdown(socket.SHUT_WR)
 
-        if o.stdin and not stdin_open:
+        last_sent = b""  # the last byte of stdin sent (for the TTY's ^D above)
+        if o.stdin and not stdin_open and not o.tty:
             close_write()  # stdin attached but nothing to send: EOF now
         try:
             leftover = _buffered(self._sock, raw)
@@ -266,16 +283,11 @@ class DockerExec:
                             self.signal("INT")
                             signal_sent = "INT"
                     if control.cancelled and stage == 0:
-                        stage, next_at = 1, time.monotonic() + GRACE
-                        if o.tty and stdin_open:
-                            pending += b"\x03"
-                        else:
-                            self.signal("INT")
-                        signal_sent = "INT"
+                        stage, next_at = 1, time.monotonic()  # the first step is due now
                 now = time.monotonic()
                 if stage and now >= next_at:
                     if stage <= 2:
-                        signal_sent = ("TERM", "KILL")[stage - 1]
+                        signal_sent = CANCEL_SIGNALS[stage - 1]
                         self.signal(signal_sent)
                         stage, next_at = stage + 1, time.monotonic() + GRACE
                     else:
@@ -317,6 +329,8 @@ class DockerExec:
                 if raw in writable and pending:
                     try:
                         sent = raw.send(pending[:16384])
+                        if sent:
+                            last_sent = pending[sent - 1 : sent]
                         pending = pending[sent:]
                     except (BlockingIOError, InterruptedError):
                         pass

@@ -7,7 +7,7 @@ the line still being written below the log until its newline comes. stderr lines
 Colours (SGR) are kept, other escapes dropped or shown (:mod:`~vmuser_tui.tui.widgets.ansi_lines`).
 
 While it runs the summary says so and ctrl+c / escape cancel: the core signals the
-command's processes in the container (INT, then TERM, then KILL; see
+command's processes in the container (TERM, then KILL; see
 :mod:`vmuser_tui.core.runtime.exec_stream`), and the summary says it was stopped. The exit
 code and duration show at the end; then escape, q or enter close. Leaving the app while a
 command runs cancels it too (:meth:`on_unmount`), so no thread is left waiting on it.
@@ -158,7 +158,7 @@ class ExecOutputScreen(VmuserModal[None]):
         if self.running:
             cancel = self._cancel_keys()
             if self.cancelling:
-                return Text("cancelling… (SIGINT sent; SIGTERM, then SIGKILL follow if it goes on)", style="bold yellow")
+                return Text("cancelling… (SIGTERM sent; SIGKILL follows if it goes on)", style="bold yellow")
             return Text(f"running… ({cancel} to cancel)", style="bold yellow")
         if self.error is not None:
             return Text(f"failed: {self.error}", style="bold red")
