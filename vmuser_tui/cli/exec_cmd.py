@@ -117,6 +117,9 @@ def cmd_exec(args: Namespace, vm: Vmuser) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
+    elif argv and argv[0].startswith("-"):  # `exec S -e A=1 -- cmd`: would run "-e" as the command
+        raise UsageError(f"option {argv[0]} after the session: options go before it, the command after --, "
+                         f"e.g.: vmuser session exec {argv[0]} ... {args.session} -- CMD")
     if not argv:
         raise UsageError("give the command after --, e.g.: vmuser session exec SESSION -- ls -la")
     env = parse_env(args.env or [])
