@@ -21,8 +21,7 @@ ROWS = [
     ("env-without-equals", "-e BAD {S} -- true", 2, "vmuser: error: -e 'BAD' has no '=': give NAME=VALUE"),
     ("env-bad-name", "-e 1X=a {S} -- true", 2, "'1X' is not a variable name"),
     ("env-empty-name", "-e =a {S} -- true", 2, "'' is not a variable name"),
-    ("workdir-relative", "-w src {S} -- true", 2, "-w 'src' is relative: give an absolute path in the "
-                                                   "container, e.g. -w /workspace/src"),
+    ("workdir-relative", "-w src {S} -- true", 2, "-w 'src' is relative: give an absolute path in the container"),
     ("detach-with-stdin", "-d -i {S} -- true", 2, "cannot read your stdin: drop -i or -d"),
     ("tty-and-no-tty", "-t -T {S} -- true", 2, "argument -T/--no-tty: not allowed with argument -t/--tty"),
     ("option-after-session", "{S} -e A=1 -- true", 2, "option -e after the session: options go before it"),

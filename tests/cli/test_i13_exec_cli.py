@@ -84,6 +84,15 @@ def test_streaming_by_order_and_the_exit_code(world):
         (world.ws / "go").unlink(missing_ok=True)
 
 
+def test_a_reader_that_goes_away_stops_the_command(world):
+    # `| head -2`: the pipe breaks; the command is stopped, vmuser exits, nothing is left running
+    # (an exec stream nobody drains would also hold up every later exec of the container)
+    r = subprocess.run(f"{' '.join(PY)} session exec {world.sid} -- yes | head -2", shell=True, env=world.env,
+                       capture_output=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"y\ny\n", b"")
+    assert " yes" not in world.processes()
+
+
 def test_stderr_stays_on_stderr(world):
     r = world.exec(world.sid, "--", "sh", "-c", "echo out; echo err >&2; echo out2")
     assert r.returncode == 0

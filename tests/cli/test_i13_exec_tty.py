@@ -33,8 +33,8 @@ class Pane:
         self.name = f"i13exec-{uuid.uuid4().hex[:8]}"  # unique: other tests share the tmux server
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("VMUSER_", "PYTHON")))
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24",
-                        f"env {exports} {command}; echo EXITED rc=$?; echo MODE $(stty -a | tr ' ;' '\\n\\n' | "
-                        "grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '); sleep 60"], check=True)
+                        (f"env {exports} {command}; echo EXITED rc=$?; echo MODE $(stty -a | tr ' ;' '\\n\\n' | "
+                         "grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '); sleep 60")], check=True)
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)

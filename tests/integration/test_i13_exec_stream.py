@@ -152,8 +152,8 @@ def test_an_interrupt_is_sigint_and_a_command_that_ignores_sigterm_is_killed(run
     control = ExecControl()
     # ctrl-c (interrupt): SIGINT to the command, which may trap it and go on
     t, result = in_background(lambda: vm.sessions.exec_stream(
-        s.id, ["sh", "-c", "trap 'echo got INT' INT; trap '' TERM; echo started; "
-               "while :; do sleep 0.1; done"], on_output=sink, control=control))
+        s.id, ["sh", "-c", "trap 'echo got INT' INT; trap '' TERM; echo started; while :; do sleep 0.1; done"],
+        on_output=sink, control=control))
     assert sink.seen("started\n")
     control.interrupt()
     assert sink.seen("got INT\n") and t.is_alive()

@@ -199,7 +199,8 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "list", "session.list", "list sessions, newest first")
     p.add_argument("project", nargs="?", help="only this project's sessions")
     _json(p)
-    from vmuser_tui.cli.exec_cmd import EPILOG as EXEC_EPILOG, add_arguments as exec_arguments
+    from vmuser_tui.cli.exec_cmd import EPILOG as EXEC_EPILOG
+    from vmuser_tui.cli.exec_cmd import add_arguments as exec_arguments
 
     exec_arguments(leaf(g, "exec", "session.exec", "run a command in the session's container, output as it "
                         "comes (like docker exec); exits with its code", epilog=EXEC_EPILOG))

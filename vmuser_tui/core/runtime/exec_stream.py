@@ -72,12 +72,11 @@ for d in /proc/[0-9]*; do
   [ "$p" = "$$" ] && continue
   if tr '\000' '\n' < "$d/environ" 2>/dev/null | grep -qx "VMUSER_EXEC=$tok"; then pids="$pids $p"; fi
 done
-[ -n "$pids" ] || { echo 0; exit 0; }
+[ -n "$pids" ] || exit 0
 [ "$sig" = KILL ] || kill -STOP $pids 2>/dev/null
 kill -"$sig" $pids 2>/dev/null
 [ "$sig" = KILL ] || kill -CONT $pids 2>/dev/null
-set -- $pids
-echo $#
+exit 0
 """
 
 Errors = Callable[[str], AbstractContextManager[None]]
@@ -198,23 +197,25 @@ class DockerExec:
             with contextlib.suppress(VmuserError), self.errors("resize the terminal"):
                 self.api.exec_resize(self.exec_id, height=rows, width=cols)
 
-    def signal(self, name: str) -> int:
+    def signal(self, name: str) -> bool:
         """Send signal ``name`` (INT, TERM, KILL) to every process of this exec by a second
-        exec (see :data:`KILL_SCRIPT`); returns how many got it (-1: the kill exec failed)."""
+        exec (see :data:`KILL_SCRIPT`); False when the engine refused to start it.
+
+        The second exec is started detached, not waited for: the engine finishes an exec
+        only once the streams of the container's execs that ended before it are read (seen
+        with API 1.41), and the pump cannot read this exec's output while it waits, so
+        waiting here would deadlock a command whose output is not drained (`yes`)."""
         o = self.options
         try:
             with self.errors("signal the command"):
                 kid = self.api.exec_create(self.container_id, ["sh", "-c", KILL_SCRIPT, "vmuser-kill", name,
                                                                self.token],
-                                           stdout=True, stderr=False, stdin=False, tty=False, user=o.user or "",
+                                           stdout=False, stderr=False, stdin=False, tty=False, user=o.user or "",
                                            workdir="/")["Id"]
-                out = self.api.exec_start(kid, tty=True)  # tty: plain bytes, no frame headers
+                self.api.exec_start(kid, detach=True)
         except VmuserError:
-            return -1
-        try:
-            return int(bytes(out or b"").strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return -1
+            return False
+        return True
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -299,6 +300,8 @@ class DockerExec:
                 if stdin_open and not pending and stdin_fd is not None:
                     readers.append(stdin_fd)
                 writers: list[Any] = [raw] if pending else []
+                readable: list[Any]
+                writable: list[Any]
                 wait = max(0.0, next_at - now) if stage else None
                 if getattr(raw, "pending", None) and raw.pending():
                     readable, writable = [raw], []  # TLS holds decrypted bytes select() cannot see

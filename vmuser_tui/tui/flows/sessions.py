@@ -105,7 +105,11 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
         argv = ["sh", "-c", command]
         shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
         title = f"$ {clip(shown, 60)}  [{session.container_name}]"
-        app.push_screen(ExecOutputScreen(session, argv, title), lambda _: after() if after else None)
+        def closed(_: None) -> None:
+            if after:
+                after()
+
+        app.push_screen(ExecOutputScreen(session, argv, title), closed)
 
     app.push_screen(PromptScreen(f"Run in {session.container_name}", placeholder="command, e.g. ls -la",
                                  hint="runs with sh -c in /workspace, output as it comes   Enter: run   Esc: cancel",

@@ -15,6 +15,7 @@ command runs cancels it too (:meth:`on_unmount`), so no thread is left waiting o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -96,9 +97,9 @@ class ExecOutputScreen(VmuserModal[None]):
     def _from_thread(self, stream: StreamName, data: bytes) -> None:
         self._call(self._append, stream, data)
 
-    def _call(self, fn: object, *args: object) -> None:
+    def _call(self, fn: Callable[..., object], *args: object) -> None:
         try:
-            self.app.call_from_thread(fn, *args)  # type: ignore[arg-type]
+            self.app.call_from_thread(fn, *args)
         except RuntimeError:  # the app has stopped: nobody is watching, stop the command
             self.control.cancel()
 
