@@ -42,3 +42,20 @@ def test_hot_swap_note_does_not_claim_a_checkpoint_when_snapshots_are_off(make_v
     notes = vm.sessions.start(b.id).notes
     assert any(f"stopped session {first.id}" in n and "not checkpointed" in n for n in notes), notes
     assert vm.checkpoints.list(a.id) == []
+
+
+def test_exec_starts_in_the_devcontainer_workspace_folder(make_vm, docker_projects):
+    _, made = docker_projects
+    vm = make_vm()
+    p = vm.projects.create("Folder")
+    made.append(p.id)
+    Path(p.workspace, ".devcontainer.json").write_text(json.dumps(
+        {"image": "vmuser-busybox:local", "workspaceFolder": "/src/app"}))
+    Path(p.workspace, "marker.txt").write_text("here\n")
+    s = vm.sessions.start(p.id).session
+    assert vm.sessions.exec(s.id, ["sh", "-c", "pwd; cat marker.txt"]).output == b"/src/app\nhere\n"
+    chunks: list[bytes] = []
+    vm.sessions.exec_stream(s.id, ["pwd"], on_output=lambda _stream, data: chunks.append(data))
+    assert b"".join(chunks) == b"/src/app\n"
+    out = vm.sessions.exec_stream(s.id, ["pwd"], workdir="/workspace", on_output=lambda _s, d: chunks.append(d))
+    assert out is not None and chunks[-1] == b"/workspace\n"

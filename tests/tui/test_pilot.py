@@ -7,10 +7,10 @@ from textual.widgets import DataTable, Input
 
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
 from vmuser_tui.tui.screens.diff import DiffScreen
+from vmuser_tui.tui.screens.exec_output import ExecOutputScreen
 from vmuser_tui.tui.screens.files import FilesScreen
 from vmuser_tui.tui.screens.help import HelpScreen
 from vmuser_tui.tui.screens.new_project import NewProjectScreen
-from vmuser_tui.tui.screens.output import OutputScreen
 from vmuser_tui.tui.screens.project import ProjectScreen
 from vmuser_tui.tui.screens.projects import ProjectsScreen
 from vmuser_tui.tui.screens.prompt import PromptScreen
@@ -413,9 +413,11 @@ async def test_docker_session_start_and_exec(world, pilot_at):
             assert isinstance(app.screen, PromptScreen)
             await pilot.press(*"echo hi from $HOSTNAME > out.txt; cat out.txt", "enter")
             await settle(pilot, rounds=6)
-            out = app.screen
-            assert isinstance(out, OutputScreen)
-            assert out.exit_code == 0 and "hi from" in out.output
+            out = app.screen  # the output streams into its own view (issue 13): here the command has ended
+            assert isinstance(out, ExecOutputScreen) and not out.running
+            assert out.outcome is not None and out.outcome.exit_code == 0
+            shown = "\n".join("".join(seg.text for seg in strip) for strip in out.query_one("#exec-log").lines)
+            assert "hi from" in shown
             await pilot.press("escape")
             await settle(pilot)
         assert world.vm.fs.read(world.web, "out.txt").startswith(b"hi from")

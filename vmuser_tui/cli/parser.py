@@ -257,10 +257,11 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "list", "session.list", "list sessions, newest first")
     p.add_argument("project", nargs="?", help="only this project's sessions")
     _listing(p)
-    p = leaf(g, "exec", "session.exec", "run a command in the session's container; exits with its code",
-             epilog="example: vmuser session exec 3fa2 -- sh -c 'make && make test'")
-    p.add_argument("session")
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARG]...")
+    from vmuser_tui.cli.exec_cmd import EPILOG as EXEC_EPILOG
+    from vmuser_tui.cli.exec_cmd import add_arguments as exec_arguments
+
+    exec_arguments(leaf(g, "exec", "session.exec", "run a command in the session's container, output as it "
+                        "comes (like docker exec); exits with its code", epilog=EXEC_EPILOG))
     p = leaf(g, "shell", "session.shell", "open an interactive shell in the session's container")
     p.add_argument("session")
     p = leaf(g, "rm", "session.rm", "remove a stopped or failed session: its container (if kept) and its row; "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, container_user, metrics, oplog
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from vmuser_tui.core.db import Database
     from vmuser_tui.core.launch import StartOptions
     from vmuser_tui.core.projects import Projects
-    from vmuser_tui.core.runtime.base import ContainerRuntime, ExecResult
+    from vmuser_tui.core.runtime.base import ContainerRuntime, ExecOutcome, ExecResult, OutputSink
+    from vmuser_tui.core.runtime.exec_control import ExecControl
     from vmuser_tui.core.runtime.logs import LogStream
 
 RUNTIMES = ("docker", "none")
@@ -349,13 +350,14 @@ class Sessions:
         return session, session.container_id
 
     def exec(self, ref: str, argv: builtins.list[str]) -> ExecResult:
-        """Run ``argv`` in the session's container at /workspace; returns the runtime's
+        """Run ``argv`` in the session's container at its workdir (/workspace, or the
+        devcontainer.json's workspaceFolder); returns the runtime's
         ExecResult (exit_code, output bytes, duration seconds) and logs it."""
         if not argv:
             raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
         session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
-        result = self.ctx.runtime("docker").exec(container_id, argv)
+        result = self.ctx.runtime("docker").exec(container_id, argv, workdir=session.workdir or WORKSPACE_MOUNT)
         with self.db.write() as conn:
             conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
             self.projects.touch(conn, session.project_id)
@@ -364,11 +366,62 @@ class Sessions:
             metrics.record_exec(conn, session.id, round(result.duration * 1000))
         return result
 
+    def exec_stream(self, ref: str, argv: builtins.list[str], *, on_output: OutputSink, stdin_fd: int | None = None,
+                    stdin: bool = False, tty: bool = False, detach: bool = False, workdir: str | None = None,
+                    env: dict[str, str] | None = None, user: str = "", size: tuple[int, int] | None = None,
+                    control: ExecControl | None = None) -> ExecOutcome:
+        """Run ``argv`` in the session's container like ``docker exec``: output handed to
+        ``on_output(stream, bytes)`` as it arrives (in this thread), ``stdin_fd`` forwarded
+        (with ``stdin``), a TTY, detached, ``workdir`` (absolute; default the session's: /workspace or
+        the devcontainer.json's workspaceFolder), extra
+        ``env``, another ``user``; ``control`` cancels/interrupts/resizes it from other
+        threads (closed when this returns). Blocks until the command ends (not when
+        detached). Checks the lease first; logs ``session.exec`` (env names only, never
+        values) and counts it in the metrics, as :meth:`exec` does. See
+        :mod:`vmuser_tui.core.exec_options` for what is bad input (UsageError)."""
+        from vmuser_tui.core.exec_options import check_env, check_workdir
+        from vmuser_tui.core.runtime.base import ExecOptions
+
+        try:
+            if not argv:
+                raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
+            options = ExecOptions(stdin=stdin and not detach, tty=tty, detach=detach, workdir=check_workdir(workdir),
+                                  environment=check_env(env or {}), user=user.strip(), size=size)
+            session, container_id = self._running_container(ref)
+            self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
+            if not workdir and session.workdir:  # a devcontainer.json's workspaceFolder
+                options = replace(options, workdir=session.workdir)
+            outcome = self.ctx.runtime("docker").exec_stream(container_id, argv, options, on_output,
+                                                             stdin_fd=stdin_fd if options.stdin else None,
+                                                             control=control)
+        finally:
+            if control is not None:
+                control.close()
+        details: dict[str, object] = {"command": argv, "exit_code": outcome.exit_code,
+                                      "duration_ms": round(outcome.duration * 1000)}
+        flags = {"tty": options.tty, "stdin": options.stdin, "detached": outcome.detached,
+                 "cancelled": outcome.cancelled}
+        details.update({key: True for key, on in flags.items() if on})
+        if outcome.signal:
+            details["signal"] = outcome.signal
+        if workdir:
+            details["workdir"] = options.workdir
+        if options.user:
+            details["user"] = options.user
+        if options.environment:
+            details["env_names"] = sorted(options.environment)  # names only: values may be secrets
+        with self.db.write() as conn:
+            conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
+            self.projects.touch(conn, session.project_id)
+            oplog.record(conn, "session.exec", project_id=session.project_id, session_id=session.id, **details)
+            metrics.record_exec(conn, session.id, round(outcome.duration * 1000))
+        return outcome
+
     def shell_argv(self, ref: str) -> builtins.list[str]:
         """argv for an interactive shell in the session's container (``docker exec -it``)."""
         session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="open a shell in this session")
-        return self.ctx.runtime("docker").shell_argv(container_id)
+        return self.ctx.runtime("docker").shell_argv(container_id, workdir=session.workdir or WORKSPACE_MOUNT)
 
     def logs(self, ref: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output. Raises StateError when the

@@ -104,15 +104,9 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
 
 
 def cmd_exec(args: Namespace, vm: Vmuser) -> int:
-    argv = list(args.argv)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise UsageError("give the command after --, e.g.: vmuser session exec SESSION -- ls -la")
-    result = vm.sessions.exec(args.session, argv)
-    sys.stdout.buffer.write(result.output)
-    sys.stdout.flush()
-    return result.exit_code
+    from vmuser_tui.cli.exec_cmd import cmd_exec as run  # streaming, stdin, TTY: its own module
+
+    return run(args, vm)
 
 
 def cmd_shell(args: Namespace, vm: Vmuser) -> int:

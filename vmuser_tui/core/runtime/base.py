@@ -7,10 +7,12 @@ seconds for durations and timeouts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.runtime.exec_control import ExecControl
     from vmuser_tui.core.runtime.logs import LogStream
 
 # Labels carried by every managed container; any process can reconcile the sessions
@@ -107,6 +109,46 @@ class ExecResult:
     duration: float
 
 
+#: Which stream a piece of a command's output came from ("stdout" also for a TTY's one stream).
+StreamName = Literal["stdout", "stderr"]
+#: Called with each piece of output as it arrives: (stream, bytes). Runs in the thread that
+#: pumps the exec; raw bytes (a TTY's escape sequences included), split anywhere.
+OutputSink = Callable[[StreamName, bytes], None]
+
+
+@dataclass
+class ExecOptions:
+    """How to run one streaming exec (``docker exec``'s flags).
+
+    ``stdin``: attach the command's stdin (``-i``); ``tty``: allocate a pseudo-terminal
+    (``-t``: one raw output stream, stderr merged); ``detach``: start it and return (``-d``);
+    ``workdir``: absolute path in the container; ``environment``: extra variables;
+    ``user``: ``name``, ``uid`` or ``uid:gid`` ("" = the container's user); ``size``:
+    the TTY's ``(rows, cols)`` at start.
+    """
+
+    stdin: bool = False
+    tty: bool = False
+    detach: bool = False
+    workdir: str = WORKSPACE_MOUNT
+    environment: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+    size: tuple[int, int] | None = None
+
+
+@dataclass
+class ExecOutcome:
+    """How a streaming exec ended: ``exit_code`` (None when detached, or when the engine
+    never reported one), wall time in seconds, whether it was cancelled, and which
+    signal vmuser sent it last ("INT", "TERM", "KILL"; "" when none)."""
+
+    exit_code: int | None
+    duration: float
+    cancelled: bool = False
+    detached: bool = False
+    signal: str = ""
+
+
 @dataclass
 class ImageChoice:
     """Which image a session will use; ``fallback`` is True when the configured one was unusable.
@@ -184,6 +226,22 @@ class ContainerRuntime(Protocol):
         """Run ``argv`` in the running container and wait for it to finish."""
         ...
 
+    def exec_stream(
+        self,
+        container_id: str,
+        argv: list[str],
+        options: ExecOptions,
+        on_output: OutputSink,
+        *,
+        stdin_fd: int | None = None,
+        control: ExecControl | None = None,
+    ) -> ExecOutcome:
+        """Run ``argv`` and deliver its output to ``on_output`` as it arrives; ``stdin_fd``
+        (a readable descriptor, with ``options.stdin``) is forwarded until EOF; ``control``
+        takes interrupt/cancel/resize requests from other threads. Returns when the command
+        ends (at once with ``options.detach``)."""
+        ...
+
     def logs(self, container_id: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output, decoded as UTF-8."""
         ...
@@ -198,6 +256,6 @@ class ContainerRuntime(Protocol):
         """One sample: ``{"cpu_percent": float, "memory_bytes": int, "memory_limit": int}``."""
         ...
 
-    def shell_argv(self, container_id: str) -> list[str]:
+    def shell_argv(self, container_id: str, workdir: str = WORKSPACE_MOUNT) -> list[str]:
         """argv that opens an interactive shell in the container (run with a TTY)."""
         ...

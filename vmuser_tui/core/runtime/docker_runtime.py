@@ -32,10 +32,14 @@ from vmuser_tui.core.runtime.base import (
     WORKSPACE_MOUNT,
     ContainerInfo,
     ContainerSpec,
+    ExecOptions,
+    ExecOutcome,
     ExecResult,
     ImageChoice,
+    OutputSink,
     PortBinding,
 )
+from vmuser_tui.core.runtime.exec_control import ExecControl
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 from vmuser_tui.core.runtime.logs import LogStream
 
@@ -104,6 +108,14 @@ def _published(attrs: dict) -> list[PortBinding]:
             out.append(PortBinding(int(number), int(host) if host.isdigit() else None, b.get("HostIp") or "",
                                    proto or "tcp"))
     return out
+
+
+def _not_running(container_id: str, why: str) -> str:
+    """The line for an exec the engine refused with 409: paused (say resume) or not running."""
+    if "paused" in why:
+        return (f"session container {_short(container_id)} is paused: "
+                "resume it first: vmuser session resume <session>")
+    return f"session container {_short(container_id)} is not running: {START_HINT}"
 
 
 def _info(attrs: dict) -> ContainerInfo:
@@ -507,14 +519,8 @@ class DockerRuntime:
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
 
-        def not_running(why: str) -> str:
-            if "paused" in why:
-                return (f"session container {_short(container_id)} is paused: "
-                        "resume it first: vmuser session resume <session>")
-            return f"session container {_short(container_id)} is not running: {START_HINT}"
-
         with self._errors(f"run a command in container {_short(container_id)}", missing=self._missing(container_id),
-                          conflict=not_running):
+                          conflict=lambda why: _not_running(container_id, why)):
             exec_id = api.exec_create(
                 container_id, argv, stdout=True, stderr=True, stdin=False, tty=False,
                 environment=environment, workdir=workdir,  # no user: the container's own
@@ -538,6 +544,33 @@ class DockerRuntime:
         exit_code = result.get("ExitCode")
         return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw),
                           duration=time.monotonic() - started)
+
+    def exec_stream(
+        self,
+        container_id: str,
+        argv: list[str],
+        options: ExecOptions,
+        on_output: OutputSink,
+        *,
+        stdin_fd: int | None = None,
+        control: ExecControl | None = None,
+    ) -> ExecOutcome:
+        """Run ``argv`` with output streamed to ``on_output`` as it arrives (stdout and
+        stderr apart without a TTY), ``stdin_fd`` forwarded, a TTY, detached: see
+        :mod:`vmuser_tui.core.runtime.exec_stream`. Raises ``UsageError`` (empty argv),
+        ``StateError`` (container not running or paused), ``NotFoundError`` (gone)."""
+        from vmuser_tui.core.runtime.exec_stream import DockerExec
+
+        if not argv:
+            raise UsageError("empty command: give the program to run, e.g. ['sh', '-c', 'make']")
+
+        def errors(action: str) -> contextlib.AbstractContextManager[None]:
+            return self._errors(f"{action} in container {_short(container_id)}", missing=self._missing(container_id),
+                                conflict=lambda why: _not_running(container_id, why))
+
+        run = DockerExec(self._docker().api, errors, container_id, argv, options)
+        run.start()
+        return run.pump(on_output, stdin_fd=stdin_fd, control=control)
 
     def logs(self, container_id: str, tail: int = 200) -> str:
         """The container's last ``tail`` lines of output (stdout and stderr), UTF-8 decoded."""
@@ -620,7 +653,7 @@ class DockerRuntime:
         return {"cpu_percent": _cpu_percent(sample), "memory_bytes": _memory_bytes(sample),
                 "memory_limit": int(mem.get("limit", 0))}
 
-    def shell_argv(self, container_id: str) -> list[str]:
+    def shell_argv(self, container_id: str, workdir: str = WORKSPACE_MOUNT) -> list[str]:
         """argv for an interactive shell (bash if present, else sh) in /workspace.
 
         Needs the ``docker`` CLI; raises ``RuntimeUnavailableError`` when it is missing.
@@ -630,4 +663,4 @@ class DockerRuntime:
                 "the docker CLI is needed to open a shell: install it (apt-get install docker.io or docker-ce-cli)"
             )
         host = ["-H", self.base_url] if self.base_url else []
-        return ["docker", *host, "exec", "-it", "-w", WORKSPACE_MOUNT, container_id, *SHELL]  # as the container's user
+        return ["docker", *host, "exec", "-it", "-w", workdir, container_id, *SHELL]  # as the container's user

@@ -12,9 +12,13 @@ from vmuser_tui.core.runtime.base import (
     WORKSPACE_MOUNT,
     ContainerInfo,
     ContainerSpec,
+    ExecOptions,
+    ExecOutcome,
     ExecResult,
     ImageChoice,
+    OutputSink,
 )
+from vmuser_tui.core.runtime.exec_control import ExecControl
 from vmuser_tui.core.runtime.logs import LogStream
 
 NO_CONTAINER = "session has no container (runtime 'none'); start one with --runtime docker"
@@ -79,6 +83,19 @@ class NoneRuntime:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)
 
+    def exec_stream(
+        self,
+        container_id: str,
+        argv: list[str],
+        options: ExecOptions,
+        on_output: OutputSink,
+        *,
+        stdin_fd: int | None = None,
+        control: ExecControl | None = None,
+    ) -> ExecOutcome:
+        """Raise ``StateError``."""
+        raise StateError(NO_CONTAINER)
+
     def logs(self, container_id: str, tail: int = 200) -> str:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)
@@ -92,6 +109,6 @@ class NoneRuntime:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)
 
-    def shell_argv(self, container_id: str) -> list[str]:
+    def shell_argv(self, container_id: str, workdir: str = WORKSPACE_MOUNT) -> list[str]:
         """Raise ``StateError``."""
         raise StateError(NO_CONTAINER)

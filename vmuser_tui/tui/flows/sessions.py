@@ -16,7 +16,6 @@ from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.models import Session
-    from vmuser_tui.core.runtime.base import ExecResult
     from vmuser_tui.core.sessions import StartOutcome
     from vmuser_tui.tui.screens.base import WorkerMixin
 
@@ -99,9 +98,10 @@ def stop_session(host: WorkerMixin, session: Session, *, after: After = None) ->
 
 
 def exec_command(host: WorkerMixin, session: Session, *, after: After = None) -> None:
-    """Ask for a command, run it with ``sh -c`` in the session's container (in a worker)
-    and show its output."""
-    from vmuser_tui.tui.screens.output import OutputScreen
+    """Ask for a command and run it with ``sh -c`` in the session's container, its output
+    streamed into :class:`~vmuser_tui.tui.screens.exec_output.ExecOutputScreen` while it
+    runs (cancellable there); ``after`` runs when that view closes."""
+    from vmuser_tui.tui.screens.exec_output import ExecOutputScreen
     from vmuser_tui.tui.screens.prompt import PromptScreen
 
     app = host.vapp
@@ -110,20 +110,16 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
         if not command:
             return
         argv = ["sh", "-c", command]
-
-        def done(result: ExecResult) -> None:
-            output = result.output.decode("utf-8", errors="replace")
-            shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
-            app.push_screen(OutputScreen(f"$ {clip(shown, 60)}  [{session.container_name}]", output,
-                                         exit_code=result.exit_code, duration=result.duration))
+        shown = redact_argv(argv)[2]  # the title may be on a shared screen: no secrets (core.redact)
+        title = f"$ {clip(shown, 60)}  [{session.container_name}]"
+        def closed(_: None) -> None:
             if after:
                 after()
 
-        host.run_blocking(lambda: host.vm.sessions.exec(session.id, argv), done,
-                          group="write", task=f"running in {session.id}")
+        app.push_screen(ExecOutputScreen(session, argv, title), closed)
 
     app.push_screen(PromptScreen(f"Run in {session.container_name}", placeholder="command, e.g. ls -la",
-                                 hint="runs with sh -c in /workspace   Enter: run   Esc: cancel",
+                                 hint="runs with sh -c in /workspace, output as it comes   Enter: run   Esc: cancel",
                                  allow_empty=False), answer)
 
 

@@ -91,7 +91,7 @@ class ProjectScreen(VmuserScreen):
         Binding("r", "restore", "Restore", id="project.restore"),
         Binding("u", "undo", "Undo", id="project.undo"),
         Binding("f", "files", "Files", id="project.files"),
-        Binding("x", "exec", "Exec", tooltip="Run one command, show its output",
+        Binding("x", "exec", "Exec", tooltip="Run a command, its output live",
                 id="project.exec"),
         Binding("e", "shell", "Shell", show=False, tooltip="Shell in the container",
                 id="project.shell"),
