@@ -54,7 +54,9 @@ FACADE = {f"{CORE}.service", f"{CORE}.errors", f"{CORE}.models", f"{CORE}.config
 #: 3 above: pure helper modules (checked to be leaves by test_pure_helpers_import_only_pure_helpers).
 PURE = {
     f"{CORE}.{name}"
-    for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention")
+    for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention",
+                 # what a user types into a search, and the marks of a match (issue 16)
+                 "search_query")
 }
 
 #: 4 above: public names in modules that are otherwise machinery.
@@ -77,6 +79,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.workers.scheduler": {"JobResult"},
     # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
     f"{CORE}.sessions": {"StartOutcome"},
+    # what vm.checkpoints.search returns (checkpoint list --search, the timeline's / search)
+    f"{CORE}.search": {"CheckpointMatch"},
     f"{CORE}.runtime.base": {"ExecResult"},
     # what vm.sessions.start takes: the options of one `session start` (env, ports,
     # --dockerfile, --no-devcontainer, a progress callback for the image build)
