@@ -32,6 +32,8 @@ class Loaded:
     env: dict[str, dict[str, str | None]] = field(default_factory=dict)
     #: the timeline's full-text search done again with the rest (None: no search on)
     matches: list[CheckpointMatch] | None = None
+    #: what ``matches`` answers: ``(words, tags)`` (a search typed meanwhile makes them stale)
+    search: tuple[str, list[str]] | None = None
 
 
 def load_project(vm: Vmuser, project_id: str, *, limit: int, events: bool,
@@ -47,4 +49,5 @@ def load_project(vm: Vmuser, project_id: str, *, limit: int, events: bool,
     env = {s.id: vm.sessions.environment(s.id) for s in sessions if s.env_keys and s.status in WATCHED}
     matches = vm.checkpoints.search(project.id, search[0], tags=search[1], limit=limit) if search else None
     return Loaded(project, sessions, checkpoints, metrics,
-                  fetch_events(vm, project.id, [s.id for s in sessions]) if events else None, env, matches)
+                  fetch_events(vm, project.id, [s.id for s in sessions]) if events else None, env, matches,
+                  search)

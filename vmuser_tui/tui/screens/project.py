@@ -225,8 +225,7 @@ class ProjectScreen(VmuserScreen):
         if select:
             self._select = select
         events = self.timeline.show_events
-        search = self.timeline.search
-        searched = (search.text, [self.timeline.tag_filter] if self.timeline.tag_filter else []) if search else None
+        searched = self._searched()
 
         def fetch(limit: int) -> Loaded:
             return load_project(self.vm, self.project_id, limit=limit, events=events, search=searched)
@@ -249,6 +248,11 @@ class ProjectScreen(VmuserScreen):
         # opening: the newest page first, drawn while the rest loads
         self.run_blocking(lambda: fetch(FIRST_PAGE), first, failed=self._load_failed)
 
+    def _searched(self) -> tuple[str, list[str]] | None:
+        """The timeline's search as a reload does it again: ``(words, tags)``, None when off."""
+        search, tag = self.timeline.search, self.timeline.tag_filter
+        return (search.text, [tag] if tag else []) if search else None
+
     def _load_failed(self, err: VmuserError) -> None:
         if isinstance(err, NotFoundError):  # deleted meanwhile (e.g. by another process)
             self.notify(f"project {self.project_id} no longer exists", severity="warning")
@@ -268,8 +272,8 @@ class ProjectScreen(VmuserScreen):
         timeline.load(data.checkpoints[:limit], data.events, head=data.project.head_checkpoint_id,
                       total=data.project.checkpoints, partial=partial,
                       more=not partial and len(data.checkpoints) > MAX_CHECKPOINTS)
-        if data.matches is not None and timeline.search is not None:  # (a search typed meanwhile is newer)
-            timeline.set_search(timeline.search, data.matches)
+        if data.matches is not None and timeline.search is not None and data.search == self._searched():
+            timeline.set_search(timeline.search, data.matches)  # (not when a search typed meanwhile is newer)
         self.metrics, self.env = data.metrics, data.env
         self.sub_title = f"{self.project.name} · {self.project.id}"
         self.info.show(self.project)

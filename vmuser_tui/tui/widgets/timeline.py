@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 
 from vmuser_tui.core.models import Checkpoint
-from vmuser_tui.core.search_query import SearchQuery, with_marks
+from vmuser_tui.core.search_query import MARK_OPEN, SearchQuery, with_marks
 from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import ago, clip, human_size, short_time
 from vmuser_tui.tui.widgets.highlight import highlight, marked_text
@@ -369,7 +369,12 @@ class Timeline(LazyTable):
         head = clip(desc, min(len(desc), max(1, width // 3)))
         text = Text(head + " ")
         text.append(NOTE, style="magenta")
-        text.append_text(marked_text(match.snippet.strip()))
+        snippet = " ".join(match.snippet.split())
+        room = width - len(text)
+        first = snippet.find(MARK_OPEN)
+        if room > 8 and first > room // 2:  # start near the first match, so that it shows
+            snippet = "…" + snippet[first - room // 4:]
+        text.append_text(marked_text(snippet))
         text.truncate(width, overflow="ellipsis")
         return text
 
