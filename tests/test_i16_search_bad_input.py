@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_i13_edits_bad_input import _state
 from tests.test_i13_edits_bad_input import World as _World
+from tests.test_i13_edits_bad_input import _state
 
 LONG = "word " * 300  # 1,500 characters
 MANY = " ".join(f"w{i}" for i in range(40))  # 40 terms
