@@ -22,6 +22,7 @@ shows. Pure: no database, no I/O (a helper both adapters may import).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -71,11 +72,17 @@ class SearchQuery:
         """A regex (case-insensitive) that finds the terms in any text, for highlighting: a
         phrase's words with anything but letters and digits between them; a prefix term
         with the rest of its word."""
-        parts = []
-        for term in self.terms:
-            body = r"[\W_]+".join(re.escape(w) for w in term.words)
-            parts.append(r"(?<![^\W_])" + body + (r"[^\W_]*" if term.prefix else r"(?![^\W_])"))
-        return re.compile("|".join(parts), re.IGNORECASE)
+        return _pattern(self.terms)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(terms: tuple[Term, ...]) -> re.Pattern[str]:
+    """:meth:`SearchQuery.pattern`, made once per query (a search marks thousands of rows)."""
+    parts = []
+    for term in terms:
+        body = r"[\W_]+".join(re.escape(w) for w in term.words)
+        parts.append(r"(?<![^\W_])" + body + (r"[^\W_]*" if term.prefix else r"(?![^\W_])"))
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def parse(text: str) -> SearchQuery:
