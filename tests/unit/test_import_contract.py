@@ -54,7 +54,9 @@ FACADE = {f"{CORE}.service", f"{CORE}.errors", f"{CORE}.models", f"{CORE}.config
 #: 3 above: pure helper modules (checked to be leaves by test_pure_helpers_import_only_pure_helpers).
 PURE = {
     f"{CORE}.{name}"
-    for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention", "exec_options")
+    for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention", "exec_options",
+                 # what a user types into a search, and the marks of a match (issue 16)
+                 "search_query")
 }
 
 #: 4 above: public names in modules that are otherwise machinery.
@@ -86,6 +88,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.completion": {"candidates", "KINDS"},
     # `vmuser version`: versions for a bug report, which must work when the database cannot be opened
     f"{CORE}.about": {"versions"},
+    # what vm.checkpoints.search returns (checkpoint list --search, the timeline's / search)
+    f"{CORE}.search": {"CheckpointMatch"},
     # what vm.sessions.stream_logs returns (lines of a container's output) and what it yields
     f"{CORE}.runtime.logs": {"LogLine", "LogStream"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the

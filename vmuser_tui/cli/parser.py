@@ -104,6 +104,11 @@ examples:
 """
 
 
+#: --search's help (issue 16): full-text search, ranked, matches marked.
+SEARCH_HELP = ("full-text search of {what}: words (all must match), \"a phrase\", prefix*; best match first, "
+               "the match shown between \u00ab \u00bb")
+
+
 def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
 
@@ -293,6 +298,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PROJECT|SESSION")
     p.add_argument("--tag", help="only checkpoints with this tag")
     p.add_argument("--annotation-tag", metavar="TAG", help="only checkpoints with an annotation tagged TAG")
+    p.add_argument("--search", metavar="WORDS", help=SEARCH_HELP.format(what="descriptions, tags, annotations"))
     _listing(p)
     p = leaf(g, "show", "checkpoint.show", "show one checkpoint")
     p.add_argument("checkpoint")
@@ -397,6 +403,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="only entries by this user@host (a part is enough: alice, @build-host)")
     p.add_argument("--since", metavar="WHEN", help="only entries at or after WHEN: 2026-11-21T09:00, or an age: 2h, 3d")
     p.add_argument("--until", metavar="WHEN", help="only entries before WHEN (same forms)")
+    p.add_argument("--search", metavar="WORDS", help=SEARCH_HELP.format(what="operations, actors, details"))
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     _listing(p)
     p.set_defaults(func="log", _leaf=p)

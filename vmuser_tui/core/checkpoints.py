@@ -9,6 +9,7 @@ restore of a whole checkpoint moves the head to it, so new work branches the tim
 
 from __future__ import annotations
 
+import builtins
 import errno
 import json
 import os
@@ -32,6 +33,7 @@ from vmuser_tui.core.store.trees import Entry
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from vmuser_tui.core.checkpoint_rm import RemoveResult
+    from vmuser_tui.core.search import CheckpointMatch
 
 KINDS = ("manual", "auto", "pre-restore")
 
@@ -150,6 +152,25 @@ class Checkpoints:
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [Checkpoint.from_row(r) for r in self.db.query(sql, tuple(params))]
+
+    def search(self, ref: str, text: str, *, tags: Sequence[str] = (), annotation_tag: str | None = None,
+               limit: int | None = None) -> builtins.list[CheckpointMatch]:
+        """Full-text search of a project's (or a session's) checkpoints: descriptions, tags,
+        annotations (label, note, tags). ``text``: words (all must match), "phrases",
+        prefix* (:func:`vmuser_tui.core.search_query.parse`). Best match first, each a
+        :class:`~vmuser_tui.core.search.CheckpointMatch` with a snippet; ``tags`` and
+        ``annotation_tag`` filter as :meth:`list`'s do. Raises UsageError for a query with
+        nothing to search for (one line), NotFoundError for ``ref``."""
+        from vmuser_tui.core import search
+        from vmuser_tui.core.search_query import parse
+
+        query = parse(text)
+        project_id, session_id = self._target(ref)
+        from vmuser_tui.core.annotations import HAS_ANNOTATION_TAG
+
+        return search.checkpoints(self.db, query, project_id=project_id, session_id=session_id, tags=tuple(tags),
+                                  conditions=((HAS_ANNOTATION_TAG, annotation_tag),) if annotation_tag else (),
+                                  limit=limit)
 
     def create(
         self,

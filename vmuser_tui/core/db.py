@@ -292,9 +292,21 @@ class Database:
 
 def _split_sql(script: str) -> list[str]:
     """Split a migration script into statements: comment lines go first (they may hold
-    semicolons), then split at ``;`` (our migrations have none inside literals)."""
+    semicolons), then split at ``;`` (our migrations have none inside literals), joining
+    pieces until SQLite calls the statement complete (a trigger's ``BEGIN ... END`` holds
+    several ``;``)."""
     code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
-    return [stmt.strip() for stmt in code.split(";") if stmt.strip()]
+    out: list[str] = []
+    pending = ""
+    for piece in code.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip().removesuffix(";").strip())
+    return out
 
 
 def _too_new(path: Path, version: int) -> StoreError:

@@ -15,6 +15,7 @@ from vmuser_tui.core.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from vmuser_tui.core.db import Database
+    from vmuser_tui.core.search_query import SearchQuery
 
 
 @lru_cache(maxsize=1)
@@ -58,12 +59,13 @@ def record(conn: sqlite3.Connection, operation: str, *, project_id: str | None =
 
 def entries(database: Database, *, project_id: str | None = None, operation: str | None = None, limit: int = 100,
             session_id: str | None = None, actor: str | None = None, since: str | None = None,
-            until: str | None = None, text: str | None = None) -> list[dict]:
+            until: str | None = None, text: str | None = None, search: SearchQuery | None = None) -> list[dict]:
     """Newest first: ``{id, at, operation, actor, pid, client_id, project_id, session_id, details}``.
     Filters: ``operation`` is a prefix (``checkpoint.``), ``actor`` a substring
     (``alice`` or ``@host``), ``since``/``until`` stored ISO UTC times (inclusive/exclusive),
     ``text`` a substring of the operation, actor, project or session id or the details JSON
-    (ASCII letters ignore case)."""
+    (ASCII letters ignore case). ``search``: full-text search (:mod:`vmuser_tui.core.search`):
+    the rows that match, best first, each with ``match``, a snippet with the matched words marked."""
     # (value, condition): a filter applies when its value is given.
     haystack = ("lower(operation || ' ' || actor || ' ' || COALESCE(project_id, '') || ' ' "
                 "|| COALESCE(session_id, '') || ' ' || COALESCE(details, ''))")
@@ -79,6 +81,11 @@ def entries(database: Database, *, project_id: str | None = None, operation: str
     ]
     where = [cond for value, cond in filters if value]
     params = [value for value, _ in filters if value]
+    if search is not None:
+        from vmuser_tui.core import search as fts
+
+        found = fts.log_entries(database, search, where, tuple(params), limit)
+        return [row for row in (fts.checked_log_row(r, search) for r in found) if row is not None]
     sql = "SELECT * FROM operation_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -87,6 +94,7 @@ def entries(database: Database, *, project_id: str | None = None, operation: str
     for row in rows:
         row["details"] = redact(json.loads(row["details"] or "{}"))  # rows from before redaction too
     return rows
+
 
 
 def operations(database: Database) -> list[str]:

@@ -214,6 +214,93 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN exec_user TEXT;
     ALTER TABLE sessions ADD COLUMN setup TEXT NOT NULL DEFAULT '{}';
     """,
+    # 5: full-text search over history (issue 16): SQLite FTS5 indexes kept in step with
+    # the tables by triggers, so every writer (capture, tag, annotate, rm, forget, project
+    # delete, import, another vmuser process) updates them in its own transaction.
+    # ``checkpoint_fts``: a checkpoint's description, tags (space-separated) and
+    # annotations ("label: note [tag, tag]" joined by "; "), the text the view
+    # ``checkpoint_search_text`` derives from the JSON columns (invalid JSON reads as none:
+    # an index row never fails a write). Its own rowids, mapped to checkpoint ids by
+    # ``checkpoint_fts_rows``: a checkpoints rowid is no INTEGER PRIMARY KEY, and VACUUM
+    # may renumber such rowids. ``log_fts``: the operation log's operation, actor and the
+    # VALUES of its details JSON (decoded: keys would match every entry, and json.dumps
+    # writes non-ASCII as escapes), external content over the view ``log_search_text``
+    # (operation_log.id is an INTEGER PRIMARY KEY: stable), so the log text is not stored
+    # twice. The details are redacted before they are written (core/oplog.py).
+    """
+    CREATE VIEW checkpoint_search_text AS
+    SELECT c.id AS checkpoint_id, c.description AS description,
+        COALESCE((SELECT group_concat(t.value, ' ')
+                  FROM json_each(CASE WHEN json_valid(c.tags) THEN c.tags ELSE '[]' END) AS t), '') AS tags,
+        COALESCE((SELECT group_concat(CASE WHEN a.type = 'object' THEN
+                      trim(COALESCE(json_extract(a.value, '$.label'), '')
+                           || CASE WHEN COALESCE(json_extract(a.value, '$.note'), '') != ''
+                                   THEN ': ' || json_extract(a.value, '$.note') ELSE '' END
+                           || COALESCE((SELECT ' [' || group_concat(t.value, ', ') || ']'
+                                        FROM json_each(a.value, '$.tags') AS t), ''))
+                      END, '; ')
+                  FROM json_each(CASE WHEN json_valid(c.annotations) THEN c.annotations ELSE '[]' END) AS a),
+                 '') AS annotations
+    FROM checkpoints AS c;
+    CREATE VIRTUAL TABLE checkpoint_fts USING fts5(
+        description, tags, annotations, checkpoint_id UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TABLE checkpoint_fts_rows (
+        checkpoint_id TEXT PRIMARY KEY,
+        fts_rowid INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO checkpoint_fts(description, tags, annotations, checkpoint_id)
+        SELECT description, tags, annotations, checkpoint_id FROM checkpoint_search_text;
+    INSERT INTO checkpoint_fts_rows(checkpoint_id, fts_rowid) SELECT checkpoint_id, rowid FROM checkpoint_fts;
+    CREATE TRIGGER checkpoint_fts_insert AFTER INSERT ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = new.id);
+        INSERT INTO checkpoint_fts(description, tags, annotations, checkpoint_id)
+            SELECT description, tags, annotations, checkpoint_id FROM checkpoint_search_text
+            WHERE checkpoint_id = new.id;
+        INSERT OR REPLACE INTO checkpoint_fts_rows(checkpoint_id, fts_rowid) VALUES (new.id, last_insert_rowid());
+    END;
+    CREATE TRIGGER checkpoint_fts_update AFTER UPDATE OF id, description, tags, annotations ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = old.id);
+        DELETE FROM checkpoint_fts_rows WHERE checkpoint_id = old.id;
+        INSERT INTO checkpoint_fts(description, tags, annotations, checkpoint_id)
+            SELECT description, tags, annotations, checkpoint_id FROM checkpoint_search_text
+            WHERE checkpoint_id = new.id;
+        INSERT OR REPLACE INTO checkpoint_fts_rows(checkpoint_id, fts_rowid) VALUES (new.id, last_insert_rowid());
+    END;
+    CREATE TRIGGER checkpoint_fts_delete AFTER DELETE ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = old.id);
+        DELETE FROM checkpoint_fts_rows WHERE checkpoint_id = old.id;
+    END;
+    CREATE VIEW log_search_text AS
+    SELECT l.id AS id, l.operation AS operation, l.actor AS actor,
+        COALESCE((SELECT group_concat(v.atom, ' ')
+                  FROM json_tree(CASE WHEN json_valid(l.details) THEN l.details ELSE '{}' END) AS v
+                  WHERE v.atom IS NOT NULL), '') AS details
+    FROM operation_log AS l;
+    CREATE VIRTUAL TABLE log_fts USING fts5(
+        operation, actor, details, content = 'log_search_text', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2');
+    INSERT INTO log_fts(rowid, operation, actor, details) SELECT id, operation, actor, details FROM log_search_text;
+    CREATE TRIGGER log_fts_insert AFTER INSERT ON operation_log BEGIN
+        INSERT INTO log_fts(rowid, operation, actor, details)
+            SELECT id, operation, actor, details FROM log_search_text WHERE id = new.id;
+    END;
+    CREATE TRIGGER log_fts_delete BEFORE DELETE ON operation_log BEGIN
+        INSERT INTO log_fts(log_fts, rowid, operation, actor, details)
+            SELECT 'delete', id, operation, actor, details FROM log_search_text WHERE id = old.id;
+    END;
+    CREATE TRIGGER log_fts_update_before BEFORE UPDATE ON operation_log BEGIN
+        INSERT INTO log_fts(log_fts, rowid, operation, actor, details)
+            SELECT 'delete', id, operation, actor, details FROM log_search_text WHERE id = old.id;
+    END;
+    CREATE TRIGGER log_fts_update_after AFTER UPDATE ON operation_log BEGIN
+        INSERT INTO log_fts(rowid, operation, actor, details)
+            SELECT id, operation, actor, details FROM log_search_text WHERE id = new.id;
+    END;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

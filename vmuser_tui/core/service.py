@@ -217,10 +217,12 @@ class Vmuser:
 
     def log(self, *, project: str | None = None, operation: str | None = None, limit: int = 100,
             session: str | None = None, actor: str | None = None, since: str | None = None,
-            until: str | None = None, text: str | None = None) -> list[dict]:
+            until: str | None = None, text: str | None = None, search: str | None = None) -> list[dict]:
         """Operation-log entries, newest first (see :func:`vmuser_tui.core.oplog.entries`).
         ``since``/``until``: ISO 8601 times or ages such as ``2h``, ``3d``, ``30m`` (before
-        now); ``text``: a substring anywhere in the entry. Raises NotFoundError for an unknown
+        now); ``text``: a substring anywhere in the entry; ``search``: full-text search (words,
+        "phrases", prefix*; see :mod:`vmuser_tui.core.search_query`): matching entries, best
+        first, each with ``match`` (a snippet, matched words marked). Raises NotFoundError for an unknown
         project or session, UsageError for a bad time or a ``limit`` outside 1 to
         :data:`~vmuser_tui.core.bounds.MAX_LOG_LIMIT` (SQLite's LIMIT is 64-bit)."""
         from vmuser_tui.core.bounds import MAX_LOG_LIMIT, in_range
@@ -228,9 +230,15 @@ class Vmuser:
         in_range("limit", limit, 1, MAX_LOG_LIMIT)
         project_id = self.projects.resolve(project) if project else None
         session_id = self.sessions.resolve(session) if session else None
+        parsed = None
+        if search is not None:
+            from vmuser_tui.core.search_query import parse
+
+            parsed = parse(search)
         return oplog.entries(self.db, project_id=project_id, operation=operation, limit=limit, session_id=session_id,
                              actor=actor, since=clock.parse_when(since) if since else None,
-                             until=clock.parse_when(until) if until else None, text=text)
+                             until=clock.parse_when(until) if until else None, text=text,
+                             search=parsed)
 
     def forget(self, project_ref: str, policy: RetentionPolicy | None = None, dry_run: bool = False, *,
                only: Collection[str] | None = None) -> ForgetResult:

@@ -46,6 +46,8 @@ def cmd_create(args, vm) -> int:
 
 
 def cmd_list(args, vm) -> int:
+    if args.search is not None:
+        return _list_search(args, vm)
     cps = vm.checkpoints.list(args.target, tag=args.tag, annotation_tag=args.annotation_tag)
     if args.json:
         emit_json([c.to_json() for c in cps])
@@ -55,6 +57,24 @@ def cmd_list(args, vm) -> int:
         [[c.id, c.created_at[:19].replace("T", " "), c.kind, c.session_id or "-", c.file_count,
           human_size(c.total_size), ",".join(c.tags), c.description] for c in cps],
         empty="no checkpoints: vmuser checkpoint create PROJECT -m 'first'", fmt=args.format,
+    )
+    return 0
+
+
+def _list_search(args, vm) -> int:
+    """``checkpoint list --search WORDS``: best match first, with where it matched."""
+    from vmuser_tui.core.search_query import with_marks
+
+    matches = vm.checkpoints.search(args.target, args.search, tags=[args.tag] if args.tag else [],
+                                    annotation_tag=args.annotation_tag)
+    if args.json:
+        emit_json([m.to_json() for m in matches])
+        return 0
+    table(
+        ["ID", "CREATED", "KIND", "TAGS", "IN", "MATCH"],
+        [[m.checkpoint.id, m.checkpoint.created_at[:19].replace("T", " "), m.checkpoint.kind,
+          ",".join(m.checkpoint.tags), m.column, with_marks(m.snippet)] for m in matches],
+        empty=f"no checkpoint matches {one_line(args.search)!r}",
     )
     return 0
 

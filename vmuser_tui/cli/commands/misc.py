@@ -50,16 +50,22 @@ def cmd_log(args: Namespace, vm: Vmuser) -> int:
             except UsageError as exc:  # name the option: both take the same forms
                 raise UsageError(f"{option}: {exc}") from None
     rows = vm.log(project=args.project, operation=args.operation, limit=args.limit, session=args.session,
-                  actor=args.actor, since=args.since, until=args.until)
+                  actor=args.actor, since=args.since, until=args.until, search=args.search)
+    if args.search is not None:  # the match, its words between « », in JSON and in the table
+        from vmuser_tui.core.search_query import with_marks
+
+        for r in rows:
+            r["match"] = with_marks(r.get("match") or "")
     if args.json:
         emit_json(rows)
         return 0
     table(
-        ["ID", "AT", "OPERATION", "ACTOR", "PROJECT", "DETAILS"],
+        ["ID", "AT", "OPERATION", "ACTOR", "PROJECT", "MATCH" if args.search is not None else "DETAILS"],
         [[r["id"], r["at"][:19].replace("T", " "), r["operation"], r["actor"], r["project_id"] or "-",
-          json.dumps(r["details"], sort_keys=True)[:80 if args.format == "table" else None]] for r in rows],
+          r["match"] if args.search is not None
+          else json.dumps(r["details"], sort_keys=True)[:80 if args.format == "table" else None]] for r in rows],
         empty="no entries match" if any((args.project, args.session, args.operation, args.actor, args.since,
-                                         args.until)) else "the operation log is empty",
+                                         args.until, args.search)) else "the operation log is empty",
         fmt=args.format,
     )
     return 0

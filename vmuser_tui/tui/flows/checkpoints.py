@@ -17,6 +17,7 @@ from vmuser_tui.tui.widgets.timeline import NOTE
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.checkpoints import CreateOutcome
     from vmuser_tui.core.models import Checkpoint
+    from vmuser_tui.core.search_query import SearchQuery
     from vmuser_tui.tui.screens.base import WorkerMixin
 
 Then = Callable[[str], object]
@@ -133,18 +134,32 @@ def annotate_checkpoint(host: WorkerMixin, cp: Checkpoint, then: Then) -> None:
     host.vapp.push_screen(AnnotateScreen(cp), answer)
 
 
-def ask_tag_filter(host: WorkerMixin, tags: list[str], current: str | None,
-                   then: Callable[[str | None], object]) -> None:
-    """Ask which tag the timeline shows (``tags``: those the loaded checkpoints have);
-    ``then(tag)`` with None for all; nothing on Esc."""
+def ask_timeline_filter(host: WorkerMixin, tags: list[str], current: str,
+                        then: Callable[[str | None, SearchQuery | None], object]) -> None:
+    """Ask what the timeline shows: words to search for (full-text) and/or ``tag:NAME``
+    (``#NAME``); ``tags``: those the loaded checkpoints have. ``then(tag, query)``, both
+    None for all; nothing on Esc. A query with nothing to search for, or two tags, is said
+    in one line and the timeline stays as it was."""
+    from vmuser_tui.core.errors import UsageError
+    from vmuser_tui.core.search_query import parse, split_tags
     from vmuser_tui.tui.screens.prompt import PromptScreen
 
     def answer(text: str | None) -> None:
-        if text is not None:
-            then(text.strip() or None)
+        if text is None:
+            return
+        wanted, words = split_tags(text)
+        if len(wanted) > 1:
+            host.notify(f"one tag at a time (tag:{wanted[0]}); the timeline is as it was", severity="warning")
+            return
+        try:
+            query = parse(words) if words else None
+        except UsageError as err:
+            host.notify(str(err), severity="warning")
+            return
+        then(wanted[0] if wanted else None, query)
 
-    hint = ("tags: " + clip(", ".join(tags), 50) if tags else "no checkpoint has a tag yet") + \
-        "   empty: all   Esc: cancel"
-    host.vapp.push_screen(PromptScreen("Show the checkpoints tagged", value=current or "",
-                                       placeholder="a tag, e.g. " + (tags[0] if tags else "release"),
+    hint = ("tags: " + clip(", ".join(tags), 40) if tags else "no checkpoint has a tag yet") + \
+        "   tag:NAME or #NAME   empty: all   Esc: cancel"
+    host.vapp.push_screen(PromptScreen("Search the timeline (words, \"a phrase\", prefix*)", value=current,
+                                       placeholder="words, or tag:" + (tags[0] if tags else "release"),
                                        hint=hint), answer)

@@ -1,5 +1,7 @@
 """The operation log: who did what, when (newest first), for all projects or one,
-filtered as you type by text, project and operation; Enter shows an entry as JSON."""
+filtered as you type by project and operation and searched (full-text: words, "phrases",
+prefix*; the word being typed is a prefix) with the best match first and the matched words
+highlighted; Enter shows an entry as JSON."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from vmuser_tui.core.errors import NotFoundError
+from vmuser_tui.core.errors import NotFoundError, UsageError
+from vmuser_tui.core.search_query import SearchQuery, as_you_type, mark, parse
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import ago
+from vmuser_tui.tui.widgets.highlight import highlight, marked_text
 from vmuser_tui.tui.widgets.status import StatusLine
 from vmuser_tui.tui.widgets.tables import TIME_WIDTH, Fit, refill
 
@@ -130,9 +134,10 @@ class LogScreen(VmuserScreen):
         def fetch() -> tuple[list[dict], list[str], str | None]:
             operations = vm.log_operations()
             try:
-                rows = vm.log(project=query.project, operation=query.operation, text=query.text or None, limit=LIMIT)
-            except NotFoundError as err:  # a project name still being typed: say so, not an error toast
-                return [], operations, str(err)
+                rows = vm.log(project=query.project, operation=query.operation,
+                              search=as_you_type(query.text) if query.text else None, limit=LIMIT)
+            except (NotFoundError, UsageError) as err:  # a project name or a search still being typed: said in
+                return [], operations, str(err)          # the status line, not an error toast
             return rows, operations, None
 
         self.run_blocking(fetch, lambda got: self._loaded(*got))
@@ -143,8 +148,10 @@ class LogScreen(VmuserScreen):
             self._set_operations(operations)
         table = self.query_one("#log", DataTable)
         row = table.cursor_row
-        refill(table, (([ago(e.get("at")), Text(e.get("operation", ""), style="bold"), Text(e.get("project_id") or "-"),
-                         Fit.text(detail_text(e.get("details") or {}), cap=60)], str(i))
+        search = self._search()
+        pattern = search.pattern() if search else None
+        refill(table, (([ago(e.get("at")), highlight(Text(e.get("operation", ""), style="bold"), pattern),
+                         Text(e.get("project_id") or "-"), self._details_cell(e, search)], str(i))
                        for i, e in enumerate(entries)), width=self.size.width or None, minimum={"when": TIME_WIDTH})
         if row and row < len(entries):
             table.move_cursor(row=row, animate=False)
@@ -157,8 +164,35 @@ class LogScreen(VmuserScreen):
         else:
             count = f"{len(entries)}{'+' if len(entries) >= LIMIT else ''} entr{'y' if len(entries) == 1 else 'ies'}"
             message = f"{count} matching {query.describe()}" if query.describe() else f"{count}, newest first"
+            if query.text:
+                message += ", best match first"
             message += f" · {self.key('log.details', 'enter')}: details"
         self.query_one(StatusLine).message = message
+
+    def _search(self) -> SearchQuery | None:
+        """The search the shown entries answer (None: no words in the box)."""
+        if not self.query_now.text:
+            return None
+        try:
+            return parse(as_you_type(self.query_now.text))
+        except UsageError:
+            return None
+
+    @staticmethod
+    def _details_cell(entry: dict, search: SearchQuery | None) -> Fit:
+        """The details, cut to the column; while searching, from the first match on (so
+        a match deep in the details shows), the matched words highlighted."""
+        text = detail_text(entry.get("details") or {})
+        if search is None or not search.pattern().search(text):
+            return Fit.text(text, cap=60)
+        snippet = mark(text, search, around=12)
+
+        def render(width: int) -> Text:
+            cell = marked_text(snippet)
+            cell.truncate(min(width, 60), overflow="ellipsis")
+            return cell
+
+        return Fit(render)
 
     def _set_operations(self, operations: list[str]) -> None:
         """The operation choices: each family (``checkpoint.``) then its operations."""

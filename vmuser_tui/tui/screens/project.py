@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from vmuser_tui.core.access import Attachment
 from vmuser_tui.core.errors import NotFoundError, VmuserError
 from vmuser_tui.core.models import Checkpoint, Project, Session
+from vmuser_tui.core.search_query import SearchQuery
 from vmuser_tui.tui.flows import checkpoint_edits
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
 from vmuser_tui.tui.flows import leases as lease_flows
@@ -50,6 +51,7 @@ from vmuser_tui.tui.widgets.timeline import Event, Timeline
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.leases import Lease
     from vmuser_tui.core.metrics import SessionMetrics
+    from vmuser_tui.core.search import CheckpointMatch
     from vmuser_tui.core.service import Vmuser
 
 #: Newest checkpoints loaded into the timeline (the CLI lists them all). The table draws
@@ -106,7 +108,9 @@ class ProjectScreen(VmuserScreen):
                 tooltip="Edit name, description, image, tags", id="project.edit"),
         Binding("l", "container_logs", "Logs", show=False, tooltip="Container logs, followed",
                 id="project.logs"),
-        Binding("slash", "filter", "Filter by tag", key_display="/", show=False, id="project.filter"),
+        Binding("slash", "filter", "Search", key_display="/", show=False,
+                tooltip="Search the timeline (words, \"phrase\", prefix*); tag:NAME or #NAME filters by tag",
+                id="project.filter"),
         Binding("v", "events", "Events", show=False, tooltip="Session events in the timeline",
                 id="project.events"),
         Binding("w", "scope", "Scope", show=False, tooltip="Timeline: whole project / session",
@@ -221,9 +225,10 @@ class ProjectScreen(VmuserScreen):
         if select:
             self._select = select
         events = self.timeline.show_events
+        searched = self._searched()
 
         def fetch(limit: int) -> Loaded:
-            return load_project(self.vm, self.project_id, limit=limit, events=events)
+            return load_project(self.vm, self.project_id, limit=limit, events=events, search=searched)
 
         def everything() -> None:
             self.run_blocking(lambda: fetch(MAX_CHECKPOINTS), self._loaded, failed=self._load_failed)
@@ -242,6 +247,11 @@ class ProjectScreen(VmuserScreen):
 
         # opening: the newest page first, drawn while the rest loads
         self.run_blocking(lambda: fetch(FIRST_PAGE), first, failed=self._load_failed)
+
+    def _searched(self) -> tuple[str, list[str]] | None:
+        """The timeline's search as a reload does it again: ``(words, tags)``, None when off."""
+        search, tag = self.timeline.search, self.timeline.tag_filter
+        return (search.text, [tag] if tag else []) if search else None
 
     def _load_failed(self, err: VmuserError) -> None:
         if isinstance(err, NotFoundError):  # deleted meanwhile (e.g. by another process)
@@ -262,6 +272,8 @@ class ProjectScreen(VmuserScreen):
         timeline.load(data.checkpoints[:limit], data.events, head=data.project.head_checkpoint_id,
                       total=data.project.checkpoints, partial=partial,
                       more=not partial and len(data.checkpoints) > MAX_CHECKPOINTS)
+        if data.matches is not None and timeline.search is not None and data.search == self._searched():
+            timeline.set_search(timeline.search, data.matches)  # (not when a search typed meanwhile is newer)
         self.metrics, self.env = data.metrics, data.env
         self.sub_title = f"{self.project.name} · {self.project.id}"
         self.info.show(self.project)
@@ -435,15 +447,31 @@ class ProjectScreen(VmuserScreen):
         self._show_timeline(None)
 
     def action_filter(self) -> None:
-        """``/``: show only the checkpoints with a tag (an empty answer shows all)."""
+        """``/``: search the timeline (words, "phrases", prefix*: full-text, best match first)
+        and/or show only the checkpoints with a tag (``tag:NAME`` or ``#NAME``); an empty
+        answer shows all."""
         timeline = self.timeline
 
-        def apply(tag: str | None) -> None:
-            timeline.tag_filter = tag
-            self._show_timeline(None)
+        def apply(tag: str | None, query: SearchQuery | None) -> None:
+            if query is None:
+                timeline.tag_filter = tag
+                timeline.set_search(None, [])
+                self._show_timeline(None)
+                return
+            vm, project_id = self.vm, self.project_id
+
+            def found(matches: list[CheckpointMatch]) -> None:
+                timeline.tag_filter = tag
+                timeline.set_search(query, matches)
+                self._show_timeline(None)
+
+            self.run_blocking(lambda: vm.checkpoints.search(project_id, query.text, tags=[tag] if tag else [],
+                                                            limit=MAX_CHECKPOINTS), found, group="search")
 
         tags = sorted({t for cp in timeline.all_checkpoints for t in cp.tags})
-        checkpoint_flows.ask_tag_filter(self, tags, timeline.tag_filter, apply)
+        current = " ".join([*([f"tag:{timeline.tag_filter}"] if timeline.tag_filter else []),
+                            *([timeline.search.text] if timeline.search else [])])
+        checkpoint_flows.ask_timeline_filter(self, tags, current, apply)
 
     def action_events(self) -> None:
         """``v``: session events (exec, restore, tag, attach...) between the checkpoints, on/off."""

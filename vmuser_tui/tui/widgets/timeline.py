@@ -1,6 +1,7 @@
 """The checkpoint timeline of a project: checkpoints newest first (head, marked and branch
 marks; description, tags and annotation label in one cell) and, on demand, the session
-events of the operation log between them.
+events of the operation log between them; or, while a full-text search is on, the
+checkpoints it found, best match first, the matched words highlighted.
 
 :class:`Timeline` is the table (a :class:`LazyTable`: rows are rendered only when drawn).
 It owns what it shows -- the loaded checkpoints and events, the scope (whole project or one
@@ -18,12 +19,15 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 
 from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.search_query import MARK_OPEN, SearchQuery, with_marks
 from vmuser_tui.core.text import printable
 from vmuser_tui.tui.widgets.cells import ago, clip, human_size, short_time
+from vmuser_tui.tui.widgets.highlight import highlight, marked_text
 from vmuser_tui.tui.widgets.lazytable import Column, LazyTable, text_width
 from vmuser_tui.tui.widgets.tables import TIME_WIDTH
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.search import CheckpointMatch
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.tui.app import VmuserApp
 
@@ -230,6 +234,9 @@ class Timeline(LazyTable):
         self.scope = "project"  # or "session"
         self.scope_session: str | None = None
         self.tag_filter: str | None = None
+        #: the full-text search on (None: off) and what it found, best first (by checkpoint id)
+        self.search: SearchQuery | None = None
+        self.matches: dict[str, CheckpointMatch] = {}
         self.show_events = False
         self.head: str | None = None
         self.total = 0
@@ -258,12 +265,14 @@ class Timeline(LazyTable):
     def _build_rows(self) -> None:
         """The rows from what is loaded: scope, tag filter, events."""
         cps = self.all_checkpoints
+        if self.search is not None:  # best match first, from the whole project (not only what is loaded)
+            cps = [m.checkpoint for m in self.matches.values()]
         if self.scope == "session" and self.scope_session:
             cps = [cp for cp in cps if cp.session_id == self.scope_session]
         if self.tag_filter:
             cps = [cp for cp in cps if self.tag_filter in cp.tags]
         self.checkpoints = cps
-        if not self.show_events or self.tag_filter:
+        if not self.show_events or self.tag_filter or self.search is not None:
             self.rows = cast("list[Checkpoint | Event]", cps)  # the same list: no copy of 20,000 rows
             return
         events = self.events
@@ -288,6 +297,11 @@ class Timeline(LazyTable):
             self.scope, self.scope_session = "session", session_id
         else:
             self.scope, self.scope_session = "project", None
+
+    def set_search(self, query: SearchQuery | None, matches: list[CheckpointMatch]) -> None:
+        """Search on (``query`` and what it found, best first) or off (None); :meth:`show` draws it."""
+        self.search = query
+        self.matches = {m.checkpoint.id: m for m in matches} if query is not None else {}
 
     def toggle_mark(self, cp: Checkpoint) -> None:
         self.marked = None if self.marked == cp.id else cp.id
@@ -341,7 +355,28 @@ class Timeline(LazyTable):
         cp = item
         return [self._marks(cp), Text(cp.id, style="bold" if cp.id == self.head else ""), ago(cp.created_at),
                 Text(cp.kind, style=KIND_STYLE.get(cp.kind, "")), str(cp.file_count),
-                describe(cp, widths["description"])]
+                self._description(cp, widths["description"])]
+
+    def _description(self, cp: Checkpoint, width: int) -> Text:
+        """The description cell; while searching, the matched words highlighted, and a match
+        in an annotation (whose note the row does not show) as its snippet after ``✎``."""
+        match = self.matches.get(cp.id) if self.search is not None else None
+        if match is None or self.search is None:
+            return describe(cp, width)
+        if match.column != "annotations":
+            return highlight(describe(cp, width), self.search.pattern())
+        desc = " ".join(printable(cp.description or "-").split())
+        head = clip(desc, min(len(desc), max(1, width // 3)))
+        text = Text(head + " ")
+        text.append(NOTE, style="magenta")
+        snippet = " ".join(match.snippet.split())
+        room = width - len(text)
+        first = snippet.find(MARK_OPEN)
+        if room > 8 and first > room // 2:  # start near the first match, so that it shows
+            snippet = "…" + snippet[first - room // 4:]
+        text.append_text(marked_text(snippet))
+        text.truncate(width, overflow="ellipsis")
+        return text
 
     def _marks(self, cp: Checkpoint) -> Text:
         text = Text()
@@ -361,6 +396,9 @@ class Timeline(LazyTable):
         if self.tag_filter:
             title.append(f"tag {self.tag_filter}", style="bold cyan")
             title.append(" · ")
+        if self.search is not None:
+            title.append(f"search {printable(self.search.text)!r}, best first", style="bold cyan")
+            title.append(" · ")
         if self.show_events and not self.tag_filter:
             title.append("+events · ", style="italic")
         title.append(f"{HEAD} head", style="green")
@@ -373,6 +411,10 @@ class Timeline(LazyTable):
 
     def empty_text(self) -> Text | str:
         """What shows instead of an empty table."""
+        if self.search is not None:
+            what = f"{self.search.text!r}" + (f" tagged {self.tag_filter}" if self.tag_filter else "")
+            return Text(printable(f"No checkpoint here matches {what}. "  # typed: not markup
+                                  f"{self._key_of('project.filter', '/')} and an empty box show all."))
         if self.tag_filter:
             return Text(printable(f"No checkpoint here is tagged {self.tag_filter}. "  # typed: not markup
                                   f"{self._key_of('project.filter', '/')} and an empty filter show all."))
@@ -400,4 +442,7 @@ class Timeline(LazyTable):
             msg += f" · {NOTE}{note.get('label', '')}" + (f": {note['note']}" if note.get("note") else "")
         if self.marked and self.marked != cp.id:
             msg += f" · {self._key_of('project.diff', 'D')}: diff with marked"
+        match = self.matches.get(cp.id) if self.search is not None else None
+        if match is not None:
+            msg += f" · match in {match.column}: {' '.join(with_marks(match.snippet).split())}"
         return msg

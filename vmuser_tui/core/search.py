@@ -1,0 +1,200 @@
+"""Full-text search over history: checkpoints (description, tags, annotations) and the
+operation log (operation, actor, the values of its details), ranked by bm25, with the
+matched words marked in a snippet (issue 16, "search over history").
+
+The indexes are SQLite FTS5 tables kept in step by triggers (schema migration 5:
+``checkpoint_fts`` and ``log_fts``), so this module only reads. Queries are what
+:func:`vmuser_tui.core.search_query.parse` makes of the user's text, which FTS5 always
+parses; should SQLite still refuse one, the error is one line (UsageError), never a
+traceback.
+
+Why plain SQL rather than sqlite-utils' ``enable_fts``/``search``: ``enable_fts`` makes an
+index of a table's columns as they are and triggers that copy them, but the text to index
+is derived (tags and annotations are JSON lists; the log's details are JSON whose keys
+would match every entry and whose non-ASCII is stored escaped), the checkpoints' rowids
+are not stable keys (no INTEGER PRIMARY KEY: VACUUM may renumber them), and the index must
+exist on every database from a numbered migration (core/schema.py), not from a call at
+run time. Its ``search()`` ranks and snippets one table; here the match joins the
+checkpoints with the project, session and tag filters in the same query.
+
+Costs (benchmarks/search.py, 10,000-checkpoint history): a search is one FTS5 query with
+a join on the primary key; snippets are made for the rows returned only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.redact import redact
+from vmuser_tui.core.search_query import MARK_CLOSE, MARK_OPEN, PLAIN_CLOSE, PLAIN_OPEN, SearchQuery, mark, with_marks
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from vmuser_tui.core.db import Database
+
+#: The indexed columns of ``checkpoint_fts``, in order, and their weights in the ranking
+#: (a tag is a deliberate label: it counts more than a word of a description).
+CHECKPOINT_COLUMNS = ("description", "tags", "annotations")
+_WEIGHTS = "1.0, 2.0, 1.0"
+SNIPPET_TOKENS = 12  # words of context in a snippet
+SNIPPET_ROWS = 200  # the best matches whose snippets SQLite makes
+
+
+@dataclass(frozen=True)
+class CheckpointMatch:
+    """One checkpoint a search found: the ``checkpoint``, the ``column`` the snippet is from
+    (``description``, ``tags`` or ``annotations``), the ``snippet`` with the matched words
+    between :data:`~vmuser_tui.core.search_query.MARK_OPEN` and ``MARK_CLOSE``, and its
+    ``rank`` (bm25: lower is better)."""
+
+    checkpoint: Checkpoint
+    column: str
+    snippet: str
+    rank: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The checkpoint's JSON with ``match`` (the snippet, matches between « and ») and
+        ``match_in`` (the column)."""
+        return {**self.checkpoint.to_json(), "match": with_marks(self.snippet, PLAIN_OPEN, PLAIN_CLOSE),
+                "match_in": self.column}
+
+
+def _run(db: Database, sql: str, params: tuple, query: SearchQuery) -> list[dict[str, Any]]:
+    try:
+        return db.query(sql, params)
+    except sqlite3.OperationalError as exc:  # parse() makes queries FTS5 accepts: this is a backstop
+        if "fts5" in str(exc) or "MATCH" in str(exc) or "syntax" in str(exc):
+            raise UsageError(f"cannot search for {query.text[:40]!r} ({exc}); search for plain words") from None
+        raise
+
+
+def checkpoints(db: Database, query: SearchQuery, *, project_id: str, session_id: str | None = None,
+                tags: tuple[str, ...] = (), conditions: tuple[tuple[str, str], ...] = (),
+                limit: int | None = None) -> list[CheckpointMatch]:
+    """The checkpoints of ``project_id`` (and ``session_id``) that match ``query``, best
+    first (ties: newest first); each of ``tags`` must be among a checkpoint's tags;
+    ``conditions``: more ``(SQL on checkpoints, its parameter)`` filters (e.g.
+    :data:`vmuser_tui.core.annotations.HAS_ANNOTATION_TAG`)."""
+    where, params = ["checkpoint_fts MATCH ?", "checkpoints.project_id = ?"], [query.fts(), project_id]
+    if session_id:
+        where.append("checkpoints.session_id = ?")
+        params.append(session_id)
+    for tag in tags:
+        where.append("EXISTS (SELECT 1 FROM json_each(checkpoints.tags) WHERE value = ?)")
+        params.append(tag)
+    for condition, value in conditions:
+        where.append(condition)
+        params.append(value)
+    # First the ranked rows, then snippets for those rows only: snippet() on every match
+    # before the LIMIT would cost a snippet per matching checkpoint.
+    sql = (f"SELECT checkpoints.*, checkpoint_fts.rowid AS fts_rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
+           f"FROM checkpoint_fts JOIN checkpoints ON checkpoints.id = checkpoint_fts.checkpoint_id "
+           f"WHERE {' AND '.join(where)} ORDER BY score, checkpoints.created_at DESC, checkpoints.rowid DESC")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows = _run(db, sql, tuple(params), query)
+    # SQLite's snippets (diacritics folded as in the match) for the first rows, what a screen
+    # shows; past them one made in Python per row: an FTS5 pass per 500 rows cost 0.9 s for
+    # 10,000 matches (benchmarks/search.py).
+    snippets = _checkpoint_snippets(db, query, [r["fts_rowid"] for r in rows[:SNIPPET_ROWS]])
+    out = []
+    for row in rows:
+        rowid, score = row.pop("fts_rowid"), row.pop("score")
+        cp = Checkpoint.from_row(row)
+        column, snippet = snippets[rowid] if rowid in snippets else _python_snippet(cp, query)
+        out.append(CheckpointMatch(cp, column, snippet, float(score)))
+    return out
+
+
+def _python_snippet(cp: Checkpoint, query: SearchQuery) -> tuple[str, str]:
+    """``(column, snippet)`` for a match past :data:`SNIPPET_ROWS`: the first column whose
+    text the query's pattern finds, marked (the description when none is found)."""
+    pattern = query.pattern()
+    notes = "; ".join(" ".join(filter(None, [str(n.get("label", "")), f": {n['note']}" if n.get("note") else "",
+                                           f"[{', '.join(map(str, n.get('tags') or []))}]" if n.get("tags") else ""]))
+                      for n in cp.annotations if isinstance(n, dict))
+    for column, text in zip(CHECKPOINT_COLUMNS, (cp.description, " ".join(cp.tags), notes), strict=True):
+        if pattern.search(text):
+            return column, mark(text, query, around=48)
+    return "description", cp.description[:96]
+
+
+def _checkpoint_snippets(db: Database, query: SearchQuery, rowids: list[int]) -> dict[int, tuple[str, str]]:
+    """``{fts rowid: (column, snippet)}``: the first column (description, tags, annotations)
+    whose snippet marks a match."""
+    out: dict[int, tuple[str, str]] = {}
+    cols = ", ".join(f"snippet(checkpoint_fts, {i}, ?, ?, '…', {SNIPPET_TOKENS}) AS s{i}"
+                     for i in range(len(CHECKPOINT_COLUMNS)))
+    marks = (MARK_OPEN, MARK_CLOSE) * len(CHECKPOINT_COLUMNS)
+    for start in range(0, len(rowids), 500):
+        part = rowids[start:start + 500]
+        sql = (f"SELECT rowid, {cols} FROM checkpoint_fts WHERE checkpoint_fts MATCH ? "
+               f"AND rowid IN ({','.join('?' * len(part))})")
+        for row in _run(db, sql, (*marks, query.fts(), *part), query):
+            texts = [row[f"s{i}"] or "" for i in range(len(CHECKPOINT_COLUMNS))]
+            best = next((i for i, t in enumerate(texts) if MARK_OPEN in t), 0)
+            out[row["rowid"]] = (CHECKPOINT_COLUMNS[best], texts[best])
+    return out
+
+
+def log_entries(db: Database, query: SearchQuery, where: list[str], params: tuple, limit: int) -> list[dict]:
+    """The operation-log rows that pass the filter conditions ``where`` (SQL on
+    ``operation_log``'s columns, with ``params``) and match ``query``, best first (ties:
+    newest first), at most ``limit``, each with ``match``: the snippet of the column that
+    matched. Rows as stored (details JSON text): see :func:`checked_log_row`."""
+    # The filters go in a subquery so that their column names (operation, actor, details)
+    # are operation_log's and not the index's; SQLite flattens it into the join.
+    inner = "SELECT * FROM operation_log" + (f" WHERE {' AND '.join(where)}" if where else "")
+    sql = (f"SELECT l.* FROM log_fts JOIN ({inner}) AS l ON l.id = log_fts.rowid "
+           "WHERE log_fts MATCH ? ORDER BY bm25(log_fts), l.id DESC LIMIT ?")
+    rows = _run(db, sql, (*params, query.fts(), limit), query)
+    # the snippets of the rows returned only (snippet() in the query above runs for every match)
+    ids = [r["id"] for r in rows]
+    snippets: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        snippets.update(db.conn.execute(
+            f"SELECT rowid, snippet(log_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM log_fts "
+            f"WHERE log_fts MATCH ? AND rowid IN ({','.join('?' * len(part))})",
+            (MARK_OPEN, MARK_CLOSE, query.fts(), *part)).fetchall())
+    for row in rows:
+        row["match"] = snippets.get(row["id"], "")
+    return rows
+
+
+def checked_log_row(row: dict[str, Any], query: SearchQuery) -> dict[str, Any] | None:
+    """A log search's row as shown (``details`` decoded and redacted), or None when it
+    matched only through text that redaction masks: a row written before a redaction rule
+    existed (new rows are redacted before they are written, so their index holds no
+    secret). Such a row's snippet is made again from the redacted text."""
+    stored = row["details"] or "{}"
+    try:
+        raw = json.loads(stored)
+    except ValueError:
+        raw = {}
+    details = redact(raw)
+    row["details"] = details
+    if details != raw:  # redaction changed it: check the match against what may be shown
+        shown = " ".join([row.get("operation") or "", row.get("actor") or "", *_values(details)])
+        if not all(query_term_found(shown, query)):
+            return None
+        row["match"] = mark(shown, query)
+    return row
+
+
+def query_term_found(text: str, query: SearchQuery) -> list[bool]:
+    """For each term of ``query``: is it in ``text`` (by :meth:`SearchQuery.pattern`'s rules)?"""
+    return [SearchQuery(query.text, (term,)).pattern().search(text) is not None for term in query.terms]
+
+
+def _values(doc: Any) -> list[str]:
+    """The scalar values in a JSON document, in order (what ``log_search_text`` indexes)."""
+    if isinstance(doc, dict):
+        return [v for value in doc.values() for v in _values(value)]
+    if isinstance(doc, list):
+        return [v for value in doc for v in _values(value)]
+    return [] if doc is None else [str(doc)]
