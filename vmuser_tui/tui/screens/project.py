@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.leases import Lease
     from vmuser_tui.core.metrics import SessionMetrics
     from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.tui.flows.custom_commands import Targets
 
 #: Newest checkpoints loaded into the timeline (the CLI lists them all). The table draws
 #: only the rows on screen; this bounds the memory the loaded rows take.
@@ -124,6 +125,8 @@ class ProjectScreen(VmuserScreen):
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",
                                "takeover", "pause", "remove", "edit_project"})
+
+    COMMAND_SCOPES = ("project", "session", "checkpoint")  # [[commands]] bound here
 
     def __init__(self, project_id: str) -> None:
         super().__init__()
@@ -351,6 +354,16 @@ class ProjectScreen(VmuserScreen):
 
     def require_checkpoint(self) -> Checkpoint | None:
         return self.timeline.require_checkpoint()
+
+    def command_targets(self) -> Targets:
+        """For ``[[commands]]``: the selected session (a container command runs in the exec
+        session: the selected one when it runs, else the running one) and checkpoint."""
+        from vmuser_tui.tui.flows.custom_commands import Targets
+
+        selected, running, cp = self.selected_session(), self.panel.exec_session(), self.selected_checkpoint()
+        shown = selected or running
+        return Targets(self.project_id, session_id=shown.id if shown else None,
+                       exec_session_id=running.id if running else None, checkpoint_id=cp.id if cp else None)
 
     def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         self._status()  # the timeline's
