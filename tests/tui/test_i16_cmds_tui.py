@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, RichLog
 
 from vmuser_tui.tui.screens.confirm import ConfirmScreen
 from vmuser_tui.tui.screens.exec_output import ExecOutputScreen
 from vmuser_tui.tui.screens.files import FilesScreen
 from vmuser_tui.tui.screens.help import HelpScreen
-from vmuser_tui.tui.screens.project import ProjectScreen
 
 from .conftest import messages, run_app, settle
 from .world import build_world

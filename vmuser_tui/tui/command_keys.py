@@ -97,8 +97,3 @@ def resolve(commands: list[CustomCommand],
     names = {cmd.name for cmd, _line, _short in refused}
     return ([c for c in commands if c.name not in names],
             [(short, f"{line}. The command is left unbound.") for _c, line, short in refused])
-
-
-def key_of(cmd: CustomCommand) -> str:
-    """The Textual key name ``cmd`` is bound on (``"/"`` -> ``"slash"``)."""
-    return _normalize(cmd.key)[0]

@@ -2,10 +2,10 @@
 command palette, run with their output streamed into
 :class:`~vmuser_tui.tui.screens.exec_output.ExecOutputScreen`.
 
-A screen that takes custom commands sets ``COMMAND_SCOPES`` (the project screen: project,
-session, checkpoint; the files screen: file) and implements ``command_targets()`` (what
-is selected: :class:`Targets`); :class:`~vmuser_tui.tui.screens.base.VmuserScreen` calls
-:func:`bind` when it mounts and routes ``custom_command(i)`` to :func:`run`. The commands
+A screen that takes custom commands mixes in :class:`CustomCommandsMixin`, sets
+``COMMAND_SCOPES`` (the project screen: project, session, checkpoint; the files screen:
+file) and implements ``command_targets()`` (what is selected: :class:`Targets`); the mixin
+binds the keys when the screen mounts and routes ``custom_command(i)`` to :func:`run`. The commands
 are the app's ``commands`` (config's ``[[commands]]`` less those whose key collides, see
 :mod:`~vmuser_tui.tui.command_keys`).
 
@@ -17,19 +17,19 @@ table has the focus, as the screen's own bindings do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
 
 from vmuser_tui.core.custom_commands import PLACEHOLDERS, CommandContext, CustomCommand, expand, missing
 from vmuser_tui.core.redact import redact_argv
+from vmuser_tui.tui.screens.base import WorkerMixin
 from vmuser_tui.tui.widgets.cells import clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.runtime.base import ExecOutcome, OutputSink
     from vmuser_tui.core.runtime.exec_control import ExecControl
-    from vmuser_tui.tui.screens.base import WorkerMixin
 
 ACTION = "custom_command"
 
@@ -50,10 +50,18 @@ def commands_for(host: WorkerMixin, scopes: tuple[str, ...]) -> list[tuple[int, 
     return [(i, c) for i, c in enumerate(getattr(host.vapp, "commands", [])) if c.scope in scopes]
 
 
+def key_of(cmd: CustomCommand) -> str:
+    """The Textual key name ``cmd`` is bound on (``"/"`` -> ``"slash"``), as ``[keymap]``
+    values are read (:func:`~vmuser_tui.tui.keymap_check._normalize`; not imported: the
+    key checks import the screens, which import this module)."""
+    from textual.keys import _character_to_key
+
+    key = cmd.key.strip()
+    return _character_to_key(key) if len(key) == 1 else key
+
+
 def bind(host: WorkerMixin, scopes: tuple[str, ...]) -> None:
     """Bind the custom commands of ``scopes`` on ``host`` (a screen instance)."""
-    from vmuser_tui.tui.command_keys import key_of
-
     for index, cmd in commands_for(host, scopes):
         binding = Binding(key_of(cmd), f"{ACTION}({index})", cmd.name, show=False, id=cmd.ident,
                           tooltip=describe(cmd))
@@ -62,8 +70,6 @@ def bind(host: WorkerMixin, scopes: tuple[str, ...]) -> None:
 
 def bindings(host: WorkerMixin, scopes: tuple[str, ...]) -> list[Binding]:
     """The bindings :func:`bind` adds (for the help screen and the palette)."""
-    from vmuser_tui.tui.command_keys import key_of
-
     return [Binding(key_of(cmd), f"{ACTION}({index})", cmd.name, show=False, id=cmd.ident, tooltip=describe(cmd))
             for index, cmd in commands_for(host, scopes)]
 
@@ -149,3 +155,34 @@ def _show(host: WorkerMixin, cmd: CustomCommand, context: CommandContext, projec
                                control=control)
 
     host.vapp.push_screen(ExecOutputScreen(None, argv, title, runner=runner, target=target))
+
+
+class CustomCommandsMixin(WorkerMixin):
+    """The custom commands of ``COMMAND_SCOPES`` on a screen: bound when it mounts, listed
+    by the help screen and the palette (``custom_bindings``), run by ``custom_command(i)``."""
+
+    COMMAND_SCOPES: ClassVar[tuple[str, ...]] = ()
+
+    def command_targets(self) -> Targets | None:
+        """What a custom command works on here (the selection), or None: nothing."""
+        return None
+
+    def on_mount(self) -> None:
+        # Textual calls this as well as the screen's own on_mount (handlers run along the MRO)
+        bind(self, self.COMMAND_SCOPES)
+
+    def custom_bindings(self) -> list[Binding]:
+        """This screen's custom-command bindings (help screen, command palette)."""
+        return bindings(self, self.COMMAND_SCOPES)
+
+    def custom_allowed(self, action: str) -> bool:
+        """False for a changing custom command in read-only mode (``action``: ``custom_command(i)``)."""
+        try:
+            return allowed(self, int(action.partition("(")[2].rstrip(")")))
+        except ValueError:
+            return True
+
+    def action_custom_command(self, index: int) -> None:
+        targets = self.command_targets()
+        if targets is not None:
+            run(self, index, targets)

@@ -28,7 +28,6 @@ from vmuser_tui.tui.widgets.taskbar import TaskBar
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.tui.app import VmuserApp
-    from vmuser_tui.tui.flows.custom_commands import Targets
 
     # The mixin is only ever mixed into a Screen; telling the type checker so lets it check
     # self.app, self.notify, self.run_worker... At run time it stays a plain mixin.
@@ -317,10 +316,6 @@ class VmuserScreen(WorkerMixin, Screen):
         # Textual calls this as well as a subclass's own on_mount (handlers run along the MRO)
         if type(self).refresh_times is not VmuserScreen.refresh_times and TIME_REFRESH:
             self.set_interval(TIME_REFRESH, self._tick_times, name="relative times")
-        if self.COMMAND_SCOPES:
-            from vmuser_tui.tui.flows import custom_commands
-
-            custom_commands.bind(self, self.COMMAND_SCOPES)
 
     def _tick_times(self) -> None:
         from textual.widgets.data_table import CellDoesNotExist
@@ -337,32 +332,6 @@ class VmuserScreen(WorkerMixin, Screen):
     #: (Textual would call both handlers, along the MRO).
     RELOAD_ON_RESUME: ClassVar[bool] = True
     loaded: bool = False
-
-    #: Scopes of the ``[[commands]]`` bound on this screen (tui/flows/custom_commands.py).
-    COMMAND_SCOPES: ClassVar[tuple[str, ...]] = ()
-
-    def command_targets(self) -> Targets | None:
-        """What a custom command works on here (the selection), or None: nothing."""
-        return None
-
-    def custom_bindings(self) -> list[Binding]:
-        """This screen's custom-command bindings (help screen, command palette)."""
-        from vmuser_tui.tui.flows import custom_commands
-
-        return custom_commands.bindings(self, self.COMMAND_SCOPES) if self.COMMAND_SCOPES else []
-
-    def custom_allowed(self, action: str) -> bool:
-        """False for a changing custom command in read-only mode (``action``: ``custom_command(i)``)."""
-        from vmuser_tui.tui.flows import custom_commands
-
-        return custom_commands.allowed(self, int(action.partition("(")[2].rstrip(")") or -1))
-
-    def action_custom_command(self, index: int) -> None:
-        from vmuser_tui.tui.flows import custom_commands
-
-        targets = self.command_targets()
-        if targets is not None:
-            custom_commands.run(self, index, targets)
 
     def on_screen_resume(self) -> None:
         if self.RELOAD_ON_RESUME or not self.loaded:

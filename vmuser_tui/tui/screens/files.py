@@ -27,6 +27,7 @@ from textual.widgets.tree import TreeNode
 from vmuser_tui.core.errors import NotFoundError, UsageError
 from vmuser_tui.core.models import Checkpoint, FileInfo
 from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows.custom_commands import CustomCommandsMixin
 from vmuser_tui.tui.flows.workspace_edit import DeleteFacts, delete_body, delete_facts, edit_file
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.screens.checkpoint_picker import CheckpointPicker
@@ -60,7 +61,7 @@ def parent_of(path: str) -> str:
     return path.rpartition("/")[0]
 
 
-class FilesScreen(VmuserScreen):
+class FilesScreen(CustomCommandsMixin, VmuserScreen):
     """The VFS explorer over ``at`` (a checkpoint id) or the live workspace (None)."""
 
     HELP_NAME = "files"

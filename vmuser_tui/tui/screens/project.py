@@ -35,6 +35,7 @@ from vmuser_tui.tui.flows import leases as lease_flows
 from vmuser_tui.tui.flows import lifecycle as lifecycle_flows
 from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.flows import sessions as session_flows
+from vmuser_tui.tui.flows.custom_commands import CustomCommandsMixin
 from vmuser_tui.tui.flows.project_view import Loaded, load_project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
@@ -73,7 +74,7 @@ ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause sess
                    "edit project": "edit_project"}
 
 
-class ProjectScreen(VmuserScreen):
+class ProjectScreen(CustomCommandsMixin, VmuserScreen):
     """Sessions on top (who is attached, live metrics), the checkpoint timeline (newest
     first) below. The timeline shows the whole project by default; ``w`` limits it to the
     selected session, ``/`` to a tag, ``v`` adds the session events between checkpoints."""
