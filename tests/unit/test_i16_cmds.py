@@ -50,3 +50,26 @@ def test_the_example_uncommented_is_a_valid_entry():
     [cmd] = parse_commands(tomllib.loads(toml)["commands"])
     assert cmd.name == "tests" and cmd.where == "container" and cmd.placeholders == ("workspace",)
     assert expand(cmd, CommandContext(workspace="/workspace"))[-1] == "/workspace"  # type: ignore[arg-type]
+
+
+def test_a_host_command_streams_and_cancels(tmp_path):
+    """run_host: output arrives while it runs; a cancel stops it (TERM to its group)."""
+    import sys
+    import threading
+
+    from vmuser_tui.core.command_run import run_host
+    from vmuser_tui.core.runtime.exec_control import ExecControl
+
+    control = ExecControl()
+    seen: list[tuple[str, bytes]] = []
+
+    def sink(stream, data):
+        seen.append((stream, data))
+        if b"started" in data:
+            threading.Timer(0.05, control.cancel).start()
+
+    code = "import sys,time; print('started', flush=True); print('err', file=sys.stderr, flush=True); time.sleep(60)"
+    outcome = run_host([sys.executable, "-c", code], str(tmp_path), sink, control)
+    control.close()
+    assert outcome.cancelled and outcome.signal == "TERM" and outcome.exit_code == -15
+    assert ("stdout", b"started\n") in seen and outcome.duration < 30

@@ -119,8 +119,9 @@ def run(host: WorkerMixin, index: int, targets: Targets) -> None:
         if cmd.confirm:
             from vmuser_tui.tui.screens.confirm import ConfirmScreen
 
-            where = f"container {context.container}" if cmd.where == "container" else f"host, in {context.workspace}"
-            body = Text.assemble(("$ " + " ".join(_quote(w) for w in redact_argv(argv)), "bold"), f"\n\non the {where}")
+            where = (f"in container {context.container}" if cmd.where == "container"
+                     else f"on the host, in {context.workspace}")
+            body = Text.assemble(("$ " + " ".join(_quote(w) for w in redact_argv(argv)), "bold"), f"\n\n{where}")
 
             def answer(yes: bool | None) -> None:
                 if yes:
