@@ -55,8 +55,9 @@ FACADE = {f"{CORE}.service", f"{CORE}.errors", f"{CORE}.models", f"{CORE}.config
 PURE = {
     f"{CORE}.{name}"
     for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention", "exec_options",
-                 # what a user types into a search, and the marks of a match (issue 16)
-                 "search_query")
+                 # what a user types into a search, and the marks of a match (issue 16); the
+                 # checks and placeholder filling of [[commands]] (issue 16)
+                 "search_query", "custom_commands")
 }
 
 #: 4 above: public names in modules that are otherwise machinery.
@@ -79,7 +80,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.workers.scheduler": {"JobResult"},
     # what vm.sessions.start and vm.sessions.exec return (the TUI's session flows report them)
     f"{CORE}.sessions": {"StartOutcome"},
-    f"{CORE}.runtime.base": {"ExecResult", "ExecOutcome", "StreamName"},
+    # (OutputSink: what a custom command's runner hands its output to, issue 16)
+    f"{CORE}.runtime.base": {"ExecResult", "ExecOutcome", "StreamName", "OutputSink"},
     # what the CLI and the TUI hand vm.sessions.exec_stream to cancel, interrupt and resize
     # a running command from another thread or a signal handler (issue 13)
     f"{CORE}.runtime.exec_control": {"ExecControl"},

@@ -27,6 +27,7 @@ import platformdirs
 
 from vmuser_tui.core import container_user
 from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, clip, show_size
+from vmuser_tui.core.custom_commands import CustomCommand, example, parse_commands
 from vmuser_tui.core.errors import ConfigError, VmuserError
 from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
 
@@ -404,6 +405,8 @@ class Config:
     # ``[projects."<id or name>".env]`` per project (see :data:`ENV_TABLES`).
     session_env: dict[str, str] = field(default_factory=dict)
     project_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # ``[[commands]]`` (issue 16): custom commands, checked by core.custom_commands
+    commands: list[CustomCommand] = field(default_factory=list)
 
     def get(self, section: str, key: str) -> Any:
         """The value of ``[section] key``."""
@@ -427,6 +430,9 @@ class Config:
             out["projects"] = {ref: {"env": masked(env)} for ref, env in self.project_env.items()}
         if self.keymap:
             out["keymap"] = dict(self.keymap)
+        if self.commands:
+            out["commands"] = [{"name": c.name, "key": c.key, "scope": c.scope, "command": c.command,
+                                "where": c.where, "confirm": c.confirm, "changes": c.changes} for c in self.commands]
         return out
 
 
@@ -472,7 +478,14 @@ def load(
     keymap: dict[str, str] = {}
     session_env: dict[str, str] = {}
     project_env: dict[str, dict[str, str]] = {}
+    commands: list[CustomCommand] = []
     for section, table in raw.items():
+        if section == "commands":
+            try:
+                commands = parse_commands(table)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg_path}: {exc}") from None
+            continue
         if section == "keymap":
             if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
                 raise ConfigError(f"{cfg_path}: [keymap] must map binding ids to key strings")
@@ -489,7 +502,7 @@ def load(
             continue
         if section not in SCHEMA:
             raise ConfigError(
-                f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap, "
+                f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap, commands, "
                 f"{', '.join(ENV_TABLES)}"
             )
         if not isinstance(table, dict):
@@ -532,7 +545,7 @@ def load(
             f"after_days ({values['cleanup']['after_days']})"
         )
     return Config(path=cfg_path, values=values, sources=sources, keymap=keymap, session_env=session_env,
-                  project_env=project_env)
+                  project_env=project_env, commands=commands)
 
 
 #: Tables of environment variables, free-form (any variable name) and so outside
@@ -609,6 +622,8 @@ def commented_default() -> str:
         "[keymap]",
         "# Remap any key binding by its id (see the help screen, '?'), e.g.:",
         '# "projects.filter" = "slash"',
+        "",
+        *example(),
         "",
     ]
     return "\n".join(lines)

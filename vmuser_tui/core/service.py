@@ -68,6 +68,9 @@ class Vmuser:
         self.checkpoints = Checkpoints(self.ctx, self.projects, self.sessions)
         self.restores = Restorer(self.checkpoints)
         self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
+        from vmuser_tui.core.command_run import Commands
+
+        self.commands = Commands(self.ctx, self.projects, self.sessions)  # [[commands]] (issue 16)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
         if reconcile and read_only:

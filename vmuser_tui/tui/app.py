@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from textual.content import Content
     from textual.notifications import SeverityLevel
 
+    from vmuser_tui.core.custom_commands import CustomCommand
     from vmuser_tui.core.service import Vmuser
     from vmuser_tui.core.workers.scheduler import JobResult
 
@@ -138,6 +139,13 @@ class VmuserApp(App):
         configured: dict[str, str] = dict(getattr(vm.config, "keymap", {}) or {})
         # a remapping that would take a key away from another binding is refused (warned)
         self.keymap, self._keymap_notes = resolve(configured)
+        # [[commands]]: a command whose key is taken on its screen is left unbound (warned)
+        self.commands: list[CustomCommand] = []
+        self._command_notes: list[tuple[str, str]] = []
+        if getattr(vm.config, "commands", None):
+            from vmuser_tui.tui.command_keys import resolve as resolve_commands
+
+            self.commands, self._command_notes = resolve_commands(vm.config.commands, self.keymap)
         theme = ui.get("theme")
         self._theme_note = None
         if theme and theme in self.available_themes:
@@ -157,6 +165,8 @@ class VmuserApp(App):
             short, full = self._theme_note
             self.notify(short, severity="warning", details=full)
         for short, full in self._keymap_notes:
+            self.notify(short, severity="warning", details=full)
+        for short, full in self._command_notes:
             self.notify(short, severity="warning", details=full)
         # (all_binding_ids imports every screen: ~40 ms, only worth it when there is a keymap)
         unknown = sorted(set(self.keymap) - all_binding_ids()) if self.keymap else []

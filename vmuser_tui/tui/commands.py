@@ -66,4 +66,5 @@ class VmuserCommands(Provider):
 def _bindings(node: DOMNode) -> list[Binding]:
     from textual.binding import Binding
 
-    return list(Binding.make_bindings(type(node).BINDINGS))
+    custom = getattr(node, "custom_bindings", None)  # [[commands]] bound on the screen
+    return [*Binding.make_bindings(type(node).BINDINGS), *(custom() if custom else [])]

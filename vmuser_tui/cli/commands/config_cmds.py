@@ -54,6 +54,10 @@ def cmd_validate(args: Namespace) -> int:
     from vmuser_tui.tui.keymap_check import problems
 
     found = problems(conf.keymap, conf.get("ui", "theme"))
+    if conf.commands:  # [[commands]] keys: Textual can bind them, free on the screen of their scope
+        from vmuser_tui.tui.command_keys import problems as command_problems
+
+        found += command_problems(conf.commands, conf.keymap)
     if found:
         for line in found:
             print(f"vmuser: {conf.path}: {line}", file=sys.stderr)

@@ -360,7 +360,8 @@ def describe_bindings(node: DOMNode, app: App[Any]) -> list[tuple[str, str, str,
     ``node``'s class, with keys as remapped by the app's keymap (one row per id)."""
     keymap: dict[str, str] = getattr(app, "keymap", {}) or {}
     rows: dict[str, list] = {}
-    for binding in Binding.make_bindings(type(node).BINDINGS):
+    custom = getattr(node, "custom_bindings", None)  # [[commands]] of the screen's scopes
+    for binding in [*Binding.make_bindings(type(node).BINDINGS), *(custom() if custom else [])]:
         ident = binding.id or f"<{binding.action}>"
         if ident in rows:
             if not (binding.id and binding.id in keymap):
@@ -372,6 +373,8 @@ def describe_bindings(node: DOMNode, app: App[Any]) -> list[tuple[str, str, str,
         else:
             keys = [app.get_key_display(binding)]
         allowed = bool(node.check_action(binding.action, ()))
+        if custom and binding.action.startswith("custom_command("):
+            allowed = bool(getattr(node, "custom_allowed", lambda _a: True)(binding.action))
         # a binding's tooltip is its longer description (the footer shows the short one)
         rows[ident] = [keys, binding.tooltip or binding.description or binding.action, binding.id or "", allowed]
     return [(" ".join(keys), desc, ident, allowed) for keys, desc, ident, allowed in rows.values()]

@@ -33,7 +33,10 @@ from vmuser_tui.tui.widgets.cells import safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.models import Session
-    from vmuser_tui.core.runtime.base import ExecOutcome, StreamName
+    from vmuser_tui.core.runtime.base import ExecOutcome, OutputSink, StreamName
+
+    #: What runs instead of a session's exec: ``runner(on_output, control)``, blocking.
+    Runner = Callable[[OutputSink, ExecControl], ExecOutcome]
 
 #: Lines kept in the view (older ones scroll away; the command's output is not stored).
 MAX_LINES = 20000
@@ -50,9 +53,14 @@ class ExecOutputScreen(VmuserModal[None]):
         Binding("escape,q,enter", "close", "Close", id="exec.close"),
     ]
 
-    def __init__(self, session: Session, argv: list[str], title: str) -> None:
+    def __init__(self, session: Session | None, argv: list[str], title: str, *, runner: Runner | None = None,
+                 target: str = "") -> None:
+        """``runner(on_output, control)``: what runs instead of ``session``'s exec (a custom
+        command: on the host, or logged as one); ``target``: where it runs, for messages."""
         super().__init__()
         self.session = session
+        self.runner = runner
+        self.target = target or (f"container {session.container_name}" if session else "host")
         self.argv = list(argv)
         self.title_text = title
         self.control = ExecControl()
@@ -74,7 +82,7 @@ class ExecOutputScreen(VmuserModal[None]):
 
     def on_mount(self) -> None:
         self.query_one("#exec-log", RichLog).focus()
-        self.run_worker(self._run, thread=True, exit_on_error=False, name=f"exec in {self.session.id}",
+        self.run_worker(self._run, thread=True, exit_on_error=False, name=f"exec in {self.target}",
                         group="exec")
 
     def on_unmount(self) -> None:
@@ -85,8 +93,12 @@ class ExecOutputScreen(VmuserModal[None]):
 
     def _run(self) -> None:
         try:
-            outcome = self.vm.sessions.exec_stream(self.session.id, self.argv, on_output=self._from_thread,
-                                                   control=self.control)
+            if self.runner is not None:
+                outcome = self.runner(self._from_thread, self.control)
+            else:
+                assert self.session is not None
+                outcome = self.vm.sessions.exec_stream(self.session.id, self.argv, on_output=self._from_thread,
+                                                       control=self.control)
         except VmuserError as err:
             self._call(self._failed, str(err))
         except Exception as err:  # noqa: BLE001 - a worker never takes the app down
@@ -139,7 +151,7 @@ class ExecOutputScreen(VmuserModal[None]):
         self._update()
         if outcome.cancelled:
             how = f" with SIG{outcome.signal}" if outcome.signal else ""
-            self.notify(f"command cancelled: stopped{how} in container {self.session.container_name}",
+            self.notify(f"command cancelled: stopped{how} in {self.target}",
                         severity="warning")
 
     def _failed(self, why: str) -> None:

@@ -13,7 +13,7 @@ preview pane (:mod:`~vmuser_tui.tui.widgets.file_preview`) and the find's box an
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +27,7 @@ from textual.widgets.tree import TreeNode
 from vmuser_tui.core.errors import NotFoundError, UsageError
 from vmuser_tui.core.models import Checkpoint, FileInfo
 from vmuser_tui.core.text import printable
+from vmuser_tui.tui.flows.custom_commands import CustomCommandsMixin
 from vmuser_tui.tui.flows.workspace_edit import DeleteFacts, delete_body, delete_facts, edit_file
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.screens.checkpoint_picker import CheckpointPicker
@@ -47,6 +48,9 @@ from vmuser_tui.tui.widgets.find_panel import (
 from vmuser_tui.tui.widgets.lazytable import LazyTable
 from vmuser_tui.tui.widgets.status import StatusLine
 
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.tui.flows.custom_commands import Targets
+
 __all__ = ["CheckpointPicker", "FilesScreen", "PathPrompt"]  # the dialogs, where they were imported from
 
 PREVIEW_GROUP = "preview"  # the worker group of the preview loads: the newest highlight wins
@@ -57,7 +61,7 @@ def parent_of(path: str) -> str:
     return path.rpartition("/")[0]
 
 
-class FilesScreen(VmuserScreen):
+class FilesScreen(CustomCommandsMixin, VmuserScreen):
     """The VFS explorer over ``at`` (a checkpoint id) or the live workspace (None)."""
 
     HELP_NAME = "files"
@@ -83,6 +87,8 @@ class FilesScreen(VmuserScreen):
     ]
     #: change the live workspace: hidden and refused in read-only mode, disabled on a checkpoint
     WRITE_ACTIONS = frozenset({"new_file", "new_folder", "rename", "delete", "edit"})
+
+    COMMAND_SCOPES = ("file",)  # [[commands]] bound here
 
     def __init__(self, project_id: str, at: str | None) -> None:
         super().__init__()
@@ -423,6 +429,14 @@ class FilesScreen(VmuserScreen):
         if node is None or node.data is None:
             return None
         return node.data.info
+
+    def command_targets(self) -> Targets:
+        """For ``[[commands]]``: the selected entry's path ({path}) and the checkpoint browsed."""
+        from vmuser_tui.tui.flows.custom_commands import Targets
+
+        info = self.current()
+        path = info.path.lstrip("/") if info is not None and info.path not in ("", "/") else None
+        return Targets(self.project_id, checkpoint_id=self.at, path=path)
 
     def current_folder(self) -> str:
         """The folder new entries go in: the selected folder, else the selected entry's."""

@@ -36,6 +36,7 @@ from vmuser_tui.tui.flows import leases as lease_flows
 from vmuser_tui.tui.flows import lifecycle as lifecycle_flows
 from vmuser_tui.tui.flows import restore as restore_flow
 from vmuser_tui.tui.flows import sessions as session_flows
+from vmuser_tui.tui.flows.custom_commands import CustomCommandsMixin
 from vmuser_tui.tui.flows.project_view import Loaded, load_project
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.metrics import SessionMetrics
     from vmuser_tui.core.search import CheckpointMatch
     from vmuser_tui.core.service import Vmuser
+    from vmuser_tui.tui.flows.custom_commands import Targets
 
 #: Newest checkpoints loaded into the timeline (the CLI lists them all). The table draws
 #: only the rows on screen; this bounds the memory the loaded rows take.
@@ -74,7 +76,7 @@ ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause sess
                    "edit project": "edit_project"}
 
 
-class ProjectScreen(VmuserScreen):
+class ProjectScreen(CustomCommandsMixin, VmuserScreen):
     """Sessions on top (who is attached, live metrics), the checkpoint timeline (newest
     first) below. The timeline shows the whole project by default; ``w`` limits it to the
     selected session, ``/`` to a tag, ``v`` adds the session events between checkpoints."""
@@ -128,6 +130,8 @@ class ProjectScreen(VmuserScreen):
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",
                                "takeover", "pause", "remove", "edit_project"})
+
+    COMMAND_SCOPES = ("project", "session", "checkpoint")  # [[commands]] bound here
 
     def __init__(self, project_id: str) -> None:
         super().__init__()
@@ -363,6 +367,16 @@ class ProjectScreen(VmuserScreen):
 
     def require_checkpoint(self) -> Checkpoint | None:
         return self.timeline.require_checkpoint()
+
+    def command_targets(self) -> Targets:
+        """For ``[[commands]]``: the selected session (a container command runs in the exec
+        session: the selected one when it runs, else the running one) and checkpoint."""
+        from vmuser_tui.tui.flows.custom_commands import Targets
+
+        selected, running, cp = self.selected_session(), self.panel.exec_session(), self.selected_checkpoint()
+        shown = selected or running
+        return Targets(self.project_id, session_id=shown.id if shown else None,
+                       exec_session_id=running.id if running else None, checkpoint_id=cp.id if cp else None)
 
     def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         self._status()  # the timeline's
