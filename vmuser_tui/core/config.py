@@ -8,7 +8,8 @@ The file path is ``--config`` / ``VMUSER_CONFIG`` / the platformdirs config dir.
 Over 600 lines on purpose: about half is :data:`SCHEMA`, one table of every setting with
 its type, default, range and help text (which ``config.example.toml``, the settings screen
 and ``config validate`` all read); splitting the table from its validator would leave two
-files that must change together.
+files that must change together. The free-form tables (``[session.env]``,
+``[projects.*.env]``, ``[[commands]]``) are read here too, each by its own small validator.
 """
 
 from __future__ import annotations

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import shutil
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,8 +35,8 @@ from vmuser_tui.core.runtime.base import (
     ExecResult,
     ImageChoice,
     OutputSink,
-    PortBinding,
 )
+from vmuser_tui.core.runtime.docker_answers import container_info, cpu_percent, demux, memory_bytes, read_all
 from vmuser_tui.core.runtime.exec_control import ExecControl
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 from vmuser_tui.core.runtime.logs import LogStream
@@ -93,39 +91,12 @@ def _hostname(name: str) -> str:
     return label or "vmuser"
 
 
-def _published(attrs: dict) -> list[PortBinding]:
-    """The ports an ``inspect_container`` result says are published, host port filled in.
-
-    ``NetworkSettings.Ports`` is ``{"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]}``
-    while the container runs; a stopped one has none there, so ``HostConfig.PortBindings``
-    (what was asked) is the fallback."""
-    ports = (attrs.get("NetworkSettings") or {}).get("Ports") or (attrs.get("HostConfig") or {}).get("PortBindings")
-    out = []
-    for key, bindings in sorted((ports or {}).items()):
-        number, _, proto = key.partition("/")
-        for b in bindings or []:
-            host = b.get("HostPort") or ""
-            out.append(PortBinding(int(number), int(host) if host.isdigit() else None, b.get("HostIp") or "",
-                                   proto or "tcp"))
-    return out
-
-
 def _not_running(container_id: str, why: str) -> str:
     """The line for an exec the engine refused with 409: paused (say resume) or not running."""
     if "paused" in why:
         return (f"session container {_short(container_id)} is paused: "
                 "resume it first: vmuser session resume <session>")
     return f"session container {_short(container_id)} is not running: {START_HINT}"
-
-
-def _info(attrs: dict) -> ContainerInfo:
-    """``ContainerInfo`` from an ``inspect_container`` result."""
-    config, state = attrs.get("Config") or {}, attrs.get("State") or {}
-    return ContainerInfo(
-        id=attrs["Id"], name=attrs.get("Name", "").lstrip("/"), image=config.get("Image", ""),
-        status=state.get("Status", "unknown"), labels=dict(config.get("Labels") or {}),
-        ports=_published(attrs),
-    )
 
 
 def _extra_mounts(spec: ContainerSpec) -> list[Any]:
@@ -143,59 +114,6 @@ def _extra_mounts(spec: ContainerSpec) -> list[Any]:
     if wd != WORKSPACE_MOUNT and not wd.startswith(WORKSPACE_MOUNT + "/"):
         mounts.append(Mount(wd, spec.workspace, type="bind"))
     return mounts
-
-
-def _read_all(sock: Any, deadline: float | None) -> bytes | None:
-    """Read ``sock`` until EOF; None when ``deadline`` (monotonic seconds) passes first.
-
-    select() before each read, so the socket's own timeout never fires on a command that
-    is merely quiet, and the deadline holds however the output is paced.
-    """
-    chunks: list[bytes] = []
-    while True:
-        pending = getattr(sock, "pending", None)  # TLS sockets buffer data select() cannot see
-        if not (pending and pending()):
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            readable, _, _ = select.select([sock], [], [], wait)
-            if not readable:
-                return None
-        data = sock.recv(65536) if hasattr(sock, "recv") else sock.read(65536)
-        if not data:
-            return b"".join(chunks)
-        chunks.append(data)
-
-
-def _demux(raw: bytes) -> bytes:
-    """Concatenate the payloads of Docker's multiplexed stream (8-byte frame headers).
-
-    Frames arrive in the order the process wrote them, so stdout and stderr stay interleaved.
-    """
-    out, i = [], 0
-    while i + 8 <= len(raw):
-        _, length = struct.unpack_from(">BxxxL", raw, i)
-        out.append(raw[i + 8 : i + 8 + length])
-        i += 8 + length
-    return b"".join(out)
-
-
-def _cpu_percent(stats: dict) -> float:
-    """CPU use as `docker stats` computes it: cpu_delta / system_delta * online_cpus * 100."""
-    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
-    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
-    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
-    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
-    if cpu_delta <= 0 or system_delta <= 0:
-        return 0.0
-    return cpu_delta / system_delta * online * 100.0
-
-
-def _memory_bytes(stats: dict) -> int:
-    """Memory in use minus page cache, as `docker stats` shows it (cgroup v1 and v2)."""
-    mem = stats.get("memory_stats") or {}
-    detail = mem.get("stats") or {}
-    cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
-    usage = mem.get("usage", 0)
-    return usage - cache if 0 <= cache <= usage else usage
 
 
 class DockerRuntime:
@@ -467,7 +385,7 @@ class DockerRuntime:
 
         with self._errors(f"inspect container {_short(container_id)}"):
             try:
-                return _info(self._docker().api.inspect_container(container_id))
+                return container_info(self._docker().api.inspect_container(container_id))
             except docker.errors.NotFound:
                 return None
 
@@ -527,7 +445,7 @@ class DockerRuntime:
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
             try:
-                raw = _read_all(sock, deadline)
+                raw = read_all(sock, deadline)
             finally:
                 sock.close()
             if raw is None:
@@ -542,7 +460,7 @@ class DockerRuntime:
                     break
                 time.sleep(0.02)
         exit_code = result.get("ExitCode")
-        return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=_demux(raw),
+        return ExecResult(exit_code=-1 if exit_code is None else int(exit_code), output=demux(raw),
                           duration=time.monotonic() - started)
 
     def exec_stream(
@@ -650,7 +568,7 @@ class DockerRuntime:
         with self._errors(f"read stats of container {_short(container_id)}", missing=self._missing(container_id)):
             sample = self._docker().api.stats(container_id, stream=False)
         mem = sample.get("memory_stats") or {}
-        return {"cpu_percent": _cpu_percent(sample), "memory_bytes": _memory_bytes(sample),
+        return {"cpu_percent": cpu_percent(sample), "memory_bytes": memory_bytes(sample),
                 "memory_limit": int(mem.get("limit", 0))}
 
     def shell_argv(self, container_id: str, workdir: str = WORKSPACE_MOUNT) -> list[str]:
