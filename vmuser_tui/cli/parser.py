@@ -86,6 +86,27 @@ environment; no quote processing (A="x" sets A to "x" with the quotes).
 Values are never written to vmuser's database or log (only the names are); values that look
 secret (by name, e.g. API_TOKEN, or by shape) are shown as *** by session show and the TUI.
 `vmuser session show S` lists the host ports the engine gave; --json has ports and metadata.
+
+  vmuser session start web --engine build-box      on another Docker engine ([engines.build-box]
+                                                   in config); the project's workspace moves there
+"""
+
+ENGINE_EPILOG = """\
+Engines are Docker engines by name: `local` (the workspace is a folder here) and each
+[engines.NAME] table in the config, e.g.
+
+  [engines.build-box]
+  url = "ssh://me@build-box"      # or tcp://host:2375, unix:///path/docker.sock; or context = "NAME"
+
+On another engine a project's workspace is the volume vmuser-ws-<project> there; checkpoints,
+restores, diffs and `vmuser fs` reach it through the engine. ssh:// engines go through one
+OpenSSH tunnel per engine that vmuser keeps up (your ~/.ssh/config, agent and jump hosts apply).
+
+examples:
+  vmuser engine list                   every engine: reachable?, version, sessions, round trip
+  vmuser engine check build-box        one engine; exit 1 when it does not answer
+  vmuser session start web --engine build-box
+  vmuser session move 3fa2 --engine local      bring a project back from a dead host
 """
 
 WORKER_EPILOG = """\
@@ -251,6 +272,14 @@ def build() -> argparse.ArgumentParser:
                         "build context); cached by content")
     p.add_argument("--no-devcontainer", action="store_true",
                    help="ignore the workspace's .devcontainer/devcontainer.json (or .devcontainer.json)")
+    p.add_argument("--engine", metavar="NAME",
+                   help="the Docker engine to run on (default: where the project's workspace is; see vmuser engine "
+                   "--help); another one moves the project there first")
+    p = leaf(g, "move", "session.move", "stop a session and start its project on another engine, from its last "
+             "checkpoint (works when the old engine is dead)", epilog=ENGINE_EPILOG)
+    p.add_argument("session", help="session id or unique prefix")
+    p.add_argument("--engine", required=True, metavar="NAME", help="the engine to move to (local, or [engines.NAME])")
+    _json(p)
     stop_help = "stop a session (its container is removed unless [runtime] keep_stopped; the workspace stays)"
     for name, text in (("stop", stop_help),
                        ("show", "show one session"),
@@ -286,6 +315,15 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--tail", metavar="N|all", default="200", help="only the last N lines, or all (default 200)")
     p.add_argument("-t", "--timestamps", action="store_true", help="put the engine's time (RFC 3339, UTC) before each "
                    "line")
+
+    g = group("engine", "the Docker engines sessions run on: local and [engines.NAME] in config")
+    p = leaf(g, "list", "engine.list", "list engines: url, reachable, version, active sessions, round trip (ms)",
+             epilog=ENGINE_EPILOG)
+    _listing(p)
+    p = leaf(g, "check", "engine.check", "ask one engine whether it answers; exit 1 when it does not",
+             epilog=ENGINE_EPILOG)
+    p.add_argument("engine", metavar="NAME", help="local, or a name from [engines.NAME]")
+    _json(p)
 
     g = group("checkpoint", "create, list, diff and restore checkpoints")
     p = leaf(g, "create", "checkpoint.create", "snapshot the workspace and print the checkpoint id")

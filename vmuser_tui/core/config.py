@@ -29,6 +29,7 @@ import platformdirs
 from vmuser_tui.core import container_user
 from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, clip, show_size
 from vmuser_tui.core.custom_commands import CustomCommand, example, parse_commands
+from vmuser_tui.core.engine_config import EngineConfig, parse_engines
 from vmuser_tui.core.errors import ConfigError, VmuserError
 from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
 
@@ -408,6 +409,8 @@ class Config:
     project_env: dict[str, dict[str, str]] = field(default_factory=dict)
     # ``[[commands]]`` (issue 16): custom commands, checked by core.custom_commands
     commands: list[CustomCommand] = field(default_factory=list)
+    # ``[engines.NAME]`` (issue 14): Docker engines besides ``local``, see core/engine_config.py
+    engines: dict[str, EngineConfig] = field(default_factory=dict)
 
     def get(self, section: str, key: str) -> Any:
         """The value of ``[section] key``."""
@@ -431,6 +434,8 @@ class Config:
             out["projects"] = {ref: {"env": masked(env)} for ref, env in self.project_env.items()}
         if self.keymap:
             out["keymap"] = dict(self.keymap)
+        if self.engines:
+            out["engines"] = {name: e.to_toml() for name, e in self.engines.items()}
         if self.commands:
             out["commands"] = [{"name": c.name, "key": c.key, "scope": c.scope, "command": c.command,
                                 "where": c.where, "confirm": c.confirm, "changes": c.changes} for c in self.commands]
@@ -480,7 +485,14 @@ def load(
     session_env: dict[str, str] = {}
     project_env: dict[str, dict[str, str]] = {}
     commands: list[CustomCommand] = []
+    engines: dict[str, EngineConfig] = {}
     for section, table in raw.items():
+        if section == "engines":
+            try:
+                engines = parse_engines(table)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg_path}: {exc}") from None
+            continue
         if section == "commands":
             try:
                 commands = parse_commands(table)
@@ -504,7 +516,7 @@ def load(
         if section not in SCHEMA:
             raise ConfigError(
                 f"{cfg_path}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}, keymap, commands, "
-                f"{', '.join(ENV_TABLES)}"
+                f"engines, {', '.join(ENV_TABLES)}"
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{cfg_path}: '{section}' must be a table ([{section}])")
@@ -546,7 +558,7 @@ def load(
             f"after_days ({values['cleanup']['after_days']})"
         )
     return Config(path=cfg_path, values=values, sources=sources, keymap=keymap, session_env=session_env,
-                  project_env=project_env, commands=commands)
+                  project_env=project_env, commands=commands, engines=engines)
 
 
 #: Tables of environment variables, free-form (any variable name) and so outside

@@ -124,6 +124,16 @@ def choose(setting: str, workspace: str | os.PathLike[str], *, managed: bool,
     return ContainerUser(st.st_uid, st.st_gid or UNPRIVILEGED[1], "workspace owner")
 
 
+def for_engine(setting: str) -> tuple[ContainerUser, list[str]]:
+    """The user of a session on an engine other than ``local`` (issue 14), with the notes
+    for the user: ``[docker] user`` when set, else 65534:65534. No folder of this host is
+    involved, and this host's uid means nothing on the engine's host."""
+    wanted = parse(setting)
+    user = ContainerUser(*wanted, "configured") if wanted is not None else ContainerUser(*UNPRIVILEGED, "unprivileged")
+    note = warning(setting, user)
+    return user, [note] if note else []
+
+
 def warning(setting: str, user: ContainerUser) -> str | None:
     """One line for the user when ``user`` can make set-uid/set-gid root files; else None."""
     if not user.privileged:

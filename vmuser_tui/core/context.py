@@ -14,6 +14,7 @@ from vmuser_tui.core.store.objects import ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time (docker SDK, inotify)
     from vmuser_tui.core.access import Access
+    from vmuser_tui.core.engines import Engines
     from vmuser_tui.core.runtime.base import ContainerRuntime
     from vmuser_tui.core.store.live import LiveState, MonitorHub
 
@@ -64,6 +65,7 @@ class Context:
     _hub: MonitorHub | Literal[False] | None = None  # False: tried, this platform has none
     live_enabled: bool = True
     _access: Access | None = None
+    _engines: Engines | None = None
 
     @property
     def access(self) -> Access:
@@ -143,8 +145,25 @@ class Context:
         if state is not None:
             state.close()
 
+    @property
+    def engines(self) -> Engines:
+        """The Docker engines by name (:class:`~vmuser_tui.core.engines.Engines`), made on first use."""
+        if self._engines is None:
+            from vmuser_tui.core.engines import Engines
+
+            self._engines = Engines(self)
+        return self._engines
+
+    def engine_runtime(self, engine: str) -> ContainerRuntime:
+        """The runtime of the engine named ``engine`` (``local``: the ``docker`` runtime)."""
+        if engine == "local":
+            return self.runtime("docker")
+        return self.engines.runtime(engine)
+
     def close(self) -> None:
-        """Stop change monitors and close the database."""
+        """Stop change monitors and SSH tunnels, close the database."""
+        if self._engines is not None:
+            self._engines.close()
         for state in self._live.values():
             state.close()
         self._live.clear()

@@ -61,6 +61,9 @@ class Project:
     running_sessions: int = 0
     checkpoints: int = 0
     cleanup_due_at: str | None = None
+    # Where the workspace lives (schema 6): ``local`` (the folder above, on this host) or
+    # the name of an engine in config (a volume on that engine; see core/engines.py).
+    engine: str = "local"
 
     @classmethod
     def from_row(cls, row: dict) -> Project:
@@ -73,6 +76,7 @@ class Project:
             sessions=row.get("n_sessions") or 0, running_sessions=row.get("n_running") or 0,
             checkpoints=row.get("n_checkpoints") or 0,
             status=project_status(row.get("n_running") or 0, row.get("n_paused") or 0),
+            engine=row.get("engine") or "local",
         )
 
     def to_json(self) -> dict:
@@ -112,6 +116,8 @@ class Session:
     workdir: str | None = None
     exec_user: str | None = None
     setup: dict = field(default_factory=dict)
+    # The engine its container runs on (schema 6): ``local`` or a name from ``[engines]``.
+    engine: str = "local"
 
     @classmethod
     def from_row(cls, row: dict) -> Session:

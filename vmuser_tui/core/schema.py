@@ -301,6 +301,14 @@ MIGRATIONS: list[str] = [
             SELECT id, operation, actor, details FROM log_search_text WHERE id = new.id;
     END;
     """,
+    # 6: engines (issue 14). Where a project's workspace lives now (``local``: its folder on
+    # this host; another name: the volume ``vmuser-ws-<project id>`` on that engine), and the
+    # engine each session's container runs on.
+    """
+    ALTER TABLE projects ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE sessions ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX sessions_engine ON sessions(engine, status);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

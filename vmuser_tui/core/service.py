@@ -29,14 +29,16 @@ if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when t
     from vmuser_tui.core.check import CheckReport, Progress
     from vmuser_tui.core.db import Database
     from vmuser_tui.core.demo import DemoOutcome
+    from vmuser_tui.core.engines import EngineStatus
     from vmuser_tui.core.export import ExportResult
     from vmuser_tui.core.forget import ForgetResult
     from vmuser_tui.core.import_project import ImportResult
     from vmuser_tui.core.leases import Outcome
     from vmuser_tui.core.metrics import SessionMetrics
-    from vmuser_tui.core.models import Session
+    from vmuser_tui.core.models import Project, Session
     from vmuser_tui.core.retention import RetentionPolicy
     from vmuser_tui.core.rpc import Server
+    from vmuser_tui.core.sessions import StartOutcome
     from vmuser_tui.core.store.gc import GcResult
     from vmuser_tui.core.workers.cleanup import PlanItem
     from vmuser_tui.core.workers.scheduler import Scheduler
@@ -73,6 +75,7 @@ class Vmuser:
         self.commands = Commands(self.ctx, self.projects, self.sessions)  # [[commands]] (issue 16)
         self.notes: list[str] = list(self.ctx.warnings)
         self.sessions.on_end = self._on_session_end
+        self.sessions.on_move = self._move_project
         if reconcile and read_only:
             # Both write: a read-only client leaves them to the next read-write one.
             self.notes.extend(journal.pending_note(self.db))
@@ -118,6 +121,29 @@ class Vmuser:
         res = snapshot.checkpoint_if_changed(self, session.project_id, why or "session ended")
         if res and "error" in res:
             self.notes.append(f"no checkpoint before the session ended: {res['error']}")
+
+    def _move_project(self, project: Project, engine: str) -> list[str]:
+        from vmuser_tui.core.engine_move import move_project
+
+        return move_project(self, project, engine)
+
+    def move_session(self, ref: str, engine: str) -> tuple[StartOutcome, list[str]]:
+        """Stop session ``ref`` and start its project on ``engine`` from its last state
+        (see :func:`vmuser_tui.core.engine_move.move_session`): ``(new session's
+        StartOutcome, notes of the move)``."""
+        from vmuser_tui.core.engine_move import move_session
+
+        return move_session(self, ref, engine)
+
+    def engine_statuses(self, names: list[str] | None = None) -> list[EngineStatus]:
+        """Each engine (``local`` and ``[engines.*]``, or ``names``) asked in parallel:
+        reachable, version, active sessions, round trip in ms (see :class:`Engines`).
+        UsageError for an unknown name; never raises for an engine that does not answer."""
+        return self.ctx.engines.statuses(names)
+
+    def engine_names(self) -> list[str]:
+        """``local`` and the configured engines, in config order."""
+        return self.ctx.engines.names()
 
     def open_session(self, ref: str, *, mode: str = "rw", take_over: bool = False) -> tuple[Session, Outcome]:
         """Attach this client to a session for work (``rw``) or to watch (``ro``); see

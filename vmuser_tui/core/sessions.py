@@ -23,7 +23,7 @@ from vmuser_tui.core.errors import (
     UsageError,
     VmuserError,
 )
-from vmuser_tui.core.models import Session
+from vmuser_tui.core.models import Project, Session
 from vmuser_tui.core.runtime.base import WORKSPACE_MOUNT
 
 if TYPE_CHECKING:
@@ -37,14 +37,17 @@ if TYPE_CHECKING:
     from vmuser_tui.core.runtime.logs import LogStream
 
 RUNTIMES = ("docker", "none")
+# ``unreachable`` (issue 14): its engine did not answer; not failed, the container may
+# well run on. The next reconcile that reaches the engine sets what it reports.
 TRANSITIONS = {
-    "created": {"running", "failed", "stopped"},
-    "running": {"paused", "stopped", "failed"},
-    "paused": {"running", "stopped", "failed"},
+    "created": {"running", "failed", "stopped", "unreachable"},
+    "running": {"paused", "stopped", "failed", "unreachable"},
+    "paused": {"running", "stopped", "failed", "unreachable"},
+    "unreachable": {"running", "paused", "stopped", "failed"},
     "stopped": set(),
     "failed": {"stopped"},
 }
-ACTIVE = ("created", "running", "paused")
+ACTIVE = ("created", "running", "paused", "unreachable")
 STALE_START_SECONDS = 300
 
 _LIST_SQL = """
@@ -81,6 +84,9 @@ class Sessions:
         # on_end(session, why): called before a session stops and when its container is
         # found gone, while the workspace is still there; the service checkpoints it.
         self.on_end: Callable[[Session, str], None] | None = None
+        # on_move(project, engine) -> notes: move the project's workspace to another engine
+        # (the service: checkpoint where it is, fill it there); see core/engine_move.py.
+        self.on_move: Callable[[Project, str], builtins.list[str]] | None = None
 
     @property
     def db(self) -> Database:
@@ -107,6 +113,10 @@ class Sessions:
             rows = self.db.query(_LIST_SQL + " ORDER BY s.created_at DESC")
         return [Session.from_row(r) for r in rows]
 
+    def rt(self, session: Session) -> ContainerRuntime:
+        """The runtime of the engine the session's container runs on."""
+        return self.ctx.engine_runtime(session.engine)
+
     def _set_status(self, conn: sqlite3.Connection, session: Session, status: str, reason: str = "",
                     **fields: object) -> None:
         if status not in TRANSITIONS[session.status] and status != session.status:
@@ -122,7 +132,7 @@ class Sessions:
         conn.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*params, session.id))
 
     def start(self, project_ref: str, *, runtime: str = "docker", image: str | None = None,
-              options: StartOptions | None = None) -> StartOutcome:
+              options: StartOptions | None = None, engine: str | None = None) -> StartOutcome:
         """Start a new session on a project: with runtime ``docker`` a container from the
         project's (or configured) image with the workspace at /workspace; with ``none``,
         the workspace only. The container runs as the user :func:`container_user.prepare`
@@ -134,11 +144,29 @@ class Sessions:
 
         ``options`` (:class:`~vmuser_tui.core.launch.StartOptions`): environment, published
         ports, metadata; read and checked by :func:`vmuser_tui.core.launch.plan` before
-        anything is recorded (UsageError/ConfigError for bad input)."""
+        anything is recorded (UsageError/ConfigError for bad input).
+
+        ``engine`` (issue 14): the Docker engine by name (default: where the project's
+        workspace lives, ``project.engine``). On an engine other than ``local`` the
+        workspace is the volume ``vmuser-ws-<project id>`` there, filled from the head
+        checkpoint when it is new (see :mod:`vmuser_tui.core.engine_workspaces`); naming
+        another engine than the project's moves the project there first (:attr:`on_move`)."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
         self.ctx.access.check(project.id, what="start a session")
+        engine = self.ctx.engines.check(engine or project.engine)
+        if runtime != "docker" and engine != "local":
+            raise UsageError(f"a session without a container (--runtime none) works on this host's folder; "
+                             f"drop --engine {engine}")
+        if engine != project.engine:
+            if self.on_move is None:
+                raise StateError(f"project {project.name} lives on engine {project.engine}: "
+                                 f"move it with: vmuser session move")
+            moved_notes = self.on_move(project, engine)
+            project = self.projects.get(project.id)
+        else:
+            moved_notes = []
         from vmuser_tui.core import launch
         from vmuser_tui.core.ids import new_short_id
 
@@ -160,10 +188,11 @@ class Sessions:
 
         sid = new_short_id()
         now = clock.now_iso()
-        notes: list[str] = list(plan.notes)
+        notes: list[str] = moved_notes + list(plan.notes)
         output = (options.output if options else None) or (lambda _line: None)
         wanted = image or plan.image or project.image or self.ctx.config.get("docker", "image")
-        rt = self.ctx.runtime(runtime)
+        rt = self.ctx.engine_runtime(engine) if runtime == "docker" else self.ctx.runtime(runtime)
+        volume = ""  # the workspace volume on a non-local engine
         choice_image: str | None = None  # stays None for runtime 'none' (no image)
         if runtime == "docker":
             try:
@@ -171,8 +200,11 @@ class Sessions:
             except RuntimeUnavailableError as exc:
                 raise RuntimeUnavailableError(f"{exc} — or start a workspace-only session: --runtime none") from None
             # before anything is recorded or stopped: a refused workspace leaves no failed row
-            user, user_notes = container_user.prepare(
-                self.ctx.config.get("docker", "user"), project.workspace, managed=project.managed)
+            if engine == "local":
+                user, user_notes = container_user.prepare(
+                    self.ctx.config.get("docker", "user"), project.workspace, managed=project.managed)
+            else:  # no folder of this host is involved: the configured user, else an unprivileged one
+                user, user_notes = container_user.for_engine(self.ctx.config.get("docker", "user"))
             notes.extend(user_notes)
             if plan.build is not None and image is None:  # --image wins over the workspace's build
                 from vmuser_tui.core.runtime.base import ImageChoice
@@ -189,19 +221,25 @@ class Sessions:
                 notes.append(choice.message)
             choice_image = choice.image
             notes.extend(self._make_room(project.id))
+            if engine != "local":
+                from vmuser_tui.core import engine_workspaces
+
+                volume, ws_notes = engine_workspaces.prepare(self.ctx, project, engine, owner=user.spec)
+                notes.extend(ws_notes)
         name = f"vmuser-{project.id}-{sid}"
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO sessions(id, project_id, runtime, image, container_name, status, created_at, "
-                "last_active_at, metadata, env_keys, workdir, exec_user, setup) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "last_active_at, metadata, env_keys, workdir, exec_user, setup, engine) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (sid, project.id, runtime, choice_image, name if runtime == "docker" else None, "created", now, now,
                  json.dumps(meta), json.dumps(sorted(plan.environment)),
-                 None if plan.workdir == WORKSPACE_MOUNT else plan.workdir, plan.exec_user, json.dumps(plan.setup)),
+                 None if plan.workdir == WORKSPACE_MOUNT else plan.workdir, plan.exec_user, json.dumps(plan.setup),
+                 engine),
             )
             self.projects.touch(conn, project.id)
             oplog.record(conn, "session.create", project_id=project.id, session_id=sid, runtime=runtime,
-                         image=choice_image)
+                         image=choice_image, **({"engine": engine} if engine != "local" else {}))
         session = self.get(sid)
         if runtime == "docker":
             from vmuser_tui.core.runtime.base import ContainerSpec
@@ -209,10 +247,11 @@ class Sessions:
             docker_cfg = self.ctx.config.values["docker"]
             spec = ContainerSpec(
                 image=choice.image, name=name, workspace=project.workspace,
-                labels={"vmuser.project": project.id, "vmuser.session": sid},
+                labels={"vmuser.project": project.id, "vmuser.session": sid, "vmuser.engine": engine},
                 memory=docker_cfg["memory"], cpus=docker_cfg["cpus"], pids_limit=docker_cfg["pids_limit"],
                 user=user.spec, environment=dict(plan.environment), ports=list(plan.ports),
                 mounts=list(plan.mounts), workdir=plan.workdir, run_options=dict(plan.run_options),
+                workspace_volume=volume if engine != "local" else "",
             )
             try:
                 info = rt.start(spec)
@@ -294,7 +333,7 @@ class Sessions:
         if session.runtime == "docker" and session.container_id:
             from vmuser_tui.core.lifecycle import keep_stopped
 
-            rt = self.ctx.runtime("docker")
+            rt = self.rt(session)
             try:
                 rt.stop(session.container_id)
             except NotFoundError:
@@ -305,6 +344,18 @@ class Sessions:
             self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
             self.projects.touch(conn, session.project_id)
             oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id, reason=reason)
+        return self.get(session.id)
+
+    def mark_stopped(self, ref: str, reason: str) -> Session:
+        """Record a session as stopped without asking its engine (which does not answer:
+        see :func:`vmuser_tui.core.engine_move.move_session`); its container, if any, is
+        left where it is. Logged as ``session.stop`` with ``unreachable: true``."""
+        session = self.get(ref)
+        self.ctx.access.check(session.project_id, session.id, what="stop this session")
+        with self.db.write() as conn:
+            self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
+            oplog.record(conn, "session.stop", project_id=session.project_id, session_id=session.id, reason=reason,
+                         unreachable=True)
         return self.get(session.id)
 
     def environment(self, ref: str) -> dict[str, str | None]:
@@ -318,7 +369,7 @@ class Sessions:
         values: dict[str, str] = {}
         if session.env_keys and session.container_id and session.runtime == "docker":
             try:
-                values = masked(self.ctx.runtime("docker").environment(session.container_id))
+                values = masked(self.rt(session).environment(session.container_id))
             except VmuserError:
                 values = {}
         return {name: values.get(name) for name in session.env_keys}
@@ -357,7 +408,7 @@ class Sessions:
             raise UsageError("give a command to run, e.g.: vmuser session exec SESSION -- ls -la")
         session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
-        result = self.ctx.runtime("docker").exec(container_id, argv, workdir=session.workdir or WORKSPACE_MOUNT)
+        result = self.rt(session).exec(container_id, argv, workdir=session.workdir or WORKSPACE_MOUNT)
         with self.db.write() as conn:
             conn.execute("UPDATE sessions SET last_active_at = ? WHERE id = ?", (clock.now_iso(), session.id))
             self.projects.touch(conn, session.project_id)
@@ -391,7 +442,7 @@ class Sessions:
             self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
             if not workdir and session.workdir:  # a devcontainer.json's workspaceFolder
                 options = replace(options, workdir=session.workdir)
-            outcome = self.ctx.runtime("docker").exec_stream(container_id, argv, options, on_output,
+            outcome = self.rt(session).exec_stream(container_id, argv, options, on_output,
                                                              stdin_fd=stdin_fd if options.stdin else None,
                                                              control=control)
         finally:
@@ -421,7 +472,7 @@ class Sessions:
         """argv for an interactive shell in the session's container (``docker exec -it``)."""
         session, container_id = self._running_container(ref)
         self.ctx.access.check(session.project_id, session.id, what="open a shell in this session")
-        return self.ctx.runtime("docker").shell_argv(container_id, workdir=session.workdir or WORKSPACE_MOUNT)
+        return self.rt(session).shell_argv(container_id, workdir=session.workdir or WORKSPACE_MOUNT)
 
     def logs(self, ref: str, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's output. Raises StateError when the
@@ -434,7 +485,7 @@ class Sessions:
         if not session.container_id:
             raise StateError(f"session {session.id} has no container (runtime '{session.runtime}')")
         try:
-            return self.ctx.runtime("docker").logs(session.container_id, tail=tail)
+            return self.rt(session).logs(session.container_id, tail=tail)
         except NotFoundError:
             if session.status in ACTIVE:
                 raise
@@ -453,7 +504,7 @@ class Sessions:
         for session in self.list(project_id):
             if (session.runtime == "docker" and session.container_id
                     and session.status in ACTIVE + ("failed",) + kept):
-                rt = self.ctx.runtime("docker")
+                rt = self.rt(session)
                 rt.remove(session.container_id)
                 count += 1
                 with self.db.write() as conn:
@@ -487,51 +538,73 @@ class Sessions:
 
         return session_logs.open_stream(self, ref, follow=follow, since=since, tail=tail)
 
-    def reconcile(self) -> builtins.list[str]:
-        """Bring active sessions in line with what Docker reports; returns one line per
-        change. Docker is only contacted when a docker session is active; an unreachable
-        engine changes nothing (the status is unknown, not failed). ReadOnlyError for a
-        read-only client."""
+    def reconcile(self, *, wait_s: float | None = None) -> builtins.list[str]:
+        """Bring active sessions in line with what their engines report; returns one line
+        per change. An engine is only contacted when a docker session on it is active, all
+        of them in parallel, each bounded by its timeout (``wait_s`` at most): one dead host
+        never slows the others. Sessions of an engine that does not answer become
+        ``unreachable`` (not failed: the container may run on) — except on ``local``, where
+        an engine that is down changes nothing, as before engines existed. ReadOnlyError
+        for a read-only client."""
         self.ctx.access.check(None, what="update session states")
-        active = self.db.query(
-            "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused')"
-        )
+        active = [Session.from_row(r) for r in self.db.query(
+            "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused','unreachable')"
+        )]
         if not active:
             return []
-        try:
-            rt = self.ctx.runtime("docker")
-            rt.ping()
-        except RuntimeUnavailableError:
-            return []
+        by_engine: dict[str, builtins.list[Session]] = {}
+        for session in active:
+            by_engine.setdefault(session.engine, []).append(session)
+        from vmuser_tui.core.engine_reconcile import probe_engines
+
+        reachable = probe_engines(self.ctx, builtins.list(by_engine), wait_s=wait_s)
         changes = []
-        for row in active:
-            session = Session.from_row(row)
-            if session.status == "created":
-                # Another process may be starting it right now; only a stale start is failed.
-                age = (clock.now() - clock.parse(session.created_at)).total_seconds()
-                if age < STALE_START_SECONDS:
+        for engine, sessions in by_engine.items():
+            error = reachable[engine]
+            for session in sessions:
+                if error is not None:
+                    if engine != "local" and session.status != "unreachable":
+                        changes.append(self._change(session, "unreachable", error))
                     continue
-            info = rt.inspect(session.container_id) if session.container_id else None
-            if info is None:
-                new, reason = "failed", "container vanished"
-            elif info.status == "running":
-                new, reason = "running", ""
-            elif info.status == "paused":
-                new, reason = "paused", ""
-            elif info.status in ("exited", "dead"):
-                new, reason = "stopped", f"container {info.status}"
-            else:
-                continue
-            if new == session.status:
-                continue
-            if session.status == "created" and not session.container_id:
-                new, reason = "failed", "start did not finish"
-            with self.db.write() as conn:
-                ended = {"stopped_at": clock.now_iso()} if new in ("stopped", "failed") else {}
-                self._set_status(conn, session, new, reason, **ended)
-                oplog.record(conn, "session.reconcile", project_id=session.project_id, session_id=session.id,
-                             old=session.status, new=new, reason=reason)
-            changes.append(f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + new})")
-            if self.on_end is not None and session.status == "running" and new in ("stopped", "failed"):
-                self.on_end(session, reason)  # the container exited: keep what it left in the workspace
+                change = self._reconcile_one(session)
+                if change:
+                    changes.append(change)
         return changes
+
+    def _reconcile_one(self, session: Session) -> str | None:
+        """Compare one active session with its container on a reachable engine."""
+        if session.status == "created":
+            # Another process may be starting it right now; only a stale start is failed.
+            age = (clock.now() - clock.parse(session.created_at)).total_seconds()
+            if age < STALE_START_SECONDS:
+                return None
+        try:
+            info = self.rt(session).inspect(session.container_id) if session.container_id else None
+        except RuntimeUnavailableError:
+            return None
+        if info is None:
+            new, reason = "failed", "container vanished"
+        elif info.status == "running":
+            new, reason = "running", ""
+        elif info.status == "paused":
+            new, reason = "paused", ""
+        elif info.status in ("exited", "dead"):
+            new, reason = "stopped", f"container {info.status}"
+        else:
+            return None
+        if new == session.status:
+            return None
+        if session.status == "created" and not session.container_id:
+            new, reason = "failed", "start did not finish"
+        return self._change(session, new, reason)
+
+    def _change(self, session: Session, new: str, reason: str) -> str:
+        """Record a reconciled status change (and its log entry); the line for the user."""
+        with self.db.write() as conn:
+            ended = {"stopped_at": clock.now_iso()} if new in ("stopped", "failed") else {}
+            self._set_status(conn, session, new, reason, **ended)
+            oplog.record(conn, "session.reconcile", project_id=session.project_id, session_id=session.id,
+                         old=session.status, new=new, reason=reason)
+        if self.on_end is not None and session.status == "running" and new in ("stopped", "failed"):
+            self.on_end(session, reason)  # the container exited: keep what it left in the workspace
+        return f"session {session.id}: {session.status} -> {new} ({reason or 'container ' + new})"

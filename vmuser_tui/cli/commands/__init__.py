@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only: no import at run time
 
 _GROUPS = {"project": "projects", "session": "sessions", "checkpoint": "checkpoints", "fs": "files",
            "config": "config_cmds", "log": "misc", "gc": "misc", "demo": "misc", "tui": "misc",
-           "worker": "workers", "cleanup": "workers", "check": "check",
+           "worker": "workers", "cleanup": "workers", "check": "check", "engine": "engines",
            "completion": "conventions", "version": "conventions", "help": "conventions"}
 
 # Commands that never open the database: they must work when it cannot be opened.

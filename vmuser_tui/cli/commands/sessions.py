@@ -32,10 +32,24 @@ def cmd_start(args: Namespace, vm: Vmuser) -> int:
                            devcontainer=not args.no_devcontainer, output=progress)
     if sys.stderr.isatty() and args.runtime == "docker":
         print("starting container...", file=sys.stderr)
-    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image, options=options)
+    outcome = vm.sessions.start(args.project, runtime=args.runtime, image=args.image, options=options,
+                                engine=args.engine)
     for note in outcome.notes:
         print(f"vmuser: {note}", file=sys.stderr)
     print(outcome.session.id)
+    return 0
+
+
+def cmd_move(args: Namespace, vm: Vmuser) -> int:
+    if sys.stderr.isatty():
+        print(f"moving to engine {args.engine}...", file=sys.stderr)
+    outcome, notes = vm.move_session(args.session, args.engine)
+    for note in notes + outcome.notes:
+        print(f"vmuser: {note}", file=sys.stderr)
+    if args.json:
+        emit_json(outcome.session.to_json())
+    else:
+        print(outcome.session.id)
     return 0
 
 
@@ -68,7 +82,8 @@ def _show(session: Session, as_json: bool, vm: Vmuser | None = None) -> None:
         ]
     details([
         ("id", session.id), ("project", session.project_id), ("status", session.status),
-        ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("image", session.image or "-"),
+        ("reason", session.status_reason or "-"), ("runtime", session.runtime), ("engine", session.engine),
+        ("image", session.image or "-"),
         ("container",
          f"{session.container_name} ({(session.container_id or '')[:12]})" if session.container_id else "-"),
         ("created", session.created_at), ("started", session.started_at or "-"), ("stopped", session.stopped_at or "-"),
@@ -95,8 +110,8 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
         emit_json([s.to_json() for s in sessions])
         return 0
     table(
-        ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS"],
-        [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
+        ["ID", "PROJECT", "STATUS", "ENGINE", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS"],
+        [[s.id, s.project_id, s.status, s.engine, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
           ports_text(s.ports)] for s in sessions],
         empty="no sessions: vmuser session start PROJECT", fmt=args.format,
     )

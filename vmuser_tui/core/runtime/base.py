@@ -82,6 +82,9 @@ class ContainerSpec:
     mounts: list[MountSpec] = field(default_factory=list)
     workdir: str = WORKSPACE_MOUNT
     run_options: dict[str, object] = field(default_factory=dict)
+    # On an engine other than ``local`` the workspace is this named volume there (issue 14),
+    # mounted at /workspace instead of ``workspace`` (then unused).
+    workspace_volume: str = ""
 
 
 @dataclass

@@ -112,7 +112,10 @@ def _extra_mounts(spec: ContainerSpec) -> list[Any]:
                     labels=owner if m.kind == "volume" else None) for m in spec.mounts]
     wd = spec.workdir.rstrip("/") or "/"
     if wd != WORKSPACE_MOUNT and not wd.startswith(WORKSPACE_MOUNT + "/"):
-        mounts.append(Mount(wd, spec.workspace, type="bind"))
+        if spec.workspace_volume:
+            mounts.append(Mount(wd, spec.workspace_volume, type="volume"))
+        else:
+            mounts.append(Mount(wd, spec.workspace, type="bind"))
     return mounts
 
 
@@ -126,6 +129,8 @@ class DockerRuntime:
     """
 
     name = "docker"
+    #: The engine's name in config (``local`` unless :class:`~vmuser_tui.core.engines.Engines` says otherwise).
+    engine = "local"
 
     def __init__(self, base_url: str = "", timeout: int = 30, *, pull_timeout: float = PULL_TIMEOUT) -> None:
         self.base_url = base_url
@@ -242,6 +247,21 @@ class DockerRuntime:
         with self._errors("answer a ping"):
             self._docker().api.ping()
 
+    def version(self) -> str:
+        """``"20.10.24 (API 1.41, linux/amd64)"``: the engine's version line."""
+        with self._errors("tell its version"):
+            info = self._docker().api.version()
+        platform = f", {info.get('Os', '?')}/{info.get('Arch', '?')}" if info.get("Os") else ""
+        return f"{info.get('Version', '?')} (API {info.get('ApiVersion', '?')}{platform})"
+
+    def close(self) -> None:
+        """Close the connection pool (a new one opens on next use)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
     def ensure_image(self, image: str) -> ImageChoice:
         """Use ``image`` if local, else pull it, else build/reuse ``vmuser-busybox:local``.
 
@@ -266,9 +286,11 @@ class DockerRuntime:
         A container created but not started is removed, so a failed start leaves none; the
         engine's error is kept in :attr:`last_error` until a start succeeds.
         """
-        if not os.path.isabs(spec.workspace):
+        if spec.workspace_volume:
+            pass  # a named volume on the engine (a non-local engine): nothing on this host to check
+        elif not os.path.isabs(spec.workspace):
             raise UsageError(f"workspace must be an absolute path, got '{spec.workspace}'")
-        if not os.path.isdir(spec.workspace):
+        elif not os.path.isdir(spec.workspace):
             # Docker would create a missing bind source as an empty root-owned directory.
             raise NotFoundError(f"workspace {spec.workspace} does not exist: "
                                 "create it or restore the project's checkpoint into it")
@@ -306,7 +328,7 @@ class DockerRuntime:
                 binding = (p.host_ip, p.host) if p.host else (p.host_ip,)
                 port_bindings.setdefault(f"{p.container}/{p.protocol}", []).append(binding)
             host_config = api.create_host_config(
-                binds={spec.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
+                binds={spec.workspace_volume or spec.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
                 mounts=_extra_mounts(spec) or None,
                 port_bindings=port_bindings or None,
                 **spec.run_options,
