@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, ignore, oplog
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import NotFoundError, UsageError, VmuserError
+from vmuser_tui.core.errors import NotFoundError, StateError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
-from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.models import Checkpoint, Project
 from vmuser_tui.core.pathcheck import normalize
 from vmuser_tui.core.projects import validate_tag
 from vmuser_tui.core.store import capture as cap
@@ -33,6 +33,7 @@ from vmuser_tui.core.store.trees import Entry
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from vmuser_tui.core.checkpoint_rm import RemoveResult
+    from vmuser_tui.core.runtime.engine_workspace import EngineWorkspace
     from vmuser_tui.core.search import CheckpointMatch
 
 KINDS = ("manual", "auto", "pre-restore")
@@ -230,17 +231,25 @@ class Checkpoints:
                          **({"changing": len(result.changing)} if result.changing else {}))
             created["yes"] = True
 
-        workspace = self.projects.workspace_dir(project)
-        rules = self.ignore_rules(workspace, kind)
-        state = self.ctx.live_state(project_id, workspace)
-        if state is not None and state.rules_key != rules.key:  # scanned under other rules
-            state.invalidate()
-            state.rules_key = rules.key
-        result = cap.capture(
-            self.db, self.ctx.store, project_id, workspace, ignore=rules.match,
-            workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
-            state=state,
-        )
+        if project.engine != "local":  # the workspace is a volume on that engine (issue 14)
+            from vmuser_tui.core.store.engine_capture import capture_engine
+
+            ws = self.engine_workspace(project)
+            result = capture_engine(self.db, self.ctx.store, project_id, ws,
+                                    ignore=self.engine_ignore_rules(ws, kind).match, progress=progress,
+                                    finalize=finalize)
+        else:
+            workspace = self.projects.workspace_dir(project)
+            rules = self.ignore_rules(workspace, kind)
+            state = self.ctx.live_state(project_id, workspace)
+            if state is not None and state.rules_key != rules.key:  # scanned under other rules
+                state.invalidate()
+                state.rules_key = rules.key
+            result = cap.capture(
+                self.db, self.ctx.store, project_id, workspace, ignore=rules.match,
+                workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
+                state=state,
+            )
         left_out = {"vanished": result.vanished, "changing": result.changing}
         if not created:
             assert head is not None, "only a capture equal to the head's files is not created"
@@ -290,15 +299,42 @@ class Checkpoints:
 
         return checkpoint_rm.remove(self, refs, force=force, dry_run=dry_run)
 
+    def engine_workspace(self, project: Project) -> EngineWorkspace:
+        """The workspace volume of a project that lives on an engine other than ``local``,
+        its helper running. Raises StateError when the volume is gone from the engine (it is
+        never silently re-created empty: a checkpoint of an empty workspace would look like
+        every file deleted), RuntimeUnavailableError when the engine does not answer."""
+        from vmuser_tui.core import engine_workspaces
+
+        ws = engine_workspaces.workspace(self.ctx, project.id, project.engine)
+        if not ws.exists():
+            raise StateError(f"the workspace volume {ws.volume} of project {project.name} is gone from engine "
+                             f"{project.engine}: start a session there to fill it from the last checkpoint "
+                             f"(vmuser session start {project.name})")
+        ws.ensure()
+        return ws
+
+    def _extra_patterns(self, kind: str) -> builtins.list[str]:
+        extra = list(self.ctx.config.get("snapshots", "ignore"))
+        if kind == "auto":
+            extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
+        return extra
+
+    def engine_ignore_rules(self, ws: EngineWorkspace, kind: str = "manual") -> ignore.IgnoreRules:
+        """:meth:`ignore_rules` for a workspace volume on an engine: the same config
+        patterns plus its ``.vmuserignore`` read there (no data dir or other project can be
+        inside a volume)."""
+        from vmuser_tui.core import engine_workspaces
+
+        return engine_workspaces.ignore_rules(ws, self._extra_patterns(kind))
+
     def ignore_rules(self, workspace: Path, kind: str = "manual") -> ignore.IgnoreRules:
         """The ignore rules for a checkpoint of ``kind`` of the workspace: ``[snapshots] ignore``
         plus ``.vmuserignore``; for ``auto`` checkpoints ``[snapshots] secret_patterns`` first,
         so a ``!.env`` line in ``.vmuserignore`` opts that project back in. For every kind,
         whatever the rules say, the vmuser data dirs and other projects' workspaces inside
         this one are left out (:func:`vmuser_tui.core.workspace_guard.excluded_inside`)."""
-        extra = list(self.ctx.config.get("snapshots", "ignore"))
-        if kind == "auto":
-            extra = list(self.ctx.config.get("snapshots", "secret_patterns")) + extra
+        extra = self._extra_patterns(kind)
         # never vmuser's own: the data dir, other projects' workspaces (older databases may
         # hold such workspaces, and a data dir can be moved into one later)
         from vmuser_tui.core import workspace_guard
@@ -327,8 +363,10 @@ class Checkpoints:
             changes = df.diff_trees(store.get_tree, a.root_tree, store.get_tree, b.root_tree, paths=norm)
             content_b = self._store_content
             to_id = b.id
+        elif (project := self.projects.get(a.project_id)).engine != "local":
+            changes, content_b = self._diff_engine_live(project, a, norm)
+            to_id = None
         else:
-            project = self.projects.get(a.project_id)
             workspace = self.projects.workspace_dir(project)
             # under the rules `a` was taken with: an auto checkpoint never held secret files
             root, trees, _ = cap.live_tree(self.db, a.project_id, workspace,
@@ -355,6 +393,26 @@ class Checkpoints:
                 except OSError:
                     change.binary = True  # vanished or unreadable since the scan
         return result
+
+    def _diff_engine_live(self, project: Project, a: Checkpoint, paths: builtins.list[str] | None):
+        """Changes from checkpoint ``a`` to the live workspace volume of ``project`` on its
+        engine, and a reader of the live side's files (through the engine)."""
+        from vmuser_tui.core.store.engine_capture import live_tree_engine
+        from vmuser_tui.core.store.engine_files import EngineFiles
+
+        store = self.ctx.store
+        ws = self.engine_workspace(project)
+        root, trees, _ = live_tree_engine(self.db, project.id, ws, ignore=self.engine_ignore_rules(ws, a.kind).match)
+
+        def get_live(digest: str) -> list[Entry]:
+            return trees[digest] if digest in trees else store.get_tree(digest)
+
+        files = EngineFiles(ws)
+
+        def content_b(path: str, entry: Entry) -> bytes:
+            return files.read(path)
+
+        return df.diff_trees(store.get_tree, a.root_tree, get_live, root, paths=paths), content_b
 
     def file_diff(self, result: DiffResult, change: df.Change, *, context: int = 3) -> str:
         """The unified text diff of one change of ``result``."""

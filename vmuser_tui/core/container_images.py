@@ -30,11 +30,12 @@ def record(ctx, checkpoint_id: str, project_id: str) -> str | None:
     ``checkpoint_id``; returns the image reference, or None when no container runs.
     Raises RuntimeUnavailableError when the engine fails."""
     row = ctx.db.query_one(
-        "SELECT id, container_id FROM sessions WHERE project_id = ? AND runtime = 'docker' AND status = 'running' "
+        "SELECT id, container_id, engine FROM sessions WHERE project_id = ? AND runtime = 'docker' "
+        "AND status = 'running' "
         "AND container_id IS NOT NULL ORDER BY last_active_at DESC LIMIT 1", (project_id,))
     if row is None:
         return None
-    ref = ctx.runtime("docker").commit(row["container_id"], f"{REPOSITORY}/{project_id}", checkpoint_id,
+    ref = ctx.engine_runtime(row["engine"]).commit(row["container_id"], f"{REPOSITORY}/{project_id}", checkpoint_id,
                                        {LABEL_PROJECT: project_id, LABEL_CHECKPOINT: checkpoint_id})
     with ctx.db.write() as conn:
         conn.execute("UPDATE checkpoints SET image_id = ? WHERE id = ?", (ref, checkpoint_id))

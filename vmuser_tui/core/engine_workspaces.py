@@ -36,7 +36,7 @@ def workspace(ctx: Context, project_id: str, engine: str, *, owner: str = "") ->
         owner = container_user.for_engine(ctx.config.get("docker", "user"))[0].spec
     cfg = ctx.engines.config(engine)
     helper = (cfg.helper_image if cfg is not None else "") or FALLBACK_IMAGE
-    return EngineWorkspace(ctx.engine_runtime(engine), project_id, helper_image=helper,  # type: ignore[arg-type]
+    return EngineWorkspace(ctx.engine_runtime(engine), project_id, helper_image=helper,
                            owner=owner)
 
 

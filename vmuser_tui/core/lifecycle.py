@@ -55,7 +55,7 @@ def pause(sessions: Sessions, ref: str) -> Session:
                          f"(start one with: vmuser session start {session.project_id})")
     sessions.ctx.access.check(session.project_id, session.id, what="pause this session")
     assert session.container_id is not None  # _docker_session checked it
-    sessions.ctx.runtime("docker").pause(session.container_id)
+    sessions.rt(session).pause(session.container_id)
     with sessions.db.write() as conn:
         sessions._set_status(conn, session, "paused", "paused by user")
         oplog.record(conn, "session.pause", project_id=session.project_id, session_id=session.id)
@@ -70,7 +70,7 @@ def resume(sessions: Sessions, ref: str) -> Session:
         raise StateError(f"session {session.id} is {session.status}, not paused: nothing to resume")
     sessions.ctx.access.check(session.project_id, session.id, what="resume this session")
     assert session.container_id is not None
-    sessions.ctx.runtime("docker").unpause(session.container_id)
+    sessions.rt(session).unpause(session.container_id)
     with sessions.db.write() as conn:
         sessions._set_status(conn, session, "running", "")
         oplog.record(conn, "session.resume", project_id=session.project_id, session_id=session.id)
@@ -89,7 +89,7 @@ def remove(sessions: Sessions, ref: str) -> Session:
                          f"vmuser session stop {session.id}")
     sessions.ctx.access.check(session.project_id, None, what="remove this session")
     if session.runtime == "docker" and session.container_id:
-        sessions.ctx.runtime("docker").remove(session.container_id)  # gone already is fine
+        sessions.rt(session).remove(session.container_id)  # gone already is fine
     with sessions.db.write() as conn:
         conn.execute("DELETE FROM session_metrics WHERE session_id = ?", (session.id,))
         conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
@@ -104,22 +104,25 @@ def keep_stopped(ctx: Context) -> bool:
     return bool(ctx.config.get("runtime", "keep_stopped"))
 
 
-def purge_project(ctx: Context, project_id: str) -> dict[str, list[str]]:
+def purge_project(ctx: Context, project_id: str, engine: str = "local") -> dict[str, list[str]]:
     """Remove from the engine every container labelled ``vmuser.project=<project_id>`` (any
     state) and every image with that label (checkpoint images, see core/container_images.py,
     and images built for the project), then every volume with that label (named volumes of
     its devcontainer.json). Returns ``{"containers": [names], "images": [refs], "volumes": [names]}``.
     The engine unreachable: ``RuntimeUnavailableError`` only when a container may be left
     (a session not stopped, or stopped with ``keep_stopped``); else nothing is removed, and
-    images left behind go with the next ``gc`` (checkpoint images) or by hand."""
+    images left behind go with the next ``gc`` (checkpoint images) or by hand. ``engine``:
+    which engine to clean (issue 14; on another engine than ``local`` also the project's
+    workspace volume and its helper container, which carry the same label)."""
     kept = "" if keep_stopped(ctx) else " AND status != 'stopped'"
     had_docker = ctx.db.query_one("SELECT 1 FROM sessions WHERE project_id = ? AND runtime = 'docker' "
-                                  f"AND container_id IS NOT NULL{kept} LIMIT 1", (project_id,)) is not None
-    if not had_docker and ctx.db.query_one(
+                                  f"AND container_id IS NOT NULL AND engine = ?{kept} LIMIT 1",
+                                  (project_id, engine)) is not None
+    if engine == "local" and not had_docker and ctx.db.query_one(
             "SELECT 1 FROM operation_log WHERE project_id = ? AND operation IN ('session.create', 'checkpoint.image') "
             "LIMIT 1", (project_id,)) is None:
         return {"containers": [], "images": [], "volumes": []}  # never had a container: no need to ask
-    rt: Any = ctx.runtime("docker")  # the Docker runtime's image calls are not in the Protocol
+    rt: Any = ctx.engine_runtime(engine)  # the Docker runtime's image calls are not in the Protocol
     try:
         containers = rt.list_managed(label=f"{LABEL_PROJECT}={project_id}")
         images = [ref for ref, _ in rt.images(f"{LABEL_PROJECT}={project_id}")]

@@ -77,14 +77,14 @@ def sample(vm) -> dict:
     """The ``stats`` job: one sample of every running session. Docker sessions get CPU
     and memory from the engine; every running session gets its workspace and storage
     sizes. Returns ``{"sampled": n, "problems": [...]}``."""
-    rows = vm.db.query("SELECT id, project_id, runtime, container_id, started_at FROM sessions "
+    rows = vm.db.query("SELECT id, project_id, runtime, container_id, started_at, engine FROM sessions "
                        "WHERE status = 'running'")
     errors, done = [], 0
     for row in rows:
         cpu = mem = None
         if row["runtime"] == "docker" and row["container_id"]:
             try:
-                stats = vm.ctx.runtime("docker").stats(row["container_id"])
+                stats = vm.ctx.engine_runtime(row["engine"]).stats(row["container_id"])
                 cpu, mem = round(stats["cpu_percent"], 1), int(stats["memory_bytes"])
             except VmuserError as exc:
                 errors.append(f"{row['id']}: {exc}")

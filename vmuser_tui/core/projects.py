@@ -11,7 +11,7 @@ from typing import Any
 
 from vmuser_tui.core import clock, oplog, workspace_guard, workspace_orphans
 from vmuser_tui.core.context import Context
-from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError
+from vmuser_tui.core.errors import AmbiguousError, LimitError, NotFoundError, UsageError, VmuserError
 from vmuser_tui.core.ids import (  # validate_tag: with the other pure validators, for adapters too
     new_project_id,
     prefix_from_name,
@@ -297,6 +297,17 @@ class Projects:
 
             removed = sessions.remove_containers(project.id)
             engine = purge_project(self.ctx, project.id)  # kept or stray containers, its images
+            # other engines it ran on (issue 14): containers, its workspace volume and helper there
+            others = {r["engine"] for r in self.db.query("SELECT DISTINCT engine FROM sessions WHERE project_id = ?",
+                                                         (project.id,))} | {project.engine}
+            for name in sorted(others - {"local"}):
+                try:
+                    there = purge_project(self.ctx, project.id, name)
+                except VmuserError as exc:  # a dead host must not block the delete: say what stays there
+                    engine.setdefault("left_on", []).append(f"{name}: {exc}")
+                    continue
+                for key in ("containers", "images", "volumes"):
+                    engine[key] += there[key]
         with self.db.write() as conn:
             conn.execute("DELETE FROM stat_cache WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM checkpoints WHERE project_id = ?", (project.id,))

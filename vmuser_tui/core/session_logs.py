@@ -57,7 +57,7 @@ def open_stream(sessions: Sessions, ref: str, *, follow: bool = False, since: st
         raise StateError(f"session {session.id} has no container (runtime '{session.runtime}'): "
                          "it has no output to show")
     try:
-        return sessions.ctx.runtime("docker").stream_logs(session.container_id, follow=follow, since=since_ts,
+        return sessions.rt(session).stream_logs(session.container_id, follow=follow, since=since_ts,
                                                           tail=lines)
     except NotFoundError:
         if session.status in ("created", "running", "paused"):
