@@ -84,7 +84,7 @@ def test_lists_print_csv_with_a_header_and_json_as_before(env, history):
     assert log[0]["OPERATION"] == "checkpoint.create" and json.loads(log[0]["DETAILS"])["checkpoint"] == c2
     # an empty list: the header alone (a script's csv reader still gets its columns)
     assert ok(env, "session", "list", "--format", "csv").splitlines() == \
-        ["ID,PROJECT,STATUS,RUNTIME,IMAGE,STARTED,CHECKPOINTS,PORTS"]
+        ["ID,PROJECT,STATUS,RUNTIME,IMAGE,STARTED,CHECKPOINTS,PORTS,ENGINE"]
 
 
 def test_version_names_every_part_and_never_fails_on_the_engine(env):

@@ -65,14 +65,15 @@ def begin(
     database,
     *,
     project_id: str,
-    workspace: Path,
+    workspace: Path | str,
     checkpoint_id: str,
     target_tree: str,
     pre_checkpoint_id: str,
     pre_tree: str,
     paths: list[str] | None,
 ) -> JournalEntry:
-    """Record a restore about to touch ``workspace``, in its own committed transaction
+    """Record a restore about to touch ``workspace`` (a folder, or ``engine:<name>`` for a
+    workspace volume on that engine: see core/restoring.py), in its own committed transaction
     (it must be on disk before the first change). Raises StoreError (disk full, read-only)."""
     entry = JournalEntry(
         id=new_short_id(12),

@@ -30,13 +30,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from vmuser_tui.core import clock, container_images, container_user, ignore, journal, oplog, procs
 from vmuser_tui.core.checkpoints import Checkpoints, DiffResult
+from vmuser_tui.core.engine_config import LOCAL
 from vmuser_tui.core.errors import NotFoundError, StoreError, UsageError, VmuserError
 from vmuser_tui.core.journal import JournalEntry
-from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.models import Checkpoint, Project
 from vmuser_tui.core.pathcheck import normalize
 from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
@@ -44,6 +45,7 @@ from vmuser_tui.core.store import restore as rs
 from vmuser_tui.core.store.trees import Entry
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.runtime.engine_workspace import EngineWorkspace
     from vmuser_tui.core.sessions import StartOutcome
 
 Progress = Callable[[int, int, int, int], None]
@@ -119,6 +121,32 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, VmuserError) else f"{type(exc).__name__}: {exc}"
 
 
+#: How the restore journal names a workspace volume on an engine: ``engine:<name>``.
+ENGINE_PREFIX = "engine:"
+#: A workspace: a folder of this host, or a project's volume on another engine (issue 14).
+Workspace = Union[Path, "EngineWorkspace"]
+
+
+def _journal_name(workspace: Workspace, project: Project) -> Path | str:
+    return workspace if isinstance(workspace, Path) else f"{ENGINE_PREFIX}{project.engine}"
+
+
+def _live_kind(workspace: Workspace, path: str) -> bool | None:
+    """Whether ``path`` in the live workspace is a folder (not a link to one); None when
+    it is not there."""
+    if isinstance(workspace, Path):
+        full = os.path.join(workspace, path)
+        if not os.path.lexists(full):
+            return None
+        return os.path.isdir(full) and not os.path.islink(full)
+    from vmuser_tui.core.store.engine_files import EngineFiles
+
+    try:
+        return EngineFiles(workspace).stat(path).kind == "dir"
+    except NotFoundError:
+        return None
+
+
 def _where(entry: JournalEntry) -> str:
     return f" (paths: {', '.join(entry.paths)})" if entry.paths else ""
 
@@ -148,7 +176,7 @@ class Restorer:
             self._check_container(cp, paths)
         forward = self.checkpoints.diff(cp.id, None, paths=paths)
         changes = sorted((df.invert(c) for c in forward.changes), key=lambda c: c.path)
-        workspace = self.projects.workspace_dir(self.projects.get(cp.project_id))
+        workspace = self._where(self.projects.get(cp.project_id))
         changes, alone = self.left_alone(workspace, cp, changes)
         return DiffResult(forward.project_id, None, forward.from_id, changes, forward.content_b, forward.content_a,
                           left_alone=alone)
@@ -159,7 +187,14 @@ class Restorer:
         if paths:
             raise UsageError("restoring the container restores the whole checkpoint; leave out the paths (--path)")
 
-    def _check_scope(self, cp: Checkpoint, workspace: Path, scope: list[str]) -> None:
+    def _where(self, project: Project) -> Workspace:
+        """Where the project's workspace is: its folder (a Path), or on an engine other than
+        ``local`` its volume there (issue 14; StateError when the volume is gone)."""
+        if project.engine == LOCAL:
+            return self.projects.workspace_dir(project)
+        return self.checkpoints.engine_workspace(project)
+
+    def _check_scope(self, cp: Checkpoint, workspace: Workspace, scope: list[str]) -> None:
         """Refuse a ``--path`` that is neither in the checkpoint nor in what a checkpoint of
         the workspace would take (it is missing there, or ignored), before anything is
         written: a refusal leaves no pre-restore checkpoint behind. Raises UsageError."""
@@ -167,22 +202,24 @@ class Restorer:
         for p in scope:
             if self.ctx.store.lookup(cp.root_tree, p) is not None:
                 continue
-            full = os.path.join(workspace, p)
-            if not os.path.lexists(full):
+            is_dir = _live_kind(workspace, p)
+            if is_dir is None:
                 raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace")
             if rules is None:
                 rules = self._match(workspace, "pre-restore")
-            if _ignored(rules, p, os.path.isdir(full) and not os.path.islink(full)):
+            if _ignored(rules, p, is_dir):
                 raise UsageError(f"{p!r} is neither in checkpoint {cp.id} nor in the workspace's checkpoints "
                                  "(it is ignored there: .vmuserignore or [snapshots] ignore)")
 
-    def _match(self, workspace: Path, kind: str = "manual") -> Match | None:
+    def _match(self, workspace: Workspace, kind: str = "manual") -> Match | None:
         """The ``match(path, is_dir)`` of the ignore rules of a checkpoint of ``kind``, or None."""
-        return self.checkpoints.ignore_rules(workspace, kind).match
+        if isinstance(workspace, Path):
+            return self.checkpoints.ignore_rules(workspace, kind).match
+        return self.checkpoints.engine_ignore_rules(workspace, kind).match
 
     # -- planning --------------------------------------------------------------------
     def plan(
-        self, cp: Checkpoint | None, workspace: Path, live: dict[str, Entry], target: dict[str, Entry],
+        self, cp: Checkpoint | None, workspace: Workspace, live: dict[str, Entry], target: dict[str, Entry],
         scope: list[str] | None,
     ) -> tuple[rs.RestorePlan, set[str]]:
         """The plan that makes ``live`` look like ``target`` (flat ``{path: Entry}`` maps)
@@ -201,7 +238,8 @@ class Restorer:
             keep |= rs.spare(plan, self._match(workspace, "auto"), live)
         return plan, keep
 
-    def rules(self, workspace: Path, root_tree: str | None, target: dict[str, Entry] | None = None) -> Match | None:
+    def rules(self, workspace: Workspace, root_tree: str | None,
+              target: dict[str, Entry] | None = None) -> Match | None:
         """The ``match(path, is_dir)`` of what a restore to tree ``root_tree`` leaves alone,
         or None: what the workspace's ignore rules match now, and what the target's own
         ``.vmuserignore`` matched when it was taken (the checkpoint never captured those,
@@ -223,7 +261,7 @@ class Restorer:
         first, second = now, then
         return lambda path, is_dir: first(path, is_dir) or second(path, is_dir)
 
-    def left_alone(self, workspace: Path, cp: Checkpoint, changes: list[df.Change]
+    def left_alone(self, workspace: Workspace, cp: Checkpoint, changes: list[df.Change]
                    ) -> tuple[list[df.Change], list[str]]:
         """Split a restore preview's ``changes`` into those a restore of ``cp`` makes and
         the paths it leaves alone, as :meth:`plan` spares them: ignored ones (see
@@ -258,7 +296,7 @@ class Restorer:
         cp = ck.get(ref)
         project = self.projects.get(cp.project_id)
         self.ctx.access.check(project.id, what="restore a checkpoint")
-        workspace = self.projects.workspace_dir(project)
+        workspace = self._where(project)
         scope = [normalize(p) for p in paths] if paths else None
         if container:
             self._check_container(cp, scope)
@@ -277,16 +315,16 @@ class Restorer:
         if uncaptured:
             keep |= rs.spare(plan, lambda path, is_dir: path in uncaptured, live)
         changes = [c for c in df.flat_changes(live, target, paths=scope) if c.path not in keep]
-        rs.check(store, plan, workspace)  # paths and blobs: a refused restore changes nothing and leaves no journal
+        # paths and blobs: a refused restore changes nothing and leaves no journal
+        rs.check(store, plan, workspace if isinstance(workspace, Path) else None)
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
-            entry = journal.begin(self.db, project_id=project.id, workspace=workspace, checkpoint_id=cp.id,
+            entry = journal.begin(self.db, project_id=project.id, workspace=_journal_name(workspace, project),
+                                  checkpoint_id=cp.id,
                                   target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
                                   pre_tree=pre.checkpoint.root_tree, paths=scope)
         try:
-            result = rs.apply(store, workspace, plan, progress=progress, checked=True,
-                              outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
-                              owner=container_user.workspace_owner(workspace))
+            result = self._apply(workspace, plan, progress)
         except Exception as exc:
             if entry is None:
                 raise
@@ -357,19 +395,34 @@ class Restorer:
         in: sweep temp files, scan (the stat cache spares unchanged files), plan, check, apply.
         ``cp``: the checkpoint whose tree it is (its kind decides what is spared), or None.
         Returns the result and the changes made (counted as :meth:`restore` counts them)."""
-        workspace = Path(entry.workspace)
-        if not workspace.is_dir():
-            raise StoreError(f"the workspace {workspace} is gone")
         store = self.ctx.store
-        rs.sweep_temp_files(workspace)
-        rules = self._match(workspace)  # the rules its pre-restore checkpoint was taken with
-        _, _, found = cap.live_tree(self.db, entry.project_id, workspace, ignore=rules, pool=store.pool())
+        workspace: Workspace
+        if entry.workspace.startswith(ENGINE_PREFIX):  # a workspace volume on that engine (issue 14)
+            from vmuser_tui.core.store.engine_capture import live_tree_engine
+
+            workspace = self.checkpoints.engine_workspace(self.projects.get(entry.project_id))
+            _, _, found = live_tree_engine(self.db, entry.project_id, workspace, ignore=self._match(workspace))
+        else:
+            workspace = Path(entry.workspace)
+            if not workspace.is_dir():
+                raise StoreError(f"the workspace {workspace} is gone")
+            rs.sweep_temp_files(workspace)
+            rules = self._match(workspace)  # the rules its pre-restore checkpoint was taken with
+            _, _, found = cap.live_tree(self.db, entry.project_id, workspace, ignore=rules, pool=store.pool())
         target = dict(store.walk(tree))
         plan, keep = self.plan(cp, workspace, found.flat, target, entry.paths)
         changes = [c for c in df.flat_changes(found.flat, target, paths=entry.paths) if c.path not in keep]
-        result = rs.apply(store, workspace, plan, outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
-                          owner=container_user.workspace_owner(workspace))
-        return result, changes
+        return self._apply(workspace, plan, None), changes
+
+    def _apply(self, workspace: Workspace, plan: rs.RestorePlan, progress: Progress | None) -> rs.RestoreResult:
+        """Apply a checked plan to the folder, or through the engine to its volume."""
+        if isinstance(workspace, Path):
+            return rs.apply(self.ctx.store, workspace, plan, progress=progress, checked=True,
+                            outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
+                            owner=container_user.workspace_owner(workspace))
+        from vmuser_tui.core.store.engine_restore import apply_engine
+
+        return apply_engine(self.ctx.store, workspace, plan, progress=progress)
 
     def roll_back(self, entry: JournalEntry, reason: str) -> str | None:
         """Bring the workspace back to the pre-restore tree and close the journal row. Returns

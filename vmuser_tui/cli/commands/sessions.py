@@ -110,9 +110,10 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
         emit_json([s.to_json() for s in sessions])
         return 0
     table(
-        ["ID", "PROJECT", "STATUS", "ENGINE", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS"],
-        [[s.id, s.project_id, s.status, s.engine, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
-          ports_text(s.ports)] for s in sessions],
+        # ENGINE last: scripts reading the csv by position keep their columns
+        ["ID", "PROJECT", "STATUS", "RUNTIME", "IMAGE", "STARTED", "CHECKPOINTS", "PORTS", "ENGINE"],
+        [[s.id, s.project_id, s.status, s.runtime, s.image or "-", clock.ago(s.started_at), s.checkpoints,
+          ports_text(s.ports), s.engine] for s in sessions],
         empty="no sessions: vmuser session start PROJECT", fmt=args.format,
     )
     return 0
