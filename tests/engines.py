@@ -20,6 +20,7 @@ unshare/dockerd/sshd or we are not root.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -131,12 +132,14 @@ class SecondEngine:
     def start(self) -> None:
         """Start dockerd (again after :meth:`kill`: same socket, empty engine); wait until it answers."""
         self.mount_ns = ""
-        (self.base / "daemon.json").write_text("{}")  # not the host's /etc/docker/daemon.json
         root = os.path.join(self.hidden, "vmuser-e2")
+        # Not the host's /etc/docker/daemon.json, nor its key.json: that key is the engine's
+        # ID (docker info), and a remote host has its own.
+        (self.base / "daemon.json").write_text(json.dumps({"deprecated-key-path": f"{root}/key.json"}))
         script = (
             'mount -t tmpfs -o mode=1777 tmpfs "$1" && mkdir -p "$2" && '
             "{ ip link set lo up 2>/dev/null || true; } && "
-            'exec dockerd --bridge=none --iptables=false --ip-masq=false --shutdown-timeout=2 '
+            "exec dockerd --bridge=none --iptables=false --ip-masq=false --shutdown-timeout=2 "
             '--config-file "$3/daemon.json" --data-root "$2/data" --exec-root "$2/exec" '
             '--pidfile "$2/pid" -H "unix://$3/docker.sock"'
         )
@@ -155,7 +158,8 @@ class SecondEngine:
                 self.stop()
                 if any("unshare failed" in line or "Operation not permitted" in line for line in tail):
                     pytest.skip(f"cannot make namespaces here: {' | '.join(tail)}")
-                pytest.fail(f"second dockerd did not answer within {START_SECONDS} s: {' | '.join(tail)}")
+                why = "exited" if self.proc.poll() is not None else f"did not answer within {START_SECONDS} s"
+                pytest.fail(f"second dockerd {why}: {' | '.join(tail)}")
             time.sleep(0.2)
         # Read only now: before unshare(2) ran, the pid was still in OUR mount namespace.
         self.mount_ns = _ns(self.pid, "mnt")
@@ -185,7 +189,8 @@ class SecondEngine:
         self.proc = None
 
 
-def _start_engine() -> SecondEngine:
+def start_engine() -> SecondEngine:
+    """Start a second engine; stop it with :func:`dispose` (also for scripts: benchmarks/)."""
     _need(["unshare", "dockerd", "sh"])
     base = Path(tempfile.mkdtemp(prefix="vmuser-e2-", dir="/run" if os.access("/run", os.W_OK) else "/var/tmp"))
     engine = SecondEngine(base=base, hidden=os.path.realpath(tempfile.gettempdir()))
@@ -197,7 +202,7 @@ def _start_engine() -> SecondEngine:
     return engine
 
 
-def _dispose(engine: SecondEngine) -> None:
+def dispose(engine: SecondEngine) -> None:
     engine.stop()
     shutil.rmtree(engine.base, ignore_errors=True)
 
@@ -206,17 +211,17 @@ def _dispose(engine: SecondEngine) -> None:
 def second_engine():
     """A dockerd that cannot see this host's temp dir (see the module docstring). A test
     that kills it should use ``disposable_engine`` instead, or call ``.start()`` after."""
-    engine = _start_engine()
+    engine = start_engine()
     yield engine
-    _dispose(engine)
+    dispose(engine)
 
 
 @pytest.fixture
 def disposable_engine():
     """Like ``second_engine``, but one per test: kill it freely."""
-    engine = _start_engine()
+    engine = start_engine()
     yield engine
-    _dispose(engine)
+    dispose(engine)
 
 
 # -- sshd ---------------------------------------------------------------------------
@@ -230,6 +235,7 @@ class SshEngine:
     ssh_config: Path  # Host 127.0.0.1 and vmuser-test-sshd: key, port, no host key checks
     remote_socket: str
     pid: int = 0
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     target: str = "root@127.0.0.1"
 
     @property
@@ -241,10 +247,19 @@ class SshEngine:
         """Extra ssh arguments for ``SshTunnel``: this config file only (not ~/.ssh/config)."""
         return ["-F", str(self.ssh_config)]
 
+    def stop(self) -> None:
+        """SIGKILL the listener and the per-connection sshd processes it forked; remove the dir."""
+        if self.proc is not None:
+            _kill_tree({self.pid})
+            self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 def _free_port(preferred: int = 2222) -> int:
     for port in (preferred, 0):
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as sshd does: TIME_WAIT is fine
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -257,9 +272,8 @@ def _keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmuser-test", "-f", str(path)], check=True)
 
 
-@pytest.fixture(scope="session")
-def ssh_engine(second_engine):
-    """sshd forwarding to ``second_engine``'s socket; stopped by pid at the end."""
+def start_sshd(remote_socket: str) -> SshEngine:
+    """Start sshd in front of ``remote_socket``; :meth:`SshEngine.stop` ends it (by pid)."""
     _need([SSHD, "ssh", "ssh-keygen"])
     base = Path(tempfile.mkdtemp(prefix="vmuser-sshd-"))
     _keygen(base / "host_key")
@@ -270,7 +284,7 @@ def ssh_engine(second_engine):
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {base}/host_key\nPidFile {base}/sshd.pid\n"
         f"AuthorizedKeysFile {base}/authorized_keys\nPermitRootLogin prohibit-password\n"
         "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "AllowStreamLocalForwarding yes\nAllowTcpForwarding no\nStrictModes no\nUsePAM no\n"
+        "AllowStreamLocalForwarding yes\nAllowTcpForwarding local\nStrictModes no\nUsePAM no\n"
         "LogLevel VERBOSE\n"
     )
     config = base / "ssh_config"
@@ -279,31 +293,36 @@ def ssh_engine(second_engine):
         f"  IdentityFile {base}/id_ed25519\n  IdentitiesOnly yes\n  IdentityAgent none\n"
         "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
     )
+    # AllowTcpForwarding must not be "no": OpenSSH (9.2) then refuses socket forwards too.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-    log = open(base / "sshd.log", "ab")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-    )
+    with open(base / "sshd.log", "ab") as log:
+        proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     engine = SshEngine(
         dir=base, port=port, key=base / "id_ed25519", ssh_config=config,
-        remote_socket=second_engine.socket, pid=proc.pid,
+        remote_socket=remote_socket, pid=proc.pid, proc=proc,
     )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (base / "sshd.log").read_text(errors="replace").strip().splitlines()[-5:]
-                    pytest.fail(f"sshd did not listen on 127.0.0.1:{port}: {' | '.join(tail)}")
-                time.sleep(0.05)
-        yield engine
-    finally:
-        # The listener and the per-connection sshd processes it forked.
-        _kill_tree({proc.pid})
-        proc.wait()
-        log.close()
-        shutil.rmtree(base, ignore_errors=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return engine
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (base / "sshd.log").read_text(errors="replace").strip().splitlines()[-5:]
+                engine.stop()
+                pytest.fail(f"sshd did not listen on 127.0.0.1:{port}: {' | '.join(tail)}")
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def ssh_engine(second_engine):
+    """sshd forwarding to ``second_engine``'s socket; stopped by pid at the end."""
+    engine = start_sshd(second_engine.socket)
+    yield engine
+    engine.stop()

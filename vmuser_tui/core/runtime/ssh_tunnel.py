@@ -135,6 +135,11 @@ class SshTunnel:
             *self.ssh_options, *port, self.destination,
         ]  # fmt: skip
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of the ssh process this object started (also its process group), or None."""
+        return self._proc.pid if self._proc is not None else None
+
     def alive(self) -> bool:
         """True while the ssh process this object started is running."""
         return self._proc is not None and self._proc.poll() is None
@@ -214,8 +219,12 @@ class SshTunnel:
                 # Own session and process group: the terminal's Ctrl-C stays with vmuser, and
                 # close() can signal ssh and anything it spawned (ProxyCommand) together.
                 self._proc = subprocess.Popen(
-                    self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                    start_new_session=True, close_fds=True,
+                    self.argv(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    start_new_session=True,
+                    close_fds=True,
                 )
             except OSError as err:
                 raise RuntimeUnavailableError(

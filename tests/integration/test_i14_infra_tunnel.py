@@ -1,0 +1,270 @@
+"""The ssh tunnel to an engine on "another host", and the test engines that stand in for one.
+
+Real sshd, real second dockerd (tests/engines.py). The tunnel must reach the other engine
+(not ours), come back after its ssh dies or a stale socket is left, and fail fast with
+ssh's own reason in one line. Error timings are bounded generously (15 s): a hang is the bug.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vmuser_tui.core.errors import RuntimeUnavailableError, UsageError
+from vmuser_tui.core.runtime.ssh_tunnel import SshTunnel, parse_ssh_url
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    """A short, not yet existing runtime dir (unix socket paths are limited to 107 bytes)."""
+    parent = Path(tempfile.mkdtemp(prefix="vt-", dir="/tmp"))
+    yield parent / "run"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def tunnel(ssh_engine, run_dir) -> Iterator[SshTunnel]:
+    t = SshTunnel(
+        "e2", f"{ssh_engine.target}:{ssh_engine.port}", ssh_engine.remote_socket,
+        runtime_dir=run_dir, ssh_options=ssh_engine.ssh_options,
+    )  # fmt: skip
+    yield t
+    t.close()
+
+
+def _client(url: str):
+    import docker
+
+    return docker.DockerClient(base_url=url, timeout=20)
+
+
+def _engine_id(url: str) -> str:
+    client = _client(url)
+    try:
+        return str(client.info()["ID"])
+    finally:
+        client.close()
+
+
+def _no_key_options(key: Path) -> list[str]:
+    """ssh options with only ``key`` (no config file, agent or known hosts)."""
+    return [
+        "-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    ]  # fmt: skip
+
+
+def test_tunnel_reaches_the_second_engine_not_ours(tunnel, second_engine, run_dir):
+    path = tunnel.ensure()
+    assert path == str(run_dir / "e2.sock")
+    assert (run_dir.stat().st_mode & 0o777) == 0o700
+    client = _client("unix://" + path)
+    try:
+        assert client.ping()
+        info = client.info()
+        assert client.version()["ApiVersion"]
+    finally:
+        client.close()
+    local_id = _engine_id(os.environ.get("VMUSER_DOCKER_BASE_URL") or "unix:///var/run/docker.sock")
+    assert info["ID"] == _engine_id(second_engine.url) != local_id
+    assert info["DockerRootDir"].endswith("/vmuser-e2/data")
+    # Own process group: a Ctrl-C in vmuser's terminal does not reach ssh.
+    assert tunnel.pid is not None and os.getpgid(tunnel.pid) == tunnel.pid
+    assert tunnel.ensure() == path and tunnel.alive()  # a live tunnel is reused
+
+
+def test_killed_ssh_is_restarted_by_the_next_ensure(tunnel):
+    tunnel.ensure()
+    first = tunnel.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    while tunnel.alive():
+        time.sleep(0.01)
+    path = tunnel.ensure()
+    assert tunnel.pid != first and tunnel.alive()
+    client = _client("unix://" + path)
+    try:
+        assert client.ping()
+    finally:
+        client.close()
+
+
+def test_stale_socket_file_is_replaced(tunnel, run_dir):
+    run_dir.mkdir(mode=0o700)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(run_dir / "e2.sock"))  # bound, never listening: connects are refused
+    stale.close()
+    assert (run_dir / "e2.sock").exists()
+    client = _client("unix://" + tunnel.ensure())
+    try:
+        assert client.ping()
+    finally:
+        client.close()
+
+
+def test_close_stops_ssh_and_removes_the_socket(tunnel, run_dir):
+    tunnel.ensure()
+    pid = tunnel.pid
+    tunnel.close()
+    assert not tunnel.alive()
+    assert not (run_dir / "e2.sock").exists()
+    assert pid is not None and not Path(f"/proc/{pid}").exists()
+
+
+def _fails_fast(t: SshTunnel) -> str:
+    started = time.monotonic()
+    with pytest.raises(RuntimeUnavailableError) as info:
+        t.ensure(timeout=10)
+    elapsed = time.monotonic() - started
+    message = str(info.value)
+    print(f"{elapsed:.2f} s: {message}")
+    assert elapsed < 15, f"took {elapsed:.1f} s"
+    assert "\n" not in message
+    return message
+
+
+def test_unauthorized_key_fails_fast_with_ssh_reason(ssh_engine, run_dir, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+    t = SshTunnel(
+        "bad", f"root@127.0.0.1:{ssh_engine.port}", ssh_engine.remote_socket,
+        runtime_dir=run_dir, ssh_options=_no_key_options(tmp_path / "other"),
+    )  # fmt: skip
+    try:
+        message = _fails_fast(t)
+        assert "Permission denied (publickey)" in message
+        assert f"`ssh -p {ssh_engine.port} root@127.0.0.1` works without a password" in message
+        assert not t.alive() and not (run_dir / "bad.sock").exists()
+        # Backoff: a second try right away does not start another ssh; it repeats the reason.
+        started = time.monotonic()
+        with pytest.raises(RuntimeUnavailableError, match=r"Permission denied.*next try in"):
+            t.ensure(timeout=0.1)
+        assert time.monotonic() - started < 1
+    finally:
+        t.close()
+
+
+def test_closed_port_fails_fast_with_connection_refused(ssh_engine, run_dir):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free now, nobody listens after the close
+    t = SshTunnel("gone", f"root@127.0.0.1:{port}", runtime_dir=run_dir, ssh_options=_no_key_options(ssh_engine.key))
+    try:
+        assert "Connection refused" in _fails_fast(t)
+    finally:
+        t.close()
+
+
+def test_missing_remote_socket_names_docker_on_the_host(ssh_engine, run_dir):
+    t = SshTunnel(
+        "nosock", f"root@127.0.0.1:{ssh_engine.port}", "/run/vmuser-no-such-engine.sock",
+        runtime_dir=run_dir, ssh_options=ssh_engine.ssh_options,
+    )  # fmt: skip
+    try:
+        message = _fails_fast(t)
+        assert "/run/vmuser-no-such-engine.sock" in message and "Docker runs there" in message
+    finally:
+        t.close()
+
+
+def test_second_engine_cannot_see_this_hosts_files(second_engine, tmp_path):
+    """Like a remote host: a bind mount of a dir we made shows nothing of it."""
+    from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, build_busybox_image
+
+    (tmp_path / "secret.txt").write_text("only here")
+    client = _client(second_engine.url)
+    try:
+        assert not client.images.list(), "the second engine starts without images"
+        build_busybox_image(client)  # vmuser builds its image there itself (no network needed)
+        out = client.containers.run(
+            FALLBACK_IMAGE, ["ls", "-a", "/mnt"], volumes={str(tmp_path): {"bind": "/mnt", "mode": "ro"}},
+            network_mode="none", remove=True,
+        )  # fmt: skip
+        assert b"secret.txt" not in out
+        assert out.split() == [b".", b".."]
+    finally:
+        client.images.remove(FALLBACK_IMAGE, force=True)  # keep the shared engine empty
+        client.close()
+    # Control: the main engine does see it, so the assertion above can fail.
+    local = _client(os.environ.get("VMUSER_DOCKER_BASE_URL") or "unix:///var/run/docker.sock")
+    try:
+        out = local.containers.run(
+            FALLBACK_IMAGE, ["ls", "/mnt"], volumes={str(tmp_path): {"bind": "/mnt", "mode": "ro"}},
+            network_mode="none", remove=True,
+        )  # fmt: skip
+        assert b"secret.txt" in out
+    finally:
+        local.close()
+
+
+def test_disposable_engine_dies_and_its_socket_refuses(disposable_engine):
+    assert disposable_engine.alive()
+    disposable_engine.kill()
+    assert not disposable_engine.alive()
+    with pytest.raises(Exception, match="Connection refused"):  # the SDK's own connection error
+        _client(disposable_engine.url).ping()
+
+
+# -- bad input ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ssh://root@127.0.0.1:2222", ("root@127.0.0.1", 2222)),
+        ("ssh://build-box", ("build-box", None)),
+        ("ssh://me@[::1]:22", ("me@::1", 22)),
+        (" ssh://me@host/ ", ("me@host", None)),
+    ],
+)
+def test_parse_ssh_url(url, expected):
+    assert parse_ssh_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("tcp://host:2375", "not an ssh:// url"),
+        ("host", "not an ssh:// url"),
+        ("ssh://", "no valid host"),
+        ("ssh://me:secret@host", "password"),
+        ("ssh://host:99999", "bad port"),
+        ("ssh://host:0", "bad port"),
+        ("ssh://host:ab", "bad port"),
+        ("ssh://host/var/run/docker.sock", "path or query"),
+        ("ssh://host?x=1", "path or query"),
+        ("ssh://-oProxyCommand=touch%20x", "no valid host"),
+        ("ssh://-oProxyCommand=x@host", "bad user name"),
+        ("ssh://host name", "no valid host"),
+    ],
+)
+def test_parse_ssh_url_bad_input(url, needle):
+    with pytest.raises(UsageError) as info:
+        parse_ssh_url(url)
+    message = str(info.value)
+    assert needle in message and "ssh://user@host[:port]" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"name": "../x"}, "engine name '../x' is not usable"),
+        ({"name": ""}, "is not usable"),
+        ({"remote_socket": "docker.sock"}, "must be an absolute path"),
+        ({"target": "-oProxyCommand=x"}, "no valid host"),
+        ({"runtime_dir": Path("/tmp/" + "d" * 120)}, "longer than 107 bytes"),
+    ],
+)
+def test_tunnel_bad_input(kwargs, needle):
+    args = {"name": "e", "target": "me@host", "remote_socket": "/var/run/docker.sock", "runtime_dir": Path("/tmp/r")}
+    args.update(kwargs)
+    with pytest.raises(UsageError, match=needle):
+        SshTunnel(args.pop("name"), args.pop("target"), args.pop("remote_socket"), **args)
