@@ -72,8 +72,9 @@ def main() -> int:
             if not client.images.list(name=FALLBACK_IMAGE):
                 build_busybox_image(client)
             box = client.containers.run(
-                FALLBACK_IMAGE, ["sleep", "3600"], name=name, detach=True, network_mode="none", labels={"vmuser.bench": "1"}
-            )
+                FALLBACK_IMAGE, ["sleep", "3600"], name=name, detach=True, network_mode="none",
+                labels={"vmuser.bench": "1"},
+            )  # fmt: skip
             made.append((client, box))
         started = time.perf_counter()
         path = tunnel.ensure()

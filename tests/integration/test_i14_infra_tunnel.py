@@ -12,10 +12,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,6 +122,32 @@ def test_close_stops_ssh_and_removes_the_socket(tunnel, run_dir):
     assert not tunnel.alive()
     assert not (run_dir / "e2.sock").exists()
     assert pid is not None and not Path(f"/proc/{pid}").exists()
+
+
+def test_ssh_does_not_outlive_the_process(ssh_engine, run_dir):
+    """The atexit close: a vmuser process that exits without close() takes its ssh along."""
+    code = (
+        "import sys; from pathlib import Path; from vmuser_tui.core.runtime.ssh_tunnel import SshTunnel; "
+        f"t = SshTunnel('e2', '{ssh_engine.target}:{ssh_engine.port}', '{ssh_engine.remote_socket}', "
+        f"runtime_dir=Path('{run_dir}'), ssh_options={ssh_engine.ssh_options!r}); t.ensure(); print(t.pid)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
+    pid = int(out.stdout)
+    assert not Path(f"/proc/{pid}").exists()
+    assert not (run_dir / "e2.sock").exists()
+
+
+def test_a_second_process_uses_the_running_tunnel(tunnel, ssh_engine, run_dir):
+    """Another vmuser process (CLI next to the TUI) on the same runtime dir starts no second ssh."""
+    path = tunnel.ensure()
+    other = SshTunnel(
+        "e2", f"{ssh_engine.target}:{ssh_engine.port}", ssh_engine.remote_socket,
+        runtime_dir=run_dir, ssh_options=ssh_engine.ssh_options,
+    )  # fmt: skip
+    assert other.ensure() == path and other.pid is None
+    other.close()  # not its ssh: the tunnel stays up
+    assert tunnel.alive() and tunnel.ensure() == path
 
 
 def _fails_fast(t: SshTunnel) -> str:
@@ -264,7 +292,12 @@ def test_parse_ssh_url_bad_input(url, needle):
     ],
 )
 def test_tunnel_bad_input(kwargs, needle):
-    args = {"name": "e", "target": "me@host", "remote_socket": "/var/run/docker.sock", "runtime_dir": Path("/tmp/r")}
+    args: dict[str, Any] = {
+        "name": "e",
+        "target": "me@host",
+        "remote_socket": "/var/run/docker.sock",
+        "runtime_dir": Path("/tmp/r"),
+    }
     args.update(kwargs)
     with pytest.raises(UsageError, match=needle):
         SshTunnel(args.pop("name"), args.pop("target"), args.pop("remote_socket"), **args)

@@ -119,6 +119,7 @@ class SshTunnel:
         self._delay = 0.0  # seconds to wait after the last failed start (0: none failed)
         self._next_start = 0.0  # time.monotonic() before which no new ssh is started
         self._last_error = ""
+        self._at_exit = False  # close() is registered with atexit while ssh may run
 
     # -- public -----------------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -179,7 +180,9 @@ class SshTunnel:
         """Stop the ssh process (SIGTERM to its group, SIGKILL after 2 s) and remove its socket."""
         with self._lock:
             self._stop()
-        atexit.unregister(self.close)
+            if self._at_exit:
+                atexit.unregister(self.close)
+                self._at_exit = False
 
     # -- internals --------------------------------------------------------------------
     def _answers(self) -> bool:
@@ -230,7 +233,9 @@ class SshTunnel:
                 raise RuntimeUnavailableError(
                     f"engine '{self.name}': cannot run ssh ({err.strerror or err}): install openssh-client"
                 ) from err
-        atexit.register(self.close)
+        if not self._at_exit:
+            atexit.register(self.close)
+            self._at_exit = True
         proc = self._proc
         while True:
             if proc.poll() is not None:
