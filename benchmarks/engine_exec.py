@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -60,11 +61,12 @@ def main() -> int:
     name = f"vmuser-bench-{uuid.uuid4().hex[:8]}"
     made: list[tuple[Any, Any]] = []
     sshd = tunnel = None
+    run_dir = Path(tempfile.mkdtemp(prefix="vb-", dir="/tmp"))
     try:
         sshd = start_sshd(engine.socket)
         tunnel = SshTunnel(
             "bench", f"{sshd.target}:{sshd.port}", engine.socket,
-            runtime_dir=Path(tempfile.mkdtemp(prefix="vb-", dir="/tmp")) / "run", ssh_options=sshd.ssh_options,
+            runtime_dir=run_dir / "run", ssh_options=sshd.ssh_options,
         )  # fmt: skip
         local = docker.from_env(timeout=60)
         second = docker.DockerClient(base_url=engine.url, timeout=60)
@@ -107,6 +109,7 @@ def main() -> int:
         if sshd is not None:
             sshd.stop()
         dispose(engine)
+        shutil.rmtree(run_dir, ignore_errors=True)
     return 0
 
 
