@@ -235,12 +235,41 @@ def test_second_engine_cannot_see_this_hosts_files(second_engine, tmp_path):
         local.close()
 
 
-def test_disposable_engine_dies_and_its_socket_refuses(disposable_engine):
-    assert disposable_engine.alive()
-    disposable_engine.kill()
-    assert not disposable_engine.alive()
+def _left_in(engine) -> list[str]:
+    """Processes still in the engine's mount namespace or naming its dir (containerd, shims)."""
+    left = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if os.readlink(f"/proc/{entry}/ns/mnt") == engine.mount_ns or str(engine.base) in cmd:
+                left.append(f"{entry}: {cmd}")
+        except (OSError, ValueError):
+            continue
+    return left
+
+
+def test_killed_engine_leaves_nothing_behind(disposable_engine):
+    """kill() is a host dying: dockerd, its containerd, shims and containers all go; the
+    socket refuses; start() brings up an empty engine on the same socket."""
+    from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, build_busybox_image
+
+    engine = disposable_engine
+    client = _client(engine.url)
+    build_busybox_image(client)
+    client.containers.run(FALLBACK_IMAGE, ["sleep", "600"], detach=True, network_mode="none")
+    client.close()
+    assert any("containerd" in line for line in _left_in(engine))
+    engine.kill()
+    assert not engine.alive()
+    assert _left_in(engine) == []
     with pytest.raises(Exception, match="Connection refused"):  # the SDK's own connection error
-        _client(disposable_engine.url).ping()
+        _client(engine.url).ping()
+    engine.start()  # the same url again, an empty engine (a rebuilt host)
+    client = _client(engine.url)
+    try:
+        assert client.ping() and not client.images.list()
+    finally:
+        client.close()
 
 
 # -- bad input ----------------------------------------------------------------------

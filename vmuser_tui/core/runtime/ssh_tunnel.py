@@ -13,6 +13,10 @@ is stopped by :meth:`SshTunnel.close` and at interpreter exit, and is watched by
 ``ServerAliveInterval`` so a dead host ends it within ~10 s. Failed starts back off
 (0.2 s doubling to 5 s, remembered across calls) so a dead host is not hammered.
 
+Needed on the remote host: sshd allowing socket forwards (``AllowStreamLocalForwarding``,
+default yes, and ``AllowTcpForwarding`` not ``no``: OpenSSH 9.2 refuses socket forwards
+then too), and a login user who may use the Docker socket (root or group ``docker``).
+
 Errors: :class:`RuntimeUnavailableError` (one line: ssh's own last stderr line and the
 fix); :class:`UsageError` for a malformed URL, target or engine name.
 """
