@@ -66,27 +66,37 @@ def _ppids() -> dict[int, int]:
 
 
 def _kill_tree(roots: set[int], *, mount_ns: str = "") -> None:
-    """SIGKILL ``roots``, every process in mount namespace ``mount_ns``, and their descendants."""
-    ppids = _ppids()
-    doomed = {p for p in roots if p in ppids}
-    if mount_ns and mount_ns != _ns(os.getpid(), "mnt"):  # never "everything on this host"
-        doomed |= {p for p in ppids if p != os.getpid() and _ns(p, "mnt") == mount_ns}
-    grew = True
-    while grew:  # add descendants (container processes are children of the shims)
-        more = {p for p, parent in ppids.items() if parent in doomed} - doomed
-        doomed |= more
-        grew = bool(more)
-    for pid in doomed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") and _zombie_or_alive(p) for p in doomed):
-        time.sleep(0.05)
+    """SIGKILL ``roots``, every process in mount namespace ``mount_ns``, and their descendants.
+
+    In rounds until none is left: a supervisor (dockerd) may start a child (containerd)
+    between one look at /proc and the kill."""
+    if mount_ns == _ns(os.getpid(), "mnt"):
+        mount_ns = ""  # never "everything on this host"
+    for _ in range(10):
+        ppids = _ppids()
+        doomed = {p for p in roots if p in ppids}
+        if mount_ns:
+            doomed |= {p for p in ppids if p != os.getpid() and _ns(p, "mnt") == mount_ns}
+        grew = True
+        while grew:  # add descendants (container processes are children of the shims)
+            more = {p for p, parent in ppids.items() if parent in doomed} - doomed
+            doomed |= more
+            grew = bool(more)
+        doomed = {p for p in doomed if _running(p)}
+        if not doomed:
+            return
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in doomed):
+            time.sleep(0.05)
 
 
-def _zombie_or_alive(pid: int) -> bool:
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
