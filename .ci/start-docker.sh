@@ -4,6 +4,8 @@
 # - engine already answers: nothing to do;
 # - dockerd or a static busybox missing: install docker.io and busybox-static (Debian/Ubuntu);
 #   busybox-static is what vmuser builds its offline fallback image from;
+# - sshd or ssh missing: install openssh-server and openssh-client (the ssh engine tests
+#   run sshd on 127.0.0.1 in front of a second dockerd: tests/engines.py);
 # - start dockerd in the background (log: /tmp/dockerd.log) and wait up to 60 s for it.
 set -euo pipefail
 
@@ -14,6 +16,12 @@ WAIT_SECONDS=60
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
   SUDO="sudo"
+fi
+
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+  echo "installing openssh-server and openssh-client"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-server openssh-client
 fi
 
 if docker info >/dev/null 2>&1; then

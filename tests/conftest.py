@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from engines import disposable_engine, second_engine, ssh_engine  # noqa: F401  (fixtures: tests/engines.py)
 
 from vmuser_tui.core.service import Vmuser
 
