@@ -180,6 +180,11 @@ class EngineWorkspace:
                                                                LABEL_ROLE: ROLE_WORKSPACE})
                 created = True
         self._helper = self._ensure_helper()
+        if created:  # the volume's root is root's (copied up from the image): the session's user must write there
+            res = self.exec(["chown", self.owner, WORKSPACE_MOUNT])
+            if res.exit_code != 0:
+                raise StateError(f"cannot give the new workspace volume {self.volume} to {self.owner}: "
+                                 f"{message(res.stderr)}")
         return created
 
     def _fits(self, attrs: dict) -> bool:
