@@ -201,7 +201,7 @@ class EngineWorkspace:
 
         api = self._api()
         with self.runtime._errors(f"start the workspace helper {self.helper}"):
-            for _ in range(3):  # another process may create or remove it meanwhile
+            for _ in range(50):  # another process may create or remove it meanwhile
                 try:
                     attrs = api.inspect_container(self.helper)
                 except docker.errors.NotFound:
@@ -218,7 +218,8 @@ class EngineWorkspace:
                     try:
                         attrs = {"Id": self._create(api)["Id"], "State": {}}
                     except docker.errors.APIError as err:
-                        if err.status_code == 409:  # made by another process just now
+                        if err.status_code == 409:  # being made by another process: its name is taken
+                            time.sleep(0.1)  # before that one can be inspected
                             continue
                         raise
                 state = attrs.get("State") or {}

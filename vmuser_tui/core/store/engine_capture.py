@@ -215,6 +215,7 @@ class _Reader:
                             if len(group) >= GROUP_FILES or group_bytes >= GROUP_BYTES:
                                 push_group()
                         got[name] = entry
+                        self._count(member.size)
             except tarfile.TarError:
                 # tar died mid-stream (a file shrank while it was read): what came whole
                 # stands, the file being read is read again next round
@@ -245,7 +246,8 @@ class _Reader:
                     now = after.get(path)
                     if now is None or not statmod.S_ISREG(now[0]):  # gone, or no longer a file
                         result.leave_out(path, "gone")
-                        self._count(expect.size)
+                        if entry is None:
+                            self._count(expect.size)
                         continue
                     if entry is None:  # the stream was cut short before it (or it was no file then)
                         result.stats[path] = now[1]
@@ -267,7 +269,6 @@ class _Reader:
                     done.append(path)
                     e = result.flat[path]
                     result.flat[path] = Entry(e.name, e.kind, info.mode, info.size, file_hash)
-                    self._count(info.size)
                 self.flush(done)
             todo = again
         for path in todo:
@@ -275,7 +276,8 @@ class _Reader:
         return self.hashes
 
     def _count(self, size: int) -> None:
-        self.files_done += 1
+        """Progress: one more file read (a file read again counts once more, within the total)."""
+        self.files_done = min(self.files_done + 1, self.files_total)
         self.bytes_done += size
         if self.progress:
             self.progress(self.files_done, self.files_total, self.bytes_done, self.bytes_total)
