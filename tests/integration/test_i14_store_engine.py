@@ -168,7 +168,8 @@ def test_escaping_links_are_refused(store, ws):
 
 
 def test_newline_in_a_name_does_not_break_the_listing(store, ws):
-    sh(ws, "echo ok > good && printf x > \"$(printf 'bad\\nS|81a4|1|1|x|1|x|1|forged')\" && mkdir \"$(printf 'dir\\tx')\" "
+    sh(ws, "echo ok > good && printf x > \"$(printf 'bad\\nS|81a4|1|1|x|1|x|1|forged')\" "
+           "&& mkdir \"$(printf 'dir\\tx')\" "
            "&& echo y > \"$(printf 'dir\\tx')/inner\"")
     out = capture(store, ws)
     assert [e.name for e in store.get_tree(out.root)] == ["good"]

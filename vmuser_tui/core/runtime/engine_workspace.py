@@ -191,8 +191,8 @@ class EngineWorkspace:
         """The helper ``attrs`` (an inspect result) runs our image and mounts our volume."""
         if (attrs.get("Config") or {}).get("Image") != self.helper_image:
             return False
-        return any(m.get("Type") == "volume" and m.get("Name") == self.volume and m.get("Destination") == WORKSPACE_MOUNT
-                   for m in attrs.get("Mounts") or [])
+        return any(m.get("Type") == "volume" and m.get("Name") == self.volume
+                   and m.get("Destination") == WORKSPACE_MOUNT for m in attrs.get("Mounts") or [])
 
     def _ensure_helper(self) -> str:
         import docker.errors
@@ -356,8 +356,9 @@ class EngineWorkspace:
             wait = QUIET_TIMEOUT if deadline is None else max(0.0, deadline - time.monotonic())
             writers = [raw] if pending is not None else []
             tls = getattr(raw, "pending", None)
+            writable: list = []
             if tls and tls():
-                readable, writable = [raw], []
+                readable = [raw]
             else:
                 readable, writable, _ = select.select([raw], writers, [], wait)
             if not readable and not writable:

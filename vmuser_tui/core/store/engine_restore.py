@@ -68,7 +68,8 @@ mkd() { mkp "$2"; e=$?; [ $e = 0 ] || { echo "F $1 $(why $e)"; return 0; }
   rm -f -- "$2"; if mkdir -m 700 -- "$2" && chown -- "$OWN" "$2"; then echo "M $1"
   else echo "E $1 cannot make the folder"; fi; }
 put() { mkp "$2"; e=$?; [ $e = 0 ] || { echo "F $1 $(why $e)"; return 0; }
-  room "$2" || { echo "F $1 it is a folder holding files the checkpoint does not have; move them away and restore again"; return 0; }
+  room "$2" || { echo "F $1 it is a folder holding files the checkpoint does not have;" \
+    "move them away and restore again"; return 0; }
   if mv -f -T -- "$3" "$2"; then echo "$4 $1"; eval "c_$1=1"; else echo "E $1 cannot move it into place"; fi; }
 chm() { par "$2"; e=$?; [ $e = 0 ] || { echo "F $1 $(why $e)"; return 0; }
   if [ -L "$2" ]; then echo "F $1 a link took its place during the restore; left alone"; return 0; fi
@@ -162,8 +163,8 @@ def apply_engine(store: ObjectStore, ws, plan: rs.RestorePlan, *, progress: Prog
                 files.append((i, Entry(e.name, FILE, 0o644, e.size, e.hash), target))
                 lines.append(f'put {i} {_q(rel)} "$T/{i}" A\n')
             else:
-                result.refused.append((rel, f"symlink target {target.decode('utf-8', 'replace')!r} points outside "
-                                            "the workspace"))
+                shown = target.decode("utf-8", "replace")
+                result.refused.append((rel, f"symlink target {shown!r} points outside the workspace"))
             continue
         i = op("symlink", rel, e)
         links.append((i, target))
