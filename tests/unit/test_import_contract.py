@@ -92,6 +92,8 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.about": {"versions"},
     # what vm.checkpoints.search returns (checkpoint list --search, the timeline's / search)
     f"{CORE}.search": {"CheckpointMatch"},
+    # what vm.engine_statuses returns (engine list/check, the TUI's engines view; issue 14)
+    f"{CORE}.engines": {"EngineStatus"},
     # what vm.sessions.stream_logs returns (lines of a container's output) and what it yields
     f"{CORE}.runtime.logs": {"LogLine", "LogStream"},
     # what vm.access.reconcile returns (this client's sessions and their holders), and the

@@ -85,7 +85,7 @@ def _url(name: str, url: Any) -> str:
         raise ConfigError(f"{where}: a unix socket path must be absolute (unix:///path/docker.sock)")
     if scheme == "ssh":
         from vmuser_tui.core.errors import UsageError
-        from vmuser_tui.core.runtime.ssh_url import parse_ssh_url
+        from vmuser_tui.core.runtime.ssh_tunnel import parse_ssh_url
 
         try:
             parse_ssh_url(url)

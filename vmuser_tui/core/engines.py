@@ -145,19 +145,16 @@ class Engines:
             return context_endpoint(cfg.context)
         if cfg.scheme != "ssh":
             return cfg.url
-        from vmuser_tui.core.runtime.ssh_tunnel import SshTunnel
-        from vmuser_tui.core.runtime.ssh_url import parse_ssh_url
+        from vmuser_tui.core.runtime.ssh_tunnel import SshTunnel, parse_ssh_url
 
         with self._lock:
             tunnel = self._tunnels.get(cfg.name)
             if tunnel is None:
                 target, port = parse_ssh_url(cfg.url)
                 options = [os.path.expanduser(o) if o.startswith("~") else o for o in cfg.ssh_options]
-                if port is not None:
-                    options = ["-p", str(port), *options]
                 tunnel = self._tunnels[cfg.name] = SshTunnel(
-                    cfg.name, target, remote_socket=cfg.remote_socket, runtime_dir=self.runtime_dir(),
-                    ssh_options=options)
+                    cfg.name, f"{target}:{port}" if port else target, remote_socket=cfg.remote_socket,
+                    runtime_dir=self.runtime_dir(), ssh_options=options)
         return "unix://" + tunnel.ensure(timeout=float(cfg.timeout))
 
     def runtime_dir(self) -> Path:

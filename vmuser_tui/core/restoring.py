@@ -412,17 +412,22 @@ class Restorer:
         target = dict(store.walk(tree))
         plan, keep = self.plan(cp, workspace, found.flat, target, entry.paths)
         changes = [c for c in df.flat_changes(found.flat, target, paths=entry.paths) if c.path not in keep]
-        return self._apply(workspace, plan, None), changes
+        return self._apply(workspace, plan, None, checked=False), changes
 
-    def _apply(self, workspace: Workspace, plan: rs.RestorePlan, progress: Progress | None) -> rs.RestoreResult:
-        """Apply a checked plan to the folder, or through the engine to its volume."""
+    def _apply(self, workspace: Workspace, plan: rs.RestorePlan, progress: Progress | None, *,
+               checked: bool = True) -> rs.RestoreResult:
+        """Apply a plan to the folder, or through the engine to its volume; ``checked``:
+        :func:`rs.check` already passed (else it runs first: StoreError, nothing written)."""
+        limits = self.ctx.config.get("limits", "outside_symlinks")
         if isinstance(workspace, Path):
-            return rs.apply(self.ctx.store, workspace, plan, progress=progress, checked=True,
-                            outside_symlinks=self.ctx.config.get("limits", "outside_symlinks"),
-                            owner=container_user.workspace_owner(workspace))
-        from vmuser_tui.core.store.engine_restore import apply_engine
+            return rs.apply(self.ctx.store, workspace, plan, progress=progress, checked=checked,
+                            outside_symlinks=limits, owner=container_user.workspace_owner(workspace))
+        from vmuser_tui.core.store.engine_restore import apply_engine, sweep_engine
 
-        return apply_engine(self.ctx.store, workspace, plan, progress=progress)
+        if not checked:  # recovery: what an interrupted restore left in its temp folder goes first
+            sweep_engine(workspace)
+        return apply_engine(self.ctx.store, workspace, plan, progress=progress, checked=checked,
+                            outside_symlinks=limits)
 
     def roll_back(self, entry: JournalEntry, reason: str) -> str | None:
         """Bring the workspace back to the pre-restore tree and close the journal row. Returns
