@@ -90,6 +90,8 @@ def _bring_to_head(vm: Vmuser, project: Project, engine: str) -> list[str]:
     if not head:
         return []
     outcome = vm.restores.restore(head)
+    if not outcome.changes:
+        return [f"the workspace on engine {engine} already holds checkpoint {head}"]
     note = (f"workspace on engine {engine} restored to checkpoint {head} ({outcome.summary()}); what was there "
             f"is checkpoint {outcome.pre_restore.id}")
     return [note]

@@ -83,7 +83,10 @@ class Vmuser:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/restoring.py).
             self.notes.extend(self.restores.recover())
-            self.notes.extend(self.sessions.reconcile())
+            # the local engine only: other engines may be far or dead, and every command opens
+            # the service; the scheduler's reconcile job (TUI, worker), `engine list` and a
+            # command on a session there ask them (issue 14: one dead host slows nothing)
+            self.notes.extend(self.sessions.reconcile(engines=["local"]))
             if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
                 self.notes.extend(self.reclaim_orphan_workspaces())
 
@@ -139,7 +142,14 @@ class Vmuser:
         """Each engine (``local`` and ``[engines.*]``, or ``names``) asked in parallel:
         reachable, version, active sessions, round trip in ms (see :class:`Engines`).
         UsageError for an unknown name; never raises for an engine that does not answer."""
-        return self.ctx.engines.statuses(names)
+        statuses = self.ctx.engines.statuses(names)
+        if not self.access.read_only:  # what was just learnt marks their sessions (un)reachable
+            try:
+                self.sessions.reconcile(engines=[s.name for s in statuses],
+                                        known={s.name: None if s.reachable else s.error for s in statuses})
+            except VmuserError:
+                pass  # a listing never fails on the bookkeeping
+        return statuses
 
     def engine_names(self) -> list[str]:
         """``local`` and the configured engines, in config order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -380,6 +380,13 @@ class Sessions:
         if session.runtime != "docker":
             raise StateError(f"session {session.id} has no container (runtime 'none'); "
                              f"start one with: vmuser session start {session.project_id}")
+        if session.status == "unreachable":  # its engine may be back: ask it now
+            self.reconcile(engines=[session.engine])
+            session = self.get(session.id)
+            if session.status == "unreachable":
+                raise StateError(f"session {session.id} is unreachable: engine {session.engine} does not answer "
+                                 f"({session.status_reason}); check it with: vmuser engine check {session.engine}, "
+                                 f"or move the session: vmuser session move {session.id} --engine local")
         if session.status == "paused":
             from vmuser_tui.core.lifecycle import resume_hint
 
@@ -542,14 +549,16 @@ class Sessions:
 
         return session_logs.open_stream(self, ref, follow=follow, since=since, tail=tail)
 
-    def reconcile(self, *, wait_s: float | None = None) -> builtins.list[str]:
+    def reconcile(self, *, wait_s: float | None = None, engines: Collection[str] | None = None,
+                  known: dict[str, str | None] | None = None) -> builtins.list[str]:
         """Bring active sessions in line with what their engines report; returns one line
         per change. An engine is only contacted when a docker session on it is active, all
         of them in parallel, each bounded by its timeout (``wait_s`` at most): one dead host
         never slows the others. Sessions of an engine that does not answer become
         ``unreachable`` (not failed: the container may run on) — except on ``local``, where
-        an engine that is down changes nothing, as before engines existed. ReadOnlyError
-        for a read-only client."""
+        an engine that is down changes nothing, as before engines existed. ``engines``: only
+        the sessions on these (None: all); ``known``: engines already asked, ``{name: None
+        or why not reachable}``. ReadOnlyError for a read-only client."""
         self.ctx.access.check(None, what="update session states")
         active = [Session.from_row(r) for r in self.db.query(
             "SELECT * FROM sessions WHERE runtime = 'docker' AND status IN ('created','running','paused','unreachable')"
@@ -558,10 +567,15 @@ class Sessions:
             return []
         by_engine: dict[str, builtins.list[Session]] = {}
         for session in active:
-            by_engine.setdefault(session.engine, []).append(session)
+            if engines is None or session.engine in engines:
+                by_engine.setdefault(session.engine, []).append(session)
+        if not by_engine:
+            return []
         from vmuser_tui.core.engine_reconcile import probe_engines
 
-        reachable = probe_engines(self.ctx, builtins.list(by_engine), wait_s=wait_s)
+        known = known or {}
+        unknown = [e for e in by_engine if e not in known]
+        reachable = {**known, **(probe_engines(self.ctx, unknown, wait_s=wait_s) if unknown else {})}
         changes = []
         for engine, sessions in by_engine.items():
             error = reachable[engine]
