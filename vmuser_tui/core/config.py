@@ -411,6 +411,8 @@ class Config:
     commands: list[CustomCommand] = field(default_factory=list)
     # ``[engines.NAME]`` (issue 14): Docker engines besides ``local``, see core/engine_config.py
     engines: dict[str, EngineConfig] = field(default_factory=dict)
+    # ``[projects."<id or name>"] engine = "NAME"``: where the project's sessions start by default
+    project_engine: dict[str, str] = field(default_factory=dict)
 
     def get(self, section: str, key: str) -> Any:
         """The value of ``[section] key``."""
@@ -430,8 +432,14 @@ class Config:
 
         if self.session_env:
             out["session"] = {"env": masked(self.session_env)}
-        if self.project_env:
-            out["projects"] = {ref: {"env": masked(env)} for ref, env in self.project_env.items()}
+        projects: dict[str, dict[str, Any]] = {}
+        for ref, env in self.project_env.items():
+            if env:
+                projects.setdefault(ref, {})["env"] = masked(env)
+        for ref, engine in self.project_engine.items():
+            projects.setdefault(ref, {})["engine"] = engine
+        if projects:
+            out["projects"] = projects
         if self.keymap:
             out["keymap"] = dict(self.keymap)
         if self.engines:
@@ -486,6 +494,7 @@ def load(
     project_env: dict[str, dict[str, str]] = {}
     commands: list[CustomCommand] = []
     engines: dict[str, EngineConfig] = {}
+    project_engine: dict[str, str] = {}
     for section, table in raw.items():
         if section == "engines":
             try:
@@ -510,6 +519,7 @@ def load(
                     session_env = _env_tables("session", table).get("", {})
                 else:
                     project_env = _env_tables("projects", table)
+                    project_engine = _project_engines(table)
             except ConfigError as exc:
                 raise ConfigError(f"{cfg_path}: {exc}") from None
             continue
@@ -557,8 +567,12 @@ def load(
             f"[cleanup] warning_days ({values['cleanup']['warning_days']}) must be less than "
             f"after_days ({values['cleanup']['after_days']})"
         )
+    for ref, name in project_engine.items():
+        if name != "local" and name not in engines:
+            raise ConfigError(f"{cfg_path}: [projects.{_toml_key(ref)}] engine = {name!r} names no engine; known: "
+                              f"local{''.join(', ' + n for n in engines)} (add it as [engines.{name}])")
     return Config(path=cfg_path, values=values, sources=sources, keymap=keymap, session_env=session_env,
-                  project_env=project_env, commands=commands, engines=engines)
+                  project_env=project_env, commands=commands, engines=engines, project_engine=project_engine)
 
 
 #: Tables of environment variables, free-form (any variable name) and so outside
@@ -582,10 +596,23 @@ def _env_tables(section: str, table: Any) -> dict[str, dict[str, str]]:
         where = f"[{section}]" if not ref else f"[{section}.{_toml_key(ref)}]"
         if not isinstance(body, dict):
             raise ConfigError(f"{where} must be a table holding env, e.g. [{section}.{_toml_key(ref or 'web')}.env]")
+        known = ("env", "engine") if section == "projects" else ("env",)
         for key in body:
-            if key != "env":
-                raise ConfigError(f"unknown key {where} {key}; known: env")
+            if key not in known:
+                raise ConfigError(f"unknown key {where} {key}; known: {', '.join(known)}")
         out[ref] = check_env_table(f"{where[:-1]}.env]", body.get("env", {}))
+    return out
+
+
+def _project_engines(table: Any) -> dict[str, str]:
+    """``[projects."<ref>"] engine = "NAME"`` -> ``{ref: NAME}`` (names checked by the caller
+    against ``[engines]``, which may come later in the file)."""
+    out: dict[str, str] = {}
+    for ref, body in table.items():
+        if isinstance(body, dict) and "engine" in body:
+            if not isinstance(body["engine"], str) or not body["engine"]:
+                raise ConfigError(f"[projects.{_toml_key(ref)}] engine must be an engine's name, e.g. \"local\"")
+            out[ref] = body["engine"]
     return out
 
 

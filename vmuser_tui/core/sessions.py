@@ -146,16 +146,19 @@ class Sessions:
         ports, metadata; read and checked by :func:`vmuser_tui.core.launch.plan` before
         anything is recorded (UsageError/ConfigError for bad input).
 
-        ``engine`` (issue 14): the Docker engine by name (default: where the project's
-        workspace lives, ``project.engine``). On an engine other than ``local`` the
-        workspace is the volume ``vmuser-ws-<project id>`` there, filled from the head
+        ``engine`` (issue 14): the Docker engine by name (default: ``[projects."<id or
+        name>"] engine`` in config, else where the project's workspace lives,
+        ``project.engine``). On an engine other than ``local`` the workspace is the
+        volume ``vmuser-ws-<project id>`` there, filled from the head
         checkpoint when it is new (see :mod:`vmuser_tui.core.engine_workspaces`); naming
         another engine than the project's moves the project there first (:attr:`on_move`)."""
         if runtime not in RUNTIMES:
             raise UsageError(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
         project = self.projects.get(project_ref)
         self.ctx.access.check(project.id, what="start a session")
-        engine = self.ctx.engines.check(engine or project.engine)
+        configured = self.ctx.config.project_engine
+        engine = self.ctx.engines.check(
+            engine or configured.get(project.id) or configured.get(project.name) or project.engine)
         if runtime != "docker" and engine != "local":
             raise UsageError(f"a session without a container (--runtime none) works on this host's folder; "
                              f"drop --engine {engine}")
