@@ -3,7 +3,9 @@
 Three triggers, one rule (checkpoint only if something changed; an unchanged workspace
 makes no checkpoint, see :meth:`Checkpoints.create`):
 
-- every ``[snapshots] interval`` seconds (the scheduler calls :func:`run`);
+- every ``[snapshots] interval`` seconds (the scheduler calls :func:`run`); for a workspace
+  volume on another engine (issue 14) this is the only trigger besides the session's end:
+  there is no inotify over there, so each run polls it with one listing exec;
 - soon after files change: :class:`Watcher` (watchfiles, i.e. inotify) marks a project
   dirty, and once its workspace has been quiet for ``[snapshots] debounce`` seconds,
   :func:`run` checkpoints it, so a burst of saves makes one checkpoint;
@@ -32,11 +34,14 @@ def enabled(vm) -> bool:
     return bool(vm.config.get("snapshots", "enabled"))
 
 
-def running_projects(vm) -> dict[str, Path]:
-    """``{project id: workspace}`` for every project with a running session."""
+def running_projects(vm, *, local_only: bool = False) -> dict[str, Path]:
+    """``{project id: workspace}`` for every project with a running session. ``local_only``:
+    only those whose workspace is a folder here (the watcher's: a workspace volume on
+    another engine has no inotify here, so the interval run polls it with a listing)."""
+    local = " AND p.engine = 'local'" if local_only else ""
     rows = vm.db.query(
         "SELECT DISTINCT p.id AS id, p.workspace AS ws FROM sessions s JOIN projects p ON p.id = s.project_id "
-        "WHERE s.status = 'running'")
+        f"WHERE s.status = 'running'{local}")
     return {r["id"]: Path(r["ws"]) for r in rows}
 
 
@@ -137,7 +142,7 @@ class Watcher:
 
         while not self._stop.is_set():
             try:
-                workspaces = {p: ws for p, ws in running_projects(self.vm).items() if ws.is_dir()}
+                workspaces = {p: ws for p, ws in running_projects(self.vm, local_only=True).items() if ws.is_dir()}
             except VmuserError as exc:
                 log.warning("watcher: %s", exc)
                 workspaces = {}
