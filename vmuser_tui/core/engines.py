@@ -54,11 +54,30 @@ class EngineStatus:
     sessions: int = 0
     rtt_ms: float | None = None
     error: str = ""
+    warning: str = ""  # e.g. the engine's CPU differs from this host's (the helper image would not run)
 
     def to_json(self) -> dict:
-        """``{"name", "url", "reachable", "version", "sessions", "rtt_ms", "error"}``."""
+        """``{"name", "url", "reachable", "version", "sessions", "rtt_ms", "error", "warning"}``."""
         return {"name": self.name, "url": self.url, "reachable": self.reachable, "version": self.version,
-                "sessions": self.sessions, "rtt_ms": self.rtt_ms, "error": self.error}
+                "sessions": self.sessions, "rtt_ms": self.rtt_ms, "error": self.error, "warning": self.warning}
+
+
+#: ``uname -m`` -> Docker's architecture names.
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+def arch_warning(name: str, version: str, helper_image: str) -> str:
+    """One line when the engine's CPU (from its version line, ``linux/arm64``) differs from
+    this host's and no ``helper_image`` is set: the helper image is built from this host's
+    static busybox, which would not run there. "" otherwise."""
+    import platform
+
+    here = _ARCH.get(platform.machine(), platform.machine())
+    there = version.rsplit("/", 1)[-1].rstrip(")") if "/" in version else ""
+    if not there or there == here or helper_image:
+        return ""
+    return (f"engine {name} runs on {there}, this host on {here}: set [engines.{name}] helper_image to a busybox "
+            f"image for {there} (the default helper is built from this host's busybox and would not run there)")
 
 
 def context_endpoint(name: str, docker_config: Path | None = None) -> str:
@@ -177,7 +196,10 @@ class Engines:
             version = rt.version()
         except VmuserError as exc:
             return EngineStatus(name, url, False, sessions=sessions, error=str(exc))
-        return EngineStatus(name, url, True, version=version, sessions=sessions, rtt_ms=round(rtt, 1))
+        cfg = self.config(name)
+        warning = arch_warning(name, version, cfg.helper_image) if cfg is not None else ""
+        return EngineStatus(name, url, True, version=version, sessions=sessions, rtt_ms=round(rtt, 1),
+                            warning=warning)
 
     def statuses(self, names: list[str] | None = None, *, wait_s: float | None = None) -> list[EngineStatus]:
         """:meth:`status` of each engine, asked in parallel; one that has not answered within

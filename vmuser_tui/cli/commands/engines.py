@@ -29,6 +29,8 @@ def cmd_list(args: Namespace, vm: Vmuser) -> int:
     for s in statuses:
         if not s.reachable:
             print(f"vmuser: engine {s.name}: {one_line(s.error)}", file=sys.stderr)
+        if s.warning:
+            print(f"vmuser: warning: {one_line(s.warning)}", file=sys.stderr)
     return 0
 
 
@@ -40,5 +42,5 @@ def cmd_check(args: Namespace, vm: Vmuser) -> int:
         details([("name", status.name), ("url", status.url), ("reachable", "yes" if status.reachable else "no"),
                  ("version", status.version or "-"), ("sessions", status.sessions),
                  ("round trip", f"{_rtt(status)} ms"),
-                 ("error", status.error or "-")])
+                 ("error", status.error or "-"), *([("warning", status.warning)] if status.warning else [])])
     return 0 if status.reachable else 1
