@@ -181,7 +181,8 @@ if [ -n "$1" ]; then
 fi
 [ -d "./$2" ] && [ ! -L "./$2" ] && fail isdir 0
 if exists "$2"; then created=0; else created=1; room "$6" "$7" "$tmp" 0; fi
-out=$(chown "$5" "./$tmp" 2>&1 && chmod "$4" "./$tmp" 2>&1) || fail err 0 "$out"
+# touch: the tar gave whole seconds; the stat cache wants the real time of the change
+out=$(chown "$5" "./$tmp" 2>&1 && chmod "$4" "./$tmp" 2>&1 && touch -c "./$tmp" 2>&1) || fail err 0 "$out"
 # mv -T refuses a link to a folder as its target (it looks through it): the link goes first
 [ -L "./$2" ] && rm -f "./$2"
 out=$(mv -f -T "./$tmp" "./$2" 2>&1) || fail err 0 "$out"
