@@ -5,11 +5,10 @@ vfs's message, and nothing is written, moved or removed through it."""
 from __future__ import annotations
 
 import pytest
+from engine_helper_stub import helper_stub
 
 from vmuser_tui.core.errors import InvalidPathError, UsageError
 from vmuser_tui.core.store.engine_files import EngineFiles
-
-from engine_helper_stub import helper_stub
 
 pytestmark = pytest.mark.docker
 

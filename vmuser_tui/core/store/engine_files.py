@@ -93,13 +93,13 @@ class WorkspaceExec(Protocol):
 
 
 # -- the scripts ---------------------------------------------------------------------------
-# Shared functions. fail: print the status line and stop (exit 0: the status line is the
-# answer; a non-zero exit would only mean the exec itself broke). go TAG DIR: cd into
+# Shared functions. fail: print the status line and stop; exit 0 for "ok", 3 for a refusal,
+# so that an answer the engine lost on the way still says whether the change was made. go TAG DIR: cd into
 # /workspace/DIR one component at a time, refusing a link, a missing folder or a non-folder,
 # then make sure the physical path is the expected one.
 _PRELUDE = r"""
 W=/workspace
-fail() { printf '\n@@VMU %s %s %s\n' "$1" "$2" "$3"; exit 0; }
+fail() { printf '\n@@VMU %s %s %s\n' "$1" "$2" "$3"; [ "$1" = ok ] && exit 0; exit 3; }
 go() {
   cd -P "$W" || fail err 0 "cannot enter $W"
   [ -z "$2" ] && return 0
@@ -251,11 +251,17 @@ fail ok 0
 class _Answer:
     """A script's answer: ``payload`` (bytes before the status line), ``code``, ``where``, ``message``."""
 
-    def __init__(self, output: bytes, what: str):
+    def __init__(self, output: bytes, what: str, exit_code: int | None = None):
         cut = output.rfind(_MARK)
+        if cut < 0 and exit_code in (0, 3) and not output:
+            # the engine now and then drops a short exec's output (seen under load): exit 0
+            # was a success with its payload lost, 3 a refusal (nothing changed) -> "lost"
+            self.payload, self.code, self.where, self.message = b"", "ok" if exit_code == 0 else "lost", "0", ""
+            return
         if cut < 0:
             tail = output.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no answer"]
-            raise StateError(f"{what}: the workspace helper failed ({tail[0][:200]}); "
+            code = "" if exit_code is None else f", exit code {exit_code}"
+            raise StateError(f"{what}: the workspace helper failed ({tail[0][:200]}{code}); "
                              "check the engine with vmuser engine check")
         self.payload = output[:cut]
         status = output[cut + len(_MARK):].decode("utf-8", "replace").rstrip("\n")
@@ -351,9 +357,16 @@ class EngineFiles:
                    max_entries_per_dir=config.get("limits", "max_entries_per_dir"))
 
     # -- plumbing ----------------------------------------------------------------------
-    def _run(self, script: str, args: Sequence[str], what: str) -> _Answer:
-        result = self.ws.exec(["sh", "-c", script, "sh", *args], timeout=self.timeout)
-        return _Answer(result.output, what)
+    def _run(self, script: str, args: Sequence[str], what: str, *, again: bool = False) -> _Answer:
+        """Run a script. Its answer lost on the way (see :class:`_Answer`): a read
+        (``again``) or a refusal (it changed nothing) is asked once more; a change that
+        succeeded comes back as "ok" with no payload (the caller stats)."""
+        argv = ["sh", "-c", script, "sh", *args]
+        result = self.ws.exec(argv, timeout=self.timeout)
+        if not result.output and (again or result.exit_code == 3) and script is not _WRITE:
+            result = self.ws.exec(argv, timeout=self.timeout)  # (a write's temp is gone: write puts again)
+        # a read needs its payload: no output twice is a failure, not an empty answer
+        return _Answer(result.output, what, None if again else result.exit_code)
 
     @staticmethod
     def _prefix(rel: str, where: str) -> str:
@@ -399,7 +412,7 @@ class EngineFiles:
         the top and vmuser's temp files left out. Raises NotFoundError, UsageError for a file."""
         rel = normalize(rel, allow_root=True)
         parent, name = _split(rel)
-        ans = self._run(_LS, [parent, name, rel, _BAD_NAME], "ls")
+        ans = self._run(_LS, [parent, name, rel, _BAD_NAME], "ls", again=True)
         self._refuse_walk(ans, parent)
         if ans.code == "nofile":
             raise NotFoundError(f"{rel or '/'}: no such file or directory in the workspace")
@@ -416,7 +429,7 @@ class EngineFiles:
         """Metadata of one path ('' is the workspace). Raises NotFoundError."""
         rel = normalize(rel, allow_root=True)
         parent, name = _split(rel)
-        ans = self._run(_STAT, [parent, name], "stat")
+        ans = self._run(_STAT, [parent, name], "stat", again=True)
         self._refuse_walk(ans, parent)
         if ans.code == "nofile":
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")
@@ -463,18 +476,21 @@ class EngineFiles:
         perm = (mode if mode is not None else 0o644) & 0o777
         pattern = _lookalike_pattern(name)
         made = False
-        for _attempt in range(3):
+        for _attempt in range(4):
             tmp = f"{TMP_PREFIX}{secrets.token_hex(6)}"
             self.ws.put_archive(WORKSPACE, _one_file_tar(tmp, data, perm, self.owner))
             ans = self._run(_WRITE, [parent, name, tmp, f"{perm:o}", self.owner,
                                      str(self.max_entries_per_dir), pattern], "write")
-            if ans.code == "missing" and parents and not made:
-                # the usual case (the folder is there) costs one exec; else make it, go again
+            if ans.code in ("missing", "notdir") and parents and not made:
+                # the usual case (the folder is there) costs one exec; else make it (or
+                # say why not, in mkdir's words, as vfs does), go again
                 self.mkdir(parent, parents=True)
                 made = True
             elif ans.code == "maybe":
                 self._clash(ans, parent, name)
                 pattern = ""  # no real look-alike: go again without looking
+            elif ans.code == "lost":
+                continue  # refused, but the answer got lost: put and ask again
             else:
                 break
         self._refuse_walk(ans, parent)
@@ -511,9 +527,7 @@ class EngineFiles:
         if ans.code != "ok":
             raise self._unexpected(ans, rel, "create a directory")
         infos = _parse_infos(ans.payload, "", names={".": rel})
-        if not infos:
-            raise self._unexpected(ans, rel, "create a directory")
-        return infos[0]
+        return infos[0] if infos else self.stat(rel)
 
     def mv(self, src: str, dst: str) -> FileInfo:
         """Rename a file, link or directory inside the workspace; refuses to overwrite."""
@@ -555,9 +569,7 @@ class EngineFiles:
 
     def _one(self, ans: _Answer, rel: str, name: str) -> FileInfo:
         infos = _parse_infos(ans.payload, "", names={f"./{name}": rel})
-        if not infos:
-            raise self._unexpected(ans, rel, "stat")
-        return infos[0]
+        return infos[0] if infos else self.stat(rel)  # the answer got lost: ask
 
 
 def _one_file_tar(name: str, data: bytes, mode: int, owner: str) -> bytes:
