@@ -81,8 +81,10 @@ def test_the_link_itself_is_handled_not_followed(files, helper):
 
 
 def test_a_parent_that_is_a_file(files):
+    with pytest.raises(UsageError, match="^plain: exists and is not a directory$"):
+        files.write("plain/x", b"1")  # vfs's words: write makes the folder first, and cannot
     with pytest.raises(InvalidPathError, match="^plain is not a directory$"):
-        files.write("plain/x", b"1")
+        files.write("plain/x", b"1", parents=False)
     with pytest.raises(InvalidPathError, match="^plain is not a directory$"):
         files.mkdir("plain/x")
 
