@@ -28,7 +28,9 @@ How the scripts stay safe (the helper runs as root and only has busybox):
 
 Script answers: the payload, then a status line ``\\n@@VMU CODE WHERE MESSAGE\\n``
 (CODE ``ok`` or a refusal; WHERE the 1-based component index, prefixed ``a``/``b`` in
-``mv``). Listings are ``stat -c '%f|%s|%y|%n'`` lines (raw mode hex, bytes, mtime with
+``mv``); exit 0 for ok, 3 for a refusal, so an answer the engine lost on the way (it drops
+a short exec's output now and then under load) still tells a change made from one refused.
+Listings are ``stat -c '%f|%s|%y|%n'`` lines (raw mode hex, bytes, mtime with
 nanoseconds and offset, ``./name``), then a NUL, then NUL-separated ``(./name, target)``
 pairs for symlinks. Names with a control character (a newline would split a line) are left
 out of listings, as capture leaves them out (``scan._bad_name``); :func:`normalize` refuses
@@ -53,6 +55,7 @@ from vmuser_tui.core import clock
 from vmuser_tui.core.errors import InvalidPathError, LimitError, NotFoundError, StateError, UsageError
 from vmuser_tui.core.models import FileInfo
 from vmuser_tui.core.pathcheck import TMP_PREFIX, clash, is_reserved, join, normalize, shown
+from vmuser_tui.core.store.engine_files_sh import LS, MKDIR, MV, READ, RM, STAT, WRITE
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -68,7 +71,6 @@ _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
 # fnmatch pattern for names holding a control character: left out of listings.
 _BAD_NAME = "*[\x01-\x1f\x7f]*"
 _MARK = b"\n@@VMU "
-_STAT_FMT = "%f|%s|%y|%n"
 _STAT_RE = re.compile(rb"^([0-9a-f]+)\|(\d+)\|(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d{4})\|(.*)$", re.S)
 # NFC folding can turn these non-ASCII code points into ASCII ones (Kelvin sign, Greek
 # question mark, Greek varia): a name holding one of them may have a look-alike sibling.
@@ -90,162 +92,6 @@ class WorkspaceExec(Protocol):
     def stream(self, argv: list[str]) -> contextlib.AbstractContextManager[IO[bytes]]:
         """Run ``argv``; a binary readable of its stdout while the context is open."""
         ...
-
-
-# -- the scripts ---------------------------------------------------------------------------
-# Shared functions. fail: print the status line and stop; exit 0 for "ok", 3 for a refusal,
-# so that an answer the engine lost on the way still says whether the change was made. go TAG DIR: cd into
-# /workspace/DIR one component at a time, refusing a link, a missing folder or a non-folder,
-# then make sure the physical path is the expected one.
-_PRELUDE = r"""
-W=/workspace
-fail() { printf '\n@@VMU %s %s %s\n' "$1" "$2" "$3"; [ "$1" = ok ] && exit 0; exit 3; }
-go() {
-  cd -P "$W" || fail err 0 "cannot enter $W"
-  [ -z "$2" ] && return 0
-  i=0; rest=$2
-  while :; do
-    part=${rest%%/*}; i=$((i+1))
-    [ -L "./$part" ] && fail link "$1$i"
-    [ -e "./$part" ] || fail missing "$1$i"
-    [ -d "./$part" ] || fail notdir "$1$i"
-    cd -P "./$part" || fail missing "$1$i"
-    case $rest in */*) rest=${rest#*/};; *) break;; esac
-  done
-  [ "$(pwd -P)" = "$W/$2" ] || fail moved "${1}0"
-}
-exists() { [ -e "./$1" ] || [ -L "./$1" ]; }
-entries() { find . -mindepth 1 -maxdepth 1 ! -name "$1" -print0 2>/dev/null | tr -cd '\000' | wc -c; }
-room() {  # room LIMIT PATTERN SKIP WHERE: refuse a new entry past LIMIT or beside look-alikes of PATTERN
-  n=$(entries "${3:-/}")
-  [ "$n" -ge "$1" ] && fail limit "${4:-0}" "$n"
-  if [ -n "$2" ]; then
-    c=$(find . -mindepth 1 -maxdepth 1 -name "$2" 2>/dev/null | head -n 1)
-    if [ -n "$c" ]; then
-      find . -mindepth 1 -maxdepth 1 -name "$2" -print0 2>/dev/null
-      fail maybe "${4:-0}"
-    fi
-  fi
-}
-show() {  # stat lines of ./NAMEs, a NUL, then (./name, target) pairs of the links among them
-  stat -c '%f|%s|%y|%n' "$@" 2>/dev/null
-  printf '\000'
-  for f; do [ -L "$f" ] && printf '%s\000%s\000' "$f" "$(readlink "$f")"; done
-}
-"""
-
-_LS = _PRELUDE + r"""
-go '' "$1"
-if [ -n "$2" ]; then
-  [ -L "./$2" ] && fail notfolder 0
-  exists "$2" || fail nofile 0
-  [ -d "./$2" ] || fail notfolder 0
-  cd -P "./$2" || fail nofile 0
-  [ "$(pwd -P)" = "$W/$3" ] || fail moved 0
-fi
-find . -mindepth 1 -maxdepth 1 ! -name "$4" -exec stat -c '%f|%s|%y|%n' {} + 2>/dev/null
-printf '\000'
-find . -mindepth 1 -maxdepth 1 -type l ! -name "$4" \
-  -exec sh -c 'for f; do printf "%s\000%s\000" "$f" "$(readlink "$f")"; done' sh {} + 2>/dev/null
-fail ok 0
-"""
-
-_STAT = _PRELUDE + r"""
-go '' "$1"
-if [ -n "$2" ]; then
-  exists "$2" || fail nofile 0
-  show "./$2"
-else
-  show .
-fi
-fail ok 0
-"""
-
-_READ = _PRELUDE + r"""
-go '' "$1"
-[ -L "./$2" ] && fail islink 0
-exists "$2" || fail nofile 0
-[ -d "./$2" ] && fail isdir 0
-[ -f "./$2" ] || fail special 0
-printf '\n@@VMU ok 0 \n'
-if [ -n "$3" ]; then exec head -c "$3" "./$2" 2>/dev/null; else exec cat "./$2" 2>/dev/null; fi
-"""
-
-_WRITE = _PRELUDE + r"""
-# $1 parent  $2 name  $3 temp name (put in /workspace)  $4 mode  $5 owner  $6 limit  $7 look-alike pattern
-tmp=$3
-trap 'rm -f "$W/$tmp" "./$tmp" 2>/dev/null' EXIT
-go '' "$1"
-if [ -n "$1" ]; then
-  out=$(mv -f "$W/$tmp" "./$tmp" 2>&1) || fail err 0 "$out"
-fi
-[ -d "./$2" ] && [ ! -L "./$2" ] && fail isdir 0
-if exists "$2"; then created=0; else created=1; room "$6" "$7" "$tmp" 0; fi
-# touch: the tar gave whole seconds; the stat cache wants the real time of the change
-out=$(chown "$5" "./$tmp" 2>&1 && chmod "$4" "./$tmp" 2>&1 && touch -c "./$tmp" 2>&1) || fail err 0 "$out"
-# mv -T refuses a link to a folder as its target (it looks through it): the link goes first
-[ -L "./$2" ] && rm -f "./$2"
-out=$(mv -f -T "./$tmp" "./$2" 2>&1) || fail err 0 "$out"
-trap - EXIT
-show "./$2"
-fail ok 0 "$created"
-"""
-
-_MKDIR = _PRELUDE + r"""
-# $1 owner  $2 limit  $3 parents (1/0)  then NAME PATTERN pairs
-owner=$1; limit=$2; parents=$3; shift 3
-cd -P "$W" || fail err 0 "cannot enter $W"
-i=0; here=$W
-while [ $# -gt 0 ]; do
-  part=$1; pat=$2; shift 2; i=$((i+1))
-  if [ -L "./$part" ]; then
-    [ $# -eq 0 ] && fail exists "$i"
-    fail link "$i"
-  fi
-  if [ -e "./$part" ]; then
-    if [ ! -d "./$part" ]; then [ $# -eq 0 ] && fail exists "$i"; fail notdir "$i"; fi
-  else
-    [ "$parents" = 1 ] || [ $# -eq 0 ] || fail missing "$i"
-    room "$limit" "$pat" / "$i"
-    out=$(mkdir -m 755 "./$part" 2>&1) || fail err "$i" "$out"
-    out=$(chown "$owner" "./$part" 2>&1) || fail err "$i" "$out"
-  fi
-  cd -P "./$part" || fail link "$i"
-  here=$here/$part
-  [ "$(pwd -P)" = "$here" ] || fail link "$i"
-done
-show .
-fail ok 0
-"""
-
-_MV = _PRELUDE + r"""
-# $1 src parent  $2 src name  $3 dst parent  $4 dst name  $5 limit  $6 look-alike pattern
-go a "$1"; A=$(pwd -P)
-go b "$3"
-[ -e "$A/$2" ] || [ -L "$A/$2" ] || fail nofile 0
-exists "$4" && fail exists 0
-room "$5" "$6" / 0
-out=$(mv -n -T "$A/$2" "./$4" 2>&1) || fail err 0 "$out"
-[ -e "$A/$2" ] || [ -L "$A/$2" ] && fail exists 0
-show "./$4"
-fail ok 0
-"""
-
-_RM = _PRELUDE + r"""
-# $1 parent  $2 name  $3 recursive (1/0)
-go '' "$1"
-exists "$2" || fail nofile 0
-if [ -d "./$2" ] && [ ! -L "./$2" ]; then
-  if [ "$3" = 1 ]; then
-    out=$(rm -rf "./$2" 2>&1) || fail err 0 "$out"
-  else
-    rmdir "./$2" 2>/dev/null || fail notempty 0
-  fi
-else
-  out=$(rm -f "./$2" 2>&1) || fail err 0 "$out"
-fi
-fail ok 0
-"""
 
 
 class _Answer:
@@ -363,7 +209,7 @@ class EngineFiles:
         succeeded comes back as "ok" with no payload (the caller stats)."""
         argv = ["sh", "-c", script, "sh", *args]
         result = self.ws.exec(argv, timeout=self.timeout)
-        if not result.output and (again or result.exit_code == 3) and script is not _WRITE:
+        if not result.output and (again or result.exit_code == 3) and script is not WRITE:
             result = self.ws.exec(argv, timeout=self.timeout)  # (a write's temp is gone: write puts again)
         # a read needs its payload: no output twice is a failure, not an empty answer
         return _Answer(result.output, what, None if again else result.exit_code)
@@ -412,7 +258,7 @@ class EngineFiles:
         the top and vmuser's temp files left out. Raises NotFoundError, UsageError for a file."""
         rel = normalize(rel, allow_root=True)
         parent, name = _split(rel)
-        ans = self._run(_LS, [parent, name, rel, _BAD_NAME], "ls", again=True)
+        ans = self._run(LS, [parent, name, rel, _BAD_NAME], "ls", again=True)
         self._refuse_walk(ans, parent)
         if ans.code == "nofile":
             raise NotFoundError(f"{rel or '/'}: no such file or directory in the workspace")
@@ -429,7 +275,7 @@ class EngineFiles:
         """Metadata of one path ('' is the workspace). Raises NotFoundError."""
         rel = normalize(rel, allow_root=True)
         parent, name = _split(rel)
-        ans = self._run(_STAT, [parent, name], "stat", again=True)
+        ans = self._run(STAT, [parent, name], "stat", again=True)
         self._refuse_walk(ans, parent)
         if ans.code == "nofile":
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")
@@ -447,7 +293,7 @@ class EngineFiles:
         parent, name = _split(rel)
         if limit is not None and limit <= 0:
             return b""
-        argv = ["sh", "-c", _READ, "sh", parent, name, "" if limit is None else str(limit)]
+        argv = ["sh", "-c", READ, "sh", parent, name, "" if limit is None else str(limit)]
         with self.ws.stream(argv) as out:
             head = _read_status(out)
             if head.code == "ok":
@@ -479,7 +325,7 @@ class EngineFiles:
         for _attempt in range(4):
             tmp = f"{TMP_PREFIX}{secrets.token_hex(6)}"
             self.ws.put_archive(WORKSPACE, _one_file_tar(tmp, data, perm, self.owner))
-            ans = self._run(_WRITE, [parent, name, tmp, f"{perm:o}", self.owner,
+            ans = self._run(WRITE, [parent, name, tmp, f"{perm:o}", self.owner,
                                      str(self.max_entries_per_dir), pattern], "write")
             if ans.code in ("missing", "notdir") and parents and not made:
                 # the usual case (the folder is there) costs one exec; else make it (or
@@ -513,7 +359,7 @@ class EngineFiles:
             args = [self.owner, str(self.max_entries_per_dir), "1" if parents else "0"]
             for part, pat in zip(parts, patterns, strict=True):
                 args += [part, pat]
-            ans = self._run(_MKDIR, args, "mkdir")
+            ans = self._run(MKDIR, args, "mkdir")
             if ans.code != "maybe":
                 break
             i = int(ans.where) - 1  # the component the script was about to make
@@ -537,7 +383,7 @@ class EngineFiles:
         (pa, na), (pb, nb) = _split(a), _split(b)
         pattern = _lookalike_pattern(nb)
         for _attempt in range(2):
-            ans = self._run(_MV, [pa, na, pb, nb, str(self.max_entries_per_dir), pattern], "mv")
+            ans = self._run(MV, [pa, na, pb, nb, str(self.max_entries_per_dir), pattern], "mv")
             if ans.code != "maybe":
                 break
             self._clash(ans, pb, nb)
@@ -558,7 +404,7 @@ class EngineFiles:
         (links inside are removed, never followed)."""
         rel = normalize(rel)
         parent, name = _split(rel)
-        ans = self._run(_RM, [parent, name, "1" if recursive else "0"], "rm")
+        ans = self._run(RM, [parent, name, "1" if recursive else "0"], "rm")
         self._refuse_walk(ans, parent)
         if ans.code == "nofile":
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")
