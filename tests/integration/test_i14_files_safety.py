@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from engine_helper_stub import helper_stub
 
-from vmuser_tui.core.errors import InvalidPathError, UsageError
+from vmuser_tui.core.errors import InvalidPathError, UsageError, VmuserError
 from vmuser_tui.core.store.engine_files import EngineFiles
 
 pytestmark = pytest.mark.docker
@@ -99,3 +99,27 @@ def test_paths_outside_or_reserved_are_refused_before_any_exec(files, helper, ba
     with pytest.raises(InvalidPathError):
         files.rm(bad)
     assert helper.exec_count == count
+
+
+def test_writes_racing_a_folder_swapped_for_a_link_stay_inside(files, helper):
+    # a "session" swaps the folder d for a link to the helper's /etc, over and over, while
+    # vmuser writes into d: each write lands in the real d or is refused, never in /etc
+    helper.sh("mkdir /workspace/d")
+    loop = ("cd /workspace && while [ ! -e /tmp/stop ]; do mv d d.real && ln -s /etc d; "
+            "rm d; mv d.real d; done")
+    ex = helper.api.exec_create(helper.container.id, ["sh", "-c", loop], user="0:0")
+    helper.api.exec_start(ex["Id"], detach=True)
+    outcomes = set()
+    try:
+        for i in range(40):
+            try:
+                files.write(f"d/f{i}", b"x")
+                outcomes.add("written")
+            except VmuserError as exc:  # refused in one of several words, by timing
+                outcomes.add(type(exc).__name__)
+    finally:
+        helper.sh("touch /tmp/stop; sleep 0.3")
+    assert helper.sh("find / -xdev -mindepth 1 -newer /tmp/marker ! -path /tmp/marker ! -path /workspace "
+                     "! -path /tmp/stop ! -path /tmp") == b""
+    assert helper.sh("ls /etc | grep '^f[0-9]' || true") == b""
+    assert outcomes, outcomes  # (which ones: written or refused, depends on timing)
