@@ -55,8 +55,11 @@ from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode
 #: 128 KiB per argument; a batch stays well below).
 ARGV_BYTES = 100 * 1024
 # tar, then the same paths stat'ed again to stderr: the stat after the read (see step 3)
+# The marker ends stderr: without it the answer was cut short (an engine under load has been
+# seen to lose an exec's output), and a missing stat would read as a deleted file.
+STAT_END = "@@vmuser-stat-end@@"
 _TAR_SCRIPT = (f'cd /workspace || exit 3; tar -c -f - --no-recursion -- "$@"; s=$?; '
-               f"stat -c '{STAT_FORMAT}' -- \"$@\" >&2; exit $s")
+               f"stat -c '{STAT_FORMAT}' -- \"$@\" >&2; echo '{STAT_END}' >&2; exit $s")
 
 
 def _batches(paths: list[str], limit: int = ARGV_BYTES) -> list[list[str]]:
@@ -164,8 +167,9 @@ class _Reader:
         self.blobs, self.packs, self.batch_bytes = [], [], 0
 
     # -- one tar stream ----------------------------------------------------------------
-    def _read_batch(self, paths: list[str]) -> tuple[dict[str, dict], dict[str, tuple[int, StatInfo]]]:
-        """Stream ``paths`` as one tar; returns ``({path: what was read}, {path: stat after})``."""
+    def _read_batch(self, paths: list[str]) -> tuple[dict[str, dict], dict[str, tuple[int, StatInfo]] | None]:
+        """Stream ``paths`` as one tar; returns ``({path: what was read}, {path: stat after})``,
+        the stats None when the answer was cut short (the batch is read again)."""
         got: dict[str, dict] = {}
         wanted = set(paths)
         group: list[tuple] = []
@@ -224,6 +228,8 @@ class _Reader:
             self._settle(0)
         if out.exit_code == 3:
             raise StoreError(f"cannot read the workspace volume {self.ws.volume}: /workspace is missing")
+        if STAT_END.encode() not in out.stderr:
+            return got, None  # cut short: nothing can be said about what is missing
         return got, parse_stat_lines(bytes(out.stderr))
 
     def run(self) -> dict[str, str]:
@@ -237,8 +243,13 @@ class _Reader:
             if delay:
                 time.sleep(delay)
             again: list[str] = []
+            cut = False
             for paths in _batches(todo):
                 got, after = self._read_batch(paths)
+                if after is None:
+                    cut = True
+                    again.extend(paths)
+                    continue
                 done: list[str] = []
                 for path in paths:
                     expect = result.stats[path]
@@ -271,6 +282,9 @@ class _Reader:
                     result.flat[path] = Entry(e.name, e.kind, info.mode, info.size, file_hash)
                 self.flush(done)
             todo = again
+        if todo and cut:  # never a file left out for an answer the engine lost
+            raise StoreError(f"the engine's answers about the workspace volume {self.ws.volume} were cut short "
+                             f"{len(RETRY_DELAYS)} times; nothing was stored: retry (is the engine overloaded?)")
         for path in todo:
             result.leave_out(path, "changing")
         return self.hashes

@@ -49,7 +49,7 @@ import tarfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import InvalidPathError, LimitError, NotFoundError, StateError, UsageError
@@ -89,7 +89,7 @@ class WorkspaceExec(Protocol):
         """Extract the tar ``tar_bytes`` into the folder ``path`` of the helper."""
         ...
 
-    def stream(self, argv: list[str]) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def stream(self, argv: list[str]) -> contextlib.AbstractContextManager[Any]:
         """Run ``argv``; a binary readable of its stdout while the context is open."""
         ...
 

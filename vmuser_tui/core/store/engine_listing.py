@@ -8,7 +8,8 @@ answer is compared with the stat cache exactly as the local scan does, so the re
 :class:`~vmuser_tui.core.store.scan.ScanResult`) is the same for the same files: same
 entries, same skipped names, same ``pending`` files to read.
 
-Output format (stdout), in three parts:
+Output format (stdout), in three parts, then :data:`END` (a listing without it was cut short
+and is refused: its missing tail would read as deleted files):
 
 ``C|<clock s>|<clock %y>\\n``
     the engine's clock: a file touched in the helper's /tmp, stat'ed (busybox ``date``
@@ -42,6 +43,9 @@ from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 STAT_FORMAT = "S|%f|%s|%Y|%y|%Z|%z|%i|%n"
 #: fnmatch pattern of names holding a control character (C0 and DEL): find prunes them.
 BAD_PATTERN = "*[" + "".join(chr(c) for c in range(1, 32)) + "\x7f]*"
+#: The listing's last bytes: an answer without them was cut short (an engine under load has been
+#: seen to lose an exec's output), and a listing missing its tail would look like deleted files.
+END = b"@@vmuser-listing-end@@"
 _HEX_NAMES = 'for p; do printf B; printf %s "$p" | od -An -v -tx1 | tr -d " \\n"; echo; done'
 _LINKS = 'for p; do printf "%s\\0" "$p"; readlink -n "$p"; printf "\\0"; done'
 LIST_SCRIPT = f"""
@@ -49,7 +53,8 @@ cd /workspace || exit 3
 : > /tmp/.vmuser-clock && stat -c 'C|%Y|%y' /tmp/.vmuser-clock || exit 4
 find . -mindepth 1 -name "$1" -prune -exec sh -c '{_HEX_NAMES}' sh {{}} + -o -exec stat -c '{STAT_FORMAT}' {{}} +
 printf '\\0'
-find . -mindepth 1 -name "$1" -prune -o -type l -exec sh -c '{_LINKS}' sh {{}} +
+find . -mindepth 1 -name "$1" -prune -o -type l -exec sh -c '{_LINKS}' sh {{}} + || exit 5
+printf '{END.decode()}'
 exit 0
 """
 
@@ -100,6 +105,9 @@ def parse_listing(stdout: bytes, cache: dict[str, tuple], ignore: IgnoreFn | Non
     folder and temp files left out silently, bad names and special files skipped with a
     reason, ignored paths (and what is below an ignored folder) left out, files whose stat
     equals their cache row taken from the cache, the others ``pending``."""
+    if not stdout.endswith(END):
+        raise StoreError("the workspace listing from the engine is cut short; retry (is the engine overloaded?)")
+    stdout = stdout[: -len(END)]
     head, sep, links_part = stdout.partition(b"\0")
     if not sep:
         raise StoreError("the workspace listing from the engine is cut short; retry (is the engine overloaded?)")
@@ -177,9 +185,12 @@ def list_workspace(ws, cache: dict[str, tuple], ignore: IgnoreFn | None = None) 
     in one exec: ``(ScanResult, engine clock ns)``; see :func:`parse_listing`."""
     from vmuser_tui.core.runtime.engine_workspace import message
 
-    res = ws.exec(list_argv())
-    if res.exit_code == 3:
-        raise StoreError(f"cannot read the workspace volume {ws.volume}: /workspace is missing in its helper")
-    if res.exit_code != 0:
-        raise StoreError(f"cannot list the workspace volume {ws.volume}: {message(res.stderr)}")
+    for attempt in (1, 2):
+        res = ws.exec(list_argv())
+        if res.exit_code == 3:
+            raise StoreError(f"cannot read the workspace volume {ws.volume}: /workspace is missing in its helper")
+        if res.exit_code != 0:
+            raise StoreError(f"cannot list the workspace volume {ws.volume}: {message(res.stderr)}")
+        if res.stdout.endswith(END) or attempt == 2:  # a lost answer is asked once more
+            break
     return parse_listing(res.stdout, cache, ignore)
