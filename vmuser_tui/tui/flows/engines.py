@@ -116,4 +116,4 @@ def move_session(host: WorkerMixin, session: Session, project: str, *, after: Ca
 
     host.vapp.push_screen(EnginePicker(f"Move session {session.id} to which engine?", session.engine,
                                        default=others[0] if others else None,
-                                       note=f"It runs on engine {session.engine} (●)."), picked)
+                                       marked="where it runs now"), picked)

@@ -49,19 +49,22 @@ def engine_line(name: str, status: EngineStatus | None, *, here: bool, width: in
 class EnginePicker(VmuserModal["str | None"]):
     """Dismisses with the engine picked (its name), or None when cancelled. ``current``:
     where the project lives (marked ``●``); ``default``: the engine the cursor starts on
-    (default: ``current``); ``note``: a line under the title (what picking does)."""
+    (default: ``current``); ``note``: a line under the title (what picking does); ``marked``:
+    what the ``●`` of ``current`` means, in the hint."""
 
     CSS_PATH = css("engines")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="engine.cancel"),
     ]
 
-    def __init__(self, title: str, current: str, *, default: str | None = None, note: str = "") -> None:
+    def __init__(self, title: str, current: str, *, default: str | None = None, note: str = "",
+                 marked: str = "where the project lives") -> None:
         super().__init__()
         self.title_text = title
         self.current = current
         self.default = default or current
         self.note = note
+        self.marked = marked
         self.names: list[str] = []
         #: name -> its status, once the engines answered (or were given up on)
         self.statuses: dict[str, EngineStatus] = {}
@@ -72,7 +75,7 @@ class EnginePicker(VmuserModal["str | None"]):
             if self.note:
                 yield Static(safe(self.note), id="engine-note")
             yield OptionList(id="engine-list", compact=True)
-            yield Static(Text("Enter: pick   Esc: cancel   (● where the project lives)"), classes="dialog-hint")
+            yield Static(Text(f"Enter: pick   Esc: cancel   (● {self.marked})"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.names = self.vm.engine_names()  # config only: no engine is asked here
