@@ -85,8 +85,9 @@ def move_session(host: WorkerMixin, session: Session, project: str, *, after: Ca
         outcome, notes = result
         s = outcome.session
         every = [n for n in [*notes, *outcome.notes] if n.strip()]
-        host.vapp.notify(f"session {session.id} moved: session {s.id} runs on engine {s.engine}",
-                         title="Session moved", details="\n".join(every) or None)
+        # one short line (a toast is ~58 cells at 80 columns); the notes in full: m
+        host.vapp.notify(f"moved to engine {s.engine}: session {s.id}", title=f"Session {session.id} moved",
+                         details="\n".join(every) or None)
         for note in notes:  # what stayed behind, or was not saved: a toast of its own
             if any(word in note for word in WARNING_WORDS):
                 host.vapp.notify(note, title="Session moved", severity="warning")

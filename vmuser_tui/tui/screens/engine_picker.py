@@ -19,19 +19,20 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from vmuser_tui.core.engines import EngineStatus
+from vmuser_tui.core.errors import VmuserError
 from vmuser_tui.tui.screens.base import VmuserModal
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import clip, safe
 
 
-def engine_line(name: str, status: EngineStatus | None, *, here: bool, width: int = 64) -> Text:
+def engine_line(name: str, status: EngineStatus | None, *, here: bool, width: int = 64, asking: bool = True) -> Text:
     """One option: ``● twin      reachable · 3 ms · 1 session`` (``●``: where the project
-    lives; ``status`` None: still asking). ``width``: cells the line may take."""
+    lives; ``status`` None: still ``asking``, or the asking failed). ``width``: cells the line may take."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append("● " if here else "  ", style="bold green")
     line.append(f"{clip(name, 14):<15}", style="bold")
     if status is None:
-        line.append("checking…", style="dim")
+        line.append("checking…" if asking else "not known", style="dim")
         return line
     if status.reachable:
         line.append("reachable", style="green")
@@ -68,6 +69,7 @@ class EnginePicker(VmuserModal["str | None"]):
         self.names: list[str] = []
         #: name -> its status, once the engines answered (or were given up on)
         self.statuses: dict[str, EngineStatus] = {}
+        self.asking = True
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -89,19 +91,34 @@ class EnginePicker(VmuserModal["str | None"]):
         keep = options.get_option_at_index(highlighted).id if highlighted is not None else self.default
         width = max(40, options.scrollable_content_region.width or 66)
         options.clear_options()
-        options.add_options(Option(engine_line(n, self.statuses.get(n) if self.statuses else None,
-                                               here=n == self.current, width=width), id=n) for n in self.names)
+        options.add_options(Option(engine_line(n, self.statuses.get(n), here=n == self.current, width=width,
+                                               asking=self.asking), id=n) for n in self.names)
         if keep in self.names:
             options.highlighted = self.names.index(keep)
 
     def _loaded(self, statuses: list[EngineStatus]) -> None:
+        self.asking = False
         self.statuses = {s.name: s for s in statuses}
-        self._fill(self.query_one("#engine-list", OptionList))
+        options = self.query_one("#engine-list", OptionList)
+        self._fill(options)
+        # the cursor on an engine that turned out dead: to the first one that answers (not
+        # ``current`` when another does: moving away from it is why the cursor was elsewhere)
+        at = options.highlighted
+        if at is not None and not self._up(self.names[at]):
+            up = [n for n in self.names if self._up(n)]
+            better = [n for n in up if n != self.current] or up
+            if better:
+                options.highlighted = self.names.index(better[0])
 
-    def _failed(self, err: Exception) -> None:
+    def _up(self, name: str) -> bool:
+        status = self.statuses.get(name)
+        return status is not None and status.reachable
+
+    def _failed(self, err: VmuserError) -> None:
         # e.g. the database is busy: the list stays usable, without reachability
-        self.statuses = {n: EngineStatus(n, "", False, error=str(err)) for n in self.names}
+        self.asking = False
         self._fill(self.query_one("#engine-list", OptionList))
+        self.show_error(err)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
