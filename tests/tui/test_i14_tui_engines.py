@@ -352,4 +352,4 @@ async def test_engines_in_the_command_palette(eworld):
         provider = VmuserCommands(pilot.app.screen)
         texts = [text for text, _help, _run in provider._commands()]
         assert "vmuser: Engines: reachable, version, sessions" in texts
-        assert "Project: Move the session to another Docker engine" in texts
+        assert "Project: Move the session to another engine" in texts

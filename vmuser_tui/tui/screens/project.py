@@ -130,7 +130,7 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         Binding("p", "pause", "Pause/resume", show=False, tooltip="Pause or resume the session (docker pause)",
                 id="project.pause"),
         Binding("o", "move", "Move to engine", show=False,
-                tooltip="Move the session to another Docker engine", id="project.move"),
+                tooltip="Move the session to another engine", id="project.move"),
         Binding("y", "copy", "Copy id", show=False, id="project.copy"),
         Binding("L", "log", "Operation log", show=False, id="project.log"),  # L on every screen (issue 12)
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="project.refresh"),
