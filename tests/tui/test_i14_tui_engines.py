@@ -353,3 +353,23 @@ async def test_engines_in_the_command_palette(eworld):
         texts = [text for text, _help, _run in provider._commands()]
         assert "vmuser: Engines: reachable, version, sessions" in texts
         assert "Project: Move the session to another engine" in texts
+
+
+# -- bad input ----------------------------------------------------------------------------------
+async def test_project_on_an_engine_no_longer_in_config(world):
+    """A project whose engine was taken out of config: s says so in one line, naming the
+    fix, and starts nothing (no picker with only local left)."""
+    vm = world.vm
+    with vm.db.write() as conn:
+        conn.execute("UPDATE projects SET engine = 'gone' WHERE id = ?", (world.demo,))
+    before = [s.id for s in vm.sessions.list(world.demo)]
+    async with run_app(vm, notifications=True) as pilot:
+        screen = await go(pilot, "project", world)
+        assert "engine gone" in str(screen.query_one("#project-info").render())
+        await pilot.press("s")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        errors = [n.text for n in pilot.app.history if n.severity == "error"]
+        assert errors and "unknown engine 'gone'" in errors[0] and "[engines.gone]" in errors[0]
+        assert "\n" not in errors[0] and "Traceback" not in errors[0]
+    assert [s.id for s in vm.sessions.list(world.demo)] == before
