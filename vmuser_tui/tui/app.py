@@ -421,6 +421,13 @@ class VmuserApp(App):
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen())
 
+    def action_engines(self) -> None:
+        """The Docker engines: reachable, version, sessions (issue 14)."""
+        from vmuser_tui.tui.screens.engines import EnginesScreen
+
+        if not isinstance(self.screen, EnginesScreen):
+            self.push_screen(EnginesScreen())
+
     def action_help(self) -> None:
         from vmuser_tui.tui.screens.help import HelpScreen
 

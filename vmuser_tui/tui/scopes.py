@@ -28,6 +28,7 @@ class AppKeys:
         Binding("k", "cursor_up", "Up in a list (like ↑)", show=False, id="app.up"),
         Binding("m", "messages", "Messages: notifications in full", show=False, id="app.messages"),
         Binding("comma", "settings", "Settings and theme", key_display=",", show=False, id="app.settings"),
+        Binding("ctrl+e", "engines", "Engines: reachable, version, sessions", show=False, id="app.engines"),
     ]
 
 
@@ -54,6 +55,8 @@ def scopes() -> tuple[Scope, ...]:
         container_logs,
         diff,
         edit_project,
+        engine_picker,
+        engines,
         exec_output,
         files,
         help,
@@ -87,6 +90,8 @@ def scopes() -> tuple[Scope, ...]:
         Scope("settings", "settings", (settings.SettingsScreen,)),
         Scope("setting editor", "setting", (settings.SettingEditScreen,)),
         Scope("theme picker", "theme", (settings.ThemeScreen,)),
+        Scope("engines", "engines", (engines.EnginesScreen,)),
+        Scope("engine picker", "engine", (engine_picker.EnginePicker,)),
         Scope("app", "app", (AppKeys,)),
     )
 

@@ -22,9 +22,18 @@ if TYPE_CHECKING:  # pragma: no cover
 After = Callable[[], object] | None
 
 
-def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After = None) -> None:
+def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After = None,
+                  engine: str = "local") -> None:
     """Start a session (Docker; when Docker is known to be unreachable, offer a
-    workspace-only session instead) in a worker, then notify its notes."""
+    workspace-only session instead) in a worker, then notify its notes. ``engine``: where
+    the project lives; with more engines configured the user picks one first
+    (:func:`~vmuser_tui.tui.flows.engines.choose_start_engine`)."""
+    from vmuser_tui.tui.flows.engines import choose_start_engine
+
+    choose_start_engine(host, name, engine, lambda chosen: _start_on(host, project_id, name, chosen, after))
+
+
+def _start_on(host: WorkerMixin, project_id: str, name: str, engine: str, after: After) -> None:
     from vmuser_tui.tui.screens.confirm import ConfirmScreen
 
     app = host.vapp
@@ -33,7 +42,8 @@ def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After
         def done(outcome: StartOutcome) -> None:
             s = outcome.session
             if s.runtime == "docker":
-                short = f"session {s.id} started in a container"
+                short = f"session {s.id} started in a container" + (f" on engine {s.engine}"
+                                                                    if s.engine != "local" else "")
                 where = f"container {s.container_name}, image {s.image}"
             else:
                 short = f"session {s.id} started: workspace only"
@@ -52,11 +62,16 @@ def start_session(host: WorkerMixin, project_id: str, name: str, *, after: After
         from vmuser_tui.core.launch import StartOptions
 
         label = "starting a Docker session" if runtime == "docker" else "starting a workspace-only session"
+        if engine != "local":
+            label += f" on engine {engine}"
         # the image build of a devcontainer.json/Dockerfile streams its latest line into the TaskBar
         options = StartOptions(output=host.line_callback())
-        host.run_blocking(lambda: host.vm.sessions.start(project_id, runtime=runtime, options=options), done,
-                          group="write", task=label)
+        host.run_blocking(lambda: host.vm.sessions.start(project_id, runtime=runtime, options=options,
+                                                         engine=engine), done, group="write", task=label)
 
+    if engine != "local":  # the status line's Docker check is about the local engine only
+        run("docker")
+        return
     ok, detail = getattr(app, "docker_state", (None, ""))
     if ok is False:
         def answer(yes: bool | None) -> None:

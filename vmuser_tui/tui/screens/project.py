@@ -34,6 +34,7 @@ from vmuser_tui.core.models import Checkpoint, Project, Session
 from vmuser_tui.core.search_query import SearchQuery
 from vmuser_tui.tui.flows import checkpoint_edits
 from vmuser_tui.tui.flows import checkpoints as checkpoint_flows
+from vmuser_tui.tui.flows import engines as engine_flows
 from vmuser_tui.tui.flows import leases as lease_flows
 from vmuser_tui.tui.flows import lifecycle as lifecycle_flows
 from vmuser_tui.tui.flows import restore as restore_flow
@@ -72,10 +73,12 @@ FULL_METRICS_HEIGHT = 32
 #: Changing actions on the whole project: refused while another client holds any of its sessions.
 PROJECT_WRITES = frozenset({"checkpoint", "restore", "undo", "tag", "annotate", "start", "remove", "edit_project"})
 #: Changing actions on one session: refused while another client holds that session.
-SESSION_WRITES = frozenset({"exec", "shell", "stop", "pause"})
+SESSION_WRITES = frozenset({"exec", "shell", "stop", "pause", "move"})
 #: guard_write labels that are not the action's name.
 ACTION_OF_LABEL = {"start session": "start", "stop session": "stop", "pause session": "pause",
-                   "edit project": "edit_project"}
+                   "edit project": "edit_project", "move session": "move"}
+#: Session statuses a stop or a move applies to (``unreachable``: its engine did not answer).
+ACTIVE = ("created", "running", "paused", "unreachable")
 
 
 class ProjectScreen(CustomCommandsMixin, VmuserScreen):
@@ -126,12 +129,14 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         Binding("S", "stop", "Stop session", show=False, id="project.stop"),
         Binding("p", "pause", "Pause/resume", show=False, tooltip="Pause or resume the session (docker pause)",
                 id="project.pause"),
+        Binding("o", "move", "Move to engine", show=False,
+                tooltip="Move the session to another engine", id="project.move"),
         Binding("y", "copy", "Copy id", show=False, id="project.copy"),
         Binding("L", "log", "Operation log", show=False, id="project.log"),  # L on every screen (issue 12)
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="project.refresh"),
     ]
     WRITE_ACTIONS = frozenset({"checkpoint", "restore", "undo", "exec", "start", "stop", "shell", "tag", "annotate",
-                               "takeover", "pause", "remove", "edit_project"})
+                               "takeover", "pause", "remove", "edit_project", "move"})
 
     COMMAND_SCOPES = ("project", "session", "checkpoint")  # [[commands]] bound here
 
@@ -216,6 +221,7 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         self.query_one("#timeline-empty").display = False
         self.query_one("#metrics").display = False
         self.timeline.focus()
+        self.panel.engines = len(self.vm.engine_names()) > 1  # config only: the Engine column
         self.set_interval(self.vm.access.heartbeat_interval, self.leases.heartbeat, name="lease heartbeat")
         self.set_interval(HOLDERS_INTERVAL, self._sync_leases, name="lease holders")
 
@@ -433,7 +439,7 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         if action in PROJECT_WRITES:
             return self.banner.refusal(None)
         if action in SESSION_WRITES:
-            session = self.selected_session() if action in ("stop", "pause") else self.panel.exec_session()
+            session = self.selected_session() if action in ("stop", "pause", "move") else self.panel.exec_session()
             return self.banner.refusal(session.id) if session is not None else None
         return None
 
@@ -636,7 +642,8 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
     def action_start(self) -> None:
         if self.guard_write("start session"):
             name = self.project.name if self.project else self.project_id
-            session_flows.start_session(self, self.project_id, name, after=self.reload)
+            session_flows.start_session(self, self.project_id, name, after=self.reload,
+                                        engine=self.project.engine if self.project else "local")
 
     def action_pause(self) -> None:
         """``p``: pause the selected session (docker pause), or resume it when it is paused."""
@@ -653,7 +660,18 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         if not self.guard_write("stop session"):
             return
         session = self.selected_session()
-        if session is None or session.status not in ("created", "running", "paused"):
+        if session is None or session.status not in ACTIVE:
             self.notify("select a running session to stop (Tab moves to the sessions)", severity="warning")
             return
         session_flows.stop_session(self, session, after=self.reload)
+
+    def action_move(self) -> None:
+        """``o``: move the selected session to another Docker engine (pick, confirm, move)."""
+        if not self.guard_write("move session"):
+            return
+        session = self.selected_session()
+        if session is None:
+            self.notify(f"no session to move: {self.key('project.start', 's')} starts one", severity="warning")
+            return
+        name = self.project.name if self.project else self.project_id
+        engine_flows.move_session(self, session, name, after=self.reload)

@@ -34,7 +34,9 @@ from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 __all__ = ["ProjectTable", "ProjectsScreen"]  # ProjectTable: where keymap_check finds it
 
-DEBOUNCE_ABOVE = 2000  # projects; beyond this the filter waits for a pause in typing
+DEBOUNCE_ABOVE = 2000
+#: Sessions a stop or a delete applies to (``unreachable``: its engine did not answer; issue 14).
+ACTIVE = ("created", "running", "paused", "unreachable")  # projects; beyond this the filter waits for a pause in typing
 
 
 class ProjectsScreen(VmuserScreen):
@@ -366,7 +368,8 @@ class ProjectsScreen(VmuserScreen):
             return
         project = self.require()
         if project is not None:
-            start_session(self, project.id, project.name, after=lambda: self.reload(select=project.id))
+            start_session(self, project.id, project.name, after=lambda: self.reload(select=project.id),
+                          engine=project.engine)
 
     # -- bulk actions -----------------------------------------------------------------
     def action_pin(self) -> None:
@@ -425,8 +428,7 @@ class ProjectsScreen(VmuserScreen):
             return
 
         def gather():
-            return [(p, [s for s in self.vm.sessions.list(p.id) if s.status in ("created", "running", "paused")])
-                    for p in targets]
+            return [(p, [s for s in self.vm.sessions.list(p.id) if s.status in ACTIVE]) for p in targets]
 
         self.run_blocking(gather, self._confirm_stop, group="write")
 
@@ -478,7 +480,7 @@ class ProjectsScreen(VmuserScreen):
         checkpoints = sum(p.checkpoints for p in projects)
         managed = [p for p in projects if p.managed]
         containers = {p.id: [s for s in sessions if s.runtime == "docker" and s.container_id
-                             and s.status in ("created", "running", "paused", "failed")] for p, sessions in found}
+                             and s.status in (*ACTIVE, "failed")] for p, sessions in found}
         sessions = sum(len(s) for _, s in found)
         body = Text()
         body.append("This cannot be undone. Lost:\n")

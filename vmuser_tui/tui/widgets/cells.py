@@ -103,10 +103,15 @@ def clip_left(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
+#: Status -> (mark, style). ``unreachable`` (issue 14): its engine did not answer; the
+#: container may well run on there, so neither failed's red nor stopped's dim grey.
+STATUS_LOOK = {"running": ("●", "bold green"), "paused": ("○", "yellow"), "failed": ("○", "bold red"),
+               "created": ("○", "cyan"), "unreachable": ("◌", "bold magenta")}
+
+
 def status_cell(status: str) -> Text:
-    """A project or session status with colour."""
-    style = {"running": "bold green", "paused": "yellow", "failed": "bold red", "created": "cyan"}.get(status, "dim")
-    mark = "●" if status == "running" else "○"
+    """A project or session status with colour (and its mark: ● running, ◌ unreachable)."""
+    mark, style = STATUS_LOOK.get(status, ("○", "dim"))
     return Text(f"{mark} {status}", style=style)
 
 

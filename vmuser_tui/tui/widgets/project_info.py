@@ -1,5 +1,6 @@
 """The two lines about a project at the top of its screen: name, id, status, checkpoint
-count, pinned or cleanup date, tags; then where its workspace is."""
+count, pinned or cleanup date, tags; then where its workspace is (on another Docker engine:
+that engine and its volume)."""
 
 from __future__ import annotations
 
@@ -31,5 +32,9 @@ class ProjectInfo(Static):
         if p.tags:
             line1.append(f"  [{', '.join(p.tags)}]", style="cyan")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {printable(p.workspace)}")
+        if p.engine != "local":  # issue 14: the workspace is a volume on that engine, not the folder here
+            line2.append(f"engine {printable(p.engine)}", style="bold")
+            line2.append(f" · workspace: the volume vmuser-ws-{p.id} there")
+        else:
+            line2.append(f"{'workspace' if p.managed else 'workspace (in place)'} {printable(p.workspace)}")
         self.update(lines(line1, line2))

@@ -1,6 +1,7 @@
-"""A project's sessions as a table: id, status, runtime, published ports (when a session has
-any), container, start time, uptime, checkpoints (and the image, when every column fits
-whole; else the status line says it, as it says every port, the metadata and the variables).
+"""A project's sessions as a table: id, status, runtime, engine (when more than ``local`` is
+configured, or a session runs elsewhere), published ports (when a session has any),
+container, start time, uptime, checkpoints (and the image, when every column fits whole;
+else the status line says it, as it says every port, the metadata and the variables).
 
 :class:`SessionsPanel` is a DataTable that owns the session list it shows and knows which
 session the screen's actions are about: the selected one, the one the metrics and the
@@ -21,7 +22,7 @@ from vmuser_tui.core.access import holders_text
 from vmuser_tui.core.models import Session
 from vmuser_tui.core.ports import port_text, ports_text
 from vmuser_tui.core.session_env import env_text
-from vmuser_tui.tui.widgets.cells import clip_middle, short_time, status_cell
+from vmuser_tui.tui.widgets.cells import clip, clip_middle, short_time, status_cell
 from vmuser_tui.tui.widgets.tables import Fit, cell_width, refill, set_columns, table_width
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +36,12 @@ IMAGE_COLUMN = ("Image", "image")
 #: Published ports, after Runtime, only while a session of the project has any (an 80-column
 #: screen has no cells to spare for a column of dashes).
 PORTS_COLUMN = ("Ports", "ports")
-#: Cells (padding included) the Container column needs to stay readable beside Ports.
+#: The Docker engine a session runs on (issue 14), after Runtime, only while an engine other
+#: than ``local`` is configured or a session runs on one; names cut to ENGINE_WIDTH cells.
+ENGINE_COLUMN = ("Engine", "engine")
+ENGINE_WIDTH = 10
+#: Cells (padding included) the Container column needs to stay readable beside Ports or
+#: Engine (the status line has the container's name when the column gives way).
 CONTAINER_MIN = 14
 #: Sessions a client attaches to (and shows metrics of).
 WATCHED = ("running", "paused")
@@ -72,6 +78,9 @@ class SessionsPanel(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.sessions: list[Session] = []
         self.image_column = False
+        #: True: show the Engine column even when every session is on ``local`` (the screen
+        #: sets it when ``[engines]`` names another engine).
+        self.engines = False
 
     def on_mount(self) -> None:
         set_columns(self, SESSION_COLUMNS)
@@ -84,10 +93,13 @@ class SessionsPanel(DataTable):
             keep = session.id if session else None
 
         ports = any(s.ports for s in self.sessions)
+        engine = self.engines or any(s.engine != "local" for s in self.sessions)
         room = table_width(self, width, len(self.sessions))
 
         def row(s: Session, image: bool, container: bool = True) -> list:
             cells: list = [s.id, status_cell(s.status), s.runtime]
+            if engine:
+                cells.append(Text(clip(s.engine, ENGINE_WIDTH)))
             if ports:
                 cells.append(Text(ports_cell(s)))
             if container:
@@ -99,6 +111,8 @@ class SessionsPanel(DataTable):
             cols = [c for c in SESSION_COLUMNS if container or c[1] != "container"]
             if ports:
                 cols.insert(3, PORTS_COLUMN)
+            if engine:
+                cols.insert(3, ENGINE_COLUMN)
             return (*cols, IMAGE_COLUMN) if image else tuple(cols)
 
         def needed(cols: tuple[tuple[str, str], ...], rows: list[list]) -> dict[str, int]:
@@ -108,10 +122,11 @@ class SessionsPanel(DataTable):
         # the Image column only when every column fits whole; else the status line shows it
         full = needed(columns(True), [row(s, True) for s in self.sessions])
         self.image_column = bool(self.sessions) and sum(full.values()) <= room
-        # with ports, the Container column (vmuser-<project>-<session>: the status line has it)
-        # gives way when it would be cut to less than CONTAINER_MIN cells
+        # with ports or engines, the Container column (vmuser-<project>-<session>: the status
+        # line has it) gives way when it would be cut to less than CONTAINER_MIN cells
         widths = needed(columns(False), [row(s, False) for s in self.sessions])
-        container = not ports or sum(w for k, w in widths.items() if k != "container") + CONTAINER_MIN <= room
+        others = sum(w for k, w in widths.items() if k != "container")
+        container = not (ports or engine) or others + CONTAINER_MIN <= room
         set_columns(self, columns(self.image_column, container))
         refill(self, ((row(s, self.image_column, container), s.id) for s in self.sessions), width=width,
                minimum={"uptime": 7})
@@ -174,6 +189,10 @@ class SessionsPanel(DataTable):
         masked; None: the names only). Ports, metadata and variables come before the image
         and the container: at 80 columns the end of the line is cut."""
         msg = f"session {session.id} · {session.status} · {session.runtime}"
+        if session.engine != "local":
+            msg += f" · engine {session.engine}"
+            if session.status == "unreachable":
+                msg += " (not answering: its container may still run there)"
         if session.ports:
             msg += f" · ports {ports_text(session.ports)}"
         if session.metadata:
