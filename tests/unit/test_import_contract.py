@@ -106,9 +106,6 @@ PUBLIC_NAMES: dict[str, set[str]] = {
     f"{CORE}.launch": {"StartOptions"},
     f"{CORE}.session_env": {"parse_env_args", "parse_meta", "env_text"},
     f"{CORE}.ports": {"ports_text", "port_text"},
-    # issue 14: what vm.engine_statuses() returns (engine list, the TUI's engine picker and
-    # engines screen)
-    f"{CORE}.engines": {"EngineStatus"},
 }
 
 #: Today's violations, as "<file under vmuser_tui/> -> <module>[:<name>]". Each says who

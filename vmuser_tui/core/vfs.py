@@ -15,6 +15,7 @@ import os
 import stat as statmod
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, container_user, oplog
 from vmuser_tui.core.context import Context
@@ -38,6 +39,9 @@ from vmuser_tui.core.store.confined import (
 )
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK
 
+if TYPE_CHECKING:  # pragma: no cover
+    from vmuser_tui.core.store.engine_files import EngineFiles
+
 _KIND = {statmod.S_IFDIR: DIR, statmod.S_IFREG: FILE, statmod.S_IFLNK: SYMLINK}
 
 
@@ -53,6 +57,18 @@ class VirtualFS:
     def _workspace(self, project_ref: str) -> tuple[str, Path]:
         project = self.projects.get(project_ref)
         return project.id, self.projects.workspace_dir(project)
+
+    def _engine_files(self, project_ref: str) -> tuple[str, EngineFiles | None]:
+        """``(project id, EngineFiles)`` when the project's workspace is a volume on another
+        engine (issue 14: every live operation then goes through its helper container), else
+        ``(project id, None)``."""
+        project = self.projects.get(project_ref)
+        if project.engine == "local":
+            return project.id, None
+        from vmuser_tui.core.store.engine_files import EngineFiles
+
+        ws = self.checkpoints.engine_workspace(project)
+        return project.id, EngineFiles.from_config(ws, self.ctx.config, owner=ws.owner)
 
     def _checkpoint_root(self, project_id: str, at: str) -> str:
         cp = self.checkpoints.get(at)
@@ -114,6 +130,8 @@ class VirtualFS:
             if entry.kind != DIR:
                 raise UsageError(f"{rel}: not a directory (use fs cat to read a file)")
             out = [self._info_stored(join(rel, e.name), e) for e in self.ctx.store.get_tree(entry.hash)]
+        elif (remote := self._engine_files(project_ref)[1]) is not None:
+            out = remote.ls(rel)
         else:
             _, ws = self._workspace(project_ref)
             full = self._safe(ws, rel)
@@ -139,6 +157,8 @@ class VirtualFS:
             if entry is None:
                 raise NotFoundError(f"{rel}: not in checkpoint {at}")
             return self._info_stored(rel, entry)
+        if (remote := self._engine_files(project_ref)[1]) is not None:
+            return remote.stat(rel)
         _, ws = self._workspace(project_ref)
         full = self._safe(ws, rel)
         if not os.path.lexists(full):
@@ -156,6 +176,8 @@ class VirtualFS:
             if entry.kind != FILE:
                 raise UsageError(f"{rel}: is a {entry.kind}, not a file")
             return self.ctx.store.read_blob(entry.hash, limit=limit)
+        if (remote := self._engine_files(project_ref)[1]) is not None:
+            return remote.read(rel, limit=limit)
         _, ws = self._workspace(project_ref)
         full = self._safe(ws, rel)
         try:
@@ -197,11 +219,20 @@ class VirtualFS:
         folders with ``parents``. Raises LimitError past ``[limits] max_file_size`` before
         anything is written."""
         rel = normalize(path)
-        project_id, ws = self._workspace(project_ref)
+        project_id, remote = self._engine_files(project_ref)
         self.ctx.access.check(project_id, what="change the workspace")
         limit = self.ctx.config.get("limits", "max_file_size")
         if len(data) > limit:
             raise LimitError(f"{rel}: {len(data):,} bytes is over [limits] max_file_size ({limit:,} bytes)")
+        if remote is not None:
+            try:
+                existed = remote.stat(rel) is not None
+            except NotFoundError:
+                existed = False
+            info = remote.write(rel, data, mode=mode, parents=parents)
+            self._log("fs.write", project_id, path=rel, bytes=len(data), created=not existed)
+            return info
+        project_id, ws = self._workspace(project_ref)
         parent = rel.rpartition("/")[0]
         if parents and parent and not os.path.isdir(self._safe(ws, parent, parents_must_exist=False)):
             self.mkdir(project_id, parent, parents=True)
@@ -235,8 +266,13 @@ class VirtualFS:
     def mkdir(self, project_ref: str, path: str, *, parents: bool = True) -> FileInfo:
         """Create a directory (and its parents with ``parents``)."""
         rel = normalize(path)
-        project_id, ws = self._workspace(project_ref)
+        project_id, remote = self._engine_files(project_ref)
         self.ctx.access.check(project_id, what="change the workspace")
+        if remote is not None:
+            info = remote.mkdir(rel, parents=parents)
+            self._log("fs.mkdir", project_id, path=rel)
+            return info
+        project_id, ws = self._workspace(project_ref)
         full = self._safe(ws, rel, parents_must_exist=not parents)
         if os.path.lexists(full):
             if os.path.isdir(full) and not os.path.islink(full):
@@ -267,8 +303,13 @@ class VirtualFS:
         a, b = normalize(src), normalize(dst)
         if b == a or b.startswith(a + "/"):
             raise UsageError(f"cannot move {a} into itself")
-        project_id, ws = self._workspace(project_ref)
+        project_id, remote = self._engine_files(project_ref)
         self.ctx.access.check(project_id, what="change the workspace")
+        if remote is not None:
+            info = remote.mv(a, b)
+            self._log("fs.mv", project_id, src=a, dst=b)
+            return info
+        project_id, ws = self._workspace(project_ref)
         fa, fb = self._safe(ws, a), self._safe(ws, b)
         if not os.path.lexists(fa):
             raise NotFoundError(f"{a}: no such file or directory in the workspace")
@@ -292,8 +333,13 @@ class VirtualFS:
     def rm(self, project_ref: str, path: str, *, recursive: bool = False) -> None:
         """Remove a file, symlink or empty directory; a non-empty one needs ``recursive``."""
         rel = normalize(path)
-        project_id, ws = self._workspace(project_ref)
+        project_id, remote = self._engine_files(project_ref)
         self.ctx.access.check(project_id, what="change the workspace")
+        if remote is not None:
+            remote.rm(rel, recursive=recursive)
+            self._log("fs.rm", project_id, path=rel, recursive=recursive)
+            return
+        project_id, ws = self._workspace(project_ref)
         full = self._safe(ws, rel)
         if not os.path.lexists(full):
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")

@@ -7,7 +7,9 @@ has one job. Units: bytes, percent of one core, seconds (monotonic) for deadline
 
 from __future__ import annotations
 
+import contextlib
 import select
+import socket
 import struct
 import time
 from typing import Any
@@ -93,3 +95,27 @@ def memory_bytes(stats: dict) -> int:
     cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
     usage = mem.get("usage", 0)
     return usage - cache if 0 <= cache <= usage else usage
+
+
+def buffered_output(sock: Any, raw: socket.socket) -> bytes:
+    """Bytes the HTTP client already read past the response headers of ``exec_start``.
+
+    http.client reads the status line and headers through a buffered reader, which may
+    pull in the first output of a fast command along with them; reading only the raw
+    socket afterwards would lose it. The buffer is peeked with the socket non-blocking,
+    so nothing waits here. Best effort: any surprise in the SDK's internals yields b"".
+    """
+    try:
+        fp = sock._response.raw._fp.fp  # the BufferedReader over ``sock``
+    except AttributeError:
+        return b""
+    timeout = raw.gettimeout()
+    try:
+        raw.settimeout(0.0)
+        data = fp.peek(65536) if hasattr(fp, "peek") else b""
+        return fp.read(len(data)) if data else b""
+    except (OSError, ValueError):
+        return b""
+    finally:
+        with contextlib.suppress(OSError):
+            raw.settimeout(timeout)

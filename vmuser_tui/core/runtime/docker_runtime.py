@@ -36,7 +36,14 @@ from vmuser_tui.core.runtime.base import (
     ImageChoice,
     OutputSink,
 )
-from vmuser_tui.core.runtime.docker_answers import container_info, cpu_percent, demux, memory_bytes, read_all
+from vmuser_tui.core.runtime.docker_answers import (
+    buffered_output,
+    container_info,
+    cpu_percent,
+    demux,
+    memory_bytes,
+    read_all,
+)
 from vmuser_tui.core.runtime.exec_control import ExecControl
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, PULL_TIMEOUT, one_line
 from vmuser_tui.core.runtime.logs import LogStream
@@ -467,7 +474,11 @@ class DockerRuntime:
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
             try:
-                raw = read_all(sock, deadline)
+                # what the HTTP client read past the headers is output too (over an SSH
+                # tunnel the first output often comes with them: see exec_stream._buffered)
+                first = buffered_output(sock, getattr(sock, "_sock", sock))
+                rest = read_all(sock, deadline)
+                raw = None if rest is None else first + rest
             finally:
                 sock.close()
             if raw is None:

@@ -31,7 +31,8 @@ from typing import Any
 
 from vmuser_tui.core.errors import NotFoundError, StateError, UsageError, VmuserError
 from vmuser_tui.core.runtime.base import LABEL_PROJECT, WORKSPACE_MOUNT, ExecResult
-from vmuser_tui.core.runtime.exec_stream import CHUNK, FrameParser, _buffered
+from vmuser_tui.core.runtime.docker_answers import buffered_output
+from vmuser_tui.core.runtime.exec_stream import CHUNK, FrameParser
 from vmuser_tui.core.runtime.images import FALLBACK_IMAGE, one_line
 
 LABEL_ROLE = "vmuser.role"
@@ -303,7 +304,7 @@ class EngineWorkspace:
                 self._helper = None
                 continue
             raw = getattr(sock, "_sock", sock)
-            return api, exec_id, ExecStream(sock, _buffered(sock, raw))
+            return api, exec_id, ExecStream(sock, buffered_output(sock, raw))
         raise AssertionError("unreachable")
 
     def _exit_code(self, api: Any, exec_id: str) -> int:

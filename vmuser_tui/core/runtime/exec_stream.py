@@ -34,6 +34,7 @@ from typing import Any
 
 from vmuser_tui.core.errors import VmuserError
 from vmuser_tui.core.runtime.base import ExecOptions, ExecOutcome, OutputSink, StreamName
+from vmuser_tui.core.runtime.docker_answers import buffered_output
 from vmuser_tui.core.runtime.exec_control import ExecControl
 
 #: Environment variable that marks every process of one exec (value: a random token), so a
@@ -123,30 +124,6 @@ class FrameParser:
     def partial(self) -> bool:
         """True while a frame is unfinished (the stream ended mid-frame if it stays so)."""
         return bool(self._header) or self._left > 0
-
-
-def _buffered(sock: Any, raw: socket.socket) -> bytes:
-    """Bytes the HTTP client already read past the response headers of ``exec_start``.
-
-    http.client reads the status line and headers through a buffered reader, which may
-    pull in the first output of a fast command along with them; reading only the raw
-    socket afterwards would lose it. The buffer is peeked with the socket non-blocking,
-    so nothing waits here. Best effort: any surprise in the SDK's internals yields b"".
-    """
-    try:
-        fp = sock._response.raw._fp.fp  # the BufferedReader over ``sock``
-    except AttributeError:
-        return b""
-    timeout = raw.gettimeout()
-    try:
-        raw.settimeout(0.0)
-        data = fp.peek(CHUNK) if hasattr(fp, "peek") else b""
-        return fp.read(len(data)) if data else b""
-    except (OSError, ValueError):
-        return b""
-    finally:
-        with contextlib.suppress(OSError):
-            raw.settimeout(timeout)
 
 
 class DockerExec:
@@ -262,7 +239,7 @@ class DockerExec:
         if o.stdin and not stdin_open and not o.tty:
             close_write()  # stdin attached but nothing to send: EOF now
         try:
-            leftover = _buffered(self._sock, raw)
+            leftover = buffered_output(self._sock, raw)
             if leftover:
                 deliver(leftover)
             if o.tty:
