@@ -19,11 +19,15 @@ def _json_list(text: str | None) -> list:
 _tags = _json_list
 
 
-def project_status(live: int, paused: int) -> str:
-    """A project's status from its count of ``live`` sessions (running or paused) and of
-    ``paused`` ones: running while one runs, paused when every live one is paused."""
+def project_status(live: int, paused: int, unreachable: int = 0) -> str:
+    """A project's status from its count of ``live`` sessions (running or paused), of
+    ``paused`` ones and of ``unreachable`` ones (their engine does not answer; issue 14):
+    running while one runs, else unreachable while one is, paused when every live one is
+    paused, else idle. Only an idle project is a candidate for idle cleanup."""
     if live > paused:
         return "running"
+    if unreachable:
+        return "unreachable"
     return "paused" if paused else "idle"
 
 
@@ -39,7 +43,8 @@ class Project:
     """A body of work with a workspace directory.
 
     ``status`` is derived (:func:`project_status`): ``running`` (a session runs),
-    ``paused`` (its only live sessions are paused), ``idle`` otherwise.
+    ``unreachable`` (one runs on an engine that does not answer), ``paused`` (its only
+    live sessions are paused), ``idle`` otherwise.
     ``cleanup_due_at`` is when idle cleanup would delete it (None when pinned).
     """
 
@@ -75,7 +80,8 @@ class Project:
             last_active_at=row["last_active_at"], keep_until=row.get("keep_until"),
             sessions=row.get("n_sessions") or 0, running_sessions=row.get("n_running") or 0,
             checkpoints=row.get("n_checkpoints") or 0,
-            status=project_status(row.get("n_running") or 0, row.get("n_paused") or 0),
+            status=project_status(row.get("n_running") or 0, row.get("n_paused") or 0,
+                                  row.get("n_unreachable") or 0),
             engine=row.get("engine") or "local",
         )
 

@@ -25,6 +25,7 @@ SELECT p.*,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id) AS n_sessions,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status IN ('running','paused')) AS n_running,
   (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status = 'paused') AS n_paused,
+  (SELECT COUNT(*) FROM sessions s WHERE s.project_id = p.id AND s.status = 'unreachable') AS n_unreachable,
   (SELECT COUNT(*) FROM checkpoints c WHERE c.project_id = p.id) AS n_checkpoints
 FROM projects p
 """
