@@ -108,8 +108,10 @@ class Bench:
     def revive(self) -> None:
         """Engine up again (empty), the old session gone, a new one on box."""
         self.engine.start()
-        self.vm("session", "list")  # reconcile: the vanished container's session is failed now
-        self.vm("session", "rm", self.session, check=False)
+        # engine list asks every engine and reconciles their sessions (one-shot commands reconcile
+        # only local): the vanished container's session is failed now, and can be removed
+        self.vm("engine", "list", check=False)
+        self.vm("session", "rm", self.session, "--yes")
         self.start_session()
 
     # -- the TUI in tmux ------------------------------------------------------------------
