@@ -151,6 +151,19 @@ class Vmuser:
                 pass  # a listing never fails on the bookkeeping
         return statuses
 
+    def reconcile_engines(self) -> list[str]:
+        """Ask the engines other than ``local`` that have active sessions (in parallel, a
+        bounded wait) and bring those sessions in line: running, stopped, or
+        ``unreachable``. One line per change. Cheap when no session runs elsewhere (one
+        query); nothing for a read-only client. The TUI calls it on a timer (issue 14)."""
+        if self.access.read_only:
+            return []
+        rows = self.db.query("SELECT DISTINCT engine FROM sessions WHERE runtime = 'docker' AND engine != 'local' "
+                             "AND status IN ('created','running','paused','unreachable')")
+        if not rows:
+            return []
+        return self.sessions.reconcile(engines=[r["engine"] for r in rows])
+
     def engine_names(self) -> list[str]:
         """``local`` and the configured engines, in config order."""
         return self.ctx.engines.names()

@@ -81,6 +81,9 @@ NOTIFY_TIMEOUT = {"information": 4.0, "warning": 6.0, "error": 8.0}
 HANGUP_GRACE = 3.0
 #: Notifications kept for the messages view (m).
 HISTORY = 200
+#: Seconds between two checks of the sessions on engines other than ``local`` (issue 14): a
+#: host that died is shown as such within this (each check waits at most 1.5 s, off the UI thread).
+ENGINE_INTERVAL = 10.0
 
 
 @dataclass
@@ -232,6 +235,9 @@ class VmuserApp(App):
         self.check_docker()
         if self._docker_interval:
             self.set_interval(self._docker_interval, self.check_docker)
+            # sessions on other engines (issue 14): noticed when theirs stops answering or comes back
+            self.check_engines()
+            self.set_interval(ENGINE_INTERVAL, self.check_engines)
         if self._jobs and not self.read_only:
             self.start_jobs()
         settle_heap()
@@ -338,6 +344,26 @@ class VmuserApp(App):
 
         self.run_worker(job, thread=True, group="docker-status", exclusive=True, exit_on_error=False,
                         name="docker status")
+
+    def check_engines(self) -> None:
+        """Reconcile the sessions on engines other than ``local`` in a thread worker (see
+        :meth:`Vmuser.reconcile_engines`); a change is a notification and the screen reloads."""
+
+        def job() -> None:
+            try:
+                changes = self.vm.reconcile_engines()
+            except Exception:  # noqa: BLE001 - a background check must never crash the app
+                return
+            if changes:
+                self._from_thread(self._engines_changed, changes)
+
+        self.run_worker(job, thread=True, group="engine-status", exclusive=True, exit_on_error=False,
+                        name="engine status")
+
+    def _engines_changed(self, changes: list[str]) -> None:
+        for line in changes:
+            self.notify(line, title="Engines", severity="warning")
+        self._reload_screen()
 
     def check_data_version(self) -> None:
         """Reload the current screen when another process committed to the database."""

@@ -233,7 +233,9 @@ class ProjectsScreen(VmuserScreen):
         elif p.cleanup_due_at:
             line1.append(f"  cleanup due {short_time(p.cleanup_due_at)} ({extend} extends)", style="dim")
         line2 = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        line2.append(printable(p.description or p.workspace))  # escapes shown (Rich would drop a BEL silently)
+        # on another engine (issue 14) the workspace is a volume there, not the folder of the row
+        where = p.workspace if p.engine == "local" else f"engine {p.engine} · the volume vmuser-ws-{p.id} there"
+        line2.append(printable(p.description or where))  # escapes shown (Rich would drop a BEL silently)
         detail.update(lines(line1, line2))
 
     # -- filter -----------------------------------------------------------------------
@@ -499,6 +501,8 @@ class ProjectsScreen(VmuserScreen):
             body.append(f" ({p.id}): {plural(p.checkpoints, 'checkpoint')}, {plural(len(sessions_of), 'session')}")
             if containers[p.id]:
                 body.append(", containers " + ", ".join(s.container_name or s.id for s in containers[p.id]))
+            if p.engine != "local":  # issue 14: its live workspace is a volume on that engine
+                body.append(f", the workspace volume vmuser-ws-{p.id} on engine {p.engine}")
             if p.managed:
                 body.append(", the workspace:\n    ")
                 body.append(p.workspace, style="bold")
