@@ -54,7 +54,9 @@ def _show(project: Project, as_json: bool) -> None:
         return
     details([
         ("id", project.id), ("name", project.name), ("description", project.description),
-        ("workspace", f"{project.workspace} ({'managed' if project.managed else 'in place'})"),
+        ("workspace", f"{project.workspace} ({'managed' if project.managed else 'in place'})"
+         if project.engine == "local" else f"the volume vmuser-ws-{project.id} on engine {project.engine}"),
+        ("engine", project.engine),
         ("image", project.image or "(default)"), ("status", project.status),
         ("sessions", f"{project.running_sessions} running / {project.sessions}"),
         ("checkpoints", project.checkpoints), ("head", project.head_checkpoint_id or "-"),
