@@ -104,9 +104,17 @@ class Checkpoints:
     """Checkpoint operations; capture and restore run here, storage in :mod:`.store`."""
 
     def __init__(self, ctx: Context, projects, sessions):
+        """``sessions``: the :class:`~vmuser_tui.core.sessions.Sessions`, or a function
+        returning it (made on first use: listing or diffing checkpoints never needs it)."""
         self.ctx = ctx
         self.projects = projects
-        self.sessions = sessions
+        self._sessions = sessions
+
+    @property
+    def sessions(self):
+        if callable(self._sessions):
+            self._sessions = self._sessions()
+        return self._sessions
 
     @property
     def db(self):
@@ -122,9 +130,11 @@ class Checkpoints:
 
     def _target(self, ref: str) -> tuple[str, str | None]:
         """``(project id, session id or None)`` for a SESSION|PROJECT argument."""
-        try:
-            session = self.sessions.get(ref)
-            return session.project_id, session.id
+        try:  # (the sessions table read here: Sessions and the runtime modules stay unloaded)
+            session_id = self.db.resolve("sessions", ref, what="session")
+            row = self.db.conn.execute("SELECT project_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is not None:  # (None: deleted by another process since resolve() found it)
+                return row[0], session_id
         except NotFoundError:
             pass
         try:
