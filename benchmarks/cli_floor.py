@@ -120,14 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{med * 1000:.1f} ms", f"{med / floor:.2f}", f"<= {GOAL}" if vmuser else "-",
                      ok if vmuser else ""])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     load = os.getloadavg()
+    machine = f"Python {sys.version.split()[0]}; {os.cpu_count()} cores"
     text = "\n".join([
-        f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f} at the end",
+        f"{machine}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end",
         f"Rounds: {args.runs} (median; the five commands in turn each round); total {total:.0f} s",
-        "Data: one project, 301 files, two checkpoints 6 files apart; bytecode compiled beforehand", "",
+        "Data: one project, 301 files, two checkpoints 6 files apart; bytecode compiled beforehand",
+        "",
         *lines])
     print(text)
     if args.write_readme:

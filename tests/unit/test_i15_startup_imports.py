@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: never loaded by any of these one-shot commands (``session`` loads vmuser's runtime package for
 #: Sessions, never the docker SDK: no session is active, so the engine is not asked)
 EVERYWHERE = {"textual", "docker", "requests", "vmuser_tui.tui", "vmuser_tui.core.restoring",
-              "vmuser_tui.core.store.restore", "vmuser_tui.core.runtime.docker_runtime", "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions"}
+              "vmuser_tui.core.store.restore", "vmuser_tui.core.runtime.docker_runtime",
+              "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions"}
 if sys.platform == "linux":
     EVERYWHERE.add("platformdirs")
 
@@ -37,8 +38,8 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def _vmuser(tmp: Path, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "vmuser_tui", *args], env=_env(tmp), capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-m", "vmuser_tui", *args], env=_env(tmp), capture_output=True,
+                          text=True, check=True)
     return proc.stdout.strip()
 
 
@@ -78,8 +79,8 @@ def _absent(loaded: set[str], banned: set[str]) -> list[str]:
 
 FAMILIES = {
     "project": (lambda p, a, b: ["project", "list", "--json"],
-                {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints", "vmuser_tui.core.store.capture",
-                 "vmuser_tui.core.vfs"}),
+                {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
+                 "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
     "checkpoint list": (lambda p, a, b: ["checkpoint", "list", p, "--json"],
                         {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture",
                          "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs", "difflib"}),
@@ -91,8 +92,8 @@ FAMILIES = {
     "fs": (lambda p, a, b: ["fs", "ls", p, "src", "--at", b, "--json"],
            {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture"}),
     "log": (lambda p, a, b: ["log", "--json", "--limit", "5"],
-            {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints", "vmuser_tui.core.store.capture",
-             "vmuser_tui.core.vfs"}),
+            {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
+             "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
 }
 
 

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from vmuser_tui import __version__
 
@@ -109,7 +109,7 @@ class _Unreached:
 _UNREACHED: Any = _Unreached()
 
 
-class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+class _Commands(argparse._SubParsersAction):
     """A group's sub-commands, built only for the name in ``only`` (all when None)."""
 
     only: str | None = None
@@ -257,13 +257,13 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
                       "(its holder crashed or lost its connection); logged")
     root.add_argument("--version", action="version", version=f"vmuser {__version__}")
     root.set_defaults(func="tui", read_only=False, no_jobs=False)
-    sub = root.add_subparsers(title="commands", metavar="COMMAND", action=_Commands)
+    sub = cast(_Commands, root.add_subparsers(title="commands", metavar="COMMAND", action=_Commands))
     sub.only = words[0] if words is not None else None
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[_Parser]:
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
         p.set_defaults(func=f"{name}.help", _parser=p)
-        commands = p.add_subparsers(title="commands", metavar="COMMAND", action=_Commands)
+        commands = cast(_Commands, p.add_subparsers(title="commands", metavar="COMMAND", action=_Commands))
         commands.only = words[1] if words is not None else None
         return commands
 

@@ -31,10 +31,10 @@ from vmuser_tui.core.store.trees import Entry
 
 if TYPE_CHECKING:  # (capture, ignore and confined load when a method needs them: start-up time)
     from vmuser_tui.core import ignore
-    from vmuser_tui.core.store import capture as cap  # pragma: no cover - annotations only
     from vmuser_tui.core.checkpoint_rm import RemoveResult
     from vmuser_tui.core.runtime.engine_workspace import EngineWorkspace
     from vmuser_tui.core.search import CheckpointMatch
+    from vmuser_tui.core.store import capture as cap  # pragma: no cover - annotations only
 
 KINDS = ("manual", "auto", "pre-restore")
 

@@ -9,7 +9,6 @@ import json
 from dataclasses import asdict, dataclass, field
 
 
-
 def _json_list(text: str | None) -> list:
     """A JSON list column; the common empty case skips the parser (timelines list 10k rows)."""
     return json.loads(text) if text and text != "[]" else []

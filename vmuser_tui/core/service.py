@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when t
     from vmuser_tui.core.retention import RetentionPolicy
     from vmuser_tui.core.rpc import Server
     from vmuser_tui.core.sessions import Sessions, StartOutcome
-    from vmuser_tui.core.vfs import VirtualFS
     from vmuser_tui.core.store.gc import GcResult
+    from vmuser_tui.core.vfs import VirtualFS
     from vmuser_tui.core.workers.cleanup import PlanItem
     from vmuser_tui.core.workers.scheduler import Scheduler
 
