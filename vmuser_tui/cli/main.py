@@ -47,7 +47,7 @@ def _run(argv: list[str] | None) -> int:
     from vmuser_tui.cli import parser as parser_mod
 
     head, diff_paths = _split_paths(argv)
-    parser = parser_mod.build()
+    parser = parser_mod.build(head)  # only what this command line reaches
     args, extra = parser.parse_known_args(head)
     if extra:  # report with the command's own usage line, not vmuser's
         (getattr(args, "_leaf", None) or parser).error(f"unrecognized arguments: {' '.join(extra)}")

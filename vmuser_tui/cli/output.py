@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +52,12 @@ def table(columns: list[str], rows: list[list], *, empty: str = "nothing to show
     cells = [[("" if v is None else printable(v)) for v in r] for r in [columns, *rows]]
     widths = [max(cell_len(r[i]) for r in cells) for i in range(len(columns))]
     tty = sys.stdout.isatty()
-    limit = shutil.get_terminal_size((10_000, 24)).columns if tty else None
+    if tty:  # (imported here: shutil pulls in bz2 and lzma, which a piped listing does not need)
+        import shutil
+
+        limit: int | None = shutil.get_terminal_size((10_000, 24)).columns
+    else:
+        limit = None
     bold = tty and not os.environ.get("NO_COLOR")
     for n, r in enumerate(cells):
         # every row has one value per column (the widths above index each row by column)

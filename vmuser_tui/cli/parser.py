@@ -4,7 +4,10 @@ scripts depend on them, so they change only with a CHANGELOG entry."""
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn, cast
 
 from vmuser_tui import __version__
 
@@ -68,8 +71,77 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help text as written (line breaks kept), options' help from column 34. The width is
+    :func:`shutil.get_terminal_size`'s, found without importing shutil (argparse makes a
+    formatter for every argument it adds, and shutil's import pulls in bz2 and lzma)."""
+
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=34)
+        super().__init__(prog, max_help_position=34, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` gives it: ``COLUMNS``, else
+    the width of the terminal on standard output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Unreached:
+    """Stands in for a command's parser (or a group's commands) that the command line does
+    not reach: takes every call (``add_argument``, ``add_parser``, ``set_defaults``...) and
+    builds nothing. See :func:`build`."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self._ignore
+
+    def _ignore(self, *args: object, **kwargs: object) -> Any:
+        return self
+
+
+_UNREACHED: Any = _Unreached()
+
+
+class _Commands(argparse._SubParsersAction):
+    """A group's sub-commands, built only for the name in ``only`` (all when None)."""
+
+    only: str | None = None
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is not None and name != self.only:
+            return _UNREACHED
+        return super().add_parser(name, **kwargs)
+
+
+#: root options that take a value, and those that do not (``_command_words`` skips them)
+_VALUED = ("--data-dir", "--config")
+_FLAGS = ("--debug", "--force")
+
+
+def _command_words(argv: Sequence[str]) -> tuple[str, str | None] | None:
+    """The command words of ``argv`` (``('checkpoint', 'list')``, ``('log', ...)``,
+    ``('', None)`` when there is none: the TUI), past the root options; None when anything
+    before them is not plainly one of those options (``--help``, ``--version``, an
+    abbreviation argparse would expand): then the whole parser is built."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in _VALUED:
+            i += 2
+        elif word in _FLAGS or word.startswith(tuple(f"{o}=" for o in _VALUED)):
+            i += 1
+        elif word.startswith("-"):
+            return None
+        else:
+            return word, (argv[i + 1] if i + 1 < len(argv) else None)
+    return "", None
 
 
 START_EPILOG = """\
@@ -144,8 +216,32 @@ def _listing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="the same as --format json")
 
 
-def build() -> argparse.ArgumentParser:
-    """The full parser. Each leaf sets ``func`` to ``'group.command'`` for dispatch."""
+def build(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Each leaf sets ``func`` to ``'group.command'`` for dispatch.
+
+    With ``argv``, only the parsers that command line reaches are built: ``vmuser checkpoint
+    list P`` builds the root, the ``checkpoint`` group and its ``list``; ``vmuser checkpoint
+    --help`` the whole group; ``vmuser --help`` (or a word that is no command) everything.
+    argparse spends ~0.1 ms on each argument it adds (a formatter and gettext look-ups
+    each), ~25 ms for all of vmuser's: a one-shot command should not pay for the ~60 it does
+    not run (issue 15). What is built parses and prints help exactly as the whole parser does."""
+    words = _command_words(argv) if argv is not None else None
+    parser = _build(words)
+    if words is None:
+        return parser
+    group, command = words
+    sub = next(a for a in parser._actions if isinstance(a, _Commands))
+    reached = sub.choices.get(group)
+    if group and reached is None:  # not a command: argparse's error lists them all
+        return _build(None)
+    subs = [a for a in reached._actions if isinstance(a, _Commands)] if reached is not None else []
+    if subs and command is not None and command not in subs[0].choices:  # the group's own help or error
+        return _build((group, None))
+    return parser
+
+
+def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
+    """:func:`build` for the command words ``words`` (None: all)."""
     root = _Parser(
         prog="vmuser",
         description="Container-backed development sessions with checkpoints you can diff and restore.\n"
@@ -161,18 +257,21 @@ def build() -> argparse.ArgumentParser:
                       "(its holder crashed or lost its connection); logged")
     root.add_argument("--version", action="version", version=f"vmuser {__version__}")
     root.set_defaults(func="tui", read_only=False, no_jobs=False)
-    sub = root.add_subparsers(title="commands", metavar="COMMAND")
+    sub = cast(_Commands, root.add_subparsers(title="commands", metavar="COMMAND", action=_Commands))
+    sub.only = words[0] if words is not None else None
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[_Parser]:
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
         p.set_defaults(func=f"{name}.help", _parser=p)
-        return p.add_subparsers(title="commands", metavar="COMMAND")
+        commands = cast(_Commands, p.add_subparsers(title="commands", metavar="COMMAND", action=_Commands))
+        commands.only = words[1] if words is not None else None
+        return commands
 
     # The global options are accepted after the command too (`vmuser project list --data-dir X`);
     # SUPPRESS keeps a value given before the command from being reset by the subparser.
     # A _Parser, the class of the subparsers it is a parent of (their add_parser's `parents` is typed so);
     # it only lends its arguments and never parses.
-    common = _Parser(add_help=False)
+    common = _Parser(add_help=False, formatter_class=_Formatter)
     common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -291,11 +390,12 @@ def build() -> argparse.ArgumentParser:
     p = leaf(g, "list", "session.list", "list sessions, newest first")
     p.add_argument("project", nargs="?", help="only this project's sessions")
     _listing(p)
-    from vmuser_tui.cli.exec_cmd import EPILOG as EXEC_EPILOG
-    from vmuser_tui.cli.exec_cmd import add_arguments as exec_arguments
+    if _reaches(g, "exec"):
+        from vmuser_tui.cli.exec_cmd import EPILOG as EXEC_EPILOG
+        from vmuser_tui.cli.exec_cmd import add_arguments as exec_arguments
 
-    exec_arguments(leaf(g, "exec", "session.exec", "run a command in the session's container, output as it "
-                        "comes (like docker exec); exits with its code", epilog=EXEC_EPILOG))
+        exec_arguments(leaf(g, "exec", "session.exec", "run a command in the session's container, output as it "
+                            "comes (like docker exec); exits with its code", epilog=EXEC_EPILOG))
     p = leaf(g, "shell", "session.shell", "open an interactive shell in the session's container")
     p.add_argument("session")
     p = leaf(g, "rm", "session.rm", "remove a stopped or failed session: its container (if kept) and its row; "
@@ -490,6 +590,11 @@ def build() -> argparse.ArgumentParser:
     p.set_defaults(func="check", _leaf=p)
     _conventions(sub, common)
     return root
+
+
+def _reaches(commands: object, name: str) -> bool:
+    """True when the group's ``commands`` build the command ``name`` (see :func:`build`)."""
+    return isinstance(commands, _Commands) and commands.only in (None, name)
 
 
 COMPLETION_EPILOG = """\

@@ -19,22 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vmuser_tui.core import clock, ignore, oplog
+from vmuser_tui.core import clock, oplog
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StateError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.models import Checkpoint, Project
 from vmuser_tui.core.pathcheck import normalize
 from vmuser_tui.core.projects import validate_tag
-from vmuser_tui.core.store import capture as cap
 from vmuser_tui.core.store import diff as df
-from vmuser_tui.core.store.confined import open_regular
 from vmuser_tui.core.store.trees import Entry
 
-if TYPE_CHECKING:  # pragma: no cover - annotations only
+if TYPE_CHECKING:  # (capture, ignore and confined load when a method needs them: start-up time)
+    from vmuser_tui.core import ignore
     from vmuser_tui.core.checkpoint_rm import RemoveResult
     from vmuser_tui.core.runtime.engine_workspace import EngineWorkspace
     from vmuser_tui.core.search import CheckpointMatch
+    from vmuser_tui.core.store import capture as cap  # pragma: no cover - annotations only
 
 KINDS = ("manual", "auto", "pre-restore")
 
@@ -104,9 +104,17 @@ class Checkpoints:
     """Checkpoint operations; capture and restore run here, storage in :mod:`.store`."""
 
     def __init__(self, ctx: Context, projects, sessions):
+        """``sessions``: the :class:`~vmuser_tui.core.sessions.Sessions`, or a function
+        returning it (made on first use: listing or diffing checkpoints never needs it)."""
         self.ctx = ctx
         self.projects = projects
-        self.sessions = sessions
+        self._sessions = sessions
+
+    @property
+    def sessions(self):
+        if callable(self._sessions):
+            self._sessions = self._sessions()
+        return self._sessions
 
     @property
     def db(self):
@@ -122,9 +130,11 @@ class Checkpoints:
 
     def _target(self, ref: str) -> tuple[str, str | None]:
         """``(project id, session id or None)`` for a SESSION|PROJECT argument."""
-        try:
-            session = self.sessions.get(ref)
-            return session.project_id, session.id
+        try:  # (the sessions table read here: Sessions and the runtime modules stay unloaded)
+            session_id = self.db.resolve("sessions", ref, what="session")
+            row = self.db.conn.execute("SELECT project_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is not None:  # (None: deleted by another process since resolve() found it)
+                return row[0], session_id
         except NotFoundError:
             pass
         try:
@@ -245,6 +255,8 @@ class Checkpoints:
             if state is not None and state.rules_key != rules.key:  # scanned under other rules
                 state.invalidate()
                 state.rules_key = rules.key
+            from vmuser_tui.core.store import capture as cap
+
             result = cap.capture(
                 self.db, self.ctx.store, project_id, workspace, ignore=rules.match,
                 workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
@@ -341,6 +353,8 @@ class Checkpoints:
 
         inside = workspace_guard.excluded_inside(
             workspace, self.ctx.data_dir, [r["workspace"] for r in self.db.query("SELECT workspace FROM projects")])
+        from vmuser_tui.core import ignore
+
         return ignore.with_exclusions(ignore.load(workspace, extra), inside)
 
     # -- diff ------------------------------------------------------------------
@@ -369,6 +383,8 @@ class Checkpoints:
         else:
             workspace = self.projects.workspace_dir(project)
             # under the rules `a` was taken with: an auto checkpoint never held secret files
+            from vmuser_tui.core.store import capture as cap
+
             root, trees, _ = cap.live_tree(self.db, a.project_id, workspace,
                                            ignore=self.ignore_rules(workspace, a.kind).match, pool=store.pool())
 
@@ -378,6 +394,8 @@ class Checkpoints:
             changes = df.diff_trees(store.get_tree, a.root_tree, get_live, root, paths=norm)
 
             def content_b(path: str, entry: Entry) -> bytes:
+                from vmuser_tui.core.store.confined import open_regular
+
                 fd, st = open_regular(os.path.join(workspace, path))
                 with os.fdopen(fd, "rb") as fh:
                     if not statmod.S_ISREG(st.st_mode):  # swapped for a fifo or a device since the scan

@@ -17,21 +17,19 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
-from vmuser_tui.core import container_user
 from vmuser_tui.core.bounds import MAX_COUNT, MAX_DAYS, TiB, clip, show_size
-from vmuser_tui.core.custom_commands import CustomCommand, example, parse_commands
-from vmuser_tui.core.engine_config import EngineConfig, parse_engines
 from vmuser_tui.core.errors import ConfigError, VmuserError
 from vmuser_tui.core.secret_files import DEFAULT_SECRET_PATTERNS
+
+if TYPE_CHECKING:  # pragma: no cover - loaded when a config file has these tables (start-up time)
+    from vmuser_tui.core.custom_commands import CustomCommand
+    from vmuser_tui.core.engine_config import EngineConfig
 
 APP_NAME = "vmuser"
 
@@ -80,7 +78,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "User session containers run as: \"uid:gid\" (numbers) or \"root\". Empty: your uid:gid; when vmuser runs"
             " as root, an unprivileged one (the workspace folder's owner; 65534:65534 for managed workspaces), so"
             " no file a session makes is set-uid root on the host.",
-            check=container_user.check_setting,
+            check=lambda value: _check_user(value),
         ),
     },
     "devcontainer": {
@@ -265,6 +263,16 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     },
 }
 
+def _check_user(value: str) -> str | None:
+    """``[docker] user``'s check (:func:`vmuser_tui.core.container_user.check_setting`),
+    loaded when a value other than the default (empty) is checked."""
+    if value == "":  # the default, valid (container_user.parse("") is None): no import
+        return None
+    from vmuser_tui.core import container_user
+
+    return container_user.check_setting(value)
+
+
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -279,7 +287,11 @@ def parse_size(value: Any) -> int:
         return value
     if isinstance(value, str):
         m = _SIZE_RE.match(value)
+        if m and "." not in m.group(1):  # whole numbers (every default): int arithmetic is exact
+            return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
         if m:
+            from fractions import Fraction
+
             # exact arithmetic: float() of a long digit string is inf, and int(inf) overflows
             return int(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
     raise ValueError("a size in bytes or with a k/m/g/t suffix, e.g. '512m'")
@@ -383,12 +395,25 @@ def _check_range(where: str, setting: Setting, given: Any, out: Any) -> None:
 
 def default_config_path() -> Path:
     """``~/.config/vmuser/config.toml`` on Linux (platformdirs)."""
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    return _user_dir("XDG_CONFIG_HOME", "~/.config", "user_config_dir") / "config.toml"
 
 
 def default_data_dir() -> Path:
     """``~/.local/share/vmuser`` on Linux (platformdirs)."""
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    return _user_dir("XDG_DATA_HOME", "~/.local/share", "user_data_dir")
+
+
+def _user_dir(variable: str, fallback: str, name: str) -> Path:
+    """platformdirs' ``name`` (e.g. ``user_config_dir``) for vmuser. On Linux that is the XDG
+    rule, ``$variable`` (when not blank) or ``fallback``, plus ``/vmuser``, computed here:
+    importing platformdirs costs ~5 ms of every command's start-up (issue 15). Elsewhere
+    platformdirs answers."""
+    if sys.platform == "linux":
+        base = os.environ.get(variable, "")
+        return Path(base if base.strip() else os.path.expanduser(fallback)) / APP_NAME
+    import platformdirs
+
+    return Path(getattr(platformdirs, name)(APP_NAME))
 
 
 @dataclass
@@ -474,14 +499,19 @@ def load(
     env: Mapping[str, str] = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     try:
-        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        text: str | None = cfg_path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
-        pass  # no file: the defaults
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
+        text = None  # no file: the defaults
     except (OSError, UnicodeDecodeError) as exc:  # e.g. a folder on the way we may not enter
         raise ConfigError(f"{cfg_path}: cannot read config file: {exc}; "
                           "fix its permissions or pass --config") from None
+    if text is not None:
+        import tomllib  # (only with a file to parse: start-up time)
+
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
     values: dict[str, dict[str, Any]] = {}
     sources: dict[tuple[str, str], str] = {}
     for section, settings in SCHEMA.items():
@@ -497,12 +527,16 @@ def load(
     project_engine: dict[str, str] = {}
     for section, table in raw.items():
         if section == "engines":
+            from vmuser_tui.core.engine_config import parse_engines
+
             try:
                 engines = parse_engines(table)
             except ConfigError as exc:
                 raise ConfigError(f"{cfg_path}: {exc}") from None
             continue
         if section == "commands":
+            from vmuser_tui.core.custom_commands import parse_commands
+
             try:
                 commands = parse_commands(table)
             except ConfigError as exc:
@@ -636,6 +670,8 @@ def commented_default() -> str:
 
     ``vmuser config init`` writes it; ``config.example.toml`` in the repository is the same text.
     """
+    from vmuser_tui.core.custom_commands import example
+
     lines = [
         "# vmuser configuration. Every setting is shown with its default, commented out.",
         "# Uncomment and change what you need. Environment variables override the file:",
@@ -710,6 +746,7 @@ def save(path: str | os.PathLike[str], changes: dict[tuple[str, str], Any], *, d
     """
     import stat
     import tempfile
+    import tomllib
 
     import tomli_w
 

@@ -6,8 +6,8 @@ is accepted; an ambiguous prefix lists the candidates.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import unicodedata
 
 from vmuser_tui.core.errors import UsageError
@@ -45,12 +45,13 @@ def prefix_from_name(name: str) -> str:
 
 def new_project_id(prefix: str) -> str:
     """A new project id: ``<prefix>-<8 random hex digits>``."""
-    return f"{validate_prefix(prefix)}-{secrets.token_hex(4)}"
+    return f"{validate_prefix(prefix)}-{os.urandom(4).hex()}"
 
 
 def new_short_id(length: int = 10) -> str:
     """A new session or checkpoint id: ``length`` random lowercase hex digits (40 bits at 10)."""
-    return secrets.token_hex((length + 1) // 2)[:length]
+    # what secrets.token_hex does, without importing secrets (hmac, base64, random: start-up time)
+    return os.urandom((length + 1) // 2).hex()[:length]
 
 
 TAG_MAX = 64

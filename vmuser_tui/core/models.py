@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from vmuser_tui.core.redact import redact
-
 
 def _json_list(text: str | None) -> list:
     """A JSON list column; the common empty case skips the parser (timelines list 10k rows)."""
@@ -162,6 +160,13 @@ class Checkpoint:
 
     @classmethod
     def from_row(cls, row: dict) -> Checkpoint:
+        state = row["state"]
+        if state and state != "{}":
+            from vmuser_tui.core.redact import redact  # (only for rows that have a state: start-up time)
+
+            state = redact(json.loads(state))
+        else:
+            state = {}
         return cls(
             id=row["id"], project_id=row["project_id"], session_id=row["session_id"],
             parent_id=row["parent_id"], root_tree=row["root_tree"], kind=row["kind"],
@@ -169,7 +174,7 @@ class Checkpoint:
             annotations=_annotations(row["annotations"]), file_count=row["file_count"],
             total_size=row["total_size"], image_id=row["image_id"], created_at=row["created_at"],
             # masked on read too: container config holds environment variables (core.redact)
-            state=redact(json.loads(row["state"])) if row["state"] and row["state"] != "{}" else {},
+            state=state,
         )
 
     def to_json(self) -> dict:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
 import sqlite3
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from vmuser_tui.core.db import Database
@@ -21,6 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 @lru_cache(maxsize=1)
 def actor() -> str:
     """``user@host`` of this process."""
+    import getpass  # (these three load when an entry is written or searched: start-up time)
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # no passwd entry (containers): fall back to the uid
@@ -49,6 +49,8 @@ def record(conn: sqlite3.Connection, operation: str, *, project_id: str | None =
     """Append one entry. Call inside the write transaction of the change it describes,
     so no change lacks its entry. ``details`` must be JSON-serializable; values under
     secret-looking keys (and ``NAME=value`` strings with such names) are stored masked."""
+    from vmuser_tui.core.redact import redact
+
     conn.execute(
         "INSERT INTO operation_log(at, operation, actor, pid, client_id, project_id, session_id, details) "
         "VALUES (?,?,?,?,?,?,?,?)",
@@ -91,6 +93,8 @@ def entries(database: Database, *, project_id: str | None = None, operation: str
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT ?"
     rows = database.query(sql, (*params, limit))
+    from vmuser_tui.core.redact import redact
+
     for row in rows:
         row["details"] = redact(json.loads(row["details"] or "{}"))  # rows from before redaction too
     return rows

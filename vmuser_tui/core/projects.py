@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -204,6 +203,8 @@ class Projects:
                              managed=managed, imported_from=str(import_dir) if import_dir else None, tags=tags, **extra)
         except BaseException:
             if managed:
+                import shutil
+
                 shutil.rmtree(ws, ignore_errors=True)
             raise
         return self.get(pid)
@@ -320,6 +321,8 @@ class Projects:
         self.ctx.forget_live(project.id)
         workspace_removed = False
         if project.managed:
+            import shutil
+
             shutil.rmtree(project.workspace, ignore_errors=True)
             workspace_removed = True
         from vmuser_tui.core.store.gc import collect

@@ -11,22 +11,21 @@ import os
 import sqlite3
 from collections.abc import Callable, Collection
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vmuser_tui.core import clock, journal, oplog
+from vmuser_tui.core import clock, oplog
 from vmuser_tui.core import config as cfg
 from vmuser_tui.core.access import Access
-from vmuser_tui.core.checkpoints import Checkpoints
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import RuntimeUnavailableError, VmuserError
 from vmuser_tui.core.projects import Projects
-from vmuser_tui.core.restoring import Restorer
-from vmuser_tui.core.sessions import Sessions
-from vmuser_tui.core.vfs import VirtualFS
 
 if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when their method is called)
     from vmuser_tui.core.check import CheckReport, Progress
+    from vmuser_tui.core.checkpoints import Checkpoints
+    from vmuser_tui.core.command_run import Commands
     from vmuser_tui.core.db import Database
     from vmuser_tui.core.demo import DemoOutcome
     from vmuser_tui.core.engines import EngineStatus
@@ -36,10 +35,12 @@ if TYPE_CHECKING:  # annotations only (most of these modules load lazily, when t
     from vmuser_tui.core.leases import Outcome
     from vmuser_tui.core.metrics import SessionMetrics
     from vmuser_tui.core.models import Project, Session
+    from vmuser_tui.core.restoring import Restorer
     from vmuser_tui.core.retention import RetentionPolicy
     from vmuser_tui.core.rpc import Server
-    from vmuser_tui.core.sessions import StartOutcome
+    from vmuser_tui.core.sessions import Sessions, StartOutcome
     from vmuser_tui.core.store.gc import GcResult
+    from vmuser_tui.core.vfs import VirtualFS
     from vmuser_tui.core.workers.cleanup import PlanItem
     from vmuser_tui.core.workers.scheduler import Scheduler
 
@@ -55,10 +56,18 @@ class Vmuser:
     ``read_only``: every change is refused in core; ``force``: expired read-write leases
     of other clients are taken over (logged) instead of refusing; ``read_only_data``: the
     database is opened read-only too (a data directory that cannot be written), so even a
-    viewer's lease is not written, nor restore recovery or reconcile run."""
+    viewer's lease is not written, nor restore recovery or reconcile run.
 
-    def __init__(self, config: cfg.Config, *, reconcile: bool = True, live: bool = True, read_only: bool = False,
-                 force: bool = False, reclaim: bool = True, read_only_data: bool = False):
+    ``reconcile``: at open, finish interrupted restores (always, when not read-only: cheap,
+    one query when there is none), ask the local engine about active sessions
+    (``reconcile=True``; ``"local-files"`` skips that: for commands that do not read or
+    touch containers, so they never import the docker SDK nor wait for the engine) and
+    reclaim orphan workspace folders; False: none of it. The services (``sessions``,
+    ``checkpoints``...) are made on first use, so a command loads only the modules it runs
+    (issue 15: a one-shot command costs near the interpreter's start-up)."""
+
+    def __init__(self, config: cfg.Config, *, reconcile: bool | str = True, live: bool = True,
+                 read_only: bool = False, force: bool = False, reclaim: bool = True, read_only_data: bool = False):
         self.config = config
         self.ctx = Context.open(config, read_only=read_only_data)
         read_only = read_only or read_only_data
@@ -66,34 +75,73 @@ class Vmuser:
         self.ctx.access = self.access = Access(self.ctx.db, read_only=read_only, force=force)
         self.data_dir: Path = self.ctx.data_dir
         self.projects = Projects(self.ctx)
-        self.sessions = Sessions(self.ctx, self.projects)
-        self.checkpoints = Checkpoints(self.ctx, self.projects, self.sessions)
-        self.restores = Restorer(self.checkpoints)
-        self.fs = VirtualFS(self.ctx, self.projects, self.checkpoints)
-        from vmuser_tui.core.command_run import Commands
-
-        self.commands = Commands(self.ctx, self.projects, self.sessions)  # [[commands]] (issue 16)
         self.notes: list[str] = list(self.ctx.warnings)
-        self.sessions.on_end = self._on_session_end
-        self.sessions.on_move = self._move_project
         if reconcile and read_only:
+            from vmuser_tui.core import journal
+
             # Both write: a read-only client leaves them to the next read-write one.
             self.notes.extend(journal.pending_note(self.db))
         elif reconcile:
             # A restore killed half-way left its journal row: finish it before anything
             # reads or captures that workspace (see core/restoring.py).
-            self.notes.extend(self.restores.recover())
+            # (the module holding the recovery loads only when the journal has a row: the usual
+            # case is one query and no import)
+            if self.db.conn.execute("SELECT 1 FROM restore_journal LIMIT 1").fetchone():
+                self.notes.extend(self.restores.recover())
             # the local engine only: other engines may be far or dead, and every command opens
             # the service; the scheduler's reconcile job (TUI, worker), `engine list` and a
             # command on a session there ask them (issue 14: one dead host slows nothing)
-            self.notes.extend(self.sessions.reconcile(engines=["local"]))
+            # (Sessions, and the runtime modules under it, load only when a docker session is
+            # active: the condition is Sessions.reconcile's own first query)
+            if reconcile is True and self.db.conn.execute(
+                    "SELECT 1 FROM sessions WHERE runtime = 'docker' AND status IN "
+                    "('created','running','paused','unreachable') LIMIT 1").fetchone():
+                self.notes.extend(self.sessions.reconcile(engines=["local"]))
             if reclaim and not read_only:  # `gc` reclaims them itself (and `gc --dry-run` lists them)
                 self.notes.extend(self.reclaim_orphan_workspaces())
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Sessions (containers): :class:`~vmuser_tui.core.sessions.Sessions`."""
+        from vmuser_tui.core.sessions import Sessions
+
+        sessions = Sessions(self.ctx, self.projects)
+        sessions.on_end = self._on_session_end
+        sessions.on_move = self._move_project
+        return sessions
+
+    @cached_property
+    def checkpoints(self) -> Checkpoints:
+        """Checkpoints: :class:`~vmuser_tui.core.checkpoints.Checkpoints`."""
+        from vmuser_tui.core.checkpoints import Checkpoints
+
+        return Checkpoints(self.ctx, self.projects, lambda: self.sessions)
+
+    @cached_property
+    def restores(self) -> Restorer:
+        """Restore, preview, undo: :class:`~vmuser_tui.core.restoring.Restorer`."""
+        from vmuser_tui.core.restoring import Restorer
+
+        return Restorer(self.checkpoints)
+
+    @cached_property
+    def fs(self) -> VirtualFS:
+        """Files of the workspace and of checkpoints: :class:`~vmuser_tui.core.vfs.VirtualFS`."""
+        from vmuser_tui.core.vfs import VirtualFS
+
+        return VirtualFS(self.ctx, self.projects, self.checkpoints)
+
+    @cached_property
+    def commands(self) -> Commands:
+        """The ``[[commands]]`` of the config (issue 16): :class:`~vmuser_tui.core.command_run.Commands`."""
+        from vmuser_tui.core.command_run import Commands
+
+        return Commands(self.ctx, self.projects, self.sessions)
 
     @classmethod
     def open(
         cls, *, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None,
-        reconcile: bool = True, live: bool = True, read_only: bool = False, force: bool = False,
+        reconcile: bool | str = True, live: bool = True, read_only: bool = False, force: bool = False,
         reclaim: bool = True, read_only_data: bool = False,
     ) -> Vmuser:
         """Load settings (``--config``/``VMUSER_CONFIG``, ``--data-dir``/``VMUSER_DATA_DIR``)
@@ -339,6 +387,14 @@ class Vmuser:
         no project owns (an import killed half-way; see :mod:`vmuser_tui.core.workspace_orphans`).
         Returns one line per folder removed or not removable (for :attr:`notes`); each
         removal is also in the operation log (``workspace.orphan``). Never raises."""
+        try:  # the usual case, every folder a project's, needs neither the module nor a stat
+            names = set(os.listdir(self.ctx.workspaces_dir))
+            if names <= {row[0] for row in self.db.conn.execute("SELECT id FROM projects")}:
+                return []
+        except FileNotFoundError:
+            return []
+        except (OSError, sqlite3.Error):
+            pass  # find() says what is wrong
         from vmuser_tui.core import workspace_orphans
 
         try:

@@ -40,7 +40,26 @@ def reads_only(args: Namespace) -> bool:
             or (func == "cleanup" and not getattr(args, "apply", False)))
 
 
-def open_service(args: Namespace, *, reconcile: bool = True) -> Vmuser:
+# Commands that neither read nor change containers: they skip asking the local engine about
+# active sessions at open (Vmuser's reconcile="local-files"), so they never load the docker
+# SDK nor wait for the engine. Sessions, projects (their status is their sessions'), engines,
+# checkpoint create/restore (a session's target, --container), gc, cleanup and the long-lived
+# commands still ask: `session list` and `project list` show fresh states.
+FILES_ONLY = {"log", "checkpoint.list", "checkpoint.show", "checkpoint.diff", "checkpoint.tag",
+              "checkpoint.annotate", "checkpoint.rm", "checkpoint.forget", "fs.ls", "fs.cat", "fs.put",
+              "fs.mkdir", "fs.rm", "fs.mv"}
+
+
+def reconcile_for(func: str) -> bool | str:
+    """What :class:`~vmuser_tui.core.service.Vmuser` reconciles at open for ``func``:
+    ``check`` nothing (it reads only: no Docker, no writes); :data:`FILES_ONLY` commands
+    interrupted restores and orphan folders but not sessions; everything else all of it."""
+    if func == "check":
+        return False
+    return "local-files" if func in FILES_ONLY else True
+
+
+def open_service(args: Namespace, *, reconcile: bool | str = True) -> Vmuser:
     """The service for this invocation (``--config``, ``--data-dir`` honoured). Only the
     long-lived TUI keeps change monitors; a one-shot command would only pay for them.
     A data directory that cannot be written is opened read-only for a command that only
@@ -69,7 +88,7 @@ def dispatch(args: Namespace) -> int | None:
     handler = getattr(module, f"cmd_{(command or group).replace('-', '_')}")
     if group in NO_SERVICE:
         return handler(args)
-    vm = open_service(args, reconcile=group != "check")  # check reads only: no Docker, no writes
+    vm = open_service(args, reconcile=reconcile_for(args.func))
     try:
         for note in vm.notes:
             import sys

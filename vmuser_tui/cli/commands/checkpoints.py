@@ -19,7 +19,6 @@ from vmuser_tui.cli.output import (
 )
 from vmuser_tui.core import clock
 from vmuser_tui.core.errors import Aborted, NotFoundError, UsageError
-from vmuser_tui.core.restoring import restore_summary
 
 __all__ = ["cmd_annotate", "cmd_rm"]  # (and the cmd_* below): dispatch finds them here
 
@@ -160,6 +159,8 @@ def cmd_restore(args, vm) -> int:
             print(f"the workspace already matches {cp.id}; nothing to restore", file=sys.stderr)
             return 0
         need_terminal()
+        from vmuser_tui.core.restoring import restore_summary
+
         print(f"Restoring {cp.id} ({one_line(cp.description or cp.kind)}): {restore_summary(preview.changes)}",
               file=sys.stderr)
         for c in preview.changes[:15]:

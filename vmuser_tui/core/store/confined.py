@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat as statmod
 
 from vmuser_tui.core.pathcheck import shown
@@ -132,7 +131,7 @@ def replace_file(fd: int, name: str, fill, *, before_rename=None) -> None:
     255-byte name works; the start-up sweep knows the shape), ``before_rename()`` may make
     room, then ``renameat`` puts it in place (replacing a file or a link, never following
     it). On any error the temp file is removed and the error propagates."""
-    tmp = f"{TMP_PREFIX}{secrets.token_hex(6)}"
+    tmp = f"{TMP_PREFIX}{os.urandom(6).hex()}"  # (secrets.token_hex, without importing secrets)
     out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
     try:
         try:

@@ -9,7 +9,6 @@ first 8000 bytes, or that is not UTF-8, is binary (git's heuristic).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -308,6 +307,8 @@ def count_lines(change: Change, content_a: ContentGetter, content_b: ContentGett
         return
     if change.status == RENAMED and a == b:
         return
+    import difflib  # (loaded by the commands that count lines: listing checkpoints does not)
+
     for line in difflib.unified_diff(_lines(a), _lines(b), n=0):
         if line.startswith("+") and not line.startswith("+++"):
             change.additions += 1
@@ -333,6 +334,8 @@ def unified(change: Change, content_a: ContentGetter, content_b: ContentGetter, 
     b = content_b(change.path, new) if new else b""
     if is_binary(a) or is_binary(b):
         return f"Binary files differ ({len(a):,} -> {len(b):,} bytes)\n"
+    import difflib
+
     body = "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
         for line in list(difflib.unified_diff(_lines(a), _lines(b), n=context))[2:]
