@@ -170,7 +170,10 @@ class _Checker:
                     )
                 elif codec != CHUNKS:  # a cdc list: its hash is the content's, read through
                     whole = FileHasher()
-                    for piece in self.store.iter_blob(digest, verify=False):
+                    for chunk, piece in zip(digests, self.store.iter_blob(digest, verify=False), strict=True):
+                        if hashlib.sha256(piece).digest() != chunk:
+                            self.damage("blob", digest, f"its chunk {chunk.hex()[:12]} is damaged")
+                            return
                         whole.update(piece)
                     if whole.hexdigest() != digest:
                         self.damage("blob", digest, "its chunks do not add up to its content hash")
