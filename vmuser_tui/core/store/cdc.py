@@ -9,9 +9,12 @@ against ``fastcdc`` on PyPI, see benchmarks/README.md): streaming (``cut_stream`
 anything with ``readinto``: an fd or a tar member), its cut loop runs without the GIL.
 
 Parameters (:data:`MIN_SIZE`, :data:`AVG_SIZE`, :data:`MAX_SIZE`) are restic's: 512 KiB,
-1 MiB, 8 MiB, with normalized chunking level 2 (the FastCDC paper's choice: chunk sizes
-cluster around the average, 1.2 MiB mean, 2.2 MiB at the 99th percentile on random
-data, so one changed chunk is rarely large).
+1 MiB, 8 MiB, with normalized chunking level 3 (FastCDC's "NC"): chunk sizes cluster
+tightly around the average. Measured on 400 MB of random bytes: level 1 gives a 1.36 MiB
+mean and 3.3 MiB at the 99th percentile, level 2 1.19 / 2.2 MiB, level 3 1.11 / 1.6 MiB
+(max 1.6 MiB). What an edit costs is the size of the chunk or two around it, so level 3
+keeps a 100-byte insert under 2 MiB stored (issue 15's goal) where level 2 missed it for
+one file in ~50; the paper measures a deduplication ratio within a few percent of level 1.
 
 **The identity of a big file does not depend on how it is stored.** Its hash (the tree
 entry's, the stat cache's, the blob row's) is :func:`file_hash`: sha256 over the sha256
@@ -35,7 +38,7 @@ LEAF = 1024 * 1024  # bytes a leaf of the identity hash covers (the old fixed ch
 MIN_SIZE = 512 * 1024
 AVG_SIZE = 1024 * 1024
 MAX_SIZE = 8 * 1024 * 1024
-NORMALIZED: Literal[2] = 2
+NORMALIZED: Literal[3] = 3
 
 
 class FileHasher:
