@@ -187,8 +187,9 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(Path(__file__).resolve().parents[1]),
                                   str(root), str(n)], check=True, capture_output=True, text=True).stdout.split()
             took, new, rss, ok = float(out[0]), int(out[1]), int(out[2]), out[3]
-            print(f"   {took:.1f} s ({n / MB / took:.0f} MB/s), stored {new / MiB:.1f} MiB, peak RSS {rss / 1024:.0f} MiB "
-                  f"(target < 300 MiB: {'ok' if rss / 1024 < 300 else 'MISSED'}), reads back: {ok}")
+            print(f"   {took:.1f} s ({n / MB / took:.0f} MB/s), stored {new / MiB:.1f} MiB, "
+                  f"peak RSS {rss / 1024:.0f} MiB (target < 300 MiB: {'ok' if rss / 1024 < 300 else 'MISSED'}), "
+                  f"reads back: {ok}")
             print("   (a sparse file's holes are zero-filled by the kernel on first read, ~300-400 MB/s "
                   "on this machine, in the one thread that reads the file in order)")
     print(f"\nself: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
