@@ -36,7 +36,8 @@ from vmuser_tui.core.errors import StoreError, VmuserError
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.core.store import restore as rs
 from vmuser_tui.core.store.gc import lock_is_stale
-from vmuser_tui.core.store.objects import CHUNK_THRESHOLD, CHUNKS, chunked_hash
+from vmuser_tui.core.store import cdc
+from vmuser_tui.core.store.objects import CHUNK_THRESHOLD, CHUNKS, LISTS, chunked_hash
 
 CHECKPOINT_RUNS = 100
 RESTORE_RUNS = 50
@@ -130,6 +131,8 @@ def read_verified(vm: Vmuser, digest: str) -> bytes:
     pieces = list(vm.ctx.store.iter_blob(digest))
     if row[0] == CHUNKS:
         assert chunked_hash([hashlib.sha256(p).digest() for p in pieces]) == digest
+    elif row[0] in LISTS:
+        assert cdc.file_hash(b"".join(pieces)) == digest
     else:
         assert hashlib.sha256(pieces[0]).hexdigest() == digest
     return b"".join(pieces)
@@ -162,7 +165,7 @@ def assert_whole(vm: Vmuser, root: str) -> None:
         found = 0
         for h, codec, data in rows:
             found += 1
-            if codec == CHUNKS:
+            if codec in LISTS:
                 chunks = {data[j : j + 32].hex() for j in range(0, len(data), 32)}
                 marks = ",".join("?" * len(chunks))
                 n = conn.execute(f"SELECT COUNT(*) FROM blobs WHERE hash IN ({marks})", list(chunks)).fetchone()[0]
@@ -232,7 +235,7 @@ def assert_no_orphans(vm: Vmuser) -> dict:
     for h in list(blobs):
         row = conn.execute("SELECT codec, data FROM blobs WHERE hash = ?", (h,)).fetchone()
         assert row is not None, f"reachable blob {h[:12]} is missing"
-        if row[0] == CHUNKS:
+        if row[0] in LISTS:
             blobs.update(row[1][i : i + 32].hex() for i in range(0, len(row[1]), 32))
     stored_trees = {r[0] for r in conn.execute("SELECT hash FROM trees")}
     stored_blobs = {r[0] for r in conn.execute("SELECT hash FROM blobs")}

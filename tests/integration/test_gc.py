@@ -29,7 +29,7 @@ def reachable_from(vm, root: str) -> tuple[set[str], set[str]]:
         else:
             blobs.add(e.hash)
             row = vm.db.query_one("SELECT codec, data FROM blobs WHERE hash = ?", (e.hash,))
-            if row["codec"] == "chunks":
+            if row["codec"] in ("chunks", "cdc"):
                 blobs.update(row["data"][i : i + 32].hex() for i in range(0, len(row["data"]), 32))
     return blobs, trees
 

@@ -196,13 +196,13 @@ def f_pack_changed(conn, path):
 
 
 def f_tree_dotdot(conn, path):
-    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec != 'chunks' LIMIT 1").fetchone()
+    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec NOT IN ('chunks', 'cdc') LIMIT 1").fetchone()
     _forged_tree(conn, f"file 644 {n} {h}\t../x\n".encode())
     resign_after.append(path)
 
 
 def f_tree_duplicate(conn, path):
-    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec != 'chunks' LIMIT 1").fetchone()
+    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec NOT IN ('chunks', 'cdc') LIMIT 1").fetchone()
     _forged_tree(conn, f"file 644 {n} {h}\ta\nfile 644 {n} {h}\ta\n".encode())
     resign_after.append(path)
 
@@ -213,13 +213,13 @@ def f_tree_missing_object(conn, path):
 
 
 def f_tree_huge_size(conn, path):
-    h = conn.execute("SELECT hash FROM blobs WHERE codec != 'chunks' LIMIT 1").fetchone()[0]
+    h = conn.execute("SELECT hash FROM blobs WHERE codec NOT IN ('chunks', 'cdc') LIMIT 1").fetchone()[0]
     _forged_tree(conn, encode([Entry("huge", FILE, 0o644, 10**15, h)]))
     resign_after.append(path)
 
 
 def f_tree_size_disagrees(conn, path):
-    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec != 'chunks' LIMIT 1").fetchone()
+    h, n = conn.execute("SELECT hash, size FROM blobs WHERE codec NOT IN ('chunks', 'cdc') LIMIT 1").fetchone()
     _forged_tree(conn, encode([Entry("liar", FILE, 0o644, n + 1, h)]))
     resign_after.append(path)
 

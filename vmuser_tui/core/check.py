@@ -5,8 +5,9 @@ Passes, each streaming rows instead of loading a table:
 
 1. ``PRAGMA integrity_check``: SQLite's own pages and indexes.
 2. blobs: each is read back through the object store (raw, zstd, packed: its pack
-   decompressed once) and re-hashed; its size must match. A chunked file's blob must
-   hash to its chunk list, and every chunk must exist and add up to its size.
+   decompressed once) and re-hashed; its size must match. A chunked file's chunks must
+   exist and add up to its size; a fixed-chunk list (codec ``chunks``) must hash to its
+   hash, a content-defined one (``cdc``) is read through and its content must.
 3. trees: each must decode, re-encode to its own hash, and name only blobs and trees
    that exist.
 4. checkpoints: each root tree must exist.
@@ -28,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 import zstandard
 
 from vmuser_tui.core.errors import StoreError
-from vmuser_tui.core.store.objects import CHUNKS, HASH_MISMATCH, ObjectStore, chunked_hash
+from vmuser_tui.core.store.cdc import FileHasher
+from vmuser_tui.core.store.objects import CHUNKS, HASH_MISMATCH, LISTS, LISTS_SQL, ObjectStore, chunked_hash
 from vmuser_tui.core.store.trees import DIR, Entry, tree_hash
 
 #: ``progress(phase, done, total)``; phase is database, blobs, trees, checkpoints or affected.
@@ -144,10 +146,10 @@ class _Checker:
     def blob(self, digest: str, codec: str, size: int) -> None:
         """Read one blob back through the store and compare hash and size."""
         try:
-            if codec == CHUNKS:
+            if codec in LISTS:
                 data = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()[0]
                 digests = [bytes(data[i : i + 32]) for i in range(0, len(data), 32)]
-                if len(data) % 32 or chunked_hash(digests) != digest:
+                if len(data) % 32 or (codec == CHUNKS and chunked_hash(digests) != digest):
                     self.damage("blob", digest, "chunk list does not match its hash")
                     return
                 chunks = [d.hex() for d in digests]
@@ -166,6 +168,15 @@ class _Checker:
                     self.damage(
                         "blob", digest, f"its chunks add up to {sum(sizes[c] for c in chunks)} bytes, not {size}"
                     )
+                elif codec != CHUNKS:  # a cdc list: its hash is the content's, read through
+                    whole = FileHasher()
+                    for chunk, piece in zip(digests, self.store.iter_blob(digest, verify=False), strict=True):
+                        if hashlib.sha256(piece).digest() != chunk:
+                            self.damage("blob", digest, f"its chunk {chunk.hex()[:12]} is damaged")
+                            return
+                        whole.update(piece)
+                    if whole.hexdigest() != digest:
+                        self.damage("blob", digest, "its chunks do not add up to its content hash")
                 return
             hasher, n = hashlib.sha256(), 0
             for piece in self.store.iter_blob(digest, verify=False):
@@ -286,7 +297,7 @@ class _Checker:
         """A chunked file is damaged when one of its chunks is."""
         if not self.bad_blobs:
             return
-        for digest, data in self.conn.execute(f"SELECT hash, data FROM blobs WHERE codec = '{CHUNKS}'"):
+        for digest, data in self.conn.execute(f"SELECT hash, data FROM blobs WHERE codec IN {LISTS_SQL}"):
             if digest in self.bad_blobs:
                 continue
             bad = next(

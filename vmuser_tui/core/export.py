@@ -42,7 +42,7 @@ import zstandard
 from vmuser_tui import __version__
 from vmuser_tui.core import clock, procs, schema, transfer_format
 from vmuser_tui.core.errors import StoreError, UsageError
-from vmuser_tui.core.store.objects import CHUNKS, PACKED, pack
+from vmuser_tui.core.store.objects import LISTS_SQL, PACKED, pack
 
 Say = Callable[[str], None]
 BATCH = 500  # hashes per IN (...) query
@@ -148,7 +148,7 @@ def reach(conn: sqlite3.Connection, roots: set[str], say: Say) -> tuple[set[str]
     chunked = sorted(found_blobs)
     for i in range(0, len(chunked), BATCH):
         part = chunked[i : i + BATCH]
-        for (data,) in conn.execute(f"SELECT data FROM src.blobs WHERE codec = '{CHUNKS}' AND hash IN "
+        for (data,) in conn.execute(f"SELECT data FROM src.blobs WHERE codec IN {LISTS_SQL} AND hash IN "
                                     f"({','.join('?' * len(part))})", part):
             found_blobs.update(bytes(data[j : j + 32]).hex() for j in range(0, len(data), 32))
     return trees, found_blobs
@@ -272,7 +272,7 @@ def export(db_path: Path, project_id: str, out: Path, *, since: str | None = Non
         counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
                   for t in ("checkpoints", "operation_log", "blobs", "packs", "trees")}
         counts["content_bytes"] = conn.execute(
-            f"SELECT COALESCE(SUM(size), 0) FROM blobs WHERE codec != '{CHUNKS}'").fetchone()[0]
+            f"SELECT COALESCE(SUM(size), 0) FROM blobs WHERE codec NOT IN {LISTS_SQL}").fetchone()[0]
         header = {"format": str(transfer_format.FORMAT), "vmuser_version": __version__, "created_at": clock.now_iso(),
                   "source_host": procs.hostname(), "source_schema": str(schema.LATEST), "project_id": project_id,
                   "project_name": name, "selection": json.dumps({"since": since, "checkpoints": sorted(ids)}),

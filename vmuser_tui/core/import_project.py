@@ -54,7 +54,7 @@ from vmuser_tui.core.errors import InvalidPathError, LimitError, StateError, Sto
 from vmuser_tui.core.ids import PROJECT_ID_RE, new_project_id, new_short_id
 from vmuser_tui.core.pathcheck import is_reserved, normalize
 from vmuser_tui.core.store import restore as rs
-from vmuser_tui.core.store.objects import CHUNKS, PACKED, RAW, ZSTD, ObjectStore, chunked_hash
+from vmuser_tui.core.store.objects import CDC, CHUNKS, LISTS, PACKED, RAW, ZSTD, ObjectStore, chunked_hash
 from vmuser_tui.core.store.trees import DIR, FILE, decode
 
 Say = Callable[[str], None]
@@ -274,13 +274,13 @@ def check_blobs(conn: sqlite3.Connection, path: Path, claims: dict[str, int], li
     for digest, size, codec in conn.execute("SELECT hash, size, codec FROM blobs"):
         if not isinstance(digest, str) or not HASH_RE.match(digest):
             raise _refuse(path, f"a blob is named {str(digest)[:20]!r}, not a sha256")
-        if codec not in (RAW, ZSTD, CHUNKS, PACKED):
+        if codec not in (RAW, ZSTD, CHUNKS, PACKED, CDC):
             raise _refuse(path, f"blob {digest[:12]} has the unknown codec {str(codec)[:20]!r}")
         if not isinstance(size, int) or not 0 <= size <= max_file:
             raise _refuse(path, f"blob {digest[:12]} declares {size!r} bytes, over [limits] max_file_size "
                           f"({max_file:,})")
         sizes[digest] = (size, codec)
-        if codec != CHUNKS:
+        if codec not in LISTS:
             total += size
     if total > max_total:
         raise _refuse(path, f"it holds {total:,} bytes of content, over [limits] max_import_size ({max_total:,})")
@@ -296,17 +296,23 @@ def check_blobs(conn: sqlite3.Connection, path: Path, claims: dict[str, int], li
         where = f"blob {digest[:12]}"
         if not isinstance(data, bytes):
             raise _refuse(path, f"{where} is not stored as bytes")
-        if codec == CHUNKS:
+        if codec in LISTS:
             if len(data) % 32:
                 raise _refuse(path, f"{where} holds a damaged chunk list")
             pieces = [data[i : i + 32] for i in range(0, len(data), 32)]
-            if chunked_hash(pieces) != digest:
+            if codec == CHUNKS and chunked_hash(pieces) != digest:
                 raise _refuse(path, f"{where} does not match its hash (forged or damaged)")
             parts = [sizes.get(p.hex()) for p in pieces]
-            if any(p is None or p[1] == CHUNKS for p in parts):
+            if any(p is None or p[1] in LISTS for p in parts):
                 raise _refuse(path, f"{where} names a chunk the file does not hold")
             if sum(p[0] for p in parts if p is not None) != size:
                 raise _refuse(path, f"{where} declares {size:,} bytes where its chunks hold another size")
+            if codec == CDC:  # its hash is its content's: read it through, every chunk checked
+                try:
+                    for _ in ObjectStore(_FileDB(conn)).iter_blob(digest):
+                        pass
+                except StoreError:
+                    raise _refuse(path, f"{where} does not match its hash (forged or damaged)") from None
             continue
         raw = bytes(data) if codec == RAW else _decompress(dctx, data, size, where, path)
         if len(raw) != size or hashlib.sha256(raw).hexdigest() != digest:

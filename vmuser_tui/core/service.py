@@ -468,7 +468,7 @@ class Vmuser:
         (``blob_bytes`` counts packed content at its compressed size in packs)."""
         # an aggregate without GROUP BY returns exactly one row
         row = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(stored_size),0) AS s, COALESCE(SUM(size),0) AS r "
-                            "FROM blobs WHERE codec != 'chunks'")[0]
+                            "FROM blobs WHERE codec NOT IN ('chunks', 'cdc')")[0]
         prow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM packs")[0]
         trow = self.db.query("SELECT COUNT(*) AS n, COALESCE(SUM(length(data)),0) AS s FROM trees")[0]
         return {"blobs": row["n"], "blob_bytes": row["s"] + prow["s"], "raw_bytes": row["r"], "packs": prow["n"],

@@ -16,18 +16,20 @@ in one file is how it is kept; scanning (``scan.py``), the live change monitor
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import socket
 import stat as statmod
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
+from vmuser_tui.core.store import cdc
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
 from vmuser_tui.core.store.scan import GONE_ERRNOS, IgnoreFn, ScanResult, StatInfo, cache_rows, scan
@@ -103,18 +105,6 @@ def _read_all(fd: int, hint: int) -> bytes:
         parts.append(part)
 
 
-def _read_up_to(fd: int, size: int) -> bytes:
-    """``size`` bytes from ``fd`` (fewer only at its end), so chunk boundaries are the
-    same as when chunks are read with ``pread`` at fixed offsets."""
-    raw = os.read(fd, size)
-    while raw and len(raw) < size:
-        more = os.read(fd, size - len(raw))
-        if not more:
-            break
-        raw += more
-    return raw
-
-
 def _settled(fd: int, exc: OSError) -> StatInfo | str:
     """Why a read of ``fd`` failed with ``exc``: :data:`GONE` when the fd is no longer a
     regular file (a folder or fifo took the file's place: EISDIR, EAGAIN); else re-raise."""
@@ -184,66 +174,104 @@ def _read_settled(path: str) -> tuple[bytes, StatInfo | str]:
     return b"", CHANGING
 
 
-def _read_chunk(path: str, offset: int, length: int, expect: StatInfo) -> tuple[bytes, StatInfo | str]:
-    """``length`` bytes at ``offset`` of a big file, read on its own (chunks are read in
-    parallel): ``(bytes, StatInfo)`` when the file is still as the scan saw it (``expect``)
-    after the read, so all chunks that say so belong to one version; ``CHANGING`` when it
-    is not (the caller then reads the file again whole); ``GONE`` when it vanished."""
-    fd = _open(path)
-    if fd is None:
-        return b"", GONE
+def _big_file(path: str, full: str, expect: StatInfo) -> Iterator[list[tuple]]:
+    """The tasks of a big file: its content-defined chunks (:mod:`.cdc`), read in order
+    through one fd, one task ``[(path, full, raw, file hash or None, last, True, how)]``
+    each, the last one (held back until the end is read) carrying the file's identity
+    hash and the verdict ``how``: the scan's ``expect`` when the fd's stat after the read
+    equals it and the byte count its size, :data:`CHANGING` when not (the caller reads
+    the file again, :func:`_read_chunked`), :data:`GONE` when it vanished or is no longer
+    a regular file. Raises StoreError for other read errors (EACCES), naming the file.
+
+    Cut points depend on the bytes before them, so a file is read in order (the
+    chunking is ~6 GB/s and off the GIL); its chunks are hashed and packed in the pool."""
+    def one(raw: bytes, file_hash: str | None, last: bool, how: StatInfo | str) -> list[tuple]:
+        return [(path, full, raw, file_hash, last, True, how)]
+
     try:
+        fd = _open(full)
+    except OSError as exc:
+        raise StoreError(f"cannot read {full}: {exc.strerror}; fix its permissions or add it "
+                         "to .vmuserignore") from None
+    if fd is None:
+        yield one(b"", None, True, GONE)
+        return
+    try:
+        chunks = cdc.Chunks(io.FileIO(fd, closefd=False))
+        held: bytes | None = None
         try:
-            raw = os.pread(fd, length, offset)
+            for raw in chunks:
+                if held is not None:
+                    yield one(held, None, False, expect)
+                held = raw
+            st = os.fstat(fd)
         except OSError as exc:
-            return b"", _settled(fd, exc)
-        st = os.fstat(fd)
+            gone = _settled_or_none(fd, exc)
+            if gone is None:
+                raise StoreError(f"cannot read {full}: {exc.strerror}; fix its permissions or add it "
+                                 "to .vmuserignore") from None
+            yield one(held or b"", None, True, gone)
+            return
+        fine = (statmod.S_ISREG(st.st_mode) and chunks.size == st.st_size == expect[0]
+                and (st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == tuple(expect[1:4]))
+        how = expect if fine else (CHANGING if statmod.S_ISREG(st.st_mode) else GONE)
+        yield one(held or b"", chunks.hexdigest(), True, how)
     finally:
         os.close(fd)
-    if not statmod.S_ISREG(st.st_mode):
-        return b"", GONE
-    info = StatInfo.of(st)
-    if info[:4] == expect[:4] and len(raw) == length:
-        return raw, info
-    return raw, CHANGING
 
 
-def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None]) -> tuple[list[bytes], StatInfo | str]:
-    """Read a big file that changed while its chunks were read, again, chunk by chunk
-    through one fd, until one pass sees it unchanged (:data:`RETRY_DELAYS`). Each chunk's
-    blob row ``(hash, size, codec, data)`` goes to ``keep`` as it is read (with ``level``;
-    rows of a pass that turns out torn are unreferenced, and gc removes them). Returns
-    ``(chunk digests, StatInfo)`` or ``([], GONE | CHANGING)``."""
+def _settled_or_none(fd: int, exc: OSError) -> str | None:
+    """:func:`_settled` for a generator: :data:`GONE`, or None for a real read error."""
+    try:
+        return str(_settled(fd, exc))
+    except OSError:
+        return None
+
+
+def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None],
+                  database=None) -> tuple[list[bytes], str, StatInfo | str]:
+    """Read a big file that changed while it was read, again, through one fd, until one
+    pass sees it unchanged (:data:`RETRY_DELAYS`). Each content-defined chunk's blob row
+    ``(hash, size, codec, data)`` goes to ``keep`` as it is read (with ``level``; rows of
+    a pass that turns out torn are unreferenced, and gc removes them). Returns ``(chunk
+    digests, file hash, StatInfo)`` or ``([], "", GONE | CHANGING)``."""
     for delay in RETRY_DELAYS:
         if delay:
             time.sleep(delay)
         fd = _open(path)
         if fd is None:
-            return [], GONE
+            return [], "", GONE
         try:
             st = os.fstat(fd)
             if not statmod.S_ISREG(st.st_mode):
-                return [], GONE
-            before, digests, total = StatInfo.of(st)[:4], [], 0
-            while True:
-                try:
-                    raw = _read_up_to(fd, obj.CHUNK_SIZE)
-                except OSError as exc:
-                    return [], _settled(fd, exc)
-                if not raw:
-                    break
-                total += len(raw)
-                digest = hashlib.sha256(raw).digest()
-                digests.append(digest)
-                if level is not None:
-                    keep((digest.hex(), len(raw), *obj.pack(raw, level)))
+                return [], "", GONE
+            before, digests = StatInfo.of(st)[:4], []
+            chunks = cdc.Chunks(io.FileIO(fd, closefd=False))
+            try:
+                for raw in chunks:
+                    digests.append(_chunk_row(raw, level, database, keep))
+            except OSError as exc:
+                return [], "", _settled(fd, exc)
             st = os.fstat(fd)
         finally:
             os.close(fd)
         info = StatInfo.of(st)
-        if info[:4] == before and total == info.size:
-            return digests, info
-    return [], CHANGING
+        if info[:4] == before and chunks.size == info.size:
+            return digests, chunks.hexdigest(), info
+    return [], "", CHANGING
+
+
+def _chunk_row(raw: bytes, level: int | None, database, keep: Callable[[tuple], None] | None = None) -> bytes:
+    """sha256 of a chunk; with ``level``, its blob row ``(hash, size, codec, data)`` goes
+    to ``keep`` unless the store already holds it (then no time is spent compressing it:
+    after an edit of a big file most of its chunks are stored already). A blob found
+    here stays: gc removes no blob while a capture runs."""
+    digest = hashlib.sha256(raw).digest()
+    if level is not None and keep is not None:
+        hexd = digest.hex()
+        if database is None or database.conn.execute("SELECT 1 FROM blobs WHERE hash = ?", (hexd,)).fetchone() is None:
+            keep((hexd, len(raw), *obj.pack(raw, level)))
+    return digest
 
 
 def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[tuple], tuple | None]:
@@ -257,13 +285,11 @@ def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[
     are 200 thread hand-offs and 200 compressor calls, not 50,000.
     """
     sha256 = hashlib.sha256
-    if pieces[0][5]:  # a chunk of a big file
-        _, full, offset, length, _, _, expect = pieces[0]
-        raw, how = _read_chunk(full, offset, length, expect)
-        if level is None or not isinstance(how, StatInfo):
-            return [(sha256(raw).digest(), len(raw), "", b"", how)], None
-        codec, data = obj.pack(raw, level)
-        return [(sha256(raw).digest(), len(raw), codec, data, how)], None
+    if pieces[0][5]:  # a chunk of a big file, read by _big_file
+        raw, how = pieces[0][2], pieces[0][6]
+        rows: list[tuple] = []
+        digest = _chunk_row(raw, level if isinstance(how, StatInfo) else None, database, rows.append)
+        return [(digest, len(raw), *(rows[0][2:] if rows else ("", b"")), how)], None
     reads = [_read_file(full, expect) for _, full, _, _, _, _, expect in pieces]
     out = [(sha256(raw).digest(), len(raw), "", b"", how) for raw, how in reads]
     if level is None:
@@ -323,7 +349,6 @@ def hash_pending(
     files_done = bytes_done = 0
     hashes: dict[str, str] = {} if hashes_out is None else hashes_out
     chunk_digests: dict[str, list[bytes]] = {}
-    chunk_trouble: dict[str, str] = {}  # big files a chunk of which was read torn or found gone
     blobs: list[tuple] = []
     packs: list[tuple] = []
     done_paths: list[str] = []
@@ -336,9 +361,7 @@ def hash_pending(
             size = info.size
             full = f"{base}/{path}"  # os.path.join costs 1 µs a file; path is relative, validated
             if size > obj.CHUNK_THRESHOLD:
-                offsets = range(0, size, obj.CHUNK_SIZE)
-                for i, off in enumerate(offsets):
-                    yield [(path, full, off, min(obj.CHUNK_SIZE, size - off), i == len(offsets) - 1, True, info)]
+                yield from _big_file(path, full, info)
             else:
                 group.append((path, full, 0, size, True, False, info))
                 group_bytes += size
@@ -391,28 +414,25 @@ def hash_pending(
                 packs.append(pack)
                 batch_bytes += len(pack[2])
             for task, (digest, raw_len, codec, data, how) in zip(group, done, strict=True):
-                path, full, _, _, last, chunked, _ = task
+                path, full, _, whole_hash, last, chunked, _ = task
                 hexd = digest.hex()
                 bytes_done += raw_len
                 if chunked:
-                    if store is not None and isinstance(how, StatInfo):
+                    if codec:  # a new chunk (one the store holds already comes back unpacked)
                         blobs.append((hexd, raw_len, codec, data))
                         batch_bytes += len(data)
                     chunk_digests.setdefault(path, []).append(digest)
-                    if not isinstance(how, StatInfo):  # GONE beats CHANGING: a file gone is gone
-                        chunk_trouble[path] = GONE if GONE in (how, chunk_trouble.get(path)) else how
                     if not last:
                         continue
                     digests = chunk_digests.pop(path)
-                    how = chunk_trouble.pop(path, how)
-                    if how == CHANGING:  # torn across versions: read it again, whole, through one fd
-                        digests, how = _read_chunked(full, level, keep_chunk)
+                    file_hash = whole_hash or ""
+                    if how == CHANGING:  # changed while it was read: read it again, through one fd
+                        digests, file_hash, how = _read_chunked(full, level, keep_chunk, database)
                     if isinstance(how, StatInfo):
                         size = how.size
-                        file_hash = obj.chunked_hash(digests)
                         if store is not None:
                             joined = b"".join(digests)
-                            blobs.append((file_hash, size, obj.CHUNKS, joined))
+                            blobs.append((file_hash, size, obj.CDC, joined))
                             batch_bytes += len(joined)
                 else:
                     file_hash, size = hexd, raw_len

@@ -19,8 +19,9 @@ The same contract as :func:`vmuser_tui.core.store.capture.capture`, over the eng
    removed paths and the caller's ``finalize`` in one final transaction, as locally.
 
 Files are stored exactly as a local capture stores them (small files in packs, files over
-:data:`~vmuser_tui.core.store.objects.CHUNK_THRESHOLD` as :data:`CHUNK_SIZE` chunks plus a
-``chunks`` blob), so the same files give the same tree hashes on every engine and locally.
+:data:`~vmuser_tui.core.store.objects.CHUNK_THRESHOLD` as content-defined chunks plus a
+``cdc`` chunk list, :mod:`~vmuser_tui.core.store.cdc`, cut from the tar member as it
+streams), so the same files give the same tree hashes on every engine and locally.
 Raises StoreError (listing or read failed) and VmuserError (engine unreachable).
 """
 
@@ -35,6 +36,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store import cdc
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.capture import (
     BATCH_BYTES,
@@ -44,6 +46,7 @@ from vmuser_tui.core.store.capture import (
     CaptureResult,
     Progress,
     _CaptureLock,
+    _chunk_row,
     _existing,
     load_stat_cache,
 )
@@ -101,11 +104,12 @@ def _digest_group(raws: list[bytes], level: int | None, database) -> tuple[list[
     return digests, (codec, offset, data, members)
 
 
-def _digest_chunk(raw: bytes, level: int | None) -> tuple[bytes, tuple | None]:
-    digest = hashlib.sha256(raw).digest()
-    if level is None:
-        return digest, None
-    return digest, (digest.hex(), len(raw), *obj.pack(raw, level))
+def _digest_chunk(raw: bytes, level: int | None, database) -> tuple[bytes, tuple | None]:
+    """A chunk's digest and, with ``level``, its blob row unless the store holds it
+    (:func:`~vmuser_tui.core.store.capture._chunk_row`)."""
+    rows: list[tuple] = []
+    digest = _chunk_row(raw, level, database, rows.append)
+    return digest, rows[0] if rows else None
 
 
 class _Reader:
@@ -201,15 +205,15 @@ class _Reader:
                             push_group()
                             digests: list[bytes] = []
                             entry["chunks"] = digests
-                            left = member.size
-                            while left:
-                                raw = fobj.read(min(obj.CHUNK_SIZE, left))
-                                if not raw:
-                                    raise tarfile.ReadError("unexpected end of data")
-                                left -= len(raw)
-                                self.inflight.append(([("chunk", digests)],
-                                                      self._submit(_digest_chunk, raw, self.level)))
+                            # the same content-defined chunks and identity as a local capture
+                            chunks = cdc.Chunks(fobj)
+                            for raw in chunks:
+                                self.inflight.append(([("chunk", digests)], self._submit(
+                                    _digest_chunk, raw, self.level, self.database)))
                                 self._settle(limit)
+                            if chunks.size != member.size:
+                                raise tarfile.ReadError("unexpected end of data")
+                            entry["hash"] = chunks.hexdigest()
                         else:
                             raw = fobj.read()
                             if len(raw) != member.size:
@@ -270,10 +274,10 @@ class _Reader:
                         again.append(path)
                         continue
                     if "chunks" in entry:
-                        file_hash = obj.chunked_hash(entry["chunks"])
+                        file_hash = entry["hash"]
                         if self.level is not None:
                             joined = b"".join(entry["chunks"])
-                            self._keep((file_hash, info.size, obj.CHUNKS, joined))
+                            self._keep((file_hash, info.size, obj.CDC, joined))
                     else:
                         file_hash = entry["digest"].hex()
                     self.hashes[path] = file_hash

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from vmuser_tui.core import procs
 from vmuser_tui.core.errors import StoreError
-from vmuser_tui.core.store.objects import CHUNKS, ObjectStore
+from vmuser_tui.core.store.objects import LISTS_SQL, ObjectStore
 from vmuser_tui.core.store.trees import DIR
 
 STALE_LOCK_SECONDS = 6 * 3600
@@ -72,7 +72,7 @@ def reachable(database, store: ObjectStore) -> tuple[set[str], set[str]]:
     for i in range(0, len(chunk_lists), 500):
         part = chunk_lists[i : i + 500]
         marks = ",".join("?" * len(part))
-        for (data,) in conn.execute(f"SELECT data FROM blobs WHERE codec = '{CHUNKS}' AND hash IN ({marks})", part):
+        for (data,) in conn.execute(f"SELECT data FROM blobs WHERE codec IN {LISTS_SQL} AND hash IN ({marks})", part):
             blobs.update(data[j : j + 32].hex() for j in range(0, len(data), 32))
     return blobs, trees
 

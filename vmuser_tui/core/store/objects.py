@@ -2,11 +2,19 @@
 
 Blobs are stored once however many checkpoints use them, zstd-compressed when that
 saves space (``codec`` zstd, else raw). Files larger than :data:`CHUNK_THRESHOLD` are
-split into fixed :data:`CHUNK_SIZE` chunks, each its own blob, and the file's blob has
-codec ``chunks`` and holds the concatenated 32-byte chunk digests, so appending to a big
-file stores only the chunks that changed (restic stores a file as a list of blobs too).
-A chunked file's hash is ``sha256(b"chunks\\0" + digests)``; a plain file's is the
-sha256 of its bytes. Small files are stored in packs: several files' bytes compressed
+split into chunks, each its own blob, and the file's blob holds the concatenated 32-byte
+chunk digests, so an edit of a big file stores only the chunks that changed (restic
+stores a file as a list of blobs too). Two kinds of chunk list:
+
+- codec ``cdc`` (since issue 15): content-defined chunks (:mod:`.cdc`), so an insert
+  near the start of a big file re-stores one or two chunks, not all after it;
+- codec ``chunks`` (earlier versions, still read): fixed :data:`CHUNK_SIZE` chunks.
+
+Either way a big file's hash is ``sha256(b"chunks\\0" + the sha256 of each 1 MiB
+piece)`` (:func:`chunked_hash` of the fixed pieces, :func:`.cdc.file_hash`), whatever
+its chunks: for a ``chunks`` list that is the hash of the list itself, for a ``cdc``
+list it is checked against the content read. A plain file's hash is the sha256 of its
+bytes. Small files are stored in packs: several files' bytes compressed
 together as one zstd frame (a ``packs`` row), each blob row pointing at its offset
 (codec ``packed``), as restic and git do; reading one decompresses its pack once.
 """
@@ -24,6 +32,7 @@ from typing import TYPE_CHECKING
 import zstandard
 
 from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store.cdc import FileHasher
 from vmuser_tui.core.store.trees import Entry, decode, encode, tree_hash
 
 if TYPE_CHECKING:  # pragma: no cover - imported when the first capture needs the pool
@@ -31,7 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover - imported when the first capture needs th
 
 CHUNK_SIZE = 1024 * 1024
 CHUNK_THRESHOLD = 4 * CHUNK_SIZE
-RAW, ZSTD, CHUNKS, PACKED = "raw", "zstd", "chunks", "packed"
+RAW, ZSTD, CHUNKS, PACKED, CDC = "raw", "zstd", "chunks", "packed", "cdc"
+LISTS = (CHUNKS, CDC)  # codecs whose data is a list of chunk digests
+LISTS_SQL = "('chunks', 'cdc')"  # the same, for ``codec IN ...`` in SQL
 PACK_CACHE = 16  # decompressed packs kept (each at most PACK_BYTES)
 HASH_MISMATCH = "content does not match its hash"
 
@@ -200,21 +211,29 @@ class ObjectStore:
         verdict.
         """
         codec, size, data = self._row(digest)
-        if codec == CHUNKS:
+        if codec in LISTS:
             digests = [bytes(data[i : i + 32]) for i in range(0, len(data), 32)]
-            if verify and (len(data) % 32 or chunked_hash(digests) != digest):
+            if verify and (len(data) % 32 or (codec == CHUNKS and chunked_hash(digests) != digest)):
                 raise StoreError(_damaged(digest, "its chunk list does not match its hash"))
+            # A cdc list is bound to its hash through the content: checked once all is read
+            # (each chunk is checked on its own before it is yielded, so no damaged byte
+            # is ever seen; a reader that stops early has seen only checked chunks).
+            whole = FileHasher() if verify and codec == CDC else None
             last: tuple[bytes, bytes] | None = None  # a run of equal chunks (zeros) is checked once
             for raw in digests:
                 if last is not None and last[0] == raw:
-                    yield last[1]
-                    continue
-                c_codec, c_size, c_data = self._row(raw.hex())
-                piece = self._unpack(raw.hex(), c_codec, c_data, c_size)
-                if verify and hashlib.sha256(piece).digest() != raw:
-                    raise StoreError(_damaged(digest, f"chunk {raw.hex()[:12]}: {HASH_MISMATCH}"))
-                last = (raw, piece)
+                    piece = last[1]
+                else:
+                    c_codec, c_size, c_data = self._row(raw.hex())
+                    piece = self._unpack(raw.hex(), c_codec, c_data, c_size)
+                    if verify and hashlib.sha256(piece).digest() != raw:
+                        raise StoreError(_damaged(digest, f"chunk {raw.hex()[:12]}: {HASH_MISMATCH}"))
+                    last = (raw, piece)
+                if whole is not None:
+                    whole.update(piece)
                 yield piece
+            if whole is not None and (whole.hexdigest() != digest or whole.size != size):
+                raise StoreError(_damaged(digest, "its chunks do not add up to its content hash"))
         else:
             piece = self._unpack(digest, codec, data, size)
             if verify and hashlib.sha256(piece).hexdigest() != digest:
@@ -322,4 +341,4 @@ class ObjectStore:
         return None
 
 
-__all__ = ["ObjectStore", "pack", "unpack", "chunked_hash", "CHUNK_SIZE", "CHUNK_THRESHOLD", "encode"]
+__all__ = ["ObjectStore", "pack", "unpack", "chunked_hash", "CHUNK_SIZE", "CHUNK_THRESHOLD", "encode", "CDC", "LISTS"]

@@ -54,7 +54,7 @@ from vmuser_tui.core.pathcheck import (
     symlink_stays_inside,
 )
 from vmuser_tui.core.store.confined import Confined, PathChanged, give, lstat_at, replace_file
-from vmuser_tui.core.store.objects import CHUNKS, PACKED, ObjectStore
+from vmuser_tui.core.store.objects import CDC, CHUNKS, LISTS, PACKED, ObjectStore
 from vmuser_tui.core.store.scan import TMP_PREFIX
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry
 
@@ -274,10 +274,11 @@ def check_blobs(store: ObjectStore, the_plan: RestorePlan) -> int:
     for i in range(0, len(digests), 500):
         part = digests[i : i + 500]
         marks = ",".join("?" * len(part))
-        sql = f"SELECT hash, codec, pack_id, CASE WHEN codec = ? THEN data END, size FROM blobs WHERE hash IN ({marks})"
-        for digest, codec, pack_id, data, size in conn.execute(sql, (CHUNKS, *part)):
+        sql = (f"SELECT hash, codec, pack_id, CASE WHEN codec IN (?, ?) THEN data END, size FROM blobs "
+               f"WHERE hash IN ({marks})")
+        for digest, codec, pack_id, data, size in conn.execute(sql, (CHUNKS, CDC, *part)):
             found[digest] = size
-            if codec == CHUNKS:
+            if codec in LISTS:
                 for j in range(0, len(data), 32):
                     chunks.setdefault(data[j : j + 32].hex(), wanted[digest])
             elif codec == PACKED:
