@@ -228,3 +228,16 @@ def test_deleting_the_project_forgets_its_signatures(vm, no_racy_window):
     _check(vm, p.id, ws)
     vm.projects.delete(p.id)
     assert vm.db.conn.execute("SELECT COUNT(*) FROM stat_dirs").fetchone()[0] == 0
+
+
+def test_a_folder_with_a_bad_name_is_reported_and_not_entered(vm, no_racy_window):
+    p = vm.projects.create("bad folder")
+    ws = Path(p.workspace)
+    _tree(ws)
+    write(ws, "d1/back\\slash/inner.txt", "never read\n")
+    _old(ws)
+    for _ in range(2):
+        out = _check(vm, p.id, ws)
+        assert [path for path, _ in out.skipped] == ["d1/back\\slash"]
+    cached = {r[0] for r in vm.db.conn.execute("SELECT path FROM stat_cache WHERE project_id = ?", (p.id,))}
+    assert not any("slash" in c for c in cached)

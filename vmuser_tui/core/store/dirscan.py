@@ -37,6 +37,7 @@ forget the project's signatures and capture again without them.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import marshal
@@ -165,7 +166,11 @@ def _walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
                 if mode & _S_IFMT == _S_IFDIR:
                     raw.append((name, mode, 0, 0, 0, 0))
                     rel = prefix + name
-                    if ignore is None or not ignore(rel, True):
+                    why = _bad_name(name)  # folders are few: checked here, so a bad one is not entered
+                    if why:
+                        out.skipped.append((rel, why))
+                        out.bad.add(rel_dir)
+                    elif ignore is None or not ignore(rel, True):
                         subs.append(rel)
                         stack.append((de.path, rel))
                 else:
@@ -257,6 +262,12 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
         prefix = f"{d}/" if d else ""
         for name, mode, size, mtime, ctime, ino in w.raw[d]:
             rel = prefix + name
+            if mode & _S_IFMT == _S_IFDIR:
+                if rel not in listed:
+                    continue  # a bad name (reported by the walk), ignored, or vanished while listed
+                result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
+                kids.append(rel)
+                continue
             hit = cache.get(rel)
             if hit is None:  # a cached path was checked when it was captured
                 why = _bad_name(name)
@@ -264,12 +275,7 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
                     result.skipped.append((rel, why))
                     w.bad.add(d)
                     continue
-            if mode & _S_IFMT == _S_IFDIR:
-                if rel not in listed:
-                    continue  # ignored, or vanished while listed
-                result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
-                kids.append(rel)
-            elif statmod.S_ISREG(mode):
+            if statmod.S_ISREG(mode):
                 if ignore and ignore(rel, False):
                     continue
                 info = StatInfo(size, mtime, ctime, ino, mode & 0o777)
@@ -288,7 +294,7 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
                     target = os.readlink(os.fsencode(f"{base}/{rel}"))
                 except OSError as exc:
                     w.bad.add(d)
-                    if exc.errno in GONE_ERRNOS or exc.errno == 22:  # EINVAL: no longer a link
+                    if exc.errno in GONE_ERRNOS or exc.errno == errno.EINVAL:  # gone, or no longer a link
                         result.vanished.append(rel)
                     else:
                         result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
