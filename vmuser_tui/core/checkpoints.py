@@ -260,7 +260,7 @@ class Checkpoints:
             result = cap.capture(
                 self.db, self.ctx.store, project_id, workspace, ignore=rules.match,
                 workers=self.ctx.config.get("store", "workers"), progress=progress, finalize=finalize,
-                state=state,
+                state=state, rules_key=rules.key,
             )
         left_out = {"vanished": result.vanished, "changing": result.changing}
         if not created:

@@ -62,6 +62,7 @@ def move_project(vm: Vmuser, project: Project, engine: str, *, save: bool = True
         conn.execute("UPDATE projects SET engine = ? WHERE id = ?", (engine, project.id))
         # the stat cache describes the files where they were (inodes, times): start afresh
         conn.execute("DELETE FROM stat_cache WHERE project_id = ?", (project.id,))
+        conn.execute("DELETE FROM stat_dirs WHERE project_id = ?", (project.id,))
         oplog.record(conn, "project.move", project_id=project.id, engine=engine, previous=old, checkpoint=head,
                      saved=save)
     vm.ctx.forget_live(project.id)

@@ -312,6 +312,7 @@ class Projects:
                     engine[key] += there[key]
         with self.db.write() as conn:
             conn.execute("DELETE FROM stat_cache WHERE project_id = ?", (project.id,))
+            conn.execute("DELETE FROM stat_dirs WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM checkpoints WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM sessions WHERE project_id = ?", (project.id,))
             conn.execute("DELETE FROM projects WHERE id = ?", (project.id,))

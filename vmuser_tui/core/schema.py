@@ -309,6 +309,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
     CREATE INDEX sessions_engine ON sessions(engine, status);
     """,
+    # 7: folder signatures of the standalone scan (issue 15; see core/store/dirscan.py): per
+    # folder the digest of its entries' stats and sub-trees (NULL: not to be trusted), the
+    # tree it had, and the regular files and bytes below it, under the ignore rules' key.
+    """
+    CREATE TABLE stat_dirs (
+        project_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        rules_key TEXT NOT NULL,
+        sig BLOB,
+        tree TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (project_id, path)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

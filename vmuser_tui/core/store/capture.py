@@ -29,7 +29,7 @@ from pathlib import Path
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
-from vmuser_tui.core.store import cdc
+from vmuser_tui.core.store import cdc, dirscan
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
 from vmuser_tui.core.store.scan import GONE_ERRNOS, IgnoreFn, ScanResult, StatInfo, cache_rows, scan
@@ -503,13 +503,16 @@ def capture(
     progress: Progress | None = None,
     finalize: Callable[[object, CaptureResult], None] | None = None,
     state: LiveState | None = None,
+    rules_key: str | None = None,
 ) -> CaptureResult:
     """Capture ``workspace`` into ``store`` and return its root tree.
 
     With ``state`` (a :class:`~vmuser_tui.core.store.live.LiveState` kept by the caller
     across captures), only what the change monitor reports is stat'ed and hashed; without
     it, or when the state cannot vouch, the whole workspace is scanned (with the stat
-    cache). ``finalize(conn, result)`` runs inside the final write transaction, after the
+    cache). Without ``state`` but with ``rules_key`` (the ignore rules' cache key), the
+    scan skips unchanged folders whole (:mod:`.dirscan`: per-folder signatures, stored
+    trees reused). ``finalize(conn, result)`` runs inside the final write transaction, after the
     trees and the stat cache are written, so a checkpoint row the caller inserts there
     commits atomically with them. A file that vanishes, or keeps changing, while it is
     captured is left out (``vanished``, ``changing``), never an error. Raises
@@ -517,6 +520,13 @@ def capture(
     workspace missing) is turned into StoreError too.
     """
     if state is None:
+        if rules_key is not None:
+            try:
+                return _capture(database, store, project_id, workspace, None, ignore, workers, progress, finalize,
+                                rules_key)
+            except dirscan.StaleSignatures:
+                with database.write() as conn:  # a reused tree is gone: forget them all, scan afresh
+                    conn.execute("DELETE FROM stat_dirs WHERE project_id = ?", (project_id,))
         return _capture(database, store, project_id, workspace, None, ignore, workers, progress, finalize)
     with state.lock:
         try:
@@ -526,7 +536,8 @@ def capture(
             raise
 
 
-def _capture(database, store, project_id, workspace, state, ignore, workers, progress, finalize) -> CaptureResult:
+def _capture(database, store, project_id, workspace, state, ignore, workers, progress, finalize,
+             rules_key: str | None = None) -> CaptureResult:
     with _CaptureLock(database):
         counters = {"blobs": 0, "bytes": 0}
 
@@ -571,7 +582,25 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
         changed = state.changed() if state is not None else None
         removed: list[str] = []
         current: list = [None, None]  # (scan result, hashes) being written, for write_batch
-        if changed is None:
+        fast: dirscan.Built | None = None
+        gone_dirs: list[str] = []
+        if rules_key is not None:
+            try:
+                walked = dirscan.walk(workspace, ignore)
+            except OSError as exc:
+                raise StoreError(f"cannot read workspace {workspace}: {exc.strerror}; does it still exist?") from None
+            stored = dirscan.load_signatures(database.conn, project_id, rules_key)
+            ds = dirscan.scan_dirty(database.conn, project_id, workspace, walked, stored, ignore)
+            found = ds.result
+            scanned = {p: found.stats[p] for p in found.pending}
+            current[:] = [found, {}]
+            hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
+                                  on_batch=write_batch, hashes_out=current[1])
+            fast = dirscan.build(ds, scanned, time.time_ns(), project_id, rules_key)
+            removed, gone_dirs = dirscan.removed_paths(ds, stored)
+            removed += gone_dirs
+            trees, delta, stats = fast.trees, found, found.stats
+        elif changed is None:
             cache = load_stat_cache(database, project_id)
             on_dir = state.start_full_scan() if state is not None else None
             try:
@@ -598,9 +627,9 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
         link_rows = [(delta.flat[p].hash if p in delta.flat else hashlib.sha256(t).hexdigest(), len(t), obj.RAW, t)
                      for p, t in delta.symlinks.items()]
         result = CaptureResult(
-            root=index.root,
-            file_count=len(stats),
-            total_size=sum(s.size for s in stats.values()),
+            root=fast.root if fast is not None else index.root,
+            file_count=fast.files if fast is not None else len(stats),
+            total_size=fast.size if fast is not None else sum(s.size for s in stats.values()),
             hashed_files=len(hashes),
             skipped=delta.skipped,
             scan=found,
@@ -616,7 +645,9 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                 # has since pruned them: make sure every tree of the index is present.
                 for digest in index.hashes.values():
                     wanted.setdefault(digest, None)
-            existing = _existing(conn, "trees", list(wanted))
+            existing = _existing(conn, "trees", list(wanted) + (fast.reused_trees if fast is not None else []))
+            if fast is not None and any(t not in existing for t in fast.reused_trees):
+                raise dirscan.StaleSignatures  # rolls the final transaction back; capture() scans afresh
             for digest, entries in wanted.items():
                 if digest not in existing:
                     if entries is None:
@@ -630,11 +661,25 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                                  [(project_id, p) for p in removed])
                 conn.executemany("DELETE FROM stat_cache WHERE project_id = ? AND path >= ? AND path < ?",
                                  [(project_id, p + "/", p + "0") for p in removed])
+            if fast is not None:
+                _write_signatures(conn, project_id, fast, gone_dirs)
             if finalize:
                 finalize(conn, result)
         result.new_blobs = counters["blobs"]
         result.new_bytes = counters["bytes"]
         return result
+
+
+def _write_signatures(conn, project_id: str, fast: dirscan.Built, gone_dirs: list[str]) -> None:
+    """Store the dirty folders' signature rows and forget folders no longer listed (and
+    what was below them), in the capture's final transaction (see :mod:`.dirscan`)."""
+    if gone_dirs:
+        conn.executemany("DELETE FROM stat_dirs WHERE project_id = ? AND path = ?",
+                         [(project_id, d) for d in gone_dirs])
+        conn.executemany("DELETE FROM stat_dirs WHERE project_id = ? AND path >= ? AND path < ?",
+                         [(project_id, d + "/", d + "0") for d in gone_dirs if d])
+    conn.executemany("INSERT OR REPLACE INTO stat_dirs(project_id, path, rules_key, sig, tree, files, bytes) "
+                     "VALUES (?,?,?,?,?,?,?)", fast.rows)
 
 
 def _entries_for(index: TreeIndex, digest: str) -> list[Entry]:

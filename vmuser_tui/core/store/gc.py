@@ -1,7 +1,8 @@
 """Garbage collection (restic's ``prune``): remove blobs and trees no checkpoint reaches.
 
 Roots are every checkpoint's root tree, every stat-cache hash (the stat cache
-promises that its blobs are stored) and both trees of every restore still in the journal
+promises that its blobs are stored), every folder signature's tree (``stat_dirs``) and
+both trees of every restore still in the journal
 (its target must stay restorable until the restore is finished or rolled back). Blobs and
 trees written since the oldest capture in progress started (``capture_locks``) are
 spared, so a concurrent capture is safe. While a capture runs, no blob is removed at all:
@@ -49,11 +50,14 @@ def lock_is_stale(pid: int, host: str, started_at: float, now: float | None = No
 
 
 def reachable(database, store: ObjectStore) -> tuple[set[str], set[str]]:
-    """``(blob hashes, tree hashes)`` reachable from checkpoints, the stat cache and the restore journal."""
+    """``(blob hashes, tree hashes)`` reachable from checkpoints, the stat cache, folder
+    signatures and the restore journal."""
     conn = database.conn
     trees: set[str] = set()
     blobs: set[str] = {r[0] for r in conn.execute("SELECT DISTINCT hash FROM stat_cache")}
     stack = [r[0] for r in conn.execute("SELECT DISTINCT root_tree FROM checkpoints")]
+    # the standalone scan reuses these trees for folders that did not change (store/dirscan.py)
+    stack += [r[0] for r in conn.execute("SELECT DISTINCT tree FROM stat_dirs")]
     for target, pre in conn.execute("SELECT target_tree, pre_tree FROM restore_journal"):
         stack.extend(t for t in (target, pre) if t)
     while stack:
