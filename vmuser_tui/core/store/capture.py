@@ -89,6 +89,18 @@ def _open(path: str) -> int | None:
         raise
 
 
+def _read_up_to(fd: int, size: int) -> bytes:
+    """At most ``size`` bytes from ``fd``'s current offset (fewer at its end)."""
+    parts, left = [], size
+    while left > 0:
+        part = os.read(fd, min(left, 1 << 24))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
 def _read_all(fd: int, hint: int) -> bytes:
     """Everything from ``fd``'s current offset to its end. Reading ``hint + 1`` bytes
     first means a file of ``hint`` bytes is read with one ``read`` call (a short read of
@@ -246,19 +258,36 @@ def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None],
             if not statmod.S_ISREG(st.st_mode):
                 return [], "", GONE
             before, digests = StatInfo.of(st)[:4], []
-            chunks = cdc.Chunks(io.FileIO(fd, closefd=False))
+            # Up to HELD_BYTES a try is one plain read into memory, chunked and packed once it
+            # proved whole: chunking and packing as it reads made each try ~5-10x longer, long
+            # enough for a file rewritten every few ms to be torn on every try
+            # (test_capture_races); bigger files stream, packed as they are read.
             try:
-                for raw in chunks:
-                    digests.append(_chunk_row(raw, level, database, keep))
+                if st.st_size <= HELD_BYTES:
+                    data = _read_up_to(fd, st.st_size + 1)  # one byte more shows a file that grew
+                    st = os.fstat(fd)
+                    chunks = cdc.Chunks(io.BytesIO(data))
+                    pieces = list(chunks)
+                else:
+                    chunks = cdc.Chunks(io.FileIO(fd, closefd=False))
+                    pieces = []
+                    for raw in chunks:
+                        digests.append(_chunk_row(raw, level, database, keep))
+                    st = os.fstat(fd)
             except OSError as exc:
                 return [], "", _settled(fd, exc)
-            st = os.fstat(fd)
         finally:
             os.close(fd)
         info = StatInfo.of(st)
         if info[:4] == before and chunks.size == info.size:
+            digests += [_chunk_row(raw, level, database, keep) for raw in pieces]
             return digests, chunks.hexdigest(), info
     return [], "", CHANGING
+
+
+#: A big file read again because it changed while read is held in memory up to this many
+#: bytes, so each try is a plain read (see :func:`_read_chunked`); bigger ones stream.
+HELD_BYTES = 64 * 1024 * 1024
 
 
 def _chunk_row(raw: bytes, level: int | None, database, keep: Callable[[tuple], None] | None = None) -> bytes:
