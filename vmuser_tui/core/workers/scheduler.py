@@ -225,11 +225,13 @@ class Scheduler:
             self.on_result(res)
         return res
 
-    def serve(self, stop: threading.Event, *, tick: float = 1.0, watch: bool = True) -> None:
+    def serve(self, stop: threading.Event, *, tick: float = 1.0, watch: bool = True, refresh: float = 2.0) -> None:
         """Run until ``stop`` is set: due jobs every ``tick`` seconds, and change-driven
-        snapshots as soon as a workspace has been quiet for ``[snapshots] debounce``."""
+        snapshots as soon as a workspace has been quiet for ``[snapshots] debounce``
+        (``refresh``: seconds between the watcher's looks at which sessions run)."""
         if watch and snapshot.enabled(self.vm):
-            self.watcher = Watcher(self.vm, debounce=self.vm.config.get("snapshots", "debounce")).start()
+            self.watcher = Watcher(self.vm, debounce=self.vm.config.get("snapshots", "debounce"),
+                                   refresh=refresh).start()
         try:
             next_jobs = 0.0
             while not stop.is_set():

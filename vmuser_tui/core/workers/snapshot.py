@@ -45,7 +45,7 @@ def running_projects(vm, *, local_only: bool = False) -> dict[str, Path]:
 
 def checkpoint_if_changed(vm, project_id: str, why: str) -> dict | None:
     """One auto checkpoint of ``project_id`` if its workspace differs from the head;
-    returns ``{"project", "checkpoint", "files"}`` when one was made, else None.
+    returns ``{"project", "checkpoint", "files", "hashed"}`` when one was made, else None.
     Errors (workspace gone, unreadable file) are logged and returned as ``{"error"}``."""
     try:
         out = vm.checkpoints.create(project_id, kind="auto", description=f"auto: {why}")
@@ -57,7 +57,9 @@ def checkpoint_if_changed(vm, project_id: str, why: str) -> dict | None:
     log.info("auto checkpoint %s of %s (%s)", out.checkpoint.id, project_id, why)
     for note in out.notes:  # e.g. a build's temp files that vanished while it was taken
         log.info("auto checkpoint %s: %s", out.checkpoint.id, note)
-    return {"project": project_id, "checkpoint": out.checkpoint.id, "files": out.checkpoint.file_count}
+    # "hashed": files read for it (only the changed ones when the long-lived watch vouches)
+    return {"project": project_id, "checkpoint": out.checkpoint.id, "files": out.checkpoint.file_count,
+            "hashed": out.hashed_files}
 
 
 def run(vm, only: set[str] | None = None, why: str = "interval") -> dict:
