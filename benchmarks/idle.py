@@ -124,6 +124,35 @@ def _worker_cpu(src: Path, env: dict[str, str], db: Path, seconds: float) -> tup
             proc.wait()
 
 
+RECRAWL_SCRIPT = """
+import resource, sys
+from vmuser_tui.core.service import Vmuser
+vm = Vmuser.open(reconcile=False)
+pid = sys.argv[1]
+vm.checkpoints.create(pid)  # this process's first capture: a full scan that fills the live state
+state = vm.ctx._live[pid]
+best = None
+for _ in range(3):
+    state.invalidate()  # what TRUST_SECONDS expiring does to the next interval run
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    vm.checkpoints.create(pid)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    used = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    best = used if best is None else min(best, used)
+print(best)
+vm.close()
+"""
+RECRAWL_PERIOD_S = 300.0  # core/store/live.py TRUST_SECONDS, and the default [snapshots] interval
+
+
+def _recrawl_cpu(src: Path, env: dict[str, str], project_id: str) -> float:
+    """CPU seconds of the periodic re-crawl: an interval run's full scan of an unchanged
+    workspace (best of 3, in one process, as the worker does it)."""
+    out = subprocess.run([sys.executable, "-c", RECRAWL_SCRIPT, project_id], env=dict(env, PYTHONPATH=str(src)),
+                         cwd=src, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
 def worker_main(args: argparse.Namespace) -> int:
     trees: list[tuple[str, Path]] = []
     for spec in args.tree or [f"this={Path(__file__).resolve().parent.parent}"]:
@@ -133,7 +162,7 @@ def worker_main(args: argparse.Namespace) -> int:
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "vmuser_tui")], check=True)
     sizes = [int(x) for x in args.folders.split(",")] if args.folders else list(WORKER_SIZES)
     started = time.monotonic()
-    rows: list[tuple[str, str, int, float, float]] = []  # size label, tree, folders, median cpu, load
+    rows: list[tuple[str, str, int, float, float, float]] = []  # size, tree, folders, median cpu, load, re-crawl s
     for size in [0, *sizes]:  # 0: the floor, a worker with no running session
         work = Path(tempfile.mkdtemp(prefix="vmuser-idle-worker-"))
         try:
@@ -144,7 +173,7 @@ def worker_main(args: argparse.Namespace) -> int:
                 return subprocess.run([sys.executable, "-m", "vmuser_tui", *a], env=env, capture_output=True,
                                       text=True, check=True).stdout.strip()
 
-            folders = 0
+            folders, pid = 0, ""
             if size:
                 pid = cli("project", "create", f"idle-{size}")
                 ws = Path(cli("project", "show", pid, "--json").split('"workspace": "')[1].split('"')[0])
@@ -160,28 +189,35 @@ def worker_main(args: argparse.Namespace) -> int:
             for _ in range(args.runs):
                 for label, src in trees:
                     runs[label].append(_worker_cpu(src, env, work / "data" / "vmuser.db", args.seconds))
-            for label, _ in trees:
+            for label, src in trees:
                 cpus = [c for c, _ in runs[label]]
+                recrawl = _recrawl_cpu(src, env, pid) if size else 0.0
                 rows.append(("no session (floor)" if not size else f"{folders:,} folders", label, folders,
-                             statistics.median(cpus), max(ld for _, ld in runs[label])))
-                print(f"  {rows[-1][0]}, {label}: " + ", ".join(f"{c * 100:.2f}%" for c in cpus), flush=True)
+                             statistics.median(cpus), max(ld for _, ld in runs[label]), recrawl))
+                print(f"  {rows[-1][0]}, {label}: " + ", ".join(f"{c * 100:.2f}%" for c in cpus)
+                      + (f"; re-crawl {recrawl:.2f} s CPU" if size else ""), flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    floor = {label: cpu for name, label, _, cpu, _ in rows if name.startswith("no session")}
+    floor = {label: cpu for name, label, _, cpu, _, _ in rows if name.startswith("no session")}
     print()
     print(f"Idle `vmuser worker`, CPU over {args.seconds:.0f} s per run, median of {args.runs} runs; "
           f"{os.cpu_count()} cores; total {time.monotonic() - started:.0f} s")
+    print(f"re-crawl: the full scan an interval run does every {RECRAWL_PERIOD_S:.0f} s (the live state's trust "
+          f"period), CPU s (best of 3), spread over that period in the next column")
     print()
-    print("| workspace | tree | idle CPU (% of one core) | above the floor | max 1-min load | target | |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workspace | tree | idle CPU (% of one core) | above the floor | re-crawl | idle + re-crawl "
+          "| max 1-min load | target | |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ok = True
-    for name, label, folders, cpu, load in rows:
+    for name, label, folders, cpu, load, recrawl in rows:
         above = cpu - floor[label]
-        good = cpu <= WORKER_CPU_TARGET
+        good = cpu + recrawl / RECRAWL_PERIOD_S <= WORKER_CPU_TARGET  # the re-crawl counts too
         if folders and label == trees[-1][0]:  # the last tree is the one under test
             ok = ok and good
         target = f"<= {WORKER_CPU_TARGET * 100:.0f}%" if folders else "-"
+        spread = f"{(cpu + recrawl / RECRAWL_PERIOD_S) * 100:.2f}%" if folders else "-"
         print(f"| {name} | {label} | {cpu * 100:.2f}% | {'-' if not folders else f'{above * 100:+.2f}%'} | "
+              f"{f'{recrawl:.2f} s' if folders else '-'} | {spread} | "
               f"{load:.2f} | {target} | {('ok' if good else 'FAIL') if folders else ''} |")
     return 0 if ok else 1
 
@@ -246,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ok_refresh = seen is not None and seen <= REFRESH_TARGET_S
     print(f"idle CPU over {args.seconds:.0f} s: {used * 100:.2f}% of one core (target < {CPU_TARGET * 100:.0f}%) "
           f"{'ok' if ok_cpu else 'FAIL'}")
-    print(f"another process's change on screen after: {'%.2f s' % seen if seen is not None else 'never (10 s)'} "
+    print(f"another process's change on screen after: {f'{seen:.2f} s' if seen is not None else 'never (10 s)'} "
           f"(target < {REFRESH_TARGET_S:.0f} s) {'ok' if ok_refresh else 'FAIL'}")
     return 0 if ok_cpu and ok_refresh else 1
 

@@ -227,7 +227,8 @@ class Watcher:
 
     def _reload_rules(self) -> None:
         """``.vmuserignore`` changed: its rules decide what marks dirty and what is watched."""
-        stale, self._stale_rules = self._stale_rules, set()
+        with self._lock:
+            stale, self._stale_rules = self._stale_rules, set()
         for pid in stale:
             held = self._watched.get(pid)
             if held is not None:
@@ -236,14 +237,13 @@ class Watcher:
 
     def _changed(self, pid: str, path: str | None) -> None:
         """The listener (called under the hub's lock: short, no lock a capture holds)."""
-        if path is not None:
-            if path == IGNORE_FILE:
-                self._stale_rules.add(pid)
-            elif _ignored(self._rules.get(pid), path):
-                return
+        if path is not None and path != IGNORE_FILE and _ignored(self._rules.get(pid), path):
+            return
         now = time.monotonic()
         with self._lock:
             self._dirty[pid] = now
+            if path == IGNORE_FILE:  # new rules: what marks dirty, and what is watched
+                self._stale_rules.add(pid)
 
 
 def _ignored(match, rel: str) -> bool:
