@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -64,6 +65,8 @@ class Context:
     _live: dict[str, LiveState] = field(default_factory=dict)
     _hub: MonitorHub | Literal[False] | None = None  # False: tried, this platform has none
     live_enabled: bool = True
+    _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # jobs' threads share _live
+    _hub_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _access: Access | None = None
     _engines: Engines | None = None
 
@@ -121,27 +124,30 @@ class Context:
 
         if not self.live_enabled:
             return None
-        state = self._live.get(project_id)
-        if state is None or state.workspace != Path(workspace):
-            if state is not None:
-                state.close()
-            state = self._live[project_id] = LiveState(Path(workspace), self._monitor_hub())
-        return state
+        with self._live_lock:
+            state = self._live.get(project_id)
+            if state is None or state.workspace != Path(workspace):
+                if state is not None:
+                    state.close()
+                state = self._live[project_id] = LiveState(Path(workspace), self.monitor_hub())
+            return state
 
-    def _monitor_hub(self) -> MonitorHub | None:
+    def monitor_hub(self) -> MonitorHub | None:
         """The process's shared inotify instance, or None where there is none (not Linux)."""
-        if self._hub is None:
-            from vmuser_tui.core.store.live import MonitorHub
+        with self._hub_lock:
+            if self._hub is None:
+                from vmuser_tui.core.store.live import MonitorHub
 
-            try:
-                self._hub = MonitorHub()
-            except (ImportError, OSError):
-                self._hub = False
+                try:
+                    self._hub = MonitorHub()
+                except (ImportError, OSError):
+                    self._hub = False
         return self._hub or None
 
     def forget_live(self, project_id: str) -> None:
         """Drop a project's in-memory workspace state and its watches (project deleted)."""
-        state = self._live.pop(project_id, None)
+        with self._live_lock:
+            state = self._live.pop(project_id, None)
         if state is not None:
             state.close()
 

@@ -50,7 +50,6 @@ def cmd_worker(args: Namespace, vm: Vmuser) -> int:
     stop = threading.Event()
     server = None if args.no_serve else vm.serve_requests()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
 
     def report(res: JobResult) -> None:
         if res.name == "snapshot" and not res.error and not res.summary.get("errors"):

@@ -22,6 +22,7 @@ import os
 import stat as statmod
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
@@ -36,7 +37,10 @@ class MonitorHub:
 
     The kernel allows few instances per user (128 by default) but many watches, so one
     instance serves all projects; each watch descriptor maps to the monitors that asked
-    for it (the same directory watched twice gets the same descriptor).
+    for it (the same directory watched twice gets the same descriptor). Events are read
+    without blocking by a capture's :meth:`Monitor.drain`, or, in a process that runs the
+    snapshot job, as they come by the watcher's thread (:meth:`fileno` is what it polls;
+    :mod:`vmuser_tui.core.workers.watch`).
     """
 
     def __init__(self) -> None:
@@ -49,30 +53,55 @@ class MonitorHub:
         self._fd = INotify()
         self._owners: dict[int, list[tuple[Monitor, str]]] = {}
         self._lock = threading.Lock()
+        self.adds = 0  # inotify_add_watch calls made (a cost the idle benchmark and tests watch)
+        self.add_errors = 0  # failed ones (ENOSPC: fs.inotify.max_user_watches)
+
+    def fileno(self) -> int:
+        """The inotify file descriptor (readable when events are queued)."""
+        return self._fd.fileno()
+
+    def watch_count(self) -> int:
+        """Watches held (one per watched directory, whoever asked for it)."""
+        with self._lock:
+            return len(self._owners)
 
     def add(self, monitor: Monitor, rel: str, abs_path: str) -> int | None:
         """Watch ``abs_path`` for ``monitor`` (as its directory ``rel``); None on failure."""
         with self._lock:
-            try:
-                wd = self._fd.add_watch(abs_path, self.mask)
-            except OSError:
-                return None
-            owners = self._owners.setdefault(wd, [])
-            owners[:] = [(m, r) for m, r in owners if m is not monitor] + [(monitor, rel)]
-            return wd
+            return self._add_locked(monitor, rel, abs_path)
 
-    def remove(self, monitor: Monitor, wd: int) -> None:
-        """``monitor`` no longer needs ``wd``; the watch goes when nobody does."""
+    def _add_locked(self, monitor: Monitor, rel: str, abs_path: str) -> int | None:
+        self.adds += 1
+        try:
+            wd = self._fd.add_watch(abs_path, self.mask)
+        except OSError:
+            self.add_errors += 1
+            return None
+        owners = self._owners.setdefault(wd, [])
+        owners[:] = [(m, r) for m, r in owners if m is not monitor] + [(monitor, rel)]
+        return wd
+
+    def remove(self, monitor: Monitor, wd: int, rel: str | None = None) -> None:
+        """``monitor`` no longer needs ``wd``; the watch goes when nobody does. With
+        ``rel``, only if ``monitor`` still has it as that directory: after a move inside
+        the workspace the same descriptor serves the directory's new path."""
         with self._lock:
-            owners = [(m, r) for m, r in self._owners.get(wd, []) if m is not monitor]
-            if owners:
-                self._owners[wd] = owners
-                return
-            self._owners.pop(wd, None)
-            try:
-                self._fd.rm_watch(wd)
-            except OSError:
-                pass  # already gone with its directory
+            self._remove_locked(monitor, wd, rel)
+
+    def _remove_locked(self, monitor: Monitor, wd: int, rel: str | None = None) -> None:
+        owners = self._owners.get(wd, [])
+        if rel is not None and any(m is monitor and r != rel for m, r in owners):
+            return
+        owners = [(m, r) for m, r in owners if m is not monitor]
+        if owners:
+            self._owners[wd] = owners
+            return
+        if self._owners.pop(wd, None) is None:
+            return  # already gone with its directory (IGNORED was read)
+        try:
+            self._fd.rm_watch(wd)
+        except OSError:
+            pass  # gone with its directory, its IGNORED event not read yet
 
     def pump(self) -> None:
         """Read every queued event (without blocking) and hand each to its monitors."""
@@ -88,9 +117,8 @@ class MonitorHub:
                 return
             for ev in events:
                 if ev.mask & f.Q_OVERFLOW:  # events were lost: nobody can vouch now
-                    for owners in self._owners.values():
-                        for m, _ in owners:
-                            m.broken = True
+                    for m in {id(m): m for owners in self._owners.values() for m, _ in owners}.values():
+                        m.set_broken()
                     continue
                 owners = self._owners.get(ev.wd, [])
                 if ev.mask & f.IGNORED:
@@ -107,22 +135,106 @@ class MonitorHub:
                 pass
 
 
-class Monitor:
-    """One workspace's watches on the shared hub; ``drain()`` says what changed."""
+Listener = Callable[[str | None], None]
 
-    def __init__(self, hub: MonitorHub) -> None:
+
+class Monitor:
+    """One workspace's watches on the shared hub; ``drain()`` says what changed.
+
+    ``root`` is the workspace folder. A directory that appears (made, or moved in) is
+    watched, with the folders inside it, as soon as its event is read, so a burst of
+    writes in a new tree is seen whole; ``ignore(rel, is_dir)`` (the workspace's ignore
+    rules) leaves ignored folders unwatched, as a scan does. ``listener(rel)`` is called
+    (under the hub's lock: keep it short, take no other lock that waits for a capture)
+    for each changed path as its event is read, and with None when the monitor can no
+    longer vouch (events lost, workspace gone): the snapshot job's debounce.
+    """
+
+    def __init__(self, hub: MonitorHub, root: str = "", listener: Listener | None = None,
+                 ignore: IgnoreFn | None = None) -> None:
         self.hub = hub
+        self.root = root
+        self.listener = listener
+        self.ignore = ignore
         self._wds: dict[str, int] = {}
         self._paths: set[str] = set()
         self.broken = False
+        self.closed = False
         # Paths where a directory appeared, or whose watched directory went away, since the
         # last drain: the folder there is a new one (inode numbers are reused at once, so
         # comparing them cannot tell), to be scanned whole.
         self.fresh_dirs: set[str] = set()
 
+    def set_broken(self) -> None:
+        self.broken = True
+        if self.listener is not None:
+            self.listener(None)
+
     def watch(self, rel: str, abs_path: str) -> None:
         """Watch directory ``rel``; a failure (e.g. out of watches) breaks the monitor."""
+        if self.closed:
+            return
         wd = self.hub.add(self, rel, abs_path)
+        if wd is None:
+            self.broken = True
+        else:
+            self._wds[rel] = wd
+
+    def watch_known(self, rel: str, abs_path: str) -> None:
+        """:meth:`watch`, skipping a directory this monitor already watches: a full scan
+        over a monitor that kept up. A path whose watch went stale (the folder there moved
+        away and another took its place) has a creation event queued, which makes the
+        next capture scan it whole and watch it anew."""
+        if rel not in self._wds:
+            self.watch(rel, abs_path)
+
+    def watch_tree(self, rel: str = "") -> int:
+        """Watch ``rel`` and every folder below it that is not ignored, each before it is
+        listed (so a folder made meanwhile is seen); returns how many were watched."""
+        return self._walk(rel, self.watch)
+
+    def _walk(self, rel: str, add: Callable[[str, str], None]) -> int:
+        """Depth-first over the folders at and below ``rel``, calling ``add(rel, abs)``
+        before listing each; no stat calls (the directory entry's type is enough)."""
+        count = 0
+        stack = [rel]
+        while stack:
+            d = stack.pop()
+            if self.closed:
+                return count
+            abs_dir = os.path.join(self.root, d) if d else self.root
+            add(d, abs_dir)
+            count += 1
+            try:
+                with os.scandir(abs_dir) as it:
+                    for de in it:
+                        try:
+                            if not de.is_dir(follow_symlinks=False):
+                                continue
+                        except OSError:
+                            continue
+                        sub = f"{d}/{de.name}" if d else de.name
+                        if not self._wanted(sub):
+                            continue
+                        stack.append(sub)
+            except OSError:
+                continue  # gone (or unreadable) since its parent was listed: its events tell
+        return count
+
+    def _wanted(self, rel: str) -> bool:
+        """Whether folder ``rel`` is watched: not vmuser's own, not a temp, not ignored."""
+        name = rel.rpartition("/")[2]
+        if ("/" not in rel and name.lower() in RESERVED_NAMES) or name.startswith(TMP_PREFIX):
+            return False
+        if self.ignore is not None:
+            try:
+                return not self.ignore(rel, True)
+            except (ValueError, OSError):
+                return True
+        return True
+
+    def _add_locked(self, rel: str, abs_path: str) -> None:
+        wd = self.hub._add_locked(self, rel, abs_path)
         if wd is None:
             self.broken = True
         else:
@@ -132,29 +244,50 @@ class Monitor:
         """Forget the watches of ``rel`` and below (it was moved away or replaced)."""
         prefix = rel + "/"
         for d in [d for d in self._wds if d == rel or d.startswith(prefix)]:
-            self.hub.remove(self, self._wds.pop(d))
+            self.hub.remove(self, self._wds.pop(d), d)
+
+    def watched(self) -> int:
+        """Folders watched for this monitor now (as far as the events read so far tell)."""
+        return len(set(self._wds.values()))
+
+    def _note(self, path: str) -> None:
+        self._paths.add(path)
+        if self.listener is not None:
+            self.listener(path)
 
     def event(self, ev, rel: str, f) -> None:
-        """One kernel event on this monitor's directory ``rel`` (called by the hub)."""
+        """One kernel event on this monitor's directory ``rel`` (called by the hub, which
+        holds its lock)."""
+        if self.closed:
+            return
         if ev.mask & f.IGNORED:  # the watched directory itself is gone
             if self._wds.get(rel) == ev.wd:
                 del self._wds[rel]
                 if rel:
                     self.fresh_dirs.add(rel)
-                    self._paths.add(rel)
+                    self._note(rel)
                 else:
-                    self.broken = True
+                    self.set_broken()
             return
         if not ev.name:  # an event on the watched directory itself
             if rel == "" and ev.mask & (f.DELETE_SELF | f.MOVE_SELF):
-                self.broken = True
+                self.set_broken()
             if rel:
-                self._paths.add(rel)
+                self._note(rel)
             return
         path = f"{rel}/{ev.name}" if rel else ev.name
         if ev.mask & f.ISDIR and ev.mask & (f.CREATE | f.MOVED_TO):
             self.fresh_dirs.add(path)
-        self._paths.add(path)
+            if self.root and self._wanted(path):
+                self._walk(path, self._add_locked)  # a new folder: watched now, with what is in it
+        self._note(path)
+
+    def reset(self) -> None:
+        """Forget the changes read so far (a full scan is about to cover them)."""
+        with self.hub._lock:
+            self.hub._pump_locked()
+            self._paths = set()
+            self.fresh_dirs = set()
 
     def drain(self) -> tuple[set[str], set[str]] | None:
         """``(changed paths, fresh directories)`` since the last drain, workspace-relative;
@@ -168,8 +301,11 @@ class Monitor:
         return None if self.broken else (paths, fresh)
 
     def close(self) -> None:
-        for wd in list(self._wds.values()):
-            self.hub.remove(self, wd)
+        with self.hub._lock:
+            self.closed = True
+            self.listener = None
+            for wd in set(self._wds.values()):
+                self.hub._remove_locked(self, wd)
         self._wds.clear()
 
 
@@ -186,6 +322,7 @@ class LiveState:
         self.lock = threading.Lock()
         self.monitor: Monitor | None = None
         self.valid = False
+        self.closed = False
         self.flat: dict[str, Entry] = {}
         self.stats: dict[str, StatInfo] = {}
         self.symlinks: dict[str, bytes] = {}
@@ -193,17 +330,64 @@ class LiveState:
         self.rules_key = ""  # the ignore rules the state was built under
         self.index = TreeIndex()
         self.scanned_at = 0.0
+        # The snapshot job's hooks, kept when a broken monitor is replaced (see watch()).
+        self._listener: Listener | None = None
+        self._watch_ignore: IgnoreFn | None = None
+
+    # -- the long-lived watch ------------------------------------------------------------
+    def watch(self, listener: Listener | None, ignore: IgnoreFn | None) -> int:
+        """Keep every folder of the workspace watched, calling ``listener`` per change (see
+        :class:`Monitor`), until :meth:`unwatch`. A monitor that already covers the
+        workspace (a capture made it) is kept: only the hooks change. Otherwise a new one
+        is made and the tree walked (the state then waits for a full scan). Returns how
+        many folders were walked (0: kept); -1 when there is nothing to watch with (no
+        inotify here, or the state was closed)."""
+        with self.lock:
+            if self.closed or self.hub is None:
+                return -1
+            self._listener, self._watch_ignore = listener, ignore
+            if self.monitor is not None and not self.monitor.broken:
+                self.monitor.listener, self.monitor.ignore = listener, ignore
+                if not self.valid:  # a capture that failed part-way may have left folders out
+                    self.monitor._walk("", self.monitor.watch_known)
+                return 0
+            if self.monitor is not None:
+                self.monitor.close()
+            self.valid = False  # changes before the new watches were not seen: full scan next
+            self.monitor = Monitor(self.hub, os.fspath(self.workspace), listener, ignore)
+            return self.monitor.watch_tree()
+
+    def unwatch(self) -> None:
+        """Stop watching (the workspace's session stopped): the watches go, and the next
+        capture, if any, scans in full and watches again."""
+        with self.lock:
+            self._listener = self._watch_ignore = None
+            if self.monitor is not None:
+                self.monitor.close()
+                self.monitor = None
+            self.valid = False
+
+    def detach(self) -> None:
+        """Keep the watches (for captures) but stop calling the listener (its job stopped)."""
+        with self.lock:
+            self._listener = None
+            if self.monitor is not None:
+                self.monitor.listener = None
 
     # -- full scans --------------------------------------------------------------------
     def start_full_scan(self):
-        """A fresh monitor before a full scan; returns the ``on_dir`` hook for :func:`scan`."""
+        """Make ready for a full scan; returns the ``on_dir`` hook for :func:`scan`. A
+        monitor that kept up (the snapshot job's long-lived one, or the last scan's) is
+        kept and only the folders it lacks are watched; a broken one is replaced."""
         self.valid = False
+        if self.closed or self.hub is None:  # not Linux, or no inotify instance to be had
+            return None
+        if self.monitor is not None and not self.monitor.broken:
+            self.monitor.reset()  # what changed before the scan, the scan reads
+            return self.monitor.watch_known
         if self.monitor is not None:
             self.monitor.close()
-            self.monitor = None
-        if self.hub is None:  # not Linux, or no inotify instance to be had
-            return None
-        self.monitor = Monitor(self.hub)
+        self.monitor = Monitor(self.hub, os.fspath(self.workspace), self._listener, self._watch_ignore)
         return self.monitor.watch
 
     def adopt(self, found: ScanResult, index: TreeIndex) -> None:
@@ -343,7 +527,7 @@ class LiveState:
         """A directory appeared (created, moved in, or re-created): scan it whole, watching
         it first. False when it vanished before it could be listed (a build's temp folder):
         it is then left out, as a full scan would."""
-        on_dir = self.monitor.watch if self.monitor is not None else None
+        on_dir = self.monitor.watch if self.monitor is not None else None  # always: its old watch may be stale
         mode = st.st_mode
         try:
             sub = scan(self.workspace, {}, ignore=ignore, root=path, on_dir=on_dir)
@@ -391,7 +575,10 @@ class LiveState:
         return self.index.rehash(dirty)
 
     def close(self) -> None:
-        if self.monitor is not None:
-            self.monitor.close()
-            self.monitor = None
-        self.valid = False
+        """Drop the watches for good (project deleted, process ending)."""
+        with self.lock:
+            self.closed = True
+            if self.monitor is not None:
+                self.monitor.close()
+                self.monitor = None
+            self.valid = False

@@ -25,6 +25,7 @@ from vmuser_tui.core import clock
 from vmuser_tui.core.errors import VmuserError
 from vmuser_tui.core.leases import Leases
 from vmuser_tui.core.workers import cleanup, snapshot
+from vmuser_tui.core.workers.watch import Watcher
 
 if TYPE_CHECKING:  # pragma: no cover - the service imports this module
     from vmuser_tui.core.service import Vmuser
@@ -131,7 +132,7 @@ class Scheduler:
         self.now = now
         self.on_result = on_result
         self.leases = leases or Leases(vm.db)
-        self.watcher: snapshot.Watcher | None = None
+        self.watcher: Watcher | None = None
 
     # -- bookkeeping ----------------------------------------------------------
     def last_runs(self) -> dict[str, dict]:
@@ -224,11 +225,13 @@ class Scheduler:
             self.on_result(res)
         return res
 
-    def serve(self, stop: threading.Event, *, tick: float = 1.0, watch: bool = True) -> None:
+    def serve(self, stop: threading.Event, *, tick: float = 1.0, watch: bool = True, refresh: float = 2.0) -> None:
         """Run until ``stop`` is set: due jobs every ``tick`` seconds, and change-driven
-        snapshots as soon as a workspace has been quiet for ``[snapshots] debounce``."""
+        snapshots as soon as a workspace has been quiet for ``[snapshots] debounce``
+        (``refresh``: seconds between the watcher's looks at which sessions run)."""
         if watch and snapshot.enabled(self.vm):
-            self.watcher = snapshot.Watcher(self.vm, debounce=self.vm.config.get("snapshots", "debounce")).start()
+            self.watcher = Watcher(self.vm, debounce=self.vm.config.get("snapshots", "debounce"),
+                                   refresh=refresh).start()
         try:
             next_jobs = 0.0
             while not stop.is_set():
