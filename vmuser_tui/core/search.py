@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core.errors import UsageError
@@ -44,17 +43,59 @@ SNIPPET_TOKENS = 12  # words of context in a snippet
 SNIPPET_ROWS = 200  # the best matches whose snippets SQLite makes
 
 
-@dataclass(frozen=True)
 class CheckpointMatch:
     """One checkpoint a search found: the ``checkpoint``, the ``column`` the snippet is from
     (``description``, ``tags`` or ``annotations``), the ``snippet`` with the matched words
     between :data:`~vmuser_tui.core.search_query.MARK_OPEN` and ``MARK_CLOSE``, and its
-    ``rank`` (bm25: lower is better)."""
+    ``rank`` (bm25: lower is better).
 
-    checkpoint: Checkpoint
-    column: str
-    snippet: str
-    rank: float
+    Given ``query`` instead of ``column``/``snippet``, both are made in Python on first
+    access (:func:`_python_column`, :func:`_python_snippet`): a word found in all 10,000
+    checkpoints cost 80 ms of snippets that a screen showing 40 rows never reads
+    (benchmarks/search.py). Making them is pure Python (no database): any thread may.
+    Immutable as the dataclass it was: equal when all four are."""
+
+    __slots__ = ("_column", "_query", "_snippet", "checkpoint", "rank")
+
+    def __init__(self, checkpoint: Checkpoint, column: str | None = None, snippet: str | None = None,
+                 rank: float = 0.0, *, query: SearchQuery | None = None) -> None:
+        if (column is None or snippet is None) and query is None:
+            raise TypeError("CheckpointMatch needs column and snippet, or the query to make them")
+        set_ = object.__setattr__
+        set_(self, "checkpoint", checkpoint)
+        set_(self, "rank", rank)
+        set_(self, "_column", column)
+        set_(self, "_snippet", snippet)
+        set_(self, "_query", query)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CheckpointMatch is immutable (cannot set {name!r})")
+
+    @property
+    def column(self) -> str:
+        if self._column is None:
+            assert self._query is not None
+            object.__setattr__(self, "_column", _python_column(self.checkpoint, self._query)[0])
+        return self._column  # type: ignore[return-value]  # set just above
+
+    @property
+    def snippet(self) -> str:
+        if self._snippet is None:
+            assert self._query is not None
+            object.__setattr__(self, "_snippet", _python_snippet(self.checkpoint, self._query))
+        return self._snippet  # type: ignore[return-value]  # set just above
+
+    def _key(self) -> tuple[Checkpoint, str, str, float]:
+        return (self.checkpoint, self.column, self.snippet, self.rank)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, CheckpointMatch) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as the dataclass: its Checkpoint is mutable
+
+    def __repr__(self) -> str:
+        return (f"CheckpointMatch(checkpoint={self.checkpoint!r}, column={self.column!r}, "
+                f"snippet={self.snippet!r}, rank={self.rank!r})")
 
     def to_json(self) -> dict[str, Any]:
         """The checkpoint's JSON with ``match`` (the snippet, matches between « and ») and
@@ -105,22 +146,36 @@ def checkpoints(db: Database, query: SearchQuery, *, project_id: str, session_id
     for row in rows:
         rowid, score = row.pop("fts_rowid"), row.pop("score")
         cp = Checkpoint.from_row(row)
-        column, snippet = snippets[rowid] if rowid in snippets else _python_snippet(cp, query)
-        out.append(CheckpointMatch(cp, column, snippet, float(score)))
+        if rowid in snippets:
+            column, snippet = snippets[rowid]
+            out.append(CheckpointMatch(cp, column, snippet, float(score)))
+        else:  # made on first access (CheckpointMatch)
+            out.append(CheckpointMatch(cp, rank=float(score), query=query))
     return out
 
 
-def _python_snippet(cp: Checkpoint, query: SearchQuery) -> tuple[str, str]:
-    """``(column, snippet)`` for a match past :data:`SNIPPET_ROWS`: the first column whose
-    text the query's pattern finds, marked (the description when none is found)."""
+def _python_column(cp: Checkpoint, query: SearchQuery) -> tuple[str, str | None]:
+    """``(column, its text)`` for a match past :data:`SNIPPET_ROWS`: the first column whose
+    text the query's pattern finds; ``("description", None)`` when none is found."""
     pattern = query.pattern()
+    if pattern.search(cp.description):
+        return "description", cp.description
+    tags = " ".join(cp.tags)
+    if pattern.search(tags):
+        return "tags", tags
     notes = "; ".join(" ".join(filter(None, [str(n.get("label", "")), f": {n['note']}" if n.get("note") else "",
                                            f"[{', '.join(map(str, n.get('tags') or []))}]" if n.get("tags") else ""]))
                       for n in cp.annotations if isinstance(n, dict))
-    for column, text in zip(CHECKPOINT_COLUMNS, (cp.description, " ".join(cp.tags), notes), strict=True):
-        if pattern.search(text):
-            return column, mark(text, query, around=48)
-    return "description", cp.description[:96]
+    if pattern.search(notes):
+        return "annotations", notes
+    return "description", None
+
+
+def _python_snippet(cp: Checkpoint, query: SearchQuery) -> str:
+    """The snippet of a match past :data:`SNIPPET_ROWS`: the text of :func:`_python_column`,
+    marked (the description's first characters when none is found)."""
+    _column, text = _python_column(cp, query)
+    return cp.description[:96] if text is None else mark(text, query, around=48)
 
 
 def _checkpoint_snippets(db: Database, query: SearchQuery, rowids: list[int]) -> dict[int, tuple[str, str]]:
