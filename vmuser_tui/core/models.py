@@ -29,6 +29,16 @@ def project_status(live: int, paused: int, unreachable: int = 0) -> str:
     return "paused" if paused else "idle"
 
 
+def _state(text: str | None) -> dict:
+    """The state column, masked on read too: container config holds environment variables
+    (core.redact)."""
+    if text and text != "{}":
+        from vmuser_tui.core.redact import redact  # (only for rows that have a state: start-up time)
+
+        return redact(json.loads(text))
+    return {}
+
+
 def _annotations(text: str | None) -> list[dict]:
     """The annotations column; ``tags`` is a list on each, on rows from before annotation
     tags too (see :mod:`vmuser_tui.core.annotations`)."""
@@ -160,26 +170,35 @@ class Checkpoint:
 
     @classmethod
     def from_row(cls, row: dict) -> Checkpoint:
-        state = row["state"]
-        if state and state != "{}":
-            from vmuser_tui.core.redact import redact  # (only for rows that have a state: start-up time)
-
-            state = redact(json.loads(state))
-        else:
-            state = {}
         return cls(
             id=row["id"], project_id=row["project_id"], session_id=row["session_id"],
             parent_id=row["parent_id"], root_tree=row["root_tree"], kind=row["kind"],
             description=row["description"], tags=_tags(row["tags"]),
             annotations=_annotations(row["annotations"]), file_count=row["file_count"],
             total_size=row["total_size"], image_id=row["image_id"], created_at=row["created_at"],
-            # masked on read too: container config holds environment variables (core.redact)
-            state=state,
+            state=_state(row["state"]),
         )
+
+    @classmethod
+    def from_values(cls, values: tuple | list) -> Checkpoint:
+        """A checkpoint from the values of the ``checkpoints`` columns in the order of
+        :data:`CHECKPOINT_FIELDS` (a query's tuple, no dict per row: a search returns up to
+        every checkpoint of a project); what :meth:`from_row` makes of the same row."""
+        (id_, project_id, session_id, parent_id, root_tree, kind, description, tags, annotations,
+         file_count, total_size, image_id, created_at, state) = values
+        return cls(id_, project_id, session_id, parent_id, root_tree, kind, description, _tags(tags),
+                   _annotations(annotations), file_count, total_size, image_id, created_at, _state(state))
 
     def to_json(self) -> dict:
         # a plain dict of the fields: asdict() deep-copies recursively, 10x slower on 10k rows
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+#: The ``checkpoints`` columns a :class:`Checkpoint` is made of, in its fields' order
+#: (:meth:`Checkpoint.from_values`).
+CHECKPOINT_FIELDS = ("id", "project_id", "session_id", "parent_id", "root_tree", "kind", "description", "tags",
+                     "annotations", "file_count", "total_size", "image_id", "created_at", "state")
+assert CHECKPOINT_FIELDS == tuple(Checkpoint.__dataclass_fields__)
 
 
 @dataclass

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core.errors import UsageError
-from vmuser_tui.core.models import Checkpoint
+from vmuser_tui.core.models import CHECKPOINT_FIELDS, Checkpoint
 from vmuser_tui.core.redact import redact
 from vmuser_tui.core.search_query import MARK_CLOSE, MARK_OPEN, PLAIN_CLOSE, PLAIN_OPEN, SearchQuery, mark, with_marks
 
@@ -41,6 +43,12 @@ CHECKPOINT_COLUMNS = ("description", "tags", "annotations")
 _WEIGHTS = "1.0, 2.0, 1.0"
 SNIPPET_TOKENS = 12  # words of context in a snippet
 SNIPPET_ROWS = 200  # the best matches whose snippets SQLite makes
+#: The snippet queries' "these rows" (parameters: lowest rowid, highest, then each one).
+#: FTS5 takes ``rowid IN (...)`` as one ``rowid = ?`` lookup per value, each seeking the
+#: match's doclist from its start: 200 rows of a word in all 10,000 checkpoints cost 21 ms
+#: (the newest are last). One pass over the range, the ``+rowid`` (no index) filtering in
+#: it, costs 0.6 ms (benchmarks/search.py; EXPLAIN QUERY PLAN: ``0:=M4`` -> ``0:M4><``).
+_ROWIDS_AMONG = "rowid BETWEEN ? AND ? AND +rowid IN ({marks})"
 
 
 class CheckpointMatch:
@@ -105,8 +113,20 @@ class CheckpointMatch:
 
 
 def _run(db: Database, sql: str, params: tuple, query: SearchQuery) -> list[dict[str, Any]]:
-    try:
+    with _fts_errors(query):
         return db.query(sql, params)
+
+
+def _run_tuples(db: Database, sql: str, params: tuple, query: SearchQuery) -> list[tuple]:
+    with _fts_errors(query):
+        return db.conn.execute(sql, params).fetchall()
+
+
+@contextmanager
+def _fts_errors(query: SearchQuery) -> Iterator[None]:
+    """SQLite's refusal of a query as a one-line UsageError."""
+    try:
+        yield
     except sqlite3.OperationalError as exc:  # parse() makes queries FTS5 accepts: this is a backstop
         if "fts5" in str(exc) or "MATCH" in str(exc) or "syntax" in str(exc):
             raise UsageError(f"cannot search for {query.text[:40]!r} ({exc}); search for plain words") from None
@@ -132,25 +152,27 @@ def checkpoints(db: Database, query: SearchQuery, *, project_id: str, session_id
         params.append(value)
     # First the ranked rows, then snippets for those rows only: snippet() on every match
     # before the LIMIT would cost a snippet per matching checkpoint.
-    sql = (f"SELECT checkpoints.*, checkpoint_fts.rowid AS fts_rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
+    cols = ", ".join(f"checkpoints.{name}" for name in CHECKPOINT_FIELDS)
+    sql = (f"SELECT {cols}, checkpoint_fts.rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
            f"FROM checkpoint_fts JOIN checkpoints ON checkpoints.id = checkpoint_fts.checkpoint_id "
            f"WHERE {' AND '.join(where)} ORDER BY score, checkpoints.created_at DESC, checkpoints.rowid DESC")
     if limit:
         sql += f" LIMIT {int(limit)}"
-    rows = _run(db, sql, tuple(params), query)
+    # tuples, not a dict per row (db.query): a search may return every checkpoint
+    rows = _run_tuples(db, sql, tuple(params), query)
     # SQLite's snippets (diacritics folded as in the match) for the first rows, what a screen
-    # shows; past them one made in Python per row: an FTS5 pass per 500 rows cost 0.9 s for
-    # 10,000 matches (benchmarks/search.py).
-    snippets = _checkpoint_snippets(db, query, [r["fts_rowid"] for r in rows[:SNIPPET_ROWS]])
+    # shows; past them one made in Python, on first access (CheckpointMatch): an FTS5 pass
+    # per 500 rows cost 0.9 s for 10,000 matches (benchmarks/search.py).
+    snippets = _checkpoint_snippets(db, query, [r[-2] for r in rows[:SNIPPET_ROWS]])
     out = []
+    from_values = Checkpoint.from_values
     for row in rows:
-        rowid, score = row.pop("fts_rowid"), row.pop("score")
-        cp = Checkpoint.from_row(row)
-        if rowid in snippets:
-            column, snippet = snippets[rowid]
-            out.append(CheckpointMatch(cp, column, snippet, float(score)))
-        else:  # made on first access (CheckpointMatch)
-            out.append(CheckpointMatch(cp, rank=float(score), query=query))
+        cp, rowid, score = from_values(row[:-2]), row[-2], float(row[-1])
+        found = snippets.get(rowid)
+        if found is not None:
+            out.append(CheckpointMatch(cp, found[0], found[1], score))
+        else:
+            out.append(CheckpointMatch(cp, rank=score, query=query))
     return out
 
 
@@ -188,8 +210,8 @@ def _checkpoint_snippets(db: Database, query: SearchQuery, rowids: list[int]) ->
     for start in range(0, len(rowids), 500):
         part = rowids[start:start + 500]
         sql = (f"SELECT rowid, {cols} FROM checkpoint_fts WHERE checkpoint_fts MATCH ? "
-               f"AND rowid IN ({','.join('?' * len(part))})")
-        for row in _run(db, sql, (*marks, query.fts(), *part), query):
+               f"AND {_ROWIDS_AMONG.format(marks=','.join('?' * len(part)))}")
+        for row in _run(db, sql, (*marks, query.fts(), min(part), max(part), *part), query):
             texts = [row[f"s{i}"] or "" for i in range(len(CHECKPOINT_COLUMNS))]
             best = next((i for i, t in enumerate(texts) if MARK_OPEN in t), 0)
             out[row["rowid"]] = (CHECKPOINT_COLUMNS[best], texts[best])
@@ -214,8 +236,8 @@ def log_entries(db: Database, query: SearchQuery, where: list[str], params: tupl
         part = ids[start:start + 500]
         snippets.update(db.conn.execute(
             f"SELECT rowid, snippet(log_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM log_fts "
-            f"WHERE log_fts MATCH ? AND rowid IN ({','.join('?' * len(part))})",
-            (MARK_OPEN, MARK_CLOSE, query.fts(), *part)).fetchall())
+            f"WHERE log_fts MATCH ? AND {_ROWIDS_AMONG.format(marks=','.join('?' * len(part)))}",
+            (MARK_OPEN, MARK_CLOSE, query.fts(), min(part), max(part), *part)).fetchall())
     for row in rows:
         row["match"] = snippets.get(row["id"], "")
     return rows
