@@ -90,7 +90,10 @@ class CheckpointMatch:
     def snippet(self) -> str:
         if self._snippet is None:
             assert self._query is not None
-            object.__setattr__(self, "_snippet", _python_snippet(self.checkpoint, self._query))
+            column, text = _python_column(self.checkpoint, self._query)
+            if self._column is None:
+                object.__setattr__(self, "_column", column)
+            object.__setattr__(self, "_snippet", _python_snippet(self.checkpoint, self._query, text))
         return self._snippet  # type: ignore[return-value]  # set just above
 
     def _key(self) -> tuple[Checkpoint, str, str, float]:
@@ -193,10 +196,9 @@ def _python_column(cp: Checkpoint, query: SearchQuery) -> tuple[str, str | None]
     return "description", None
 
 
-def _python_snippet(cp: Checkpoint, query: SearchQuery) -> str:
-    """The snippet of a match past :data:`SNIPPET_ROWS`: the text of :func:`_python_column`,
-    marked (the description's first characters when none is found)."""
-    _column, text = _python_column(cp, query)
+def _python_snippet(cp: Checkpoint, query: SearchQuery, text: str | None) -> str:
+    """The snippet of a match past :data:`SNIPPET_ROWS`: ``text`` (:func:`_python_column`'s),
+    marked (the description's first characters when None: nothing found)."""
     return cp.description[:96] if text is None else mark(text, query, around=48)
 
 

@@ -35,6 +35,7 @@ MAX_TERMS = 32
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
 #: The marks plain-text output uses (``checkpoint list --search``, ``log --search``, JSON).
 PLAIN_OPEN, PLAIN_CLOSE = "«", "»"
+_MARKED = MARK_OPEN + r"\g<0>" + MARK_CLOSE  # re.sub template: the match between marks
 #: A word as unicode61 sees it: letters and digits (``_`` and punctuation separate).
 _WORD = re.compile(r"[^\W_]+")
 #: A term: a quoted phrase (closed or running to the end), with ``*`` after it; or a run of
@@ -154,5 +155,7 @@ def mark(text: str, query: SearchQuery, *, around: int = 40) -> str:
     if first is None:
         return text[: 2 * around]
     start, end = max(0, first.start() - around), min(len(text), first.end() + around)
-    piece = pattern.sub(lambda m: f"{MARK_OPEN}{m.group()}{MARK_CLOSE}", text[start:end])
+    # a template, not a function per match: half the time for the 10,000 snippets of a
+    # search (the marks are control characters, nothing a template would expand)
+    piece = pattern.sub(_MARKED, text[start:end])
     return ("…" if start else "") + piece + ("…" if end < len(text) else "")
