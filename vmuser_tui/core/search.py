@@ -18,7 +18,11 @@ run time. Its ``search()`` ranks and snippets one table; here the match joins th
 checkpoints with the project, session and tag filters in the same query.
 
 Costs (benchmarks/search.py, 10,000-checkpoint history): a search is one FTS5 query with
-a join on the primary key; snippets are made for the rows returned only.
+a join on the primary key; snippets are made for the rows returned only, by SQLite for the
+best :data:`SNIPPET_ROWS` (one pass over their rowid range) and in Python for the rest when
+first read (:class:`CheckpointMatch`). A word in all 10,000 checkpoints: about 37 ms of SQL
+(bm25 of every match, the join, the sort) and 20 ms of Python (a Checkpoint per row, from
+its tuple), where the plain list of the project (``checkpoint list``) costs 45 ms.
 """
 
 from __future__ import annotations
