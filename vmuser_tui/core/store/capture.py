@@ -469,9 +469,12 @@ def hash_pending(
                             blobs.append((file_hash, size, obj.CDC, joined))
                             batch_bytes += len(joined)
                 else:
-                    file_hash, size = hexd, raw_len
+                    file_hash = hexd
                 if isinstance(how, StatInfo):
+                    size = how.size  # == the bytes read; this int is the stat's own, not one more a file
                     # the stat the bytes belong to: the stat cache promises only what was read
+                    if result.stats.get(path) != how:
+                        result.restat.add(path)
                     result.stats[path] = how
                     hashes[path] = file_hash
                     done_paths.append(path)
@@ -573,7 +576,7 @@ def capture(
 def _capture(database, store, project_id, workspace, state, ignore, workers, progress, finalize,
              rules_key: str | None = None) -> CaptureResult:
     with _CaptureLock(database):
-        counters = {"blobs": 0, "bytes": 0}
+        counters = {"blobs": 0, "bytes": 0, "hashed": 0}
 
         def write_batch(rows: list[tuple], packs: Sequence[tuple] = (), paths: Sequence[str] = ()) -> None:
             now = int(time.time())
@@ -587,6 +590,10 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                         [(project_id, *row) for row in cache_rows(current[0], {p: current[1][p] for p in paths},
                                                                    time.time_ns())],
                     )
+                    counters["hashed"] += len(paths)
+                    if state is None:  # only the live index needs every hash at the end
+                        for p in paths:
+                            del current[1][p]
                 have = _existing(conn, "blobs", [r[0] for r in rows])
                 fresh = {}
                 for h, size, codec, data in rows:
@@ -626,11 +633,10 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             stored = dirscan.load_signatures(database.conn, project_id, rules_key)
             ds = dirscan.scan_dirty(database.conn, project_id, workspace, walked, stored, ignore)
             found = ds.result
-            scanned = {p: found.stats[p] for p in found.pending}
             current[:] = [found, {}]
             hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
                                   on_batch=write_batch, hashes_out=current[1])
-            fast = dirscan.build(ds, scanned, time.time_ns(), project_id, rules_key)
+            fast = dirscan.build(ds, time.time_ns(), project_id, rules_key)
             removed, gone_dirs = dirscan.removed_paths(ds, stored)
             removed += gone_dirs
             trees, delta, stats = fast.trees, found, found.stats
@@ -664,7 +670,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             root=fast.root if fast is not None else index.root,
             file_count=fast.files if fast is not None else len(stats),
             total_size=fast.size if fast is not None else sum(s.size for s in stats.values()),
-            hashed_files=len(hashes),
+            hashed_files=counters["hashed"],
             skipped=delta.skipped,
             scan=found,
             vanished=delta.vanished,
