@@ -40,3 +40,43 @@ def test_cache_rows_are_written_in_batches(tmp_path: Path, monkeypatch) -> None:
     assert len(hashes) == 25
     assert [len(b) for b in batches] == [10, 10, 5]
     assert sorted(p for b in batches for p in b) == sorted(found.stats)
+
+
+def test_writeback_runs_one_write_at_a_time_and_raises_its_error() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytest
+
+    from vmuser_tui.core.errors import StoreError
+    from vmuser_tui.core.store.writeback import Writeback
+
+    running, most, done = [0], [0], []
+    lock = threading.Lock()
+
+    def job(n: int) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        threading.Event().wait(0.01)
+        with lock:
+            running[0] -= 1
+        done.append(n)
+
+    def fail() -> None:
+        raise StoreError("disk full")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        wb = Writeback(pool)
+        for n in range(5):
+            wb.submit(job, n)
+        wb.wait()
+        assert done == [0, 1, 2, 3, 4] and most[0] == 1
+        wb.submit(fail)
+        with pytest.raises(StoreError, match="disk full"):
+            wb.submit(job, 5)  # the previous write's error comes out of the next hand-off
+        assert 5 not in done
+        wb.submit(fail)
+        with pytest.raises(StoreError):
+            wb.wait()
+        wb.wait()  # nothing in flight any more
