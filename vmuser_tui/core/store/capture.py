@@ -16,6 +16,7 @@ in one file is how it is kept; scanning (``scan.py``), the live change monitor
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import os
@@ -558,6 +559,30 @@ def capture(
     :class:`StoreError` for unreadable files (EACCES) and database errors; OSError (e.g.
     workspace missing) is turned into StoreError too.
     """
+    with _no_cyclic_gc():
+        return _capture_with(database, store, project_id, workspace, state, ignore, workers, progress, finalize,
+                             rules_key)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a capture runs. A capture makes a few
+    objects per file and no cycles; with the collector on, its full passes re-traverse all
+    of them again and again: ~15% of a 200,000-file first checkpoint's CPU time. (The
+    collector is process-wide: a capture that starts while another has it paused leaves
+    it as it found it.)"""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _capture_with(database, store, project_id, workspace, state, ignore, workers, progress, finalize,
+                  rules_key) -> CaptureResult:
+    """:func:`capture` (see there), with the cyclic collector paused."""
     if state is None:
         if rules_key is not None:
             try:
