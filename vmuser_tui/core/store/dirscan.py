@@ -82,7 +82,11 @@ class Walk:
     """One pass over the workspace. ``dirs``: folders in pre-order (``""`` the root);
     ``raw[d]``: sorted raw tuples; ``subdirs[d]``: listed (not ignored) sub-folders, sorted;
     ``bad``: folders that may not be signed; ``gone``: folders that vanished while listed;
-    ``unlisted``: folders that could not be listed (captured empty, reported in ``skipped``)."""
+    ``unlisted``: folders that could not be listed (captured empty, reported in ``skipped``).
+    ``folded[d]``: what :func:`build` still needs of a dirty folder once :func:`scan_dirty`
+    has listed it (its raw tuples are dropped then: they were ~120 bytes a file of a first
+    checkpoint's peak RSS): the signature's hasher fed with the raw entries
+    (:func:`sig_start`) and the newest mtime/ctime among them (ns)."""
 
     dirs: list[str] = field(default_factory=list)
     raw: dict[str, list[tuple]] = field(default_factory=dict)
@@ -90,6 +94,7 @@ class Walk:
     bad: set[str] = field(default_factory=set)
     gone: set[str] = field(default_factory=set)
     unlisted: set[str] = field(default_factory=set)
+    folded: dict[str, tuple[object, int]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)
 
@@ -183,8 +188,29 @@ def _walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
 
 def signature(raw: list[tuple], subtrees: list[str]) -> bytes:
     """The digest a folder's raw entries and sub-trees are compared by (marshal version 2:
-    no back-references, so equal values always give equal bytes)."""
-    return hashlib.blake2b(marshal.dumps((raw, subtrees), 2), digest_size=20).digest()
+    no back-references, so equal values always give equal bytes):
+    ``blake2b(marshal.dumps((raw, subtrees), 2), digest_size=20)``."""
+    return sig_finish(sig_start(raw), subtrees)
+
+
+# marshal version 2 writes a tuple as "(" + its length (4 bytes, little-endian) + its items,
+# so the signature's bytes can be fed in two parts: the raw entries as soon as the folder
+# is listed, the sub-trees once they are hashed (tests/unit/test_i15_first_memory.py).
+_PAIR = b"(\x02\x00\x00\x00"
+
+
+def sig_start(raw: list[tuple]):
+    """A blake2b hasher fed with the first part of a folder's :func:`signature`."""
+    h = hashlib.blake2b(_PAIR, digest_size=20)
+    h.update(marshal.dumps(raw, 2))
+    return h
+
+
+def sig_finish(start, subtrees: list[str]) -> bytes:
+    """The :func:`signature` from :func:`sig_start`'s hasher (left as it is) and the sub-trees."""
+    h = start.copy()
+    h.update(marshal.dumps(subtrees, 2))
+    return h.digest()
 
 
 def load_signatures(conn, project_id: str, rules_key: str) -> dict[str, Stored]:
@@ -256,11 +282,14 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
     base = os.fspath(workspace)
     children: dict[str, list[str]] = {}
     listed = set(w.dirs)
+    perms: dict[int, int] = {}  # st_mode -> permission bits, one int object per mode (not per file)
     for d in dirty:
         kids: list[str] = []
         children[d] = kids
         prefix = f"{d}/" if d else ""
-        for name, mode, size, mtime, ctime, ino in w.raw[d]:
+        raw = w.raw.pop(d)
+        w.folded[d] = (sig_start(raw), max((max(r[3], r[4]) for r in raw), default=0))
+        for name, mode, size, mtime, ctime, ino in raw:
             rel = prefix + name
             if mode & _S_IFMT == _S_IFDIR:
                 if rel not in listed:
@@ -278,7 +307,10 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
             if statmod.S_ISREG(mode):
                 if ignore and ignore(rel, False):
                     continue
-                info = StatInfo(size, mtime, ctime, ino, mode & 0o777)
+                perm = perms.get(mode)
+                if perm is None:
+                    perm = perms[mode] = mode & 0o777
+                info = StatInfo(size, mtime, ctime, ino, perm)
                 result.stats[rel] = info
                 kids.append(rel)
                 if hit is not None and hit[:5] == info:
@@ -306,6 +338,7 @@ def scan_dirty(conn, project_id: str, workspace: Path, w: Walk, stored: dict[str
                 result.skipped.append((rel, "not a regular file, directory or symlink"))
                 w.bad.add(d)
     result.pending.sort()
+    w.raw.clear()  # the clean folders' too: build needs only the dirty ones' folded form
     return DirtyScan(result, children, dirty, clean, cache, w)
 
 
@@ -323,10 +356,10 @@ class Built:
     reused_trees: list[str]
 
 
-def build(ds: DirtyScan, scanned: dict[str, StatInfo], now_ns: int, project_id: str, rules_key: str) -> Built:
-    """Encode the dirty folders' trees, deepest first, with the clean ones' stored trees;
-    ``scanned``: each hashed file's stat as the scan saw it (a file read with another stat
-    keeps its folder unsigned). Returns what the final transaction writes."""
+def build(ds: DirtyScan, now_ns: int, project_id: str, rules_key: str) -> Built:
+    """Encode the dirty folders' trees, deepest first, with the clean ones' stored trees
+    (a file hashed with another stat than the scan saw, ``result.restat``, keeps its
+    folder unsigned). Returns what the final transaction writes."""
     w, result = ds.walk, ds.result
     flat = result.flat
     tree_of: dict[str, str] = {}
@@ -335,6 +368,7 @@ def build(ds: DirtyScan, scanned: dict[str, StatInfo], now_ns: int, project_id: 
     rows: list[tuple] = []
     racy_after = now_ns - RACY_WINDOW_NS
     left_out = set(result.vanished) | set(result.changing)
+    restat = result.restat
     for d, row in ds.clean.items():
         tree_of[d], counts[d] = row.tree, (row.files, row.size)
     reused = [d for d in ds.clean if d and _parent(d) not in ds.clean] + ([""] if "" in ds.clean else [])
@@ -356,10 +390,11 @@ def build(ds: DirtyScan, scanned: dict[str, StatInfo], now_ns: int, project_id: 
                 files, size = files + n, size + s
             elif e.kind == FILE:
                 files, size = files + 1, size + e.size
-                if rel in scanned and result.stats.get(rel) != scanned[rel]:
+                if rel in restat:
                     signable = False  # read with another stat than the scan saw
             entries.append(e)
-        if signable and any(r[3] > racy_after or r[4] > racy_after for r in w.raw[d]):
+        start, newest = w.folded[d]
+        if signable and newest > racy_after:
             signable = False
         if signable and any(s in left_out for s in w.subdirs[d]):
             signable = False
@@ -367,7 +402,7 @@ def build(ds: DirtyScan, scanned: dict[str, StatInfo], now_ns: int, project_id: 
         digest, _ = tree_hash(entries)
         trees[digest] = entries
         tree_of[d], counts[d] = digest, (files, size)
-        sig = signature(w.raw[d], [tree_of[s] for s in w.subdirs[d] if s in tree_of]) if signable else None
+        sig = sig_finish(start, [tree_of[s] for s in w.subdirs[d] if s in tree_of]) if signable else None
         if signable and any(s not in tree_of for s in w.subdirs[d]):
             sig = None
         rows.append((project_id, d, rules_key, sig, digest, files, size))

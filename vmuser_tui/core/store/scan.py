@@ -60,7 +60,9 @@ class ScanResult:
     ``cached`` the paths whose hash came from the stat cache; ``symlinks`` the raw link
     targets; ``skipped`` ``(path, reason)`` for what could not be captured; ``vanished``
     the paths that went away between being listed and being read (left out); ``changing``
-    the files that changed every time they were read (left out, see capture).
+    the files that changed every time they were read (left out, see capture); ``restat``
+    the files read whole but with another stat than the scan saw (their ``stats`` entry
+    is the stat read; a folder signature must not vouch for them, see dirscan).
     """
 
     flat: dict[str, Entry] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class ScanResult:
     dir_inodes: dict[str, int] = field(default_factory=dict)
     vanished: list[str] = field(default_factory=list)
     changing: list[str] = field(default_factory=list)
+    restat: set[str] = field(default_factory=set)
 
     def leave_out(self, path: str, why: str) -> None:
         """Drop ``path`` (a file read after the scan, or a folder that could not be listed)
