@@ -509,6 +509,36 @@ def _existing(conn, table: str, digests: list[str]) -> set[str]:
     return found
 
 
+def write_objects(conn, store: obj.ObjectStore, rows: Sequence[tuple], packs: Sequence[tuple], now: int,
+                  counters: dict[str, int]) -> None:
+    """Insert a batch's blob rows ``(hash, size, codec, data)`` not stored yet and its packs
+    ``(codec, size, data, members)`` inside the caller's write transaction; ``counters``
+    ``{"blobs", "bytes"}`` grow by what was stored (bytes as stored, compressed). Used by
+    the local and the engine capture alike, so both store exactly the same way."""
+    have = _existing(conn, "blobs", [r[0] for r in rows])
+    fresh = {}
+    for h, size, codec, data in rows:
+        if h not in have and h not in fresh:
+            fresh[h] = (h, size, len(data), codec, data, now)
+    conn.executemany("INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) "
+                     "VALUES (?,?,?,?,?,?)", list(fresh.values()))
+    counters["blobs"] += len(fresh)
+    counters["bytes"] += sum(r[2] for r in fresh.values())
+    # The hashing thread already left out what was stored when it packed; a member stored
+    # since (another capture) is ignored on insert, and a pack none of whose members went in
+    # is dropped. Not looking each member up again here saves 50,000 index lookups on a
+    # first checkpoint of 50,000 files.
+    for codec, size, data, members in packs:
+        before = conn.total_changes
+        pack_id = store.put_pack(conn, codec, size, data, members, now)
+        added = conn.total_changes - before - 1
+        if added <= 0:
+            conn.execute("DELETE FROM packs WHERE id = ?", (pack_id,))
+            continue
+        counters["blobs"] += added
+        counters["bytes"] += len(data)
+
+
 class _CaptureLock:
     """A row in ``capture_locks`` while a capture runs, so ``gc`` spares its fresh blobs."""
 
@@ -633,31 +663,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                         "hash) VALUES (?,?,?,?,?,?,?,?)",
                         cache_rows_,
                     )
-                have = _existing(conn, "blobs", [r[0] for r in rows])
-                fresh = {}
-                for h, size, codec, data in rows:
-                    if h not in have and h not in fresh:
-                        fresh[h] = (h, size, len(data), codec, data, now)
-                conn.executemany(
-                    "INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) "
-                    "VALUES (?,?,?,?,?,?)",
-                    list(fresh.values()),
-                )
-                counters["blobs"] += len(fresh)
-                counters["bytes"] += sum(r[2] for r in fresh.values())
-                # The hashing thread already left out what was stored when it packed; a member
-                # stored since (another capture) is ignored on insert, and a pack none of whose
-                # members went in is dropped. Not looking each member up again here saves
-                # 50,000 index lookups on a first checkpoint of 50,000 files.
-                for codec, size, data, members in packs:
-                    before = conn.total_changes
-                    pack_id = store.put_pack(conn, codec, size, data, members, now)
-                    added = conn.total_changes - before - 1
-                    if added <= 0:
-                        conn.execute("DELETE FROM packs WHERE id = ?", (pack_id,))
-                        continue
-                    counters["blobs"] += added
-                    counters["bytes"] += len(data)
+                write_objects(conn, store, rows, packs, now, counters)
 
         writeback = Writeback(store.pool())
         changed = state.changed() if state is not None else None

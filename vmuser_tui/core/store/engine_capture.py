@@ -49,6 +49,7 @@ from vmuser_tui.core.store.capture import (
     _chunk_row,
     _existing,
     load_stat_cache,
+    write_objects,
 )
 from vmuser_tui.core.store.engine_listing import STAT_FORMAT, list_workspace, parse_stat_lines
 from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, StatInfo, cache_rows
@@ -328,24 +329,7 @@ def capture_engine(database, store: obj.ObjectStore, project_id: str, ws, *, ign
                         "INSERT OR REPLACE INTO stat_cache(project_id, path, size, mtime_ns, ctime_ns, inode, mode, "
                         "hash) VALUES (?,?,?,?,?,?,?,?)",
                         [(project_id, *row) for row in cache_rows(found, {p: hashes[p] for p in paths}, clock_ns)])
-                have = _existing(conn, "blobs", [r[0] for r in rows])
-                fresh = {}
-                for h, size, codec, data in rows:
-                    if h not in have and h not in fresh:
-                        fresh[h] = (h, size, len(data), codec, data, now)
-                conn.executemany("INSERT OR IGNORE INTO blobs(hash, size, stored_size, codec, data, created_at) "
-                                 "VALUES (?,?,?,?,?,?)", list(fresh.values()))
-                counters["blobs"] += len(fresh)
-                counters["bytes"] += sum(r[2] for r in fresh.values())
-                for codec, size, data, members in packs:
-                    before = conn.total_changes
-                    pack_id = store.put_pack(conn, codec, size, data, members, now)
-                    added = conn.total_changes - before - 1
-                    if added <= 0:
-                        conn.execute("DELETE FROM packs WHERE id = ?", (pack_id,))
-                        continue
-                    counters["blobs"] += added
-                    counters["bytes"] += len(data)
+                write_objects(conn, store, rows, packs, now, counters)
 
         reader = _Reader(ws, found, store, progress, write_batch)
         reader.hashes = hashes
