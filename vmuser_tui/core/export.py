@@ -6,17 +6,42 @@ dir's database is ATTACHed to it read-only, and everything is copied in one read
 transaction of the source (so a capture or gc in another process never shows half-done):
 
 1. the checkpoints chosen (all; ``since``; or the ids given) and their parents re-pointed
-   to their nearest chosen ancestor;
+   to their nearest chosen ancestor (only ids, parents and root trees pass through Python;
+   the rows are copied by ``INSERT ... SELECT``);
 2. what they reach (gc's notion, :func:`vmuser_tui.core.store.gc.reachable`, for these
-   roots only): trees are walked level by level, 500 per query, each decompressed once and
-   checked against its hash; chunked files reach their chunks;
-3. the rows: ``INSERT INTO ... SELECT`` from the attached source joined with temp tables of
-   the needed hashes, so megabytes of content never pass through Python (sqlite-utils'
+   roots only): trees are walked level by level, 500 per query, each decompressed once,
+   checked against its hash and written to the file as it is read; chunked files reach
+   their chunks;
+3. the blobs: ``INSERT INTO ... SELECT`` from the attached source joined with a temp table
+   of the needed hashes, so megabytes of content never pass through Python (sqlite-utils'
    ``insert_all`` would read every row into Python and write it back: measured 4x slower
    on the 10,000-checkpoint history, see benchmarks/export.py);
 4. packs: copied whole when every byte is an exported blob, packed anew otherwise;
 5. the header, with the digest; then the file is fsynced and renamed into place, so a
    failed or interrupted export never leaves a partial file under the name asked for.
+
+What it costs (benchmarks/export.py, 10,000 checkpoints: 49,050 trees, 20,387 blobs,
+10,001 packs, a 38 MiB database; 2 shared cores): about 0.65 s warm, of which the walk is
+0.4 s (reading 49,050 rows, decompressing and hashing them, splitting 315,000 entry lines),
+the digest 0.1 s, the blob and pack rows 0.07 s. Copying the database file and fsyncing it
+takes 0.05 s, and no export that writes fresh rows can come near it: ``INSERT ... SELECT``
+of every object row into a new file, with nothing chosen, hashed or digested, takes 0.1 s
+alone (the benchmark prints it as "floor"). Measured and left out (issue 16, session 21):
+
+- no per-tree hash check: saves 0.03 s; kept, so a tree damaged in the data dir fails the
+  export at once (naming ``vmuser check``) rather than the import, maybe on another host
+  after the source is gone. Blob content is not re-hashed here (that would read every
+  byte of every file): the import re-hashes every blob, and ``vmuser check`` finds a
+  damaged blob in the data dir;
+- a persistent edge table (tree -> child trees and blobs, by rowid) walked by a recursive
+  CTE: 0.1 s against the walk's 0.4 s, but 7 MiB more in the database (18%) and a second
+  record of every tree that captures, imports and gc must keep exact (rowids are not
+  stable across VACUUM); still 4x the copy;
+- a page-level copy (backup API, VACUUM INTO): 0.06 to 0.09 s before any fsync, and pages
+  carry their slack: bytes of deleted rows (forgotten checkpoints, other or deleted
+  projects) would ride along unless the whole file were rebuilt;
+- the digest's JSON built by SQLite (json_group_array) rather than Python: 0.03 s, not
+  worth a second implementation of the format's digest.
 
 Errors: NotFoundError (project, checkpoint), UsageError (destination: missing folder,
 existing file without ``force``, a bad ``since``), StoreError (a tree or blob the
@@ -45,6 +70,7 @@ from vmuser_tui.core.store.objects import LISTS_SQL, PACKED, pack
 
 Say = Callable[[str], None]
 BATCH = 500  # hashes per IN (...) query
+PAGE_SIZE = 16384  # the new file's page size, bytes: 4x fewer pages than the default (measured 5% faster)
 
 
 @dataclass
@@ -134,7 +160,7 @@ def _children(raws: list[bytes], dirs: set[bytes], blobs: set[bytes]) -> None:
 
 
 def reach(conn: sqlite3.Connection, roots: set[str], say: Say,
-          keep: Callable[[list[tuple[str, bytes, int]]], None] = lambda rows: None) -> tuple[set[str], set[str]]:
+          keep: Callable[[list[tuple[str, bytes, int]]], object] = lambda rows: None) -> tuple[set[str], set[str]]:
     """``(tree hashes, blob hashes)`` reachable from ``roots`` in ``src`` (chunks included).
     ``keep(rows)``: called with each batch of ``(hash, data, created_at)`` tree rows read
     (the export writes them at once rather than reading them twice). Raises StoreError for
@@ -265,6 +291,7 @@ def export(db_path: Path, project_id: str, out: Path, *, since: str | None = Non
     os.chmod(temp, 0o600)  # it holds a project's files: the owner's only, as vmuser.db is
     try:
         # A fresh file written once: no rollback journal, no syncs until the one fsync at the end.
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA busy_timeout = 30000")
