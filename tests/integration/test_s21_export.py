@@ -256,6 +256,7 @@ def test_a_missing_blob_fails_the_export(dirs, tmp_path):
     conn.commit()
     conn.close()
     out = tmp_path / "web.vmuser"
-    with pytest.raises(StoreError, match=r"^cannot export: blob [0-9a-f]{12} is missing from the store; run 'vmuser check'$"):
+    missing = r"^cannot export: blob [0-9a-f]{12} is missing from the store; run 'vmuser check'$"
+    with pytest.raises(StoreError, match=missing):
         vm_a.export_project(project.id, out)
     assert list(tmp_path.glob("*web.vmuser*")) == []

@@ -21,27 +21,32 @@ transaction of the source (so a capture or gc in another process never shows hal
    failed or interrupted export never leaves a partial file under the name asked for.
 
 What it costs (benchmarks/export.py, 10,000 checkpoints: 49,050 trees, 20,387 blobs,
-10,001 packs, a 38 MiB database; 2 shared cores): about 0.65 s warm, of which the walk is
-0.4 s (reading 49,050 rows, decompressing and hashing them, splitting 315,000 entry lines),
-the digest 0.1 s, the blob and pack rows 0.07 s. Copying the database file and fsyncing it
-takes 0.05 s, and no export that writes fresh rows can come near it: ``INSERT ... SELECT``
-of every object row into a new file, with nothing chosen, hashed or digested, takes 0.1 s
-alone (the benchmark prints it as "floor"). Measured and left out (issue 16, session 21):
+10,001 packs, a 38 MiB database; 2 shared cores): 0.60 s (0.87 s before session 21), of
+which the walk is about 0.4 s (reading 49,050 rows, decompressing and hashing them,
+splitting 315,000 entry lines, writing the rows), the digest 0.1 s, the blob and pack rows
+0.05 s. Copying the database file and fsyncing it takes 0.03 to 0.05 s, and no export that
+writes fresh rows comes near it: ``INSERT ... SELECT`` of every object row into a new file,
+with nothing chosen, hashed or digested, already takes 2.7x the copy (the benchmark prints
+it as "floor"), so issue 16's "< 2x the copy" cannot be met by this file format. Measured
+and left out:
 
 - no per-tree hash check: saves 0.03 s; kept, so a tree damaged in the data dir fails the
   export at once (naming ``vmuser check``) rather than the import, maybe on another host
   after the source is gone. Blob content is not re-hashed here (that would read every
-  byte of every file): the import re-hashes every blob, and ``vmuser check`` finds a
-  damaged blob in the data dir;
+  byte of every file): the import re-hashes every blob and refuses a damaged one, and
+  ``vmuser check`` finds it in the data dir;
+- two regexes per tree (the walk before): 0.28 s where splitting the lines takes 0.11 s;
 - a persistent edge table (tree -> child trees and blobs, by rowid) walked by a recursive
-  CTE: 0.1 s against the walk's 0.4 s, but 7 MiB more in the database (18%) and a second
-  record of every tree that captures, imports and gc must keep exact (rowids are not
-  stable across VACUUM); still 4x the copy;
-- a page-level copy (backup API, VACUUM INTO): 0.06 to 0.09 s before any fsync, and pages
-  carry their slack: bytes of deleted rows (forgotten checkpoints, other or deleted
-  projects) would ride along unless the whole file were rebuilt;
-- the digest's JSON built by SQLite (json_group_array) rather than Python: 0.03 s, not
-  worth a second implementation of the format's digest.
+  CTE: 0.1 s against the walk's 0.4 s, but 7 MiB more in the database (18%; keyed by hash,
+  which no VACUUM can renumber, 13 MiB) and a second record of every tree that captures,
+  imports and gc must keep exact; the export would still take about 8x the copy;
+- a page-level copy (backup API: 0.06 s, VACUUM INTO: 0.09 s, before any fsync): pages
+  carry their slack, bytes of deleted rows (forgotten checkpoints, other or deleted
+  projects) that would ride along unless every page were rebuilt, and the data dir's
+  tables are not the file's;
+- the digest's JSON built by SQLite (json_group_array) rather than Python: saves 0.03 s,
+  not worth a second implementation of the format's digest; page sizes of 4 to 64 KiB:
+  16 KiB measured 5% faster than 4 KiB, no better above.
 
 Errors: NotFoundError (project, checkpoint), UsageError (destination: missing folder,
 existing file without ``force``, a bad ``since``), StoreError (a tree or blob the
