@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Sessions, never the docker SDK: no session is active, so the engine is not asked)
 EVERYWHERE = {"textual", "docker", "requests", "vmuser_tui.tui", "vmuser_tui.core.restoring",
               "vmuser_tui.core.store.restore", "vmuser_tui.core.runtime.docker_runtime",
-              "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions"}
+              "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions",
+              "socket", "shutil"}  # (~2 ms each: the host name is uname's, rmtree is loaded to remove)
 if sys.platform == "linux":
     EVERYWHERE.add("platformdirs")
 
