@@ -78,13 +78,16 @@ def _absent(loaded: set[str], banned: set[str]) -> list[str]:
     return sorted(m for m in loaded if any(m == b or m.startswith(b + ".") for b in banned))
 
 
+#: what reading rows never needs: the object store, its hashing (OpenSSL's hashlib, ~2 ms) and codecs
+ROWS_ONLY = {"vmuser_tui.core.store.objects", "vmuser_tui.core.store.cdc", "hashlib"}
+
 FAMILIES = {
     "project": (lambda p, a, b: ["project", "list", "--json"],
                 {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
-                 "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
+                 "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs", *ROWS_ONLY}),
     "checkpoint list": (lambda p, a, b: ["checkpoint", "list", p, "--json"],
                         {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture",
-                         "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs", "difflib"}),
+                         "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs", "difflib", *ROWS_ONLY}),
     "checkpoint diff": (lambda p, a, b: ["checkpoint", "diff", a, b, "--stat"],
                         {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture",
                          "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs"}),
@@ -94,7 +97,7 @@ FAMILIES = {
            {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture"}),
     "log": (lambda p, a, b: ["log", "--json", "--limit", "5"],
             {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
-             "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
+             "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs", *ROWS_ONLY}),
 }
 
 
