@@ -406,6 +406,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, help="where to build trees (default: a temp dir, removed after)")
     ap.add_argument("--write-readme", action="store_true", help="write the results into benchmarks/README.md")
     args = ap.parse_args(argv)
+    if "cli" in args.modes:
+        # an install has vmuser's bytecode (this machine sets PYTHONDONTWRITEBYTECODE): time a
+        # user's start-up, not a compile in every CLI process
+        import vmuser_tui
+
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(vmuser_tui.__file__).parent)], check=True)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     report = Report()

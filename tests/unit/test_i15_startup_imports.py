@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Sessions, never the docker SDK: no session is active, so the engine is not asked)
 EVERYWHERE = {"textual", "docker", "requests", "vmuser_tui.tui", "vmuser_tui.core.restoring",
               "vmuser_tui.core.store.restore", "vmuser_tui.core.runtime.docker_runtime",
-              "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions"}
+              "vmuser_tui.core.engines", "vmuser_tui.cli.exec_cmd", "tomllib", "secrets", "fractions",
+              "socket", "shutil"}  # (~2 ms each: the host name is uname's, rmtree is loaded to remove)
 if sys.platform == "linux":
     EVERYWHERE.add("platformdirs")
 
@@ -77,13 +78,16 @@ def _absent(loaded: set[str], banned: set[str]) -> list[str]:
     return sorted(m for m in loaded if any(m == b or m.startswith(b + ".") for b in banned))
 
 
+#: what reading rows never needs: the object store, its hashing (OpenSSL's hashlib, ~2 ms) and codecs
+ROWS_ONLY = {"vmuser_tui.core.store.objects", "vmuser_tui.core.store.cdc", "hashlib"}
+
 FAMILIES = {
     "project": (lambda p, a, b: ["project", "list", "--json"],
                 {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
-                 "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
+                 "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs", *ROWS_ONLY}),
     "checkpoint list": (lambda p, a, b: ["checkpoint", "list", p, "--json"],
                         {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture",
-                         "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs", "difflib"}),
+                         "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs", "difflib", *ROWS_ONLY}),
     "checkpoint diff": (lambda p, a, b: ["checkpoint", "diff", a, b, "--stat"],
                         {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture",
                          "vmuser_tui.core.store.scan", "vmuser_tui.core.vfs"}),
@@ -93,7 +97,7 @@ FAMILIES = {
            {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.store.capture"}),
     "log": (lambda p, a, b: ["log", "--json", "--limit", "5"],
             {"rich", "vmuser_tui.core.runtime", "vmuser_tui.core.sessions", "vmuser_tui.core.checkpoints",
-             "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs"}),
+             "vmuser_tui.core.store.capture", "vmuser_tui.core.vfs", *ROWS_ONLY}),
 }
 
 

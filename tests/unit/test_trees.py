@@ -56,7 +56,7 @@ def test_encoding_is_one_line_per_entry():
 def test_empty_tree():
     assert encode([]) == b""
     assert decode(b"") == []
-    assert EMPTY_TREE_HASH == hashlib.sha256(b"").hexdigest()
+    assert EMPTY_TREE_HASH == hashlib.sha256(b"").hexdigest() == tree_hash([])[0]
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Literal
 from vmuser_tui.core.config import Config
 from vmuser_tui.core.db import DB_NAME, Database
 from vmuser_tui.core.errors import NotFoundError, StoreError
-from vmuser_tui.core.store.objects import ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time (docker SDK, inotify)
     from vmuser_tui.core.access import Access
     from vmuser_tui.core.engines import Engines
     from vmuser_tui.core.runtime.base import ContainerRuntime
     from vmuser_tui.core.store.live import LiveState, MonitorHub
+    from vmuser_tui.core.store.objects import ObjectStore
 
 _warned: set[str] = set()  # paths already warned about in this process (warn once, not per open)
 
@@ -54,12 +54,13 @@ def permission_warnings(data_dir: Path, db_path: Path) -> list[str]:
 @dataclass
 class Context:
     """Shared state of one :class:`~vmuser_tui.core.service.Vmuser`. Runtimes are created
-    lazily, so commands that never touch Docker never import the docker SDK."""
+    lazily, so commands that never touch Docker never import the docker SDK; so is the
+    object store, so commands that read only rows (``project list``, ``checkpoint list``,
+    ``log``) never load it, its hashing nor its tree codec (issue 15: start-up)."""
 
     config: Config
     data_dir: Path
     db: Database
-    store: ObjectStore
     warnings: list[str] = field(default_factory=list)  # for the user, from opening (e.g. file modes)
     _runtimes: dict[str, ContainerRuntime] = field(default_factory=dict)
     _live: dict[str, LiveState] = field(default_factory=dict)
@@ -67,8 +68,25 @@ class Context:
     live_enabled: bool = True
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # jobs' threads share _live
     _hub_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _access: Access | None = None
     _engines: Engines | None = None
+    _store: ObjectStore | None = None
+
+    @property
+    def store(self) -> ObjectStore:
+        """Blobs and trees (:class:`~vmuser_tui.core.store.objects.ObjectStore`), made on
+        first use with the ``[store]`` settings."""
+        store = self._store
+        if store is None:
+            from vmuser_tui.core.store.objects import ObjectStore
+
+            with self._store_lock:  # the TUI's threads may ask at once: one store per context
+                if self._store is None:
+                    self._store = ObjectStore(self.db, level=self.config.get("store", "compression_level"),
+                                              workers=self.config.get("store", "workers"))
+                store = self._store
+        return store
 
     @property
     def access(self) -> Access:
@@ -92,10 +110,7 @@ class Context:
             if not data_dir.is_dir():
                 raise NotFoundError(f"no data directory at {data_dir}; pass --data-dir DIR or set VMUSER_DATA_DIR")
             db = Database(data_dir / DB_NAME, read_only=True)
-            store = ObjectStore(db, level=config.get("store", "compression_level"),
-                                workers=config.get("store", "workers"))
-            return cls(config=config, data_dir=data_dir, db=db, store=store,
-                       warnings=permission_warnings(data_dir, db.path))
+            return cls(config=config, data_dir=data_dir, db=db, warnings=permission_warnings(data_dir, db.path))
         fresh = not data_dir.exists()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -107,9 +122,7 @@ class Context:
             raise StoreError(f"cannot use {data_dir} as the data directory ({reason}); "
                              "pass --data-dir DIR or set VMUSER_DATA_DIR") from None
         db = Database(data_dir / DB_NAME)
-        store = ObjectStore(db, level=config.get("store", "compression_level"), workers=config.get("store", "workers"))
-        warnings = permission_warnings(data_dir, db.path)
-        return cls(config=config, data_dir=data_dir, db=db, store=store, warnings=warnings)
+        return cls(config=config, data_dir=data_dir, db=db, warnings=permission_warnings(data_dir, db.path))
 
     @property
     def workspaces_dir(self) -> Path:
@@ -175,7 +188,8 @@ class Context:
         self._live.clear()
         if self._hub:
             self._hub.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
         self.db.close()
 
     def runtime(self, name: str) -> ContainerRuntime:

@@ -10,19 +10,20 @@ Protocol: one JSON object per line each way. Request ``{"op": "checkpoint", "tar
 "description", "tags"}``; reply ``{"ok": true, "checkpoint": {...}, "created": bool,
 "new_bytes": int, "skipped": [[path, reason], ...], "notes": [str, ...]}`` or ``{"ok": false, "error": str,
 "exit_code": int}``. The client side imports only ``socket`` and ``json``, so the CLI
-stays fast.
+stays fast; and ``socket`` only once the socket file exists (a checkpoint with no worker
+running pays nothing for asking, issue 15).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - the client side stays import-light
+    import socket
+
     from vmuser_tui.core.service import Vmuser
 
 SOCKET_NAME = "worker.sock"
@@ -37,6 +38,8 @@ def socket_path(data_dir: Path) -> Path:
 def request(path: Path, payload: dict, *, timeout: float = CLIENT_TIMEOUT) -> dict | None:
     """Send one request to the worker at ``path``; None when no worker answers (no socket,
     refused, or the connection broke before a reply), so the caller does the work itself."""
+    import socket
+
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
@@ -80,6 +83,8 @@ class Server:
     """
 
     def __init__(self, vm: Vmuser) -> None:
+        import threading
+
         self.vm = vm
         self.path = socket_path(vm.data_dir)
         self._stop = threading.Event()
@@ -94,6 +99,8 @@ class Server:
             self.path.unlink()  # a socket left by a worker that died
         except FileNotFoundError:
             pass
+        import socket
+
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the socket file is created 0600
         try:

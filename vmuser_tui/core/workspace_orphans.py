@@ -21,7 +21,6 @@ recovery (:class:`~vmuser_tui.core.service.Vmuser`) call them and say what they 
 from __future__ import annotations
 
 import os
-import shutil
 import stat as statmod
 import time
 from dataclasses import dataclass
@@ -126,6 +125,8 @@ def _writable_parent(func, path, exc_info) -> None:
 def remove(orphans: list[Orphan]) -> tuple[list[Orphan], list[str]]:
     """Delete each orphan folder (symlinks inside are removed, never followed). Returns
     ``(removed, problems)``, a problem being one line naming the folder and the error."""
+    import shutil  # (here: every command imports this module through projects; few remove)
+
     removed, problems = [], []
     for orphan in orphans:
         try:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import struct
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +92,8 @@ def is_static_elf(path: str) -> bool:
 
 def find_busybox() -> list[str]:
     """Static busybox binaries on this host, best first (real paths, no duplicates)."""
+    import shutil  # (here and in _context: listing sessions loads this module, building is rare)
+
     found: list[str] = []
     for candidate in ("/bin/busybox", "/usr/bin/busybox", shutil.which("busybox")):
         if candidate and os.path.isfile(candidate):
@@ -105,6 +105,8 @@ def find_busybox() -> list[str]:
 
 def _context(busybox: str) -> io.BytesIO:
     """An in-memory tar build context: the Dockerfile and the busybox binary."""
+    import tarfile
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data, mode in (
