@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core.errors import UsageError
+from vmuser_tui.core.gcpause import no_cyclic_gc
 from vmuser_tui.core.models import CHECKPOINT_FIELDS, Checkpoint
 from vmuser_tui.core.redact import redact
 from vmuser_tui.core.search_query import MARK_CLOSE, MARK_OPEN, PLAIN_CLOSE, PLAIN_OPEN, SearchQuery, mark, with_marks
@@ -164,25 +165,38 @@ def checkpoints(db: Database, query: SearchQuery, *, project_id: str, session_id
     # before the LIMIT would cost a snippet per matching checkpoint.
     cols = ", ".join(f"checkpoints.{name}" for name in CHECKPOINT_FIELDS)
     sql = (f"SELECT {cols}, checkpoint_fts.rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
-           f"FROM checkpoint_fts JOIN checkpoints ON checkpoints.id = checkpoint_fts.checkpoint_id "
+           f"FROM checkpoint_fts CROSS JOIN checkpoint_fts_rows AS k ON k.fts_rowid = checkpoint_fts.rowid "
+           f"CROSS JOIN checkpoints ON checkpoints.id = k.checkpoint_id "
            f"WHERE {' AND '.join(where)} ORDER BY score, checkpoints.created_at DESC, checkpoints.rowid DESC")
     if limit:
         sql += f" LIMIT {int(limit)}"
-    # tuples, not a dict per row (db.query): a search may return every checkpoint
-    rows = _run_tuples(db, sql, tuple(params), query)
-    # SQLite's snippets (diacritics folded as in the match) for the first rows, what a screen
-    # shows; past them one made in Python, on first access (CheckpointMatch): an FTS5 pass
-    # per 500 rows cost 0.9 s for 10,000 matches (benchmarks/search.py).
-    snippets = _checkpoint_snippets(db, query, [r[-2] for r in rows[:SNIPPET_ROWS]])
-    out = []
-    from_values = Checkpoint.from_values
+    # Tuples, not a dict per row (db.query), read from the cursor as they are turned into
+    # matches (no list of 10,000 rows alive meanwhile); the collector paused
+    # (no_cyclic_gc): 10,000 matches are 50,000 new containers and no cycles.
+    with no_cyclic_gc(), _fts_errors(query):
+        cursor = db.conn.execute(sql, tuple(params))
+        head = cursor.fetchmany(SNIPPET_ROWS)
+        # SQLite's snippets (diacritics folded as in the match) for the first rows, what a
+        # screen shows; past them one made in Python, on first access (CheckpointMatch): an
+        # FTS5 pass per 500 rows cost 0.9 s for 10,000 matches (benchmarks/search.py).
+        out = _matches(head, _checkpoint_snippets(db, query, [r[-2] for r in head]), query)
+        out.extend(_matches(cursor, {}, query))
+        return out
+
+
+def _matches(rows: Iterable[tuple], snippets: dict[int, tuple[str, str]], query: SearchQuery) -> list[CheckpointMatch]:
+    """The matches of :func:`checkpoints`'s ``rows`` (the checkpoint's columns, then the
+    index's rowid and the bm25 score), with SQLite's ``snippets`` where made."""
+    from_values, get = Checkpoint.from_values, snippets.get
+    out: list[CheckpointMatch] = []
+    append = out.append
     for row in rows:
-        cp, rowid, score = from_values(row[:-2]), row[-2], float(row[-1])
-        found = snippets.get(rowid)
-        if found is not None:
-            out.append(CheckpointMatch(cp, found[0], found[1], score))
+        *values, rowid, score = row
+        found = get(rowid)
+        if found is None:
+            append(CheckpointMatch(from_values(values), None, None, score, query=query))
         else:
-            out.append(CheckpointMatch(cp, rank=score, query=query))
+            append(CheckpointMatch(from_values(values), found[0], found[1], score))
     return out
 
 
