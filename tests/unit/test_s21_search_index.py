@@ -2,7 +2,8 @@
 through ``checkpoint_fts_rows`` keyed by the index's rowid. A database at the previous
 schema (7) is migrated on opening and answers every search as before (the same checkpoints,
 in the same order, with the same bm25 ranks) and as a database made at the new schema with
-the same history (same snippets and columns too); the index follows every change after
+the same history (same snippets and columns too), each checkpoint whole (as
+``Checkpoint.from_row`` reads it); the index follows every change after
 (insert, insert or replace, update of the text or the id, delete, VACUUM); a search leaves
 the cyclic garbage collector as it found it. Real SQLite databases, no Docker."""
 
@@ -18,7 +19,7 @@ import pytest
 
 from vmuser_tui.core import schema, search
 from vmuser_tui.core.db import Database
-from vmuser_tui.core.models import CHECKPOINT_FIELDS
+from vmuser_tui.core.models import Checkpoint
 from vmuser_tui.core.search_query import parse
 
 PROJECT = "proj-00000001"
@@ -64,6 +65,9 @@ def _history(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO checkpoints(id, project_id, root_tree, kind, description, created_at) "
                  "VALUES ('c000000005', ?, 'tree', 'manual', 'step replaced alpha beta gamma', "
                  "'2026-11-01T11:00:00Z')", (PROJECT,))
+    conn.execute("UPDATE checkpoints SET parent_id = 'c000000001', image_id = 'sha256:abc', file_count = 3, "
+                 "total_size = 4096, kind = 'auto', state = ? WHERE id = 'c000000002'",
+                 (json.dumps({"container": {"env": {"PASSWORD": "hunter2", "LANG": "C"}}}),))
     conn.execute("UPDATE checkpoints SET id = 'renamed001' WHERE id = 'c000000008'")
     conn.execute("UPDATE checkpoints SET description = 'deploy the wildebeest, step by step' WHERE id = 'c000000009'")
 
@@ -133,12 +137,13 @@ def test_a_migrated_search_keeps_its_filters_and_shows_whole_checkpoints(dbs) ->
         assert tagged and all("release" in cp.tags for cp, *_ in tagged)
         assert tagged == _answer(fresh, q, tags=("release",))
         assert _answer(migrated, q, limit=5) == _answer(migrated, q)[:5]
-    cols = ", ".join(CHECKPOINT_FIELDS)
-    stored = {r[0]: r for r in migrated.conn.execute(f"SELECT {cols} FROM checkpoints")}
-    for cp, *_ in _answer(migrated, "step"):  # every column, as the checkpoints table holds it
-        row = stored[cp.id]
-        assert cp.project_id == PROJECT
-        assert (cp.description, cp.created_at, json.dumps(cp.tags)) == (row[6], row[12], row[7])
+    stored = {r["id"]: Checkpoint.from_row(r) for r in migrated.query("SELECT * FROM checkpoints")}
+    found = [cp for q in QUERIES for cp, *_ in _answer(migrated, q)]
+    assert any(cp.state for cp in found) and any(cp.tags for cp in found) and any(cp.annotations for cp in found)
+    for cp in found:  # every field as Checkpoint.from_row makes it of the stored row (state masked)
+        assert cp == stored[cp.id]
+    (with_state,) = [cp for cp in stored.values() if cp.state]
+    assert "hunter2" not in json.dumps(with_state.state)
     (replaced,) = _answer(migrated, "gamma replaced")
     assert replaced[0].id == "c000000005" and replaced[1] == "description"
     assert [cp.id for cp, *_ in _answer(migrated, "wildebeest")] == ["c000000009"]
