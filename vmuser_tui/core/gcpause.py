@@ -3,7 +3,8 @@
 Building many small acyclic objects (a search's 10,000 matches, a capture's per-file
 records) lets CPython's cyclic collector run every 700 container allocations and
 re-traverse everything still young: it finds nothing to free, and cost a search for a
-word in all 10,000 checkpoints 5 ms of its ~13 ms in Python (benchmarks/search.py).
+word in all 10,000 checkpoints 5 to 8 ms (benchmarks/search.py; the one collection after
+the block, over all of them at once, included).
 Reference counting still frees everything as usual; only cycles wait for the next
 collection. core/store/capture.py and core/store/dirscan.py pause it the same way.
 """

@@ -324,10 +324,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, path)
     ) WITHOUT ROWID;
     """,
-    # 8: search reaches a match's checkpoint through integer keys (issue 16; see
+    # 8: search reaches a match's checkpoint through b-tree lookups only (issue 16; see
     # core/search.py). Migration 5's ``checkpoint_fts`` kept the checkpoint id as an
-    # UNINDEXED column, which FTS5 reads with a query of its content table per match (16 ms
-    # for a word in all 10,000 checkpoints of benchmarks/search.py). Now
+    # UNINDEXED column, which FTS5 reads with a query of its content table per match (9 ms
+    # of 37 for a word in all 10,000 checkpoints of benchmarks/search.py). Now
     # ``checkpoint_fts_rows`` is keyed by the index's rowid (an INTEGER PRIMARY KEY, so
     # VACUUM keeps it; a checkpoints rowid is none and may be renumbered) and the index holds
     # only the text. The index is made again from the checkpoints (its text is derived: the
