@@ -20,15 +20,16 @@ checkpoints with the project, session and tag filters in the same query.
 
 Costs (benchmarks/search.py, 10,000-checkpoint history): a search is one FTS5 query
 joined to the checkpoints through ``checkpoint_fts_rows`` (the index's rowid, its INTEGER
-PRIMARY KEY, gives the checkpoint id, then the checkpoints' primary key); snippets are made for the rows returned only, by SQLite
-for the best :data:`SNIPPET_ROWS` (one pass over their rowid range) and in Python for the
-rest when first read (:class:`CheckpointMatch`). A word in all 10,000 checkpoints: about
-34 ms, of which 25 ms of SQL (bm25 of every match 7 ms, the join 3.5 ms, reading 13
-columns per row and the sort 14 ms) and 9 ms of Python (a Checkpoint and a match per row,
-built from the cursor with the cyclic GC paused); it was 57 ms (37 + 20) before schema 8,
-which dropped the read of the checkpoint id kept in the index (FTS5 reads an UNINDEXED
-column with one query of its content table per row: 9 ms). Keying the index by the
-checkpoints' own rowid would save ~3 ms more, but that rowid is no stable key (above).
+PRIMARY KEY, gives the checkpoint id, then the checkpoints' primary key); snippets are made
+for the rows returned only, by SQLite for the best :data:`SNIPPET_ROWS` (one pass over
+their rowid range) and in Python for the rest when first read (:class:`CheckpointMatch`).
+A word in all 10,000 checkpoints: about 34 ms, of which 25 ms of SQL (bm25 of every match
+7 ms, the join 3.5 ms, reading 13 columns per row and the sort 14 ms) and 9 ms of Python
+(a Checkpoint and a match per row, built from the cursor with the cyclic GC paused); it
+was 57 ms (37 + 20) before schema 8, which dropped the read of the checkpoint id kept in
+the index (FTS5 reads an UNINDEXED column with one query of its content table per row:
+9 ms). Keying the index by the checkpoints' own rowid would save ~3 ms more, but that
+rowid is no stable key (above).
 """
 
 from __future__ import annotations
