@@ -24,8 +24,12 @@ from vmuser_tui.core.search_query import parse
 
 PROJECT = "proj-00000001"
 OTHER = "proj-00000002"
+SESSION = "sess-00000001"
 WORDS = "step login café cafe naïve fix bug parser step-up release deploy staging alpha beta".split()
 QUERIES = ["step", "café", "naive login", '"fix bug"', "st*", "release", "prod", "alpha beta gamma", "nothing-like-it"]
+#: the schema before the migration that keys ``checkpoint_fts_rows`` by the index's rowid
+#: (7 when written; found by its text, so that a migration merged before it moves it)
+BEFORE = next(i for i, script in enumerate(schema.MIGRATIONS) if "fts_rowid INTEGER PRIMARY KEY" in script)
 #: enough matches of "step" that some are past the rows whose snippets SQLite makes
 N = search.SNIPPET_ROWS + 100
 
@@ -40,6 +44,8 @@ def _make(path: Path, version: int) -> sqlite3.Connection:
     for pid in (PROJECT, OTHER):
         conn.execute("INSERT INTO projects(id, name, workspace, managed, created_at, updated_at, last_active_at) "
                      "VALUES (?, ?, '/nowhere', 0, ?, ?, ?)", (pid, pid, t, t, t))
+    conn.execute("INSERT INTO sessions(id, project_id, runtime, status, created_at, last_active_at) "
+                 "VALUES (?, ?, 'none', 'stopped', ?, ?)", (SESSION, PROJECT, t, t))
     return conn
 
 
@@ -56,10 +62,11 @@ def _history(conn: sqlite3.Connection) -> None:
                   "tags": rnd.sample(["prod", "step", "x"], rnd.randint(0, 2)), "at": "t", "actor": "a@h"}
                  for _ in range(rnd.randint(0, 2))]
         created = f"2026-11-01T10:{n // 60 % 60:02d}:{n % 60 // 2:02d}Z"  # two checkpoints a second: ties
-        conn.execute("INSERT INTO checkpoints(id, project_id, root_tree, kind, description, tags, annotations, "
-                     "created_at) VALUES (?, ?, 'tree', 'manual', ?, ?, ?, ?)",
-                     (f"c{n:09d}", OTHER if n % 11 == 0 else PROJECT, desc, json.dumps(tags), json.dumps(notes),
-                      created))
+        project = OTHER if n % 11 == 0 else PROJECT
+        conn.execute("INSERT INTO checkpoints(id, project_id, session_id, root_tree, kind, description, tags, "
+                     "annotations, created_at) VALUES (?, ?, ?, 'tree', 'manual', ?, ?, ?, ?)",
+                     (f"c{n:09d}", project, SESSION if project == PROJECT and n % 3 == 0 else None, desc,
+                      json.dumps(tags), json.dumps(notes), created))
     for n in range(3, N, 37):
         conn.execute("DELETE FROM checkpoints WHERE id = ?", (f"c{n:09d}",))
     conn.execute("INSERT OR REPLACE INTO checkpoints(id, project_id, root_tree, kind, description, created_at) "
@@ -72,15 +79,15 @@ def _history(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE checkpoints SET description = 'deploy the wildebeest, step by step' WHERE id = 'c000000009'")
 
 
-def _schema7_answer(conn: sqlite3.Connection, text: str) -> list[tuple[str, float]]:
-    """What schema 7's search query (the index's ``checkpoint_id`` column joined to the
+def _old_answer(conn: sqlite3.Connection, text: str, session: str | None = None) -> list[tuple[str, float]]:
+    """What the search query before this migration (the index's ``checkpoint_id`` column joined to the
     checkpoints) returned: ``(checkpoint id, bm25)``, best first."""
     return conn.execute(
         "SELECT checkpoints.id, bm25(checkpoint_fts, 1.0, 2.0, 1.0) AS score FROM checkpoint_fts "
         "JOIN checkpoints ON checkpoints.id = checkpoint_fts.checkpoint_id "
-        "WHERE checkpoint_fts MATCH ? AND checkpoints.project_id = ? "
+        "WHERE checkpoint_fts MATCH ? AND checkpoints.project_id = ? AND (? IS NULL OR checkpoints.session_id = ?) "
         "ORDER BY score, checkpoints.created_at DESC, checkpoints.rowid DESC",
-        (parse(text).fts(), PROJECT)).fetchall()
+        (parse(text).fts(), PROJECT, session, session)).fetchall()
 
 
 def _answer(db: Database, text: str, **kw) -> list[tuple]:
@@ -101,12 +108,13 @@ def _consistent(db: Database) -> None:
 
 @pytest.fixture
 def dbs(tmp_path):
-    """``(migrated, fresh, old answers)``: a schema-7 database with the history, opened (so
+    """``(migrated, fresh, old answers)``: a database at schema :data:`BEFORE` with the history, opened (so
     migrated) by this vmuser; a database made at this schema with the same history; and
-    schema 7's answer to each query, taken before the migration."""
-    conn = _make(tmp_path / "old.db", 7)
+    the old query's answer to each query, taken before the migration."""
+    conn = _make(tmp_path / "old.db", BEFORE)
     _history(conn)
-    before = {q: _schema7_answer(conn, q) for q in QUERIES}
+    before = {q: _old_answer(conn, q) for q in QUERIES}
+    before |= {f"session {q}": _old_answer(conn, q, SESSION) for q in QUERIES}
     conn.close()
     conn = _make(tmp_path / "new.db", schema.LATEST)
     _history(conn)
@@ -126,6 +134,10 @@ def test_a_database_at_the_previous_schema_is_migrated_and_searches_the_same(dbs
         found = _answer(migrated, q)
         assert [(cp.id, rank) for cp, _col, _snip, rank in found] == before[q], q
         assert found == _answer(fresh, q), q
+        in_session = _answer(migrated, q, session_id=SESSION)
+        assert [(cp.id, rank) for cp, _col, _snip, rank in in_session] == before[f"session {q}"], q
+        assert all(cp.session_id == SESSION for cp, *_ in in_session)
+    assert 0 < len(before["session step"]) < len(before["step"])
     _consistent(migrated)
     _consistent(fresh)
 
