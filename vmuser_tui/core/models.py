@@ -179,23 +179,13 @@ class Checkpoint:
             state=_state(row["state"]),
         )
 
-    @classmethod
-    def from_values(cls, values: tuple | list) -> Checkpoint:
-        """A checkpoint from the values of the ``checkpoints`` columns in the order of
-        :data:`CHECKPOINT_FIELDS` (a query's tuple, no dict per row: a search returns up to
-        every checkpoint of a project); what :meth:`from_row` makes of the same row."""
-        (id_, project_id, session_id, parent_id, root_tree, kind, description, tags, annotations,
-         file_count, total_size, image_id, created_at, state) = values
-        return cls(id_, project_id, session_id, parent_id, root_tree, kind, description, _tags(tags),
-                   _annotations(annotations), file_count, total_size, image_id, created_at, _state(state))
-
     def to_json(self) -> dict:
         # a plain dict of the fields: asdict() deep-copies recursively, 10x slower on 10k rows
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-#: The ``checkpoints`` columns a :class:`Checkpoint` is made of, in its fields' order
-#: (:meth:`Checkpoint.from_values`).
+#: The ``checkpoints`` columns a :class:`Checkpoint` is made of, in its fields' order (a
+#: search reads them as tuples: :func:`vmuser_tui.core.search.checkpoints`).
 CHECKPOINT_FIELDS = ("id", "project_id", "session_id", "parent_id", "root_tree", "kind", "description", "tags",
                      "annotations", "file_count", "total_size", "image_id", "created_at", "state")
 assert CHECKPOINT_FIELDS == tuple(Checkpoint.__dataclass_fields__)

@@ -324,6 +324,59 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, path)
     ) WITHOUT ROWID;
     """,
+    # 8: search reaches a match's checkpoint through b-tree lookups only (issue 16; see
+    # core/search.py). Migration 5's ``checkpoint_fts`` kept the checkpoint id as an
+    # UNINDEXED column, which FTS5 reads with a query of its content table per match (9 ms
+    # of 37 for a word in all 10,000 checkpoints of benchmarks/search.py). Now
+    # ``checkpoint_fts_rows`` is keyed by the index's rowid (an INTEGER PRIMARY KEY, so
+    # VACUUM keeps it; a checkpoints rowid is none and may be renumbered) and the index holds
+    # only the text. The index is made again from the checkpoints (its text is derived: the
+    # view ``checkpoint_search_text``); the same triggers keep it in step, by checkpoint id.
+    # An index row left without a key row (none is made so) matches nothing; a new row's
+    # insert replaces it.
+    """
+    DROP TRIGGER checkpoint_fts_insert;
+    DROP TRIGGER checkpoint_fts_update;
+    DROP TRIGGER checkpoint_fts_delete;
+    DROP TABLE checkpoint_fts_rows;
+    DROP TABLE checkpoint_fts;
+    CREATE VIRTUAL TABLE checkpoint_fts USING fts5(
+        description, tags, annotations,
+        tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TABLE checkpoint_fts_rows (
+        fts_rowid INTEGER PRIMARY KEY,
+        checkpoint_id TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO checkpoint_fts_rows(checkpoint_id) SELECT id FROM checkpoints ORDER BY rowid;
+    INSERT INTO checkpoint_fts(rowid, description, tags, annotations)
+        SELECT k.fts_rowid, t.description, t.tags, t.annotations
+        FROM checkpoint_fts_rows AS k JOIN checkpoint_search_text AS t ON t.checkpoint_id = k.checkpoint_id;
+    CREATE TRIGGER checkpoint_fts_insert AFTER INSERT ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = new.id);
+        DELETE FROM checkpoint_fts_rows WHERE checkpoint_id = new.id;
+        INSERT INTO checkpoint_fts_rows(checkpoint_id) VALUES (new.id);
+        INSERT OR REPLACE INTO checkpoint_fts(rowid, description, tags, annotations)
+            SELECT (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = new.id),
+                   description, tags, annotations
+            FROM checkpoint_search_text WHERE checkpoint_id = new.id;
+    END;
+    CREATE TRIGGER checkpoint_fts_update AFTER UPDATE OF id, description, tags, annotations ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = old.id);
+        DELETE FROM checkpoint_fts_rows WHERE checkpoint_id = old.id;
+        INSERT OR REPLACE INTO checkpoint_fts_rows(checkpoint_id) VALUES (new.id);
+        INSERT OR REPLACE INTO checkpoint_fts(rowid, description, tags, annotations)
+            SELECT (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = new.id),
+                   description, tags, annotations
+            FROM checkpoint_search_text WHERE checkpoint_id = new.id;
+    END;
+    CREATE TRIGGER checkpoint_fts_delete AFTER DELETE ON checkpoints BEGIN
+        DELETE FROM checkpoint_fts
+            WHERE rowid = (SELECT fts_rowid FROM checkpoint_fts_rows WHERE checkpoint_id = old.id);
+        DELETE FROM checkpoint_fts_rows WHERE checkpoint_id = old.id;
+    END;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

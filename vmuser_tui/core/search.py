@@ -3,7 +3,8 @@ operation log (operation, actor, the values of its details), ranked by bm25, wit
 matched words marked in a snippet (issue 16, "search over history").
 
 The indexes are SQLite FTS5 tables kept in step by triggers (schema migration 5:
-``checkpoint_fts`` and ``log_fts``), so this module only reads. Queries are what
+``checkpoint_fts`` and ``log_fts``; migration 8 keys ``checkpoint_fts_rows`` by the
+index's rowid), so this module only reads. Queries are what
 :func:`vmuser_tui.core.search_query.parse` makes of the user's text, which FTS5 always
 parses; should SQLite still refuse one, the error is one line (UsageError), never a
 traceback.
@@ -17,24 +18,31 @@ exist on every database from a numbered migration (core/schema.py), not from a c
 run time. Its ``search()`` ranks and snippets one table; here the match joins the
 checkpoints with the project, session and tag filters in the same query.
 
-Costs (benchmarks/search.py, 10,000-checkpoint history): a search is one FTS5 query with
-a join on the primary key; snippets are made for the rows returned only, by SQLite for the
-best :data:`SNIPPET_ROWS` (one pass over their rowid range) and in Python for the rest when
-first read (:class:`CheckpointMatch`). A word in all 10,000 checkpoints: about 37 ms of SQL
-(bm25 of every match, the join, the sort) and 20 ms of Python (a Checkpoint per row, from
-its tuple), where the plain list of the project (``checkpoint list``) costs 45 ms.
+Costs (benchmarks/search.py, 10,000-checkpoint history): a search is one FTS5 query
+joined to the checkpoints through ``checkpoint_fts_rows`` (the index's rowid, its INTEGER
+PRIMARY KEY, gives the checkpoint id, then the checkpoints' primary key); snippets are made
+for the rows returned only, by SQLite for the best :data:`SNIPPET_ROWS` (one pass over
+their rowid range) and in Python for the rest when first read (:class:`CheckpointMatch`).
+A word in all 10,000 checkpoints: about 34 ms, of which 25 ms of SQL (bm25 of every match
+7 ms, the join 3.5 ms, reading 13 columns per row and the sort 14 ms) and 9 ms of Python
+(a Checkpoint and a match per row, built from the cursor with the cyclic GC paused); it
+was 57 ms (37 + 20) before schema 8, which dropped the read of the checkpoint id kept in
+the index (FTS5 reads an UNINDEXED column with one query of its content table per row:
+9 ms). Keying the index by the checkpoints' own rowid would save ~3 ms more, but that
+rowid is no stable key (above).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vmuser_tui.core.errors import UsageError
-from vmuser_tui.core.models import CHECKPOINT_FIELDS, Checkpoint
+from vmuser_tui.core.gcpause import no_cyclic_gc
+from vmuser_tui.core.models import CHECKPOINT_FIELDS, Checkpoint, _annotations, _state, _tags
 from vmuser_tui.core.redact import redact
 from vmuser_tui.core.search_query import MARK_CLOSE, MARK_OPEN, PLAIN_CLOSE, PLAIN_OPEN, SearchQuery, mark, with_marks
 
@@ -45,6 +53,14 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 #: (a tag is a deliberate label: it counts more than a word of a description).
 CHECKPOINT_COLUMNS = ("description", "tags", "annotations")
 _WEIGHTS = "1.0, 2.0, 1.0"
+#: The checkpoint columns a search reads, in :class:`~vmuser_tui.core.models.Checkpoint`'s
+#: order, for :func:`_matches`: not ``project_id`` (the filter's value), and the JSON
+#: columns NULL when empty (None is no new string per row). Each column read costs about
+#: 0.8 ms per 10,000 matches: these three changes saved ~3 ms of the worst case.
+_MATCH_COLUMNS = ", ".join(
+    (f"NULLIF(checkpoints.{name}, '{{}}')" if name == "state" else f"NULLIF(checkpoints.{name}, '[]')")
+    if name in ("tags", "annotations", "state") else f"checkpoints.{name}"
+    for name in CHECKPOINT_FIELDS if name != "project_id")
 SNIPPET_TOKENS = 12  # words of context in a snippet
 SNIPPET_ROWS = 200  # the best matches whose snippets SQLite makes
 #: The snippet queries' "these rows" (parameters: lowest rowid, highest, then each one).
@@ -162,27 +178,45 @@ def checkpoints(db: Database, query: SearchQuery, *, project_id: str, session_id
         params.append(value)
     # First the ranked rows, then snippets for those rows only: snippet() on every match
     # before the LIMIT would cost a snippet per matching checkpoint.
-    cols = ", ".join(f"checkpoints.{name}" for name in CHECKPOINT_FIELDS)
-    sql = (f"SELECT {cols}, checkpoint_fts.rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
-           f"FROM checkpoint_fts JOIN checkpoints ON checkpoints.id = checkpoint_fts.checkpoint_id "
+    sql = (f"SELECT {_MATCH_COLUMNS}, checkpoint_fts.rowid, bm25(checkpoint_fts, {_WEIGHTS}) AS score "
+           f"FROM checkpoint_fts CROSS JOIN checkpoint_fts_rows AS k ON k.fts_rowid = checkpoint_fts.rowid "
+           f"CROSS JOIN checkpoints ON checkpoints.id = k.checkpoint_id "
            f"WHERE {' AND '.join(where)} ORDER BY score, checkpoints.created_at DESC, checkpoints.rowid DESC")
     if limit:
         sql += f" LIMIT {int(limit)}"
-    # tuples, not a dict per row (db.query): a search may return every checkpoint
-    rows = _run_tuples(db, sql, tuple(params), query)
-    # SQLite's snippets (diacritics folded as in the match) for the first rows, what a screen
-    # shows; past them one made in Python, on first access (CheckpointMatch): an FTS5 pass
-    # per 500 rows cost 0.9 s for 10,000 matches (benchmarks/search.py).
-    snippets = _checkpoint_snippets(db, query, [r[-2] for r in rows[:SNIPPET_ROWS]])
-    out = []
-    from_values = Checkpoint.from_values
-    for row in rows:
-        cp, rowid, score = from_values(row[:-2]), row[-2], float(row[-1])
-        found = snippets.get(rowid)
-        if found is not None:
-            out.append(CheckpointMatch(cp, found[0], found[1], score))
+    # Tuples, not a dict per row (db.query), read from the cursor as they are turned into
+    # matches (no list of 10,000 rows alive meanwhile); the collector paused
+    # (no_cyclic_gc): 10,000 matches are 50,000 new containers and no cycles.
+    with no_cyclic_gc(), _fts_errors(query):
+        cursor = db.conn.execute(sql, tuple(params))
+        head = cursor.fetchmany(SNIPPET_ROWS)
+        # SQLite's snippets (diacritics folded as in the match) for the first rows, what a
+        # screen shows; past them one made in Python, on first access (CheckpointMatch): an
+        # FTS5 pass per 500 rows cost 0.9 s for 10,000 matches (benchmarks/search.py).
+        out = _matches(head, project_id, _checkpoint_snippets(db, query, [r[-2] for r in head]), query)
+        out.extend(_matches(cursor, project_id, {}, query))
+        return out
+
+
+def _matches(rows: Iterable[tuple], project_id: str, snippets: dict[int, tuple[str, str]],
+             query: SearchQuery) -> list[CheckpointMatch]:
+    """The matches of :func:`checkpoints`'s ``rows`` (:data:`_MATCH_COLUMNS`, then the
+    index's rowid and the bm25 score), with SQLite's ``snippets`` where made. Each
+    checkpoint is what :meth:`Checkpoint.from_row` makes of its row, built here in line:
+    a call per row cost 1 to 2 ms per 10,000 matches (benchmarks/search.py)."""
+    get = snippets.get
+    out: list[CheckpointMatch] = []
+    append = out.append
+    for (id_, session_id, parent_id, root_tree, kind, description, tags, notes, file_count, total_size,
+         image_id, created_at, state, rowid, score) in rows:
+        cp = Checkpoint(id_, project_id, session_id, parent_id, root_tree, kind, description,
+                        _tags(tags) if tags else [], _annotations(notes) if notes else [],
+                        file_count, total_size, image_id, created_at, _state(state) if state else {})
+        found = get(rowid)
+        if found is None:
+            append(CheckpointMatch(cp, None, None, score, query=query))
         else:
-            out.append(CheckpointMatch(cp, rank=score, query=query))
+            append(CheckpointMatch(cp, found[0], found[1], score))
     return out
 
 
