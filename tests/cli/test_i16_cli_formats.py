@@ -107,3 +107,12 @@ def test_help_command_is_the_commands_help(env):
     assert "--exit-code" in text and "R100" in text and "diff -q 1c0e || echo changed" in text
     assert "vmuser completion bash|zsh|fish" in ok(env, "--help")
     assert "source <(vmuser completion bash)" in ok(env, "completion", "--help")
+
+
+def test_a_search_prints_csv_too(env, history):
+    """`--search` lists in the format asked for, as the plain list does (it printed a table)."""
+    pid, c1, c2 = history
+    rows = list(csv.DictReader(io.StringIO(ok(env, "checkpoint", "list", pid, "--search", "comma", "--format", "csv"))))
+    assert [(r["ID"], r["IN"]) for r in rows] == [(c1, "description")]
+    log = list(csv.DictReader(io.StringIO(ok(env, "log", "--search", "second", "--format", "csv"))))
+    assert [(r["OPERATION"], "«second»" in r["MATCH"]) for r in log] == [("checkpoint.create", True)]

@@ -73,7 +73,7 @@ def _list_search(args, vm) -> int:
         ["ID", "CREATED", "KIND", "TAGS", "IN", "MATCH"],
         [[m.checkpoint.id, m.checkpoint.created_at[:19].replace("T", " "), m.checkpoint.kind,
           ",".join(m.checkpoint.tags), m.column, with_marks(m.snippet)] for m in matches],
-        empty=f"no checkpoint matches {one_line(args.search)!r}",
+        empty=f"no checkpoint matches {one_line(args.search)!r}", fmt=args.format,
     )
     return 0
 
