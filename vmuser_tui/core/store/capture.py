@@ -34,7 +34,17 @@ from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import cdc, dirscan
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
-from vmuser_tui.core.store.scan import GONE_ERRNOS, IgnoreFn, ScanResult, StatInfo, cache_rows, scan
+from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, StatInfo, cache_rows, scan
+from vmuser_tui.core.store.smallfiles import (  # noqa: F401 - re-exported: their home was here
+    CHANGING,
+    GONE,
+    RETRY_DELAYS,
+    _existing,
+    _open,
+    _read_file,
+    _settled,
+    hash_small,
+)
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 from vmuser_tui.core.store.writeback import Writeback
 
@@ -76,27 +86,6 @@ def load_stat_cache(database, project_id: str) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
-GONE, CHANGING = "gone", "changing"
-#: Seconds to wait before each new read of a file that changed while it was read: a file
-#: rewritten in place is read again until one read sees it whole (its stat the same before
-#: and after), and left out (listed in ``changing``) when none of 6 does, ~0.15 s in all.
-RETRY_DELAYS = (0.0, 0.0005, 0.002, 0.008, 0.03, 0.1)
-# O_NONBLOCK: a file swapped for a fifo since the scan must not block the capture on open
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-
-
-def _open(path: str) -> int | None:
-    """A read-only fd on ``path`` that never follows a symlink, or None when the path is
-    gone (deleted, a parent replaced by a file, or now a symlink: :data:`GONE_ERRNOS`).
-    Other errors (EACCES: a real permission problem) are raised."""
-    try:
-        return os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno in GONE_ERRNOS:
-            return None
-        raise
-
-
 def _read_up_to(fd: int, size: int) -> bytes:
     """At most ``size`` bytes from ``fd``'s current offset (fewer at its end)."""
     parts, left = [], size
@@ -108,90 +97,6 @@ def _read_up_to(fd: int, size: int) -> bytes:
         left -= len(part)
     return b"".join(parts)
 
-
-def _read_all(fd: int, hint: int) -> bytes:
-    """Everything from ``fd``'s current offset to its end. Reading ``hint + 1`` bytes
-    first means a file of ``hint`` bytes is read with one ``read`` call (a short read of
-    a regular file is its end): 50,000 small files, 50,000 system calls saved."""
-    want = hint + 1
-    first = os.read(fd, want)
-    if len(first) < want:
-        return first
-    parts = [first]
-    while True:
-        part = os.read(fd, 1 << 20)
-        if not part:
-            return b"".join(parts)
-        parts.append(part)
-
-
-def _settled(fd: int, exc: OSError) -> StatInfo | str:
-    """Why a read of ``fd`` failed with ``exc``: :data:`GONE` when the fd is no longer a
-    regular file (a folder or fifo took the file's place: EISDIR, EAGAIN); else re-raise."""
-    if not statmod.S_ISREG(os.fstat(fd).st_mode):
-        return GONE
-    raise exc
-
-
-def _read_file(path: str, expect: StatInfo) -> tuple[bytes, StatInfo | str]:
-    """Read a small file whole through one fd: ``(bytes, the StatInfo they belong to)``,
-    or ``(b"", GONE)`` when it vanished since the scan, ``(b"", CHANGING)`` when every
-    read of :data:`RETRY_DELAYS` overlapped a change.
-
-    A read is whole when the fd's stat after it (size, mtime, ctime, inode) equals the
-    stat before it and the byte count equals the size. Before the first read the scan's
-    stat ``expect`` stands in for an ``fstat`` (ctime cannot be set back, so an equal stat
-    after the read means no change since the scan): one extra system call a file, and
-    the common case returns ``expect`` itself. A file changed or replaced since the scan
-    is read again (:func:`_read_settled`) and recorded as it is now. Never follows a
-    symlink; raises OSError for other errors (EACCES)."""
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno in GONE_ERRNOS:
-            return b"", GONE
-        raise
-    try:
-        size = expect[0]
-        raw = os.read(fd, size + 1)  # a short read of a regular file is its end: one call
-        if len(raw) > size:
-            raw += _read_all(fd, 1 << 20)
-        st = os.fstat(fd)
-    except OSError:
-        raw, st = b"", None  # e.g. EISDIR: a folder took its place; decided below
-    finally:
-        os.close(fd)
-    if (st is not None and len(raw) == size == st.st_size and st.st_mtime_ns == expect[1]
-            and st.st_ctime_ns == expect[2] and st.st_ino == expect[3]):
-        return raw, expect
-    return _read_settled(path)
-
-
-def _read_settled(path: str) -> tuple[bytes, StatInfo | str]:
-    """Read ``path`` until one read sees it unchanged (fstat before and after), waiting
-    :data:`RETRY_DELAYS` between tries: see :func:`_read_file`."""
-    for delay in RETRY_DELAYS:
-        if delay:
-            time.sleep(delay)
-        fd = _open(path)
-        if fd is None:
-            return b"", GONE
-        try:
-            st = os.fstat(fd)
-            if not statmod.S_ISREG(st.st_mode):
-                return b"", GONE
-            before = StatInfo.of(st)
-            try:
-                raw = _read_all(fd, before.size)
-            except OSError as exc:
-                return b"", _settled(fd, exc)
-            st = os.fstat(fd)
-        finally:
-            os.close(fd)
-        info = StatInfo.of(st)
-        if info[:4] == before[:4] and len(raw) == info.size:
-            return raw, info
-    return b"", CHANGING
 
 
 def _big_file(path: str, full: str, expect: StatInfo) -> Iterator[list[tuple]]:
@@ -321,30 +226,13 @@ def _hash_group(pieces: list[tuple], level: int | None, database) -> tuple[list[
     bytes, [(hash, offset, size)])``. Small files travel in groups so that 50,000 of them
     are 200 thread hand-offs and 200 compressor calls, not 50,000.
     """
-    sha256 = hashlib.sha256
     if pieces[0][5]:  # a chunk of a big file, read by _big_file
         raw, how = pieces[0][2], pieces[0][6]
         rows: list[tuple] = []
         digest = _chunk_row(raw, level if isinstance(how, StatInfo) else None, database, rows.append)
         return [(digest, len(raw), *(rows[0][2:] if rows else ("", b"")), how)], None
-    reads = [_read_file(full, expect) for _, full, _, _, _, _, expect in pieces]
-    out = [(sha256(raw).digest(), len(raw), "", b"", how) for raw, how in reads]
-    if level is None:
-        return out, None
-    hexes = [d.hex() for d, _, _, _, _ in out]
-    have = _existing(database.conn, "blobs", hexes)
-    members, parts, offset = [], [], 0
-    for h, (raw, how) in zip(hexes, reads, strict=True):
-        if h in have or not isinstance(how, StatInfo):
-            continue
-        have.add(h)
-        members.append((h, offset, len(raw)))
-        parts.append(raw)
-        offset += len(raw)
-    if not members:
-        return out, None
-    codec, data = obj.pack(b"".join(parts), level)
-    return out, (codec, offset, data, members)
+    return hash_small([(full, expect) for _, full, _, _, _, _, expect in pieces], level,
+                      database.conn if level is not None else None)
 
 
 GROUP_FILES = 256
@@ -421,6 +309,46 @@ def hash_pending(
         if batch_bytes >= BATCH_BYTES:
             flush()
 
+    flat, stats = result.flat, result.stats
+
+    def record(path: str, how: StatInfo | str, file_hash: str) -> None:
+        """Note a file read whole (``how``: the stat its bytes belong to) or left out."""
+        if how.__class__ is StatInfo:
+            # the stat the bytes belong to: the stat cache promises only what was read
+            seen = stats.get(path)
+            if seen is not how:  # else the common case: the scan's own object came back
+                if seen != how:
+                    result.restat.add(path)
+                stats[path] = how
+            hashes[path] = file_hash
+            done_paths.append(path)
+            e = flat[path]
+            # how.size == the bytes read; this int is the stat's own, not one more a file
+            flat[path] = Entry(e.name, e.kind, how.mode, how.size, file_hash)
+        else:  # vanished, or changed on every read: not in this checkpoint
+            result.leave_out(path, how)
+
+    def chunk(task: tuple, digest: bytes, raw_len: int, codec: str, data: bytes, how: StatInfo | str) -> bool:
+        """Note one chunk of a big file; True when it was the file's last."""
+        nonlocal batch_bytes
+        path, full, _, whole_hash, last, _, _ = task
+        if codec:  # a new chunk (one the store holds already comes back unpacked)
+            blobs.append((digest.hex(), raw_len, codec, data))
+            batch_bytes += len(data)
+        chunk_digests.setdefault(path, []).append(digest)
+        if not last:
+            return False
+        digests = chunk_digests.pop(path)
+        file_hash = whole_hash or ""
+        if how == CHANGING:  # changed while it was read: read it again, through one fd
+            digests, file_hash, how = _read_chunked(full, level, keep_chunk, database)
+        if isinstance(how, StatInfo) and store is not None:
+            joined = b"".join(digests)
+            blobs.append((file_hash, how.size, obj.CDC, joined))
+            batch_bytes += len(joined)
+        record(path, how, file_hash)
+        return True
+
     own_pool = None
     if pool is None:
         from concurrent.futures import ThreadPoolExecutor
@@ -450,44 +378,20 @@ def hash_pending(
             if pack is not None:
                 packs.append(pack)
                 batch_bytes += len(pack[2])
-            for task, (digest, raw_len, codec, data, how) in zip(group, done, strict=True):
-                path, full, _, whole_hash, last, chunked, _ = task
-                hexd = digest.hex()
+            if not group[0][5]:  # small files: (digest, bytes read, verdict) each
+                for task, (digest, raw_len, how) in zip(group, done, strict=True):
+                    bytes_done += raw_len
+                    record(task[0], how, digest.hex())
+                    files_done += 1
+                    if progress:
+                        progress(files_done, files_total, bytes_done, bytes_total)
+            else:
+                task, (digest, raw_len, codec, data, how) = group[0], done[0]
                 bytes_done += raw_len
-                if chunked:
-                    if codec:  # a new chunk (one the store holds already comes back unpacked)
-                        blobs.append((hexd, raw_len, codec, data))
-                        batch_bytes += len(data)
-                    chunk_digests.setdefault(path, []).append(digest)
-                    if not last:
-                        continue
-                    digests = chunk_digests.pop(path)
-                    file_hash = whole_hash or ""
-                    if how == CHANGING:  # changed while it was read: read it again, through one fd
-                        digests, file_hash, how = _read_chunked(full, level, keep_chunk, database)
-                    if isinstance(how, StatInfo):
-                        size = how.size
-                        if store is not None:
-                            joined = b"".join(digests)
-                            blobs.append((file_hash, size, obj.CDC, joined))
-                            batch_bytes += len(joined)
-                else:
-                    file_hash = hexd
-                if isinstance(how, StatInfo):
-                    size = how.size  # == the bytes read; this int is the stat's own, not one more a file
-                    # the stat the bytes belong to: the stat cache promises only what was read
-                    if result.stats.get(path) != how:
-                        result.restat.add(path)
-                    result.stats[path] = how
-                    hashes[path] = file_hash
-                    done_paths.append(path)
-                    e = result.flat[path]
-                    result.flat[path] = Entry(e.name, e.kind, how.mode, size, file_hash)
-                else:  # vanished, or changed on every read: not in this checkpoint
-                    result.leave_out(path, how)
-                files_done += 1
-                if progress:
-                    progress(files_done, files_total, bytes_done, bytes_total)
+                if chunk(task, digest, raw_len, codec, data, how):
+                    files_done += 1
+                    if progress:
+                        progress(files_done, files_total, bytes_done, bytes_total)
             if batch_bytes >= BATCH_BYTES or len(done_paths) >= BATCH_PATHS:
                 flush()
         flush()
@@ -499,14 +403,6 @@ def hash_pending(
     return hashes
 
 
-def _existing(conn, table: str, digests: list[str]) -> set[str]:
-    """Which of ``digests`` are already stored in ``table`` (blobs or trees)."""
-    found: set[str] = set()
-    for i in range(0, len(digests), 500):
-        part = digests[i : i + 500]
-        marks = ",".join("?" * len(part))
-        found.update(r[0] for r in conn.execute(f"SELECT hash FROM {table} WHERE hash IN ({marks})", part))
-    return found
 
 
 def write_objects(conn, store: obj.ObjectStore, rows: Sequence[tuple], packs: Sequence[tuple], now: int,
