@@ -31,7 +31,7 @@ from pathlib import Path
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
-from vmuser_tui.core.store import cdc, dirscan
+from vmuser_tui.core.store import cdc, dirscan, hashproc
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
 from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, StatInfo, cache_rows, scan
@@ -356,14 +356,19 @@ def hash_pending(
         pool = own_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash")
     inflight: deque[tuple[list, Future]] = deque()
     it = tasks()
+    procs = _start_procs(len(result.pending), workers, database, level)
 
     def fill():
         while len(inflight) < workers * 3:
             group = next(it, None)
             if group is None:
                 return
-            inflight.append((group, pool.submit(_hash_group, group, level, database)))
+            if procs is not None and not group[0][5]:  # small files: a hashing process (its own GIL)
+                inflight.append((group, procs.submit(group)))
+            else:
+                inflight.append((group, pool.submit(_hash_group, group, level, database)))
 
+    failed = True
     try:
         fill()
         while inflight:
@@ -395,14 +400,26 @@ def hash_pending(
             if batch_bytes >= BATCH_BYTES or len(done_paths) >= BATCH_PATHS:
                 flush()
         flush()
+        failed = False
     finally:
         for _, fut in inflight:
             fut.cancel()
+        if procs is not None:
+            procs.close(kill=failed)
         if own_pool is not None:
             own_pool.shutdown(wait=True)
     return hashes
 
 
+
+
+def _start_procs(pending: int, workers: int, database, level: int | None) -> hashproc.HashProcs | None:
+    """Hashing processes for ``pending`` files, one a core up to ``workers``, or None
+    (threads then) for fewer than :data:`.hashproc.MIN_FILES` files or a single core."""
+    count = min(workers, os.cpu_count() or 1)
+    if pending < hashproc.MIN_FILES or count < 2:
+        return None
+    return hashproc.start(count, getattr(database, "path", None), level)
 
 
 def write_objects(conn, store: obj.ObjectStore, rows: Sequence[tuple], packs: Sequence[tuple], now: int,

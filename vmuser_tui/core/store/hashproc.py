@@ -1,0 +1,260 @@
+"""Hashing processes: read, hash and pack groups of small files on every core.
+
+Why processes: a small file costs ~20 µs of work that holds the GIL (the Python around
+``open``/``read``/``fstat``/``close``, a sha256 of a buffer too small for hashlib to
+release the GIL, the group's bookkeeping), so the capture's hashing *threads* used about
+one core of two on a first checkpoint of 50,000 small files (issue 15, item 4). A child
+process has its own GIL: it runs :func:`~vmuser_tui.core.store.smallfiles.hash_small`,
+the very function the threads run, and sends back the digests and the group's pack;
+the capture's process keeps the scan, the bookkeeping and the SQLite writes.
+
+The children are plain ``python -c`` interpreters (no ``fork`` of a process that has
+threads and open SQLite connections, no ``multiprocessing`` re-import of ``__main__``):
+start-up ~30 ms and ~18 MiB each, so :func:`~vmuser_tui.core.store.capture.hash_pending`
+uses them only for many small files (:data:`MIN_FILES`). They live for one capture.
+
+Protocol, over the child's stdin/stdout: each message is a 4-byte little-endian length
+and a :mod:`marshal` payload (both ends are this module, same interpreter). First the
+parent sends ``(database path or None, level or None)``; then one request per group,
+``[(absolute path, size, mtime_ns, ctime_ns, inode, mode)]``, answered in order by
+``(b"ok", digests (32 bytes each, concatenated), [bytes read], [verdict], pack or None)``
+where a verdict is None (read with the scan's stat), a stat tuple (read whole with
+another stat) or ``"gone"``/``"changing"``; or ``(b"err", errno, strerror, filename)``
+for a read error (EACCES), raised in the parent as that OSError. The child opens the
+database read-only, to leave out of a pack the blobs the store already holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, InvalidStateError
+from pathlib import Path
+
+from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store.scan import StatInfo
+
+#: Small files pending below which a capture hashes in threads: two children cost ~60 ms
+#: of CPU to start, which ~5,000 files repay (measured: threads ~28 µs a file of wall
+#: time on 2 cores, processes ~15).
+MIN_FILES = 5000
+_LEN = struct.Struct("<I")
+_PACKAGE = str(Path(__file__).resolve().parents[2])  # the vmuser_tui/ folder this process imported
+#: The child imports this very package by its folder (not by sys.path, where another
+#: install, or none, may be first), then runs :func:`child_main`.
+_CHILD = ("import importlib.util, sys; p = sys.argv[1]; "
+          "s = importlib.util.spec_from_file_location('vmuser_tui', p + '/__init__.py', "
+          "submodule_search_locations=[p]); m = importlib.util.module_from_spec(s); "
+          "sys.modules['vmuser_tui'] = m; s.loader.exec_module(m); "
+          "from vmuser_tui.core.store.hashproc import child_main; child_main()")
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    """``n`` bytes from ``fd``, or None at end of file."""
+    parts, left = [], n
+    while left:
+        part = os.read(fd, min(left, 1 << 20))
+        if not part:
+            return None
+        parts.append(part)
+        left -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _recv(fd: int):
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    body = _read_exact(fd, _LEN.unpack(head)[0])
+    if body is None:
+        return None
+    return marshal.loads(body)
+
+
+def _send(fd: int, message) -> None:
+    body = marshal.dumps(message)
+    view = memoryview(_LEN.pack(len(body)) + body)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def child_main() -> None:
+    """The child's loop (see the module docstring). Ends at end of input."""
+    import sqlite3
+
+    from vmuser_tui.core.store.smallfiles import hash_small
+
+    config = _recv(0)
+    if config is None:
+        return
+    db_path, level = config
+    conn = None
+    if db_path is not None and level is not None:
+        conn = sqlite3.connect(Path(db_path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+    while True:
+        group = _recv(0)
+        if group is None:
+            return
+        expects = [StatInfo(*st) for _, *st in group]
+        try:
+            out, pack = hash_small([(task[0], st) for task, st in zip(group, expects, strict=True)], level, conn)
+        except OSError as exc:
+            _send(1, (b"err", exc.errno, exc.strerror, exc.filename))
+            continue
+        digests = b"".join(d for d, _, _ in out)
+        sizes = [n for _, n, _ in out]
+        # The scan's stat came back (the object passed in): None, so the parent keeps its
+        # own object (no new tuple a file); another stat as a plain tuple; or the verdict.
+        verdicts = [None if how is st else (tuple(how) if how.__class__ is StatInfo else how)
+                    for (_, _, how), st in zip(out, expects, strict=True)]
+        _send(1, (b"ok", digests, sizes, verdicts, pack))
+
+
+class _Child:
+    """One hashing process, its requests in flight (in order) and the thread reading its answers."""
+
+    def __init__(self, env: dict[str, str], config: tuple) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.wfd = self.proc.stdin.fileno()
+        self.rfd = self.proc.stdout.fileno()
+        self.lock = threading.Lock()
+        self.waiting: deque[tuple[Future, list[tuple]]] = deque()
+        self.dead: str | None = None
+        try:
+            _send(self.wfd, config)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self.reader = threading.Thread(target=self._read, name="vmuser-hashproc", daemon=True)
+        self.reader.start()
+
+    def submit(self, fut: Future, group: list[tuple]) -> None:
+        request = [(full, *expect) for _, full, _, _, _, _, expect in group]
+        with self.lock:
+            if self.dead is not None:
+                fut.set_exception(StoreError(self.dead))
+                return
+            self.waiting.append((fut, group))
+        try:
+            _send(self.wfd, request)
+        except OSError:
+            pass  # the child is gone: its reader fails what waits, this future included
+
+    def _read(self) -> None:
+        while True:
+            try:
+                reply = _recv(self.rfd)
+            except (OSError, ValueError, EOFError):
+                reply = None
+            with self.lock:
+                if reply is None:
+                    self.dead = self._why_dead()
+                    waiting, self.waiting = list(self.waiting), deque()
+                else:
+                    fut, group = self.waiting.popleft()
+            if reply is None:
+                for fut, _ in waiting:
+                    with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                        fut.set_exception(StoreError(self.dead))
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            if reply[0] == b"err":
+                fut.set_exception(OSError(reply[1], reply[2], reply[3]))
+                continue
+            _, digests, sizes, verdicts, pack = reply
+            out = []
+            for i, (task, n, how) in enumerate(zip(group, sizes, verdicts, strict=True)):
+                if how is None:
+                    how = task[6]
+                elif how.__class__ is tuple:
+                    how = StatInfo(*how)
+                out.append((digests[32 * i:32 * i + 32], n, how))
+            fut.set_result((out, pack))
+
+    def _why_dead(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        err = b""
+        if code is not None and self.proc.stderr is not None:
+            err = self.proc.stderr.read()[-300:]
+        last = err.decode(errors="replace").strip().splitlines()[-1:] or ["it was killed"]
+        return f"a hashing process stopped ({last[0]}); take the checkpoint again"
+
+    def close(self, kill: bool) -> None:
+        if kill:
+            self.proc.kill()
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class HashProcs:
+    """``count`` hashing processes for one capture; :meth:`submit` a group of small-file
+    tasks (as :func:`~vmuser_tui.core.store.capture.hash_pending` makes them) and get a
+    Future of ``([(digest, bytes read, verdict)], pack or None)``, as
+    :func:`~vmuser_tui.core.store.smallfiles.hash_small` returns. Use as a context
+    manager: leaving it ends the children (killed when an error is leaving)."""
+
+    def __init__(self, count: int, db_path: str | None, level: int | None) -> None:
+        env = dict(os.environ)
+        self.children: list[_Child] = []
+        try:
+            for _ in range(count):
+                self.children.append(_Child(env, (db_path, level)))
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def submit(self, group: Sequence[tuple]) -> Future:
+        """Hash ``group`` in the child with the fewest groups waiting."""
+        fut: Future = Future()
+        child = min(self.children, key=lambda c: len(c.waiting))
+        child.submit(fut, list(group))
+        return fut
+
+    def close(self, kill: bool = False) -> None:
+        for child in self.children:
+            child.close(kill)
+        self.children = []
+
+    def __enter__(self) -> HashProcs:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(kill=exc_type is not None)
+
+
+def start(count: int, db_path: str | os.PathLike | None, level: int | None) -> HashProcs | None:
+    """:class:`HashProcs`, or None when no child can be started here (no interpreter
+    path, say, in an embedded Python): the caller hashes in threads then."""
+    if not sys.executable or count < 1:
+        return None
+    try:
+        return HashProcs(count, None if db_path is None else os.fspath(db_path), level)
+    except OSError:
+        return None
