@@ -313,7 +313,7 @@ def hash_pending(
 
     def record(path: str, how: StatInfo | str, file_hash: str) -> None:
         """Note a file read whole (``how``: the stat its bytes belong to) or left out."""
-        if how.__class__ is StatInfo:
+        if isinstance(how, StatInfo):
             # the stat the bytes belong to: the stat cache promises only what was read
             seen = stats.get(path)
             if seen is not how:  # else the common case: the scan's own object came back
