@@ -17,7 +17,7 @@ Protocol, over the child's stdin/stdout: each message is a 4-byte little-endian 
 and a :mod:`marshal` payload (both ends are this module, same interpreter). First the
 parent sends ``(database path or None, level or None)``; then one request per group,
 ``[(absolute path, size, mtime_ns, ctime_ns, inode, mode)]``, answered in order by
-``(b"ok", digests (32 bytes each, concatenated), [bytes read], [verdict], pack or None)``
+``(b"ok", [sha256 hex], [bytes read], [verdict], pack or None)``
 where a verdict is None (read with the scan's stat), a stat tuple (read whole with
 another stat) or ``"gone"``/``"changing"``; or ``(b"err", errno, strerror, filename)``
 for a read error (EACCES), raised in the parent as that OSError. The child opens the
@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
+from queue import SimpleQueue
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.scan import StatInfo
@@ -105,17 +106,16 @@ def child_main() -> None:
             return
         expects = [StatInfo(*st) for _, *st in group]
         try:
-            out, pack = hash_small([(task[0], st) for task, st in zip(group, expects, strict=True)], level, conn)
+            hexes, sizes, verdicts, pack = hash_small(
+                [(task[0], st) for task, st in zip(group, expects, strict=True)], level, conn)
         except OSError as exc:
             _send(1, (b"err", exc.errno, exc.strerror, exc.filename))
             continue
-        digests = b"".join(d for d, _, _ in out)
-        sizes = [n for _, n, _ in out]
         # The scan's stat came back (the object passed in): None, so the parent keeps its
         # own object (no new tuple a file); another stat as a plain tuple; or the verdict.
-        verdicts = [None if how is st else (tuple(how) if how.__class__ is StatInfo else how)
-                    for (_, _, how), st in zip(out, expects, strict=True)]
-        _send(1, (b"ok", digests, sizes, verdicts, pack))
+        sent = [None if how is st else (tuple(how) if how.__class__ is StatInfo else how)
+                for how, st in zip(verdicts, expects, strict=True)]
+        _send(1, (b"ok", hexes, sizes, sent, pack))
 
 
 class _Child:
@@ -130,26 +130,42 @@ class _Child:
         self.lock = threading.Lock()
         self.waiting: deque[tuple[Future, list[tuple]]] = deque()
         self.dead: str | None = None
+        self.closing = False
+        # Requests go through a writer thread: a write to a full pipe (the child busy with
+        # earlier groups) must not stop the capture's thread from handling results.
+        self.requests: SimpleQueue[list[tuple] | None] = SimpleQueue()
         try:
             _send(self.wfd, config)
         except BaseException:
             self.proc.kill()
             self.proc.wait()
             raise
-        self.reader = threading.Thread(target=self._read, name="vmuser-hashproc", daemon=True)
+        self.reader = threading.Thread(target=self._read, name="vmuser-hashproc-r", daemon=True)
+        self.writer = threading.Thread(target=self._write, name="vmuser-hashproc-w", daemon=True)
         self.reader.start()
+        self.writer.start()
 
     def submit(self, fut: Future, group: list[tuple]) -> None:
-        request = [(full, *expect) for _, full, _, _, _, _, expect in group]
         with self.lock:
             if self.dead is not None:
                 fut.set_exception(StoreError(self.dead))
                 return
             self.waiting.append((fut, group))
-        try:
-            _send(self.wfd, request)
-        except OSError:
-            pass  # the child is gone: its reader fails what waits, this future included
+        self.requests.put(group)
+
+    def _write(self) -> None:
+        """Send the requests in order; at the None sent by :meth:`close`, end the child's input."""
+        while True:
+            group = self.requests.get()
+            if group is None:
+                break
+            try:
+                _send(self.wfd, [(full, *expect) for _, full, _, _, _, _, expect in group])
+            except OSError:
+                break  # the child is gone: its reader fails what waits
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
 
     def _read(self) -> None:
         while True:
@@ -157,13 +173,16 @@ class _Child:
                 reply = _recv(self.rfd)
             except (OSError, ValueError, EOFError):
                 reply = None
+            if reply is None:
+                why = "the hashing processes were stopped" if self.closing else self._why_dead()
             with self.lock:
                 if reply is None:
-                    self.dead = self._why_dead()
+                    self.dead = why
                     waiting, self.waiting = list(self.waiting), deque()
                 else:
                     fut, group = self.waiting.popleft()
             if reply is None:
+                self.requests.put(None)  # ends the writer if it still waits
                 for fut, _ in waiting:
                     with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
                         fut.set_exception(StoreError(self.dead))
@@ -173,41 +192,33 @@ class _Child:
             if reply[0] == b"err":
                 fut.set_exception(OSError(reply[1], reply[2], reply[3]))
                 continue
-            _, digests, sizes, verdicts, pack = reply
-            out = []
-            for i, (task, n, how) in enumerate(zip(group, sizes, verdicts, strict=True)):
-                if how is None:
-                    how = task[6]
-                elif how.__class__ is tuple:
-                    how = StatInfo(*how)
-                out.append((digests[32 * i:32 * i + 32], n, how))
-            fut.set_result((out, pack))
+            _, hexes, sizes, verdicts, pack = reply
+            if verdicts.count(None) < len(verdicts):  # some file was read with another stat, or left out
+                verdicts = [StatInfo(*how) if how.__class__ is tuple else how for how in verdicts]
+            fut.set_result((hexes, sizes, verdicts, pack))
 
     def _why_dead(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+        self.proc.wait()  # its stdout ended: it exits (or has)
         err = b""
-        if code is not None and self.proc.stderr is not None:
+        if self.proc.stderr is not None:
             err = self.proc.stderr.read()[-300:]
         last = err.decode(errors="replace").strip().splitlines()[-1:] or ["it was killed"]
         return f"a hashing process stopped ({last[0]}); take the checkpoint again"
 
     def close(self, kill: bool) -> None:
+        """End the child: at the end of its input (it answers what it was sent first), or
+        killed. Joins the threads; never polls (``Popen.wait(timeout)`` sleeps in steps)."""
+        with self.lock:
+            self.closing = True
         if kill:
             self.proc.kill()
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        self.requests.put(None)
+        self.writer.join()
+        self.reader.join(timeout=60)  # the child's stdout ends when it exits
+        if self.reader.is_alive():  # a child that hangs: never wait on it for ever
             self.proc.kill()
-            self.proc.wait()
-        self.reader.join()
+            self.reader.join()
+        self.proc.wait()
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -216,8 +227,9 @@ class _Child:
 class HashProcs:
     """``count`` hashing processes for one capture; :meth:`submit` a group of small-file
     tasks (as :func:`~vmuser_tui.core.store.capture.hash_pending` makes them) and get a
-    Future of ``([(digest, bytes read, verdict)], pack or None)``, as
-    :func:`~vmuser_tui.core.store.smallfiles.hash_small` returns. Use as a context
+    Future of ``([sha256 hex], [bytes read], [verdict], pack or None)``, one entry a file
+    (a verdict as :func:`~vmuser_tui.core.store.smallfiles.hash_small` gives it, but
+    None for "read with the stat the scan saw"). Use as a context
     manager: leaving it ends the children (killed when an error is leaving)."""
 
     def __init__(self, count: int, db_path: str | None, level: int | None) -> None:

@@ -140,20 +140,21 @@ def _existing(conn, table: str, digests: list[str]) -> set[str]:
 
 
 def hash_small(items: list[tuple[str, StatInfo]], level: int | None, conn
-               ) -> tuple[list[tuple[bytes, int, StatInfo | str]], tuple | None]:
+               ) -> tuple[list[str], list[int], list[StatInfo | str], tuple | None]:
     """Read and hash small files ``[(absolute path, the scan's StatInfo)]``; with ``level``,
     pack the new ones (``conn``, a SQLite connection, says which the store holds).
 
-    Returns ``([(sha256 digest, bytes read, verdict)] per file, pack or None)``; a verdict
-    is the StatInfo the bytes belong to (the scan's own object when unchanged), or
-    :data:`GONE` / :data:`CHANGING`; a pack is ``(codec, raw size, stored bytes, [(hash,
-    offset, size)])``. Raises OSError for other read errors (EACCES)."""
+    Returns ``([sha256 hex], [bytes read], [verdict], pack or None)``, one entry a file;
+    a verdict is the StatInfo the bytes belong to (the scan's own object when unchanged),
+    or :data:`GONE` / :data:`CHANGING`; a pack is ``(codec, raw size, stored bytes,
+    [(hash, offset, size)])``. Raises OSError for other read errors (EACCES)."""
     sha256 = hashlib.sha256
     reads = [_read_file(full, expect) for full, expect in items]
-    out = [(sha256(raw).digest(), len(raw), how) for raw, how in reads]
+    hexes = [sha256(raw).hexdigest() for raw, _ in reads]
+    sizes = [len(raw) for raw, _ in reads]
+    verdicts = [how for _, how in reads]
     if level is None:
-        return out, None
-    hexes = [d.hex() for d, _, _ in out]
+        return hexes, sizes, verdicts, None
     have = _existing(conn, "blobs", hexes)
     members, parts, offset = [], [], 0
     for h, (raw, how) in zip(hexes, reads, strict=True):
@@ -164,6 +165,6 @@ def hash_small(items: list[tuple[str, StatInfo]], level: int | None, conn
         parts.append(raw)
         offset += len(raw)
     if not members:
-        return out, None
+        return hexes, sizes, verdicts, None
     codec, data = obj.pack(b"".join(parts), level)
-    return out, (codec, offset, data, members)
+    return hexes, sizes, verdicts, (codec, offset, data, members)
