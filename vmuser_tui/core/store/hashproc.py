@@ -27,9 +27,7 @@ database read-only, to leave out of a pack the blobs the store already holds.
 from __future__ import annotations
 
 import contextlib
-import marshal
 import os
-import struct
 import subprocess
 import sys
 import threading
@@ -40,82 +38,21 @@ from pathlib import Path
 from queue import SimpleQueue
 
 from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.store.hashchild import recv, send
 from vmuser_tui.core.store.scan import StatInfo
 
 #: Small files pending below which a capture hashes in threads: two children cost ~60 ms
 #: of CPU to start, which ~5,000 files repay (measured: threads ~28 µs a file of wall
 #: time on 2 cores, processes ~15).
 MIN_FILES = 5000
-_LEN = struct.Struct("<I")
 _PACKAGE = str(Path(__file__).resolve().parents[2])  # the vmuser_tui/ folder this process imported
 #: The child imports this very package by its folder (not by sys.path, where another
-#: install, or none, may be first), then runs :func:`child_main`.
+#: install, or none, may be first), then runs :func:`.hashchild.main`.
 _CHILD = ("import importlib.util, sys; p = sys.argv[1]; "
           "s = importlib.util.spec_from_file_location('vmuser_tui', p + '/__init__.py', "
           "submodule_search_locations=[p]); m = importlib.util.module_from_spec(s); "
           "sys.modules['vmuser_tui'] = m; s.loader.exec_module(m); "
-          "from vmuser_tui.core.store.hashproc import child_main; child_main()")
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    """``n`` bytes from ``fd``, or None at end of file."""
-    parts, left = [], n
-    while left:
-        part = os.read(fd, min(left, 1 << 20))
-        if not part:
-            return None
-        parts.append(part)
-        left -= len(part)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _recv(fd: int):
-    head = _read_exact(fd, 4)
-    if head is None:
-        return None
-    body = _read_exact(fd, _LEN.unpack(head)[0])
-    if body is None:
-        return None
-    return marshal.loads(body)
-
-
-def _send(fd: int, message) -> None:
-    body = marshal.dumps(message)
-    view = memoryview(_LEN.pack(len(body)) + body)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def child_main() -> None:
-    """The child's loop (see the module docstring). Ends at end of input."""
-    import sqlite3
-
-    from vmuser_tui.core.store.smallfiles import hash_small
-
-    config = _recv(0)
-    if config is None:
-        return
-    db_path, level = config
-    conn = None
-    if db_path is not None and level is not None:
-        conn = sqlite3.connect(Path(db_path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
-        conn.execute("PRAGMA busy_timeout = 30000")
-    while True:
-        group = _recv(0)
-        if group is None:
-            return
-        expects = [StatInfo(*st) for _, *st in group]
-        try:
-            hexes, sizes, verdicts, pack = hash_small(
-                [(task[0], st) for task, st in zip(group, expects, strict=True)], level, conn)
-        except OSError as exc:
-            _send(1, (b"err", exc.errno, exc.strerror, exc.filename))
-            continue
-        # The scan's stat came back (the object passed in): None, so the parent keeps its
-        # own object (no new tuple a file); another stat as a plain tuple; or the verdict.
-        sent = [None if how is st else (tuple(how) if how.__class__ is StatInfo else how)
-                for how, st in zip(verdicts, expects, strict=True)]
-        _send(1, (b"ok", hexes, sizes, sent, pack))
+          "from vmuser_tui.core.store.hashchild import main; main()")
 
 
 class _Child:
@@ -135,7 +72,7 @@ class _Child:
         # earlier groups) must not stop the capture's thread from handling results.
         self.requests: SimpleQueue[list[tuple] | None] = SimpleQueue()
         try:
-            _send(self.wfd, config)
+            send(self.wfd, config)
         except BaseException:
             self.proc.kill()
             self.proc.wait()
@@ -160,7 +97,7 @@ class _Child:
             if group is None:
                 break
             try:
-                _send(self.wfd, [(full, *expect) for _, full, _, _, _, _, expect in group])
+                send(self.wfd, [(full, *expect) for _, full, _, _, _, _, expect in group])
             except OSError:
                 break  # the child is gone: its reader fails what waits
         with contextlib.suppress(OSError):
@@ -170,7 +107,7 @@ class _Child:
     def _read(self) -> None:
         while True:
             try:
-                reply = _recv(self.rfd)
+                reply = recv(self.rfd)
             except (OSError, ValueError, EOFError):
                 reply = None
             if reply is None:
