@@ -58,8 +58,13 @@ def main() -> None:
     db_path, level = config
     conn = None
     if db_path is not None and level is not None:
-        conn = sqlite3.connect(Path(db_path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
-        conn.execute("PRAGMA busy_timeout = 30000")
+        try:
+            conn = sqlite3.connect(Path(db_path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error:
+            # Cannot look up what is stored: pack every file; the parent's insert leaves out
+            # the blobs stored already (their bytes in the pack are then unused), never fails.
+            conn = None
     while True:
         group = recv(0)
         if group is None:

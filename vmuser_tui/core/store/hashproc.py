@@ -14,7 +14,8 @@ start-up ~30 ms and ~18 MiB each, so :func:`~vmuser_tui.core.store.capture.hash_
 uses them only for many small files (:data:`MIN_FILES`). They live for one capture.
 
 Protocol, over the child's stdin/stdout: each message is a 4-byte little-endian length
-and a :mod:`marshal` payload (both ends are this module, same interpreter). First the
+and a :mod:`marshal` payload (the child's side is :mod:`.hashchild`, on the same
+interpreter binary). First the
 parent sends ``(database path or None, level or None)``; then one request per group,
 ``[(absolute path, size, mtime_ns, ctime_ns, inode, mode)]``, answered in order by
 ``(b"ok", [sha256 hex], [bytes read], [verdict], pack or None)``
@@ -22,6 +23,11 @@ where a verdict is None (read with the scan's stat), a stat tuple (read whole wi
 another stat) or ``"gone"``/``"changing"``; or ``(b"err", errno, strerror, filename)``
 for a read error (EACCES), raised in the parent as that OSError. The child opens the
 database read-only, to leave out of a pack the blobs the store already holds.
+
+Each child runs in a session of its own (a Ctrl-C reaches only the capture's process,
+which kills its children when the capture fails); a child whose parent dies sees the end
+of its input and exits. A child that dies fails the capture with one line
+(:class:`StoreError`), never a hang.
 """
 
 from __future__ import annotations
@@ -59,8 +65,11 @@ class _Child:
     """One hashing process, its requests in flight (in order) and the thread reading its answers."""
 
     def __init__(self, env: dict[str, str], config: tuple) -> None:
+        # A session of its own: a Ctrl-C at the terminal reaches the capture's process only,
+        # which then ends its children (killed when the capture fails, see HashProcs).
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
+                                     start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
@@ -201,7 +210,7 @@ class HashProcs:
 def start(count: int, db_path: str | os.PathLike | None, level: int | None) -> HashProcs | None:
     """:class:`HashProcs`, or None when no child can be started here (no interpreter
     path, say, in an embedded Python): the caller hashes in threads then."""
-    if not sys.executable or count < 1:
+    if not sys.executable or getattr(sys, "frozen", False) or count < 1:  # a frozen app has no `-c`
         return None
     try:
         return HashProcs(count, None if db_path is None else os.fspath(db_path), level)

@@ -142,7 +142,8 @@ def _existing(conn, table: str, digests: list[str]) -> set[str]:
 def hash_small(items: list[tuple[str, StatInfo]], level: int | None, conn
                ) -> tuple[list[str], list[int], list[StatInfo | str], tuple | None]:
     """Read and hash small files ``[(absolute path, the scan's StatInfo)]``; with ``level``,
-    pack the new ones (``conn``, a SQLite connection, says which the store holds).
+    pack the new ones (``conn``, a SQLite connection, says which the store holds; None:
+    pack them all).
 
     Returns ``([sha256 hex], [bytes read], [verdict], pack or None)``, one entry a file;
     a verdict is the StatInfo the bytes belong to (the scan's own object when unchanged),
@@ -155,7 +156,7 @@ def hash_small(items: list[tuple[str, StatInfo]], level: int | None, conn
     verdicts = [how for _, how in reads]
     if level is None:
         return hexes, sizes, verdicts, None
-    have = _existing(conn, "blobs", hexes)
+    have = _existing(conn, "blobs", hexes) if conn is not None else set()
     members, parts, offset = [], [], 0
     for h, (raw, how) in zip(hexes, reads, strict=True):
         if h in have or not isinstance(how, StatInfo):
