@@ -217,3 +217,34 @@ def test_below_the_threshold_no_process_is_started(vm, spy):
         (ws / f"f{i}").write_text(f"{i}\n")
     assert vm.checkpoints.create(project.id).checkpoint.file_count == 50
     assert spy == []
+
+
+def test_folders_changed_while_the_scan_still_runs_are_taken_as_the_scan_finds_them(vm, tmp_path, spy):
+    """The scan advances while the first files are hashed: a folder deleted before the
+    scan lists it is left out (and said so, as a folder that vanishes mid-scan always
+    was), a file added to a folder not yet listed is in, and the next checkpoint finds
+    nothing left to do."""
+    project = vm.projects.create("late")
+    ws = Path(project.workspace)
+    for d in range(8):
+        (ws / f"d{d}").mkdir()
+        for i in range(800):
+            (ws / f"d{d}" / f"f{i:04d}").write_bytes(f"{d}/{i}\n".encode() * (i % 40 + 1))
+    fired = []
+
+    def progress(files_done, files_total, bytes_done, bytes_total):
+        if not fired:
+            fired.append(files_total)
+            shutil.rmtree(ws / "d7")
+            (ws / "d6" / "new.txt").write_text("added while the checkpoint ran\n")
+
+    out = vm.checkpoints.create(project.id, progress=progress)
+
+    assert spy and fired and fired[0] < 8 * 800  # the scan had not listed every folder yet
+    on_disk = {str(p.relative_to(ws)): p.read_bytes() for p in ws.rglob("*") if p.is_file()}
+    assert len(on_disk) == 7 * 800 + 1
+    assert out.checkpoint.file_count == len(on_disk) and out.vanished == ["d7"]
+    assert _restored(vm, out.checkpoint, tmp_path / "copy") == on_disk
+    cached = {r["path"] for r in vm.db.query("SELECT path FROM stat_cache WHERE project_id = ?", (project.id,))}
+    assert cached == set(on_disk)
+    assert vm.checkpoints.create(project.id).created is False

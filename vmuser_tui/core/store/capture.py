@@ -34,7 +34,7 @@ from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import cdc, dirscan, hashproc
 from vmuser_tui.core.store import objects as obj
 from vmuser_tui.core.store.live import LiveState
-from vmuser_tui.core.store.scan import RACY_WINDOW_NS, IgnoreFn, ScanResult, StatInfo, scan
+from vmuser_tui.core.store.scan import RACY_WINDOW_NS, IgnoreFn, ScanResult, StatInfo, scan, scan_steps
 from vmuser_tui.core.store.smallfiles import (  # noqa: F401 - re-exported: their home was here
     CHANGING,
     GONE,
@@ -55,6 +55,16 @@ BATCH_BYTES = 32 * 1024 * 1024
 #: of a 200,000-file first checkpoint was ~120 MiB higher for it).
 BATCH_PATHS = 4096
 Progress = Callable[[int, int, int, int], None]
+
+
+class ScanError(Exception):
+    """The scan that :func:`hash_pending` advances stopped with ``error`` (an OSError: the
+    workspace itself cannot be listed)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 """``progress(files_done, files_total, bytes_done, bytes_total)``."""
 
 
@@ -250,8 +260,12 @@ def hash_pending(
     on_batch: Callable[[list[tuple], list[tuple], list[str]], None] | None = None,
     pool=None,
     hashes_out: dict[str, str] | None = None,
+    steps: Iterator[None] | None = None,
 ) -> dict[str, str]:
     """Hash the files in ``result.pending`` (and, with ``store``, pack their blobs).
+    With ``steps`` (:func:`~.scan.scan_steps` filling ``result``), the scan is advanced
+    here, a folder at a time, whenever the files listed so far are all handed out, so
+    hashing starts during the scan; its OSError is raised as :class:`ScanError`.
 
     Returns ``{path: hash}``; the hashes are also written into ``result.flat``. With a
     store, ``on_batch(blobs, packs, paths)`` receives blob rows ``(hash, size, codec,
@@ -271,7 +285,7 @@ def hash_pending(
     workers = (store.workers if store is not None else 0) or workers or os.cpu_count() or 2
     base = os.fspath(workspace)
     files_total = len(result.pending)
-    bytes_total = sum(result.stats[p].size for p in result.pending)
+    bytes_total = sum(result.stats[p].size for p in result.pending)  # with steps: grows as files are listed
     files_done = bytes_done = 0
     hashes: dict[str, str] = {} if hashes_out is None else hashes_out
     chunk_digests: dict[str, list[bytes]] = {}
@@ -280,11 +294,34 @@ def hash_pending(
     done_paths: list[str] = []
     batch_bytes = 0
 
+    def advance() -> bool:
+        """One more folder of the scan; False once it is done (or without steps)."""
+        if steps is None:
+            return False
+        try:
+            return next(steps, False) is None
+        except OSError as exc:
+            raise ScanError(exc) from None
+
+    def listed():
+        """Each pending path once, in order, the scan advanced as they run out."""
+        pending = result.pending
+        i = 0
+        while True:
+            if i < len(pending):
+                yield pending[i]
+                i += 1
+            elif not advance():
+                return
+
     def tasks():
+        nonlocal bytes_total
         group, group_bytes = [], 0
-        for path in result.pending:
+        for path in listed() if steps is not None else result.pending:
             info = result.stats[path]  # what the scan saw: each read is checked against it
             size = info.size
+            if steps is not None:
+                bytes_total += size
             full = f"{base}/{path}"  # os.path.join costs 1 µs a file; path is relative, validated
             if size > obj.CHUNK_THRESHOLD:
                 yield from _big_file(path, full, info)
@@ -357,6 +394,12 @@ def hash_pending(
         pool = own_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash")
     inflight: deque[tuple[list, Future]] = deque()
     it = tasks()
+    while len(result.pending) < hashproc.MIN_FILES and advance():
+        pass  # enough listed to say whether hashing processes pay off (or the scan is done)
+    if steps is not None and len(result.pending) < hashproc.MIN_FILES:  # the scan is done: as scan() gives it
+        result.pending.sort()
+        bytes_total = sum(result.stats[p].size for p in result.pending)
+        steps = None
     procs = _start_procs(len(result.pending), workers, database, level)
 
     def fill():
@@ -405,7 +448,7 @@ def hash_pending(
                 if chunk(task, digest, raw_len, codec, data, how):
                     files_done += 1
             if progress:  # once a group, not a file: a terminal's progress bar costs ~5 µs a call
-                progress(files_done, files_total, bytes_done, bytes_total)
+                progress(files_done, max(files_total, len(result.pending)), bytes_done, bytes_total)
             if batch_bytes >= BATCH_BYTES or len(done_paths) >= BATCH_PATHS:
                 flush()
         flush()
@@ -612,13 +655,14 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             elif changed is None:
                 cache = load_stat_cache(database, project_id)
                 on_dir = state.start_full_scan() if state is not None else None
-                try:
-                    found = scan(workspace, cache, ignore=ignore, on_dir=on_dir)
-                except OSError as exc:
-                    raise _unreadable(workspace, exc) from None
+                found = ScanResult()
                 current[:] = [found, {}]
-                hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
-                                      on_batch=write_later, hashes_out=current[1])
+                try:  # the scan advances inside hash_pending: its processes hash what is listed meanwhile
+                    hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
+                                          on_batch=write_later, hashes_out=current[1],
+                                          steps=scan_steps(workspace, cache, found, ignore=ignore, on_dir=on_dir))
+                except ScanError as exc:
+                    raise _unreadable(workspace, exc.error) from None
                 index, trees = TreeIndex.from_flat(found.flat)
                 if state is not None:
                     state.adopt(found, index)
