@@ -643,11 +643,14 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                 except OSError as exc:
                     raise _unreadable(workspace, exc) from None
                 stored = dirscan.load_signatures(database.conn, project_id, rules_key)
-                ds = dirscan.scan_dirty(database.conn, project_id, workspace, walked, stored, ignore)
+                ds = dirscan.scan_dirty(database.conn, project_id, workspace, walked, stored, ignore, stepwise=True)
                 found = ds.result
                 current[:] = [found, {}]
-                hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
-                                      on_batch=write_later, hashes_out=current[1])
+                try:  # the dirty folders are listed inside hash_pending, hashed as they are
+                    hashes = hash_pending(workspace, found, store=store, workers=workers, progress=progress,
+                                          on_batch=write_later, hashes_out=current[1], steps=ds.steps)
+                except ScanError as exc:
+                    raise _unreadable(workspace, exc.error) from None
                 fast = dirscan.build(ds, time.time_ns(), project_id, rules_key)
                 removed, gone_dirs = dirscan.removed_paths(ds, stored)
                 removed += gone_dirs
