@@ -24,6 +24,7 @@ import pytest
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.core.store import hashproc
+from vmuser_tui.core.store.capture import GROUP_FILES
 from vmuser_tui.core.store import restore as rs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,15 +109,17 @@ def test_files_deleted_or_changed_while_the_processes_read_are_left_out_or_read_
     project = vm.projects.create("races")
     ws = Path(project.workspace)
     (ws / "gen").mkdir()
-    names = [f"gen/f{i:05d}" for i in range(4000)]
+    # Files the processes may have read before the first progress call: the groups queued
+    # for each (one process a core, up to the store's workers) and one more.
+    late = (min(vm.ctx.store.workers, os.cpu_count() or 1) * hashproc.QUEUED_GROUPS + 1) * GROUP_FILES
+    names = [f"gen/f{i:05d}" for i in range(late + 1500)]
     for rel in names:
         (ws / rel).write_bytes(rel.encode())
     gone, changed, fifo = names[-300:-2], names[-2], names[-1]
     fired = []
 
     def progress(files_done, files_total, bytes_done, bytes_total):
-        # The first call comes after one group; the last files are not read yet
-        # (at most 3 groups a process and one more are in flight: 2,048 files).
+        # The first call comes after one group; the last files are not read yet.
         if not fired:
             fired.append(files_done)
             for rel in gone:
@@ -127,7 +130,7 @@ def test_files_deleted_or_changed_while_the_processes_read_are_left_out_or_read_
 
     out = vm.checkpoints.create(project.id, progress=progress)
 
-    assert spy and fired and fired[0] <= 2048
+    assert spy and fired and fired[0] <= 2 * 256
     assert sorted(out.vanished) == sorted([*gone, fifo])
     assert out.checkpoint.file_count == len(names) - len(gone) - 1
     restored = _restored(vm, out.checkpoint, tmp_path / "copy")

@@ -401,9 +401,12 @@ def hash_pending(
         bytes_total = sum(result.stats[p].size for p in result.pending)
         steps = None
     procs = _start_procs(len(result.pending), workers, database, level)
+    # Groups in flight: with processes, enough for each to go on while this thread waits
+    # for a batch's write (writeback.submit waits for the one before: ~20-50 ms).
+    depth = workers * 3 if procs is None else len(procs.children) * hashproc.QUEUED_GROUPS
 
     def fill():
-        while len(inflight) < workers * 3:
+        while len(inflight) < depth:
             group = next(it, None)
             if group is None:
                 return
@@ -615,7 +618,8 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
             write_rows(rows, packs, cache_params(paths) if paths else [])
 
         def write_later(rows: list[tuple], packs: Sequence[tuple], paths: Sequence[str]) -> None:
-            writeback.submit(write_rows, rows, packs, cache_params(paths) if paths else [])
+            writeback.submit(write_rows, rows, packs, cache_params(paths) if paths else [],
+                             size=sum(len(r[3]) for r in rows) + sum(len(p[2]) for p in packs))
 
         def write_rows(rows: list[tuple], packs: Sequence[tuple], cache_rows_: list[tuple]) -> None:
             now = int(time.time())

@@ -51,6 +51,10 @@ from vmuser_tui.core.store.scan import StatInfo
 #: of CPU to start, which ~5,000 files repay (measured: threads ~28 µs a file of wall
 #: time on 2 cores, processes ~15).
 MIN_FILES = 5000
+#: Groups queued for each child at most (the capture's bound on memory in flight: each
+#: ~256 KB read, ~30 KB sent back): ~40 ms of work, more than a batch's write takes, while
+#: the capture's thread waits for it and cannot hand out more.
+QUEUED_GROUPS = 8
 _PACKAGE = str(Path(__file__).resolve().parents[2])  # the vmuser_tui/ folder this process imported
 #: The child imports this very package by its folder (not by sys.path, where another
 #: install, or none, may be first), then runs :func:`.hashchild.main`.
