@@ -24,8 +24,8 @@ import pytest
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.service import Vmuser
 from vmuser_tui.core.store import hashproc
-from vmuser_tui.core.store.capture import GROUP_FILES
 from vmuser_tui.core.store import restore as rs
+from vmuser_tui.core.store.capture import GROUP_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 
