@@ -305,7 +305,11 @@ def _list_dirty(workspace: Path, w: Walk, dirty: list[str], cache: dict[str, tup
     base = os.fspath(workspace)
     listed = set(w.dirs)
     perms: dict[int, int] = {}  # st_mode -> permission bits, one int object per mode (not per file)
-    for d in dirty:
+    # In name order (the walk's pre-order follows the filesystem's listing order): the
+    # files, and so the stat-cache rows written batch by batch, come nearly sorted, and
+    # SQLite appends to its key index instead of splitting pages all over it (inserted in
+    # listing order, the database of a 50,000-file first checkpoint was 1% bigger).
+    for d in sorted(dirty):
         first = len(result.pending)
         kids: list[str] = []
         children[d] = kids
