@@ -34,18 +34,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
-from queue import SimpleQueue
+from typing import TYPE_CHECKING
 
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.store.hashchild import recv, send
 from vmuser_tui.core.store.scan import StatInfo
+
+if TYPE_CHECKING:  # pragma: no cover - imported when a capture starts its children (a few ms less start-up)
+    from queue import SimpleQueue
 
 #: Small files pending below which a capture hashes in threads: two children cost ~60 ms
 #: of CPU to start, which ~5,000 files repay (measured: threads ~28 µs a file of wall
@@ -69,6 +71,9 @@ class _Child:
     """One hashing process, its requests in flight (in order) and the thread reading its answers."""
 
     def __init__(self, env: dict[str, str], config: tuple) -> None:
+        import subprocess
+        from queue import SimpleQueue
+
         # A session of its own: a Ctrl-C at the terminal reaches the capture's process only,
         # which then ends its children (killed when the capture fails, see HashProcs).
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE], stdin=subprocess.PIPE,
