@@ -55,6 +55,9 @@ BATCH_BYTES = 32 * 1024 * 1024
 #: of a 200,000-file first checkpoint was ~120 MiB higher for it).
 BATCH_PATHS = 4096
 Progress = Callable[[int, int, int, int], None]
+"""``progress(files_done, files_total, bytes_done, bytes_total)``; while the scan still
+lists (a first checkpoint hashes as it lists: :func:`hash_pending`), ``bytes_total`` is 0
+and ``files_total`` the files listed so far."""
 
 
 class ScanError(Exception):
@@ -64,8 +67,6 @@ class ScanError(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
-
-"""``progress(files_done, files_total, bytes_done, bytes_total)``."""
 
 
 @dataclass
@@ -294,14 +295,18 @@ def hash_pending(
     done_paths: list[str] = []
     batch_bytes = 0
 
+    listing = [steps is not None]  # the scan still lists: the totals are not known yet
+
     def advance() -> bool:
         """One more folder of the scan; False once it is done (or without steps)."""
         if steps is None:
             return False
         try:
-            return next(steps, False) is None
+            more = next(steps, False) is None
         except OSError as exc:
             raise ScanError(exc) from None
+        listing[0] = more
+        return more
 
     def listed():
         """Each pending path once, in order, the scan advanced as they run out."""
@@ -397,6 +402,7 @@ def hash_pending(
     while len(result.pending) < hashproc.MIN_FILES and advance():
         pass  # enough listed to say whether hashing processes pay off (or the scan is done)
     if steps is not None and len(result.pending) < hashproc.MIN_FILES:  # the scan is done: as scan() gives it
+        listing[0] = False
         result.pending.sort()
         bytes_total = sum(result.stats[p].size for p in result.pending)
         steps = None
@@ -451,7 +457,10 @@ def hash_pending(
                 if chunk(task, digest, raw_len, codec, data, how):
                     files_done += 1
             if progress:  # once a group, not a file: a terminal's progress bar costs ~5 µs a call
-                progress(files_done, max(files_total, len(result.pending)), bytes_done, bytes_total)
+                # While the scan still lists, the byte total is not known: 0 (a bar without an
+                # end), not one that grows and keeps the bar nearly full; files: listed so far.
+                progress(files_done, max(files_total, len(result.pending)), bytes_done,
+                         0 if listing[0] else bytes_total)
             if batch_bytes >= BATCH_BYTES or len(done_paths) >= BATCH_PATHS:
                 flush()
         flush()
