@@ -10,7 +10,7 @@ the capture's process keeps the scan, the bookkeeping and the SQLite writes.
 
 The children are plain ``python -c`` interpreters (no ``fork`` of a process that has
 threads and open SQLite connections, no ``multiprocessing`` re-import of ``__main__``):
-start-up ~30 ms and ~18 MiB each, so :func:`~vmuser_tui.core.store.capture.hash_pending`
+start-up ~30 ms, ~29 MiB at most each (measured), so :func:`~vmuser_tui.core.store.capture.hash_pending`
 uses them only for many small files (:data:`MIN_FILES`). They live for one capture.
 
 Protocol, over the child's stdin/stdout: each message is a 4-byte little-endian length
@@ -50,8 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover - imported when a capture starts its child
     from queue import SimpleQueue
 
 #: Small files pending below which a capture hashes in threads: two children cost ~60 ms
-#: of CPU to start, which ~5,000 files repay (measured: threads ~28 µs a file of wall
-#: time on 2 cores, processes ~15).
+#: of CPU to start, which ~5,000 files repay (measured on 2 cores, a 50,000-file first
+#: checkpoint: ~30 µs a file of wall time with threads, ~20 with processes).
 MIN_FILES = 5000
 #: Groups queued for each child at most (the capture's bound on memory in flight: each
 #: ~256 KB read, ~30 KB sent back): ~40 ms of work, more than a batch's write takes, while
