@@ -16,7 +16,7 @@ import os
 import re
 import stat as statmod
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -136,6 +136,26 @@ def scan(
     cannot be listed.
     """
     result = ScanResult()
+    for _ in scan_steps(workspace, cache, result, ignore=ignore, root=root, on_dir=on_dir):
+        pass
+    result.pending.sort()
+    return result
+
+
+def scan_steps(
+    workspace: Path,
+    cache: dict[str, tuple],
+    result: ScanResult,
+    *,
+    ignore: IgnoreFn | None = None,
+    root: str = "",
+    on_dir: Callable[[str, str], None] | None = None,
+) -> Iterator[None]:
+    """:func:`scan` one folder at a time, into ``result``: yields after each folder's
+    entries are added, ``pending`` in the order found (not sorted). A capture hashes the
+    files listed so far between two steps, on the same thread (threads for the scan and
+    the hashing fought for the GIL: slower than one after the other), so its hashing
+    processes start during the scan. Raises OSError as :func:`scan` does."""
     base = os.fspath(workspace)
     start = os.path.join(base, root) if root else base
     stack: list[tuple[str, str]] = [(start, root)]
@@ -153,6 +173,7 @@ def scan(
                 continue
             result.skipped.append((rel_dir, f"cannot list: {exc.strerror}"))
             continue
+        first, subdirs = len(result.pending), []
         with it:
             for de in it:
                 name = de.name
@@ -182,7 +203,7 @@ def scan(
                         continue
                     result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
                     result.dir_inodes[rel] = st.st_ino
-                    stack.append((de.path, rel))
+                    subdirs.append((de.path, rel))
                 elif statmod.S_ISREG(mode):
                     if ignore and ignore(rel, False):
                         continue
@@ -210,8 +231,13 @@ def scan(
                     result.flat[rel] = Entry(name, SYMLINK, 0o777, len(target), digest)
                 else:
                     result.skipped.append((rel, "not a regular file, directory or symlink"))
-    result.pending.sort()
-    return result
+        # In name order, so the files are handed out in the same order every time (a
+        # folder's files sorted, sub-folders visited in order), whatever order the
+        # filesystem lists them in.
+        result.pending[first:] = sorted(result.pending[first:])
+        subdirs.sort(reverse=True)
+        stack += subdirs
+        yield
 
 
 def cache_rows(result: ScanResult, hashes: dict[str, str], now_ns: int) -> list[tuple]:

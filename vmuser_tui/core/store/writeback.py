@@ -9,17 +9,33 @@ next groups are read, hashed and packed meanwhile. The pool's threads keep their
 connections across captures (see :meth:`~vmuser_tui.core.store.objects.ObjectStore.pool`),
 so no connection is opened per capture.
 
-At most one write is in flight: :meth:`Writeback.submit` first waits for the previous
-one, which bounds memory (one batch written, one being gathered) and keeps the writes
-from competing for the write lock. An error of a write (a :class:`StoreError`: disk full,
-database locked) is raised by the next :meth:`submit` or by :meth:`wait`.
+Writes run one at a time, in order (they never compete for the write lock). A job
+waits for the one before it; :meth:`Writeback.submit` returns at once while at most one
+*small* job (``size`` up to :data:`SMALL_BYTES`) waits behind the running one, else it
+first waits for what runs: memory stays bounded (a big-file batch of 32 MiB is never
+queued behind another), and the capture's thread does not stall on every batch of many
+small files while its hashing processes run dry (s21: ~0.25 s of a 50,000-file first
+checkpoint). An error of a write (a :class:`StoreError`: disk full, database locked) is
+raised by a later :meth:`submit` or by :meth:`wait`, and the jobs queued behind it are
+not run.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
+
+#: A job this small (bytes of blob data) may wait behind the running one without the
+#: caller waiting: a batch of 4,096 small files is ~2 MB.
+SMALL_BYTES = 8 * 1024 * 1024
+
+
+def _after(before: Future | None, fn: Callable[..., Any], args: tuple) -> Any:
+    if before is not None:
+        before.result()  # its error stops this job too (re-raised to the caller by wait)
+    return fn(*args)
 
 
 class Writeback:
@@ -27,15 +43,23 @@ class Writeback:
 
     def __init__(self, pool: Executor) -> None:
         self.pool = pool
-        self._pending: Future | None = None
+        self._pending: deque[Future] = deque()
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Wait for the previous job (re-raising its error), then start this one."""
-        self.wait()
-        self._pending = self.pool.submit(fn, *args)
+    def submit(self, fn: Callable[..., Any], *args: Any, size: int = SMALL_BYTES + 1) -> None:
+        """Start ``fn(*args)`` after the jobs before it; wait first for those running
+        unless this one is small (``size`` bytes) and only one runs (see above)."""
+        while self._pending and (len(self._pending) >= 2 or size > SMALL_BYTES):
+            self._pending.popleft().result()
+        before = self._pending[-1] if self._pending else None
+        self._pending.append(self.pool.submit(_after, before, fn, args))
 
     def wait(self) -> None:
-        """Wait for the job in flight, if any; re-raises its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Wait for every job submitted; re-raises the first error."""
+        error: BaseException | None = None
+        while self._pending:
+            try:
+                self._pending.popleft().result()
+            except BaseException as exc:  # wait for the rest all the same: none may still run after
+                error = error or exc
+        if error is not None:
+            raise error
