@@ -115,3 +115,20 @@ def test_a_table_loads_rich_only_for_its_cell_widths(data: tuple[Path, str, str,
     tmp, project, _, _ = data
     loaded = _loaded(tmp, "checkpoint", "list", project)
     assert _absent(loaded, EVERYWHERE | {"rich.console", "rich.text", "rich.table"}) == []
+
+
+def test_a_checkpoint_with_nothing_changed_starts_no_pool(tmp_path: Path) -> None:
+    """Nothing to read: no thread pool nor hashing processes (concurrent.futures loads logging,
+    ~4 ms), no socket to ask for a worker when none runs. (The files are an hour old: a file
+    written within the racy window is read again, as git's racy-git rule says.)"""
+    ws = tmp_path / "ws"
+    (ws / "src").mkdir(parents=True)
+    for name in ("src/a.py", "README"):
+        (ws / name).write_text(f"{name}\n")
+        os.utime(ws / name, (1_700_000_000, 1_700_000_000))
+    project = _vmuser(tmp_path, "project", "create", "quiet", "--workspace", str(ws))
+    first = _vmuser(tmp_path, "checkpoint", "create", project)
+    loaded = _loaded(tmp_path, "checkpoint", "create", project)
+    assert _absent(loaded, EVERYWHERE | {"concurrent.futures", "logging", "subprocess", "rich"}) == []
+    assert _vmuser(tmp_path, "checkpoint", "list", project, "--json").count('"id"') == 1  # nothing new
+    assert first

@@ -20,15 +20,15 @@ import gc
 import hashlib
 import io
 import os
-import socket
 import stat as statmod
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from vmuser_tui.core import procs
 from vmuser_tui.core.errors import StoreError
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import cdc, dirscan, hashproc
@@ -47,6 +47,9 @@ from vmuser_tui.core.store.smallfiles import (  # noqa: F401 - re-exported: thei
 )
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 from vmuser_tui.core.store.writeback import Writeback
+
+if TYPE_CHECKING:  # (loaded when files are hashed: a no-change checkpoint needs neither, ~5 ms of start-up)
+    from concurrent.futures import Future
 
 BATCH_BYTES = 32 * 1024 * 1024
 #: Files whose stat-cache rows a batch carries at most: small files compress ~10x, so a
@@ -281,8 +284,6 @@ def hash_pending(
     """
     level = store.level if store is not None else None
     database = store.database if store is not None else None
-    if pool is None and store is not None:
-        pool = store.pool()
     workers = (store.workers if store is not None else 0) or workers or os.cpu_count() or 2
     base = os.fspath(workspace)
     files_total = len(result.pending)
@@ -392,12 +393,6 @@ def hash_pending(
         record(path, how, file_hash)
         return True
 
-    own_pool = None
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = own_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash")
-    inflight: deque[tuple[list, Future]] = deque()
     it = tasks()
     while len(result.pending) < hashproc.MIN_FILES and advance():
         pass  # enough listed to say whether hashing processes pay off (or the scan is done)
@@ -406,6 +401,16 @@ def hash_pending(
         result.pending.sort()
         bytes_total = sum(result.stats[p].size for p in result.pending)
         steps = None
+    if not result.pending and steps is None:
+        return hashes  # nothing to read (a no-change checkpoint): no thread pool, no processes
+    own_pool = None
+    if pool is None and store is not None:
+        pool = store.pool()
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = own_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmuser-hash")
+    inflight: deque[tuple[list, Future]] = deque()
     procs = _start_procs(len(result.pending), workers, database, level)
     # Groups in flight: with processes, enough for each to go on while this thread waits
     # for a batch's write (writeback.submit waits for the one before: ~20-50 ms).
@@ -553,7 +558,7 @@ class _CaptureLock:
         with self.database.write() as conn:
             conn.execute(
                 "INSERT INTO capture_locks(id, pid, host, started_at) VALUES (?,?,?,?)",
-                (self.id, os.getpid(), socket.gethostname(), int(time.time())),
+                (self.id, os.getpid(), procs.hostname(), int(time.time())),
             )
         return self
 
@@ -669,7 +674,7 @@ def _capture(database, store, project_id, workspace, state, ignore, workers, pro
                     )
                 write_objects(conn, store, rows, packs, now, counters)
 
-        writeback = Writeback(store.pool())
+        writeback = Writeback(store.pool)  # made on the first write: none for no change
         changed = state.changed() if state is not None else None
         removed: list[str] = []
         current: list = [None, None]  # (scan result, hashes) being written, for write_batch

@@ -38,7 +38,6 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +46,7 @@ from vmuser_tui.core.store.hashchild import recv, send
 from vmuser_tui.core.store.scan import StatInfo
 
 if TYPE_CHECKING:  # pragma: no cover - imported when a capture starts its children (a few ms less start-up)
+    from concurrent.futures import Future
     from queue import SimpleQueue
 
 #: Small files pending below which a capture hashes in threads: two children cost ~60 ms
@@ -138,6 +138,8 @@ class _Child:
                     fut, group = self.waiting.popleft()
             if reply is None:
                 self.requests.put(None)  # ends the writer if it still waits
+                from concurrent.futures import InvalidStateError
+
                 for fut, _ in waiting:
                     with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
                         fut.set_exception(StoreError(self.dead))
@@ -199,6 +201,8 @@ class HashProcs:
 
     def submit(self, group: Sequence[tuple]) -> Future:
         """Hash ``group`` in the child with the fewest groups waiting."""
+        from concurrent.futures import Future
+
         fut: Future = Future()
         child = min(self.children, key=lambda c: len(c.waiting))
         child.submit(fut, list(group))

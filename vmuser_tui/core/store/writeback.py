@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: a capture with nothing to write never loads concurrent.futures
+    from concurrent.futures import Executor, Future
 
 #: A job this small (bytes of blob data) may wait behind the running one without the
 #: caller waiting: a batch of 4,096 small files is ~2 MB.
@@ -39,11 +41,19 @@ def _after(before: Future | None, fn: Callable[..., Any], args: tuple) -> Any:
 
 
 class Writeback:
-    """Run ``fn(*args)`` jobs on ``pool`` one at a time, in submission order."""
+    """Run ``fn(*args)`` jobs on ``pool`` one at a time, in submission order. ``pool`` may
+    be a callable that returns the executor: it is then asked on the first submit, so a
+    capture that writes nothing (no change) never makes a thread pool."""
 
-    def __init__(self, pool: Executor) -> None:
-        self.pool = pool
+    def __init__(self, pool: Executor | Callable[[], Executor]) -> None:
+        self._pool = pool
         self._pending: deque[Future] = deque()
+
+    @property
+    def pool(self) -> Executor:
+        if callable(self._pool):
+            self._pool = self._pool()
+        return self._pool
 
     def submit(self, fn: Callable[..., Any], *args: Any, size: int = SMALL_BYTES + 1) -> None:
         """Start ``fn(*args)`` after the jobs before it; wait first for those running
