@@ -5,7 +5,8 @@ promises that its blobs are stored), every folder signature's tree (``stat_dirs`
 both trees of every restore still in the journal
 (its target must stay restorable until the restore is finished or rolled back). Blobs and
 trees written since the oldest capture in progress started (``capture_locks``) are
-spared, so a concurrent capture is safe. While a capture runs, no blob is removed at all:
+spared, so a concurrent capture is safe. While a capture runs (from the moment it first
+reads a file: a standalone capture that reads none writes no lock), no blob is removed at all:
 a capture decides outside its transactions that a small file's blob is already stored
 (so it does not store it again), and an old unreachable blob it is about to reuse must
 not go before the capture commits (restic's prune takes an exclusive lock for the same
