@@ -6,7 +6,7 @@ re-traverse everything still young: it finds nothing to free, and cost a search 
 word in all 10,000 checkpoints 5 to 8 ms (benchmarks/search.py; the one collection after
 the block, over all of them at once, included).
 Reference counting still frees everything as usual; only cycles wait for the next
-collection. core/store/capture.py and core/store/dirscan.py pause it the same way.
+collection. A capture runs under it too; core/store/dirscan.py's walk pauses it the same way.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ in one file is how it is kept; scanning (``scan.py``), the live change monitor
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import io
 import os
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from vmuser_tui.core import procs
 from vmuser_tui.core.errors import StoreError
+from vmuser_tui.core.gcpause import no_cyclic_gc
 from vmuser_tui.core.ids import new_short_id
 from vmuser_tui.core.store import cdc, dirscan, hashproc
 from vmuser_tui.core.store import objects as obj
@@ -622,25 +622,11 @@ def capture(
     :class:`StoreError` for unreadable files (EACCES) and database errors; OSError (e.g.
     workspace missing) is turned into StoreError too.
     """
-    with _no_cyclic_gc():
+    # A capture makes a few objects per file and no cycles: with the cyclic collector on, its
+    # full passes re-traverse them all again and again (~15% of a 200,000-file first checkpoint)
+    with no_cyclic_gc():
         return _capture_with(database, store, project_id, workspace, state, ignore, workers, progress, finalize,
                              rules_key)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a capture runs. A capture makes a few
-    objects per file and no cycles; with the collector on, its full passes re-traverse all
-    of them again and again: ~15% of a 200,000-file first checkpoint's CPU time. (The
-    collector is process-wide: a capture that starts while another has it paused leaves
-    it as it found it.)"""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _capture_with(database, store, project_id, workspace, state, ignore, workers, progress, finalize,

@@ -53,6 +53,7 @@ from vmuser_tui.core.store.capture import (
 )
 from vmuser_tui.core.store.engine_listing import STAT_FORMAT, list_workspace, parse_stat_lines
 from vmuser_tui.core.store.scan import IgnoreFn, ScanResult, StatInfo, cache_rows
+from vmuser_tui.core.store.smallfiles import pack_new
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode
 
 #: Bytes of path arguments one tar exec gets at most (Linux allows 2 MiB of argv and
@@ -91,18 +92,7 @@ def _digest_group(raws: list[bytes], level: int | None, database) -> tuple[list[
         return digests, None
     hexes = [d.hex() for d in digests]
     have = _existing(database.conn, "blobs", hexes)
-    members, parts, offset = [], [], 0
-    for h, raw in zip(hexes, raws, strict=True):
-        if h in have:
-            continue
-        have.add(h)
-        members.append((h, offset, len(raw)))
-        parts.append(raw)
-        offset += len(raw)
-    if not members:
-        return digests, None
-    codec, data = obj.pack(b"".join(parts), level)
-    return digests, (codec, offset, data, members)
+    return digests, pack_new(list(zip(hexes, raws, strict=True)), have, level)
 
 
 def _digest_chunk(raw: bytes, level: int | None, database) -> tuple[bytes, tuple | None]:

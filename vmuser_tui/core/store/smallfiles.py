@@ -157,15 +157,23 @@ def hash_small(items: list[tuple[str, StatInfo]], level: int | None, conn
     if level is None:
         return hexes, sizes, verdicts, None
     have = _existing(conn, "blobs", hexes) if conn is not None else set()
+    new = [(h, raw) for h, (raw, how) in zip(hexes, reads, strict=True) if isinstance(how, StatInfo)]
+    return hexes, sizes, verdicts, pack_new(new, have, level)
+
+
+def pack_new(blobs: list[tuple[str, bytes]], have: set[str], level: int) -> tuple | None:
+    """One pack of the ``(sha256 hex, raw bytes)`` blobs not in ``have`` (each once; ``have``
+    grows by them), compressed at zstd ``level``: ``(codec, raw size, stored bytes,
+    [(hash, offset, size)])``, or None when every blob is stored already."""
     members, parts, offset = [], [], 0
-    for h, (raw, how) in zip(hexes, reads, strict=True):
-        if h in have or not isinstance(how, StatInfo):
+    for h, raw in blobs:
+        if h in have:
             continue
         have.add(h)
         members.append((h, offset, len(raw)))
         parts.append(raw)
         offset += len(raw)
     if not members:
-        return hexes, sizes, verdicts, None
+        return None
     codec, data = obj.pack(b"".join(parts), level)
-    return hexes, sizes, verdicts, (codec, offset, data, members)
+    return codec, offset, data, members
