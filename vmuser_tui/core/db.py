@@ -85,8 +85,13 @@ class Database:
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # Refuse another program's file, or a newer vmuser's, before WAL mode changes it.
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
+            # The version and the tables in one statement, so one snapshot: read apart, another
+            # process's first migration could commit between them and its fresh tables at
+            # "version 0" looked like another program's (tests/integration/test_s21_fresh_open_race.py).
+            version, tables = conn.execute(
+                "SELECT user_version, (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%') FROM pragma_user_version").fetchone()
+            if version == 0 and tables:
                 _refuse_foreign(conn, self.path)
             elif version > schema.LATEST:
                 conn.close()
