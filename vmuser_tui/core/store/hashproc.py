@@ -76,7 +76,10 @@ class _Child:
 
         # A session of its own: a Ctrl-C at the terminal reaches the capture's process only,
         # which then ends its children (killed when the capture fails, see HashProcs).
-        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE], stdin=subprocess.PIPE,
+        # -P: `-c` would put the current folder first on sys.path, and a user often runs vmuser
+        # from inside the workspace, where the session's container may have planted a
+        # `sqlite3.py` (tests/integration/test_s21_hashproc_cwd.py). Python 3.11+.
+        self.proc = subprocess.Popen([sys.executable, "-P", "-c", _CHILD, _PACKAGE], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
                                      start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
