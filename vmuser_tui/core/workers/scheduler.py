@@ -77,7 +77,7 @@ def _retention(vm, now: datetime) -> dict:
 
 def _gc(vm, now: datetime) -> dict:
     """Prune: reclaim what forgets and deletions left unreachable."""
-    res = vm.gc()
+    res = vm.gc(unowned=False)  # a folder no row names may be live work of a replaced vmuser.db: `vmuser gc` only
     orphans = {"workspaces": [o.path for o in res.workspaces]} if res.workspaces else {}  # reclaimed folders
     return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes, **orphans}
 
