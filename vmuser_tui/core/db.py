@@ -27,6 +27,7 @@ from vmuser_tui.core.errors import (
     ReadOnlyDataError,  # defined with the other errors; still importable from here
     StoreError,
     VmuserError,
+    damaged_database,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - imported on first use (start-up time)
@@ -225,13 +226,16 @@ class Database:
             # SQLite spills pages to the WAL), not at COMMIT: the same one-line error then.
             if isinstance(exc, sqlite3.OperationalError) and _environmental(exc):
                 raise _translate(exc, self.path) from None
+            damage = damaged_database(exc) if isinstance(exc, sqlite3.DatabaseError) else None
+            if damage is not None:  # a StoreError: callers that go on after one (recovery) do
+                raise damage from None
             raise
         try:
             conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            raise _translate(exc, self.path) from None
+            raise damaged_database(exc) or _translate(exc, self.path) from None
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Run a read query and return rows as dicts."""
@@ -367,7 +371,7 @@ def _read_only(path: Path) -> ReadOnlyDataError | None:
     return None
 
 
-def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:
+def _translate(exc: sqlite3.DatabaseError, path: Path) -> VmuserError:
     msg = str(exc)
     if "full" in msg:
         return StoreError(f"disk full while writing {path}; free space and try again (nothing was changed)")

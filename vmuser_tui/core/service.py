@@ -408,10 +408,10 @@ class Vmuser:
             unowned = [o for o in found if o.kind == workspace_orphans.UNOWNED]
             orphans = [o for o in found if o.kind != workspace_orphans.UNOWNED]
             if unowned:  # maybe live work of a replaced database: say so, never delete here
-                names = ", ".join(os.path.basename(o.path) for o in unowned[:3]) + (", ..." if len(unowned) > 3 else "")
-                left = [f"left {len(unowned)} folder(s) in {self.ctx.workspaces_dir} that no project in this database "
-                        f"owns ({names}): if vmuser.db was moved, emptied or restored from a backup they may be "
-                        "live workspaces (put that vmuser.db back); if not, vmuser gc removes them"]
+                some = ", ".join(os.path.basename(o.path) for o in unowned[:3]) + (", ..." if len(unowned) > 3 else "")
+                left = [(f"left {len(unowned)} folder(s) in {self.ctx.workspaces_dir} that no project in this database "
+                         f"owns ({some}): if vmuser.db was moved, emptied or restored from a backup they may be "
+                         "live workspaces (put that vmuser.db back); if not, vmuser gc removes them")]
             else:
                 left = []
             if not orphans:

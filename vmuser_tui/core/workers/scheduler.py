@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import VmuserError
+from vmuser_tui.core.errors import VmuserError, damaged_database
 from vmuser_tui.core.leases import Leases
 from vmuser_tui.core.workers import cleanup, snapshot
 from vmuser_tui.core.workers.watch import Watcher
@@ -177,7 +177,13 @@ class Scheduler:
             if not force and not self._is_due(job, now):
                 return JobResult(name, skipped="not due")
             try:
-                summary = job.run(self.vm, now)
+                try:
+                    summary = job.run(self.vm, now)
+                except Exception as exc:  # a damaged page or row: this job fails, the next ones run
+                    damage = damaged_database(exc)
+                    if damage is None:
+                        raise
+                    raise damage from exc
             except VmuserError as exc:
                 log.warning("job %s failed: %s", name, exc)
                 self._record(name, now, {"error": str(exc)})
