@@ -22,13 +22,6 @@ def _split_paths(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _damaged_database(exc: Exception) -> bool:
-    """True for SQLite's "malformed" / "not a database" errors (sqlite3 is loaded by then)."""
-    sqlite3 = sys.modules.get("sqlite3")
-    return sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError) and any(
-        s in str(exc) for s in ("malformed", "not a database", "corrupt"))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code. Every text line it writes shows control
     characters as escapes (see :mod:`vmuser_tui.cli.terminal`)."""
@@ -93,9 +86,11 @@ def _run(argv: list[str] | None) -> int:
     except Exception as exc:  # a bug: still one line unless --debug
         if args.debug:
             raise
-        if _damaged_database(exc):  # a bad page met by any query: name it and the tool, not a bug
-            print(f"vmuser: error: the database is damaged ({one_line(exc)}); see what it affects with: vmuser check",
-                  file=sys.stderr)
+        from vmuser_tui.core.errors import damaged_database
+
+        damage = damaged_database(exc)
+        if damage is not None:  # a bad page or row met by any query: name it and the tool, not a bug
+            print(f"vmuser: error: {one_line(damage)}", file=sys.stderr)
             return max(1, least)
         print(f"vmuser: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)",
               file=sys.stderr)

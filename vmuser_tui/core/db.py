@@ -27,6 +27,7 @@ from vmuser_tui.core.errors import (
     ReadOnlyDataError,  # defined with the other errors; still importable from here
     StoreError,
     VmuserError,
+    damaged_database,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - imported on first use (start-up time)
@@ -68,6 +69,8 @@ class Database:
             if read_only:
                 self._check_version()
             else:
+                if not fresh:
+                    self._probe_wal()
                 self._migrate()
         except BaseException:
             self.close()  # an open handle would keep e.g. a read-only mount busy
@@ -88,9 +91,7 @@ class Database:
             # The version and the tables in one statement, so one snapshot: read apart, another
             # process's first migration could commit between them and its fresh tables at
             # "version 0" looked like another program's (tests/integration/test_s21_fresh_open_race.py).
-            version, tables = conn.execute(
-                "SELECT user_version, (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%') FROM pragma_user_version").fetchone()
+            version, tables = conn.execute(_VERSION_AND_TABLES).fetchone()
             if version == 0 and tables:
                 _refuse_foreign(conn, self.path)
             elif version > schema.LATEST:
@@ -109,6 +110,46 @@ class Database:
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _probe_wal(self) -> None:
+        """Refuse, before any read-write connection exists, a database that reads as not
+        vmuser's (or a newer vmuser's) through a non-empty ``-wal`` beside it. SQLite cannot
+        tell a WAL of another file from the database's own, and the last read-write connection
+        to close copies the WAL's pages into the file: refusing after that (session 22) had
+        already overwritten vmuser.db. A ``mode=ro`` connection never writes the file. When
+        the file alone (``immutable=1``: no WAL) is vmuser's, the WAL is named as the culprit."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            if wal.stat().st_size == 0:
+                return
+        except OSError:
+            return
+        uri = self.path.absolute().as_uri()
+        try:
+            conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error:
+            return  # e.g. no -shm can be made: the read-write open says what is wrong
+        try:
+            try:
+                version, tables = conn.execute(_VERSION_AND_TABLES).fetchone()
+                if version == 0 and tables:
+                    _refuse_foreign(conn, self.path)
+                elif version > schema.LATEST:
+                    raise _too_new(self.path, version)
+            except sqlite3.OperationalError as exc:
+                if "unable to open" in str(exc) or "locked" in str(exc) or "busy" in str(exc):
+                    return  # not ours to judge here: the read-write open reports it
+                raise _unreadable(self.path, exc) from None
+            except sqlite3.DatabaseError as exc:
+                raise _unreadable(self.path, exc) from None
+        except StoreError as exc:
+            if _vmuser_file_alone(uri):
+                why = str(exc).split("; ")[0].replace(f"{self.path} ", f"{self.path.name} ", 1)
+                raise StoreError(f"{wal} is not {self.path.name}'s own (read through it, {why}); move {wal.name} "
+                                 "aside (keep a copy) and try again") from None
+            raise
+        finally:
+            conn.close()
 
     def _connect_read_only(self) -> sqlite3.Connection:
         """A connection that cannot write. ``mode=ro`` reads a WAL database through its
@@ -225,13 +266,16 @@ class Database:
             # SQLite spills pages to the WAL), not at COMMIT: the same one-line error then.
             if isinstance(exc, sqlite3.OperationalError) and _environmental(exc):
                 raise _translate(exc, self.path) from None
+            damage = damaged_database(exc) if isinstance(exc, sqlite3.DatabaseError) else None
+            if damage is not None:  # a StoreError: callers that go on after one (recovery) do
+                raise damage from None
             raise
         try:
             conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            raise _translate(exc, self.path) from None
+            raise damaged_database(exc) or _translate(exc, self.path) from None
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Run a read query and return rows as dicts."""
@@ -293,6 +337,26 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+
+
+#: The schema version and the number of tables, in one statement (one snapshot).
+_VERSION_AND_TABLES = ("SELECT user_version, (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                       "AND name NOT LIKE 'sqlite_%') FROM pragma_user_version")
+
+
+def _vmuser_file_alone(uri: str) -> bool:
+    """True when the database file read without its WAL (``immutable=1``) is a vmuser one."""
+    try:
+        conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return 0 < version <= schema.LATEST
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
 
 
 def _split_sql(script: str) -> list[str]:
@@ -367,7 +431,7 @@ def _read_only(path: Path) -> ReadOnlyDataError | None:
     return None
 
 
-def _translate(exc: sqlite3.OperationalError, path: Path) -> VmuserError:
+def _translate(exc: sqlite3.DatabaseError, path: Path) -> VmuserError:
     msg = str(exc)
     if "full" in msg:
         return StoreError(f"disk full while writing {path}; free space and try again (nothing was changed)")

@@ -63,3 +63,33 @@ class ReadOnlyDataError(StoreError):
     """The data directory or its database cannot be written (a read-only mount, or
     permissions): raised when opening it read-write, and by any write of a database opened
     read-only. Commands that only read open it again with ``read_only=True``."""
+
+
+class DamagedDatabaseError(StoreError):
+    """A query met a damaged page or row of the database (a bad disk, a stray tool): made
+    from SQLite's error by :func:`damaged_database`, wherever it surfaces (a write, a
+    command, a TUI worker, a background job)."""
+
+
+#: What SQLite says of a damaged page (SQLITE_CORRUPT, SQLITE_NOTADB) or of a text column
+#: whose bytes are no longer UTF-8 (Python's sqlite3 raises that as an OperationalError).
+_DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode to UTF-8")
+
+
+def damaged_database(exc: BaseException) -> DamagedDatabaseError | None:
+    """The one-line error for ``exc`` when it is SQLite's word for a damaged database, else
+    None. sqlite3 is not imported here (the CLI's start-up does not pay for it): an error
+    from it can only exist once it is loaded."""
+    import sys
+
+    sqlite3 = sys.modules.get("sqlite3")
+    if isinstance(exc, DamagedDatabaseError):
+        return exc
+    if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    text = " ".join(str(exc).split())
+    if not any(word in text for word in _DAMAGE_WORDS):
+        return None
+    if "Could not decode" in text:  # the row's damaged bytes are not worth showing
+        text = text.split(" with text ")[0]
+    return DamagedDatabaseError(f"the database is damaged ({text}); see what it affects with: vmuser check")

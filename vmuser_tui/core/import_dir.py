@@ -15,13 +15,14 @@ a file swapped for a link or a fifo between the two passes fails the import.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat as statmod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmuser_tui.core.errors import InvalidPathError, LimitError, UsageError
+from vmuser_tui.core.errors import InvalidPathError, LimitError, StoreError, UsageError
 from vmuser_tui.core.pathcheck import normalize, symlink_stays_inside
 
 _KIND_NAMES = {statmod.S_IFIFO: "a fifo", statmod.S_IFSOCK: "a socket", statmod.S_IFCHR: "a character device",
@@ -138,6 +139,10 @@ def copy_import(src: Path, dest: Path, the_plan: ImportPlan, *, max_file_size: i
         os.chmod(out, 0o755)
     except BaseException as exc:
         shutil.rmtree(out, ignore_errors=True)
+        # a full disk is the data dir's, not the source's: the fix is free space, not permissions
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreError(f"disk full while copying {src} into {os.path.dirname(out)}; free space there and try "
+                             "again (nothing was kept)") from None
         if isinstance(exc, OSError):
             raise UsageError(f"cannot copy {src} into the workspace ({exc.strerror or exc}: "
                              f"{exc.filename or src}); check permissions (nothing was kept)") from None

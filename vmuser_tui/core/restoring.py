@@ -335,6 +335,26 @@ class Restorer:
                                  f"{pre.checkpoint.id}") from exc
             raise StoreError(f"{exc}; rolling back failed too ({failure}): restore a checkpoint by hand, e.g. "
                              f"vmuser checkpoint restore {pre.checkpoint.id}") from exc
+        try:
+            self._record(entry, cp, pre.checkpoint, project, scope, result, changes, alone)
+        except VmuserError as exc:  # applied, not recorded: the journal row stays for the next start
+            raise StoreError(f"restored the workspace to checkpoint {cp.id} but could not record it ({exc}); "
+                             f"pre-restore checkpoint {pre.checkpoint.id} holds the workspace as it was") from exc
+        notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
+        notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
+                  for path, why in pre.skipped[:10]]
+        outcome = RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
+        if container and not result.failed:  # a partly restored workspace: the user restores again first
+            try:
+                outcome.container = container_images.recreate(self.sessions, cp)
+            except VmuserError as exc:
+                outcome.container_error = exc
+        return outcome
+
+    def _record(self, entry: JournalEntry | None, cp: Checkpoint, pre: Checkpoint, project: Project,
+                scope: list[str] | None, result: rs.RestoreResult, changes: list[df.Change], alone: list[str]) -> None:
+        """Close the journal row, move the head (a whole restore) and log the restore, in one
+        write transaction (after the workspace was written)."""
         with self.db.write() as conn:
             if entry is not None:
                 journal.finish(conn, entry)
@@ -349,18 +369,8 @@ class Restorer:
                                                        ("failed", [p for p, _ in result.failed]),
                                                        ("kept", result.kept), ("left_alone", alone)) if v}
             oplog.record(conn, "checkpoint.restore", project_id=project.id, checkpoint=cp.id,
-                         pre_restore=pre.checkpoint.id, paths=scope or [], written=result.written,
+                         pre_restore=pre.id, paths=scope or [], written=result.written,
                          deleted=_deleted(changes), refused=[p for p, _ in result.refused], **extra)
-        notes = [f"pre-restore checkpoint {pre.checkpoint.id}: {note}" for note in pre.notes]
-        notes += [f"pre-restore checkpoint {pre.checkpoint.id}: skipped {path}: {why} (left as it is)"
-                  for path, why in pre.skipped[:10]]
-        outcome = RestoreOutcome(cp, pre.checkpoint, result, scope or [], changes, alone, notes)
-        if container and not result.failed:  # a partly restored workspace: the user restores again first
-            try:
-                outcome.container = container_images.recreate(self.sessions, cp)
-            except VmuserError as exc:
-                outcome.container_error = exc
-        return outcome
 
     # -- undo ------------------------------------------------------------------------
     def last(self, project_ref: str) -> dict | None:

@@ -356,9 +356,12 @@ class Vmuser:
         policy = policy or retention.RetentionPolicy.from_config(self.config)
         return forget.forget(self.db, self.projects.resolve(project_ref), policy, dry_run=dry_run, only=only)
 
-    def gc(self, *, dry_run: bool = False) -> GcResult:
+    def gc(self, *, dry_run: bool = False, unowned: bool = True) -> GcResult:
         """Remove unreachable blobs and trees (restic's prune); returns a GcResult.
-        ReadOnlyError for a read-only client (unless ``dry_run``)."""
+        ReadOnlyError for a read-only client (unless ``dry_run``). ``unowned=False`` (the
+        background job) leaves folders named like a project that no row names: they may be
+        the live workspaces of projects a replaced vmuser.db does not know (see
+        :data:`vmuser_tui.core.workspace_orphans.UNOWNED`)."""
         if not dry_run:
             self.access.check(None, what="collect garbage")
         from vmuser_tui.core import container_images
@@ -372,7 +375,8 @@ class Vmuser:
         result.images = images
         from vmuser_tui.core import workspace_orphans
 
-        orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+        orphans = [o for o in workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+                   if unowned or o.kind != workspace_orphans.UNOWNED]
         if not dry_run:
             orphans, result.problems = workspace_orphans.remove(orphans)
         result.workspaces = orphans
@@ -386,7 +390,9 @@ class Vmuser:
         """Start-up recovery of case 15: remove folders under ``<data dir>/workspaces`` that
         no project owns (an import killed half-way; see :mod:`vmuser_tui.core.workspace_orphans`).
         Returns one line per folder removed or not removable (for :attr:`notes`); each
-        removal is also in the operation log (``workspace.orphan``). Never raises."""
+        removal is also in the operation log (``workspace.orphan``). Folders named like a
+        project that no row names are only listed, in one line: they may be live workspaces
+        of a database that was replaced (left to ``vmuser gc``). Never raises."""
         try:  # the usual case, every folder a project's, needs neither the module nor a stat
             names = set(os.listdir(self.ctx.workspaces_dir))
             if names <= {row[0] for row in self.db.conn.execute("SELECT id FROM projects")}:
@@ -398,9 +404,18 @@ class Vmuser:
         from vmuser_tui.core import workspace_orphans
 
         try:
-            orphans = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+            found = workspace_orphans.find(self.db, self.ctx.workspaces_dir)
+            unowned = [o for o in found if o.kind == workspace_orphans.UNOWNED]
+            orphans = [o for o in found if o.kind != workspace_orphans.UNOWNED]
+            if unowned:  # maybe live work of a replaced database: say so, never delete here
+                some = ", ".join(os.path.basename(o.path) for o in unowned[:3]) + (", ..." if len(unowned) > 3 else "")
+                left = [(f"left {len(unowned)} folder(s) in {self.ctx.workspaces_dir} that no project in this database "
+                         f"owns ({some}): if vmuser.db was moved, emptied or restored from a backup they may be "
+                         "live workspaces (put that vmuser.db back); if not, vmuser gc removes them")]
+            else:
+                left = []
             if not orphans:
-                return []
+                return left
             removed, problems = workspace_orphans.remove(orphans)
             if removed:
                 with self.db.write() as conn:
@@ -408,7 +423,7 @@ class Vmuser:
                         oplog.record(conn, "workspace.orphan", path=o.path, why=o.why)
         except (VmuserError, OSError, sqlite3.Error) as exc:  # a locked or read-only database: next start
             return [f"orphan workspace folders were not reclaimed: {exc}"]
-        return [f"removed the orphan workspace folder {o.path} ({o.why})" for o in removed] + problems
+        return [f"removed the orphan workspace folder {o.path} ({o.why})" for o in removed] + problems + left
 
     def restore_container(self, checkpoint_ref: str):
         """Recreate the project's container from the checkpoint's image (see

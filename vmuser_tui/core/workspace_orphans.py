@@ -12,7 +12,9 @@ and start time checked, :func:`vmuser_tui.core.procs.alive`) or, from another ho
 than :data:`OTHER_HOST_SECONDS`; and folders named like a project id that no project row
 names (by id or by workspace path) and untouched for :data:`GRACE_SECONDS` (a create
 between its ``mkdir``/rename and its row, in another process, is not an orphan).
-Anything else under ``workspaces/`` (files, symlinks, other names) is never touched.
+Anything else under ``workspaces/`` (files, symlinks, other names) is never touched. The
+second kind (:data:`UNOWNED`) may be a live workspace of a database that was replaced, so
+only ``vmuser gc`` removes it; start-up recovery and the background gc only name it.
 :func:`remove` deletes them with :func:`shutil.rmtree`, which never follows a symlink
 (it walks with directory file descriptors on Linux). ``vmuser gc`` and the start-up
 recovery (:class:`~vmuser_tui.core.service.Vmuser`) call them and say what they removed.
@@ -34,12 +36,24 @@ GRACE_SECONDS = 600
 OTHER_HOST_SECONDS = 24 * 3600
 
 
+#: :attr:`Orphan.kind` of a temporary import folder whose owner is gone (its name proves it).
+IMPORT = "import"
+#: :attr:`Orphan.kind` of a folder named like a project id that no row names: a create killed
+#: between its rename and its row, but just as well the live workspace of a project that the
+#: database in hand does not know (vmuser.db moved aside, emptied, or restored from an older
+#: backup). Only an explicit ``vmuser gc`` removes these (session 22: start-up recovery and the
+#: background gc deleted them, live work included).
+UNOWNED = "unowned"
+
+
 @dataclass(frozen=True)
 class Orphan:
-    """A folder to reclaim: ``path`` and ``why`` (one phrase for the user)."""
+    """A folder to reclaim: ``path``, ``why`` (one phrase for the user) and ``kind``
+    (:data:`IMPORT` or :data:`UNOWNED`)."""
 
     path: str
     why: str
+    kind: str = IMPORT
 
     def to_json(self) -> dict:
         return {"path": self.path, "why": self.why}
@@ -104,7 +118,7 @@ def find(database, workspaces_dir: Path, *, now: float | None = None) -> list[Or
         if any(s == real or s.startswith(real + "/") for s in spaces):
             continue  # a row names it by path (its id was changed by hand, say)
         if now - st.st_mtime > GRACE_SECONDS:
-            out.append(Orphan(entry.path, "no project owns it"))
+            out.append(Orphan(entry.path, "no project owns it", UNOWNED))
     return out
 
 

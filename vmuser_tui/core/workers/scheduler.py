@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock
-from vmuser_tui.core.errors import VmuserError
+from vmuser_tui.core.errors import VmuserError, damaged_database
 from vmuser_tui.core.leases import Leases
 from vmuser_tui.core.workers import cleanup, snapshot
 from vmuser_tui.core.workers.watch import Watcher
@@ -77,7 +77,7 @@ def _retention(vm, now: datetime) -> dict:
 
 def _gc(vm, now: datetime) -> dict:
     """Prune: reclaim what forgets and deletions left unreachable."""
-    res = vm.gc()
+    res = vm.gc(unowned=False)  # a folder no row names may be live work of a replaced vmuser.db: `vmuser gc` only
     orphans = {"workspaces": [o.path for o in res.workspaces]} if res.workspaces else {}  # reclaimed folders
     return {"blobs": res.blobs, "trees": res.trees, "bytes": res.bytes, **orphans}
 
@@ -177,7 +177,13 @@ class Scheduler:
             if not force and not self._is_due(job, now):
                 return JobResult(name, skipped="not due")
             try:
-                summary = job.run(self.vm, now)
+                try:
+                    summary = job.run(self.vm, now)
+                except Exception as exc:  # a damaged page or row: this job fails, the next ones run
+                    damage = damaged_database(exc)
+                    if damage is None:
+                        raise
+                    raise damage from exc
             except VmuserError as exc:
                 log.warning("job %s failed: %s", name, exc)
                 self._record(name, now, {"error": str(exc)})

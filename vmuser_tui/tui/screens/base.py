@@ -22,7 +22,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from vmuser_tui.core.errors import VmuserError
+from vmuser_tui.core.errors import VmuserError, damaged_database
 from vmuser_tui.tui.widgets.taskbar import TaskBar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -201,7 +201,9 @@ class WorkerMixin(_MixinBase):
             except VmuserError as err:
                 value, kind = err, "error"
             except Exception as err:  # noqa: BLE001 - never let a worker take the app down
-                value, kind = err, "crash"
+                value, kind = damaged_database(err), "error"  # a bad page or row: named, with the tool
+                if value is None:
+                    value, kind = err, "crash"
                 self.log.error("".join(traceback.format_exception(err)))
             try:
                 self.app.call_from_thread(finish, kind, value)
