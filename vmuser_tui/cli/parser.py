@@ -58,6 +58,8 @@ When damage is found:
   - A checkpoint listed as affected restores every path except the damaged ones:
     vmuser checkpoint restore ID --path src/ (paths outside the damaged list).
   - Checkpoints not listed are whole; an older copy of vmuser.db (a backup) holds the rest.
+    To put a backup in place, stop every vmuser process and remove vmuser.db-wal and
+    vmuser.db-shm with it: SQLite would replay the live -wal onto the older file.
 """
 
 
@@ -583,9 +585,10 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
                        formatter_class=_Formatter, parents=[common], epilog=CHECK_EPILOG,
                        description="Verify the data dir's database as git fsck and restic check --read-data do:\n"
                        "SQLite's integrity check, then every blob read back and re-hashed, every tree decoded\n"
-                       "and its entries looked up, every checkpoint's root tree found. Reads only; safe while\n"
-                       "other vmuser processes run. Exit code 0: no damage; 1: damage found (listed, with the\n"
-                       "checkpoints it affects and their damaged paths).")
+                       "and its entries looked up, every checkpoint's root tree and parent and every project's\n"
+                       "head found. Reads only; safe while other vmuser processes run.\n"
+                       "Exit code 0: no damage; 1: damage found (listed, with the checkpoints it affects and\n"
+                       "their damaged paths).")
     _json(p)
     p.set_defaults(func="check", _leaf=p)
     _conventions(sub, common)
