@@ -1,0 +1,35 @@
+"""Session 22 hardening of custom commands in the TUI (Pilot, a real host process): while a
+host command runs, the dialog's hint says cancelling stops it on the host (not "in the
+container"), and the hint fits the dialog at 80 columns."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+from textual.widgets import Static
+
+from vmuser_tui.tui.screens.exec_output import ExecOutputScreen
+
+from .conftest import run_app
+from .test_i16_cmds_tui import until
+from .world import build_world
+
+
+async def test_a_running_host_command_says_cancel_stops_it_on_the_host(make_vm, monkeypatch):
+    sleeper = " ".join(shlex.quote(w) for w in [sys.executable, "-c", "import time; time.sleep(60)"])
+    vm = make_vm(config_text=f'[[commands]]\nname = "slow"\nkey = "ctrl+t"\nscope = "project"\n'
+                             f"command = {json.dumps(sleeper)}\n")
+    world = build_world(vm, monkeypatch)
+    async with run_app(vm, open_project=world.demo) as pilot:
+        await pilot.press("ctrl+t")
+        assert await until(pilot, lambda: isinstance(pilot.app.screen, ExecOutputScreen))
+        screen = pilot.app.screen
+        assert screen.running
+        hint = screen.query_one("#exec-hint", Static)
+        text = str(hint.render())
+        assert "on the host" in text and "container" not in text, text
+        assert hint.render_line(0).text.rstrip().endswith("scroll"), hint.render_line(0).text  # not cut
+        await pilot.press("escape")  # cancels it
+        assert await until(pilot, lambda: not screen.running)
