@@ -33,3 +33,24 @@ async def test_a_running_host_command_says_cancel_stops_it_on_the_host(make_vm, 
         assert hint.render_line(0).text.rstrip().endswith("scroll"), hint.render_line(0).text  # not cut
         await pilot.press("escape")  # cancels it
         assert await until(pilot, lambda: not screen.running)
+
+
+async def test_a_long_failure_is_shown_whole_not_cut_at_the_dialog_edge(world):
+    """A command that cannot start says why in one line that names the fix; at 80 columns
+    that line is longer than the dialog, and its end (the fix) must still be on screen."""
+    from vmuser_tui.core.errors import VmuserError
+
+    why = ("read-only: cannot run commands in this session; open vmuser without --read-only "
+           "to make changes")
+
+    def runner(on_output, control):
+        raise VmuserError(why)
+
+    async with run_app(world.vm) as pilot:
+        pilot.app.push_screen(ExecOutputScreen(None, ["true"], "x: $ true", runner=runner, target="host"))
+        assert await until(pilot, lambda: isinstance(pilot.app.screen, ExecOutputScreen)
+                           and not pilot.app.screen.running)
+        await pilot.pause()
+        summary = pilot.app.screen.query_one("#exec-summary", Static)
+        drawn = " ".join(summary.render_line(y).text.strip() for y in range(summary.size.height))
+        assert "without --read-only to make changes" in drawn, drawn
