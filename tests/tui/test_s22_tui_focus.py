@@ -49,3 +49,23 @@ async def test_first_checkpoint_of_an_empty_project_gets_the_focus(world, pilot_
             await settle(pilot)
         assert len(screen.checkpoints) == 1
         assert pilot.app.focused is table
+
+
+async def test_no_projects_back_from_the_log_n_still_makes_a_project(make_vm):
+    """No project yet; L (the log) and back: the keys are the screen's again, not typed into
+    the hidden filter box (n went into it: "/n: 0 of 0 projects" and no dialog)."""
+    from textual.widgets import Input
+
+    from vmuser_tui.tui.screens.new_project import NewProjectScreen
+
+    from .conftest import run_app
+
+    vm = make_vm()
+    async with run_app(vm) as pilot:
+        for keys in (("L",), ("escape",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+        assert not isinstance(pilot.app.focused, Input), pilot.app.focused
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, NewProjectScreen)
