@@ -54,3 +54,19 @@ async def test_a_long_failure_is_shown_whole_not_cut_at_the_dialog_edge(world):
         summary = pilot.app.screen.query_one("#exec-summary", Static)
         drawn = " ".join(summary.render_line(y).text.strip() for y in range(summary.size.height))
         assert "without --read-only to make changes" in drawn, drawn
+
+
+async def test_the_run_a_command_prompt_hint_fits_80_columns(world, pilot_at):
+    """``x``'s prompt: its hint ends with how to cancel, on screen at 80x24 (was cut at "Esc:")."""
+    from vmuser_tui.tui.flows.sessions import exec_command
+    from vmuser_tui.tui.screens.prompt import PromptScreen
+
+    from .conftest import settle
+
+    async with pilot_at("project") as (pilot, screen):
+        exec_command(screen, world.vm.sessions.get(world.session))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, PromptScreen)
+        hint = pilot.app.screen.query_one("#prompt-hint", Static)
+        drawn = " ".join(hint.render_line(y).text.strip() for y in range(hint.size.height))
+        assert drawn.endswith("Esc: cancel"), drawn
