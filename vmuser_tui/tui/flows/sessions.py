@@ -134,7 +134,7 @@ def exec_command(host: WorkerMixin, session: Session, *, after: After = None) ->
         app.push_screen(ExecOutputScreen(session, argv, title), closed)
 
     app.push_screen(PromptScreen(f"Run in {session.container_name}", placeholder="command, e.g. ls -la",
-                                 hint="runs with sh -c in /workspace, output as it comes   Enter: run   Esc: cancel",
+                                 hint="sh -c in /workspace, output live   Enter: run   Esc: cancel",  # fits 80 columns
                                  allow_empty=False), answer)
 
 

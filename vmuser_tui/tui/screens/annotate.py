@@ -109,13 +109,16 @@ class AnnotateScreen(VmuserModal["Annotation | None"]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_field":
             focused = self.focused
-            return (focused is not None and focused.id == "annotate-label"
-                    and bool(self.query_one("#annotate-label", Input).value.strip()))
+            # in the label, typed or not: in a burst ("xyz<Enter>note") the letters before the
+            # Enter may still be queued in the Input, its value still empty, when the Enter is routed
+            return focused is not None and focused.id == "annotate-label"
         return super().check_action(action, parameters)
 
     def action_next_field(self) -> None:
-        """Enter in the label: on to the note (now, not at the next idle)."""
+        """Enter in the label: on to the note (now, not at the next idle, so the keys after it
+        in the same burst land there); an empty label is refused once its keys are in."""
         self.set_focus(self.query_one("#annotate-note", Input))
+        self.call_after_refresh(self._label)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the note or the tags: save; in the label (typed in the same burst as

@@ -204,6 +204,7 @@ class ContainerLogsScreen(VmuserScreen):
         else:
             parts.append(f"not following · {follow}: follow")
         parts.append(f"{len(self.lines)} lines" if self.lines or self.ended or self.problem
+                     else "no output yet" if self.query_text  # short: the search's part must fit too
                      else "no output yet: the container has printed nothing; new lines show here as they come")
         if self.query_text:
             if not self.matches:
@@ -249,6 +250,8 @@ class ContainerLogsScreen(VmuserScreen):
             self._redraw()
             if self.matches:
                 self._go(len(self.matches) - 1)  # the newest match: the end of a log is what one came for
+            elif text:
+                self.notify(f"no line holds {printable(text)!r}", severity="warning")
             self._status()
 
         self.app.push_screen(PromptScreen("Search the output", placeholder="text (any case); empty: clear",

@@ -194,7 +194,8 @@ class ExecOutputScreen(VmuserModal[None]):
 
     def _hint(self) -> str:
         if self.running:
-            return f"{self._cancel_keys()}: cancel (stops it in the container)   arrows, PgUp/PgDn: scroll"
+            where = "on the host" if self.target == "host" else "in the container"  # a custom command's
+            return f"{self._cancel_keys()}: cancel (stops it {where}) · ↑↓ PgUp/Dn scroll"  # fits 80 columns
         return "Esc / q / Enter: close   arrows, PgUp/PgDn: scroll"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

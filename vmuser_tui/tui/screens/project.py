@@ -150,6 +150,7 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         self._select: str | None = None
         self._vm: Vmuser | None = None
         self._shown: dict[str, object] = {}  # what was drawn last, to skip redrawing the same
+        self._timeline_had_focus = False  # it had the focus when an empty list hid it
         # the widgets, made here so that they (and what they hold) outlive the DOM: on_unmount reads them
         self.info = ProjectInfo(id="project-info", classes="nowrap")
         self.panel = SessionsPanel(id="sessions")
@@ -331,7 +332,12 @@ class ProjectScreen(CustomCommandsMixin, VmuserScreen):
         empty = self.query_one("#timeline-empty", Static)
         empty.update(timeline.empty_text())
         empty.display = not timeline.rows
+        if not timeline.rows and self.focused is timeline:
+            self._timeline_had_focus = True  # hiding it moves the focus on (to the sessions)
         timeline.display = bool(timeline.rows)
+        if timeline.rows and self._timeline_had_focus:
+            self._timeline_had_focus = False  # shown again: the keys act on it again
+            timeline.focus()
 
     def _timeline_title(self) -> None:
         self.query_one("#timeline-title", Label).update(self.timeline.title())

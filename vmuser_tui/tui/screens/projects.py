@@ -43,6 +43,10 @@ class ProjectsScreen(VmuserScreen):
     """The project table. The filter matches as you type; Escape clears it (then the marks).
     Pin, unpin, extend, stop and delete act on the marked projects, else on the selected one."""
 
+    # The table, even while hidden (no project yet): Textual's default ("*") picks the first
+    # focusable widget, the hidden filter box, which then swallows n, s, d... as text.
+    AUTO_FOCUS = "#projects"
+
     HELP_NAME = "projects"
     AUTO_RELOAD = True
     CSS_PATH = css("projects")

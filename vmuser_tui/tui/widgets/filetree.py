@@ -89,6 +89,13 @@ class FileTree(Tree):
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
 
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        # a new long label made the tree wider: the scrollbar now takes the last row, which
+        # may be the cursor's (just scrolled to): scroll to it again once laid out
+        node = self.cursor_node
+        if shown and node is not None:
+            self.call_after_refresh(self.scroll_to_node, node, animate=False)
+
     # -- nodes of VFS entries -----------------------------------------------------------
     @staticmethod
     def node_label(node: TreeNode) -> Text:
