@@ -430,7 +430,7 @@ class Sessions:
     def exec_stream(self, ref: str, argv: builtins.list[str], *, on_output: OutputSink, stdin_fd: int | None = None,
                     stdin: bool = False, tty: bool = False, detach: bool = False, workdir: str | None = None,
                     env: dict[str, str] | None = None, user: str = "", size: tuple[int, int] | None = None,
-                    control: ExecControl | None = None) -> ExecOutcome:
+                    control: ExecControl | None = None, check_access: bool = True) -> ExecOutcome:
         """Run ``argv`` in the session's container like ``docker exec``: output handed to
         ``on_output(stream, bytes)`` as it arrives (in this thread), ``stdin_fd`` forwarded
         (with ``stdin``), a TTY, detached, ``workdir`` (absolute; default the session's: /workspace or
@@ -439,7 +439,9 @@ class Sessions:
         threads (closed when this returns). Blocks until the command ends (not when
         detached). Checks the lease first; logs ``session.exec`` (env names only, never
         values) and counts it in the metrics, as :meth:`exec` does. See
-        :mod:`vmuser_tui.core.exec_options` for what is bad input (UsageError)."""
+        :mod:`vmuser_tui.core.exec_options` for what is bad input (UsageError).
+        ``check_access=False``: the caller has judged it already (a custom command marked
+        ``changes = false`` runs in read-only mode, issue 16)."""
         from vmuser_tui.core.exec_options import check_env, check_workdir
         from vmuser_tui.core.runtime.base import ExecOptions
 
@@ -449,7 +451,8 @@ class Sessions:
             options = ExecOptions(stdin=stdin and not detach, tty=tty, detach=detach, workdir=check_workdir(workdir),
                                   environment=check_env(env or {}), user=user.strip(), size=size)
             session, container_id = self._running_container(ref)
-            self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
+            if check_access:
+                self.ctx.access.check(session.project_id, session.id, what="run commands in this session")
             if not workdir and session.workdir:  # a devcontainer.json's workspaceFolder
                 options = replace(options, workdir=session.workdir)
             outcome = self.rt(session).exec_stream(container_id, argv, options, on_output,
