@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from vmuser_tui.core.errors import NotFoundError, UsageError
 from vmuser_tui.core.search_query import SearchQuery, as_you_type, mark, parse
+from vmuser_tui.core.text import printable
 from vmuser_tui.tui.screens.base import VmuserScreen
 from vmuser_tui.tui.styles import css
 from vmuser_tui.tui.widgets.cells import ago
@@ -155,9 +156,14 @@ class LogScreen(VmuserScreen):
                        for i, e in enumerate(entries)), width=self.size.width or None, minimum={"when": TIME_WIDTH})
         if row and row < len(entries):
             table.move_cursor(row=row, animate=False)
-        if not entries:
-            self.query_one("#log-detail", Static).update("")
         query = self.query_now
+        if not entries:  # where the rows would be, as the timeline says it (typed text: not markup)
+            if query.describe() and not problem:
+                empty = Text(printable(f"No entry matches {query.describe()}. "
+                                       f"{self.key('log.back', 'escape')} in the filter box clears it."))
+            else:
+                empty = Text("Nothing logged yet." if not problem else "")
+            self.query_one("#log-detail", Static).update(empty)
         self.sub_title = f"log · {query.project}" if query.project else "log · all projects"
         if problem:
             message = problem
