@@ -43,7 +43,14 @@ and left out:
 - a page-level copy (backup API: 0.06 s, VACUUM INTO: 0.09 s, before any fsync): pages
   carry their slack, bytes of deleted rows (forgotten checkpoints, other or deleted
   projects) that would ride along unless every page were rebuilt, and the data dir's
-  tables are not the file's;
+  tables are not the file's. ``PRAGMA secure_delete`` does not prevent it: SQLite zeroes
+  a row where it is deleted, but a b-tree page rebuilt when rows moved between pages
+  keeps an old copy of them in its free space (benchmarks/export_floors.py finds 36 of
+  45,000 deleted rows in such a file); zeroing that free space page by page costs more
+  than the copy itself (2.4x the copy with it, before the export does anything else);
+- an index-less file (the cheapest SQLite file of the rows, nothing chosen or checked):
+  1.7x the copy on a quiet machine (export_floors.py), before choosing what the
+  checkpoints reach (the walk), the checks and the digest;
 - the digest's JSON built by SQLite (json_group_array) rather than Python: saves 0.03 s,
   not worth a second implementation of the format's digest; page sizes of 4 to 64 KiB:
   16 KiB measured 5% faster than 4 KiB, no better above.
