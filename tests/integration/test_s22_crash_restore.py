@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_crash_safety import applied, dir_manifest, kill_restore_after, open_vm, two_states  # noqa: F401
+from test_crash_safety import dir_manifest, kill_restore_after
+from test_crash_safety import two_states as two_states  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
