@@ -114,3 +114,44 @@ def test_a_stale_killed_start_is_failed_and_its_container_removed_at_the_next_st
     finally:
         vm.close()
     assert _containers(client, sid) == []
+
+
+def test_a_delete_killed_after_removing_the_container_then_run_again_claims_no_container(
+        tmp_path, clean_env, docker_projects):
+    """``project delete`` killed right after the engine removed the session's container: the
+    project stays (its rows were not deleted yet) and the session is failed at the next start
+    ("container vanished"). The delete run again works, and says (and logs) that it removed
+    no container: there was none left to remove."""
+    client, made = docker_projects
+    data_dir, config_path = tmp_path / "data", tmp_path / "config.toml"
+    config_path.write_text(CONFIG)
+    vm = _open(data_dir, config_path)
+    project = vm.projects.create("killed-delete")
+    made.append(project.id)
+    sid = vm.sessions.start(project.id).session.id
+    vm.close()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            real = DockerRuntime.remove
+
+            def remove_then_die(self, container_id):
+                real(self, container_id)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            DockerRuntime.remove = remove_then_die  # type: ignore[method-assign]
+            _open(data_dir, config_path).delete_project(project.id)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status)
+    assert _containers(client, sid) == []
+    vm = _open(data_dir, config_path)
+    try:
+        assert vm.sessions.get(sid).status == "failed"
+        out = vm.delete_project(project.id)
+        assert out["containers"] == 0
+        (entry,) = vm.log(operation="project.delete")
+        assert entry["details"]["containers"] == 0
+    finally:
+        vm.close()

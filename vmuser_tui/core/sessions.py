@@ -536,13 +536,17 @@ class Sessions:
         for session in self.list(project_id):
             if (session.runtime == "docker" and session.container_id
                     and session.status in ACTIVE + ("failed",) + kept):
+                rt = self.rt(session)
                 try:
-                    self.rt(session).remove(session.container_id)
+                    # a failed session's container may be gone (it vanished, or a delete killed
+                    # half-way removed it): counted (and logged) only when there was one
+                    there = session.status != "failed" or rt.inspect(session.container_id) is not None
+                    rt.remove(session.container_id)
                 except VmuserError:
                     if session.engine == "local":
                         raise
                     continue  # a dead host: purge_project reports what stays there
-                count += 1
+                count += there
                 with self.db.write() as conn:
                     if session.status != "stopped":
                         self._set_status(conn, session, "stopped", "project deleted", stopped_at=clock.now_iso())
