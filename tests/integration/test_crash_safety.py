@@ -642,7 +642,8 @@ def test_restore_killed_half_way_is_finished_on_next_start_and_can_be_undone(two
     try:
         assert len(vm.notes) == 1 and re.fullmatch(
             f"finished an interrupted restore of project {project} to checkpoint {a} "
-            r"\(the workspace as it was before is saved as checkpoint \w+\)", vm.notes[0]), vm.notes
+            r"\(the workspace as it was before is saved as checkpoint \w+\)"
+            f"; undo with: vmuser checkpoint restore {b}", vm.notes[0]), vm.notes
         assert dir_manifest(ws) == states[a]
         assert vm.projects.get(project).head_checkpoint_id == a
         entry = vm.log(project=project, operation="checkpoint.restore", limit=1)[0]

@@ -88,8 +88,12 @@ def remove(sessions: Sessions, ref: str) -> Session:
         raise StateError(f"session {session.id} is {session.status}: stop it first with: "
                          f"vmuser session stop {session.id}")
     sessions.ctx.access.check(session.project_id, None, what="remove this session")
-    if session.runtime == "docker" and session.container_id:
-        sessions.rt(session).remove(session.container_id)  # gone already is fine
+    if session.runtime == "docker":
+        from vmuser_tui.core.sessions import unrecorded_containers
+
+        rt = sessions.rt(session)
+        for container_id in [session.container_id] if session.container_id else unrecorded_containers(rt, session):
+            rt.remove(container_id)  # gone already is fine
     with sessions.db.write() as conn:
         conn.execute("DELETE FROM session_metrics WHERE session_id = ?", (session.id,))
         conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))

@@ -518,6 +518,18 @@ class Restorer:
                           f"waits: its workspace could not be saved first ({exc}); fix that and run vmuser again")
         return (outcome.checkpoint.id if outcome.created else None), None
 
+    def _undo_hint(self, entry: JournalEntry, outcome: str) -> str:
+        """``"; undo with: vmuser checkpoint restore PRE [--path P]..."`` for a finished
+        interrupted restore whose pre-restore checkpoint still exists, else "". The killed
+        process never printed its own undo line, and the checkpoint saved at recovery holds
+        the half-restored mix, not the workspace as it was (session 22)."""
+        if not outcome.startswith("finished") or self._checkpoint(entry.pre_checkpoint_id) is None:
+            return ""
+        import shlex
+
+        scope = "".join(f" --path {shlex.quote(path)}" for path in entry.paths or [])
+        return f"; undo with: vmuser checkpoint restore {entry.pre_checkpoint_id}{scope}"
+
     def recover(self) -> list[str]:
         """Finish or roll back every restore whose owner is gone (run by
         :class:`~vmuser_tui.core.service.Vmuser` when it starts); returns one line per
@@ -552,7 +564,7 @@ class Restorer:
                         outcome = self.roll_forward(entry)
                         if saved:
                             outcome += f" (the workspace as it was before is saved as checkpoint {saved})"
-                        notes.append(outcome)
+                        notes.append(outcome + self._undo_hint(entry, outcome))
             except VmuserError as exc:  # e.g. the database is read-only: report and go on opening
                 notes.append(f"could not recover the interrupted restore of project {entry.project_id} to "
                              f"checkpoint {entry.checkpoint_id}: {exc}")

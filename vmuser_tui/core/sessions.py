@@ -67,6 +67,21 @@ def _container_left(rt: ContainerRuntime, session_id: str) -> bool:
         return True
 
 
+def unrecorded_containers(rt: ContainerRuntime, session: Session) -> list[str]:
+    """Ids of the containers labelled with a docker ``session`` that has none on record: its
+    start was killed (kill -9, a power cut) between the engine's start and the row that
+    records the container (session 22). [] when it has one on record, or the engine cannot
+    say (then nothing is known to be left)."""
+    from vmuser_tui.core.runtime.base import LABEL_SESSION
+
+    if session.runtime != "docker" or session.container_id:
+        return []
+    try:
+        return [c.id for c in rt.list_managed(f"{LABEL_SESSION}={session.id}")]
+    except VmuserError:
+        return []
+
+
 @dataclass
 class StartOutcome:
     """A started session plus notes for the user (e.g. which image was chosen and why)."""
@@ -343,6 +358,10 @@ class Sessions:
                 pass  # the container is already gone (removed behind vmuser's back)
             if not keep_stopped(self.ctx):
                 rt.remove(session.container_id)
+        elif session.runtime == "docker":  # a start killed before it recorded its container
+            rt = self.rt(session)
+            for container_id in unrecorded_containers(rt, session):
+                rt.remove(container_id)
         with self.db.write() as conn:
             self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
             self.projects.touch(conn, session.project_id)
@@ -517,13 +536,17 @@ class Sessions:
         for session in self.list(project_id):
             if (session.runtime == "docker" and session.container_id
                     and session.status in ACTIVE + ("failed",) + kept):
+                rt = self.rt(session)
                 try:
-                    self.rt(session).remove(session.container_id)
+                    # a failed session's container may be gone (it vanished, or a delete killed
+                    # half-way removed it): counted (and logged) only when there was one
+                    there = session.status != "failed" or rt.inspect(session.container_id) is not None
+                    rt.remove(session.container_id)
                 except VmuserError:
                     if session.engine == "local":
                         raise
                     continue  # a dead host: purge_project reports what stays there
-                count += 1
+                count += there
                 with self.db.write() as conn:
                     if session.status != "stopped":
                         self._set_status(conn, session, "stopped", "project deleted", stopped_at=clock.now_iso())
@@ -620,6 +643,12 @@ class Sessions:
             return None
         if session.status == "created" and not session.container_id:
             new, reason = "failed", "start did not finish"
+            rt = self.rt(session)
+            for container_id in unrecorded_containers(rt, session):  # the killed start's container
+                try:
+                    rt.remove(container_id)
+                except VmuserError:
+                    pass  # the engine is in trouble: session stop/rm remove it later
         return self._change(session, new, reason)
 
     def _change(self, session: Session, new: str, reason: str) -> str:
