@@ -1,11 +1,9 @@
-"""kill -9 of ``project export`` (session 22, crash hardening; core/export.py is the lead's,
-so this finding is recorded, not fixed).
+"""kill -9 of ``project export`` (session 22, crash hardening).
 
-An export writes ``.<name>.<pid>.<random>.tmp`` next to the destination and renames it at the
-end, so a killed export never leaves a half file under the name asked for (that holds). But
-the temp file stays, up to the whole export's size, and nothing removes it: not the next
-export to the same name, not ``vmuser gc``. Fix (in export.py): before writing, remove
-``.<name>.<pid>.*.tmp`` files next to the destination whose pid is dead (``procs.alive``).
+An export writes ``.<name>.<host>.<pid>.<random>.tmp`` next to the destination and renames it
+at the end, so a killed export never leaves a half file under the name asked for. The temp
+file stayed, up to the whole export's size, and nothing removed it; the next export to the
+same name now removes those of this host whose process is gone (``export.reclaim_temps``).
 """
 
 from __future__ import annotations
@@ -27,8 +25,6 @@ def _cli(data_dir: Path, *argv: str) -> list[str]:
             str(data_dir.parent / "none.toml"), *argv]
 
 
-@pytest.mark.xfail(strict=True, reason="core/export.py never removes the temp file of a killed export "
-                                       "(not this helper's file to edit: reported)")
 def test_a_killed_export_leaves_no_temp_file_after_the_next_export(tmp_path, cli_env):
     data_dir, out = tmp_path / "data", tmp_path / "out"
     ws = tmp_path / "ws"
@@ -56,3 +52,26 @@ def test_a_killed_export_leaves_no_temp_file_after_the_next_export(tmp_path, cli
     assert done.returncode == 0, done.stderr
     subprocess.run(_cli(data_dir, "gc"), env=env, check=True, capture_output=True)
     assert sorted(p.name for p in out.iterdir()) == ["exp.vmuser"]
+
+
+def test_only_dead_exports_of_this_host_lose_their_temp_files(tmp_path):
+    from vmuser_tui.core import procs
+    from vmuser_tui.core.export import reclaim_temps
+
+    out = tmp_path / "exp.vmuser"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = procs.hostname()
+    names = {
+        "dead": f".exp.vmuser.{host}.{gone.pid}.0badf00d.tmp",
+        "dead, before session 22": f".exp.vmuser.{gone.pid}.0badf00d.tmp",
+        "alive": f".exp.vmuser.{host}.{os.getpid()}.0badf00d.tmp",
+        "another host": f".exp.vmuser.elsewhere.{gone.pid}.0badf00d.tmp",
+        "another export": f".other.vmuser.{host}.{gone.pid}.0badf00d.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    removed = reclaim_temps(out)
+    assert sorted(p.name for p in removed) == sorted([names["dead"], names["dead, before session 22"]])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        names[k] for k in ("alive", "another host", "another export"))

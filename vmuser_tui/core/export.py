@@ -66,6 +66,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import time
@@ -276,6 +277,28 @@ def _copy_objects(conn: sqlite3.Connection, now: int) -> int:
     return len(partial)
 
 
+def reclaim_temps(out: Path) -> list[Path]:
+    """Remove the temporary files that earlier exports to ``out`` left when they were killed
+    (``.<name>.<host>.<pid>.<8 hex>.tmp`` beside it, or ``.<name>.<pid>.<8 hex>.tmp`` from
+    before session 22): those of this host whose process is gone. A live export's file, or
+    one another host writes (its process cannot be probed from here), is left alone.
+    Returns the files removed; a file that cannot be removed is skipped."""
+    host = procs.hostname()
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:{re.escape(host)}\.)?([0-9]+)\.[0-9a-f]{{8}}\.tmp")
+    removed = []
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and not procs.alive(int(match.group(1)), host):
+            with contextlib.suppress(OSError):
+                (out.parent / name).unlink()
+                removed.append(out.parent / name)
+    return removed
+
+
 def _attach_source(conn: sqlite3.Connection, db_path: Path, read_only_dir: bool) -> None:
     """ATTACH the data dir's database as ``src``, read-only (``mode=ro``; on a data dir that
     cannot be written, ``immutable=1`` when no ``-wal`` holds commits, as core.db does)."""
@@ -298,7 +321,8 @@ def export(db_path: Path, project_id: str, out: Path, *, since: str | None = Non
     after this stored ISO UTC time (and log entries from then on); ``ids``: only these full
     checkpoint ids. ``say(line)``: one line per phase. Returns an :class:`ExportResult`."""
     started = time.perf_counter()
-    temp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    reclaim_temps(out)
+    temp = out.with_name(f".{out.name}.{procs.hostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     conn = sqlite3.connect(temp.absolute().as_uri() + "?mode=rwc", uri=True, isolation_level=None)
     os.chmod(temp, 0o600)  # it holds a project's files: the owner's only, as vmuser.db is
     try:
