@@ -74,32 +74,41 @@ def _floor(src: Path, dst: Path) -> float:
     return time.perf_counter() - t
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", type=int, default=10_000)
-    ap.add_argument("--files", type=int, default=300)
-    ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
-    args = ap.parse_args(argv)
+def prepare(work: Path, checkpoints: int, files: int):
+    """``(vm, project, db path)``: the history of benchmarks/history.py in ``work``/data,
+    built once and reused while it has ``checkpoints`` checkpoints; the WAL checkpointed, so
+    vmuser.db is the whole database. benchmarks/export_floors.py uses the same history."""
     import history
 
     from vmuser_tui.core.service import Vmuser
 
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-export-"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
     vm = Vmuser.open(data_dir=str(data), config_path=str(work / "none.toml"), reconcile=False)
     have = [p for p in vm.projects.list() if p.name == "history"]
-    if have and have[0].checkpoints == args.checkpoints:
+    if have and have[0].checkpoints == checkpoints:
         project = have[0]
         print(f"reusing the history in {data}", file=sys.stderr)
     else:
         for p in have:
             vm.delete_project(p.id)
         t0 = time.perf_counter()
-        project = history.build(vm, args.checkpoints, args.files)
-        print(f"built {args.checkpoints:,} checkpoints in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        project = history.build(vm, checkpoints, files)
+        print(f"built {checkpoints:,} checkpoints in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     vm.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db = data / "vmuser.db"
+    return vm, project, data / "vmuser.db"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoints", type=int, default=10_000)
+    ap.add_argument("--files", type=int, default=300)
+    ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
+    args = ap.parse_args(argv)
+    from vmuser_tui.core.service import Vmuser
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-export-"))
+    vm, project, db = prepare(work, args.checkpoints, args.files)
     out = work / "out"
     out.mkdir(exist_ok=True)
     copies, plain, exports, floors = [], [], [], []
