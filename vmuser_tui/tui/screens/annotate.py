@@ -97,6 +97,13 @@ class AnnotateScreen(VmuserModal["Annotation | None"]):
     def on_mount(self) -> None:
         self.query_one("#annotate-label", Input).focus()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A full label says so: the Input drops the keys past ``LABEL_MAX`` without a word."""
+        if event.input.id == "annotate-label":
+            full = len(event.value) >= LABEL_MAX
+            self.query_one("#annotate-error", Static).update(
+                f"the label is full: it holds at most {LABEL_MAX} characters; put more in the note" if full else "")
+
     def _label(self) -> str | None:
         """The label typed, or None (and the error line says so) when there is none."""
         label = self.query_one("#annotate-label", Input).value.strip()
