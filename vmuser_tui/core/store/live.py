@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
+from vmuser_tui.core.store.confined import Confined, PathChanged
 from vmuser_tui.core.store.scan import GONE_ERRNOS, TMP_PREFIX, IgnoreFn, ScanResult, StatInfo, _bad_name, scan
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, TreeIndex
 
@@ -444,82 +445,86 @@ class LiveState:
         delta = ScanResult()
         dirty: set[str] = set()
         removed: list[str] = []
-        for path in sorted(paths, key=lambda p: (p.count("/"), p)):
-            parent, _, name = path.rpartition("/")
-            if parent and parent not in self.index.children:
-                continue  # its parent is gone or not captured: the parent's own event decides
-            top = path.split("/", 1)[0]
-            if top.lower() in RESERVED_NAMES or name.startswith(TMP_PREFIX):
-                continue
-            full = os.path.join(base, path)
-            try:
-                st = os.lstat(full)
-            except (FileNotFoundError, NotADirectoryError):
-                st = None
-            why = _bad_name(name) if st is not None else None
-            if why:
-                delta.skipped.append((path, why))
-                st = None
-            if st is not None and ignore is not None and ignore(path, statmod.S_ISDIR(st.st_mode)):
-                st = None
-            old = self.flat.get(path)
-            if st is None:
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
-                    dirty.add(parent)
-                continue
-            mode = st.st_mode
-            if statmod.S_ISDIR(mode):
-                fresh = path in fresh_dirs
-                if old is not None and old.kind == DIR and self.dir_inodes.get(path) == st.st_ino and not fresh:
-                    if old.mode != mode & 0o777:  # a chmod of the directory itself
-                        self.flat[path] = Entry(name, DIR, mode & 0o777, 0, "")
-                        self.index.modes[path] = mode & 0o777
-                        dirty.add(path)
+        tree = Confined(base)
+        try:
+            for path in sorted(paths, key=lambda p: (p.count("/"), p)):
+                parent, _, name = path.rpartition("/")
+                if parent and parent not in self.index.children:
+                    continue  # its parent is gone or not captured: the parent's own event decides
+                top = path.split("/", 1)[0]
+                if top.lower() in RESERVED_NAMES or name.startswith(TMP_PREFIX):
                     continue
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
-                self._scan_new_dir(path, st, ignore, delta, dirty)
-                dirty.add(parent)
-            elif statmod.S_ISREG(mode):
-                info = StatInfo.of(st)
-                if old is not None and old.kind == FILE and self.stats.get(path) == info:
-                    continue
-                if old is not None and old.kind != FILE:
-                    self._forget(path)
-                self.stats[path] = delta.stats[path] = info
-                delta.flat[path] = Entry(name, FILE, info.mode, info.size, "")
-                delta.pending.append(path)
-                dirty.add(parent)
-            elif statmod.S_ISLNK(mode):
-                try:
-                    target = os.readlink(os.fsencode(full))
-                except OSError as exc:  # gone since the lstat, or no longer a link (EINVAL)
-                    if exc.errno not in GONE_ERRNOS and exc.errno != errno.EINVAL:
-                        raise
+                try:  # through folder descriptors: a folder swapped for a link since the event is not followed
+                    st = tree.lstat(path)
+                except PathChanged:
+                    st = None
+                why = _bad_name(name) if st is not None else None
+                if why:
+                    delta.skipped.append((path, why))
+                    st = None
+                if st is not None and ignore is not None and ignore(path, statmod.S_ISDIR(st.st_mode)):
+                    st = None
+                old = self.flat.get(path)
+                if st is None:
                     if old is not None:
                         self._forget(path)
                         removed.append(path)
                         dirty.add(parent)
-                    delta.vanished.append(path)
                     continue
-                if old is not None and old.kind != SYMLINK:
-                    self._forget(path)
-                entry = Entry(name, SYMLINK, 0o777, len(target), hashlib.sha256(target).hexdigest())
-                if old == entry:
-                    continue
-                self.flat[path] = entry
-                self.symlinks[path] = delta.symlinks[path] = target
-                self.index.set(path, entry)
-                dirty.add(parent)
-            else:
-                delta.skipped.append((path, "not a regular file, directory or symlink"))
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
+                mode = st.st_mode
+                if statmod.S_ISDIR(mode):
+                    fresh = path in fresh_dirs
+                    if old is not None and old.kind == DIR and self.dir_inodes.get(path) == st.st_ino and not fresh:
+                        if old.mode != mode & 0o777:  # a chmod of the directory itself
+                            self.flat[path] = Entry(name, DIR, mode & 0o777, 0, "")
+                            self.index.modes[path] = mode & 0o777
+                            dirty.add(path)
+                        continue
+                    if old is not None:
+                        self._forget(path)
+                        removed.append(path)
+                    self._scan_new_dir(path, st, ignore, delta, dirty)
                     dirty.add(parent)
+                elif statmod.S_ISREG(mode):
+                    info = StatInfo.of(st)
+                    if old is not None and old.kind == FILE and self.stats.get(path) == info:
+                        continue
+                    if old is not None and old.kind != FILE:
+                        self._forget(path)
+                    self.stats[path] = delta.stats[path] = info
+                    delta.flat[path] = Entry(name, FILE, info.mode, info.size, "")
+                    delta.pending.append(path)
+                    dirty.add(parent)
+                elif statmod.S_ISLNK(mode):
+                    try:
+                        fd, _ = tree.parent(path)
+                        target = os.readlink(os.fsencode(name), dir_fd=fd)
+                    except (OSError, PathChanged) as exc:  # gone since the lstat, or no longer a link (EINVAL)
+                        if isinstance(exc, OSError) and exc.errno not in GONE_ERRNOS and exc.errno != errno.EINVAL:
+                            raise
+                        if old is not None:
+                            self._forget(path)
+                            removed.append(path)
+                            dirty.add(parent)
+                        delta.vanished.append(path)
+                        continue
+                    if old is not None and old.kind != SYMLINK:
+                        self._forget(path)
+                    entry = Entry(name, SYMLINK, 0o777, len(target), hashlib.sha256(target).hexdigest())
+                    if old == entry:
+                        continue
+                    self.flat[path] = entry
+                    self.symlinks[path] = delta.symlinks[path] = target
+                    self.index.set(path, entry)
+                    dirty.add(parent)
+                else:
+                    delta.skipped.append((path, "not a regular file, directory or symlink"))
+                    if old is not None:
+                        self._forget(path)
+                        removed.append(path)
+                        dirty.add(parent)
+        finally:
+            tree.close()
         delta.pending.sort()
         return delta, dirty, removed
 
