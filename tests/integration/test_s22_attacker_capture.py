@@ -174,3 +174,48 @@ def test_a_change_the_monitor_reported_never_reads_through_a_folder_swapped_sinc
     assert SECRET not in _all_bytes(vm, out.checkpoint)
     link = vm.checkpoints.entry(out.checkpoint.id, "sub/link")
     assert link is None or vm.ctx.store.read_blob(link.hash) == b"id_key"
+
+
+# busybox sh in a container with the workspace at /workspace: swap the real folder d and
+# the link s (to the host folder) as fast as it can until told to stop
+_SWAPPER = "cd /workspace; while [ ! -e .stop ]; do mv d t; mv s d; mv t s; done 2>/dev/null"
+
+
+@pytest.mark.docker
+def test_captures_raced_from_inside_a_container_never_take_a_host_file(vm, tmp_path, docker_projects):
+    """The real attack: code in a container swaps a folder of its workspace for a symlink
+    to a host folder, over and over, while vmuser takes checkpoints. No checkpoint may
+    hold the host file (a later restore would hand it to the container)."""
+    from vmuser_tui.core.runtime import FALLBACK_IMAGE
+    from vmuser_tui.core.runtime.docker_runtime import DockerRuntime
+
+    client, _ = docker_projects
+    image = DockerRuntime(timeout=60).ensure_image(FALLBACK_IMAGE).image
+    vm.ctx.live_enabled = False  # the CLI's capture: a whole scan every time
+    ws = tmp_path / "ws"
+    (ws / "d").mkdir(parents=True)
+    for i in range(300):
+        (ws / "d" / f"id_key{i:03}").write_text(f"the workspace's own {i}\n")
+    host = tmp_path / "host-ssh"
+    host.mkdir()
+    for i in range(300):
+        (host / f"id_key{i:03}").write_bytes(SECRET + b"%d\n" % i)
+    os.symlink(host, ws / "s")
+    project = vm.projects.create("race capture", workspace=ws)
+    container = client.containers.run(image, ["sh", "-c", _SWAPPER], detach=True,
+                                      volumes={str(ws): {"bind": "/workspace", "mode": "rw"}},
+                                      labels={"vmuser.test": "s22-capture-race"})
+    leaked: list[str] = []
+    try:
+        for _ in range(25):
+            out = vm.checkpoints.create(project.id, allow_empty=True)
+            for rel, e in vm.ctx.store.walk(out.checkpoint.root_tree):
+                if e.kind == "file" and vm.ctx.store.read_blob(e.hash).startswith(SECRET):
+                    leaked.append(rel)
+    finally:
+        (ws / ".stop").touch()
+        try:
+            container.wait(timeout=30)
+        finally:
+            container.remove(force=True)
+    assert not leaked, f"host files captured: {leaked[:5]} ({len(leaked)} in all)"

@@ -179,9 +179,12 @@ class VirtualFS:
         if (remote := self._engine_files(project_ref)[1]) is not None:
             return remote.read(rel, limit=limit)
         _, ws = self._workspace(project_ref)
-        full = self._safe(ws, rel)
+        self._safe(ws, rel)  # its clear messages; the open below goes through folder descriptors
         try:
-            fd, st = open_regular(full)
+            # a folder swapped for a link to the host since _safe looked is not followed (s22):
+            # the TUI's editor saves what it shows back into the workspace
+            with _confined(ws, rel) as (_tree, dir_fd, name):
+                fd, st = open_regular(name, dir_fd)
         except FileNotFoundError:
             raise NotFoundError(f"{rel}: no such file in the workspace") from None
         except OSError as exc:

@@ -52,11 +52,13 @@ from vmuser_tui.core.store.scan import (
     GONE_ERRNOS,
     RACY_WINDOW_NS,
     TMP_PREFIX,
+    TOO_LONG,
     IgnoreFn,
     ScanResult,
     StatInfo,
     _bad_name,
     open_listed,
+    too_long,
 )
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, sort_key, tree_hash
 
@@ -153,11 +155,16 @@ def _walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
         raw: list[tuple] = []
         subs: list[str] = []
         prefix = f"{rel_dir}/" if rel_dir else ""
+        dir_bytes = len(os.fsencode(abs_dir)) + 1
         try:
             with it:
                 for de in it:
                     name = de.name
                     if name.startswith(TMP_PREFIX):
+                        continue
+                    if too_long(dir_bytes, name):
+                        out.skipped.append((prefix + name, TOO_LONG))
+                        out.bad.add(rel_dir)
                         continue
                     if not rel_dir:
                         if is_reserved(name):

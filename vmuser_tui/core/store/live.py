@@ -27,7 +27,17 @@ from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
 from vmuser_tui.core.store.confined import Confined, PathChanged
-from vmuser_tui.core.store.scan import GONE_ERRNOS, TMP_PREFIX, IgnoreFn, ScanResult, StatInfo, _bad_name, scan
+from vmuser_tui.core.store.scan import (
+    GONE_ERRNOS,
+    TMP_PREFIX,
+    TOO_LONG,
+    IgnoreFn,
+    ScanResult,
+    StatInfo,
+    _bad_name,
+    scan,
+    too_long,
+)
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, TreeIndex
 
 TRUST_SECONDS = 300.0
@@ -446,6 +456,7 @@ class LiveState:
         dirty: set[str] = set()
         removed: list[str] = []
         tree = Confined(base)
+        base_bytes = len(os.fsencode(base)) + 1
         try:
             for path in sorted(paths, key=lambda p: (p.count("/"), p)):
                 parent, _, name = path.rpartition("/")
@@ -458,7 +469,9 @@ class LiveState:
                     st = tree.lstat(path)
                 except PathChanged:
                     st = None
-                why = _bad_name(name) if st is not None else None
+                why = None
+                if st is not None:
+                    why = _bad_name(name) or (TOO_LONG if too_long(base_bytes, path) else None)
                 if why:
                     delta.skipped.append((path, why))
                     st = None

@@ -32,6 +32,22 @@ TMP_PREFIX = ".vmuser-tmp-"
 #: this all the time; such a path is left out of the checkpoint, not an error.
 GONE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO})
 
+#: The longest path (bytes) the kernel takes by name: PATH_MAX (4096) less its NUL. A
+#: session can make deeper trees (with relative calls); their files cannot be opened by
+#: name, so a capture that met one failed whole, every time (s22). Such paths are left out
+#: and named (:data:`TOO_LONG`), as names vmuser cannot store are.
+MAX_NAMED_BYTES = 4095
+TOO_LONG = f"path too long to read (over {MAX_NAMED_BYTES} bytes with the workspace's own path)"
+
+
+def too_long(dir_bytes: int, name: str) -> bool:
+    """Whether ``name`` in a folder whose absolute path takes ``dir_bytes`` bytes (with
+    its '/') is past :data:`MAX_NAMED_BYTES`. One comparison for the common case (a name
+    is at most 4 UTF-8 bytes a character)."""
+    return dir_bytes + 4 * len(name) > MAX_NAMED_BYTES and \
+        dir_bytes + len(name.encode("utf-8", "surrogateescape")) > MAX_NAMED_BYTES
+
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -218,11 +234,15 @@ def scan_steps(
             result.skipped.append((rel_dir, f"cannot list: {exc.strerror}"))
             continue
         first, subdirs = len(result.pending), []
+        dir_bytes = len(os.fsencode(abs_dir)) + 1
         try:
             with it:
                 for de in it:
                     name = de.name
                     rel = f"{rel_dir}/{name}" if rel_dir else name
+                    if too_long(dir_bytes, name):
+                        result.skipped.append((rel, TOO_LONG))
+                        continue
                     if (not rel_dir and is_reserved(name)) or name.startswith(TMP_PREFIX):
                         continue  # vmuser's own folder (in any spelling a filesystem folds), and temp files
                     if not rel_dir and _DRIVE_RE.match(name):

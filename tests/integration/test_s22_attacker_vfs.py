@@ -1,0 +1,42 @@
+"""Session 22 attacks on the virtual filesystem's reads of the live workspace: a session
+swaps a folder for a link to a host folder after vmuser checked the path and before it
+opens the file. ``fs cat`` (and the TUI's file view and editor, which save what they
+show back into the workspace) must never show a host file as the workspace's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from vmuser_tui.core import vfs as vfs_module
+from vmuser_tui.core.errors import VmuserError
+
+SECRET = b"host secret key\n"
+
+
+def test_a_read_raced_by_a_folder_swap_never_returns_a_host_file(vm, tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    (ws / "conf").mkdir(parents=True)
+    (ws / "conf" / "id_key").write_text("the workspace's own\n")
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "id_key").write_bytes(SECRET)
+    p = vm.projects.create("vfs read", workspace=ws)
+    checked = vfs_module.VirtualFS._safe
+    fired = []
+
+    def swap_after_check(self, ws_, rel, **kw):
+        out = checked(self, ws_, rel, **kw)
+        if rel == "conf/id_key" and not fired:  # the session's move, after vmuser looked
+            fired.append(True)
+            shutil.rmtree(ws / "conf")
+            os.symlink(host, ws / "conf")
+        return out
+
+    monkeypatch.setattr(vfs_module.VirtualFS, "_safe", swap_after_check)
+    try:
+        data = vm.fs.read(p.id, "conf/id_key")
+    except VmuserError:
+        data = None
+    assert fired
+    assert data != SECRET
