@@ -40,3 +40,50 @@ def test_a_read_raced_by_a_folder_swap_never_returns_a_host_file(vm, tmp_path, m
         data = None
     assert fired
     assert data != SECRET
+
+
+def _swap_after_check(monkeypatch, ws, host, when: str) -> list:
+    checked = vfs_module.VirtualFS._safe
+    fired: list = []
+
+    def swap(self, ws_, rel, **kw):
+        out = checked(self, ws_, rel, **kw)
+        if rel == when and not fired:
+            fired.append(True)
+            shutil.rmtree(ws / "conf")
+            os.symlink(host, ws / "conf")
+        return out
+
+    monkeypatch.setattr(vfs_module.VirtualFS, "_safe", swap)
+    return fired
+
+
+def test_ls_and_stat_raced_by_a_folder_swap_never_show_a_host_folder(vm, tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    (ws / "conf" / "sub").mkdir(parents=True)
+    (ws / "conf" / "sub" / "mine.txt").write_text("mine\n")
+    host = tmp_path / "host"
+    (host / "sub").mkdir(parents=True)
+    (host / "sub" / "id_rsa").write_bytes(SECRET)
+    (host / "sub" / "link").symlink_to("/root/.ssh/id_rsa")
+    p = vm.projects.create("vfs ls", workspace=ws)
+
+    fired = _swap_after_check(monkeypatch, ws, host, "conf/sub")
+    try:
+        names = [f.name for f in vm.fs.ls(p.id, "conf/sub")]
+    except VmuserError:
+        names = []
+    assert fired and "id_rsa" not in names
+
+    for rel in ("conf/sub/id_rsa", "conf/sub/link"):
+        (ws / "conf").unlink()
+        (ws / "conf" / "sub").mkdir(parents=True)
+        (ws / "conf" / "sub" / "id_rsa").write_text("mine\n")
+        (ws / "conf" / "sub" / "link").symlink_to("mine.txt")
+        fired = _swap_after_check(monkeypatch, ws, host, rel)
+        try:
+            info = vm.fs.stat(p.id, rel)
+        except VmuserError:
+            info = None
+        assert fired
+        assert info is None or (info.size == len("mine\n") if rel.endswith("id_rsa") else info.target == "mine.txt")
