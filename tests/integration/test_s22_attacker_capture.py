@@ -219,3 +219,37 @@ def test_captures_raced_from_inside_a_container_never_take_a_host_file(vm, tmp_p
         finally:
             container.remove(force=True)
     assert not leaked, f"host files captured: {leaked[:5]} ({len(leaked)} in all)"
+
+
+def test_the_change_monitor_never_walks_into_a_host_folder_swapped_in(tmp_path):
+    """The change monitor watches every folder of the workspace (inotify, one watch each):
+    a folder swapped for a link to a host tree between its parent's listing and its own
+    must not make vmuser walk and watch the host tree (names of host files as events, and
+    every watch of the user's inotify budget spent)."""
+    from vmuser_tui.core.store.live import Monitor, MonitorHub
+
+    ws = tmp_path / "ws"
+    (ws / "sub").mkdir(parents=True)
+    host = tmp_path / "host"
+    for i in range(30):
+        (host / f"d{i:02}" / "deeper").mkdir(parents=True)
+    fired: list = []
+
+    def ignore(rel: str, is_dir: bool) -> bool:  # asked as each folder is found, before it is listed
+        if rel == "sub" and not fired:
+            fired.append(True)
+            (ws / "sub").rmdir()
+            os.symlink(host, ws / "sub")
+        return False
+
+    try:
+        hub = MonitorHub()
+    except (ImportError, OSError):
+        pytest.skip("no inotify here")
+    try:
+        monitor = Monitor(hub, str(ws), ignore=ignore)
+        monitor.watch_tree()
+        assert fired
+        assert not [rel for rel in monitor._wds if rel.startswith("sub/")], sorted(monitor._wds)[:5]
+    finally:
+        hub.close()

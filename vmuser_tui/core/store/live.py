@@ -35,6 +35,8 @@ from vmuser_tui.core.store.scan import (
     ScanResult,
     StatInfo,
     _bad_name,
+    open_below,
+    open_listed,
     scan,
     too_long,
 )
@@ -208,28 +210,37 @@ class Monitor:
         """Depth-first over the folders at and below ``rel``, calling ``add(rel, abs)``
         before listing each; no stat calls (the directory entry's type is enough)."""
         count = 0
-        stack = [rel]
+        # (folder, (st_dev, st_ino) its parent's listing saw: None for the start)
+        stack: list[tuple[str, tuple[int, int] | None]] = [(rel, None)]
         while stack:
-            d = stack.pop()
+            d, expect = stack.pop()
             if self.closed:
                 return count
             abs_dir = os.path.join(self.root, d) if d else self.root
             add(d, abs_dir)
             count += 1
+            try:  # listed through a verified descriptor (s22): a folder swapped for a link to a
+                # host tree is not walked, so its folders are never watched (see scan.open_listed)
+                fd = open_below(self.root, d) if expect is None else open_listed(abs_dir, expect)
+            except OSError:
+                continue  # gone (or unreadable) since its parent was listed: its events tell
             try:
-                with os.scandir(abs_dir) as it:
+                with os.scandir(fd) as it:
                     for de in it:
                         try:
                             if not de.is_dir(follow_symlinks=False):
                                 continue
+                            sub = f"{d}/{de.name}" if d else de.name
+                            if not self._wanted(sub):
+                                continue
+                            st = de.stat(follow_symlinks=False)  # folders only: few
                         except OSError:
                             continue
-                        sub = f"{d}/{de.name}" if d else de.name
-                        if not self._wanted(sub):
-                            continue
-                        stack.append(sub)
+                        stack.append((sub, (st.st_dev, st.st_ino)))
             except OSError:
-                continue  # gone (or unreadable) since its parent was listed: its events tell
+                continue
+            finally:
+                os.close(fd)
         return count
 
     def _wanted(self, rel: str) -> bool:
