@@ -87,3 +87,35 @@ def test_ls_and_stat_raced_by_a_folder_swap_never_show_a_host_folder(vm, tmp_pat
             info = None
         assert fired
         assert info is None or (info.size == len("mine\n") if rel.endswith("id_rsa") else info.target == "mine.txt")
+
+
+def test_a_diff_against_the_live_workspace_never_shows_a_host_file(vm, tmp_path, monkeypatch):
+    """checkpoint diff (and the TUI's diff screen) reads the live side's files after the
+    scan: a folder swapped for a link to a host folder meanwhile must not show the host's."""
+    from vmuser_tui.core.store import capture as cap
+
+    ws = tmp_path / "ws"
+    (ws / "conf").mkdir(parents=True)
+    (ws / "conf" / "id_key").write_text("old\n")
+    p = vm.projects.create("diff live", workspace=ws)
+    cp = vm.checkpoints.create(p.id).checkpoint
+    (ws / "conf" / "id_key").write_text("new\n")
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "id_key").write_bytes(SECRET)
+    scanned = cap.live_tree
+
+    def swap_after_scan(*args, **kwargs):
+        out = scanned(*args, **kwargs)
+        shutil.rmtree(ws / "conf")
+        os.symlink(host, ws / "conf")
+        return out
+
+    monkeypatch.setattr(cap, "live_tree", swap_after_scan)
+    result = vm.checkpoints.diff(cp.id)
+    change = next(c for c in result.changes if c.path == "conf/id_key")
+    try:
+        shown = result.content_b(change.path, None)
+    except OSError:
+        shown = b""
+    assert shown != SECRET
