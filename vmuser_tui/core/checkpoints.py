@@ -405,9 +405,16 @@ class Checkpoints:
             changes = df.diff_trees(store.get_tree, a.root_tree, get_live, root, paths=norm)
 
             def content_b(path: str, entry: Entry) -> bytes:
-                from vmuser_tui.core.store.confined import open_regular
+                from vmuser_tui.core.store.confined import Confined, PathChanged, open_regular
 
-                fd, st = open_regular(os.path.join(workspace, path))
+                # through folder descriptors (s22): a folder swapped for a link to a host folder
+                # since the scan never shows the host's file as the workspace's
+                with Confined(workspace) as tree:
+                    try:
+                        dir_fd, name = tree.parent(path)
+                    except PathChanged as exc:
+                        raise OSError(errno.ENOENT, exc.why, path) from None
+                    fd, st = open_regular(name, dir_fd)
                 with os.fdopen(fd, "rb") as fh:
                     if not statmod.S_ISREG(st.st_mode):  # swapped for a fifo or a device since the scan
                         raise OSError(errno.EINVAL, "not a regular file", path)

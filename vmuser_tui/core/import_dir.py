@@ -24,6 +24,7 @@ from pathlib import Path
 
 from vmuser_tui.core.errors import InvalidPathError, LimitError, StoreError, UsageError
 from vmuser_tui.core.pathcheck import normalize, symlink_stays_inside
+from vmuser_tui.core.store.smallfiles import is_at
 
 _KIND_NAMES = {statmod.S_IFIFO: "a fifo", statmod.S_IFSOCK: "a socket", statmod.S_IFCHR: "a character device",
                statmod.S_IFBLK: "a block device"}
@@ -116,7 +117,8 @@ def copy_import(src: Path, dest: Path, the_plan: ImportPlan, *, max_file_size: i
     """Create ``dest`` (it must not exist) and copy ``the_plan`` from ``src`` into it,
     never following a link on either side. On any failure ``dest`` is removed and a
     :class:`UsageError` names the path."""
-    base, out = os.fspath(src), os.fspath(dest)
+    # the real path: each file's kernel name is compared with it (is_at), see _copy_file
+    base, out = os.path.realpath(src), os.fspath(dest)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     os.mkdir(out, 0o700)
     try:
@@ -157,6 +159,11 @@ def _copy_file(source: str, target: str, rel: str, mode: int, limit: int) -> Non
         st = os.fstat(fd)
         if not statmod.S_ISREG(st.st_mode):
             raise UsageError(f"cannot import: {rel} is no longer a regular file (did the source change meanwhile?)")
+        # O_NOFOLLOW guards the last name only: a folder on the way swapped for a link since
+        # the source was judged would copy a host file in (s22). ``source`` has no link in it.
+        if not is_at(fd, source):
+            raise UsageError(f"cannot import: a folder on the path of {rel} changed meanwhile (it is a link now, "
+                             "or was moved); nothing was copied")
         out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             copied = 0

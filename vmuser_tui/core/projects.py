@@ -84,16 +84,23 @@ class Projects:
             raise NotFoundError(f"project {ref!r} was deleted")
         return self._decorate(Project.from_row(row))
 
-    @staticmethod
-    def workspace_dir(project: Project) -> Path:
+    def workspace_dir(self, project: Project) -> Path:
         """The project's workspace directory. Raises :class:`NotFoundError` naming the
-        project, the path and the fix when it is gone (deleted or moved outside vmuser)."""
+        project, the path and the fix when it is gone (deleted or moved outside vmuser), and
+        StateError when a folder given with ``--workspace`` was replaced by a link to one
+        vmuser refuses (:func:`workspace_guard.check_in_use`)."""
         ws = Path(project.workspace)
         if not ws.is_dir():
             raise NotFoundError(
                 f"the workspace of project {project.id} is missing ({ws}); re-create it (mkdir -p {ws}) "
                 f"and restore a checkpoint into it, or delete the project"
             )
+        if not project.managed:  # (a managed one is vmuser's own folder, in the private data dir)
+            def rows() -> list[tuple[str, str, str]]:
+                return [(r["id"], r["name"], r["workspace"])
+                        for r in self.db.query("SELECT id, name, workspace FROM projects")]
+
+            workspace_guard.check_in_use(ws, self.ctx.data_dir, project.id, rows)
         return ws
 
     def list(self, *, tag: str | None = None, prefix: str | None = None) -> list[Project]:

@@ -185,6 +185,8 @@ class Sessions:
             project = self.projects.get(project.id)
         else:
             moved_notes = []
+        if engine == "local":  # the folder exists and no link now leads to one vmuser refuses (s22)
+            self.projects.workspace_dir(project)
         from vmuser_tui.core import launch
         from vmuser_tui.core.ids import new_short_id
 

@@ -97,11 +97,14 @@ class VirtualFS:
         return os.path.join(ws, rel) if rel else os.fspath(ws)
 
     @staticmethod
-    def _info_live(rel: str, full: str) -> FileInfo:
-        st = os.lstat(full)
+    def _info_live(rel: str, full: str, dir_fd: int | None = None) -> FileInfo:
+        """``rel``'s FileInfo; with ``dir_fd``, ``full`` is its name in that folder (s22:
+        looked at through folder descriptors, so a folder swapped for a link to the host
+        after :meth:`_safe` looked never shows the host's files)."""
+        st = os.stat(full, dir_fd=dir_fd, follow_symlinks=False)
         kind = _KIND.get(statmod.S_IFMT(st.st_mode), "other")
         mtime = clock.iso(datetime.fromtimestamp(st.st_mtime, UTC))
-        target = os.readlink(full) if kind == SYMLINK else None
+        target = os.readlink(full, dir_fd=dir_fd) if kind == SYMLINK else None
         size = st.st_size if kind != DIR else 0
         return FileInfo(rel, rel.rsplit("/", 1)[-1] if rel else "", kind, size, st.st_mode & 0o777, None, mtime, target)
 
@@ -140,11 +143,16 @@ class VirtualFS:
             if rel and not statmod.S_ISDIR(os.lstat(full).st_mode):
                 raise UsageError(f"{rel}: not a directory (use fs cat to read a file)")
             out = []
-            with os.scandir(full) as it:
-                for de in it:
-                    if not rel and de.name == ".vmuser":
-                        continue
-                    out.append(self._info_live(join(rel, de.name), de.path))
+            with Confined(ws) as tree:
+                try:
+                    fd = tree.folder(rel)
+                except PathChanged as exc:
+                    raise InvalidPathError(f"{rel}: {exc.why}") from None
+                with os.scandir(fd) as it:
+                    for de in it:
+                        if not rel and de.name == ".vmuser":
+                            continue
+                        out.append(self._info_live(join(rel, de.name), de.name, fd))
         out.sort(key=lambda f: (f.kind != DIR, f.name))
         return out
 
@@ -163,7 +171,13 @@ class VirtualFS:
         full = self._safe(ws, rel)
         if not os.path.lexists(full):
             raise NotFoundError(f"{rel}: no such file or directory in the workspace")
-        return self._info_live(rel, full)
+        if not rel:
+            return self._info_live(rel, full)
+        with _confined(ws, rel) as (_tree, dir_fd, name):
+            try:
+                return self._info_live(rel, name, dir_fd)
+            except FileNotFoundError:
+                raise NotFoundError(f"{rel}: no such file or directory in the workspace") from None
 
     def read(self, project_ref: str, path: str, *, at: str | None = None, limit: int | None = None) -> bytes:
         """The bytes of a file (at most ``limit``). Raises NotFoundError, UsageError for directories."""
@@ -179,9 +193,12 @@ class VirtualFS:
         if (remote := self._engine_files(project_ref)[1]) is not None:
             return remote.read(rel, limit=limit)
         _, ws = self._workspace(project_ref)
-        full = self._safe(ws, rel)
+        self._safe(ws, rel)  # its clear messages; the open below goes through folder descriptors
         try:
-            fd, st = open_regular(full)
+            # a folder swapped for a link to the host since _safe looked is not followed (s22):
+            # the TUI's editor saves what it shows back into the workspace
+            with _confined(ws, rel) as (_tree, dir_fd, name):
+                fd, st = open_regular(name, dir_fd)
         except FileNotFoundError:
             raise NotFoundError(f"{rel}: no such file in the workspace") from None
         except OSError as exc:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from vmuser_tui.core.errors import UsageError
@@ -232,3 +233,34 @@ def excluded_inside(workspace: str | os.PathLike, data_dir: str | os.PathLike, w
         if path != root and _inside(path, root):
             out.add(os.path.relpath(path, root).replace(os.sep, "/"))
     return sorted(out)
+
+
+def check_in_use(workspace: str | os.PathLike, data_dir: str | os.PathLike, project_id: str,
+                 projects: Callable[[], list[tuple[str, str, str]]]) -> None:
+    """Before a restore, a capture, a file change or a session uses the folder a project
+    was created on (``--workspace``): refuse (StateError, one line with the fix) when a
+    symlink now stands on its path (the folder itself, or one above it, replaced by a link)
+    and the folder it leads to is one :func:`check_workspace` refuses: a system folder, the
+    data dir or a folder holding it (a home folder), another project's workspace.
+
+    Why (s22): the path was checked once, at ``project create``. A careless ``mv proj
+    proj.old && ln -s ~ proj`` then made a restore delete every file of the home folder its
+    checkpoint lacked (the old project folder too), and a session would have had the data
+    dir mounted. A link to an ordinary folder (a project moved to another disk and linked
+    back) is still followed. One ``realpath`` when nothing changed (the stored path is
+    the resolved one); ``projects()`` gives ``(id, name, workspace)`` of every project,
+    asked only when a link is found."""
+    given = os.fspath(workspace)
+    real = os.path.realpath(given)
+    if real == given:
+        return
+    from vmuser_tui.core.errors import StateError
+
+    try:
+        check_workspace(real, data_dir, [row for row in projects() if row[0] != project_id])
+    except UsageError as exc:
+        why = str(exc).split(": ", 1)[-1].split("; ")[0]  # the reason, without the fix for project create
+        raise StateError(f"the workspace of project {project_id} ({given}) is now a symlink to {real}, which "
+                         f"vmuser does not use: {why}. Put the project's folder back at {given}, or delete "
+                         "the project") from None
+

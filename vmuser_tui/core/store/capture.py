@@ -44,6 +44,7 @@ from vmuser_tui.core.store.smallfiles import (  # noqa: F401 - re-exported: thei
     _read_file,
     _settled,
     hash_small,
+    is_at,
 )
 from vmuser_tui.core.store.trees import Entry, TreeIndex, build, encode, sort_key
 from vmuser_tui.core.store.writeback import Writeback
@@ -132,7 +133,9 @@ def _big_file(path: str, full: str, expect: StatInfo) -> Iterator[list[tuple]]:
     except OSError as exc:
         raise StoreError(f"cannot read {full}: {exc.strerror}; fix its permissions or add it "
                          "to .vmuserignore") from None
-    if fd is None:
+    if fd is None or not is_at(fd, full):  # gone, or reached through a folder swapped for a link
+        if fd is not None:
+            os.close(fd)
         yield one(b"", None, True, GONE)
         return
     try:
@@ -182,7 +185,7 @@ def _read_chunked(path: str, level: int | None, keep: Callable[[tuple], None],
             return [], "", GONE
         try:
             st = os.fstat(fd)
-            if not statmod.S_ISREG(st.st_mode):
+            if not statmod.S_ISREG(st.st_mode) or not is_at(fd, path):  # a folder on the way swapped for a link
                 return [], "", GONE
             before, digests = StatInfo.of(st)[:4], []
             # Up to HELD_BYTES a try is one plain read into memory, chunked and packed once it
@@ -288,7 +291,7 @@ def hash_pending(
     level = store.level if store is not None else None
     database = store.database if store is not None else None
     workers = (store.workers if store is not None else 0) or workers or os.cpu_count() or 2
-    base = os.fspath(workspace)
+    base = os.path.realpath(workspace)  # no link in it: reads check the kernel's name of each file (is_at)
     files_total = len(result.pending)
     bytes_total = sum(result.stats[p].size for p in result.pending)  # with steps: grows as files are listed
     files_done = bytes_done = 0

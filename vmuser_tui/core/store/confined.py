@@ -149,12 +149,13 @@ def replace_file(fd: int, name: str, fill, *, before_rename=None) -> None:
         raise
 
 
-def open_regular(path: str) -> tuple[int, os.stat_result]:
-    """Open ``path`` to read it, never following a link and never blocking on a fifo or a
-    device a session put there (``O_NONBLOCK``: opening a fifo for reading would wait for
-    a writer for ever); returns ``(fd, its fstat)``. The caller checks the kind
-    (``stat.S_ISREG``) and closes the descriptor. Raises ``OSError`` as ``os.open`` does."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+def open_regular(path: str, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """Open ``path`` (a name in the folder ``dir_fd``, when given) to read it, never
+    following a link and never blocking on a fifo or a device a session put there
+    (``O_NONBLOCK``: opening a fifo for reading would wait for a writer for ever); returns
+    ``(fd, its fstat)``. The caller checks the kind (``stat.S_ISREG``) and closes the
+    descriptor. Raises ``OSError`` as ``os.open`` does."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if statmod.S_ISREG(st.st_mode):

@@ -52,10 +52,13 @@ from vmuser_tui.core.store.scan import (
     GONE_ERRNOS,
     RACY_WINDOW_NS,
     TMP_PREFIX,
+    TOO_LONG,
     IgnoreFn,
     ScanResult,
     StatInfo,
     _bad_name,
+    open_listed,
+    too_long,
 )
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, sort_key, tree_hash
 
@@ -123,12 +126,17 @@ def walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
 def _walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
     out = Walk()
     base = os.fspath(workspace)
-    stack: list[tuple[str, str]] = [(base, "")]
+    # (absolute path, relative path, (st_dev, st_ino) its parent's listing saw: None for the root)
+    stack: list[tuple[str, str, tuple[int, int] | None]] = [(base, "", None)]
     while stack:
-        abs_dir, rel_dir = stack.pop()
-        try:
-            it = os.scandir(abs_dir)
+        abs_dir, rel_dir, expect = stack.pop()
+        dir_fd = -1
+        try:  # a verified descriptor: a folder swapped for a link is never listed (open_listed)
+            dir_fd = open_listed(abs_dir, expect)
+            it = os.scandir(dir_fd)
         except OSError as exc:
+            if dir_fd >= 0:
+                os.close(dir_fd)
             if not rel_dir:
                 raise
             parent = _parent(rel_dir)
@@ -147,40 +155,48 @@ def _walk(workspace: Path, ignore: IgnoreFn | None) -> Walk:
         raw: list[tuple] = []
         subs: list[str] = []
         prefix = f"{rel_dir}/" if rel_dir else ""
-        with it:
-            for de in it:
-                name = de.name
-                if name.startswith(TMP_PREFIX):
-                    continue
-                if not rel_dir:
-                    if is_reserved(name):
-                        continue  # vmuser's own folder, in any spelling a filesystem folds
-                    if _DRIVE_RE.match(name):
-                        out.skipped.append((name, "name starts like a Windows drive letter (c:...)"))
+        dir_bytes = len(os.fsencode(abs_dir)) + 1
+        try:
+            with it:
+                for de in it:
+                    name = de.name
+                    if name.startswith(TMP_PREFIX):
+                        continue
+                    if too_long(dir_bytes, name):
+                        out.skipped.append((prefix + name, TOO_LONG))
                         out.bad.add(rel_dir)
                         continue
-                try:
-                    st = de.stat(follow_symlinks=False)
-                except OSError as exc:
-                    out.bad.add(rel_dir)
-                    if exc.errno in GONE_ERRNOS:
-                        out.vanished.append(prefix + name)
-                    else:
-                        out.skipped.append((prefix + name, f"cannot stat: {exc.strerror}"))
-                    continue
-                mode = st.st_mode
-                if mode & _S_IFMT == _S_IFDIR:
-                    raw.append((name, mode, 0, 0, 0, 0))
-                    rel = prefix + name
-                    why = _bad_name(name)  # folders are few: checked here, so a bad one is not entered
-                    if why:
-                        out.skipped.append((rel, why))
+                    if not rel_dir:
+                        if is_reserved(name):
+                            continue  # vmuser's own folder, in any spelling a filesystem folds
+                        if _DRIVE_RE.match(name):
+                            out.skipped.append((name, "name starts like a Windows drive letter (c:...)"))
+                            out.bad.add(rel_dir)
+                            continue
+                    try:
+                        st = de.stat(follow_symlinks=False)
+                    except OSError as exc:
                         out.bad.add(rel_dir)
-                    elif ignore is None or not ignore(rel, True):
-                        subs.append(rel)
-                        stack.append((de.path, rel))
-                else:
-                    raw.append((name, mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+                        if exc.errno in GONE_ERRNOS:
+                            out.vanished.append(prefix + name)
+                        else:
+                            out.skipped.append((prefix + name, f"cannot stat: {exc.strerror}"))
+                        continue
+                    mode = st.st_mode
+                    if mode & _S_IFMT == _S_IFDIR:
+                        raw.append((name, mode, 0, 0, 0, 0))
+                        rel = prefix + name
+                        why = _bad_name(name)  # folders are few: checked here, so a bad one is not entered
+                        if why:
+                            out.skipped.append((rel, why))
+                            out.bad.add(rel_dir)
+                        elif ignore is None or not ignore(rel, True):
+                            subs.append(rel)
+                            stack.append((f"{abs_dir}/{name}", rel, (st.st_dev, st.st_ino)))
+                    else:
+                        raw.append((name, mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        finally:
+            os.close(dir_fd)
         raw.sort()
         subs.sort(key=sort_key)
         out.raw[rel_dir], out.subdirs[rel_dir] = raw, subs

@@ -26,7 +26,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vmuser_tui.core.pathcheck import RESERVED_NAMES
-from vmuser_tui.core.store.scan import GONE_ERRNOS, TMP_PREFIX, IgnoreFn, ScanResult, StatInfo, _bad_name, scan
+from vmuser_tui.core.store.confined import Confined, PathChanged
+from vmuser_tui.core.store.scan import (
+    GONE_ERRNOS,
+    TMP_PREFIX,
+    TOO_LONG,
+    IgnoreFn,
+    ScanResult,
+    StatInfo,
+    _bad_name,
+    open_below,
+    open_listed,
+    scan,
+    too_long,
+)
 from vmuser_tui.core.store.trees import DIR, FILE, SYMLINK, Entry, TreeIndex
 
 TRUST_SECONDS = 300.0
@@ -197,28 +210,37 @@ class Monitor:
         """Depth-first over the folders at and below ``rel``, calling ``add(rel, abs)``
         before listing each; no stat calls (the directory entry's type is enough)."""
         count = 0
-        stack = [rel]
+        # (folder, (st_dev, st_ino) its parent's listing saw: None for the start)
+        stack: list[tuple[str, tuple[int, int] | None]] = [(rel, None)]
         while stack:
-            d = stack.pop()
+            d, expect = stack.pop()
             if self.closed:
                 return count
             abs_dir = os.path.join(self.root, d) if d else self.root
             add(d, abs_dir)
             count += 1
+            try:  # listed through a verified descriptor (s22): a folder swapped for a link to a
+                # host tree is not walked, so its folders are never watched (see scan.open_listed)
+                fd = open_below(self.root, d) if expect is None else open_listed(abs_dir, expect)
+            except OSError:
+                continue  # gone (or unreadable) since its parent was listed: its events tell
             try:
-                with os.scandir(abs_dir) as it:
+                with os.scandir(fd) as it:
                     for de in it:
                         try:
                             if not de.is_dir(follow_symlinks=False):
                                 continue
+                            sub = f"{d}/{de.name}" if d else de.name
+                            if not self._wanted(sub):
+                                continue
+                            st = de.stat(follow_symlinks=False)  # folders only: few
                         except OSError:
                             continue
-                        sub = f"{d}/{de.name}" if d else de.name
-                        if not self._wanted(sub):
-                            continue
-                        stack.append(sub)
+                        stack.append((sub, (st.st_dev, st.st_ino)))
             except OSError:
-                continue  # gone (or unreadable) since its parent was listed: its events tell
+                continue
+            finally:
+                os.close(fd)
         return count
 
     def _wanted(self, rel: str) -> bool:
@@ -444,82 +466,89 @@ class LiveState:
         delta = ScanResult()
         dirty: set[str] = set()
         removed: list[str] = []
-        for path in sorted(paths, key=lambda p: (p.count("/"), p)):
-            parent, _, name = path.rpartition("/")
-            if parent and parent not in self.index.children:
-                continue  # its parent is gone or not captured: the parent's own event decides
-            top = path.split("/", 1)[0]
-            if top.lower() in RESERVED_NAMES or name.startswith(TMP_PREFIX):
-                continue
-            full = os.path.join(base, path)
-            try:
-                st = os.lstat(full)
-            except (FileNotFoundError, NotADirectoryError):
-                st = None
-            why = _bad_name(name) if st is not None else None
-            if why:
-                delta.skipped.append((path, why))
-                st = None
-            if st is not None and ignore is not None and ignore(path, statmod.S_ISDIR(st.st_mode)):
-                st = None
-            old = self.flat.get(path)
-            if st is None:
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
-                    dirty.add(parent)
-                continue
-            mode = st.st_mode
-            if statmod.S_ISDIR(mode):
-                fresh = path in fresh_dirs
-                if old is not None and old.kind == DIR and self.dir_inodes.get(path) == st.st_ino and not fresh:
-                    if old.mode != mode & 0o777:  # a chmod of the directory itself
-                        self.flat[path] = Entry(name, DIR, mode & 0o777, 0, "")
-                        self.index.modes[path] = mode & 0o777
-                        dirty.add(path)
+        tree = Confined(base)
+        base_bytes = len(os.fsencode(base)) + 1
+        try:
+            for path in sorted(paths, key=lambda p: (p.count("/"), p)):
+                parent, _, name = path.rpartition("/")
+                if parent and parent not in self.index.children:
+                    continue  # its parent is gone or not captured: the parent's own event decides
+                top = path.split("/", 1)[0]
+                if top.lower() in RESERVED_NAMES or name.startswith(TMP_PREFIX):
                     continue
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
-                self._scan_new_dir(path, st, ignore, delta, dirty)
-                dirty.add(parent)
-            elif statmod.S_ISREG(mode):
-                info = StatInfo.of(st)
-                if old is not None and old.kind == FILE and self.stats.get(path) == info:
-                    continue
-                if old is not None and old.kind != FILE:
-                    self._forget(path)
-                self.stats[path] = delta.stats[path] = info
-                delta.flat[path] = Entry(name, FILE, info.mode, info.size, "")
-                delta.pending.append(path)
-                dirty.add(parent)
-            elif statmod.S_ISLNK(mode):
-                try:
-                    target = os.readlink(os.fsencode(full))
-                except OSError as exc:  # gone since the lstat, or no longer a link (EINVAL)
-                    if exc.errno not in GONE_ERRNOS and exc.errno != errno.EINVAL:
-                        raise
+                try:  # through folder descriptors: a folder swapped for a link since the event is not followed
+                    st = tree.lstat(path)
+                except PathChanged:
+                    st = None
+                why = None
+                if st is not None:
+                    why = _bad_name(name) or (TOO_LONG if too_long(base_bytes, path) else None)
+                if why:
+                    delta.skipped.append((path, why))
+                    st = None
+                if st is not None and ignore is not None and ignore(path, statmod.S_ISDIR(st.st_mode)):
+                    st = None
+                old = self.flat.get(path)
+                if st is None:
                     if old is not None:
                         self._forget(path)
                         removed.append(path)
                         dirty.add(parent)
-                    delta.vanished.append(path)
                     continue
-                if old is not None and old.kind != SYMLINK:
-                    self._forget(path)
-                entry = Entry(name, SYMLINK, 0o777, len(target), hashlib.sha256(target).hexdigest())
-                if old == entry:
-                    continue
-                self.flat[path] = entry
-                self.symlinks[path] = delta.symlinks[path] = target
-                self.index.set(path, entry)
-                dirty.add(parent)
-            else:
-                delta.skipped.append((path, "not a regular file, directory or symlink"))
-                if old is not None:
-                    self._forget(path)
-                    removed.append(path)
+                mode = st.st_mode
+                if statmod.S_ISDIR(mode):
+                    fresh = path in fresh_dirs
+                    if old is not None and old.kind == DIR and self.dir_inodes.get(path) == st.st_ino and not fresh:
+                        if old.mode != mode & 0o777:  # a chmod of the directory itself
+                            self.flat[path] = Entry(name, DIR, mode & 0o777, 0, "")
+                            self.index.modes[path] = mode & 0o777
+                            dirty.add(path)
+                        continue
+                    if old is not None:
+                        self._forget(path)
+                        removed.append(path)
+                    self._scan_new_dir(path, st, ignore, delta, dirty)
                     dirty.add(parent)
+                elif statmod.S_ISREG(mode):
+                    info = StatInfo.of(st)
+                    if old is not None and old.kind == FILE and self.stats.get(path) == info:
+                        continue
+                    if old is not None and old.kind != FILE:
+                        self._forget(path)
+                    self.stats[path] = delta.stats[path] = info
+                    delta.flat[path] = Entry(name, FILE, info.mode, info.size, "")
+                    delta.pending.append(path)
+                    dirty.add(parent)
+                elif statmod.S_ISLNK(mode):
+                    try:
+                        fd, _ = tree.parent(path)
+                        target = os.readlink(os.fsencode(name), dir_fd=fd)
+                    except (OSError, PathChanged) as exc:  # gone since the lstat, or no longer a link (EINVAL)
+                        if isinstance(exc, OSError) and exc.errno not in GONE_ERRNOS and exc.errno != errno.EINVAL:
+                            raise
+                        if old is not None:
+                            self._forget(path)
+                            removed.append(path)
+                            dirty.add(parent)
+                        delta.vanished.append(path)
+                        continue
+                    if old is not None and old.kind != SYMLINK:
+                        self._forget(path)
+                    entry = Entry(name, SYMLINK, 0o777, len(target), hashlib.sha256(target).hexdigest())
+                    if old == entry:
+                        continue
+                    self.flat[path] = entry
+                    self.symlinks[path] = delta.symlinks[path] = target
+                    self.index.set(path, entry)
+                    dirty.add(parent)
+                else:
+                    delta.skipped.append((path, "not a regular file, directory or symlink"))
+                    if old is not None:
+                        self._forget(path)
+                        removed.append(path)
+                        dirty.add(parent)
+        finally:
+            tree.close()
         delta.pending.sort()
         return delta, dirty, removed
 

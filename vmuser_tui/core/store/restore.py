@@ -448,7 +448,7 @@ def apply(
             if progress:
                 progress(i + 1, total_files, done_bytes, total_bytes)
         for rel, e in the_plan.chmod:
-            if e.kind != DIR and _step(result, rel, lambda rel=rel, e=e: _chmod(tree, rel, e.mode)):
+            if e.kind != DIR and _step(result, rel, lambda rel=rel, e=e: _chmod(tree, rel, e.mode, store, e)):
                 result.chmods += 1
         created = []
         for rel, e in the_plan.symlink:
@@ -563,19 +563,26 @@ def _mkdir(tree: Confined, rel: str) -> None:
     give(fd, name, tree.owner)
 
 
-def _chmod(tree: Confined, rel: str, mode: int) -> None:
+def _chmod(tree: Confined, rel: str, mode: int, store: ObjectStore | None = None, e: Entry | None = None) -> None:
     """Set the permission bits (never set-uid, set-gid or sticky: ``mode & 0o777``) of
     ``rel`` without following a link: it is opened ``O_PATH | O_NOFOLLOW`` and changed
     through ``/proc/self/fd``, which works for a file its owner cannot read, too. A link
-    found there is left alone."""
+    found there is left alone. A file with more than one hard link is written anew from
+    ``store`` (its entry ``e``) instead: a chmod changes the inode, and another name of it
+    may be outside the workspace (pnpm's store, ``cp -al``, an ``ln`` by hand), as
+    :func:`~vmuser_tui.core.container_user.hand_over` leaves such files alone."""
     fd, name = tree.parent(rel)
     try:
         target = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
     except FileNotFoundError:
         raise PathChanged("it vanished during the restore") from None
     try:
-        if statmod.S_ISLNK(os.fstat(target).st_mode):
+        st = os.fstat(target)
+        if statmod.S_ISLNK(st.st_mode):
             raise PathChanged("a link took its place during the restore; left alone")
+        if statmod.S_ISREG(st.st_mode) and st.st_nlink > 1 and store is not None and e is not None:
+            _write_file(store, tree, rel, e)  # a new inode: the other names keep theirs, mode and all
+            return
         os.chmod(f"/proc/self/fd/{target}", mode & 0o777)
     finally:
         os.close(target)

@@ -32,6 +32,61 @@ TMP_PREFIX = ".vmuser-tmp-"
 #: this all the time; such a path is left out of the checkpoint, not an error.
 GONE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO})
 
+#: The longest path (bytes) the kernel takes by name: PATH_MAX (4096) less its NUL. A
+#: session can make deeper trees (with relative calls); their files cannot be opened by
+#: name, so a capture that met one failed whole, every time (s22). Such paths are left out
+#: and named (:data:`TOO_LONG`), as names vmuser cannot store are.
+MAX_NAMED_BYTES = 4095
+TOO_LONG = f"path too long to read (over {MAX_NAMED_BYTES} bytes with the workspace's own path)"
+
+
+def too_long(dir_bytes: int, name: str) -> bool:
+    """Whether ``name`` in a folder whose absolute path takes ``dir_bytes`` bytes (with
+    its '/') is past :data:`MAX_NAMED_BYTES`. One comparison for the common case (a name
+    is at most 4 UTF-8 bytes a character)."""
+    return dir_bytes + 4 * len(name) > MAX_NAMED_BYTES and \
+        dir_bytes + len(name.encode("utf-8", "surrogateescape")) > MAX_NAMED_BYTES
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_listed(abs_dir: str, expect: tuple[int, int] | None) -> int:
+    """A descriptor of the folder ``abs_dir`` to list (``os.scandir(fd)``; the caller
+    closes it), verified to be the folder its parent's listing found: ``expect`` is that
+    entry's ``(st_dev, st_ino)`` (None: the workspace itself, trusted as given).
+
+    Why (s22): the workspace is shared with a session's container, which may swap a folder
+    for a symlink to a host folder between the parent's listing and this one. A listing by
+    path string follows that link (any component of the path may be the swapped one), and
+    the capture then took the host's files, keys included, into the checkpoint, where a
+    restore writes them back for the session to read. ``O_NOFOLLOW`` refuses a link in the
+    last component (ELOOP); a folder reached through a swapped parent is another inode.
+    Either way it raises ``OSError`` with an errno in :data:`GONE_ERRNOS`: the folder is
+    left out as vanished, as when it was deleted."""
+    fd = os.open(abs_dir, _DIR_FLAGS if expect is not None else os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if expect is not None:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != expect:
+            os.close(fd)
+            raise OSError(errno.ENOENT, "the folder was swapped since its parent was listed", abs_dir)
+    return fd
+
+
+def open_below(base: str, rel: str) -> int:
+    """A descriptor of the folder ``rel`` below ``base`` (trusted as given), each component
+    opened from the one before with ``O_NOFOLLOW``, so no symlink on the way is followed
+    (see :func:`open_listed`). Raises ``OSError`` (ELOOP, ENOTDIR, ENOENT: :data:`GONE_ERRNOS`)."""
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    for part in rel.split("/") if rel else ():
+        try:
+            sub = os.open(part, _DIR_FLAGS, dir_fd=fd)
+        finally:
+            os.close(fd)
+        fd = sub
+    return fd
+
+
 IgnoreFn = Callable[[str, bool], bool]
 """``ignore(path, is_dir) -> bool``: True to leave the path (and, for a dir, everything below) out."""
 
@@ -158,14 +213,19 @@ def scan_steps(
     processes start during the scan. Raises OSError as :func:`scan` does."""
     base = os.fspath(workspace)
     start = os.path.join(base, root) if root else base
-    stack: list[tuple[str, str]] = [(start, root)]
+    # (absolute path, relative path, (st_dev, st_ino) its parent's listing saw: None for the start)
+    stack: list[tuple[str, str, tuple[int, int] | None]] = [(start, root, None)]
     while stack:
-        abs_dir, rel_dir = stack.pop()
+        abs_dir, rel_dir, expect = stack.pop()
         if on_dir is not None:
             on_dir(rel_dir, abs_dir)
-        try:
-            it = os.scandir(abs_dir)
+        dir_fd = -1
+        try:  # through a verified descriptor, never a path a swapped folder redirects: open_listed
+            dir_fd = open_below(base, root) if expect is None else open_listed(abs_dir, expect)
+            it = os.scandir(dir_fd)
         except OSError as exc:
+            if dir_fd >= 0:
+                os.close(dir_fd)
             if rel_dir == root:
                 raise
             if exc.errno in GONE_ERRNOS:  # deleted (or swapped) since its parent was listed
@@ -174,63 +234,70 @@ def scan_steps(
             result.skipped.append((rel_dir, f"cannot list: {exc.strerror}"))
             continue
         first, subdirs = len(result.pending), []
-        with it:
-            for de in it:
-                name = de.name
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                if (not rel_dir and is_reserved(name)) or name.startswith(TMP_PREFIX):
-                    continue  # vmuser's own folder (in any spelling a filesystem folds), and temp files
-                if not rel_dir and _DRIVE_RE.match(name):
-                    result.skipped.append((rel, "name starts like a Windows drive letter (c:...)"))
-                    continue  # a path vmuser refuses to restore: never capture it
-                hit = cache.get(rel)
-                if hit is None:  # a cached path was checked when it was captured
-                    why = _bad_name(name)
-                    if why:
-                        result.skipped.append((rel, why))
+        dir_bytes = len(os.fsencode(abs_dir)) + 1
+        try:
+            with it:
+                for de in it:
+                    name = de.name
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
+                    if too_long(dir_bytes, name):
+                        result.skipped.append((rel, TOO_LONG))
                         continue
-                try:
-                    st = de.stat(follow_symlinks=False)
-                except OSError as exc:
-                    if exc.errno in GONE_ERRNOS:
-                        result.vanished.append(rel)
-                    else:
-                        result.skipped.append((rel, f"cannot stat: {exc.strerror}"))
-                    continue
-                mode = st.st_mode
-                if statmod.S_ISDIR(mode):
-                    if ignore and ignore(rel, True):
-                        continue
-                    result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
-                    result.dir_inodes[rel] = st.st_ino
-                    subdirs.append((de.path, rel))
-                elif statmod.S_ISREG(mode):
-                    if ignore and ignore(rel, False):
-                        continue
-                    info = StatInfo(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode & 0o777)
-                    result.stats[rel] = info
-                    if hit is not None and hit[:5] == info:
-                        result.flat[rel] = Entry(name, FILE, info.mode, info.size, hit[5])
-                        result.cached.add(rel)
-                    else:
-                        result.flat[rel] = Entry(name, FILE, info.mode, info.size, "")
-                        result.pending.append(rel)
-                elif statmod.S_ISLNK(mode):
-                    if ignore and ignore(rel, False):
-                        continue
+                    if (not rel_dir and is_reserved(name)) or name.startswith(TMP_PREFIX):
+                        continue  # vmuser's own folder (in any spelling a filesystem folds), and temp files
+                    if not rel_dir and _DRIVE_RE.match(name):
+                        result.skipped.append((rel, "name starts like a Windows drive letter (c:...)"))
+                        continue  # a path vmuser refuses to restore: never capture it
+                    hit = cache.get(rel)
+                    if hit is None:  # a cached path was checked when it was captured
+                        why = _bad_name(name)
+                        if why:
+                            result.skipped.append((rel, why))
+                            continue
                     try:
-                        target = os.readlink(os.fsencode(de.path))
+                        st = de.stat(follow_symlinks=False)
                     except OSError as exc:
-                        if exc.errno in GONE_ERRNOS or exc.errno == errno.EINVAL:  # gone, or no longer a link
+                        if exc.errno in GONE_ERRNOS:
                             result.vanished.append(rel)
                         else:
-                            result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
+                            result.skipped.append((rel, f"cannot stat: {exc.strerror}"))
                         continue
-                    result.symlinks[rel] = target
-                    digest = hashlib.sha256(target).hexdigest()
-                    result.flat[rel] = Entry(name, SYMLINK, 0o777, len(target), digest)
-                else:
-                    result.skipped.append((rel, "not a regular file, directory or symlink"))
+                    mode = st.st_mode
+                    if statmod.S_ISDIR(mode):
+                        if ignore and ignore(rel, True):
+                            continue
+                        result.flat[rel] = Entry(name, DIR, mode & 0o777, 0, "")
+                        result.dir_inodes[rel] = st.st_ino
+                        subdirs.append((f"{abs_dir}/{name}", rel, (st.st_dev, st.st_ino)))
+                    elif statmod.S_ISREG(mode):
+                        if ignore and ignore(rel, False):
+                            continue
+                        info = StatInfo(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode & 0o777)
+                        result.stats[rel] = info
+                        if hit is not None and hit[:5] == info:
+                            result.flat[rel] = Entry(name, FILE, info.mode, info.size, hit[5])
+                            result.cached.add(rel)
+                        else:
+                            result.flat[rel] = Entry(name, FILE, info.mode, info.size, "")
+                            result.pending.append(rel)
+                    elif statmod.S_ISLNK(mode):
+                        if ignore and ignore(rel, False):
+                            continue
+                        try:
+                            target = os.readlink(os.fsencode(name), dir_fd=dir_fd)
+                        except OSError as exc:
+                            if exc.errno in GONE_ERRNOS or exc.errno == errno.EINVAL:  # gone, or no longer a link
+                                result.vanished.append(rel)
+                            else:
+                                result.skipped.append((rel, f"cannot read link: {exc.strerror}"))
+                            continue
+                        result.symlinks[rel] = target
+                        digest = hashlib.sha256(target).hexdigest()
+                        result.flat[rel] = Entry(name, SYMLINK, 0o777, len(target), digest)
+                    else:
+                        result.skipped.append((rel, "not a regular file, directory or symlink"))
+        finally:
+            os.close(dir_fd)
         # In name order, so the files are handed out in the same order every time (a
         # folder's files sorted, sub-folders visited in order), whatever order the
         # filesystem lists them in.

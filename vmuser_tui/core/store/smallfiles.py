@@ -43,6 +43,24 @@ def _open(path: str) -> int | None:
 
 
 
+def is_at(fd: int, path: str) -> bool:
+    """Whether the open ``fd`` is the file at ``path`` (absolute, with no symlink in it:
+    the capture builds it from the workspace's real path) reached through no symlink: the
+    kernel's own name for it (``/proc/self/fd``) is ``path`` itself.
+
+    Why (s22): ``O_NOFOLLOW`` guards only the last component. A session can swap a folder
+    for a link to a host folder after the scan; a file read again because it changed
+    since the scan is recorded as it is *now*, so without this a host file (a key) came
+    into the checkpoint. A file deleted or renamed since it was opened fails too (its name
+    changed): the caller leaves it out as vanished. ~5 us, so only reads that do not
+    check the scan's stat (which a file outside cannot match: its inode and ctime differ)
+    and big files pay it."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == path
+    except OSError:
+        return False
+
+
 def _read_all(fd: int, hint: int) -> bytes:
     """Everything from ``fd``'s current offset to its end. Reading ``hint + 1`` bytes
     first means a file of ``hint`` bytes is read with one ``read`` call (a short read of
@@ -112,7 +130,7 @@ def _read_settled(path: str) -> tuple[bytes, StatInfo | str]:
             return b"", GONE
         try:
             st = os.fstat(fd)
-            if not statmod.S_ISREG(st.st_mode):
+            if not statmod.S_ISREG(st.st_mode) or not is_at(fd, path):  # a folder on the way swapped for a link
                 return b"", GONE
             before = StatInfo.of(st)
             try:
