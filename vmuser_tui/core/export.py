@@ -285,7 +285,7 @@ def reclaim_temps(out: Path) -> list[Path]:
     Returns the files removed; a file that cannot be removed is skipped."""
     host = procs.hostname()
     pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:{re.escape(host)}\.)?([0-9]+)\.[0-9a-f]{{8}}\.tmp")
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(out.parent)
     except OSError:
