@@ -99,6 +99,32 @@ def remove(sessions: Sessions, ref: str) -> Session:
     return session
 
 
+def abandon_start(sessions: Sessions, rt: Any, session: Session) -> None:
+    """Ctrl-C (KeyboardInterrupt) during a session's start, between the row (``created``) and
+    the one that records its container: remove the container the start may have made (by
+    name: its id is not recorded yet) and the row, so no session stays ``created`` and no
+    container is left stray; the attempt stays in the operation log (``session.fail``). When
+    the engine cannot remove it, the row stays, ``failed``, so ``session rm`` can finish it.
+    A start that was recorded (running) before the interrupt arrived is left as it is."""
+    row = sessions.db.query_one("SELECT status FROM sessions WHERE id = ?", (session.id,))
+    if row is None or row["status"] != "created":
+        return
+    gone = True
+    if session.container_name:
+        try:
+            rt.remove(session.container_name)  # gone already (never created) is fine
+        except VmuserError:
+            gone = False
+    reason = "start interrupted (ctrl-c)"
+    with sessions.db.write() as conn:
+        if gone:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+        else:
+            sessions._set_status(conn, session, "failed", reason)
+        oplog.record(conn, "session.fail", project_id=session.project_id, session_id=session.id, reason=reason,
+                     image=session.image)
+
+
 def keep_stopped(ctx: Context) -> bool:
     """``[runtime] keep_stopped``: a stopped session's container stays (stopped) on the engine."""
     return bool(ctx.config.get("runtime", "keep_stopped"))

@@ -273,6 +273,11 @@ class Sessions:
                     if not left:
                         conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
+            except KeyboardInterrupt:  # ctrl-c: no session stuck in 'created', no stray container
+                from vmuser_tui.core.lifecycle import abandon_start
+
+                abandon_start(self, rt, session)
+                raise
             container_id = info.id
             ports = json.dumps([p.to_json() for p in info.ports])
         else:
