@@ -120,6 +120,14 @@ class _Commands(argparse._SubParsersAction):
         return super().add_parser(name, **kwargs)
 
 
+def _given_path(text: str) -> str:
+    """``--data-dir`` / ``--config``: an empty value (``--data-dir "$DIR"`` with DIR unset)
+    is refused, not read as "the default", which would act on another data dir."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give one, or leave the option out for the default")
+    return text
+
+
 #: root options that take a value, and those that do not (``_command_words`` skips them)
 _VALUED = ("--data-dir", "--config")
 _FLAGS = ("--debug", "--force")
@@ -249,9 +257,10 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    root.add_argument("--data-dir", metavar="DIR",
+    root.add_argument("--data-dir", metavar="DIR", type=_given_path,
                       help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
-    root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
+    root.add_argument("--config", metavar="FILE", type=_given_path,
+                      help="config file (default: platform config dir; env VMUSER_CONFIG)")
     root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     root.add_argument("--force", action="store_true", help="take over a session whose read-write lease expired "
                       "(its holder crashed or lost its connection); logged")
@@ -272,8 +281,9 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
     # A _Parser, the class of the subparsers it is a parent of (their add_parser's `parents` is typed so);
     # it only lends its arguments and never parses.
     common = _Parser(add_help=False, formatter_class=_Formatter)
-    common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--data-dir", metavar="DIR", type=_given_path, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    common.add_argument("--config", metavar="FILE", type=_given_path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 

@@ -1,0 +1,132 @@
+"""A careless operator's command lines (session 22), in the style of tests/test_bad_input.py.
+
+Each row runs the real ``vmuser`` in a subprocess against a small world (project ``alpha``
+with two checkpoints) and asserts what a user or a script notices: one line on stderr, no
+traceback, the exit code, the words of the message, and that the database and workspaces
+are as they were. A few tests after the table check what a row cannot: a data dir that must
+not be created, and the words printed on success.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PY = [sys.executable, "-m", "vmuser_tui"]
+
+
+def row(rid, argv, code, message):
+    return pytest.param(argv, code, message, id=rid)
+
+
+# fmt: off
+ROWS = [
+    # an empty value is a variable that was not set: never "the default data dir / config"
+    row("data-dir-empty", ["--data-dir", "", "project", "list"], 2,
+        "argument --data-dir: an empty path; give one, or leave the option out for the default"),
+    row("data-dir-blank-after-command", ["project", "list", "--data-dir", " "], 2,
+        "argument --data-dir: an empty path"),
+    row("config-empty", ["--config", "", "checkpoint", "list", "{A}"], 2, "argument --config: an empty path"),
+    row("config-empty-after-command", ["config", "show", "--config", ""], 2, "argument --config: an empty path"),
+    # `vmuser check` of a data dir that is not there: not "no damage"
+    row("check-missing-data-dir", "--data-dir {tmp}/no/such/data check", 1,
+        "no vmuser database in {tmp}/no/such/data: nothing to check; give the data dir that holds vmuser.db"),
+    row("check-empty-data-dir", "--data-dir {tmp}/empty-dir check", 1, "no vmuser database in {tmp}/empty-dir"),
+    row("check-missing-data-dir-json", "--data-dir {tmp}/no/such/data check --json", 1, "no vmuser database in"),
+    # times: an empty one, and a window that ends before it starts
+    row("log-since-empty", ["log", "--since", ""], 2, "--since: cannot read the time ''"),
+    row("log-until-empty", ["log", "--until", ""], 2, "--until: cannot read the time ''"),
+    row("log-since-after-until", "log --since 1h --until 2h", 2,
+        "--since 1h is later than --until 2h, so nothing can match; swap them"),
+    row("log-since-after-until-iso", "log --since 2026-02-01 --until 2026-01-01 --json", 2,
+        "--since 2026-02-01 is later than --until 2026-01-01"),
+]
+# fmt: on
+
+
+class World:
+    def __init__(self, root: Path):
+        self.root = root
+        self.data = root / "data"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
+        self.env.update(VMUSER_DATA_DIR=str(self.data), VMUSER_CONFIG=str(root / "no-config.toml"))
+        self.ids: dict[str, str] = {"tmp": str(root)}
+
+    def run(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*PY, *args], check=False, env={**self.env, **(env or {})},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, cwd=self.root)
+
+    def ok(self, *args: str) -> str:
+        r = self.run(*args)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    w = World(tmp_path_factory.mktemp("careless"))
+    (w.root / "empty-dir").mkdir()
+    src = w.root / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("one\n")
+    a = w.ok("project", "create", "alpha", "--import", str(src))
+    c1 = w.ok("checkpoint", "create", a, "-m", "one")
+    w.run("fs", "put", a, "a.txt", str(src / "a.txt"))
+    (src / "b.txt").write_text("two\n")
+    w.ok("fs", "put", a, "b.txt", str(src / "b.txt"))
+    c2 = w.ok("checkpoint", "create", a, "-m", "two")
+    w.ids.update(A=a, C1=c1, C2=c2)
+    return w
+
+
+def _state(world: World) -> list[str]:
+    """The database's rows (through the CLI's JSON: no SQL here) and the files under tmp."""
+    return [world.ok("checkpoint", "list", world.ids["A"], "--json"), world.ok("log", "--json", "--limit", "1000"),
+            repr(sorted(str(p.relative_to(world.root)) for p in world.root.rglob("*")
+                        if not p.name.endswith(("-wal", "-shm"))))]
+
+
+@pytest.mark.parametrize("argv, code, message", ROWS)
+def test_careless_input(world, argv, code, message):
+    args = shlex.split(argv) if isinstance(argv, str) else list(argv)
+    args = [a.format(**world.ids) for a in args]
+    before = _state(world)
+    r = world.run(*args)
+    after = _state(world)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, f"expected one line on stderr, got:\n{r.stderr}"
+    assert r.returncode == code, r.stderr
+    assert message.format(**world.ids) in r.stderr, r.stderr
+    assert r.stdout == "", "an error prints nothing on stdout (a script reading --json gets no half document)"
+    assert before == after, "the command changed the database or created files"
+
+
+def test_check_of_a_typo_creates_nothing(world):
+    """`vmuser --data-dir /srv/vmsuer check` must not make /srv/vmsuer (with an empty database)."""
+    typo = world.root / "typo" / "data"
+    assert world.run("--data-dir", str(typo), "check").returncode == 1
+    assert not (world.root / "typo").exists()
+    env = {"VMUSER_DATA_DIR": str(typo)}
+    assert world.run("check", env=env).returncode == 1 and not (world.root / "typo").exists()
+    assert world.run("check").returncode == 0  # the real one still checks
+
+
+def test_restore_that_changes_nothing_offers_no_undo(world):
+    """Restoring the checkpoint the workspace already matches: say so, and do not offer an
+    "undo" that would be the very same restore."""
+    a, c2 = world.ids["A"], world.ids["C2"]
+    r = world.run("checkpoint", "restore", c2, "--yes")
+    assert r.returncode == 0, r.stderr
+    assert f"restored {c2}: no paths change (the workspace already matched it)" in r.stdout
+    assert "undo with" not in r.stdout
+    # a restore that changes something still names the checkpoint that undoes it
+    r = world.run("checkpoint", "restore", world.ids["C1"], "--yes")
+    assert r.returncode == 0 and "undo with: vmuser checkpoint restore " in r.stdout, r.stdout + r.stderr
+    undo = r.stdout.split("undo with: vmuser checkpoint restore ")[1].split()[0]
+    assert world.run("checkpoint", "restore", undo, "--yes").returncode == 0
+    assert world.ok("fs", "cat", a, "b.txt") == "two"
