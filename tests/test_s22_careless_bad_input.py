@@ -43,6 +43,10 @@ ROWS = [
     row("log-until-empty", ["log", "--until", ""], 2, "--until: cannot read the time ''"),
     row("log-since-after-until", "log --since 1h --until 2h", 2,
         "--since 1h is later than --until 2h, so nothing can match; swap them"),
+    # `project export -o -` wrote a 1 GiB file named '-' into the current folder
+    row("export-to-stdout", "project export {A} -o -", 2,
+        "-o '-': give the name of the file to write, e.g. -o {A}.vmuser (the export is an SQLite file: it cannot go"),
+    row("export-to-empty", ["project", "export", "{A}", "-o", ""], 2, "-o '': give the name of the file to write"),
     row("log-since-after-until-iso", "log --since 2026-02-01 --until 2026-01-01 --json", 2,
         "--since 2026-02-01 is later than --until 2026-01-01"),
 ]
