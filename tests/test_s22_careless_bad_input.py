@@ -43,6 +43,13 @@ ROWS = [
     row("log-until-empty", ["log", "--until", ""], 2, "--until: cannot read the time ''"),
     row("log-since-after-until", "log --since 1h --until 2h", 2,
         "--since 1h is later than --until 2h, so nothing can match; swap them"),
+    # a tag the TUI cannot tell from its own syntax ("-x" removes x, "+x" adds x) could never be removed there
+    row("tag-leading-dash", ["checkpoint", "tag", "{C1}", "--", "-wip"], 2,
+        "invalid tag '-wip': a tag may not start with '-' or '+'"),
+    row("tag-leading-plus", ["checkpoint", "create", "{A}", "--tag", "+1"], 2, "invalid tag '+1'"),
+    row("project-tag-leading-dash", ["project", "create", "x", "--tag=-old"], 2, "invalid tag '-old'"),
+    row("annotation-tag-leading-dash", ["checkpoint", "annotate", "{C1}", "--label", "x", "--tag=-ci"], 2,
+        "invalid tag '-ci'"),
     # `project export -o -` wrote a 1 GiB file named '-' into the current folder
     row("export-to-stdout", "project export {A} -o -", 2,
         "-o '-': give the name of the file to write, e.g. -o {A}.vmuser (the export is an SQLite file: it cannot go"),
@@ -134,3 +141,28 @@ def test_restore_that_changes_nothing_offers_no_undo(world):
     undo = r.stdout.split("undo with: vmuser checkpoint restore ")[1].split()[0]
     assert world.run("checkpoint", "restore", undo, "--yes").returncode == 0
     assert world.ok("fs", "cat", a, "b.txt") == "two"
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_relative_data_dir_is_taken_from_where_it_was_typed(world, tmp_path, how):
+    """`vmuser --data-dir data ...` (or VMUSER_DATA_DIR=data) in one folder, then the same data
+    dir named from another: the project's workspace is where it was, not "missing" (its path
+    was stored relative to the first folder)."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+
+    def run(cwd: Path, data: str, *args: str) -> subprocess.CompletedProcess:
+        argv = ["--data-dir", data, *args] if how == "option" else list(args)
+        env = {**world.env, "VMUSER_DATA_DIR": data} if how == "variable" else world.env
+        return subprocess.run([*PY, *argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=120, check=False)
+
+    project = run(here, "data", "project", "create", "rel").stdout.strip()
+    assert project
+    shown = run(here, "data", "project", "show", project, "--json").stdout
+    assert f'"workspace": "{here}/data/workspaces/{project}"' in shown, shown
+    assert run(here, "data", "fs", "put", project, "a.txt", "-").returncode == 0
+    r = run(elsewhere, str(here / "data"), "checkpoint", "create", project, "-m", "from elsewhere")
+    assert r.returncode == 0, r.stderr
+    assert not (elsewhere / "data").exists()
