@@ -90,6 +90,9 @@ def _run(argv: list[str] | None) -> int:
     least = 2 if getattr(args, "exit_code", False) or getattr(args, "quiet", False) else 1
     try:
         from vmuser_tui.cli import commands
+        from vmuser_tui.cli.empty_filters import refuse_empty_filters
+
+        refuse_empty_filters(args)
 
         return commands.dispatch(args) or 0
     except VmuserError as exc:
