@@ -57,6 +57,12 @@ ROWS = [
     row("log-session-empty", ["log", "--session", ""], 2, "--session '': give a session id"),
     row("log-actor-empty", ["log", "--actor", ""], 2, "--actor '': give a user@host (or a part of it)"),
     row("log-operation-empty", ["log", "--operation", ""], 2, "--operation '': give an operation"),
+    # a project named "-dash" (allowed: vmuser project create -- -dash), named without --
+    row("name-leading-dash", "project show -dash", 2,
+        "the following arguments are required: project; a name that starts with '-' goes after --, "
+        "e.g. vmuser project show -- -dash"),
+    row("name-leading-dash-checkpoint", "checkpoint list -dash", 2,
+        "e.g. vmuser checkpoint list -- -dash"),
     # a tag the TUI cannot tell from its own syntax ("-x" removes x, "+x" adds x) could never be removed there
     row("tag-leading-dash", ["checkpoint", "tag", "{C1}", "--", "-wip"], 2,
         "invalid tag '-wip': a tag may not start with '-' or '+'"),

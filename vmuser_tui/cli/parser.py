@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 from vmuser_tui import __version__
 
@@ -66,7 +66,17 @@ class _Parser(argparse.ArgumentParser):
     value: 'x' (see vmuser log --help)``, exit code 2. The usage block argparse prints
     first would make every usage error several lines; ``--help`` shows it in full."""
 
+    #: the command line being parsed (set by :func:`build`): to explain a missing argument
+    argv: ClassVar[list[str]] = []
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # `vmuser project show -dash`: argparse took the name for an unknown option
+            dashed = [w for w in self.argv if len(w) > 1 and w.startswith("-") and not w.startswith("--")
+                      and w.split("=")[0] not in self._option_string_actions and not w[1:].isdigit()]
+            if dashed and not self.prog.endswith(" diff"):  # (diff's -- starts its paths)
+                message += (f"; a name that starts with '-' goes after --, e.g. {self.prog} -- "
+                            f"{dashed[0]}")
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -233,6 +243,7 @@ def build(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     argparse spends ~0.1 ms on each argument it adds (a formatter and gettext look-ups
     each), ~25 ms for all of vmuser's: a one-shot command should not pay for the ~60 it does
     not run (issue 15). What is built parses and prints help exactly as the whole parser does."""
+    _Parser.argv = list(argv or [])
     words = _command_words(argv) if argv is not None else None
     parser = _build(words)
     if words is None:
