@@ -92,7 +92,8 @@ def test_project_deleted_during_its_checkpoint_cli(tmp_path, clean_env):
     if proc.returncode:
         assert proc.returncode == 1 and err.count("\n") == 1, err
         # (the delete may also win before the capture starts: then the project is just not there)
-        assert "was deleted while its checkpoint was being taken" in err or "no session or project matches" in err
+        assert any(m in err for m in ("was deleted while its checkpoint was being taken",
+                                      "no session or project matches", "no project matches")), err
     assert cli(data_dir, config_path, "check").returncode == 0
 
 
@@ -131,4 +132,28 @@ def test_head_removed_during_a_checkpoint(vm, data_dir, config_path):
     assert outcome.created
     assert outcome.checkpoint.parent_id == base.id
     assert [c.id for c in vm.checkpoints.list(project.id)] == [outcome.checkpoint.id, base.id]
+    assert cli(data_dir, config_path, "check").returncode == 0
+
+
+def test_second_restore_while_one_runs_is_refused(vm, data_dir, config_path):
+    """Two `checkpoint restore` of one project at once: the second is refused with one line
+    naming the first (it planned against a workspace the first is rewriting, and would leave
+    a mix of both checkpoints with the head naming one); the first completes."""
+    project = vm.projects.create("tworestores")
+    ws = Path(project.workspace)
+    fill(ws, 300)
+    a = vm.checkpoints.create(project.id, description="a").checkpoint
+    for p in sorted(ws.rglob("*.txt"))[:150]:
+        p.write_bytes(os.urandom(2048))
+    (ws / "only-in-b.txt").write_text("b\n")
+    b = vm.checkpoints.create(project.id, description="b").checkpoint
+    progress = once(lambda: cli(data_dir, config_path, "checkpoint", "restore", b.id, "--yes"))
+    vm.restores.restore(a.id, progress=progress)
+    second = progress.done[0]
+    assert "Traceback" not in second.stderr, second.stderr
+    assert second.returncode == 1, (second.returncode, second.stdout, second.stderr)
+    assert second.stderr.count("\n") == 1 and f"another restore of project {project.id} is running" in second.stderr
+    assert not (ws / "only-in-b.txt").exists()
+    same = cli(data_dir, config_path, "checkpoint", "diff", a.id, "--quiet")
+    assert same.returncode == 0, f"the workspace is not checkpoint a after the restore: {same.stdout}{same.stderr}"
     assert cli(data_dir, config_path, "check").returncode == 0
