@@ -63,6 +63,14 @@ ROWS = [
         "e.g. vmuser project show -- -dash"),
     row("name-leading-dash-checkpoint", "checkpoint list -dash", 2,
         "e.g. vmuser checkpoint list -- -dash"),
+    # `config init` somewhere it cannot write: one line, not an internal error
+    row("config-init-on-folder", "config init --config {tmp}", 2,
+        "cannot write the config file {tmp}: it is a folder; give a file path with --config"),
+    row("config-init-on-folder-force", "config init --force --config {tmp}", 2, "it is a folder"),
+    row("config-init-under-a-file", "config init --config {tmp}/src/a.txt/config.toml", 1,
+        "cannot write the config file {tmp}/src/a.txt/config.toml: "),
+    row("config-init-in-proc", "config init --config /proc/vmuser/config.toml", 1,
+        "cannot write the config file /proc/vmuser/config.toml: "),
     # a tag the TUI cannot tell from its own syntax ("-x" removes x, "+x" adds x) could never be removed there
     row("tag-leading-dash", ["checkpoint", "tag", "{C1}", "--", "-wip"], 2,
         "invalid tag '-wip': a tag may not start with '-' or '+'"),
