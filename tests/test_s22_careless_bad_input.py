@@ -194,3 +194,23 @@ def test_relative_data_dir_is_taken_from_where_it_was_typed(world, tmp_path, how
     r = run(elsewhere, str(here / "data"), "checkpoint", "create", project, "-m", "from elsewhere")
     assert r.returncode == 0, r.stderr
     assert not (elsewhere / "data").exists()
+
+
+def test_put_of_an_endless_stream_stops_at_the_limit(world):
+    """`yes | vmuser fs put P log.txt -` (or /dev/zero): refused once [limits] max_file_size
+    is passed, not read until memory runs out."""
+    a = world.ids["A"]
+    with open("/dev/zero", "rb") as zero:
+        r = subprocess.run([*PY, "fs", "put", a, "zero.bin", "-"], stdin=zero, capture_output=True, text=True,
+                           env={**world.env, "VMUSER_LIMITS_MAX_FILE_SIZE": "1m"}, timeout=60, check=False)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "zero.bin: more than 2,097,152 bytes is over [limits] max_file_size" in r.stderr
+    assert world.run("fs", "cat", a, "zero.bin").returncode == 1  # nothing written
+
+
+@pytest.mark.parametrize("source, what", [("/dev/zero", "a character device"), ("/dev/null", "a character device")])
+def test_put_of_a_device_says_what_it_is(world, source, what):
+    r = world.run("fs", "put", world.ids["A"], "dev.bin", source)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"{source}: is {what}, not a file; to store a stream: vmuser fs put PROJECT PATH - < {source}" in r.stderr
