@@ -214,3 +214,25 @@ def test_put_of_a_device_says_what_it_is(world, source, what):
     r = world.run("fs", "put", world.ids["A"], "dev.bin", source)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert f"{source}: is {what}, not a file; to store a stream: vmuser fs put PROJECT PATH - < {source}" in r.stderr
+
+
+def test_a_project_named_like_a_session_prefix_is_not_silently_the_session(world):
+    """A project named "e658" while a session's id starts with e658: `checkpoint create e658`
+    took the *session's* project's checkpoint (another project), saying nothing. Now it is
+    ambiguous, and the message names both and how to pick."""
+    a = world.ids["A"]
+    session = world.ok("session", "start", a, "--runtime", "none")
+    try:
+        name = session[:6]
+        other = world.ok("project", "create", name)
+        for argv in (["checkpoint", "create", name, "-m", "which?"], ["checkpoint", "list", name]):
+            r = world.run(*argv)
+            assert r.returncode == 1 and r.stderr.count("\n") == 1, (argv, r.stdout, r.stderr)
+            assert (f"{name!r} is both project {other} ({name}) and a prefix of session {session} (of project {a}); "
+                    f"give the project id ({other}) or the whole session id") in r.stderr
+        assert world.run("checkpoint", "list", other).returncode == 0
+        assert world.run("checkpoint", "list", session).returncode == 0
+    finally:
+        world.run("session", "stop", session)
+        world.run("session", "rm", session, "--yes")
+        world.run("project", "delete", name, "--yes")

@@ -135,6 +135,10 @@ class Checkpoints:
             session_id = self.db.resolve("sessions", ref, what="session")
             row = self.db.conn.execute("SELECT project_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is not None:  # (None: deleted by another process since resolve() found it)
+                if session_id != ref:  # a prefix: it may also be a project's name (a project "e658")
+                    from vmuser_tui.core.target_ref import refuse_session_or_project
+
+                    refuse_session_or_project(self.projects, ref, session_id, row[0])
                 return row[0], session_id
         except NotFoundError:
             pass
