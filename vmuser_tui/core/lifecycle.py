@@ -88,8 +88,9 @@ def remove(sessions: Sessions, ref: str) -> Session:
         raise StateError(f"session {session.id} is {session.status}: stop it first with: "
                          f"vmuser session stop {session.id}")
     sessions.ctx.access.check(session.project_id, None, what="remove this session")
-    if session.runtime == "docker" and session.container_id:
-        sessions.rt(session).remove(session.container_id)  # gone already is fine
+    container = container_ref(session)
+    if container:
+        sessions.rt(session).remove(container)  # gone already is fine
     with sessions.db.write() as conn:
         conn.execute("DELETE FROM session_metrics WHERE session_id = ?", (session.id,))
         conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
@@ -123,6 +124,18 @@ def abandon_start(sessions: Sessions, rt: Any, session: Session) -> None:
             sessions._set_status(conn, session, "failed", reason)
         oplog.record(conn, "session.fail", project_id=session.project_id, session_id=session.id, reason=reason,
                      image=session.image)
+
+
+def container_ref(session: Session) -> str | None:
+    """How to name the session's container to the engine: its id, or -- for a start killed
+    between creating the container and recording it (``kill -9``, a dropped SSH connection:
+    the row stays ``created``, or ``failed`` once reconciled, with no id) -- its name, which is
+    the session's own (``vmuser-<project>-<session>``). None for a session without one."""
+    if session.runtime != "docker":
+        return None
+    if session.container_id:
+        return session.container_id
+    return session.container_name if session.status in ("created", "failed") else None
 
 
 def keep_stopped(ctx: Context) -> bool:
