@@ -236,3 +236,16 @@ def test_a_project_named_like_a_session_prefix_is_not_silently_the_session(world
         world.run("session", "stop", session)
         world.run("session", "rm", session, "--yes")
         world.run("project", "delete", name, "--yes")
+
+
+@pytest.mark.parametrize("name, meant", [("VMUSER_SNAPSHOT_INTERVAL", "VMUSER_SNAPSHOTS_INTERVAL"),
+                                         ("VMUSER_SNAPSHOTS_INTERVALL", "VMUSER_SNAPSHOTS_INTERVAL"),
+                                         ("VMUSER_DOCKER_MEM", "VMUSER_DOCKER_MEMORY"),
+                                         ("VMUSER_DATADIR", "VMUSER_DATA_DIR")])
+def test_config_validate_names_a_misspelt_variable(world, name, meant):
+    """A misspelt VMUSER_* variable is ignored (other programs may use the prefix), so
+    nothing said why the setting did not change: `config validate` says it."""
+    r = world.run("config", "validate", env={name: "60"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"environment variable {name} is no setting (ignored); did you mean {meant}?" in r.stderr
+    assert world.run("config", "validate", env={"VMUSER_FROZEN_TIME": "x"}).returncode == 0  # unrelated: no word

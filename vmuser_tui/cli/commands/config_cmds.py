@@ -74,9 +74,17 @@ def cmd_validate(args: Namespace) -> int:
         from vmuser_tui.tui.command_keys import problems as command_problems
 
         found += command_problems(conf.commands, conf.keymap)
-    if found:
+    import os
+
+    from vmuser_tui.core.env_typos import misspelt
+
+    typos = [f"environment variable {name} is no setting (ignored); did you mean {meant}?"
+             for name, meant in misspelt(os.environ, cfg.SCHEMA)]
+    if found or typos:
         for line in found:
             print(f"vmuser: {conf.path}: {line}", file=sys.stderr)
+        for line in typos:
+            print(f"vmuser: {line}", file=sys.stderr)
         return 1
     print(f"{conf.path}: ok" if conf.path.exists() else f"{conf.path}: not present; defaults are valid")
     return 0
