@@ -114,3 +114,38 @@ def test_session_killed_during_start_can_be_stopped_and_removed(tmp_path, docker
         for c in client.containers.list(all=True, filters={"label": f"vmuser.project={project}"}):
             c.remove(force=True)
         client.close()
+
+
+def test_project_deleted_while_its_session_starts(tmp_path, docker_available):
+    """`project delete P` while `session start P` runs (the start held, by SIGSTOP, once the
+    engine reports its container started): the start says the project went away, in one
+    line (not "no session matches"), and no container of the deleted project is left."""
+    env = _env(tmp_path / "data", tmp_path / "none.toml")
+    project = cli(env, "project", "create", "racy").stdout.strip()
+    assert project, "project create failed"
+    client = _client()
+    events = client.events(decode=True, filters={"type": "container", "event": "start",
+                                                 "label": f"vmuser.project={project}"})
+    try:
+        proc = subprocess.Popen([*PY, "session", "start", project, "--image", IMAGE], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _event in events:
+            proc.send_signal(signal.SIGSTOP)
+            break
+        deleted = cli(env, "project", "delete", project, "--yes")
+        proc.send_signal(signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        events.close()
+    try:
+        assert deleted.returncode == 0, deleted.stderr
+        assert "Traceback" not in err and "internal error" not in err, err
+        assert proc.returncode == 1 and err.count("\n") == 1, (proc.returncode, out, err)
+        assert f"project {project} was deleted while session" in err and "no session matches" not in err, err
+        left = client.containers.list(all=True, filters={"label": f"vmuser.project={project}"})
+        assert [c.name for c in left] == [], "a container of the deleted project was left on the engine"
+        assert cli(env, "check").returncode == 0
+    finally:
+        for c in client.containers.list(all=True, filters={"label": f"vmuser.project={project}"}):
+            c.remove(force=True)
+        client.close()

@@ -14,7 +14,8 @@ one goes with ``session rm`` or when its project is deleted (:func:`purge_projec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import NotFoundError, StateError, VmuserError
@@ -124,6 +125,19 @@ def abandon_start(sessions: Sessions, rt: Any, session: Session) -> None:
             sessions._set_status(conn, session, "failed", reason)
         oplog.record(conn, "session.fail", project_id=session.project_id, session_id=session.id, reason=reason,
                      image=session.image)
+
+
+def start_overtaken(sessions: Sessions, rt: Any, container_id: str | None, session: Session) -> NoReturn:
+    """A session's row vanished while it was starting (``project delete`` in another process
+    took it): remove the container the start made (it would run on for a project that is
+    gone; gone already is fine), then raise StateError saying what happened."""
+    if rt is not None and container_id:
+        with contextlib.suppress(VmuserError):
+            rt.remove(container_id)
+    gone = sessions.db.query_one("SELECT 1 FROM projects WHERE id = ?", (session.project_id,)) is None
+    why = (f"project {session.project_id} was deleted while session {session.id} was starting" if gone
+           else f"session {session.id} was removed while it was starting")
+    raise StateError(f"{why}; its container was removed" if container_id else why)
 
 
 def container_ref(session: Session) -> str | None:
