@@ -157,3 +157,67 @@ def test_second_restore_while_one_runs_is_refused(vm, data_dir, config_path):
     same = cli(data_dir, config_path, "checkpoint", "diff", a.id, "--quiet")
     assert same.returncode == 0, f"the workspace is not checkpoint a after the restore: {same.stdout}{same.stderr}"
     assert cli(data_dir, config_path, "check").returncode == 0
+
+
+def test_checkpoint_removed_while_it_is_restored(vm, data_dir, config_path):
+    """`checkpoint rm X` while `checkpoint restore X` runs, between its pre-restore
+    checkpoint and its journal (the restore held there by SIGSTOP, once its pre-restore
+    checkpoint is committed): the head must never name a removed checkpoint -- that made
+    every later `checkpoint create` and `restore` of the project fail with "no checkpoint
+    matches" -- and the project goes on working."""
+    import signal
+    import sqlite3
+    import time
+
+    project = vm.projects.create("rmrestore")
+    ws = Path(project.workspace)
+    fill(ws, 2000)
+    x = vm.checkpoints.create(project.id, description="x").checkpoint
+    for p in sorted(ws.rglob("*.txt"))[:1500]:
+        p.write_bytes(os.urandom(2048))
+    vm.checkpoints.create(project.id, description="y")
+    (ws / "unsaved.txt").write_text("work since y\n")  # so the restore takes a pre-restore checkpoint
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMUSER_")}
+    env.update(VMUSER_DATA_DIR=str(data_dir), VMUSER_CONFIG=str(config_path))
+    restore = subprocess.Popen([*PY, "checkpoint", "restore", x.id, "--yes"], env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    look = sqlite3.connect(f"file:{data_dir / 'vmuser.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        while look.execute("SELECT 1 FROM checkpoints WHERE project_id = ? AND kind = 'pre-restore'",
+                           (project.id,)).fetchone() is None:
+            assert restore.poll() is None, restore.communicate()
+            time.sleep(0.002)
+        restore.send_signal(signal.SIGSTOP)
+        rm = cli(data_dir, config_path, "checkpoint", "rm", x.id, "--yes", "--force")
+    finally:
+        restore.send_signal(signal.SIGCONT)
+        look.close()
+    out, err = restore.communicate(timeout=120)
+    assert "Traceback" not in err + rm.stderr, err + rm.stderr
+    head = vm.projects.get(project.id).head_checkpoint_id
+    assert head is None or vm.checkpoints.get(head), "the head names a removed checkpoint"
+    (ws / "after.txt").write_text("after\n")
+    after = cli(data_dir, config_path, "checkpoint", "create", project.id, "-m", "after")
+    assert after.returncode == 0, after.stderr
+    assert cli(data_dir, config_path, "check").returncode == 0
+
+
+def test_a_head_that_names_a_removed_checkpoint_does_not_stop_the_project(vm, data_dir, config_path):
+    """A data dir where that race already happened (the head names a removed checkpoint):
+    checkpoints and restores of the project work again; the next checkpoint has no parent."""
+    import sqlite3
+
+    project = vm.projects.create("dangling")
+    ws = Path(project.workspace)
+    fill(ws, 20)
+    base = vm.checkpoints.create(project.id, description="base").checkpoint
+    conn = sqlite3.connect(data_dir / "vmuser.db")
+    with conn:
+        conn.execute("UPDATE projects SET head_checkpoint_id = 'c0ffeec0ff' WHERE id = ?", (project.id,))
+    conn.close()
+    (ws / "more.txt").write_text("more\n")
+    r = cli(data_dir, config_path, "checkpoint", "create", project.id, "-m", "again")
+    assert r.returncode == 0, r.stderr
+    r = cli(data_dir, config_path, "checkpoint", "restore", base.id, "--yes")
+    assert r.returncode == 0, r.stderr
+    assert not (ws / "more.txt").exists()

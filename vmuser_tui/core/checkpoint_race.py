@@ -50,8 +50,10 @@ def settle(conn: sqlite3.Connection, project_id: str, session_id: str | None, he
         session_id = None
     current = row[0]
     same_as = None
-    if current is not None and current != head_id:  # another process committed a checkpoint or a restore
+    if current is not None:
         found = conn.execute("SELECT root_tree FROM checkpoints WHERE id = ?", (current,)).fetchone()
-        if found is not None and found[0] == root:
+        if found is None:  # a head naming a removed checkpoint: no parent rather than a dangling one
+            current = None
+        elif current != head_id and found[0] == root:  # another process committed these very files
             same_as = current
     return Settled(session_id, current, same_as)

@@ -221,7 +221,12 @@ class Checkpoints:
             if len(running) == 1:
                 session_id = running[0]["id"]
         project = self.projects.get(project_id)
-        head = self.get(project.head_checkpoint_id) if project.head_checkpoint_id else None
+        head = None
+        if project.head_checkpoint_id:
+            try:
+                head = self.get(project.head_checkpoint_id)
+            except NotFoundError:  # a head removed under a running restore (before session 22): no parent
+                head = None
         cid = new_short_id()
         created: dict[str, str] = {}  # "yes": the new id; "same_as": a head that holds these files
 
