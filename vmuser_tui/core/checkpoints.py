@@ -125,6 +125,17 @@ class Checkpoints:
         """A checkpoint id from a full id or unique prefix."""
         return self.db.resolve("checkpoints", ref, what="checkpoint")
 
+    def _head(self, head_id: str | None) -> Checkpoint | None:
+        """The project's head checkpoint, or None when it has none or its row is gone (a
+        damaged data dir: ``vmuser check`` names it); the next checkpoint then starts a new
+        line rather than failing with "no checkpoint matches" an id the user never typed."""
+        if not head_id:
+            return None
+        try:
+            return self.get(head_id)
+        except NotFoundError:
+            return None
+
     def get(self, ref: str) -> Checkpoint:
         """The checkpoint ``ref`` names. Raises NotFoundError / AmbiguousError."""
         return Checkpoint.from_row(self.db.query_one("SELECT * FROM checkpoints WHERE id = ?", (self.resolve(ref),)))
@@ -221,12 +232,7 @@ class Checkpoints:
             if len(running) == 1:
                 session_id = running[0]["id"]
         project = self.projects.get(project_id)
-        head = None
-        if project.head_checkpoint_id:
-            try:
-                head = self.get(project.head_checkpoint_id)
-            except NotFoundError:  # a head removed under a running restore (before session 22): no parent
-                head = None
+        head = self._head(project.head_checkpoint_id)
         cid = new_short_id()
         created: dict[str, str] = {}  # "yes": the new id; "same_as": a head that holds these files
 
