@@ -78,44 +78,6 @@ def test_ctrl_c_during_session_start_leaves_nothing_half_started(tmp_path, docke
         client.close()
 
 
-def test_session_killed_during_start_can_be_stopped_and_removed(tmp_path, docker_available):
-    """`session start` killed outright (kill -9, the SSH connection dropped: no Ctrl-C to
-    catch) between creating the container and recording it: the session stays `created`
-    with no container id. `session stop` then `session rm` must remove its container too
-    (found by its name), not leave it on the engine for ever."""
-    env = _env(tmp_path / "data", tmp_path / "none.toml")
-    project = cli(env, "project", "create", "dropped").stdout.strip()
-    assert project, "project create failed"
-    client = _client()
-    events = client.events(decode=True, filters={"type": "container", "event": "create",
-                                                 "label": f"vmuser.project={project}"})
-    try:
-        proc = subprocess.Popen([*PY, "session", "start", project, "--image", IMAGE], env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _event in events:
-            proc.kill()
-            break
-        proc.communicate(timeout=120)
-    finally:
-        events.close()
-    try:
-        sessions = json.loads(cli(env, "session", "list", project, "--json").stdout)
-        if not sessions or sessions[0]["status"] != "created":
-            pytest.skip(f"the kill did not land between create and record: {sessions}")
-        sid = sessions[0]["id"]
-        stopped = cli(env, "session", "stop", sid)
-        assert stopped.returncode == 0, stopped.stderr
-        left = client.containers.list(all=True, filters={"label": f"vmuser.session={sid}"})
-        assert [c.name for c in left] == [], "session stop left the container of the killed start"
-        removed = cli(env, "session", "rm", sid, "--yes")
-        assert removed.returncode == 0, removed.stderr
-        assert json.loads(cli(env, "session", "list", project, "--json").stdout) == []
-    finally:
-        for c in client.containers.list(all=True, filters={"label": f"vmuser.project={project}"}):
-            c.remove(force=True)
-        client.close()
-
-
 def test_project_deleted_while_its_session_starts(tmp_path, docker_available):
     """`project delete P` while `session start P` runs (the start held, by SIGSTOP, once the
     engine reports its container started): the start says the project went away, in one

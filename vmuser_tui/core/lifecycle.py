@@ -89,9 +89,8 @@ def remove(sessions: Sessions, ref: str) -> Session:
         raise StateError(f"session {session.id} is {session.status}: stop it first with: "
                          f"vmuser session stop {session.id}")
     sessions.ctx.access.check(session.project_id, None, what="remove this session")
-    container = container_ref(session)
-    if container:
-        sessions.rt(session).remove(container)  # gone already is fine
+    if session.runtime == "docker" and session.container_id:
+        sessions.rt(session).remove(session.container_id)  # gone already is fine
     with sessions.db.write() as conn:
         conn.execute("DELETE FROM session_metrics WHERE session_id = ?", (session.id,))
         conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
@@ -138,18 +137,6 @@ def start_overtaken(sessions: Sessions, rt: Any, container_id: str | None, sessi
     why = (f"project {session.project_id} was deleted while session {session.id} was starting" if gone
            else f"session {session.id} was removed while it was starting")
     raise StateError(f"{why}; its container was removed" if container_id else why)
-
-
-def container_ref(session: Session) -> str | None:
-    """How to name the session's container to the engine: its id, or -- for a start killed
-    between creating the container and recording it (``kill -9``, a dropped SSH connection:
-    the row stays ``created``, or ``failed`` once reconciled, with no id) -- its name, which is
-    the session's own (``vmuser-<project>-<session>``). None for a session without one."""
-    if session.runtime != "docker":
-        return None
-    if session.container_id:
-        return session.container_id
-    return session.container_name if session.status in ("created", "failed") else None
 
 
 def keep_stopped(ctx: Context) -> bool:

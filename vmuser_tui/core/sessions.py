@@ -348,19 +348,16 @@ class Sessions:
         self.ctx.access.check(session.project_id, session.id, what="stop this session")
         if self.on_end is not None and session.status in ("running", "paused"):
             self.on_end(session, "session stopped")
-        from vmuser_tui.core.lifecycle import container_ref
-
-        container = container_ref(session)
-        if container:
+        if session.runtime == "docker" and session.container_id:
             from vmuser_tui.core.lifecycle import keep_stopped
 
             rt = self.rt(session)
             try:
-                rt.stop(container)
+                rt.stop(session.container_id)
             except NotFoundError:
                 pass  # the container is already gone (removed behind vmuser's back)
             if not keep_stopped(self.ctx):
-                rt.remove(container)
+                rt.remove(session.container_id)
         with self.db.write() as conn:
             self._set_status(conn, session, "stopped", reason, stopped_at=clock.now_iso())
             self.projects.touch(conn, session.project_id)
