@@ -348,10 +348,10 @@ class Restorer:
             if entry is not None:
                 journal.finish(conn, entry)
             now = clock.now_iso()
-            if not scope:  # (`checkpoint rm` may have removed cp meanwhile: never a head naming no checkpoint)
+            if not scope:  # (`checkpoint rm` may have removed cp meanwhile: then the head stays the pre-restore one)
                 conn.execute("UPDATE projects SET head_checkpoint_id = COALESCE((SELECT id FROM checkpoints "
-                             "WHERE id = ?), ?), last_active_at = ? WHERE id = ?",
-                             (cp.id, pre.checkpoint.id, now, project.id))
+                             "WHERE id = ?), head_checkpoint_id), last_active_at = ? WHERE id = ?",
+                             (cp.id, now, project.id))
             else:
                 conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))
             # only the lists that hold something (the entry stays short for the usual restore)
