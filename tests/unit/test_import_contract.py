@@ -57,7 +57,9 @@ PURE = {
     for name in ("clock", "text", "units", "bounds", "redact", "pathcheck", "ids", "retention", "exec_options",
                  # what a user types into a search, and the marks of a match (issue 16); the
                  # checks and placeholder filling of [[commands]] (issue 16)
-                 "search_query", "custom_commands")
+                 "search_query", "custom_commands",
+                 # names of misspelt VMUSER_* variables, for config validate (session 22)
+                 "env_typos")
 }
 
 #: 4 above: public names in modules that are otherwise machinery.

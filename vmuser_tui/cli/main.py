@@ -28,7 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     from vmuser_tui.cli.terminal import shown_safely
 
     with shown_safely():
-        return _run(argv)
+        try:
+            return _run(argv)
+        except KeyboardInterrupt:  # ctrl-c anywhere, e.g. while waiting for a worker: one line, no traceback
+            print(f"vmuser: interrupted{_worker_note(argv)}", file=sys.stderr)
+            return 130
+
+
+def _worker_note(argv: list[str] | None) -> str:
+    """What an interrupted `checkpoint create` should tell: a running worker may finish it."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "checkpoint" in words and "create" in words:
+        return " (a running vmuser worker may still take the checkpoint: see vmuser checkpoint list)"
+    return ""
 
 
 def _run(argv: list[str] | None) -> int:
@@ -71,6 +83,9 @@ def _run(argv: list[str] | None) -> int:
     least = 2 if getattr(args, "exit_code", False) or getattr(args, "quiet", False) else 1
     try:
         from vmuser_tui.cli import commands
+        from vmuser_tui.cli.empty_filters import refuse_empty_filters
+
+        refuse_empty_filters(args)
 
         return commands.dispatch(args) or 0
     except VmuserError as exc:

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 from vmuser_tui import __version__
 
@@ -68,7 +68,17 @@ class _Parser(argparse.ArgumentParser):
     value: 'x' (see vmuser log --help)``, exit code 2. The usage block argparse prints
     first would make every usage error several lines; ``--help`` shows it in full."""
 
+    #: the command line being parsed (set by :func:`build`): to explain a missing argument
+    argv: ClassVar[list[str]] = []
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # `vmuser project show -dash`: argparse took the name for an unknown option
+            dashed = [w for w in self.argv if len(w) > 1 and w.startswith("-") and not w.startswith("--")
+                      and w.split("=")[0] not in self._option_string_actions and not w[1:].isdigit()]
+            if dashed and not self.prog.endswith(" diff"):  # (diff's -- starts its paths)
+                message += (f"; a name that starts with '-' goes after --, e.g. {self.prog} -- "
+                            f"{dashed[0]}")
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -120,6 +130,14 @@ class _Commands(argparse._SubParsersAction):
         if self.only is not None and name != self.only:
             return _UNREACHED
         return super().add_parser(name, **kwargs)
+
+
+def _given_path(text: str) -> str:
+    """``--data-dir`` / ``--config``: an empty value (``--data-dir "$DIR"`` with DIR unset)
+    is refused, not read as "the default", which would act on another data dir."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give one, or leave the option out for the default")
+    return text
 
 
 #: root options that take a value, and those that do not (``_command_words`` skips them)
@@ -227,6 +245,7 @@ def build(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     argparse spends ~0.1 ms on each argument it adds (a formatter and gettext look-ups
     each), ~25 ms for all of vmuser's: a one-shot command should not pay for the ~60 it does
     not run (issue 15). What is built parses and prints help exactly as the whole parser does."""
+    _Parser.argv = list(argv or [])
     words = _command_words(argv) if argv is not None else None
     parser = _build(words)
     if words is None:
@@ -251,9 +270,10 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    root.add_argument("--data-dir", metavar="DIR",
+    root.add_argument("--data-dir", metavar="DIR", type=_given_path,
                       help="data directory (default: platform data dir; env VMUSER_DATA_DIR)")
-    root.add_argument("--config", metavar="FILE", help="config file (default: platform config dir; env VMUSER_CONFIG)")
+    root.add_argument("--config", metavar="FILE", type=_given_path,
+                      help="config file (default: platform config dir; env VMUSER_CONFIG)")
     root.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     root.add_argument("--force", action="store_true", help="take over a session whose read-write lease expired "
                       "(its holder crashed or lost its connection); logged")
@@ -274,8 +294,9 @@ def _build(words: tuple[str, str | None] | None) -> argparse.ArgumentParser:
     # A _Parser, the class of the subparsers it is a parent of (their add_parser's `parents` is typed so);
     # it only lends its arguments and never parses.
     common = _Parser(add_help=False, formatter_class=_Formatter)
-    common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--data-dir", metavar="DIR", type=_given_path, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    common.add_argument("--config", metavar="FILE", type=_given_path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 

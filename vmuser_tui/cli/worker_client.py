@@ -28,7 +28,7 @@ def checkpoint_via_worker(args: Namespace) -> int | None:
     if not path.exists():
         return None
     reply = request(path, {"op": "checkpoint", "target": args.target, "description": args.message,
-                           "tags": list(args.tag)})
+                           "tags": list(args.tag), "allow_empty": bool(args.allow_empty)})
     if reply is None:
         return None
     if not reply.get("ok"):
@@ -41,6 +41,9 @@ def checkpoint_via_worker(args: Namespace) -> int | None:
         print(f"vmuser: {note}", file=sys.stderr)
     if not reply.get("created"):
         print(f"vmuser: nothing changed since checkpoint {cp['id']}; no new checkpoint", file=sys.stderr)
+        if args.message:  # never drop typed text silently (as the local path says it)
+            print(f"vmuser: description {printable(args.message)!r} not recorded; --allow-empty takes a "
+                  "checkpoint with it anyway", file=sys.stderr)
     elif sys.stderr.isatty():
         print(f"vmuser: {cp['file_count']} files; {reply.get('new_bytes', 0):,} bytes of new data stored "
               "(by the running worker)", file=sys.stderr)

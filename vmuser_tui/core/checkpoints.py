@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vmuser_tui.core import clock, oplog
+from vmuser_tui.core.checkpoint_race import settle
 from vmuser_tui.core.context import Context
 from vmuser_tui.core.errors import NotFoundError, StateError, UsageError, VmuserError
 from vmuser_tui.core.ids import new_short_id
@@ -145,6 +146,10 @@ class Checkpoints:
             session_id = self.db.resolve("sessions", ref, what="session")
             row = self.db.conn.execute("SELECT project_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is not None:  # (None: deleted by another process since resolve() found it)
+                if session_id != ref:  # a prefix: it may also be a project's name (a project "e658")
+                    from vmuser_tui.core.target_ref import refuse_session_or_project
+
+                    refuse_session_or_project(self.projects, ref, session_id, row[0])
                 return row[0], session_id
         except NotFoundError:
             pass
@@ -229,16 +234,23 @@ class Checkpoints:
         project = self.projects.get(project_id)
         head = self._head(project.head_checkpoint_id)
         cid = new_short_id()
-        created = {}
+        created: dict[str, str] = {}  # "yes": the new id; "same_as": a head that holds these files
 
         def finalize(conn, result: cap.CaptureResult) -> None:
+            nonlocal session_id
             if head and head.root_tree == result.root and not allow_empty:
                 return
+            # another process may have deleted the project or the session, or moved the head, meanwhile
+            settled = settle(conn, project_id, session_id, head.id if head else None, result.root)
+            if settled.same_as and not allow_empty:
+                created["same_as"] = settled.same_as
+                return
+            session_id = settled.session_id
             now = clock.now_iso()
             conn.execute(
                 "INSERT INTO checkpoints(id, project_id, session_id, parent_id, root_tree, kind, description, tags, "
                 "file_count, total_size, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (cid, project_id, session_id, parent_override or (head.id if head else None), result.root, kind,
+                (cid, project_id, session_id, parent_override or settled.parent_id, result.root, kind,
                  description, json.dumps(tags), result.file_count, result.total_size, now),
             )
             conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?",
@@ -250,7 +262,7 @@ class Checkpoints:
                          bytes=result.total_size, skipped=len(result.skipped),
                          **({"vanished": len(result.vanished)} if result.vanished else {}),
                          **({"changing": len(result.changing)} if result.changing else {}))
-            created["yes"] = True
+            created["yes"] = cid
 
         if project.engine != "local":  # the workspace is a volume on that engine (issue 14)
             from vmuser_tui.core.store.engine_capture import capture_engine
@@ -274,11 +286,12 @@ class Checkpoints:
                 state=state, rules_key=rules.key,
             )
         left_out = {"vanished": result.vanished, "changing": result.changing}
-        if not created:
-            assert head is not None, "only a capture equal to the head's files is not created"
+        if not created.get("yes"):
+            same = created.get("same_as") or (head.id if head else None)
+            assert same is not None, "only a capture equal to the head's files is not created"
             if tags:
-                self.tag(head.id, tags)
-            return CreateOutcome(self.get(head.id), False, 0, result.hashed_files, result.skipped,
+                self.tag(same, tags)
+            return CreateOutcome(self.get(same), False, 0, result.hashed_files, result.skipped,
                                  left_out_notes(result.vanished, result.changing), **left_out)
         notes = left_out_notes(result.vanished, result.changing)
         if self.ctx.config.get("snapshots", "container_image"):

@@ -445,9 +445,11 @@ class Config:
 
     @property
     def data_dir(self) -> Path:
-        """The data directory: ``[data] dir`` or the platform default."""
+        """The data directory: ``[data] dir`` or the platform default, always absolute (a
+        relative ``--data-dir data`` is taken from the current folder: managed workspaces are
+        stored by path, and a relative one would be "missing" from any other folder)."""
         configured = self.values["data"]["dir"]
-        return Path(configured).expanduser() if configured else default_data_dir()
+        return Path(configured).expanduser().absolute() if configured else default_data_dir()
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The effective settings as a TOML-ready dict (sizes in bytes)."""

@@ -58,8 +58,13 @@ TAG_MAX = 64
 
 
 def validate_tag(tag: str) -> str:
-    """A tag is 1-64 printable characters without spaces or commas. Raises UsageError."""
+    """A tag is 1-64 printable characters without spaces or commas, not starting with '-'
+    or '+' (the TUI's tag prompt reads "-x" as "remove x" and "+x" as "add x", so such a tag
+    could never be removed there). Raises UsageError."""
     tag = tag.strip()
     if not tag or len(tag) > TAG_MAX or any(c.isspace() or c == "," or not c.isprintable() for c in tag):
         raise UsageError(f"invalid tag {tag!r}: use 1-{TAG_MAX} characters without spaces or commas")
+    if tag[0] in "-+":
+        raise UsageError(f"invalid tag {tag!r}: a tag may not start with '-' or '+' (they remove and add tags "
+                         f"in the TUI); e.g. {tag.lstrip('-+') or 'wip'!r}")
     return tag

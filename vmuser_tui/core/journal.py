@@ -74,7 +74,9 @@ def begin(
 ) -> JournalEntry:
     """Record a restore about to touch ``workspace`` (a folder, or ``engine:<name>`` for a
     workspace volume on that engine: see core/restoring.py), in its own committed transaction
-    (it must be on disk before the first change). Raises StoreError (disk full, read-only)."""
+    (it must be on disk before the first change). Raises StoreError (disk full, read-only),
+    :class:`Busy` when a live process is restoring the same project or workspace (its plan
+    and this one were made against the same files; applied together they would leave a mix)."""
     entry = JournalEntry(
         id=new_short_id(12),
         project_id=project_id,
@@ -91,6 +93,7 @@ def begin(
         started_at=clock.now_iso(),
     )
     with database.write() as conn:
+        _refuse_a_second(conn, entry)
         conn.execute(
             "INSERT INTO restore_journal(id, project_id, workspace, checkpoint_id, target_tree, pre_checkpoint_id, "
             "pre_tree, paths, state, pid, host, pid_start, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -111,6 +114,28 @@ def begin(
             ),
         )
     return entry
+
+
+class Busy(Exception):
+    """:func:`begin` refused: ``entry`` is a restore of the same project or workspace still
+    in progress in a live process (core/restoring.py words it for the user)."""
+
+    def __init__(self, entry: JournalEntry) -> None:
+        super().__init__(f"a restore of project {entry.project_id} is in progress (pid {entry.pid})")
+        self.entry = entry
+
+
+def _refuse_a_second(conn, entry: JournalEntry) -> None:
+    """Inside begin's write transaction (so two restores cannot both pass): :class:`Busy`
+    when a restore of the same project or workspace is in progress in a live process. Rows
+    of dead owners are the start-up recovery's, which runs before any restore."""
+    cur = conn.execute("SELECT * FROM restore_journal WHERE project_id = ? OR workspace = ?",
+                       (entry.project_id, entry.workspace))
+    columns = [d[0] for d in cur.description]
+    for row in cur.fetchall():
+        other = JournalEntry.from_row(dict(zip(columns, row, strict=True)))
+        if other.owner_alive():
+            raise Busy(other)
 
 
 def finish(conn, entry: JournalEntry) -> None:

@@ -14,7 +14,8 @@ one goes with ``session rm`` or when its project is deleted (:func:`purge_projec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import NotFoundError, StateError, VmuserError
@@ -101,6 +102,45 @@ def remove(sessions: Sessions, ref: str) -> Session:
         oplog.record(conn, "session.rm", project_id=session.project_id, session_id=session.id,
                      status=session.status, container_id=session.container_id)
     return session
+
+
+def abandon_start(sessions: Sessions, rt: Any, session: Session) -> None:
+    """Ctrl-C (KeyboardInterrupt) during a session's start, between the row (``created``) and
+    the one that records its container: remove the container the start may have made (by
+    name: its id is not recorded yet) and the row, so no session stays ``created`` and no
+    container is left stray; the attempt stays in the operation log (``session.fail``). When
+    the engine cannot remove it, the row stays, ``failed``, so ``session rm`` can finish it.
+    A start that was recorded (running) before the interrupt arrived is left as it is."""
+    row = sessions.db.query_one("SELECT status FROM sessions WHERE id = ?", (session.id,))
+    if row is None or row["status"] != "created":
+        return
+    gone = True
+    if session.container_name:
+        try:
+            rt.remove(session.container_name)  # gone already (never created) is fine
+        except VmuserError:
+            gone = False
+    reason = "start interrupted (ctrl-c)"
+    with sessions.db.write() as conn:
+        if gone:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+        else:
+            sessions._set_status(conn, session, "failed", reason)
+        oplog.record(conn, "session.fail", project_id=session.project_id, session_id=session.id, reason=reason,
+                     image=session.image)
+
+
+def start_overtaken(sessions: Sessions, rt: Any, container_id: str | None, session: Session) -> NoReturn:
+    """A session's row vanished while it was starting (``project delete`` in another process
+    took it): remove the container the start made (it would run on for a project that is
+    gone; gone already is fine), then raise StateError saying what happened."""
+    if rt is not None and container_id:
+        with contextlib.suppress(VmuserError):
+            rt.remove(container_id)
+    gone = sessions.db.query_one("SELECT 1 FROM projects WHERE id = ?", (session.project_id,)) is None
+    why = (f"project {session.project_id} was deleted while session {session.id} was starting" if gone
+           else f"session {session.id} was removed while it was starting")
+    raise StateError(f"{why}; its container was removed" if container_id else why)
 
 
 def keep_stopped(ctx: Context) -> bool:

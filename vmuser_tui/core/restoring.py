@@ -319,10 +319,19 @@ class Restorer:
         rs.check(store, plan, workspace if isinstance(workspace, Path) else None)
         entry = None
         if not plan.empty:  # intent on disk before the first change (see core/journal.py)
-            entry = journal.begin(self.db, project_id=project.id, workspace=_journal_name(workspace, project),
-                                  checkpoint_id=cp.id,
-                                  target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
-                                  pre_tree=pre.checkpoint.root_tree, paths=scope)
+            try:
+                entry = journal.begin(self.db, project_id=project.id, workspace=_journal_name(workspace, project),
+                                      checkpoint_id=cp.id,
+                                      target_tree=cp.root_tree, pre_checkpoint_id=pre.checkpoint.id,
+                                      pre_tree=pre.checkpoint.root_tree, paths=scope)
+            except journal.Busy as busy:  # two restores of one workspace at once would leave a mix
+                from vmuser_tui.core.errors import StateError
+
+                other = busy.entry
+                where = f" on host {other.host}" if other.host != procs.hostname() else ""
+                raise StateError(f"another restore of project {other.project_id} is running (to checkpoint "
+                                 f"{other.checkpoint_id}, pid {other.pid}{where}, since {other.started_at[11:19]} "
+                                 "UTC); wait for it to finish, then restore again") from None
         try:
             result = self._apply(workspace, plan, progress)
         except Exception as exc:
@@ -359,8 +368,9 @@ class Restorer:
             if entry is not None:
                 journal.finish(conn, entry)
             now = clock.now_iso()
-            if not scope:
-                conn.execute("UPDATE projects SET head_checkpoint_id = ?, last_active_at = ? WHERE id = ?",
+            if not scope:  # (`checkpoint rm` may have removed cp meanwhile: then the head stays the pre-restore one)
+                conn.execute("UPDATE projects SET head_checkpoint_id = COALESCE((SELECT id FROM checkpoints "
+                             "WHERE id = ?), head_checkpoint_id), last_active_at = ? WHERE id = ?",
                              (cp.id, now, project.id))
             else:
                 conn.execute("UPDATE projects SET last_active_at = ? WHERE id = ?", (now, project.id))

@@ -7,7 +7,7 @@ a Unix socket in the data directory (``worker.sock``, mode 0600, so only the dat
 owner can use it) and falls back to capturing itself when no worker answers.
 
 Protocol: one JSON object per line each way. Request ``{"op": "checkpoint", "target",
-"description", "tags"}``; reply ``{"ok": true, "checkpoint": {...}, "created": bool,
+"description", "tags", "allow_empty"}``; reply ``{"ok": true, "checkpoint": {...}, "created": bool,
 "new_bytes": int, "skipped": [[path, reason], ...], "notes": [str, ...]}`` or ``{"ok": false, "error": str,
 "exit_code": int}``. The client side imports only ``socket`` and ``json``, so the CLI
 stays fast; and ``socket`` only once the socket file exists (a checkpoint with no worker
@@ -65,7 +65,7 @@ def _handle(vm: Vmuser, payload: dict) -> dict:
             return {"ok": False, "error": f"unknown request {payload.get('op')!r}", "exit_code": 2}
         out = vm.checkpoints.create(
             str(payload["target"]), description=str(payload.get("description", "")),
-            tags=[str(t) for t in payload.get("tags", [])],
+            tags=[str(t) for t in payload.get("tags", [])], allow_empty=bool(payload.get("allow_empty", False)),
         )
         return {"ok": True, "checkpoint": out.checkpoint.to_json(), "created": out.created,
                 "new_bytes": out.new_bytes, "skipped": out.skipped[:50], "notes": out.notes}

@@ -157,6 +157,15 @@ class Vmuser:
         return cls(cfg.load(config_path, overrides=overrides), reconcile=reconcile, live=live, read_only=read_only,
                    force=force, reclaim=reclaim, read_only_data=read_only_data)
 
+    @staticmethod
+    def database_path(*, config_path: str | os.PathLike[str] | None = None, data_dir: str | None = None) -> Path:
+        """Where :meth:`open` with these arguments finds (or would create) the database file,
+        without opening or creating anything. Raises ConfigError as :meth:`open` does."""
+        from vmuser_tui.core.db import DB_NAME
+
+        overrides = {("data", "dir"): data_dir} if data_dir else None
+        return cfg.load(config_path, overrides=overrides).data_dir / DB_NAME
+
     @property
     def db(self) -> Database:
         return self.ctx.db

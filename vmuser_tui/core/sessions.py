@@ -290,21 +290,36 @@ class Sessions:
                     if not left:
                         conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
                 raise
+            except KeyboardInterrupt:  # ctrl-c: no session stuck in 'created', no stray container
+                from vmuser_tui.core.lifecycle import abandon_start
+
+                abandon_start(self, rt, session)
+                raise
             container_id = info.id
             ports = json.dumps([p.to_json() for p in info.ports])
         else:
             container_id, ports = None, "[]"
+        from vmuser_tui.core.lifecycle import start_overtaken
+
         with self.db.write() as conn:
-            self._set_status(conn, session, "running", "", container_id=container_id, started_at=clock.now_iso(),
-                             ports=ports)
-            oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
-                         runtime=runtime, image=choice_image, container_id=container_id)
+            recorded = conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is not None
+            if recorded:  # (not: `project delete` took the row meanwhile)
+                self._set_status(conn, session, "running", "", container_id=container_id,
+                                 started_at=clock.now_iso(), ports=ports)
+                oplog.record(conn, "session.start", project_id=project.id, session_id=sid,
+                             runtime=runtime, image=choice_image, container_id=container_id)
+        if not recorded:
+            start_overtaken(self, rt if container_id else None, container_id, session)
         if plan.hooks and container_id:  # the devcontainer's postCreate/postStart commands
             from vmuser_tui.core import hooks
 
             notes.extend(hooks.run(self.ctx, rt, session_id=sid, project_id=project.id, container_id=container_id,
                                    hooks=plan.hooks, workdir=plan.workdir, output=output))
-        return StartOutcome(self.get(sid), notes)
+        try:
+            return StartOutcome(self.get(sid), notes)
+        except NotFoundError:  # deleted after it was recorded (its container went with the project)
+            start_overtaken(self, rt if container_id else None, container_id, session)
+            raise
 
     def _make_room(self, project_id: str) -> builtins.list[str]:
         """The resource budget ("one VM at a time" on small hosts): while starting one more

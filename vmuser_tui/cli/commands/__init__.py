@@ -67,6 +67,8 @@ def open_service(args: Namespace, *, reconcile: bool | str = True) -> Vmuser:
     from vmuser_tui.core.errors import ReadOnlyDataError
     from vmuser_tui.core.service import Vmuser
 
+    if args.func == "check":
+        _require_database(args)
     live = args.func in ("tui", "demo", "worker")
     kwargs: dict[str, Any] = {"config_path": args.config, "data_dir": args.data_dir, "live": live,
               "read_only": bool(getattr(args, "read_only", False)) and args.func == "tui",
@@ -79,6 +81,18 @@ def open_service(args: Namespace, *, reconcile: bool | str = True) -> Vmuser:
     vm = Vmuser.open(reconcile=reconcile, read_only_data=True, **kwargs)
     vm.notes.append(f"the data directory {vm.data_dir} cannot be written: opened read-only")
     return vm
+
+
+def _require_database(args: Namespace) -> None:
+    """``check`` of a data dir without a database (a typo in ``--data-dir``) would create an
+    empty one and report "no damage": say there is nothing there instead, creating nothing."""
+    from vmuser_tui.core.errors import NotFoundError
+    from vmuser_tui.core.service import Vmuser
+
+    db = Vmuser.database_path(config_path=args.config, data_dir=args.data_dir)
+    if not db.is_file():
+        raise NotFoundError(f"no vmuser database in {db.parent}: nothing to check; give the data dir that holds "
+                            f"{db.name} with --data-dir DIR or VMUSER_DATA_DIR (vmuser config path shows it)")
 
 
 def dispatch(args: Namespace) -> int | None:

@@ -188,8 +188,11 @@ def cmd_restore(args, vm) -> int:
         print(f"vmuser: not restored {one_line(path)}: {why}", file=sys.stderr)
     if outcome.left_alone:
         print(_left_alone(outcome.left_alone), file=sys.stderr)
-    print(f"restored {cp.id}: {outcome.summary()}; "
-          f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    if outcome.changes or outcome.container is not None:
+        print(f"restored {cp.id}: {outcome.summary()}; "
+              f"undo with: vmuser checkpoint restore {outcome.pre_restore.id}")
+    else:  # nothing to undo: the old hint named a restore that changes nothing
+        print(f"restored {cp.id}: no paths change (the workspace already matched it)")
     if r.failed:
         print(f"vmuser: {len(r.failed)} path{'s' if len(r.failed) != 1 else ''} could not be restored (why is said "
               f"above); stop what changes the workspace, move away what is in the way, and restore {cp.id} again",

@@ -19,11 +19,27 @@ def _load(args: Namespace) -> cfg.Config:
 
 
 def cmd_init(args: Namespace) -> int:
+    import contextlib
+    import os
+
+    from vmuser_tui.core.errors import ConfigError
+
     path = cfg.resolve_config_path(args.config)
+    if path.is_dir():
+        raise UsageError(f"cannot write the config file {path}: it is a folder; give a file path with --config, "
+                         f"e.g. {path / 'config.toml'}")
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(cfg.commented_default(), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # a temp file renamed into place: an interrupted --force never leaves half a config
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(cfg.commented_default(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the config file {path}: {exc.strerror or exc}; "
+                          "give a path you can write with --config") from None
     print(path)
     return 0
 
@@ -58,9 +74,17 @@ def cmd_validate(args: Namespace) -> int:
         from vmuser_tui.tui.command_keys import problems as command_problems
 
         found += command_problems(conf.commands, conf.keymap)
-    if found:
+    import os
+
+    from vmuser_tui.core.env_typos import misspelt
+
+    typos = [f"environment variable {name} is no setting (ignored); did you mean {meant}?"
+             for name, meant in misspelt(os.environ, cfg.SCHEMA)]
+    if found or typos:
         for line in found:
             print(f"vmuser: {conf.path}: {line}", file=sys.stderr)
+        for line in typos:
+            print(f"vmuser: {line}", file=sys.stderr)
         return 1
     print(f"{conf.path}: ok" if conf.path.exists() else f"{conf.path}: not present; defaults are valid")
     return 0

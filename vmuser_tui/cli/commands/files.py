@@ -41,11 +41,14 @@ def cmd_put(args: Namespace, vm: Vmuser) -> int:
         if sys.stdin.isatty():
             print("vmuser: reading the file from standard input; end it with Ctrl-D "
                   "(or give a FILE: vmuser fs put PROJECT PATH FILE)", file=sys.stderr)
-        data = sys.stdin.buffer.read()
+        data = _read_stdin(args.path, vm.config.get("limits", "max_file_size"))
     else:
         src = Path(args.source)
         if not src.is_file():
             what = "is a directory; put one file at a time" if src.is_dir() else "no such file to put"
+            if src.exists() and not src.is_dir():  # a device, pipe or socket: "no such file" would be wrong
+                what = (f"is {_kind(src)}, not a file; to store a stream: vmuser fs put PROJECT PATH - "
+                        f"< {args.source}")
             raise UsageError(f"{args.source}: {what}")
         limit = vm.config.get("limits", "max_file_size")
         if src.stat().st_size > limit:
@@ -56,6 +59,32 @@ def cmd_put(args: Namespace, vm: Vmuser) -> int:
     info = vm.fs.write(args.project, args.path, data)
     print(f"{info.path}: {human_size(info.size)} written", file=sys.stderr)
     return 0
+
+
+#: read past [limits] max_file_size before refusing, so a small excess is reported exactly (by core)
+_STDIN_SLACK = 1024 * 1024
+
+
+def _read_stdin(path: str, limit: int) -> bytes:
+    """Standard input, at most ``limit`` + :data:`_STDIN_SLACK` bytes: an endless stream
+    (``yes |``, ``< /dev/zero``) is refused there instead of read until memory runs out."""
+    data = sys.stdin.buffer.read(limit + _STDIN_SLACK + 1)
+    if len(data) > limit + _STDIN_SLACK:
+        raise LimitError(f"{path}: more than {limit + _STDIN_SLACK:,} bytes is over [limits] max_file_size "
+                         f"({limit:,} bytes)")
+    return data
+
+
+def _kind(src: Path) -> str:
+    """'a character device', 'a named pipe', ... for a path that exists and is no file or folder."""
+    import stat
+
+    mode = src.stat().st_mode
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def cmd_mkdir(args: Namespace, vm: Vmuser) -> int:

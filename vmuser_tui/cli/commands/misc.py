@@ -43,12 +43,16 @@ def cmd_log(args: Namespace, vm: Vmuser) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     bounds.in_range("--limit", args.limit, 1, bounds.MAX_LOG_LIMIT)
+    bounds_at: dict[str, str] = {}
     for option, when in (("--since", args.since), ("--until", args.until)):
-        if when:
+        if when is not None:  # ("" too: `--since "$T"` with T unset must not mean "all time")
             try:
-                clock.parse_when(when)
+                bounds_at[option] = clock.parse_when(when)
             except UsageError as exc:  # name the option: both take the same forms
                 raise UsageError(f"{option}: {exc}") from None
+    if len(bounds_at) == 2 and bounds_at["--since"] > bounds_at["--until"]:
+        raise UsageError(f"--since {args.since} is later than --until {args.until}, so nothing can match; "
+                         "swap them (ages count back from now: --since 2h --until 1h)")
     rows = vm.log(project=args.project, operation=args.operation, limit=args.limit, session=args.session,
                   actor=args.actor, since=args.since, until=args.until, search=args.search)
     if args.search is not None:  # the match, its words between « », in JSON and in the table

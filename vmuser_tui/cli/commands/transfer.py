@@ -52,6 +52,11 @@ def _say(args: Namespace) -> Callable[[str], None]:
 
 
 def cmd_export(args: Namespace, vm: Vmuser) -> int:
+    from vmuser_tui.core.errors import UsageError
+
+    if args.output in ("-", "") or not args.output.strip():  # `-o -` made a file named '-' in the current folder
+        raise UsageError(f"-o {args.output!r}: give the name of the file to write, e.g. -o {args.project}.vmuser "
+                         "(the export is an SQLite file: it cannot go to standard output)")
     result = vm.export_project(args.project, args.output, since=args.since, checkpoints=args.checkpoint,
                                force=bool(getattr(args, "force", False)), say=_say(args))
     if args.json:
