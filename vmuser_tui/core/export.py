@@ -323,8 +323,14 @@ def export(db_path: Path, project_id: str, out: Path, *, since: str | None = Non
     started = time.perf_counter()
     reclaim_temps(out)
     temp = out.with_name(f".{out.name}.{procs.hostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    conn = sqlite3.connect(temp.absolute().as_uri() + "?mode=rwc", uri=True, isolation_level=None)
-    os.chmod(temp, 0o600)  # it holds a project's files: the owner's only, as vmuser.db is
+    try:
+        conn = sqlite3.connect(temp.absolute().as_uri() + "?mode=rwc", uri=True, isolation_level=None)
+        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens the file lazily: now, or say why not
+        os.chmod(temp, 0o600)  # it holds a project's files: the owner's only, as vmuser.db is
+    except (sqlite3.Error, OSError) as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise UsageError(f"cannot write {out} ({exc}); choose a folder you can write (nothing was written)") from None
     try:
         # A fresh file written once: no rollback journal, no syncs until the one fsync at the end.
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")

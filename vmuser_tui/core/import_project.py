@@ -532,6 +532,12 @@ def _insert(ctx, staged: Path, v: _Verified, pid: str, idmap: dict[str, str], ne
     try:
         now = int(time.time())
         with db.write() as conn:
+            # checked again under the write lock: another import of the same file may have
+            # committed since the checks before the restore (two `project import` at once)
+            here = conn.execute("SELECT name FROM main.projects WHERE id = ?", (pid,)).fetchone()
+            if here:
+                raise StateError(f"project {pid} ({here[0]}) is already in this data dir (imported meanwhile?); "
+                                 "nothing was imported: pass --as-new to import a copy under a new id")
             before = {t: conn.execute(f"SELECT COUNT(*) FROM main.{t}").fetchone()[0] for t in ("blobs", "trees")}
             offset = conn.execute("SELECT COALESCE(MAX(id), 0) FROM main.packs").fetchone()[0]
             # a pack all of whose members are here already would only take space: left out
