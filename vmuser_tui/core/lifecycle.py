@@ -20,14 +20,29 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from vmuser_tui.core import oplog
 from vmuser_tui.core.errors import NotFoundError, StateError, VmuserError
 from vmuser_tui.core.models import Session
-from vmuser_tui.core.runtime.base import LABEL_PROJECT
+from vmuser_tui.core.runtime.base import LABEL_PROJECT, LABEL_SESSION
 
 if TYPE_CHECKING:  # pragma: no cover
     from vmuser_tui.core.context import Context
+    from vmuser_tui.core.runtime.base import ContainerRuntime
     from vmuser_tui.core.sessions import Sessions
 
 #: Sessions ``session rm`` removes: those that ended. Active ones are stopped first.
 REMOVABLE = ("stopped", "failed")
+
+
+def unrecorded_containers(rt: ContainerRuntime, session: Session) -> list[str]:
+    """Ids of the containers labelled with a docker ``session`` that has none on record: its
+    start was killed (kill -9, a power cut) between the engine's start and the row that
+    records the container (session 22). [] when it has one on record, or the engine cannot
+    say (then nothing is known to be left). Here, not in core/sessions.py, which uses it
+    too: lifecycle importing sessions made an import cycle."""
+    if session.runtime != "docker" or session.container_id:
+        return []
+    try:
+        return [c.id for c in rt.list_managed(f"{LABEL_SESSION}={session.id}")]
+    except VmuserError:
+        return []
 
 
 def resume_hint(session_id: str) -> str:
@@ -90,8 +105,6 @@ def remove(sessions: Sessions, ref: str) -> Session:
                          f"vmuser session stop {session.id}")
     sessions.ctx.access.check(session.project_id, None, what="remove this session")
     if session.runtime == "docker":
-        from vmuser_tui.core.sessions import unrecorded_containers
-
         rt = sessions.rt(session)
         for container_id in [session.container_id] if session.container_id else unrecorded_containers(rt, session):
             rt.remove(container_id)  # gone already is fine

@@ -67,21 +67,6 @@ def _container_left(rt: ContainerRuntime, session_id: str) -> bool:
         return True
 
 
-def unrecorded_containers(rt: ContainerRuntime, session: Session) -> list[str]:
-    """Ids of the containers labelled with a docker ``session`` that has none on record: its
-    start was killed (kill -9, a power cut) between the engine's start and the row that
-    records the container (session 22). [] when it has one on record, or the engine cannot
-    say (then nothing is known to be left)."""
-    from vmuser_tui.core.runtime.base import LABEL_SESSION
-
-    if session.runtime != "docker" or session.container_id:
-        return []
-    try:
-        return [c.id for c in rt.list_managed(f"{LABEL_SESSION}={session.id}")]
-    except VmuserError:
-        return []
-
-
 @dataclass
 class StartOutcome:
     """A started session plus notes for the user (e.g. which image was chosen and why)."""
@@ -377,6 +362,8 @@ class Sessions:
                 rt.remove(session.container_id)
         elif session.runtime == "docker":  # a start killed before it recorded its container
             rt = self.rt(session)
+            from vmuser_tui.core.lifecycle import unrecorded_containers
+
             for container_id in unrecorded_containers(rt, session):
                 rt.remove(container_id)
         with self.db.write() as conn:
@@ -661,6 +648,8 @@ class Sessions:
         if session.status == "created" and not session.container_id:
             new, reason = "failed", "start did not finish"
             rt = self.rt(session)
+            from vmuser_tui.core.lifecycle import unrecorded_containers
+
             for container_id in unrecorded_containers(rt, session):  # the killed start's container
                 try:
                     rt.remove(container_id)
