@@ -81,6 +81,18 @@ class Query:
         return ", ".join(parts)
 
 
+class LogTable(DataTable):
+    """The log's rows. ``/`` is bound here too, with priority, as on the projects table
+    (:class:`~vmuser_tui.tui.widgets.projects_table.ProjectTable`): the App runs it as it
+    routes the key, so the words typed after ``/`` in one burst (one read over SSH, a paste)
+    reach the filter box; the screen's plain binding ran only after they had reached the
+    table (``o`` opened the operation menu). In the box, ``/`` is text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "screen.filter", "Filter", key_display="/", id="log.filter", priority=True),
+    ]
+
+
 class LogScreen(VmuserScreen):
     """Newest operation-log entries (``vm.log``), filtered in SQL as the filter box and the
     operation choice change; Enter opens one entry in full."""
@@ -111,7 +123,7 @@ class LogScreen(VmuserScreen):
                         placeholder="filter: text, project:<name> (/ here, Esc clears)", id="log-filter", compact=True,
                         select_on_focus=False)  # "/" then typing adds to the filter (a project token stays)
             yield Select([], prompt="all operations", id="log-op", compact=True)
-        yield DataTable(id="log", cursor_type="row", zebra_stripes=True)
+        yield LogTable(id="log", cursor_type="row", zebra_stripes=True)
         yield Static("", id="log-detail")
         yield StatusLine()
         yield Footer(compact=True)
@@ -251,7 +263,7 @@ class LogScreen(VmuserScreen):
 
     def action_filter(self) -> None:
         box = self.query_one("#log-filter", Input)
-        box.focus()
+        self.set_focus(box)  # now, not at the next idle (Widget.focus): the keys behind "/" go to the box
         box.cursor_position = len(box.value)
 
     def action_operation(self) -> None:
