@@ -21,7 +21,6 @@ object re-hashed, the workspace restored) is timed once, for information.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shutil
@@ -100,11 +99,9 @@ def prepare(work: Path, checkpoints: int, files: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", type=int, default=10_000)
-    ap.add_argument("--files", type=int, default=300)
-    ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
-    args = ap.parse_args(argv)
+    import history
+
+    args = history.parse_args(__doc__, argv)
     from vmuser_tui.core.service import Vmuser
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-export-"))

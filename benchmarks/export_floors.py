@@ -27,7 +27,6 @@ Prints each against the copy; exits 0. Results are recorded in benchmarks/README
 
 from __future__ import annotations
 
-import argparse
 import mmap
 import os
 import random
@@ -201,11 +200,9 @@ def _count(path: Path, marks: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", type=int, default=10_000)
-    ap.add_argument("--files", type=int, default=300)
-    ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
-    args = ap.parse_args(argv)
+    import history
+
+    args = history.parse_args(__doc__, argv)
     from export import _copy, prepare
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-floors-"))

@@ -52,12 +52,18 @@ def build(vm, checkpoints: int, n_files: int, seed: int = 3):
     return project
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str | None, argv: list[str] | None) -> argparse.Namespace:
+    """The options of every script that runs on this history (export.py, export_floors.py,
+    search.py, this one): ``--checkpoints`` (10,000), ``--files`` (300), ``--workdir``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoints", type=int, default=10_000)
     ap.add_argument("--files", type=int, default=300)
     ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(__doc__, argv)
     from vmuser_tui.core.service import Vmuser
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-history-"))

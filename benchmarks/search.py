@@ -18,7 +18,6 @@ Target (issue 16): a search under 50 ms (the median over the queries; each is pr
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
@@ -43,13 +42,9 @@ def _median(fn) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", type=int, default=10_000)
-    ap.add_argument("--files", type=int, default=300)
-    ap.add_argument("--workdir", type=Path, help="default: a temp dir, removed after")
-    args = ap.parse_args(argv)
     import history
 
+    args = history.parse_args(__doc__, argv)
     from vmuser_tui.core.service import Vmuser
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="vmuser-search-"))
